@@ -1,0 +1,602 @@
+/*
+ * sluice.h: the public interface of libsluice, the embeddable core of sluice.
+ *
+ * libsluice analyses record streams in a fixed memory budget. It is built from
+ * small modules, each with one prefix:
+ *
+ *   sl_budget_*   the budgeted allocator every other module allocates through
+ *   sl_hll_*      HyperLogLog registers (Flajolet 2007, Ertl 2017 estimator)
+ *   sl_distinct_* a distinct counter: exact hash set, degrading to an HLL
+ *   sl_topk_*     heavy hitters: exact counts, degrading to Space-Saving
+ *   sl_tally_*    a small exact string -> count map (methods, protocols)
+ *   sl_kll_*      KLL quantile sketch (Karnin, Lang, Liberty 2016)
+ *   sl_moments_*  count/min/max/mean/stddev (Welford) and sum (Neumaier)
+ *   sl_series_*   requests per time bucket (hour or minute)
+ *   sl_access_*   zero-copy nginx/apache access-log line parser
+ *   sl_input_*    byte sources (file, stdin, gzip, zstd) behind one interface
+ *   sl_report_*   the access-log report: a set of sketches over parsed fields
+ *
+ * Conventions, for every function below unless its comment says otherwise:
+ *  - The library never prints, never exits and never reads the environment.
+ *    Fallible functions return sl_status; sl_strerror() names each value.
+ *  - Every byte of state is allocated through an sl_budget. An allocation the
+ *    budget refuses makes the call fail with SL_ENOMEM and leaves the object
+ *    exactly as it was, or, where documented, makes a structure degrade on
+ *    purpose (an exact table becomes a sketch) and the call succeeds.
+ *  - Objects are not thread-safe; use one per thread and merge them. Every
+ *    sketch has a merge: merge(a, b) answers as one sketch fed a then b would,
+ *    exactly for counters and exact tables, and within the stated bound for
+ *    sketches.
+ *  - *_free(NULL) is a harmless no-op.
+ *  - Strings are (pointer, length) pairs and are not NUL-terminated unless
+ *    stated. A function never keeps a pointer into caller memory after it
+ *    returns unless stated.
+ */
+#ifndef SLUICE_H
+#define SLUICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define SL_STATUS_LIST(X)                                                     \
+	X(SL_OK, "success")                                                   \
+	X(SL_ENOMEM, "memory budget exhausted")                               \
+	X(SL_EBUDGET, "memory budget below the minimum sluice needs")         \
+	X(SL_EINVAL, "invalid argument")                                      \
+	X(SL_EIO, "input/output error")                                       \
+	X(SL_EFORMAT, "malformed record")                                     \
+	X(SL_ECORRUPT, "corrupt or truncated compressed data")                \
+	X(SL_EMISMATCH, "structures of different kinds or formats")
+
+typedef enum {
+#define SL_STATUS_ENUM(name, text) name,
+	SL_STATUS_LIST(SL_STATUS_ENUM)
+#undef SL_STATUS_ENUM
+	SL_STATUS_COUNT
+} sl_status;
+
+/* A static, human-readable description of s. Never NULL. */
+const char *sl_strerror(sl_status s);
+
+/* ------------------------------------------------------------------------ */
+/* Budgeted allocator (lib/budget.c)                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The one hook through which memory is obtained, in the style of lua_Alloc:
+ * with new_size == 0 it frees ptr (old_size bytes) and returns NULL; else it
+ * resizes ptr (NULL when new) from old_size to new_size bytes and returns the
+ * new block, or NULL on failure leaving ptr untouched. The default calls
+ * realloc/free. Tests install one that fails on purpose.
+ */
+typedef void *(*sl_alloc_fn)(void *ud, void *ptr, size_t old_size,
+			     size_t new_size);
+
+/*
+ * A budget: a limit in bytes and the bytes in use. A budget may have a parent
+ * (one per worker thread, drawing on the run's total): an allocation must fit
+ * both the child's limit and the parent's, and is counted in both. Parents
+ * are updated atomically, so children may live on different threads; a child
+ * itself belongs to one thread at a time.
+ *
+ * Fields are read-only to users; use the functions below.
+ */
+typedef struct sl_budget sl_budget;
+struct sl_budget {
+	size_t limit;	     /* bytes allowed */
+	size_t used;	     /* bytes in use now */
+	size_t peak;	     /* highest `used` seen */
+	sl_budget *parent;   /* NULL for a root */
+	sl_alloc_fn alloc;   /* never NULL after init */
+	void *alloc_ud;
+};
+
+/* Initializes a root budget of `limit` bytes with the default allocator. */
+void sl_budget_init(sl_budget *b, size_t limit);
+
+/* Initializes a child of parent with its own limit (<= parent's limit). The
+ * child uses the parent's allocator. */
+void sl_budget_init_child(sl_budget *b, sl_budget *parent, size_t limit);
+
+/* Replaces the allocator hook (tests use this to fail on purpose). */
+void sl_budget_set_alloc(sl_budget *b, sl_alloc_fn fn, void *ud);
+
+/* Bytes still available: the smaller of this budget's and its ancestors'. */
+size_t sl_budget_available(const sl_budget *b);
+
+/*
+ * sl_malloc: n bytes, or NULL when the budget (or an ancestor's) would be
+ * exceeded or the hook fails; the budget is then unchanged. n == 0 -> NULL.
+ * sl_calloc: the same, zeroed, with overflow checking of count * size.
+ * sl_realloc: resizes p from old_n to new_n; on NULL, p is still valid and
+ * unchanged. sl_free: releases p, which must have been obtained with size n
+ * from the same budget. Callers remember sizes (as with lua_Alloc).
+ */
+void *sl_malloc(sl_budget *b, size_t n);
+void *sl_calloc(sl_budget *b, size_t count, size_t size);
+void *sl_realloc(sl_budget *b, void *p, size_t old_n, size_t new_n);
+void sl_free(sl_budget *b, void *p, size_t n);
+
+/* Parses a size such as "1M", "512K", "2G", "65536" (K/M/G/T are powers of
+ * 1024; an optional trailing "B" or "iB" is accepted). Returns SL_EINVAL on
+ * anything else or on overflow. */
+sl_status sl_parse_size(const char *text, size_t *out);
+
+/* ------------------------------------------------------------------------ */
+/* Hashing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The one hash used for every key: XXH3-64 with seed 0. */
+uint64_t sl_hash(const void *p, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* HyperLogLog registers (lib/hll.c)                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An estimate with its 95% interval. `exact` means estimate == low == high
+ * and the figure is a count, not an estimate.
+ */
+typedef struct {
+	double estimate;
+	double low;
+	double high;
+	bool exact;
+} sl_estimate;
+
+#define SL_HLL_MIN_P 4
+#define SL_HLL_MAX_P 18
+
+typedef struct sl_hll sl_hll;
+
+/* New empty HLL with 2^p one-byte registers, p in [SL_HLL_MIN_P,
+ * SL_HLL_MAX_P]. NULL on SL_ENOMEM or a bad p. Owned by the caller. */
+sl_hll *sl_hll_new(sl_budget *b, int p);
+void sl_hll_free(sl_hll *h);
+int sl_hll_precision(const sl_hll *h);
+/* Bytes this HLL holds from its budget. */
+size_t sl_hll_bytes(int p);
+
+/* Adds a 64-bit hash: register index = the top p bits, value = 1 + the number
+ * of leading zeros of the remaining 64 - p bits (at most 65 - p). */
+void sl_hll_add_hash(sl_hll *h, uint64_t hash);
+
+/*
+ * dst := union(dst, src). If src has the lower precision, dst is first folded
+ * to src's precision (which needs no new memory: registers shrink in place).
+ * Returns SL_OK; never fails.
+ */
+sl_status sl_hll_merge(sl_hll *dst, const sl_hll *src);
+
+/* Folds h to precision p <= its own, as if built at p from the same hashes. */
+void sl_hll_fold(sl_hll *h, int p);
+
+/* Ertl's improved estimator (2017), as in Redis. Interval: estimate times
+ * (1 -/+ 1.96 * 1.04 / sqrt(2^p)). exact is false. */
+sl_estimate sl_hll_estimate(const sl_hll *h);
+
+/* Register i (0 <= i < 2^p), for tests and serialization. */
+uint8_t sl_hll_register(const sl_hll *h, uint32_t i);
+
+/* ------------------------------------------------------------------------ */
+/* Distinct counter (lib/distinct.c)                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Counts distinct 64-bit hashes. It keeps an exact open-addressed set of the
+ * hashes while the set fits in max_bytes, then degrades, on purpose and once,
+ * to an HLL of the highest precision <= max_p that fits. The set's count at
+ * that moment is kept as a hard lower bound on the estimate. "Exact" means
+ * exact over 64-bit hashes: two distinct keys collide with probability about
+ * n^2 / 2^65 (1e-11 at n = 10^4).
+ *
+ * Memory: the HLL registers are reserved at creation, so the degrade step
+ * can never fail; the set grows by doubling within max_bytes.
+ */
+typedef struct sl_distinct sl_distinct;
+
+/* NULL on SL_ENOMEM (max_bytes too small for even an HLL at SL_HLL_MIN_P, or
+ * the budget refuses). */
+sl_distinct *sl_distinct_new(sl_budget *b, size_t max_bytes, int max_p);
+void sl_distinct_free(sl_distinct *d);
+void sl_distinct_add_hash(sl_distinct *d, uint64_t hash);
+/* dst := union(dst, src). Exact + exact stays exact if the union fits
+ * dst's max_bytes; otherwise dst degrades. Never fails. */
+sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src);
+sl_estimate sl_distinct_estimate(const sl_distinct *d);
+bool sl_distinct_is_exact(const sl_distinct *d);
+/* The HLL once degraded, else NULL (read-only). */
+const sl_hll *sl_distinct_hll(const sl_distinct *d);
+
+/* ------------------------------------------------------------------------ */
+/* Heavy hitters (lib/topk.c)                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Counts keys exactly while the number of distinct keys fits its capacity m
+ * (derived from max_bytes), then degrades to Space-Saving (Metwally, Agrawal,
+ * El Abbadi 2005): a new key evicts the key with the smallest count c and
+ * takes count c + w with error c. Guarantee, for every key listed:
+ *     true count in [count - max_error, count]
+ * and every key with true count > N / m is listed (N = total weight added).
+ * Merge follows Agarwal et al. 2012 ("Mergeable summaries"), keeping both.
+ *
+ * Stored key bytes are capped at SL_TOPK_VALUE_MAX; a longer key is counted
+ * under its full hash and length but shown truncated (row.truncated).
+ */
+#define SL_TOPK_VALUE_MAX 1024
+
+typedef struct sl_topk sl_topk;
+
+typedef struct {
+	const char *value;   /* points into the sketch; valid until next change */
+	size_t len;
+	uint64_t count;
+	uint64_t max_error;  /* 0 while the table is exact */
+	bool truncated;      /* value holds only the first len bytes */
+} sl_topk_row;
+
+/* NULL on SL_ENOMEM (max_bytes below the minimum of 16 keys). */
+sl_topk *sl_topk_new(sl_budget *b, size_t max_bytes);
+void sl_topk_free(sl_topk *t);
+/* Adds weight w of key (hash must be sl_hash(key, len)). Never fails. */
+void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
+		 uint64_t w);
+/* dst := merge(dst, src), keeping dst's capacity. Never fails. */
+sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src);
+/* Writes up to n rows, by count descending, then value ascending; returns
+ * how many were written. */
+size_t sl_topk_list(const sl_topk *t, sl_topk_row *rows, size_t n);
+uint64_t sl_topk_total(const sl_topk *t);     /* N */
+size_t sl_topk_capacity(const sl_topk *t);    /* m */
+bool sl_topk_is_exact(const sl_topk *t);
+
+/* ------------------------------------------------------------------------ */
+/* Small exact tally (lib/tally.c)                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An exact string -> count map for small domains (HTTP methods, protocols).
+ * It holds up to SL_TALLY_MAX distinct keys of up to SL_TALLY_KEY_MAX bytes;
+ * any other key is counted in `other`, so the total is always exact.
+ * Fixed-size, no allocation: embed it and zero it to initialize.
+ */
+#define SL_TALLY_MAX 32
+#define SL_TALLY_KEY_MAX 23
+
+typedef struct {
+	uint32_t n;		/* keys in use */
+	uint8_t len[SL_TALLY_MAX];
+	char key[SL_TALLY_MAX][SL_TALLY_KEY_MAX + 1]; /* NUL-terminated */
+	uint64_t count[SL_TALLY_MAX];
+	uint64_t other;		/* keys that did not fit */
+} sl_tally;
+
+void sl_tally_add(sl_tally *t, const char *key, size_t len, uint64_t w);
+void sl_tally_merge(sl_tally *dst, const sl_tally *src);
+
+/* ------------------------------------------------------------------------ */
+/* Quantiles (lib/kll.c)                                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * KLL sketch of doubles (Karnin, Lang, Liberty, "Optimal quantile
+ * approximation in streams", 2016), with compactor capacities k * (2/3)^depth
+ * (at least 2) and a fair coin per compaction. Exact (rank_error 0) until the
+ * first compaction. The stated rank error is a 95% bound computed from the
+ * compactions actually done: each compaction of weight w moves any rank by
+ * 0 or +-w with mean 0, so by Hoeffding |error| <= sqrt(2 ln(2/0.05) * sum
+ * w^2), divided by n to normalize.
+ *
+ * Memory: reserved at creation for any n < 2^64, so adds never fail.
+ */
+#define SL_KLL_DEFAULT_K 200
+#define SL_KLL_MIN_K 8
+
+typedef struct sl_kll sl_kll;
+
+/* NULL on SL_ENOMEM or k < SL_KLL_MIN_K. seed fixes the coin flips. */
+sl_kll *sl_kll_new(sl_budget *b, uint32_t k, uint64_t seed);
+void sl_kll_free(sl_kll *s);
+/* Bytes sl_kll_new(k) takes from its budget. */
+size_t sl_kll_bytes(uint32_t k);
+/* Adds v. NaN is ignored. */
+void sl_kll_add(sl_kll *s, double v);
+/* dst := merge(dst, src). Sketches of different k merge into dst's k.
+ * Never fails. */
+sl_status sl_kll_merge(sl_kll *dst, const sl_kll *src);
+uint64_t sl_kll_count(const sl_kll *s);
+uint32_t sl_kll_k(const sl_kll *s);
+/* The value at normalized rank q in [0, 1]; NaN when empty. */
+double sl_kll_quantile(const sl_kll *s, double q);
+/* The normalized rank of v: the weight of items <= v over n. */
+double sl_kll_rank(const sl_kll *s, double v);
+/* 95% bound on |estimated rank - true rank| / n; 0 while exact. */
+double sl_kll_rank_error(const sl_kll *s);
+
+/* ------------------------------------------------------------------------ */
+/* Moments (lib/moments.c)                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Count, min, max, mean and variance by Welford's update (merged with Chan
+ * et al.'s pairwise formula), and a Neumaier-compensated sum. Zero it to
+ * initialize. Exact for count/min/max; mean/stddev/sum are accurate to a
+ * few ulps of the data's magnitude. */
+typedef struct {
+	uint64_t n;
+	double min, max;
+	double mean, m2;      /* Welford: running mean, sum of squared deviations */
+	double sum, sum_comp; /* Neumaier: running sum and its compensation */
+} sl_moments;
+
+void sl_moments_add(sl_moments *m, double v);
+void sl_moments_merge(sl_moments *dst, const sl_moments *src);
+double sl_moments_sum(const sl_moments *m);
+double sl_moments_stddev(const sl_moments *m); /* population; 0 if n < 2 */
+
+/* ------------------------------------------------------------------------ */
+/* Time series (lib/series.c)                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Counts per fixed-width time bucket (width seconds, aligned to the epoch),
+ * over a dense range that grows at either end as timestamps arrive in any
+ * order. If growing would exceed max_bytes, the bucket width doubles (so the
+ * range always fits) and `width` says so; counts stay exact per bucket.
+ */
+typedef struct sl_series sl_series;
+
+sl_series *sl_series_new(sl_budget *b, uint32_t width, size_t max_bytes);
+void sl_series_free(sl_series *s);
+void sl_series_add(sl_series *s, int64_t t, uint64_t w);
+sl_status sl_series_merge(sl_series *dst, const sl_series *src);
+uint32_t sl_series_width(const sl_series *s);
+/* Number of buckets from the first to the last non-empty one (0 if none). */
+size_t sl_series_len(const sl_series *s);
+/* Bucket i: its start time (epoch seconds) and count. */
+void sl_series_get(const sl_series *s, size_t i, int64_t *start, uint64_t *count);
+
+/* ------------------------------------------------------------------------ */
+/* Access-log parser (lib/access.c)                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+	SL_FMT_AUTO = 0,   /* detect from the first lines */
+	SL_FMT_COMMON,     /* %h %l %u %t "%r" %>s %b */
+	SL_FMT_COMBINED,   /* common "%{Referer}i" "%{User-agent}i" [extras] */
+	SL_FMT_VCOMBINED,  /* %v[:%p] then combined */
+	SL_FMT_COUNT
+} sl_format;
+
+/* "auto", "common", "combined", "vcombined"; NULL for an unknown value. */
+const char *sl_format_name(sl_format f);
+/* SL_FMT_COUNT for an unknown name. */
+sl_format sl_format_from_name(const char *name);
+
+/* Named fields a parser yields. */
+typedef enum {
+	SL_F_VHOST,
+	SL_F_CLIENT,	  /* %h: IPv4, IPv6 or host name */
+	SL_F_IDENT,
+	SL_F_USER,
+	SL_F_TIME,	  /* inside the brackets */
+	SL_F_REQUEST,	  /* inside the quotes */
+	SL_F_METHOD,	  /* parts of the request; see sl_access_parse */
+	SL_F_URL,	  /* request target, with query string */
+	SL_F_PATH,	  /* URL up to '?' */
+	SL_F_PROTOCOL,
+	SL_F_STATUS,
+	SL_F_BYTES,
+	SL_F_REFERRER,
+	SL_F_USER_AGENT,
+	SL_F_REQUEST_TIME, /* first numeric field after the user agent */
+	SL_F_COUNT
+} sl_field;
+
+/* "client", "url", "user_agent", ...; NULL for an unknown field. */
+const char *sl_field_name(sl_field f);
+
+typedef struct {
+	const char *p;
+	size_t len;
+} sl_str;
+
+/* One parsed line. Fields point into the caller's line (zero-copy); an
+ * absent field has len 0. Quoted fields are given without their quotes and
+ * with escapes (\" and \x22) left as they are in the log. */
+typedef struct {
+	sl_str field[SL_F_COUNT];
+	int64_t time;		/* Unix seconds, UTC */
+	uint32_t status;	/* 100..599 */
+	uint64_t bytes;		/* '-' -> 0 */
+	double request_time;	/* seconds; valid when has_request_time */
+	bool has_request_time;
+	const char *why;	/* on SL_EFORMAT: static reason, else NULL */
+} sl_access_rec;
+
+/* Per-stream cache for timestamps: the date is converted once per distinct
+ * second string (consecutive lines share it). Zero it to initialize. */
+typedef struct {
+	char text[32];
+	size_t len;
+	int64_t time;
+} sl_time_cache;
+
+/*
+ * Parses one line (without its newline; a trailing '\r' is ignored) in format
+ * fmt (not SL_FMT_AUTO). Returns SL_OK and fills *rec, or SL_EFORMAT with
+ * rec->why set when the line has the wrong shape, an impossible date or a
+ * status outside 100..599. Reads only line[0 .. len-1].
+ *
+ * A request field that is not "METHOD TARGET PROTOCOL" (for example "-" or
+ * binary junk) is still a valid line: METHOD and PROTOCOL are then empty and
+ * URL/PATH hold the whole request field.
+ */
+sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
+			  sl_access_rec *rec, sl_time_cache *tc);
+
+/*
+ * Detects the format from the complete lines in buf[0 .. len-1] (at most the
+ * first 32 non-empty lines are looked at): the format that parses the most
+ * of them, preferring vcombined, then combined, then common on ties.
+ * Returns SL_FMT_COMBINED when none parses.
+ */
+sl_format sl_access_detect(const char *buf, size_t len);
+
+/* Longest line parsed whole; longer lines are counted as oversized. */
+#define SL_LINE_MAX (64 * 1024)
+
+/* ------------------------------------------------------------------------ */
+/* Input sources (lib/input.c)                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A byte source read with read(2) into fixed buffers (never mmap). Opening
+ * detects compression by magic bytes, not by name: gzip (1f 8b, zlib,
+ * concatenated members allowed) and zstd (28 b5 2f fd, streaming, multiple
+ * frames). The decompressors' own memory comes from the budget; a zstd frame
+ * whose window does not fit fails with SL_ENOMEM.
+ *
+ * Order: sl_input_open -> sl_input_read* (until *got == 0) -> sl_input_close.
+ */
+typedef struct sl_input sl_input;
+
+typedef enum { SL_COMP_NONE, SL_COMP_GZIP, SL_COMP_ZSTD } sl_compression;
+
+/*
+ * Opens path, or stdin for "-". On failure returns SL_EIO with *err set to
+ * errno (or SL_ENOMEM) and *out NULL. The sl_input owns the descriptor
+ * (except stdin's, which is not closed).
+ */
+sl_status sl_input_open(sl_input **out, sl_budget *b, const char *path,
+			int *err);
+/* The same over an open descriptor (not closed by sl_input_close unless
+ * owns_fd). */
+sl_status sl_input_open_fd(sl_input **out, sl_budget *b, int fd,
+			   bool owns_fd, int *err);
+/*
+ * Reads up to cap decompressed bytes into buf. *got == 0 means end of input.
+ * SL_EIO (errno in *err) on a read error, SL_ECORRUPT on bad compressed data
+ * (including a stream cut short), SL_ENOMEM if the decompressor needs more
+ * than the budget gives.
+ */
+sl_status sl_input_read(sl_input *in, char *buf, size_t cap, size_t *got,
+			int *err);
+sl_compression sl_input_compression(const sl_input *in);
+/* Size in bytes of the underlying file when it is a regular file, else 0. */
+uint64_t sl_input_size(const sl_input *in);
+/* Raw (compressed) bytes consumed so far: the numerator for progress. */
+uint64_t sl_input_consumed(const sl_input *in);
+void sl_input_close(sl_input *in);
+
+/* ------------------------------------------------------------------------ */
+/* Access-log report (lib/report.c)                                          */
+/* ------------------------------------------------------------------------ */
+
+#define SL_SAMPLES_MAX 5
+#define SL_SAMPLE_TEXT 200
+
+/* A malformed line kept for the report. */
+typedef struct {
+	uint32_t input;		 /* caller's input id (sl_report_begin_input) */
+	uint64_t line;		 /* 1-based line number in that input */
+	const char *why;	 /* static reason */
+	uint32_t len;		 /* bytes in text (line truncated to fit) */
+	bool truncated;
+	char text[SL_SAMPLE_TEXT];
+} sl_sample;
+
+/* The heavy-hitter lists of the report, in this order. */
+typedef enum {
+	SL_TOP_URL,
+	SL_TOP_PATH,
+	SL_TOP_IP,
+	SL_TOP_REFERRER,
+	SL_TOP_USER_AGENT,
+	SL_TOP_NOT_FOUND, /* paths answered 404 */
+	SL_TOP_COUNT
+} sl_top_list;
+
+/* "url", "path", "ip", "referrer", "user_agent", "not_found". */
+const char *sl_top_name(sl_top_list t);
+
+/*
+ * The report state. Fields are read-only to users: feed it with the
+ * functions below and read it directly or through the sketches' functions.
+ */
+typedef struct sl_report sl_report;
+struct sl_report {
+	sl_format format;
+	uint64_t lines;		/* every line seen, valid or not */
+	uint64_t requests;	/* lines that parsed */
+	uint64_t malformed;
+	uint64_t oversized;	/* lines over SL_LINE_MAX, skipped */
+	uint64_t bytes_sent;	/* exact sum of the bytes field */
+	int64_t first_time, last_time; /* valid when requests > 0 */
+	uint64_t status[600];	/* by code, 100..599 */
+	sl_tally methods;
+	sl_tally protocols;
+	sl_distinct *ips;
+	sl_distinct *visitors;	/* IP + date + user agent (GoAccess) */
+	sl_topk *top[SL_TOP_COUNT];
+	sl_kll *request_time_q; /* seconds */
+	sl_moments request_time;
+	sl_kll *response_bytes_q;
+	sl_moments response_bytes;
+	sl_series *per_hour;
+	sl_series *per_minute;	/* NULL once the span reaches 6 hours */
+	uint32_t nsamples;
+	sl_sample samples[SL_SAMPLES_MAX];
+
+	/* private */
+	sl_budget *budget;
+	sl_time_cache tc;
+	uint32_t input;
+	uint64_t input_line;
+	size_t bytes_held;
+};
+
+/* The smallest budget sl_report_new accepts. */
+size_t sl_report_min_bytes(void);
+
+/*
+ * A report for format fmt (not SL_FMT_AUTO) using at most max_bytes of b.
+ * The bytes are shared among its sketches; each sketch degrades on its own
+ * when its share is full. Returns SL_EBUDGET when max_bytes is below
+ * sl_report_min_bytes(), SL_ENOMEM when the budget refuses.
+ * *out is owned by the caller (sl_report_free).
+ */
+sl_status sl_report_new(sl_report **out, sl_budget *b, sl_format fmt,
+			size_t max_bytes);
+void sl_report_free(sl_report *r);
+
+/* Starts a new input: line numbers restart at 1 and samples carry this id. */
+void sl_report_begin_input(sl_report *r, uint32_t input_id);
+
+/*
+ * Feeds complete lines: buf holds zero or more lines, each ending in '\n';
+ * only the last may lack it (end of input). Lines over SL_LINE_MAX bytes are
+ * counted as oversized and skipped.
+ */
+void sl_report_feed(sl_report *r, const char *buf, size_t len);
+
+/* Counts n lines the caller skipped as oversized (longer than its buffer). */
+void sl_report_add_oversized(sl_report *r, uint64_t n);
+
+/* dst := merge(dst, src). Both must have the same format (else
+ * SL_EMISMATCH). Samples keep dst's first, then src's, up to the maximum. */
+sl_status sl_report_merge(sl_report *dst, const sl_report *src);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SLUICE_H */

@@ -1,0 +1,29 @@
+/* testutil.c: seeds and the failing allocator for the tests (testutil.h). */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+uint64_t tu_seed(const char *test_name, uint64_t fallback)
+{
+	const char *env = getenv("SLUICE_SEED");
+	uint64_t seed = env && *env ? strtoull(env, NULL, 0) : fallback;
+	printf("[ seed     ] %s: SLUICE_SEED=%llu\n", test_name, (unsigned long long)seed);
+	return seed;
+}
+
+void *tu_failing_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+	tu_fail_state *st = ud;
+	(void)old_size;
+	if (new_size == 0) {
+		free(ptr);
+		return NULL;
+	}
+	st->calls++;
+	if (st->allow >= 0 && st->calls > st->allow) {
+		st->failures++;
+		return NULL;
+	}
+	return realloc(ptr, new_size);
+}

@@ -1,0 +1,55 @@
+/*
+ * testutil.h: shared helpers for the cmocka tests.
+ *
+ * Randomized tests draw from a seeded splitmix64 generator. The seed comes
+ * from $SLUICE_SEED when set (to replay a failure), else from a fixed
+ * default, and is always printed so a failing run can be reproduced.
+ */
+#ifndef SLUICE_TESTUTIL_H
+#define SLUICE_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "sluice.h"
+
+typedef struct {
+	uint64_t s;
+} tu_rng;
+
+/* The seed for this test program: $SLUICE_SEED or `fallback`; printed. */
+uint64_t tu_seed(const char *test_name, uint64_t fallback);
+
+static inline uint64_t tu_next(tu_rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n). */
+static inline uint64_t tu_below(tu_rng *r, uint64_t n)
+{
+	return n ? tu_next(r) % n : 0;
+}
+
+/* Uniform in [0, 1). */
+static inline double tu_unit(tu_rng *r)
+{
+	return (double)(tu_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* An allocator hook that fails every call after `allow` successful ones
+ * (allow < 0: never fails). Install with sl_budget_set_alloc(b, tu_failing_alloc, &state). */
+typedef struct {
+	long allow;
+	long calls;
+	long failures;
+} tu_fail_state;
+void *tu_failing_alloc(void *ud, void *ptr, size_t old_size, size_t new_size);
+
+#endif
