@@ -1,0 +1,304 @@
+/*
+ * distinct.c: a distinct counter over 64-bit hashes (sl_distinct_*), exact
+ * while it fits, then a HyperLogLog (lib/hll.c).
+ *
+ * Two modes, in this order, with one switch:
+ *
+ *   exact     an open-addressed set of the hashes themselves (linear
+ *             probing, 8 bytes a slot, 0 marks an empty slot and a separate
+ *             flag records the hash 0). The slot of h is the top bits of
+ *             h * 0x9e37..., so structured hashes still spread. Capacity is
+ *             a power of two >= 16, kept at load <= 3/4, doubled on demand.
+ *   degraded  the HLL, which answers with Ertl's estimator and its 95%
+ *             interval. The set's count at the switch, n0, is kept: the
+ *             counter has seen at least n0 distinct hashes, so the estimate
+ *             and both ends of the interval are raised to n0 when below it.
+ *
+ * While exact, estimate = low = high = count and exact = true ("exact over
+ * 64-bit hashes": distinct keys collide with probability ~ n^2 / 2^65).
+ *
+ * Memory, all within max_bytes of the caller's budget:
+ *   fixed  sizeof(struct sl_distinct) + sl_hll_bytes(p), taken at creation:
+ *          the HLL registers are reserved up front (zero, unused while
+ *          exact), so degrading never allocates and never fails.
+ *   set    16 slots at creation, then doubled. A doubling allocates the new
+ *          table before freeing the old one, so it is done only when
+ *          fixed + old + new <= max_bytes: the transient peak is inside the
+ *          bound too. When that does not hold, or the budget refuses the new
+ *          table, the counter degrades (once): every hash in the set is added
+ *          to the HLL and the set is freed.
+ *
+ * Precision rule: p is the largest p <= max_p (max_p clamped to
+ * SL_HLL_MAX_P) with sl_hll_bytes(p) <= max_bytes / 4, so at least 3/4 of
+ * the bytes stay for the exact set. If even SL_HLL_MIN_P does not meet that
+ * but fixed(SL_HLL_MIN_P) fits max_bytes, p = SL_HLL_MIN_P; otherwise (or if
+ * max_p < SL_HLL_MIN_P) sl_distinct_new fails. If fixed + the 16-slot set
+ * does not fit max_bytes the counter starts degraded (n0 = 0).
+ *
+ * Merge (dst := dst U src). First, the merged precision is the smaller of
+ * the two: dst's HLL is folded to src's precision if src's is lower (a fold
+ * needs no memory), so merging is symmetric in precision.
+ *   exact + exact  the exact union size u is counted first (lookups only);
+ *                  then src's hashes are added one by one. If the set cannot
+ *                  grow on the way, dst degrades and the rest go to the HLL;
+ *                  the bound is then n0 = u, still exact.
+ *   exact src, degraded dst   src's hashes go to dst's HLL;
+ *                             n0 = max(n0, |src|).
+ *   degraded src, exact dst   dst degrades (n0 = |dst|), then HLL merge;
+ *                             n0 = max(n0, src's n0).
+ *   degraded + degraded       HLL merge; n0 = max of both.
+ * A degraded result's registers equal those of one counter of the same
+ * precision fed both streams, because degrading only replays the set.
+ */
+#include "sluice.h"
+
+#include <string.h>
+
+#define MIN_SLOTS 16
+#define MIX 0x9e3779b97f4a7c15ULL
+
+struct sl_distinct {
+	sl_budget *budget;
+	size_t max_bytes;
+	sl_hll *hll;		/* reserved at creation */
+	uint64_t *set;		/* NULL once degraded */
+	size_t cap;		/* slots in set, a power of two */
+	int shift;		/* 64 - log2(cap) */
+	bool has_zero;		/* the hash 0 was seen (exact mode) */
+	uint64_t count;		/* distinct hashes in the set, 0 included */
+	uint64_t floor;		/* degraded: distinct hashes known seen */
+};
+
+static size_t fixed_bytes(int p)
+{
+	return sizeof(struct sl_distinct) + sl_hll_bytes(p);
+}
+
+static int pick_precision(size_t max_bytes, int max_p)
+{
+	if (max_p > SL_HLL_MAX_P)
+		max_p = SL_HLL_MAX_P;
+	if (max_p < SL_HLL_MIN_P)
+		return 0;
+	for (int p = max_p; p >= SL_HLL_MIN_P; p--)
+		if (sl_hll_bytes(p) <= max_bytes / 4)
+			return p;
+	return fixed_bytes(SL_HLL_MIN_P) <= max_bytes ? SL_HLL_MIN_P : 0;
+}
+
+static inline size_t slot_of(uint64_t hash, int shift)
+{
+	return (size_t)((hash * MIX) >> shift);
+}
+
+static int log2_of(size_t cap)
+{
+	return 63 - __builtin_clzll((unsigned long long)cap);
+}
+
+sl_distinct *sl_distinct_new(sl_budget *b, size_t max_bytes, int max_p)
+{
+	int p = pick_precision(max_bytes, max_p);
+	if (!p)
+		return NULL;
+	sl_distinct *d = sl_malloc(b, sizeof *d);
+	if (!d)
+		return NULL;
+	memset(d, 0, sizeof *d);
+	d->budget = b;
+	d->max_bytes = max_bytes;
+	d->hll = sl_hll_new(b, p);
+	if (!d->hll) {
+		sl_free(b, d, sizeof *d);
+		return NULL;
+	}
+	if (fixed_bytes(p) + MIN_SLOTS * sizeof(uint64_t) <= max_bytes) {
+		d->set = sl_calloc(b, MIN_SLOTS, sizeof(uint64_t));
+		if (!d->set) {
+			sl_hll_free(d->hll);
+			sl_free(b, d, sizeof *d);
+			return NULL;
+		}
+		d->cap = MIN_SLOTS;
+		d->shift = 64 - log2_of(MIN_SLOTS);
+	}
+	return d;
+}
+
+void sl_distinct_free(sl_distinct *d)
+{
+	if (!d)
+		return;
+	sl_free(d->budget, d->set, d->cap * sizeof(uint64_t));
+	sl_hll_free(d->hll);
+	sl_free(d->budget, d, sizeof *d);
+}
+
+/* Switches to the HLL: replays the set into it and frees the set. The
+ * bound is the set's count plus `extra` hashes known to be new. */
+static void degrade(sl_distinct *d, uint64_t extra)
+{
+	if (!d->set)
+		return;
+	for (size_t i = 0; i < d->cap; i++)
+		if (d->set[i])
+			sl_hll_add_hash(d->hll, d->set[i]);
+	if (d->has_zero)
+		sl_hll_add_hash(d->hll, 0);
+	sl_free(d->budget, d->set, d->cap * sizeof(uint64_t));
+	d->set = NULL;
+	d->cap = 0;
+	d->has_zero = false;
+	d->floor = d->count + extra;
+}
+
+/* Doubles the set; false (set unchanged) if that would pass max_bytes or
+ * the budget refuses. */
+static bool grow(sl_distinct *d)
+{
+	size_t cap = d->cap * 2;
+	size_t fixed = fixed_bytes(sl_hll_precision(d->hll));
+	size_t old_bytes = d->cap * sizeof(uint64_t);
+	if (cap > SIZE_MAX / 16 || fixed > d->max_bytes ||
+	    old_bytes + cap * sizeof(uint64_t) > d->max_bytes - fixed)
+		return false;
+	uint64_t *set = sl_calloc(d->budget, cap, sizeof(uint64_t));
+	if (!set)
+		return false;
+	int shift = d->shift - 1;
+	size_t mask = cap - 1;
+	for (size_t i = 0; i < d->cap; i++) {
+		uint64_t h = d->set[i];
+		if (!h)
+			continue;
+		size_t j = slot_of(h, shift);
+		while (set[j])
+			j = (j + 1) & mask;
+		set[j] = h;
+	}
+	sl_free(d->budget, d->set, old_bytes);
+	d->set = set;
+	d->cap = cap;
+	d->shift = shift;
+	return true;
+}
+
+/* True if hash (nonzero) is in the set; else *at is the empty slot for it. */
+static inline bool find(const sl_distinct *d, uint64_t hash, size_t *at)
+{
+	size_t mask = d->cap - 1;
+	size_t j = slot_of(hash, d->shift);
+	for (;;) {
+		uint64_t v = d->set[j];
+		if (v == hash)
+			return true;
+		if (!v) {
+			*at = j;
+			return false;
+		}
+		j = (j + 1) & mask;
+	}
+}
+
+void sl_distinct_add_hash(sl_distinct *d, uint64_t hash)
+{
+	if (!d->set) {
+		sl_hll_add_hash(d->hll, hash);
+		return;
+	}
+	if (!hash) {
+		if (!d->has_zero) {
+			d->has_zero = true;
+			d->count++;
+		}
+		return;
+	}
+	size_t at;
+	if (find(d, hash, &at))
+		return;
+	/* Slots used after this insert: the set's nonzero hashes + 1. */
+	uint64_t used = d->count - d->has_zero + 1;
+	if (used * 4 > (uint64_t)d->cap * 3) {
+		if (!grow(d)) {
+			degrade(d, 1);
+			sl_hll_add_hash(d->hll, hash);
+			return;
+		}
+		find(d, hash, &at);
+	}
+	d->set[at] = hash;
+	d->count++;
+}
+
+/* Whether the exact set s holds hash. */
+static bool contains(const sl_distinct *s, uint64_t hash)
+{
+	size_t at;
+	if (!hash)
+		return s->has_zero;
+	return find(s, hash, &at);
+}
+
+sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src)
+{
+	if (dst == src)
+		return SL_OK;
+	if (sl_hll_precision(src->hll) < sl_hll_precision(dst->hll))
+		sl_hll_fold(dst->hll, sl_hll_precision(src->hll));
+
+	if (src->set) {
+		uint64_t bound = src->count;
+		if (dst->set) {
+			/* exact union size, before anything can degrade */
+			bound = dst->count;
+			for (size_t i = 0; i < src->cap; i++)
+				if (src->set[i] && !contains(dst, src->set[i]))
+					bound++;
+			if (src->has_zero && !dst->has_zero)
+				bound++;
+		}
+		for (size_t i = 0; i < src->cap; i++)
+			if (src->set[i])
+				sl_distinct_add_hash(dst, src->set[i]);
+		if (src->has_zero)
+			sl_distinct_add_hash(dst, 0);
+		if (!dst->set && dst->floor < bound)
+			dst->floor = bound;
+		return SL_OK;
+	}
+
+	degrade(dst, 0);
+	sl_hll_merge(dst->hll, src->hll);
+	if (dst->floor < src->floor)
+		dst->floor = src->floor;
+	return SL_OK;
+}
+
+sl_estimate sl_distinct_estimate(const sl_distinct *d)
+{
+	sl_estimate e;
+	if (d->set) {
+		e.estimate = e.low = e.high = (double)d->count;
+		e.exact = true;
+		return e;
+	}
+	e = sl_hll_estimate(d->hll);
+	double n0 = (double)d->floor;
+	if (e.estimate < n0)
+		e.estimate = n0;
+	if (e.low < n0)
+		e.low = n0;
+	if (e.high < e.estimate)
+		e.high = e.estimate;
+	return e;
+}
+
+bool sl_distinct_is_exact(const sl_distinct *d)
+{
+	return d->set != NULL;
+}
+
+const sl_hll *sl_distinct_hll(const sl_distinct *d)
+{
+	return d->set ? NULL : d->hll;
+}
