@@ -1,0 +1,867 @@
+/*
+ * test_topk.c: sl_topk against a naive exact count of every key.
+ *
+ * Keys are generated from integer ids: "<id>:" followed by filler bytes
+ * derived from the id, with lengths chosen by a mode (short, varied including
+ * keys over SL_TOPK_VALUE_MAX, long). The reference is an array of true
+ * counts indexed by id. A listed row is mapped back to its id by parsing the
+ * "<id>:" prefix and then checked byte for byte against the regenerated key.
+ *
+ * Checked for every summary (check_rows):
+ *   rows sorted by count desc, then value bytes asc, then shorter first;
+ *   every row's value is a prefix of its key, truncated iff shorter;
+ *   true count in [count - max_error, count];
+ *   every key with true count > N / m is listed (true * m > N);
+ *   when exact: every key listed, count == true, max_error == 0.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_BUF 8192
+
+enum { KEYS_SHORT, KEYS_VARIED, KEYS_LONG };
+
+static uint64_t mix(uint64_t x)
+{
+	tu_rng r = {x};
+	return tu_next(&r);
+}
+
+/* Filler bytes for keys: printable, pseudo-random, fixed. */
+static char filler[8192];
+
+static void filler_init(void)
+{
+	tu_rng r = {12345};
+	for (size_t i = 0; i < sizeof filler; i++)
+		filler[i] = (char)(' ' + tu_next(&r) % 90);
+}
+
+/* Key `id` in the given mode: "<id>:" then filler from an id-dependent
+ * offset; returns its length. */
+static size_t make_key(uint64_t id, int mode, char *buf)
+{
+	char digits[24];
+	size_t nd = 0, p = 0;
+	uint64_t v = id;
+	do {
+		digits[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (nd)
+		buf[p++] = digits[--nd];
+	buf[p++] = ':';
+	size_t extra;
+	uint64_t h = mix(id);
+	switch (mode) {
+	case KEYS_SHORT:
+		extra = h % 6;
+		break;
+	case KEYS_VARIED:
+		if (id == 1)
+			extra = 5000;
+		else if (id % 97 == 0)
+			extra = 1000 + h % 300; /* around SL_TOPK_VALUE_MAX */
+		else
+			extra = h % 200;
+		break;
+	default:
+		extra = 150 + h % 300;
+		break;
+	}
+	memcpy(buf + p, filler + (h >> 32) % 2048, extra);
+	return p + extra;
+}
+
+/* The naive reference. */
+typedef struct {
+	uint64_t *truth; /* by id */
+	size_t nkeys;
+	int mode;
+	bool fake_hash;  /* hash = a few colliding values instead of sl_hash */
+	uint64_t n;      /* N: total weight */
+} ref;
+
+static void ref_init(ref *r, size_t nkeys, int mode)
+{
+	r->truth = calloc(nkeys, sizeof *r->truth);
+	assert_non_null(r->truth);
+	r->nkeys = nkeys;
+	r->mode = mode;
+	r->fake_hash = false;
+	r->n = 0;
+}
+
+static void ref_free(ref *r)
+{
+	free(r->truth);
+	r->truth = NULL;
+}
+
+/* dst := dst + src (the naive union). */
+static void ref_add(ref *dst, const ref *src)
+{
+	for (size_t i = 0; i < dst->nkeys; i++)
+		dst->truth[i] += src->truth[i];
+	dst->n += src->n;
+}
+
+static void feed(sl_topk *t, ref *r, uint64_t id, uint64_t w)
+{
+	char buf[KEY_BUF];
+	size_t len = make_key(id, r->mode, buf);
+	uint64_t hash = r->fake_hash ? (id % 3) * 0x10000001ULL : sl_hash(buf, len);
+	sl_topk_add(t, buf, len, hash, w);
+	r->truth[id] += w;
+	r->n += w;
+}
+
+/* The "<id>:" prefix of a row, or -1 when the stored bytes are too short. */
+static long decode(const sl_topk_row *row)
+{
+	long id = 0;
+	for (size_t i = 0; i < row->len && i < 24; i++) {
+		char c = row->value[i];
+		if (c == ':')
+			return i ? id : -1;
+		if (c < '0' || c > '9')
+			return -1;
+		id = id * 10 + (c - '0');
+	}
+	return -1;
+}
+
+static bool ordered(const sl_topk_row *a, const sl_topk_row *b)
+{
+	if (a->count != b->count)
+		return a->count > b->count;
+	size_t k = a->len < b->len ? a->len : b->len;
+	int c = k ? memcmp(a->value, b->value, k) : 0;
+	if (c)
+		return c < 0;
+	return a->len <= b->len;
+}
+
+#define FAIL(...) do { print_message(__VA_ARGS__); ok = false; goto out; } while (0)
+
+/* Checks rows[0..k) against the reference; see the top comment. Returns
+ * false (after printing why) rather than asserting, so that the checker
+ * itself can be shown to fail. */
+static bool check_rows(const sl_topk_row *rows, size_t k, const ref *r,
+		       size_t m, bool exact)
+{
+	bool ok = true;
+	char *listed = calloc(r->nkeys, 1);
+	char *buf = malloc(KEY_BUF);
+	assert_true(listed && buf);
+	for (size_t i = 0; i < k; i++) {
+		const sl_topk_row *row = &rows[i];
+		if (i > 0 && !ordered(&rows[i - 1], row))
+			FAIL("row %zu out of order\n", i);
+		if (row->len > SL_TOPK_VALUE_MAX)
+			FAIL("row %zu stores %zu bytes\n", i, row->len);
+		long id = decode(row);
+		if (id < 0 || (size_t)id >= r->nkeys) {
+			/* only a key shortened by the arena may lose its id:
+			 * its bytes must still begin some key that was seen */
+			bool found = false;
+			if (exact || !row->truncated)
+				FAIL("row %zu: undecodable value\n", i);
+			for (size_t j = 0; j < r->nkeys && !found; j++) {
+				size_t len = make_key(j, r->mode, buf);
+				found = r->truth[j] && len > row->len &&
+					memcmp(buf, row->value, row->len) == 0;
+			}
+			if (!found)
+				FAIL("row %zu: value begins no key\n", i);
+			continue;
+		}
+		size_t len = make_key((uint64_t)id, r->mode, buf);
+		if (row->len > len || memcmp(buf, row->value, row->len) != 0)
+			FAIL("row %zu (key %ld): value is not the key's prefix\n", i, id);
+		if (row->truncated != (row->len < len))
+			FAIL("row %zu (key %ld): truncated flag wrong\n", i, id);
+		if (listed[id])
+			FAIL("key %ld listed twice\n", id);
+		listed[id] = 1;
+		uint64_t t = r->truth[id];
+		if (row->max_error > row->count || t > row->count ||
+		    row->count - row->max_error > t)
+			FAIL("key %ld: true %llu outside [%llu - %llu, %llu]\n", id,
+			     (unsigned long long)t, (unsigned long long)row->count,
+			     (unsigned long long)row->max_error,
+			     (unsigned long long)row->count);
+		if (exact && (row->max_error != 0 || row->count != t))
+			FAIL("key %ld: not exact\n", id);
+	}
+	for (size_t id = 0; id < r->nkeys; id++) {
+		uint64_t t = r->truth[id];
+		bool heavy = exact ? t > 0 : t * (uint64_t)m > r->n;
+		if (heavy && !listed[id])
+			FAIL("key %zu (true %llu, N %llu, m %zu) not listed\n", id,
+			     (unsigned long long)t, (unsigned long long)r->n, m);
+	}
+out:
+	free(listed);
+	free(buf);
+	return ok;
+}
+
+/* Lists all of t and checks it; asserts. */
+static void check_topk(const sl_topk *t, const ref *r)
+{
+	size_t m = sl_topk_capacity(t);
+	sl_topk_row *rows = calloc(m + 1, sizeof *rows);
+	assert_non_null(rows);
+	size_t k = sl_topk_list(t, rows, m + 1);
+	assert_true(k <= m);
+	assert_int_equal(sl_topk_total(t), r->n);
+	if (sl_topk_is_exact(t)) {
+		size_t seen = 0;
+		for (size_t i = 0; i < r->nkeys; i++)
+			seen += r->truth[i] > 0;
+		assert_int_equal(k, seen);
+	}
+	assert_true(check_rows(rows, k, r, m, sl_topk_is_exact(t)));
+	/* a shorter listing is the head of the full one */
+	if (k > 3) {
+		sl_topk_row head[3];
+		assert_int_equal(sl_topk_list(t, head, 3), 3);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(head[i].count, rows[i].count);
+			assert_int_equal(head[i].len, rows[i].len);
+			assert_memory_equal(head[i].value, rows[i].value, rows[i].len);
+		}
+	}
+	free(rows);
+}
+
+/* Zipf sampler over ranks 0..n-1, exponent s; ranks are scrambled into ids
+ * (n a power of two) so that heavy ids are not small numbers. */
+typedef struct {
+	double *cdf;
+	size_t n;
+} zipf;
+
+static void zipf_init(zipf *z, size_t n, double s)
+{
+	z->cdf = malloc(n * sizeof *z->cdf);
+	assert_non_null(z->cdf);
+	z->n = n;
+	double acc = 0;
+	for (size_t i = 0; i < n; i++) {
+		acc += 1.0 / pow(i + 1.0, s);
+		z->cdf[i] = acc;
+	}
+}
+
+static uint64_t zipf_draw(const zipf *z, tu_rng *rng)
+{
+	double u = tu_unit(rng) * z->cdf[z->n - 1];
+	size_t lo = 0, hi = z->n - 1;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (z->cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo * 0x9E3779B1ULL) & (z->n - 1);
+}
+
+static void zipf_free(zipf *z)
+{
+	free(z->cdf);
+}
+
+#define SMALL (32 * 1024) /* max_bytes of most sketches here: m = 250 */
+
+static sl_budget budget;
+
+static int setup(void **state)
+{
+	(void)state;
+	filler_init();
+	sl_budget_init(&budget, 64 << 20);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(budget.used, 0);
+	return 0;
+}
+
+static void exact_mode_matches_naive(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_exact", 21)};
+	sl_topk *t = sl_topk_new(&budget, 512 * 1024);
+	assert_non_null(t);
+	ref r;
+	ref_init(&r, 600, KEYS_VARIED);
+	/* 600 ids (so fewer distinct keys than m), lengths 2..5005 */
+	assert_true(sl_topk_capacity(t) > 600);
+	for (int i = 0; i < 30000; i++) {
+		uint64_t id = tu_below(&rng, 600);
+		feed(t, &r, id, 1 + tu_below(&rng, 3));
+	}
+	feed(t, &r, 1, 7); /* the 5000-byte key, surely present */
+	assert_true(sl_topk_is_exact(t));
+	check_topk(t, &r);
+
+	/* the long keys: stored truncated to SL_TOPK_VALUE_MAX, counted fully;
+	 * the others whole (the arena has room for all of them) */
+	size_t m = sl_topk_capacity(t);
+	sl_topk_row *rows = calloc(m, sizeof *rows);
+	size_t k = sl_topk_list(t, rows, m);
+	char buf[KEY_BUF];
+	int longs = 0;
+	for (size_t i = 0; i < k; i++) {
+		long id = decode(&rows[i]);
+		assert_true(id >= 0);
+		size_t len = make_key((uint64_t)id, KEYS_VARIED, buf);
+		assert_int_equal(rows[i].len, len > SL_TOPK_VALUE_MAX ? SL_TOPK_VALUE_MAX : len);
+		assert_int_equal(rows[i].truncated, len > SL_TOPK_VALUE_MAX);
+		assert_int_equal(rows[i].count, r.truth[id]);
+		longs += len > SL_TOPK_VALUE_MAX;
+	}
+	assert_true(longs >= 2);
+	free(rows);
+	ref_free(&r);
+	sl_topk_free(t);
+}
+
+static void zipf_streams(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_zipf", 22)};
+	const double skews[] = {0.7, 1.0, 1.3, 2.0};
+	const size_t items[] = {100000, 200000, 100000, 100000};
+	for (int s = 0; s < 4; s++) {
+		zipf z;
+		zipf_init(&z, 1 << 15, skews[s]);
+		for (int weighted = 0; weighted < 2; weighted++) {
+			sl_topk *t = sl_topk_new(&budget, SMALL);
+			assert_non_null(t);
+			ref r;
+			ref_init(&r, z.n, KEYS_SHORT);
+			size_t n = weighted ? items[s] / 4 : items[s];
+			for (size_t i = 0; i < n; i++) {
+				uint64_t w = weighted ? 1 + tu_below(&rng, 20) : 1;
+				feed(t, &r, zipf_draw(&z, &rng), w);
+			}
+			check_topk(t, &r);
+			ref_free(&r);
+			sl_topk_free(t);
+		}
+		zipf_free(&z);
+	}
+}
+
+/* Builds a sketch of max_bytes from `n` draws of z (or of ids < distinct
+ * uniformly when z is NULL). */
+static sl_topk *build(ref *r, size_t max_bytes, const zipf *z, size_t distinct,
+		      size_t n, tu_rng *rng)
+{
+	sl_topk *t = sl_topk_new(&budget, max_bytes);
+	assert_non_null(t);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t id = z ? zipf_draw(z, rng) : tu_below(rng, distinct);
+		feed(t, r, id, 1 + (tu_below(rng, 8) == 0 ? tu_below(rng, 5) : 0));
+	}
+	return t;
+}
+
+static void merge_pairs(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_merge", 23)};
+	const size_t U = 1 << 14;
+	zipf z1, z2;
+	zipf_init(&z1, U, 1.1);
+	zipf_init(&z2, U, 0.9);
+
+	/* exact + exact, union fits: exact and equal to the naive union */
+	{
+		ref ra, rb;
+		ref_init(&ra, U, KEYS_SHORT);
+		ref_init(&rb, U, KEYS_SHORT);
+		sl_topk *a = build(&ra, SMALL, NULL, 100, 5000, &rng);
+		sl_topk *b = build(&rb, SMALL, NULL, 120, 5000, &rng);
+		assert_true(sl_topk_is_exact(a) && sl_topk_is_exact(b));
+		assert_int_equal(sl_topk_merge(a, b), SL_OK);
+		ref_add(&ra, &rb);
+		assert_true(sl_topk_is_exact(a));
+		check_topk(a, &ra);
+		check_topk(b, &rb); /* src unchanged */
+		ref_free(&ra);
+		ref_free(&rb);
+		sl_topk_free(a);
+		sl_topk_free(b);
+	}
+	/* exact + exact, union too large: no longer exact, bounds hold */
+	{
+		ref ra, rb;
+		ref_init(&ra, U, KEYS_SHORT);
+		ref_init(&rb, U, KEYS_SHORT);
+		sl_topk *a = build(&ra, SMALL, NULL, 200, 20000, &rng);
+		/* b: ids 150..349, so the union has 350 keys > m = 250 */
+		sl_topk *b = sl_topk_new(&budget, SMALL);
+		for (int i = 0; i < 20000; i++)
+			feed(b, &rb, 150 + tu_below(&rng, 200), 1 + tu_below(&rng, 2));
+		feed(b, &rb, 175, 3000); /* one heavy key */
+		assert_true(sl_topk_is_exact(a) && sl_topk_is_exact(b));
+		sl_topk_merge(a, b);
+		ref_add(&ra, &rb);
+		assert_false(sl_topk_is_exact(a));
+		check_topk(a, &ra);
+		ref_free(&ra);
+		ref_free(&rb);
+		sl_topk_free(a);
+		sl_topk_free(b);
+	}
+	/* full + full, exact + full, full + exact */
+	for (int kind = 0; kind < 3; kind++) {
+		ref ra, rb;
+		ref_init(&ra, U, KEYS_SHORT);
+		ref_init(&rb, U, KEYS_SHORT);
+		sl_topk *a = kind == 1 ? build(&ra, SMALL, NULL, 150, 30000, &rng)
+				       : build(&ra, SMALL, &z1, 0, 60000, &rng);
+		sl_topk *b = kind == 2 ? build(&rb, SMALL, NULL, 150, 30000, &rng)
+				       : build(&rb, SMALL, &z2, 0, 60000, &rng);
+		assert_int_equal(sl_topk_is_exact(a), kind == 1);
+		assert_int_equal(sl_topk_is_exact(b), kind == 2);
+		sl_topk_merge(a, b);
+		ref_add(&ra, &rb);
+		assert_false(sl_topk_is_exact(a));
+		check_topk(a, &ra);
+		check_topk(b, &rb);
+		ref_free(&ra);
+		ref_free(&rb);
+		sl_topk_free(a);
+		sl_topk_free(b);
+	}
+	/* src of larger capacity: dst's N/m promise holds. src of smaller
+	 * capacity: the documented weaker bound N_a/m_a + N_b/m_b. */
+	for (int bigger = 0; bigger < 2; bigger++) {
+		ref ra, rb;
+		ref_init(&ra, U, KEYS_SHORT);
+		ref_init(&rb, U, KEYS_SHORT);
+		sl_topk *a = build(&ra, SMALL, &z1, 0, 50000, &rng);
+		sl_topk *b = build(&rb, bigger ? 4 * SMALL : SMALL / 4, &z2, 0, 50000, &rng);
+		size_t ma = sl_topk_capacity(a), mb = sl_topk_capacity(b);
+		assert_true(bigger ? mb > ma : mb < ma);
+		uint64_t na = ra.n, nb = rb.n;
+		sl_topk_merge(a, b);
+		ref_add(&ra, &rb);
+		assert_int_equal(sl_topk_capacity(a), ma);
+		if (bigger) {
+			check_topk(a, &ra);
+		} else {
+			/* bounds per row, and keys above the weaker threshold */
+			sl_topk_row *rows = calloc(ma, sizeof *rows);
+			size_t k = sl_topk_list(a, rows, ma);
+			double thr = (double)na / (double)ma + (double)nb / (double)mb;
+			for (size_t id = 0; id < U; id++) {
+				if ((double)ra.truth[id] <= thr)
+					continue;
+				bool found = false;
+				for (size_t i = 0; i < k && !found; i++)
+					found = decode(&rows[i]) == (long)id;
+				assert_true(found);
+			}
+			/* row bounds alone: a copy of the reference with no heavy
+			 * requirement (N huge) */
+			ref loose = ra;
+			loose.n = UINT64_MAX / (2 * ma);
+			assert_true(check_rows(rows, k, &loose, ma, false));
+			free(rows);
+		}
+		ref_free(&ra);
+		ref_free(&rb);
+		sl_topk_free(a);
+		sl_topk_free(b);
+	}
+	zipf_free(&z1);
+	zipf_free(&z2);
+}
+
+/* A full small sketch merged into an empty larger one leaves dst not exact
+ * with free counters: later new keys must start from the floor inherited
+ * from src, not from 0, or keys src evicted would be undercounted. */
+static void merge_then_add(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_merge_add", 31)};
+	zipf z;
+	zipf_init(&z, 1 << 12, 0.8);
+	ref rs, rd;
+	ref_init(&rs, z.n, KEYS_SHORT);
+	ref_init(&rd, z.n, KEYS_SHORT);
+	sl_topk *src = build(&rs, 4096, &z, 0, 20000, &rng);
+	sl_topk *dst = sl_topk_new(&budget, 4 * SMALL);
+	assert_false(sl_topk_is_exact(src));
+	sl_topk_merge(dst, src);
+	ref_add(&rd, &rs);
+	assert_false(sl_topk_is_exact(dst));
+	assert_true(sl_topk_capacity(dst) > 4 * sl_topk_capacity(src));
+	/* the same distribution again: keys src dropped come back */
+	for (int i = 0; i < 2000; i++)
+		feed(dst, &rd, zipf_draw(&z, &rng), 1);
+	/* row bounds (N/m does not apply: src had the smaller capacity) */
+	size_t m = sl_topk_capacity(dst);
+	sl_topk_row *rows = calloc(m, sizeof *rows);
+	size_t k = sl_topk_list(dst, rows, m);
+	ref loose = rd;
+	loose.n = UINT64_MAX / (2 * m);
+	assert_true(check_rows(rows, k, &loose, m, false));
+	assert_int_equal(sl_topk_total(dst), rd.n);
+	free(rows);
+	ref_free(&rs);
+	ref_free(&rd);
+	sl_topk_free(src);
+	sl_topk_free(dst);
+	zipf_free(&z);
+}
+
+static void merge_seven_pieces(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_merge7", 24)};
+	const size_t U = 1 << 15;
+	const double skews[] = {0.8, 1.2};
+	for (int s = 0; s < 2; s++) {
+		zipf z;
+		zipf_init(&z, U, skews[s]);
+		for (int tree = 0; tree < 2; tree++) {
+			sl_topk *t[7];
+			ref r[7], all;
+			ref_init(&all, U, KEYS_SHORT);
+			for (int p = 0; p < 7; p++) {
+				ref_init(&r[p], U, KEYS_SHORT);
+				/* pieces of unequal sizes, one tiny (exact) */
+				size_t n = p == 3 ? 50 : 10000 + tu_below(&rng, 30000);
+				t[p] = build(&r[p], SMALL, p == 3 ? NULL : &z, 30, n, &rng);
+				ref_add(&all, &r[p]);
+			}
+			if (tree) {
+				sl_topk_merge(t[0], t[1]);
+				sl_topk_merge(t[2], t[3]);
+				sl_topk_merge(t[4], t[5]);
+				sl_topk_merge(t[4], t[6]);
+				sl_topk_merge(t[0], t[2]);
+				sl_topk_merge(t[0], t[4]);
+			} else {
+				for (int p = 1; p < 7; p++)
+					sl_topk_merge(t[0], t[p]);
+			}
+			check_topk(t[0], &all);
+			for (int p = 0; p < 7; p++) {
+				ref_free(&r[p]);
+				sl_topk_free(t[p]);
+			}
+			ref_free(&all);
+		}
+		zipf_free(&z);
+	}
+}
+
+static void adversarial_streams(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_adversarial", 25)};
+	/* all distinct */
+	{
+		ref r;
+		ref_init(&r, 30000, KEYS_SHORT);
+		sl_topk *t = sl_topk_new(&budget, SMALL);
+		for (uint64_t id = 0; id < 30000; id++)
+			feed(t, &r, id, 1);
+		check_topk(t, &r);
+		ref_free(&r);
+		sl_topk_free(t);
+	}
+	/* sorted by key, each repeated 1..60 times in a run; some runs long */
+	{
+		ref r;
+		ref_init(&r, 10000, KEYS_SHORT);
+		sl_topk *t = sl_topk_new(&budget, SMALL);
+		for (uint64_t id = 0; id < 10000; id++) {
+			uint64_t reps = 1 + tu_below(&rng, 60);
+			if (id % 1000 == 999)
+				reps = 3000;
+			for (uint64_t j = 0; j < reps; j++)
+				feed(t, &r, id, 1);
+		}
+		check_topk(t, &r);
+		ref_free(&r);
+		sl_topk_free(t);
+	}
+	/* one heavy key arriving last, one unit at a time */
+	{
+		ref r;
+		ref_init(&r, 20001, KEYS_SHORT);
+		sl_topk *t = sl_topk_new(&budget, SMALL);
+		for (uint64_t id = 0; id < 20000; id++)
+			feed(t, &r, id, 1 + tu_below(&rng, 2));
+		size_t m = sl_topk_capacity(t);
+		uint64_t heavy = r.n / (m - 1) + 2; /* heavy * m > N + heavy */
+		for (uint64_t j = 0; j < heavy; j++)
+			feed(t, &r, 20000, 1);
+		assert_true(r.truth[20000] * m > r.n);
+		check_topk(t, &r);
+		ref_free(&r);
+		sl_topk_free(t);
+	}
+}
+
+static void arena_compaction(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_arena", 26)};
+	zipf z;
+	zipf_init(&z, 1 << 14, 1.0);
+	for (int mode = KEYS_VARIED; mode <= KEYS_LONG; mode++) {
+		ref r;
+		ref_init(&r, z.n, mode);
+		sl_topk *t = sl_topk_new(&budget, SMALL);
+		/* ~5 10^4 evictions of keys of up to 5000 bytes: the arena
+		 * (~17 KB) is refilled and compacted many times over */
+		for (int i = 0; i < 60000; i++)
+			feed(t, &r, zipf_draw(&z, &rng), 1);
+		check_topk(t, &r);
+		/* the heaviest keys arrived early and keep their whole prefix */
+		sl_topk_row rows[10];
+		assert_int_equal(sl_topk_list(t, rows, 10), 10);
+		char buf[KEY_BUF];
+		for (int i = 0; i < 10; i++) {
+			long id = decode(&rows[i]);
+			assert_true(id >= 0);
+			size_t len = make_key((uint64_t)id, mode, buf);
+			size_t want = len > SL_TOPK_VALUE_MAX ? SL_TOPK_VALUE_MAX : len;
+			assert_true(rows[i].len <= want);
+			assert_memory_equal(rows[i].value, buf, rows[i].len);
+		}
+		ref_free(&r);
+		sl_topk_free(t);
+	}
+	zipf_free(&z);
+}
+
+static void hash_collisions(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_collisions", 27)};
+	sl_topk *t = sl_topk_new(&budget, SMALL);
+	/* equal hashes, different bytes or lengths: separate counters */
+	sl_topk_add(t, "alpha", 5, 42, 3);
+	sl_topk_add(t, "bravo", 5, 42, 4);
+	sl_topk_add(t, "alphab", 6, 42, 5);
+	sl_topk_add(t, "alpha", 5, 42, 1);
+	sl_topk_row rows[4];
+	assert_int_equal(sl_topk_list(t, rows, 4), 3);
+	assert_int_equal(rows[0].count, 5);
+	assert_memory_equal(rows[0].value, "alphab", 6);
+	assert_int_equal(rows[1].count, 4); /* alpha and bravo tie at 4 */
+	assert_memory_equal(rows[1].value, "alpha", 5);
+	assert_int_equal(rows[2].count, 4);
+	assert_memory_equal(rows[2].value, "bravo", 5);
+	sl_topk_free(t);
+
+	/* every key hashes to one of 3 values (one fingerprint, 3 homes): long
+	 * probe runs, and evictions exercising the backward-shift delete */
+	for (int round = 0; round < 2; round++) {
+		ref r;
+		ref_init(&r, 300, KEYS_SHORT);
+		r.fake_hash = true;
+		t = sl_topk_new(&budget, round ? SMALL : 4096);
+		assert_non_null(t);
+		zipf z;
+		zipf_init(&z, round ? 128 : 256, 1.2); /* 128 keys < m = 250 */
+		for (int i = 0; i < 20000; i++)
+			feed(t, &r, zipf_draw(&z, &rng), 1);
+		assert_int_equal(sl_topk_is_exact(t), round == 1);
+		check_topk(t, &r);
+		/* and merging sketches built that way */
+		ref r2;
+		ref_init(&r2, 300, KEYS_SHORT);
+		r2.fake_hash = true;
+		sl_topk *t2 = sl_topk_new(&budget, round ? SMALL : 4096);
+		for (int i = 0; i < 20000; i++)
+			feed(t2, &r2, zipf_draw(&z, &rng) ^ 1, 1);
+		sl_topk_merge(t, t2);
+		ref_add(&r, &r2);
+		check_topk(t, &r);
+		zipf_free(&z);
+		ref_free(&r);
+		ref_free(&r2);
+		sl_topk_free(t);
+		sl_topk_free(t2);
+	}
+}
+
+static void merge_into_itself(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_self", 28)};
+	zipf z;
+	zipf_init(&z, 1 << 12, 1.0);
+	ref r;
+	ref_init(&r, z.n, KEYS_SHORT);
+	sl_topk *t = build(&r, SMALL, &z, 0, 30000, &rng);
+	sl_topk_merge(t, t);
+	ref_add(&r, &r);
+	check_topk(t, &r);
+	ref_free(&r);
+	sl_topk_free(t);
+	zipf_free(&z);
+}
+
+static void budget_and_failures(void **state)
+{
+	(void)state;
+	sl_budget b;
+	sl_budget_init(&b, 1 << 20);
+	/* too small for 16 keys */
+	assert_null(sl_topk_new(&b, 0));
+	assert_null(sl_topk_new(&b, 100));
+	assert_null(sl_topk_new(&b, 1000));
+	assert_int_equal(b.used, 0);
+	/* the smallest accepted size gives exactly 16 keys */
+	size_t lo = 1000, hi = 1 << 16;
+	while (lo + 1 < hi) {
+		size_t mid = (lo + hi) / 2;
+		sl_topk *t = sl_topk_new(&b, mid);
+		if (t)
+			hi = mid;
+		else
+			lo = mid;
+		sl_topk_free(t);
+	}
+	sl_topk *t = sl_topk_new(&b, hi);
+	assert_non_null(t);
+	assert_int_equal(sl_topk_capacity(t), 16);
+	assert_true(b.used <= hi);
+	sl_topk_free(t);
+	assert_int_equal(b.used, 0);
+	print_message("smallest max_bytes: %zu\n", hi);
+
+	/* never more than max_bytes; adds, merges and lists take nothing */
+	tu_rng rng = {tu_seed("topk_budget", 29)};
+	const size_t sizes[] = {4096, 10000, SMALL, 100000, 1 << 20};
+	for (int i = 0; i < 5; i++) {
+		sl_budget_init(&b, 4 << 20);
+		sl_topk *x = sl_topk_new(&b, sizes[i]);
+		sl_topk *y = sl_topk_new(&b, sizes[i]);
+		assert_non_null(x);
+		assert_non_null(y);
+		size_t used = b.used;
+		assert_true(used <= 2 * sizes[i]);
+		ref r;
+		ref_init(&r, 5000, KEYS_VARIED);
+		for (int j = 0; j < 20000; j++)
+			feed(j & 1 ? x : y, &r, tu_below(&rng, 5000), 1);
+		sl_topk_merge(x, y);
+		sl_topk_row rows[8];
+		sl_topk_list(x, rows, 8);
+		assert_int_equal(b.used, used);
+		ref_free(&r);
+		sl_topk_free(x);
+		sl_topk_free(y);
+		assert_int_equal(b.used, 0);
+	}
+	/* the budget's own limit refuses */
+	sl_budget_init(&b, 2000);
+	assert_null(sl_topk_new(&b, SMALL));
+	assert_int_equal(b.used, 0);
+	/* the allocator fails */
+	tu_fail_state fs = {.allow = 0};
+	sl_budget_init(&b, 1 << 20);
+	sl_budget_set_alloc(&b, tu_failing_alloc, &fs);
+	assert_null(sl_topk_new(&b, SMALL));
+	assert_int_equal(fs.failures, 1);
+	assert_int_equal(b.used, 0);
+	sl_topk_free(NULL);
+	/* listing nothing */
+	t = sl_topk_new(&budget, SMALL);
+	sl_topk_row row;
+	assert_int_equal(sl_topk_list(t, &row, 1), 0);
+	sl_topk_add(t, "x", 1, sl_hash("x", 1), 0); /* weight 0: no key */
+	assert_int_equal(sl_topk_list(t, &row, 1), 0);
+	sl_topk_add(t, "", 0, sl_hash("", 0), 2);
+	assert_int_equal(sl_topk_list(t, &row, 0), 0);
+	assert_int_equal(sl_topk_list(t, &row, 1), 1);
+	assert_int_equal(row.len, 0);
+	assert_int_equal(row.count, 2);
+	assert_false(row.truncated);
+	sl_topk_free(t);
+}
+
+static void checker_can_fail(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_checker", 30)};
+	zipf z;
+	zipf_init(&z, 1 << 12, 1.1);
+	ref r;
+	ref_init(&r, z.n, KEYS_SHORT);
+	sl_topk *t = build(&r, SMALL, &z, 0, 50000, &rng);
+	size_t m = sl_topk_capacity(t);
+	sl_topk_row *rows = calloc(m, sizeof *rows), *bad = calloc(m, sizeof *rows);
+	size_t k = sl_topk_list(t, rows, m);
+	assert_true(check_rows(rows, k, &r, m, false));
+	long id0 = decode(&rows[0]);
+	/* count below the truth */
+	memcpy(bad, rows, k * sizeof *rows);
+	bad[0].count = r.truth[id0] - 1;
+	assert_false(check_rows(bad, k, &r, m, false));
+	/* lower bound above the truth */
+	memcpy(bad, rows, k * sizeof *rows);
+	bad[0].max_error = 0;
+	bad[0].count = r.truth[id0] + 1;
+	assert_false(check_rows(bad, k, &r, m, false));
+	/* a heavy key missing */
+	assert_false(check_rows(rows + 1, k - 1, &r, m, false));
+	/* out of order */
+	memcpy(bad, rows, k * sizeof *rows);
+	bad[0] = rows[1];
+	bad[1] = rows[0];
+	assert_false(check_rows(bad, k, &r, m, false));
+	/* not exact */
+	assert_false(check_rows(rows, k, &r, m, true));
+	/* wrong bytes */
+	char buf[KEY_BUF];
+	memcpy(bad, rows, k * sizeof *rows);
+	memcpy(buf, rows[0].value, rows[0].len);
+	buf[rows[0].len - 1] ^= 1;
+	bad[0].value = buf;
+	assert_false(check_rows(bad, k, &r, m, false));
+	free(rows);
+	free(bad);
+	ref_free(&r);
+	sl_topk_free(t);
+	zipf_free(&z);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(exact_mode_matches_naive, setup, teardown),
+		cmocka_unit_test_setup_teardown(zipf_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(merge_pairs, setup, teardown),
+		cmocka_unit_test_setup_teardown(merge_then_add, setup, teardown),
+		cmocka_unit_test_setup_teardown(merge_seven_pieces, setup, teardown),
+		cmocka_unit_test_setup_teardown(adversarial_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(arena_compaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(hash_collisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(merge_into_itself, setup, teardown),
+		cmocka_unit_test_setup_teardown(budget_and_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(checker_can_fail, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
