@@ -1,0 +1,545 @@
+/*
+ * input.c: byte sources behind one interface (sl_input_*): a file, stdin or
+ * any descriptor, read as is or through a gzip or zstd decoder chosen by the
+ * data's magic bytes, never by the name.
+ *
+ * The reader interface. An sl_input stacks two layers of one shape,
+ *
+ *	typedef struct { read(in, buf, cap, &got, &err); close(in); } layer;
+ *
+ *   source   where raw bytes come from. Today one kind: a descriptor read
+ *	      with read(2) (EINTR retried, never mmap, so pipes, terminals
+ *	      and files that grow behave alike; EAGAIN from a non-blocking
+ *	      descriptor is an SL_EIO like any other). Later kinds (TCP, UDP, a
+ *	      file followed as it grows) are new sources; nothing above
+ *	      changes.
+ *   decoder  turns the source's bytes into the caller's bytes: plain (a
+ *	      pass-through reading straight into the caller's buffer, no
+ *	      copy), gzip (zlib inflate) or zstd (ZSTD_DStream).
+ *
+ * Order of calls: sl_input_open / sl_input_open_fd (sniffs the magic) ->
+ * sl_input_read* until *got == 0 -> sl_input_close.
+ *
+ * Sniffing. Opening reads up to 4 bytes, looping over short reads (a pipe
+ * may deliver 1 byte at a time) until it has 4 or the source ends; opening
+ * therefore blocks until 4 bytes or end of input arrive. gzip starts with
+ * 1f 8b, a zstd frame with 28 b5 2f fd; anything else is plain, including
+ * inputs shorter than the magic. The sniffed bytes are not lost: plain
+ * delivers them first, a decoder finds them at the front of its input
+ * buffer. A read error while sniffing (EISDIR for a directory) fails the
+ * open with SL_EIO.
+ *
+ * gzip: inflate with windowBits 15 + 16 (gzip wrapper only, CRC-32 and
+ * length checked). Concatenated members (cat a.gz b.gz) are one stream: at
+ * the end of a member, if more input follows, the inflater is reset and the
+ * next member must be a gzip member too. Anything else after a member,
+ * including zero padding, is SL_ECORRUPT (gzip(1) tolerates zero padding;
+ * we prefer one simple rule).
+ *
+ * zstd: ZSTD_decompressStream over any number of frames (skippable frames
+ * are skipped by libzstd). The frame checksum is verified when the frame
+ * carries one. The window log limit is raised to libzstd's maximum so that
+ * the budget alone decides: a window that does not fit fails the read with
+ * SL_ENOMEM (memory_allocation or frameParameter_windowTooLarge); every
+ * other zstd error is SL_ECORRUPT. Note that the zstd tool at its default
+ * level declares a 2 MiB window for inputs over 1 MiB (decoding then takes
+ * about 2.3 MiB, 2.7 MiB when it compressed a pipe), and about 1.1 MiB at
+ * -1: more than a 1 MiB budget holds; such files need a larger budget.
+ *
+ * End of input. A stream that ends before its last gzip member or zstd
+ * frame is complete is SL_ECORRUPT. A decoder returns what it has rather
+ * than block on the source for more, so *got may be short; *got == 0 only
+ * at the end; cap == 0 is SL_EINVAL. Errors are sticky: after one, every
+ * read returns it again (with the same errno for SL_EIO).
+ *
+ * Memory, all from the budget: the sl_input itself (about 220 bytes); for a
+ * compressed input, a 64 KiB input buffer plus the decoder's memory: about
+ * 40 KiB for inflate (32 KiB window + 7 KiB state; about 104 KiB in all),
+ * and for zstd its context (about 95 KiB) plus window + block buffer, sized
+ * by the frame header (about 160 KiB in all before the first frame). zlib
+ * and zstd free blocks without passing their size, so each block they
+ * obtain carries a small header (one max_align_t) in front holding the size
+ * charged, which is what sl_free is given back; the header is counted in the
+ * budget too. Plain input allocates nothing but the sl_input. Closing
+ * returns every byte, closes the descriptor when owned (stdin never is).
+ *
+ * Ownership on failure: sl_input_open closes the descriptor it opened;
+ * sl_input_open_fd leaves the caller's descriptor open whatever owns_fd says
+ * (ownership passes only on success).
+ */
+#include "sluice.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createDStream_advanced, customMem */
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#define MAGIC_LEN 4
+#define ZBUF_SIZE (64 * 1024) /* compressed-input buffer */
+
+typedef struct {
+	sl_status (*read)(sl_input *in, void *buf, size_t cap, size_t *got,
+			  int *err);
+	void (*close)(sl_input *in);
+} layer;
+
+struct sl_input {
+	const layer *src;	/* raw bytes */
+	const layer *dec;	/* caller's bytes */
+	sl_budget *b;
+	int fd;
+	bool owns_fd;
+	bool src_eof;		/* the source said end of input */
+	bool member_end;	/* gzip: a member ended; zstd: a frame ended */
+	sl_compression comp;
+	sl_status failed;	/* sticky error, SL_OK if none */
+	int failed_err;
+	uint64_t size;
+	uint64_t consumed;	/* raw bytes read from the source */
+	unsigned char head[MAGIC_LEN]; /* sniffed bytes (plain input) */
+	uint8_t head_len, head_pos;
+	unsigned char *zbuf;	/* ZBUF_SIZE bytes, compressed input only */
+	size_t zpos, zlen;	/* unconsumed input is zbuf[zpos, zlen) */
+	z_stream z;
+	ZSTD_DStream *zs;
+};
+
+/* ---- descriptor source ------------------------------------------------- */
+
+static sl_status fd_read(sl_input *in, void *buf, size_t cap, size_t *got,
+			 int *err)
+{
+	ssize_t n;
+	if (cap > SSIZE_MAX)
+		cap = SSIZE_MAX;
+	do
+		n = read(in->fd, buf, cap);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		*got = 0;
+		*err = errno;
+		return SL_EIO;
+	}
+	*got = (size_t)n;
+	in->consumed += (uint64_t)n;
+	if (n == 0)
+		in->src_eof = true;
+	return SL_OK;
+}
+
+static void fd_close(sl_input *in)
+{
+	if (in->owns_fd && in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+}
+
+static const layer fd_source = {fd_read, fd_close};
+
+/* Refills zbuf from the source once; the unconsumed tail is moved to the
+ * front first. At end of input zlen is unchanged and src_eof is set. */
+static sl_status fill(sl_input *in, int *err)
+{
+	size_t got;
+	if (in->zpos > 0) {
+		memmove(in->zbuf, in->zbuf + in->zpos, in->zlen - in->zpos);
+		in->zlen -= in->zpos;
+		in->zpos = 0;
+	}
+	if (in->src_eof || in->zlen == ZBUF_SIZE)
+		return SL_OK;
+	sl_status s = in->src->read(in, in->zbuf + in->zlen,
+				    ZBUF_SIZE - in->zlen, &got, err);
+	in->zlen += got;
+	return s;
+}
+
+/* ---- budgeted blocks for zlib and zstd --------------------------------- */
+
+/* The size charged, kept in front of each block (the libraries' free hooks
+ * do not pass it back); the union keeps the block malloc-aligned. */
+typedef union {
+	size_t n;
+	max_align_t align;
+} block_hdr;
+
+static void *block_alloc(sl_budget *b, size_t n)
+{
+	if (n > SIZE_MAX - sizeof(block_hdr))
+		return NULL;
+	block_hdr *h = sl_malloc(b, sizeof *h + n);
+	if (!h)
+		return NULL;
+	h->n = sizeof *h + n;
+	return h + 1;
+}
+
+static void block_free(sl_budget *b, void *p)
+{
+	if (!p)
+		return;
+	block_hdr *h = (block_hdr *)p - 1;
+	sl_free(b, h, h->n);
+}
+
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
+{
+	if (size && items > SIZE_MAX / size)
+		return Z_NULL;
+	return block_alloc(opaque, (size_t)items * size);
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+	block_free(opaque, p);
+}
+
+static void *zs_alloc(void *opaque, size_t n)
+{
+	return block_alloc(opaque, n);
+}
+
+static void zs_free(void *opaque, void *p)
+{
+	block_free(opaque, p);
+}
+
+/* ---- plain decoder ----------------------------------------------------- */
+
+static sl_status plain_read(sl_input *in, void *buf, size_t cap, size_t *got,
+			    int *err)
+{
+	if (in->head_pos < in->head_len) {
+		size_t n = (size_t)(in->head_len - in->head_pos);
+		if (n > cap)
+			n = cap;
+		memcpy(buf, in->head + in->head_pos, n);
+		in->head_pos += (uint8_t)n;
+		*got = n;
+		return SL_OK;
+	}
+	if (in->src_eof) {
+		*got = 0;
+		return SL_OK;
+	}
+	return in->src->read(in, buf, cap, got, err);
+}
+
+static void plain_close(sl_input *in)
+{
+	(void)in;
+}
+
+static const layer plain_decoder = {plain_read, plain_close};
+
+/* ---- gzip decoder ------------------------------------------------------ */
+
+static sl_status gzip_read(sl_input *in, void *buf, size_t cap, size_t *got,
+			   int *err)
+{
+	z_stream *z = &in->z;
+	uInt room = cap > UINT_MAX ? UINT_MAX : (uInt)cap;
+	sl_status s = SL_OK;
+
+	z->next_out = buf;
+	z->avail_out = room;
+	for (;;) {
+		if (in->member_end) {
+			if (in->zpos == in->zlen) {
+				if (z->avail_out < room || in->src_eof)
+					break; /* output ready, or the end */
+				if ((s = fill(in, err)) != SL_OK)
+					break;
+				continue;
+			}
+			inflateReset(z); /* another member follows */
+			in->member_end = false;
+		}
+		z->next_in = in->zbuf + in->zpos;
+		z->avail_in = (uInt)(in->zlen - in->zpos);
+		int ret = inflate(z, Z_NO_FLUSH);
+		in->zpos = in->zlen - z->avail_in;
+		if (ret == Z_STREAM_END)
+			in->member_end = true;
+		else if (ret == Z_MEM_ERROR)
+			s = SL_ENOMEM;
+		else if (ret != Z_OK && ret != Z_BUF_ERROR)
+			s = SL_ECORRUPT;
+		if (s != SL_OK || z->avail_out == 0)
+			break;
+		if (in->member_end || in->zpos < in->zlen)
+			continue;
+		/* Input used up with room left: inflate has flushed all it
+		 * holds, so it needs more input. */
+		if (z->avail_out < room)
+			break;
+		if (in->src_eof) {
+			s = SL_ECORRUPT; /* cut short inside a member */
+			break;
+		}
+		if ((s = fill(in, err)) != SL_OK)
+			break;
+	}
+	*got = s == SL_OK ? room - z->avail_out : 0;
+	return s;
+}
+
+static void gzip_close(sl_input *in)
+{
+	inflateEnd(&in->z);
+}
+
+static const layer gzip_decoder = {gzip_read, gzip_close};
+
+/* ---- zstd decoder ------------------------------------------------------ */
+
+static sl_status zstd_status(size_t ret)
+{
+	switch (ZSTD_getErrorCode(ret)) {
+	case ZSTD_error_memory_allocation:
+	case ZSTD_error_frameParameter_windowTooLarge:
+		return SL_ENOMEM;
+	default:
+		return SL_ECORRUPT;
+	}
+}
+
+static sl_status zstd_read(sl_input *in, void *buf, size_t cap, size_t *got,
+			   int *err)
+{
+	ZSTD_outBuffer out = {buf, cap, 0};
+	sl_status s = SL_OK;
+
+	for (;;) {
+		ZSTD_inBuffer zin = {in->zbuf, in->zlen, in->zpos};
+		size_t before = zin.pos, ret;
+		if (in->member_end && zin.pos == zin.size)
+			ret = 0; /* between frames: nothing to decode */
+		else
+			ret = ZSTD_decompressStream(in->zs, &out, &zin);
+		in->zpos = zin.pos;
+		if (ZSTD_isError(ret)) {
+			s = zstd_status(ret);
+			break;
+		}
+		in->member_end = ret == 0;
+		if (out.pos == out.size)
+			break;
+		if (in->zpos < in->zlen) {
+			if (in->zpos == before && out.pos == 0) {
+				s = SL_ECORRUPT; /* no progress: never expected */
+				break;
+			}
+			continue;
+		}
+		/* Input used up with room left: everything decodable has
+		 * been flushed. */
+		if (out.pos > 0)
+			break;
+		if (in->src_eof) {
+			if (!in->member_end)
+				s = SL_ECORRUPT; /* cut short inside a frame */
+			break;
+		}
+		if ((s = fill(in, err)) != SL_OK)
+			break;
+	}
+	*got = s == SL_OK ? out.pos : 0;
+	return s;
+}
+
+static void zstd_close(sl_input *in)
+{
+	ZSTD_freeDStream(in->zs);
+	in->zs = NULL;
+}
+
+static const layer zstd_decoder = {zstd_read, zstd_close};
+
+/* ---- opening ----------------------------------------------------------- */
+
+/* Reads up to MAGIC_LEN bytes into in->head, looping over short reads. */
+static sl_status sniff(sl_input *in, int *err)
+{
+	while (in->head_len < MAGIC_LEN && !in->src_eof) {
+		size_t got;
+		sl_status s = in->src->read(in, in->head + in->head_len,
+					    MAGIC_LEN - in->head_len, &got, err);
+		if (s != SL_OK)
+			return s;
+		in->head_len += (uint8_t)got;
+	}
+	static const unsigned char gz[] = {0x1f, 0x8b};
+	static const unsigned char zst[] = {0x28, 0xb5, 0x2f, 0xfd};
+	if (in->head_len >= sizeof gz && !memcmp(in->head, gz, sizeof gz))
+		in->comp = SL_COMP_GZIP;
+	else if (in->head_len >= sizeof zst && !memcmp(in->head, zst, sizeof zst))
+		in->comp = SL_COMP_ZSTD;
+	else
+		in->comp = SL_COMP_NONE;
+	return SL_OK;
+}
+
+/* Sets up the decoder for in->comp; on failure nothing is left allocated. */
+static sl_status start_decoder(sl_input *in)
+{
+	if (in->comp == SL_COMP_NONE) {
+		in->dec = &plain_decoder;
+		return SL_OK;
+	}
+	in->zbuf = sl_malloc(in->b, ZBUF_SIZE);
+	if (!in->zbuf)
+		return SL_ENOMEM;
+	memcpy(in->zbuf, in->head, in->head_len);
+	in->zlen = in->head_len;
+	in->head_pos = in->head_len; /* now in zbuf */
+	if (in->comp == SL_COMP_GZIP) {
+		in->z.zalloc = z_alloc;
+		in->z.zfree = z_free;
+		in->z.opaque = in->b;
+		in->z.next_in = in->zbuf;
+		in->z.avail_in = 0;
+		int ret = inflateInit2(&in->z, 15 + 16);
+		if (ret == Z_OK) {
+			in->dec = &gzip_decoder;
+			return SL_OK;
+		}
+	} else {
+		ZSTD_customMem mem = {zs_alloc, zs_free, in->b};
+		in->zs = ZSTD_createDStream_advanced(mem);
+		if (in->zs) {
+			ZSTD_bounds wl = ZSTD_dParam_getBounds(ZSTD_d_windowLogMax);
+			if (!ZSTD_isError(wl.error))
+				ZSTD_DCtx_setParameter(in->zs, ZSTD_d_windowLogMax,
+						       wl.upperBound);
+			in->dec = &zstd_decoder;
+			return SL_OK;
+		}
+	}
+	sl_free(in->b, in->zbuf, ZBUF_SIZE);
+	in->zbuf = NULL;
+	return SL_ENOMEM;
+}
+
+sl_status sl_input_open_fd(sl_input **out, sl_budget *b, int fd,
+			   bool owns_fd, int *err)
+{
+	struct stat st;
+	sl_status s;
+	int e = 0;
+
+	if (!out)
+		return SL_EINVAL;
+	*out = NULL;
+	if (err)
+		*err = 0;
+	if (!b || fd < 0)
+		return SL_EINVAL;
+	if (fstat(fd, &st) != 0) {
+		if (err)
+			*err = errno;
+		return SL_EIO;
+	}
+	sl_input *in = sl_calloc(b, 1, sizeof *in);
+	if (!in)
+		return SL_ENOMEM;
+	in->src = &fd_source;
+	in->b = b;
+	in->fd = fd;
+	in->size = S_ISREG(st.st_mode) && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+	if ((s = sniff(in, &e)) != SL_OK || (s = start_decoder(in)) != SL_OK) {
+		if (err)
+			*err = s == SL_EIO ? e : 0;
+		sl_free(b, in, sizeof *in);
+		return s;
+	}
+	in->owns_fd = owns_fd;
+	*out = in;
+	return SL_OK;
+}
+
+sl_status sl_input_open(sl_input **out, sl_budget *b, const char *path,
+			int *err)
+{
+	if (!out)
+		return SL_EINVAL;
+	*out = NULL;
+	if (err)
+		*err = 0;
+	if (!path || !b)
+		return SL_EINVAL;
+	if (strcmp(path, "-") == 0)
+		return sl_input_open_fd(out, b, STDIN_FILENO, false, err);
+	int fd;
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		if (err)
+			*err = errno;
+		return SL_EIO;
+	}
+	sl_status s = sl_input_open_fd(out, b, fd, true, err);
+	if (s != SL_OK)
+		close(fd);
+	return s;
+}
+
+/* ---- reading and the rest ---------------------------------------------- */
+
+sl_status sl_input_read(sl_input *in, char *buf, size_t cap, size_t *got,
+			int *err)
+{
+	int e = 0;
+	*got = 0;
+	if (err)
+		*err = 0;
+	if (!in || !buf || cap == 0)
+		return SL_EINVAL;
+	if (in->failed != SL_OK) {
+		if (err)
+			*err = in->failed_err;
+		return in->failed;
+	}
+	sl_status s = in->dec->read(in, buf, cap, got, &e);
+	if (s != SL_OK) {
+		*got = 0;
+		in->failed = s;
+		in->failed_err = s == SL_EIO ? e : 0;
+		if (err)
+			*err = in->failed_err;
+	}
+	return s;
+}
+
+sl_compression sl_input_compression(const sl_input *in)
+{
+	return in->comp;
+}
+
+uint64_t sl_input_size(const sl_input *in)
+{
+	return in->size;
+}
+
+uint64_t sl_input_consumed(const sl_input *in)
+{
+	return in->consumed;
+}
+
+void sl_input_close(sl_input *in)
+{
+	if (!in)
+		return;
+	in->dec->close(in);
+	in->src->close(in);
+	sl_free(in->b, in->zbuf, ZBUF_SIZE);
+	sl_free(in->b, in, sizeof *in);
+}
