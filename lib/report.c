@@ -1,0 +1,290 @@
+/*
+ * report.c: the access-log report (sl_report_*), a set of sketches over the
+ * fields the parser yields.
+ *
+ * Per valid line it updates:
+ *   counters     requests, bytes_sent, status[code], first/last time
+ *   tallies      methods, protocols                       (exact)
+ *   distinct     ips (client), visitors (client + logged date + user agent,
+ *                GoAccess's definition)                   (exact -> HLL)
+ *   top          url, path, ip, referrer, user_agent,
+ *                not_found (path of 404s)                 (exact -> Space-Saving)
+ *   quantiles    request_time, response_bytes             (KLL + moments)
+ *   series       per hour, and per minute while the span is under 6 hours
+ * Every line counts in `lines`; each is exactly one of requests, malformed
+ * or oversized, so lines == requests + malformed + oversized.
+ *
+ * Memory plan (sl_report_new): the report's max_bytes are shared as
+ *   fixed     the report struct, two KLLs (k = 200, less when the budget is
+ *             small), the two series
+ *   the rest  ips 9%, visitors 9%, and the six top lists 82% (url 18%, path
+ *             14%, ip 14%, user_agent 14%, referrer 12%, not_found 10%)
+ * Each sketch degrades on its own when its share is full, so adding never
+ * fails and the peak never exceeds max_bytes.
+ *
+ * Keys are hashed once (sl_hash) and the hash is shared: the client hash
+ * feeds ips, top ip and the visitor key; a path equal to its URL reuses the
+ * URL's hash.
+ *
+ * Merge combines every part with its module's merge; samples keep dst's
+ * first, then src's. Order: new -> (begin_input -> feed*)* -> merge* -> free.
+ */
+#include "sluice.h"
+
+#include <string.h>
+
+#define SIX_HOURS (6 * 3600)
+#define KLL_SEED_TIME 0x9e3779b97f4a7c15ULL
+#define KLL_SEED_BYTES 0xc2b2ae3d27d4eb4fULL
+#define HOUR_SERIES_BYTES (16 * 1024)  /* 2048 hours (85 days) before coarsening */
+#define MINUTE_SERIES_BYTES (3 * 1024) /* 6 hours of minutes fit */
+#define MIN_SKETCH_BYTES (64 * 1024)
+
+static const char *const top_names[SL_TOP_COUNT] = {
+	"url", "path", "ip", "referrer", "user_agent", "not_found",
+};
+/* Shares of the sketch bytes, in percent, per top list then ips, visitors. */
+static const unsigned top_share[SL_TOP_COUNT] = {18, 14, 14, 12, 14, 10};
+#define IPS_SHARE 9
+#define VISITORS_SHARE 9
+
+const char *sl_top_name(sl_top_list t)
+{
+	return (unsigned)t < SL_TOP_COUNT ? top_names[t] : NULL;
+}
+
+static uint32_t kll_k_for(size_t max_bytes)
+{
+	/* Two KLLs may take at most 1/8 of the report. */
+	uint32_t k = SL_KLL_DEFAULT_K;
+	while (k > SL_KLL_MIN_K && 2 * sl_kll_bytes(k) > max_bytes / 8)
+		k /= 2;
+	return k < SL_KLL_MIN_K ? SL_KLL_MIN_K : k;
+}
+
+static size_t fixed_bytes(size_t max_bytes)
+{
+	return sizeof(sl_report) + 2 * sl_kll_bytes(kll_k_for(max_bytes)) + HOUR_SERIES_BYTES +
+	       MINUTE_SERIES_BYTES + 1024 /* series headers, slack */;
+}
+
+size_t sl_report_min_bytes(void)
+{
+	return fixed_bytes(0) + MIN_SKETCH_BYTES;
+}
+
+void sl_report_free(sl_report *r)
+{
+	if (!r)
+		return;
+	sl_distinct_free(r->ips);
+	sl_distinct_free(r->visitors);
+	for (int i = 0; i < SL_TOP_COUNT; i++)
+		sl_topk_free(r->top[i]);
+	sl_kll_free(r->request_time_q);
+	sl_kll_free(r->response_bytes_q);
+	sl_series_free(r->per_hour);
+	sl_series_free(r->per_minute);
+	sl_free(r->budget, r, sizeof *r);
+}
+
+sl_status sl_report_new(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes)
+{
+	*out = NULL;
+	if (fmt <= SL_FMT_AUTO || fmt >= SL_FMT_COUNT)
+		return SL_EINVAL;
+	if (max_bytes < sl_report_min_bytes())
+		return SL_EBUDGET;
+	sl_report *r = sl_calloc(b, 1, sizeof *r);
+	if (!r)
+		return SL_ENOMEM;
+	r->budget = b;
+	r->format = fmt;
+	r->bytes_held = max_bytes;
+
+	size_t sketch = max_bytes - fixed_bytes(max_bytes);
+	uint32_t k = kll_k_for(max_bytes);
+	r->request_time_q = sl_kll_new(b, k, KLL_SEED_TIME);
+	r->response_bytes_q = sl_kll_new(b, k, KLL_SEED_BYTES);
+	r->per_hour = sl_series_new(b, 3600, HOUR_SERIES_BYTES);
+	r->per_minute = sl_series_new(b, 60, MINUTE_SERIES_BYTES);
+	r->ips = sl_distinct_new(b, sketch / 100 * IPS_SHARE, 14);
+	r->visitors = sl_distinct_new(b, sketch / 100 * VISITORS_SHARE, 14);
+	int ok = r->request_time_q && r->response_bytes_q && r->per_hour && r->per_minute &&
+		 r->ips && r->visitors;
+	for (int i = 0; i < SL_TOP_COUNT && ok; i++) {
+		r->top[i] = sl_topk_new(b, sketch / 100 * top_share[i]);
+		ok = r->top[i] != NULL;
+	}
+	if (!ok) {
+		sl_report_free(r);
+		return SL_ENOMEM;
+	}
+	*out = r;
+	return SL_OK;
+}
+
+void sl_report_begin_input(sl_report *r, uint32_t input_id)
+{
+	r->input = input_id;
+	r->input_line = 0;
+}
+
+void sl_report_add_oversized(sl_report *r, uint64_t n)
+{
+	r->lines += n;
+	r->oversized += n;
+	r->input_line += n;
+}
+
+static void keep_sample(sl_report *r, const char *line, size_t len, const char *why)
+{
+	if (r->nsamples >= SL_SAMPLES_MAX)
+		return;
+	sl_sample *s = &r->samples[r->nsamples++];
+	s->input = r->input;
+	s->line = r->input_line;
+	s->why = why;
+	s->truncated = len > SL_SAMPLE_TEXT;
+	s->len = (uint32_t)(s->truncated ? SL_SAMPLE_TEXT : len);
+	memcpy(s->text, line, s->len);
+}
+
+/* Finalizer of MurmurHash3: spreads a combination of hashes over all bits,
+ * which the HLL's index (the top bits) needs. */
+static uint64_t fmix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb93fe53a5ed3ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static void add_str(sl_topk *t, sl_str s, uint64_t h)
+{
+	sl_topk_add(t, s.p ? s.p : "", s.len, h, 1);
+}
+
+static void record(sl_report *r, const sl_access_rec *rec)
+{
+	const sl_str *f = rec->field;
+	r->requests++;
+	r->bytes_sent += rec->bytes;
+	if (r->requests == 1 || rec->time < r->first_time)
+		r->first_time = rec->time;
+	if (r->requests == 1 || rec->time > r->last_time)
+		r->last_time = rec->time;
+	r->status[rec->status]++;
+	sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
+	sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
+
+	uint64_t h_ip = sl_hash(f[SL_F_CLIENT].p, f[SL_F_CLIENT].len);
+	uint64_t h_ua = sl_hash(f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
+	/* The date as logged ("10/Oct/2000"), so that visitors split at the
+	 * server's midnight, as GoAccess counts them. */
+	size_t dlen = f[SL_F_TIME].len < 11 ? f[SL_F_TIME].len : 11;
+	uint64_t h_date = sl_hash(f[SL_F_TIME].p, dlen);
+	sl_distinct_add_hash(r->ips, h_ip);
+	sl_distinct_add_hash(r->visitors,
+			     fmix64(h_ip * 0x9e3779b97f4a7c15ULL ^ h_date * 0xc2b2ae3d27d4eb4fULL ^ h_ua));
+
+	uint64_t h_url = sl_hash(f[SL_F_URL].p, f[SL_F_URL].len);
+	uint64_t h_path = f[SL_F_PATH].len == f[SL_F_URL].len
+				  ? h_url
+				  : sl_hash(f[SL_F_PATH].p, f[SL_F_PATH].len);
+	add_str(r->top[SL_TOP_URL], f[SL_F_URL], h_url);
+	add_str(r->top[SL_TOP_PATH], f[SL_F_PATH], h_path);
+	add_str(r->top[SL_TOP_IP], f[SL_F_CLIENT], h_ip);
+	add_str(r->top[SL_TOP_REFERRER], f[SL_F_REFERRER],
+		sl_hash(f[SL_F_REFERRER].p, f[SL_F_REFERRER].len));
+	add_str(r->top[SL_TOP_USER_AGENT], f[SL_F_USER_AGENT], h_ua);
+	if (rec->status == 404)
+		add_str(r->top[SL_TOP_NOT_FOUND], f[SL_F_PATH], h_path);
+
+	if (rec->has_request_time) {
+		sl_kll_add(r->request_time_q, rec->request_time);
+		sl_moments_add(&r->request_time, rec->request_time);
+	}
+	sl_kll_add(r->response_bytes_q, (double)rec->bytes);
+	sl_moments_add(&r->response_bytes, (double)rec->bytes);
+
+	sl_series_add(r->per_hour, rec->time, 1);
+	if (r->per_minute) {
+		if (r->last_time - r->first_time >= SIX_HOURS) {
+			sl_series_free(r->per_minute);
+			r->per_minute = NULL;
+		} else {
+			sl_series_add(r->per_minute, rec->time, 1);
+		}
+	}
+}
+
+static void one_line(sl_report *r, const char *line, size_t len)
+{
+	sl_access_rec rec;
+	r->lines++;
+	r->input_line++;
+	if (len > SL_LINE_MAX) {
+		r->oversized++;
+		return;
+	}
+	if (sl_access_parse(r->format, line, len, &rec, &r->tc) != SL_OK) {
+		r->malformed++;
+		keep_sample(r, line, len, rec.why ? rec.why : "malformed");
+		return;
+	}
+	record(r, &rec);
+}
+
+void sl_report_feed(sl_report *r, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *stop = nl ? nl : end;
+		one_line(r, p, (size_t)(stop - p));
+		p = nl ? nl + 1 : end;
+	}
+}
+
+sl_status sl_report_merge(sl_report *dst, const sl_report *src)
+{
+	if (dst->format != src->format)
+		return SL_EMISMATCH;
+	if (src->requests) {
+		if (!dst->requests || src->first_time < dst->first_time)
+			dst->first_time = src->first_time;
+		if (!dst->requests || src->last_time > dst->last_time)
+			dst->last_time = src->last_time;
+	}
+	dst->lines += src->lines;
+	dst->requests += src->requests;
+	dst->malformed += src->malformed;
+	dst->oversized += src->oversized;
+	dst->bytes_sent += src->bytes_sent;
+	for (int i = 0; i < 600; i++)
+		dst->status[i] += src->status[i];
+	sl_tally_merge(&dst->methods, &src->methods);
+	sl_tally_merge(&dst->protocols, &src->protocols);
+	sl_distinct_merge(dst->ips, src->ips);
+	sl_distinct_merge(dst->visitors, src->visitors);
+	for (int i = 0; i < SL_TOP_COUNT; i++)
+		sl_topk_merge(dst->top[i], src->top[i]);
+	sl_kll_merge(dst->request_time_q, src->request_time_q);
+	sl_moments_merge(&dst->request_time, &src->request_time);
+	sl_kll_merge(dst->response_bytes_q, src->response_bytes_q);
+	sl_moments_merge(&dst->response_bytes, &src->response_bytes);
+	sl_series_merge(dst->per_hour, src->per_hour);
+	if (dst->per_minute && (!src->per_minute ||
+				dst->last_time - dst->first_time >= SIX_HOURS)) {
+		sl_series_free(dst->per_minute);
+		dst->per_minute = NULL;
+	}
+	if (dst->per_minute)
+		sl_series_merge(dst->per_minute, src->per_minute);
+	for (uint32_t i = 0; i < src->nsamples && dst->nsamples < SL_SAMPLES_MAX; i++)
+		dst->samples[dst->nsamples++] = src->samples[i];
+	return SL_OK;
+}

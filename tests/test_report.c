@@ -1,0 +1,224 @@
+/*
+ * test_report.c: the report as a whole, through the library API.
+ *  - merge: a report of log A merged with one of log B equals, in every
+ *    exact figure and in the HLL registers, one report fed A then B;
+ *  - a budget that starts refusing after set-up: feeding never fails, exact
+ *    counters stay exact, and sketches degrade;
+ *  - the minimum budget is enforced with SL_EBUDGET.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t seed;
+
+/* n combined lines into buf; returns the length. Clients and URLs are drawn
+ * from nclients / nurls values. */
+static size_t gen(char *buf, size_t cap, tu_rng *r, size_t n, unsigned nclients, unsigned nurls,
+		  int64_t t0)
+{
+	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	static const int st[] = {200, 200, 404, 301, 500};
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = t0 + (int64_t)i * 7;
+		int64_t days = t / 86400, sod = t % 86400;
+		/* civil date from days (Hinnant), independent of the parser */
+		int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+		int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+		int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+		int d = (int)(doy - (153 * mp + 2) / 5 + 1), m = (int)(mp < 10 ? mp + 3 : mp - 9);
+		int y = (int)(yoe + era * 400 + (m <= 2));
+		unsigned c = (unsigned)tu_below(r, nclients), u = (unsigned)tu_below(r, nurls);
+		if (i % 101 == 7) {
+			len += (size_t)snprintf(buf + len, cap - len, "garbage %zu\n", i);
+			continue;
+		}
+		len += (size_t)snprintf(buf + len, cap - len,
+			"10.0.%u.%u - - [%02d/%s/%d:%02d:%02d:%02d +0000] \"GET /u/%u?x=%u HTTP/1.1\" %d %u \"-\" \"ua%u\" 0.%03u\n",
+			c >> 8, c & 255, d, mon[m - 1], y, (int)(sod / 3600), (int)(sod / 60 % 60),
+			(int)(sod % 60), u % 50, u, st[u % 5], u * 3, c % 7, u % 1000);
+	}
+	return len;
+}
+
+static void assert_reports_equal(const sl_report *a, const sl_report *b)
+{
+	assert_int_equal(a->lines, b->lines);
+	assert_int_equal(a->requests, b->requests);
+	assert_int_equal(a->malformed, b->malformed);
+	assert_int_equal(a->bytes_sent, b->bytes_sent);
+	assert_int_equal(a->first_time, b->first_time);
+	assert_int_equal(a->last_time, b->last_time);
+	assert_memory_equal(a->status, b->status, sizeof a->status);
+	assert_memory_equal(&a->methods, &b->methods, sizeof a->methods);
+	assert_int_equal(a->request_time.n, b->request_time.n);
+	assert_true(a->request_time.min == b->request_time.min);
+	assert_true(a->request_time.max == b->request_time.max);
+	assert_int_equal(sl_kll_count(a->request_time_q), sl_kll_count(b->request_time_q));
+	const sl_distinct *da[2] = {a->ips, a->visitors}, *db[2] = {b->ips, b->visitors};
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(sl_distinct_is_exact(da[k]), sl_distinct_is_exact(db[k]));
+		if (sl_distinct_is_exact(da[k])) {
+			assert_true(sl_distinct_estimate(da[k]).estimate ==
+				    sl_distinct_estimate(db[k]).estimate);
+		} else {
+			const sl_hll *ha = sl_distinct_hll(da[k]), *hb = sl_distinct_hll(db[k]);
+			assert_int_equal(sl_hll_precision(ha), sl_hll_precision(hb));
+			for (uint32_t i = 0; i < (1u << sl_hll_precision(ha)); i++)
+				assert_int_equal(sl_hll_register(ha, i), sl_hll_register(hb, i));
+		}
+	}
+	for (int t = 0; t < SL_TOP_COUNT; t++) {
+		assert_int_equal(sl_topk_total(a->top[t]), sl_topk_total(b->top[t]));
+		if (sl_topk_is_exact(a->top[t]) && sl_topk_is_exact(b->top[t])) {
+			sl_topk_row ra[64], rb[64];
+			size_t na = sl_topk_list(a->top[t], ra, 64), nb = sl_topk_list(b->top[t], rb, 64);
+			assert_int_equal(na, nb);
+			for (size_t i = 0; i < na; i++) {
+				assert_int_equal(ra[i].count, rb[i].count);
+				assert_int_equal(ra[i].len, rb[i].len);
+				assert_memory_equal(ra[i].value, rb[i].value, ra[i].len);
+			}
+		}
+	}
+	assert_int_equal(sl_series_len(a->per_hour), sl_series_len(b->per_hour));
+	for (size_t i = 0; i < sl_series_len(a->per_hour); i++) {
+		int64_t ta, tb;
+		uint64_t ca, cb;
+		sl_series_get(a->per_hour, i, &ta, &ca);
+		sl_series_get(b->per_hour, i, &tb, &cb);
+		assert_int_equal(ta, tb);
+		assert_int_equal(ca, cb);
+	}
+}
+
+static void merge_matches_one_pass(size_t max_bytes, unsigned clients, size_t n)
+{
+	tu_rng r = {seed};
+	size_t cap = n * 200;
+	char *a = malloc(cap), *b = malloc(cap);
+	size_t la = gen(a, cap, &r, n, clients, 400, 1700000000);
+	size_t lb = gen(b, cap, &r, n, clients, 400, 1700000000 + 3 * 86400);
+	sl_budget bud;
+	sl_budget_init(&bud, 64 << 20);
+	sl_report *ra, *rb, *rall;
+	assert_int_equal(sl_report_new(&ra, &bud, SL_FMT_COMBINED, max_bytes), SL_OK);
+	assert_int_equal(sl_report_new(&rb, &bud, SL_FMT_COMBINED, max_bytes), SL_OK);
+	assert_int_equal(sl_report_new(&rall, &bud, SL_FMT_COMBINED, max_bytes), SL_OK);
+	sl_report_feed(ra, a, la);
+	sl_report_feed(rb, b, lb);
+	sl_report_feed(rall, a, la);
+	sl_report_feed(rall, b, lb);
+	assert_int_equal(sl_report_merge(ra, rb), SL_OK);
+	assert_reports_equal(ra, rall);
+	assert_int_equal(ra->lines, 2 * n);
+	sl_report *other;
+	assert_int_equal(sl_report_new(&other, &bud, SL_FMT_COMMON, max_bytes), SL_OK);
+	assert_int_equal(sl_report_merge(ra, other), SL_EMISMATCH);
+	sl_report_free(other);
+	sl_report_free(ra);
+	sl_report_free(rb);
+	sl_report_free(rall);
+	assert_int_equal(bud.used, 0);
+	free(a);
+	free(b);
+}
+
+static void merge_exact(void **state)
+{
+	(void)state;
+	merge_matches_one_pass(1 << 20, 300, 20000);
+}
+
+static void merge_degraded(void **state)
+{
+	(void)state;
+	/* many clients in the minimum budget: the distinct counters become HLLs */
+	merge_matches_one_pass(sl_report_min_bytes(), 60000, 60000);
+}
+
+static void refusing_budget_degrades(void **state)
+{
+	(void)state;
+	tu_rng r = {seed + 1};
+	size_t n = 50000, cap = n * 200;
+	char *a = malloc(cap);
+	size_t la = gen(a, cap, &r, n, 60000, 20000, 1600000000);
+	sl_budget bud;
+	tu_fail_state fs = {.allow = -1};
+	sl_budget_init(&bud, 8 << 20);
+	sl_budget_set_alloc(&bud, tu_failing_alloc, &fs);
+	sl_report *rep;
+	assert_int_equal(sl_report_new(&rep, &bud, SL_FMT_COMBINED, 4 << 20), SL_OK);
+	fs.allow = fs.calls; /* every allocation from now on fails */
+	sl_report_feed(rep, a, la);
+	assert_int_equal(rep->lines, n);
+	assert_int_equal(rep->malformed, (n + 93) / 101);
+	assert_int_equal(rep->requests, n - rep->malformed);
+	assert_false(sl_distinct_is_exact(rep->ips));
+	sl_estimate e = sl_distinct_estimate(rep->ips);
+	assert_true(e.low <= e.estimate && e.estimate <= e.high);
+	assert_true(e.estimate > 30000); /* 60000 clients drawn 49500 times: ~34k distinct */
+	print_message("allocations refused: %ld\n", fs.failures);
+	assert_true(fs.failures > 0);
+	sl_report_free(rep);
+	assert_int_equal(bud.used, 0);
+	free(a);
+}
+
+static void budget_minimum(void **state)
+{
+	(void)state;
+	sl_budget bud;
+	sl_budget_init(&bud, 64 << 20);
+	sl_report *rep = (sl_report *)1;
+	assert_int_equal(sl_report_new(&rep, &bud, SL_FMT_COMBINED, sl_report_min_bytes() - 1),
+			 SL_EBUDGET);
+	assert_null(rep);
+	assert_int_equal(sl_report_new(&rep, &bud, SL_FMT_AUTO, 1 << 20), SL_EINVAL);
+	assert_int_equal(sl_report_new(&rep, &bud, SL_FMT_COMBINED, sl_report_min_bytes()), SL_OK);
+	assert_true(bud.peak <= sl_report_min_bytes());
+	sl_report_free(rep);
+	/* a parent budget smaller than the report's share: SL_ENOMEM, no leak */
+	sl_budget small;
+	sl_budget_init(&small, sl_report_min_bytes() / 2);
+	assert_int_equal(sl_report_new(&rep, &small, SL_FMT_COMBINED, sl_report_min_bytes()),
+			 SL_ENOMEM);
+	assert_int_equal(small.used, 0);
+}
+
+static void peak_never_exceeds_share(void **state)
+{
+	(void)state;
+	tu_rng r = {seed + 2};
+	size_t n = 40000, cap = n * 200;
+	char *a = malloc(cap);
+	size_t la = gen(a, cap, &r, n, 100000, 100000, 1500000000);
+	size_t share = 300 << 10;
+	sl_budget bud;
+	sl_budget_init(&bud, 64 << 20);
+	sl_report *rep;
+	assert_int_equal(sl_report_new(&rep, &bud, SL_FMT_COMBINED, share), SL_OK);
+	sl_report_feed(rep, a, la);
+	print_message("share %zu, peak %zu\n", share, bud.peak);
+	assert_true(bud.peak <= share);
+	sl_report_free(rep);
+	free(a);
+}
+
+int main(void)
+{
+	seed = tu_seed("test_report", 7);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(merge_exact),
+		cmocka_unit_test(merge_degraded),
+		cmocka_unit_test(refusing_budget_degrades),
+		cmocka_unit_test(budget_minimum),
+		cmocka_unit_test(peak_never_exceeds_share),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
