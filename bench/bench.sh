@@ -1,0 +1,210 @@
+#!/bin/sh
+# bench.sh: time sluice against wc -l, mawk and goaccess on one generated log.
+#
+#   make bench                       (builds ./sluice and ./sluice-gen, then runs this)
+#   BENCH_SIZE=50M bench/bench.sh    a quick run on a small log
+#
+# What it does, in order:
+#   1. Generates a combined log with $request_time, Zipf clients and URLs,
+#      once: the file lives in $SLUICE_BENCH_DIR (default bench/data/) under
+#      a name holding every generator parameter plus a checksum of the
+#      generator's first 2000 lines, so a changed generator or changed
+#      parameters make a new file and an unchanged one is reused.
+#      --ips 1200000 makes ~600k distinct clients appear in a 1 GiB log
+#      (Zipf s=1 leaves part of the population unseen); --urls 200000.
+#   2. Warms the page cache (cat > /dev/null), so every tool reads from RAM.
+#   3. Runs each tool through run_tool NAME CMD...: wall time (date +%s%N
+#      around the run), peak RSS (GNU time %M, KiB). The best wall time of
+#      $BENCH_REPEAT runs (default 1) is kept, and the largest RSS.
+#        wc -l FILE                   the floor: reading and counting lines
+#        mawk PV/distinct IPs/statuses/bytes sum
+#        sluice FILE                  default report, default budget
+#   4. Prints a table (wall s, MB/s with MB = 10^6 bytes, lines/s, peak RSS
+#      MiB, wall time as a multiple of sluice's) and checks the targets:
+#      sluice >= 6x faster than mawk, sluice peak RSS <= 4 MiB.
+#   5. If goaccess is installed: goaccess --log-format=COMBINED against
+#      sluice on a $BENCH_SLICE (default 100M) slice cut at a line end.
+# Everything printed is computed from this run's measurements; the output
+# goes to stdout only (record it in docs/benchmarks.md by hand).
+#
+# Environment:
+#   SLUICE_BIN        sluice program (default ./sluice); e.g. /bin/cat as a stub
+#   SLUICE_GEN        generator (default ./sluice-gen)
+#   SLUICE_ARGS       extra arguments for sluice (e.g. "-m 4M"), word-split
+#   SLUICE_BENCH_DIR  where generated logs are cached (default bench/data)
+#   BENCH_SIZE        log size, K/M/G = 1024^k (default 1G)
+#   BENCH_SEED        generator seed (default 1)
+#   BENCH_SLICE       goaccess slice size (default 100M)
+#   BENCH_REPEAT      runs per tool, best wall time kept (default 1)
+set -eu
+cd "$(dirname "$0")/.."
+
+SLUICE=${SLUICE_BIN:-./sluice}
+GEN=${SLUICE_GEN:-./sluice-gen}
+SLUICE_ARGS=${SLUICE_ARGS:-}
+DIR=${SLUICE_BENCH_DIR:-bench/data}
+SIZE=${BENCH_SIZE:-1G}
+SEED=${BENCH_SEED:-1}
+SLICE=${BENCH_SLICE:-100M}
+REPEAT=${BENCH_REPEAT:-1}
+TIME=/usr/bin/time
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ -x "$TIME" ] || die "$TIME missing (GNU time: scripts/deps.sh --bench)"
+command -v mawk >/dev/null 2>&1 || die "mawk missing (scripts/deps.sh --bench)"
+[ -x "$GEN" ] || die "$GEN missing: run make first"
+command -v "$SLUICE" >/dev/null 2>&1 || die "$SLUICE missing: run make first (or set SLUICE_BIN)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+results=$tmp/results
+: >"$results"
+
+# Arithmetic on decimals: calc 'EXPR' prints EXPR evaluated by awk. A
+# comparison must be in parentheses (a bare > is awk's output redirection).
+calc() { awk "BEGIN { print $1 }"; }
+now_ns() { date +%s%N; }
+
+# ---------------------------------------------------------------- machine
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+[ -n "$cpu" ] || cpu=$(uname -m)
+mem_kib=$(sed -n 's/^MemTotal:[[:space:]]*\([0-9]*\).*/\1/p' /proc/meminfo 2>/dev/null || echo 0)
+rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
+echo "sluice benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+echo "  machine: $cpu, nproc $(nproc), $(calc "int($mem_kib / 1048576 + 0.5)") GiB RAM, $(uname -srm)"
+echo "  sluice:  $SLUICE${SLUICE_ARGS:+ $SLUICE_ARGS} (tree $rev)"
+echo "  mawk:    $(mawk -W version 2>&1 | head -n 1)"
+
+# ---------------------------------------------------------------- the log
+gen_args="--size $SIZE --seed $SEED --format combined --request-time --ips 1200000 --urls 200000 --zipf 1.0"
+# shellcheck disable=SC2086
+sum=$("$GEN" $gen_args --lines 2000 | cksum | cut -d ' ' -f 1)
+mkdir -p "$DIR"
+[ "$DIR" = bench/data ] && [ ! -e "$DIR/.gitignore" ] && printf '*\n' >"$DIR/.gitignore"
+log=$DIR/access-$SIZE-seed$SEED-combined-rt-ips1200000-urls200000-zipf1.0-$sum.log
+if [ -s "$log" ]; then
+	echo "  log:     $log (cached)"
+else
+	t0=$(now_ns)
+	# shellcheck disable=SC2086
+	"$GEN" $gen_args -o "$log.tmp.$$" || { rm -f "$log.tmp.$$"; die "generator failed"; }
+	t1=$(now_ns)
+	mv "$log.tmp.$$" "$log"
+	gb=$(wc -c <"$log")
+	echo "  log:     $log (generated in $(calc "sprintf(\"%.2f s, %.0f MB/s\", ($t1-$t0)/1e9, $gb/1e6/(($t1-$t0)/1e9))"))"
+fi
+echo "           $GEN $gen_args"
+cat "$log" >/dev/null		# warm the page cache
+bytes=$(wc -c <"$log")
+
+# ---------------------------------------------------------------- runner
+# run_tool NAME CMD...: runs CMD $REPEAT times with stdout to $OUT (default
+# /dev/null), appends "NAME|best wall s|max RSS KiB" to $results. A failing
+# tool stops the benchmark.
+OUT=/dev/null
+run_tool() {
+	name=$1
+	shift
+	best="" rss=0 i=0
+	while [ "$i" -lt "$REPEAT" ]; do
+		t0=$(now_ns)
+		if ! "$TIME" -f '%e %M' -o "$tmp/time" "$@" >"$OUT" 2>"$tmp/err"; then
+			echo "bench: $name failed:" >&2
+			cat "$tmp/err" "$tmp/time" >&2 2>/dev/null || true
+			exit 1
+		fi
+		t1=$(now_ns)
+		w=$(calc "($t1 - $t0) / 1e9")
+		r=$(tail -n 1 "$tmp/time" | cut -d ' ' -f 2)
+		if [ -z "$best" ] || [ "$(calc "($w < $best)")" = 1 ]; then best=$w; fi
+		[ "$r" -gt "$rss" ] && rss=$r
+		i=$((i + 1))
+	done
+	echo "$name|$best|$rss" >>"$results"
+	OUT=/dev/null
+}
+
+# field N of the result row named NAME
+result() { awk -F '|' -v n="$1" -v f="$2" '$1 == n { print $f }' "$results"; }
+
+# print_table BYTES LINES REFERENCE: the rows of $results, with wall time as a
+# multiple of the REFERENCE row's.
+print_table() {
+	awk -F '|' -v bytes="$1" -v lines="$2" -v ref="$3" '
+	{ name[NR] = $1; wall[NR] = $2; rss[NR] = $3; if ($1 == ref) rw = $2 }
+	END {
+		printf "  %-10s %9s %10s %12s %9s %9s\n", "tool", "wall s", "MB/s", "lines/s", "RSS MiB", "x " ref
+		for (i = 1; i <= NR; i++) {
+			w = (wall[i] > 0) ? wall[i] : 1e-9
+			x = (rw > 0) ? wall[i] / rw : 0
+			printf "  %-10s %9.3f %10.1f %12.0f %9.1f %9.2f\n", name[i], wall[i],
+			    bytes / 1e6 / w, lines / w, rss[i] / 1024, x
+		}
+	}' "$results"
+}
+
+# ---------------------------------------------------------------- main run
+# shellcheck disable=SC2016
+awk_prog='{ pv++; ip[$1]; st[$9]++; b += $10 }
+END {
+	for (k in ip) n++
+	printf "pv %d, distinct IPs %d, bytes %.0f\nstatuses", pv, n, b
+	for (s in st) printf " %s:%d", s, st[s]
+	printf "\n"
+}'
+
+OUT=$tmp/wc.out
+run_tool "wc -l" wc -l "$log"
+OUT=$tmp/mawk.out
+run_tool mawk mawk "$awk_prog" "$log"
+# shellcheck disable=SC2086
+run_tool sluice "$SLUICE" $SLUICE_ARGS "$log"
+
+lines=$(cut -d ' ' -f 1 <"$tmp/wc.out")
+echo "  size:    $bytes bytes ($(calc "sprintf(\"%.1f\", $bytes / 1048576)") MiB), $lines lines"
+sed -n '1s/^/  mawk:    /p; 2s/^/           /p' "$tmp/mawk.out"
+echo
+print_table "$bytes" "$lines" sluice
+
+sw=$(result sluice 2)
+mw=$(result mawk 2)
+srss=$(result sluice 3)
+echo
+if [ "$(calc "($sw > 0)")" = 1 ]; then
+	speedup=$(calc "sprintf(\"%.2f\", $mw / $sw)")
+	met=$(calc "($mw / $sw >= 6) ? \"met\" : \"NOT met\"")
+else
+	speedup=inf met=met
+fi
+echo "  speed:   sluice is ${speedup}x faster than mawk (target >= 6x): $met"
+rss_mib=$(calc "sprintf(\"%.2f\", $srss / 1024)")
+met=$(calc "($srss <= 4096) ? \"met\" : \"NOT met\"")
+echo "  memory:  sluice peak RSS $rss_mib MiB = $(calc "sprintf(\"%.0f\", 100 * $srss / 4096)")% of the 4 MiB target: $met"
+
+# ---------------------------------------------------------------- goaccess
+if command -v goaccess >/dev/null 2>&1; then
+	slice=$tmp/slice.log
+	head -c "$SLICE" "$log" >"$slice"
+	if [ -s "$slice" ] && [ "$(tail -c 1 "$slice" | od -An -c | tr -d ' ')" != '\n' ]; then
+		truncate -s "-$(tail -n 1 "$slice" | wc -c)" "$slice"
+	fi
+	sbytes=$(wc -c <"$slice")
+	slines=$(wc -l <"$slice")
+	: >"$results"
+	run_tool goaccess goaccess --no-global-config --no-progress \
+	    --log-format=COMBINED -o "$tmp/goaccess.json" "$slice"
+	# shellcheck disable=SC2086
+	run_tool sluice "$SLUICE" $SLUICE_ARGS "$slice"
+	echo
+	echo "goaccess ($(goaccess --version 2>/dev/null | head -n 1 | sed 's/ *$//')) on a slice:" \
+	    "$sbytes bytes, $slines lines"
+	print_table "$sbytes" "$slines" sluice
+	gw=$(result goaccess 2)
+	sw=$(result sluice 2)
+	if [ "$(calc "($sw > 0)")" = 1 ]; then
+		echo "  sluice is $(calc "sprintf(\"%.1f\", $gw / $sw)")x faster than goaccess"
+	fi
+else
+	echo
+	echo "goaccess not installed: comparison skipped (scripts/deps.sh --bench)"
+fi

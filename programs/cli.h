@@ -1,0 +1,39 @@
+/*
+ * cli.h: what the sluice program's files share (programs/ is the program;
+ * it uses libsluice through include/sluice.h only, as any user would).
+ */
+#ifndef SLUICE_CLI_H
+#define SLUICE_CLI_H
+
+#include <stdio.h>
+
+#include "sluice.h"
+
+#define SLUICE_VERSION "0.1.0"
+
+/* One input named on the command line. */
+typedef struct {
+	const char *path;   /* as given; "-" is standard input */
+	const char *error;  /* NULL, or why it could not be (fully) read */
+} cli_input;
+
+/* Everything a renderer needs besides the report itself. */
+typedef struct {
+	const sl_report *report;
+	const cli_input *inputs;
+	size_t ninputs;
+	size_t top_n;        /* rows per top list */
+	sl_topk_row *rows;   /* room for top_n rows (NULL when top_n is 0) */
+	size_t budget;       /* bytes */
+	size_t peak;         /* bytes */
+} cli_view;
+
+/* Renderers: write the whole report to out. Return 0, or -1 on an output
+ * error (errno set). */
+int render_text(FILE *out, const cli_view *v);
+int render_json(FILE *out, const cli_view *v);
+
+/* "(standard input)" for "-", else the path. */
+const char *cli_input_name(const char *path);
+
+#endif

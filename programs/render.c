@@ -1,0 +1,493 @@
+/*
+ * render.c: the report's two renderings, text (render_text) and JSON
+ * (render_json). The JSON schema is documented in docs/json.md.
+ *
+ * Conventions: exact figures are printed as integers; an approximate figure
+ * is marked (text: "~" and its bound; JSON: "exact": false with "low" and
+ * "high", or "max_error", or "rank_error"). Times are ISO 8601 UTC. Text is
+ * locale-independent (digits grouped with commas by hand).
+ *
+ * Log data can hold any byte. JSON strings are escaped so the document is
+ * always valid UTF-8: control characters become \u00XX and bytes that are
+ * not part of a well-formed UTF-8 sequence become \u00XX (their Latin-1
+ * reading), so nothing is dropped silently.
+ */
+#include "cli.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#define SIX_HOURS (6 * 3600)
+
+/* ---- shared helpers --------------------------------------------------- */
+
+static void iso_time(char *out, size_t n, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm)) {
+		snprintf(out, n, "?");
+		return;
+	}
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* 1234567 -> "1,234,567" */
+static const char *grouped(char *out, size_t n, uint64_t v)
+{
+	char digits[32];
+	int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+	size_t o = 0;
+	for (int i = 0; i < len && o + 2 < n; i++) {
+		if (i && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static uint64_t class_count(const sl_report *r, int cls)
+{
+	uint64_t n = 0;
+	for (int s = cls * 100; s < cls * 100 + 100; s++)
+		n += r->status[s];
+	return n;
+}
+
+typedef struct {
+	uint64_t count;
+	double min, max, mean, stddev, sum;
+	double q[4]; /* p50 p90 p99 p999 */
+	double rank_error;
+} dist_summary;
+
+static const double quantiles[4] = {0.5, 0.9, 0.99, 0.999};
+static const char *const quantile_names[4] = {"p50", "p90", "p99", "p999"};
+
+static dist_summary summarize(const sl_kll *q, const sl_moments *m)
+{
+	dist_summary d;
+	memset(&d, 0, sizeof d);
+	d.count = m->n;
+	if (!m->n)
+		return d;
+	d.min = m->min;
+	d.max = m->max;
+	d.mean = m->mean;
+	d.stddev = sl_moments_stddev(m);
+	d.sum = sl_moments_sum(m);
+	for (int i = 0; i < 4; i++)
+		d.q[i] = sl_kll_quantile(q, quantiles[i]);
+	d.rank_error = sl_kll_rank_error(q);
+	return d;
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+static void json_str(FILE *o, const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	fputc('"', o);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		if (c == '"' || c == '\\') {
+			fputc('\\', o);
+			fputc(c, o);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(o, "\\u%04x", c);
+			i++;
+		} else {
+			size_t len = utf8_seq(s + i, n - i);
+			if (len == 0) {
+				fprintf(o, "\\u%04x", c);
+				i++;
+			} else {
+				fwrite(s + i, 1, len, o);
+				i += len;
+			}
+		}
+	}
+	fputc('"', o);
+}
+
+static void json_cstr(FILE *o, const char *s)
+{
+	json_str(o, s, strlen(s));
+}
+
+static void json_num(FILE *o, double v)
+{
+	if (isfinite(v))
+		fprintf(o, "%.17g", v);
+	else
+		fputs("null", o);
+}
+
+static void json_estimate(FILE *o, const char *key, sl_estimate e)
+{
+	fprintf(o, "  \"%s\": {\"estimate\": %.0f, \"low\": %.0f, \"high\": %.0f, \"exact\": %s},\n",
+		key, e.estimate, floor(e.low), ceil(e.high), e.exact ? "true" : "false");
+}
+
+static void json_tally(FILE *o, const char *key, const sl_tally *t)
+{
+	fprintf(o, "  \"%s\": {", key);
+	int first = 1;
+	for (uint32_t i = 0; i < t->n; i++) {
+		fputs(first ? "" : ", ", o);
+		first = 0;
+		json_str(o, t->len[i] ? t->key[i] : "-", t->len[i] ? t->len[i] : 1);
+		fprintf(o, ": %llu", (unsigned long long)t->count[i]);
+	}
+	if (t->other)
+		fprintf(o, "%s\"(other)\": %llu", first ? "" : ", ", (unsigned long long)t->other);
+	fputs("},\n", o);
+}
+
+static void json_dist(FILE *o, const char *key, const sl_kll *q, const sl_moments *m)
+{
+	dist_summary d = summarize(q, m);
+	fprintf(o, "  \"%s\": {\"count\": %llu, \"min\": ", key, (unsigned long long)d.count);
+	json_num(o, d.min);
+	fputs(", \"max\": ", o);
+	json_num(o, d.max);
+	fputs(", \"mean\": ", o);
+	json_num(o, d.mean);
+	fputs(", \"stddev\": ", o);
+	json_num(o, d.stddev);
+	fputs(", \"sum\": ", o);
+	json_num(o, d.sum);
+	for (int i = 0; i < 4; i++) {
+		fprintf(o, ", \"%s\": ", quantile_names[i]);
+		json_num(o, d.count ? d.q[i] : 0);
+	}
+	fputs(", \"rank_error\": ", o);
+	json_num(o, d.rank_error);
+	fprintf(o, ", \"exact\": %s},\n", d.rank_error == 0 ? "true" : "false");
+}
+
+static void json_series(FILE *o, const char *key, const sl_series *s)
+{
+	fprintf(o, "  \"%s\": [", key);
+	size_t n = sl_series_len(s);
+	for (size_t i = 0; i < n; i++) {
+		int64_t t;
+		uint64_t c;
+		char iso[32];
+		sl_series_get(s, i, &t, &c);
+		iso_time(iso, sizeof iso, t);
+		fprintf(o, "%s\n    {\"time\": \"%s\", \"requests\": %llu}", i ? "," : "", iso,
+			(unsigned long long)c);
+	}
+	fputs(n ? "\n  ],\n" : "],\n", o);
+}
+
+int render_json(FILE *o, const cli_view *v)
+{
+	const sl_report *r = v->report;
+	char a[32], b[32];
+	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"%s\",\n", SLUICE_VERSION,
+		sl_format_name(r->format));
+	fputs("  \"inputs\": [", o);
+	for (size_t i = 0; i < v->ninputs; i++) {
+		fputs(i ? ", " : "", o);
+		fputs("{\"path\": ", o);
+		json_cstr(o, v->inputs[i].path);
+		fputs(", \"error\": ", o);
+		if (v->inputs[i].error)
+			json_cstr(o, v->inputs[i].error);
+		else
+			fputs("null", o);
+		fputs("}", o);
+	}
+	fputs("],\n", o);
+	fprintf(o,
+		"  \"lines\": %llu,\n  \"requests\": %llu,\n  \"malformed\": %llu,\n"
+		"  \"oversized\": %llu,\n  \"bytes_sent\": %llu,\n",
+		(unsigned long long)r->lines, (unsigned long long)r->requests,
+		(unsigned long long)r->malformed, (unsigned long long)r->oversized,
+		(unsigned long long)r->bytes_sent);
+	if (r->requests) {
+		iso_time(a, sizeof a, r->first_time);
+		iso_time(b, sizeof b, r->last_time);
+		fprintf(o, "  \"first_time\": \"%s\",\n  \"last_time\": \"%s\",\n", a, b);
+	} else {
+		fputs("  \"first_time\": null,\n  \"last_time\": null,\n", o);
+	}
+	json_estimate(o, "unique_ips", sl_distinct_estimate(r->ips));
+	json_estimate(o, "unique_visitors", sl_distinct_estimate(r->visitors));
+
+	fputs("  \"status\": {", o);
+	int first = 1;
+	for (int s = 100; s < 600; s++) {
+		if (!r->status[s])
+			continue;
+		fprintf(o, "%s\"%d\": %llu", first ? "" : ", ", s, (unsigned long long)r->status[s]);
+		first = 0;
+	}
+	fputs("},\n  \"status_class\": {", o);
+	first = 1;
+	for (int c = 1; c <= 5; c++) {
+		uint64_t n = class_count(r, c);
+		if (!n)
+			continue;
+		fprintf(o, "%s\"%dxx\": %llu", first ? "" : ", ", c, (unsigned long long)n);
+		first = 0;
+	}
+	fputs("},\n", o);
+	json_tally(o, "methods", &r->methods);
+	json_tally(o, "protocols", &r->protocols);
+
+	sl_topk_row *rows = v->rows;
+	fputs("  \"top\": {", o);
+	for (int t = 0; t < SL_TOP_COUNT; t++) {
+		size_t n = rows ? sl_topk_list(r->top[t], rows, v->top_n) : 0;
+		fprintf(o, "%s\n    \"%s\": [", t ? "," : "", sl_top_name(t));
+		for (size_t i = 0; i < n; i++) {
+			fputs(i ? ",\n      {\"value\": " : "\n      {\"value\": ", o);
+			json_str(o, rows[i].value, rows[i].len);
+			fprintf(o, ", \"count\": %llu, \"max_error\": %llu",
+				(unsigned long long)rows[i].count, (unsigned long long)rows[i].max_error);
+			if (rows[i].truncated)
+				fputs(", \"truncated\": true", o);
+			fputs("}", o);
+		}
+		fputs(n ? "\n    ]" : "]", o);
+	}
+	fputs("\n  },\n  \"top_info\": {", o);
+	for (int t = 0; t < SL_TOP_COUNT; t++)
+		fprintf(o, "%s\n    \"%s\": {\"exact\": %s, \"capacity\": %zu, \"total\": %llu}",
+			t ? "," : "", sl_top_name(t), sl_topk_is_exact(r->top[t]) ? "true" : "false",
+			sl_topk_capacity(r->top[t]), (unsigned long long)sl_topk_total(r->top[t]));
+	fputs("\n  },\n", o);
+
+	fprintf(o, "  \"per_hour_bucket_seconds\": %u,\n", sl_series_width(r->per_hour));
+	json_series(o, "per_hour", r->per_hour);
+	if (r->per_minute && r->last_time - r->first_time < SIX_HOURS)
+		json_series(o, "per_minute", r->per_minute);
+	if (r->request_time.n)
+		json_dist(o, "request_time", r->request_time_q, &r->request_time);
+	else
+		fputs("  \"request_time\": null,\n", o);
+	json_dist(o, "response_bytes", r->response_bytes_q, &r->response_bytes);
+
+	fputs("  \"malformed_samples\": [", o);
+	for (uint32_t i = 0; i < r->nsamples; i++) {
+		const sl_sample *s = &r->samples[i];
+		fputs(i ? ",\n    {\"input\": " : "\n    {\"input\": ", o);
+		json_cstr(o, v->inputs[s->input].path);
+		fprintf(o, ", \"line\": %llu, \"reason\": ", (unsigned long long)s->line);
+		json_cstr(o, s->why);
+		fputs(", \"text\": ", o);
+		json_str(o, s->text, s->len);
+		fprintf(o, ", \"truncated\": %s}", s->truncated ? "true" : "false");
+	}
+	fputs(r->nsamples ? "\n  ],\n" : "],\n", o);
+	fprintf(o, "  \"memory\": {\"budget\": %zu, \"peak\": %zu}\n}\n", v->budget, v->peak);
+	return ferror(o) ? -1 : 0;
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+static void text_estimate(FILE *o, const char *label, sl_estimate e)
+{
+	char a[32], b[32], c[32];
+	if (e.exact) {
+		fprintf(o, "  %-18s %s\n", label, grouped(a, sizeof a, (uint64_t)e.estimate));
+		return;
+	}
+	double half = (e.high - e.low) / 2;
+	fprintf(o, "  %-18s ~%s ±%s  (95%%: %s to %s)\n", label,
+		grouped(a, sizeof a, (uint64_t)llround(e.estimate)),
+		grouped(b, sizeof b, (uint64_t)llround(half)),
+		grouped(c, sizeof c, (uint64_t)floor(e.low)),
+		grouped((char[32]){0}, 32, (uint64_t)ceil(e.high)));
+}
+
+/* A value for a table cell: control bytes shown as \xNN, cut to width. */
+static void text_value(FILE *o, const char *p, size_t n, size_t width, int truncated)
+{
+	size_t shown = 0;
+	for (size_t i = 0; i < n && shown < width; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x20 || c == 0x7f) {
+			fprintf(o, "\\x%02x", c);
+			shown += 4;
+		} else {
+			fputc(c, o);
+			if ((c & 0xc0) != 0x80) /* count code points, roughly columns */
+				shown++;
+		}
+		if (shown >= width && i + 1 < n)
+			truncated = 1;
+	}
+	if (truncated)
+		fputs("...", o);
+	fputc('\n', o);
+}
+
+static void text_tally(FILE *o, const char *title, const sl_tally *t, uint64_t total)
+{
+	char a[32];
+	fprintf(o, "\n%s\n", title);
+	for (uint32_t i = 0; i < t->n; i++)
+		fprintf(o, "  %-10s %14s  %5.1f%%\n", t->len[i] ? t->key[i] : "-",
+			grouped(a, sizeof a, t->count[i]),
+			total ? 100.0 * (double)t->count[i] / (double)total : 0.0);
+	if (t->other)
+		fprintf(o, "  %-10s %14s\n", "(other)", grouped(a, sizeof a, t->other));
+}
+
+static void text_dist(FILE *o, const char *title, const char *unit, const sl_kll *q,
+		      const sl_moments *m)
+{
+	dist_summary d = summarize(q, m);
+	char a[32];
+	fprintf(o, "\n%s (%s)  n=%s", title, unit, grouped(a, sizeof a, d.count));
+	if (d.rank_error > 0)
+		fprintf(o, ", quantiles ~ within ±%.2f%% of rank (95%%)", 100 * d.rank_error);
+	fputs("\n", o);
+	if (!d.count)
+		return;
+	fprintf(o, "  min %-12.6g p50 %-12.6g p90 %-12.6g p99 %-12.6g\n", d.min, d.q[0], d.q[1],
+		d.q[2]);
+	fprintf(o, "  p999 %-11.6g max %-12.6g mean %-11.6g stddev %.6g\n", d.q[3], d.max, d.mean,
+		d.stddev);
+}
+
+static void text_series(FILE *o, const char *title, const sl_series *s)
+{
+	size_t n = sl_series_len(s);
+	uint64_t max = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t t;
+		uint64_t c;
+		sl_series_get(s, i, &t, &c);
+		if (c > max)
+			max = c;
+	}
+	fprintf(o, "\n%s", title);
+	if (sl_series_width(s) % 3600 == 0 && sl_series_width(s) != 3600)
+		fprintf(o, " (buckets of %u hours)", sl_series_width(s) / 3600);
+	fputs("\n", o);
+	for (size_t i = 0; i < n; i++) {
+		int64_t t;
+		uint64_t c;
+		char iso[32], a[32];
+		sl_series_get(s, i, &t, &c);
+		iso_time(iso, sizeof iso, t);
+		int bar = max ? (int)((40 * c + max - 1) / max) : 0;
+		fprintf(o, "  %s %12s  ", iso, grouped(a, sizeof a, c));
+		for (int k = 0; k < bar; k++)
+			fputs("#", o);
+		fputs("\n", o);
+	}
+}
+
+int render_text(FILE *o, const cli_view *v)
+{
+	const sl_report *r = v->report;
+	char a[32], b[32], c[32], d[32];
+	static const char *const titles[SL_TOP_COUNT] = {
+		"Top URLs", "Top paths", "Top client IPs", "Top referrers", "Top user agents",
+		"Top 404 paths",
+	};
+
+	fprintf(o, "sluice %s  format %s  %zu input%s\n", SLUICE_VERSION, sl_format_name(r->format),
+		v->ninputs, v->ninputs == 1 ? "" : "s");
+	fprintf(o, "  %-18s %s  (requests %s, malformed %s, oversized %s)\n", "Lines",
+		grouped(a, sizeof a, r->lines), grouped(b, sizeof b, r->requests),
+		grouped(c, sizeof c, r->malformed), grouped(d, sizeof d, r->oversized));
+	if (r->requests) {
+		iso_time(a, sizeof a, r->first_time);
+		iso_time(b, sizeof b, r->last_time);
+		fprintf(o, "  %-18s %s to %s\n", "Time", a, b);
+	}
+	fprintf(o, "  %-18s %s\n", "Bytes sent", grouped(a, sizeof a, r->bytes_sent));
+	text_estimate(o, "Unique IPs", sl_distinct_estimate(r->ips));
+	text_estimate(o, "Unique visitors", sl_distinct_estimate(r->visitors));
+	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",
+		grouped(a, sizeof a, v->budget), grouped(b, sizeof b, v->peak));
+
+	fputs("\nStatus codes\n", o);
+	for (int cls = 1; cls <= 5; cls++) {
+		uint64_t n = class_count(r, cls);
+		if (!n)
+			continue;
+		fprintf(o, "  %dxx %16s  %5.1f%%  ", cls, grouped(a, sizeof a, n),
+			r->requests ? 100.0 * (double)n / (double)r->requests : 0.0);
+		int first = 1;
+		for (int s = cls * 100; s < cls * 100 + 100; s++)
+			if (r->status[s]) {
+				fprintf(o, "%s%d: %s", first ? "" : ", ", s,
+					grouped(b, sizeof b, r->status[s]));
+				first = 0;
+			}
+		fputs("\n", o);
+	}
+	text_tally(o, "Methods", &r->methods, r->requests);
+	text_tally(o, "Protocols", &r->protocols, r->requests);
+
+	sl_topk_row *rows = v->rows;
+	for (int t = 0; t < SL_TOP_COUNT && rows; t++) {
+		size_t n = sl_topk_list(r->top[t], rows, v->top_n);
+		int exact = sl_topk_is_exact(r->top[t]);
+		fprintf(o, "\n%s%s\n", titles[t],
+			exact ? "" : "  (~ count is an upper bound; true count >= count - max_error)");
+		if (!n)
+			fputs("  (none)\n", o);
+		for (size_t i = 0; i < n; i++) {
+			if (rows[i].max_error)
+				fprintf(o, "  ~%13s -%-9s ", grouped(a, sizeof a, rows[i].count),
+					grouped(b, sizeof b, rows[i].max_error));
+			else
+				fprintf(o, "  %14s %-10s ", grouped(a, sizeof a, rows[i].count), "");
+			text_value(o, rows[i].value, rows[i].len, 100, rows[i].truncated);
+		}
+	}
+
+	if (r->request_time.n)
+		text_dist(o, "Request time", "seconds", r->request_time_q, &r->request_time);
+	text_dist(o, "Response size", "bytes", r->response_bytes_q, &r->response_bytes);
+	if (r->per_minute && r->last_time - r->first_time < SIX_HOURS && r->requests)
+		text_series(o, "Requests per minute", r->per_minute);
+	else if (r->requests)
+		text_series(o, "Requests per hour", r->per_hour);
+	return ferror(o) ? -1 : 0;
+}

@@ -1,0 +1,780 @@
+/*
+ * test_e2e.c: end-to-end tests of the sluice program.
+ *
+ * Each test writes a log from its own seeded model, keeps the model's own
+ * figures (it knows which line holds which client, status, time...), runs
+ * `$SLUICE_BIN --json` on the log and compares: every exact figure must be
+ * equal; approximate ones must lie within the bounds the report states.
+ * Nothing expected here comes from sluice's output or from its parser: dates
+ * are written from epoch seconds with gmtime_r, and counts are kept per
+ * pool index while the lines are generated.
+ */
+#include "testutil.h"
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static char tmpdir[256];
+static const char *sluice_bin;
+static uint64_t seed;
+
+/* ---- running the program ------------------------------------------------ */
+
+typedef struct {
+	int status;	/* exit status */
+	char *out;	/* stdout */
+	size_t out_len;
+	char *err;	/* stderr */
+	jv *json;	/* parsed stdout, when it is JSON */
+} run_result;
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) return NULL;
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = malloc(cap + 1);
+	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
+	}
+	fclose(f);
+	if (buf) buf[n] = '\0';
+	if (len) *len = n;
+	return buf;
+}
+
+/* Runs "sluice ARGS" through the shell; ARGS may hold redirections. */
+static run_result run(const char *args)
+{
+	run_result r;
+	memset(&r, 0, sizeof r);
+	char out[512], err[512], cmd[4096];
+	snprintf(out, sizeof out, "%s/stdout", tmpdir);
+	snprintf(err, sizeof err, "%s/stderr", tmpdir);
+	snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", sluice_bin, args, out, err);
+	int st = system(cmd);
+	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	r.out = slurp(out, &r.out_len);
+	r.err = slurp(err, NULL);
+	if (r.out && r.out_len && r.out[0] == '{') {
+		size_t at = 0;
+		r.json = json_parse(r.out, r.out_len, &at);
+		if (!r.json)
+			print_error("stdout is not valid JSON (error at byte %zu)\n", at);
+	}
+	return r;
+}
+
+static void run_free(run_result *r)
+{
+	free(r->out);
+	free(r->err);
+	json_free(r->json);
+}
+
+/* ---- the log model -------------------------------------------------------- */
+
+#define NIPS 400
+#define NURLS 300
+#define NREFS 40
+#define NUAS 12
+
+typedef struct {
+	char ip[NIPS][48];
+	char url[NURLS][64];
+	int path_of[NURLS];	 /* url index -> index of its path in path[] */
+	char path[NURLS][64];
+	int npaths;
+	char ref[NREFS][64];
+	char ua[NUAS][96];
+} pools;
+
+static const char *const methods[] = {"GET", "GET", "GET", "POST", "HEAD", "PUT", "DELETE"};
+static const char *const protos[] = {"HTTP/1.1", "HTTP/1.1", "HTTP/2.0", "HTTP/1.0"};
+static const int statuses[] = {200, 200, 200, 200, 200, 301, 302, 304, 404, 404, 500, 503};
+static const int tzs[] = {0, 120, -420, 330}; /* minutes east of UTC */
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+static void make_pools(pools *p, tu_rng *rng)
+{
+	memset(p, 0, sizeof *p);
+	for (int i = 0; i < NIPS; i++) {
+		if (i % 10 == 3)
+			snprintf(p->ip[i], sizeof p->ip[i], "2001:db8:%x::%x", i, (unsigned)tu_below(rng, 65536));
+		else
+			snprintf(p->ip[i], sizeof p->ip[i], "%u.%u.%u.%u", 10 + i % 200, i / 200,
+				 (unsigned)tu_below(rng, 256), (unsigned)(i % 251));
+	}
+	for (int i = 0; i < NURLS; i++) {
+		int base = i % 120; /* several URLs share a path */
+		char path[32];
+		snprintf(path, sizeof path, "/item/%d", base);
+		if (i < 120)
+			snprintf(p->url[i], sizeof p->url[i], "%s", path);
+		else
+			snprintf(p->url[i], sizeof p->url[i], "%s?page=%d", path, i);
+		int j;
+		for (j = 0; j < p->npaths && strcmp(p->path[j], path) != 0; j++)
+			;
+		if (j == p->npaths)
+			snprintf(p->path[p->npaths++], sizeof p->path[0], "%s", path);
+		p->path_of[i] = j;
+	}
+	snprintf(p->ref[0], sizeof p->ref[0], "-");
+	for (int i = 1; i < NREFS; i++)
+		snprintf(p->ref[i], sizeof p->ref[i], "https://ref%d.example/page?id=%d", i, i * 7);
+	for (int i = 0; i < NUAS; i++)
+		snprintf(p->ua[i], sizeof p->ua[i], "Mozilla/5.0 (Test %d; rv:%d) Agent/%d", i, i * 3, i);
+	/* escaped quotes inside a quoted field, as nginx and apache write them */
+	snprintf(p->ua[5], sizeof p->ua[5], "Bot/1.0 (say \\\"hi\\\"; +http://bot.example)");
+}
+
+/* The expected figures, kept while generating. */
+typedef struct {
+	uint64_t lines, requests, malformed, oversized, bytes_sent;
+	int64_t first, last;
+	uint64_t status[600];
+	uint64_t method[7], proto[4]; /* by pool index; merged by name below */
+	uint64_t ip[NIPS], url[NURLS], path[NURLS], ref[NREFS], ua[NUAS], nf[NURLS];
+	uint64_t *visitor_keys;
+	size_t nvisitors, cap_visitors;
+	double *rt;
+	size_t nrt;
+	uint64_t *bytes;
+	size_t nbytes;
+	uint64_t malformed_lines[8]; /* line numbers of the first malformed lines */
+	int64_t hour_first;
+	uint64_t *per_hour;	   /* by hour since hour_first */
+	size_t nhours;
+} model;
+
+static void fmt_time(char *out, size_t n, int64_t t, int tz)
+{
+	time_t local = (time_t)(t + tz * 60);
+	struct tm tm;
+	gmtime_r(&local, &tm);
+	int a = tz < 0 ? -tz : tz;
+	snprintf(out, n, "%02d/%s/%04d:%02d:%02d:%02d %c%02d%02d", tm.tm_mday, months[tm.tm_mon],
+		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, tz < 0 ? '-' : '+', a / 60,
+		 a % 60);
+}
+
+static size_t skewed(tu_rng *rng, size_t n)
+{
+	double u = tu_unit(rng);
+	return (size_t)((double)n * u * u * u);
+}
+
+typedef enum { LOG_COMBINED, LOG_COMMON, LOG_VCOMBINED } log_kind;
+
+/* Writes one valid line for the model and counts it. */
+static void valid_line(FILE *f, model *m, const pools *p, tu_rng *rng, int64_t t, log_kind kind,
+		       int with_rt)
+{
+	size_t ip = skewed(rng, NIPS), url = skewed(rng, NURLS), ref = skewed(rng, NREFS),
+	       ua = skewed(rng, NUAS);
+	size_t me = tu_below(rng, 7), pr = tu_below(rng, 4);
+	int st = statuses[tu_below(rng, sizeof statuses / sizeof *statuses)];
+	int tz = tzs[tu_below(rng, 4)];
+	uint64_t bytes = st == 304 ? 0 : tu_below(rng, 100000);
+	char date[64];
+	fmt_time(date, sizeof date, t, tz);
+	if (kind == LOG_VCOMBINED)
+		fprintf(f, "www%d.example.com:443 ", (int)tu_below(rng, 3));
+	fprintf(f, "%s - - [%s] \"%s %s %s\" %d ", p->ip[ip], date, methods[me], p->url[url],
+		protos[pr], st);
+	if (st == 304)
+		fputs("-", f);
+	else
+		fprintf(f, "%llu", (unsigned long long)bytes);
+	if (kind != LOG_COMMON)
+		fprintf(f, " \"%s\" \"%s\"", p->ref[ref], p->ua[ua]);
+	if (with_rt && kind != LOG_COMMON) {
+		char rts[32];
+		snprintf(rts, sizeof rts, "%.3f", tu_unit(rng) * tu_unit(rng) * 5);
+		fprintf(f, " %s %s", rts, tu_below(rng, 2) ? "0.001" : "-");
+		m->rt[m->nrt++] = strtod(rts, NULL);
+	}
+	fputc('\n', f);
+
+	m->lines++;
+	m->requests++;
+	m->bytes_sent += bytes;
+	if (m->requests == 1 || t < m->first) m->first = t;
+	if (m->requests == 1 || t > m->last) m->last = t;
+	m->status[st]++;
+	m->method[me]++;
+	m->proto[pr]++;
+	m->ip[ip]++;
+	m->url[url]++;
+	m->path[p->path_of[url]]++;
+	if (kind != LOG_COMMON) {
+		m->ref[ref]++;
+		m->ua[ua]++;
+	}
+	if (st == 404)
+		m->nf[p->path_of[url]]++;
+	m->bytes[m->nbytes++] = bytes;
+	/* GoAccess visitor: client + date as logged (local) + user agent */
+	uint64_t day = (uint64_t)((t + tz * 60) / 86400);
+	m->visitor_keys[m->nvisitors++] = ((uint64_t)ip << 40) | (day << 8) | (uint64_t)ua;
+	int64_t h = t / 3600 - m->hour_first;
+	if (h >= 0 && (size_t)h < m->nhours)
+		m->per_hour[h]++;
+}
+
+static void model_init(model *m, size_t max_lines, int64_t t0, size_t nhours)
+{
+	memset(m, 0, sizeof *m);
+	m->visitor_keys = calloc(max_lines, sizeof *m->visitor_keys);
+	m->rt = calloc(max_lines, sizeof *m->rt);
+	m->bytes = calloc(max_lines, sizeof *m->bytes);
+	m->hour_first = t0 / 3600;
+	m->nhours = nhours;
+	m->per_hour = calloc(nhours, sizeof *m->per_hour);
+}
+
+static void model_free(model *m)
+{
+	free(m->visitor_keys);
+	free(m->rt);
+	free(m->bytes);
+	free(m->per_hour);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static size_t distinct_u64(uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_u64);
+	size_t d = 0;
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || v[i] != v[i - 1]) d++;
+	return d;
+}
+
+static void iso(char *out, size_t n, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Writes the standard test log: valid combined lines with request times,
+ * malformed lines of each kind at known places, one oversized line and one
+ * valid line just under SL_LINE_MAX. */
+static void write_standard_log(const char *path, model *m, pools *p, uint64_t s, size_t n)
+{
+	tu_rng rng = {s};
+	make_pools(p, &rng);
+	int64_t t0 = 1700000000;
+	model_init(m, n + 16, t0, 24 * 8);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	size_t nmal = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = t0 + (int64_t)i * 13;
+		if (i % 997 == 500) {
+			char date[64];
+			fmt_time(date, sizeof date, t, 0);
+			switch (nmal % 4) {
+			case 0: fprintf(f, "1.2.3.4 - - [%s] \"GET / HTTP/1.1\" 777 12 \"-\" \"x\"\n", date); break;
+			case 1: fputs("1.2.3.4 - - [30/Feb/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 12 \"-\" \"x\"\n", f); break;
+			case 2: fputs("this is not an access log line\n", f); break;
+			case 3: fprintf(f, "1.2.3.4 - - [%s] \"GET / HT\n", date); break;
+			}
+			m->lines++;
+			m->malformed++;
+			if (nmal < 8) m->malformed_lines[nmal] = m->lines;
+			nmal++;
+			continue;
+		}
+		if (i == 100) { /* oversized: counted, skipped */
+			for (int k = 0; k < 70000; k++) fputc('x', f);
+			fputc('\n', f);
+			m->lines++;
+			m->oversized++;
+		}
+		valid_line(f, m, p, &rng, t, LOG_COMBINED, 1);
+	}
+	/* A valid line of almost SL_LINE_MAX bytes, parsed whole. */
+	char date[64];
+	fmt_time(date, sizeof date, t0, 0);
+	fprintf(f, "9.9.9.9 - - [%s] \"GET /long", date);
+	for (int k = 0; k < 60000; k++) fputc('a', f);
+	fprintf(f, " HTTP/1.1\" 200 5 \"-\" \"long\" 0.5\n");
+	m->lines++; m->requests++; m->bytes_sent += 5; m->status[200]++; m->method[0]++; m->proto[0]++;
+	m->rt[m->nrt++] = 0.5;
+	m->bytes[m->nbytes++] = 5;
+	m->per_hour[0]++;
+	m->visitor_keys[m->nvisitors++] = UINT64_MAX; /* a client not in the pool */
+	fclose(f);
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+static void check_map(const jv *obj, const char *const *names, const uint64_t *counts, size_t n)
+{
+	/* Sum counts by name (pools repeat names to skew the draw). */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t want = 0;
+		int seen_before = 0;
+		for (size_t j = 0; j < n; j++)
+			if (strcmp(names[j], names[i]) == 0) {
+				want += counts[j];
+				if (j < i) seen_before = 1;
+			}
+		if (seen_before) continue;
+		uint64_t got = json_u64(obj, names[i]);
+		if (want == 0) {
+			assert_true(got == UINT64_MAX || got == 0);
+			continue;
+		}
+		if (got != want) print_error("%s: got %llu want %llu\n", names[i], (unsigned long long)got, (unsigned long long)want);
+		assert_int_equal(got, want);
+	}
+}
+
+/* A top list against exact counts: each row exact, rows in order, and no
+ * unlisted value beats the last row. */
+static void check_top_exact(const jv *list, const char *values, size_t stride,
+			    const uint64_t *counts, size_t n, size_t top)
+{
+	assert_non_null(list);
+	size_t nonzero = 0;
+	for (size_t i = 0; i < n; i++) nonzero += counts[i] > 0;
+	assert_int_equal(list->n, nonzero < top ? nonzero : top);
+	uint64_t last = UINT64_MAX;
+	int *listed = calloc(n, sizeof *listed);
+	for (size_t r = 0; r < list->n; r++) {
+		const jv *row = json_at(list, r);
+		const jv *val = json_get(row, "value");
+		assert_non_null(val);
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (strcmp(values + i * stride, val->str) == 0) break;
+		if (i == n) print_error("unknown value '%s'\n", val->str);
+		assert_true(i < n);
+		assert_int_equal(json_u64(row, "count"), counts[i]);
+		assert_int_equal(json_u64(row, "max_error"), 0);
+		assert_true(counts[i] <= last);
+		last = counts[i];
+		listed[i] = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!listed[i]) assert_true(counts[i] <= last);
+	free(listed);
+}
+
+/* The value at normalized rank q must have a true rank within the stated
+ * error (plus one item, for discreteness). */
+static void check_quantile(const double *sorted, size_t n, double x, double q, double err)
+{
+	size_t lt = 0, le = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (sorted[i] < x) lt++;
+		if (sorted[i] <= x) le++;
+	}
+	double slack = err + 1.0 / (double)n;
+	if (!((double)lt / (double)n <= q + slack && (double)le / (double)n >= q - slack))
+		print_error("quantile %g: value %g has rank [%g, %g], error %g\n", q, x,
+			    (double)lt / (double)n, (double)le / (double)n, err);
+	assert_true((double)lt / (double)n <= q + slack);
+	assert_true((double)le / (double)n >= q - slack);
+}
+
+static void check_dist(const jv *d, double *vals, size_t n)
+{
+	assert_non_null(d);
+	qsort(vals, n, sizeof *vals, cmp_dbl);
+	assert_int_equal(json_u64(d, "count"), n);
+	assert_true(fabs(json_get(d, "min")->num - vals[0]) < 1e-9);
+	assert_true(fabs(json_get(d, "max")->num - vals[n - 1]) < 1e-9);
+	long double sum = 0;
+	for (size_t i = 0; i < n; i++) sum += vals[i];
+	double mean = (double)(sum / n);
+	assert_true(fabs(json_get(d, "mean")->num - mean) <= 1e-9 * fabs(mean) + 1e-12);
+	long double ss = 0;
+	for (size_t i = 0; i < n; i++) ss += (vals[i] - mean) * (vals[i] - mean);
+	double sd = sqrt((double)(ss / n));
+	assert_true(fabs(json_get(d, "stddev")->num - sd) <= 1e-6 * sd + 1e-12);
+	double err = json_get(d, "rank_error")->num;
+	assert_true(err >= 0 && err < 0.05);
+	static const char *const qn[] = {"p50", "p90", "p99", "p999"};
+	static const double qv[] = {0.5, 0.9, 0.99, 0.999};
+	for (int i = 0; i < 4; i++)
+		check_quantile(vals, n, json_get(d, qn[i])->num, qv[i], err);
+}
+
+static void check_standard(const jv *j, model *m, const pools *p, uint64_t mult)
+{
+	assert_non_null(j);
+	assert_int_equal(json_u64(j, "lines"), m->lines * mult);
+	assert_int_equal(json_u64(j, "requests"), m->requests * mult);
+	assert_int_equal(json_u64(j, "malformed"), m->malformed * mult);
+	assert_int_equal(json_u64(j, "oversized"), m->oversized * mult);
+	assert_int_equal(json_u64(j, "bytes_sent"), m->bytes_sent * mult);
+	char a[32];
+	iso(a, sizeof a, m->first);
+	assert_string_equal(json_get(j, "first_time")->str, a);
+	iso(a, sizeof a, m->last);
+	assert_string_equal(json_get(j, "last_time")->str, a);
+	assert_string_equal(json_get(j, "format")->str, "combined");
+
+	const jv *st = json_get(j, "status");
+	uint64_t cls[6] = {0};
+	for (int s = 100; s < 600; s++) {
+		char key[8];
+		snprintf(key, sizeof key, "%d", s);
+		uint64_t got = json_u64(st, key);
+		if (m->status[s]) assert_int_equal(got, m->status[s] * mult);
+		else assert_true(got == UINT64_MAX);
+		cls[s / 100] += m->status[s] * mult;
+	}
+	for (int c = 1; c <= 5; c++) {
+		char key[8];
+		snprintf(key, sizeof key, "%dxx", c);
+		uint64_t got = json_u64(json_get(j, "status_class"), key);
+		assert_int_equal(cls[c] ? got : 0, cls[c] ? cls[c] : 0);
+	}
+	uint64_t me[7], pr[4];
+	for (int i = 0; i < 7; i++) me[i] = m->method[i] * mult;
+	for (int i = 0; i < 4; i++) pr[i] = m->proto[i] * mult;
+	check_map(json_get(j, "methods"), methods, me, 7);
+	check_map(json_get(j, "protocols"), protos, pr, 4);
+
+	/* distinct counts: small enough to be exact */
+	size_t dips = 1; /* 9.9.9.9 */
+	for (int i = 0; i < NIPS; i++) dips += m->ip[i] > 0;
+	const jv *u = json_get(j, "unique_ips");
+	assert_true(json_get(u, "exact")->b);
+	assert_int_equal(json_u64(u, "estimate"), dips);
+	size_t dvis = distinct_u64(m->visitor_keys, m->nvisitors);
+	u = json_get(j, "unique_visitors");
+	assert_true(json_get(u, "exact")->b);
+	assert_int_equal(json_u64(u, "estimate"), dvis);
+
+	/* top lists (the long line's URL has count `mult`, below every row) */
+	const jv *top = json_get(j, "top");
+	uint64_t c[NURLS];
+	for (int i = 0; i < NIPS; i++) m->ip[i] *= mult;
+	check_top_exact(json_get(top, "ip"), (const char *)p->ip, sizeof p->ip[0], m->ip, NIPS, 10);
+	for (int i = 0; i < NIPS; i++) m->ip[i] /= mult;
+	for (int i = 0; i < NURLS; i++) c[i] = m->url[i] * mult;
+	check_top_exact(json_get(top, "url"), (const char *)p->url, sizeof p->url[0], c, NURLS, 10);
+	for (int i = 0; i < NURLS; i++) c[i] = m->path[i] * mult;
+	check_top_exact(json_get(top, "path"), (const char *)p->path, sizeof p->path[0], c, (size_t)p->npaths, 10);
+	for (int i = 0; i < NURLS; i++) c[i] = m->nf[i] * mult;
+	check_top_exact(json_get(top, "not_found"), (const char *)p->path, sizeof p->path[0], c, (size_t)p->npaths, 10);
+	for (int i = 0; i < NUAS; i++) c[i] = m->ua[i] * mult;
+	check_top_exact(json_get(top, "user_agent"), (const char *)p->ua, sizeof p->ua[0], c, NUAS, 10);
+	for (int i = 0; i < NREFS; i++) c[i] = m->ref[i] * mult;
+	c[0] += mult; /* the long line's "-" referrer */
+	check_top_exact(json_get(top, "referrer"), (const char *)p->ref, sizeof p->ref[0], c, NREFS, 10);
+
+	/* per hour, from the first to the last hour */
+	const jv *ph = json_get(j, "per_hour");
+	assert_non_null(ph);
+	size_t hours = (size_t)(m->last / 3600 - m->first / 3600 + 1);
+	assert_int_equal(ph->n, hours);
+	for (size_t h = 0; h < hours; h++) {
+		const jv *row = json_at(ph, h);
+		iso(a, sizeof a, (m->hour_first + (int64_t)h) * 3600);
+		assert_string_equal(json_get(row, "time")->str, a);
+		assert_int_equal(json_u64(row, "requests"), m->per_hour[h] * mult);
+	}
+	assert_null(json_get(j, "per_minute")); /* spans days */
+
+	/* distributions */
+	size_t n = m->nrt * mult;
+	double *v = calloc(n, sizeof *v);
+	for (size_t k = 0; k < mult; k++) memcpy(v + k * m->nrt, m->rt, m->nrt * sizeof *v);
+	check_dist(json_get(j, "request_time"), v, n);
+	free(v);
+	n = m->nbytes * mult;
+	v = calloc(n, sizeof *v);
+	for (size_t i = 0; i < n; i++) v[i] = (double)m->bytes[i % m->nbytes];
+	check_dist(json_get(j, "response_bytes"), v, n);
+	free(v);
+
+	const jv *mem = json_get(j, "memory");
+	assert_true(json_u64(mem, "peak") <= json_u64(mem, "budget"));
+	assert_true(json_u64(mem, "peak") > 0);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void standard_log_exact(void **state)
+{
+	(void)state;
+	char path[512], args[1024];
+	snprintf(path, sizeof path, "%s/access.log", tmpdir);
+	model m;
+	pools p;
+	write_standard_log(path, &m, &p, seed, 20000);
+	/* a budget that holds every distinct value: all figures exact */
+	snprintf(args, sizeof args, "--json -m 8M %s", path);
+	run_result r = run(args);
+	assert_int_equal(r.status, 0);
+	check_standard(r.json, &m, &p, 1);
+
+	/* the first five malformed lines, with their line numbers */
+	const jv *samples = json_get(r.json, "malformed_samples");
+	assert_int_equal(samples->n, 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(json_u64(json_at(samples, i), "line"), m.malformed_lines[i]);
+		assert_string_equal(json_get(json_at(samples, i), "input")->str, path);
+	}
+	/* and on stderr, naming file and line */
+	char want[600];
+	snprintf(want, sizeof want, "%s:%llu: malformed", path, (unsigned long long)m.malformed_lines[0]);
+	assert_non_null(strstr(r.err, want));
+	run_free(&r);
+	model_free(&m);
+}
+
+static void gzip_stdin_and_missing_file(void **state)
+{
+	(void)state;
+	char path[512], gz[512], args[2048];
+	snprintf(path, sizeof path, "%s/plain.log", tmpdir);
+	snprintf(gz, sizeof gz, "%s/rotated.1", tmpdir); /* no .gz: found by magic */
+	model m;
+	pools p;
+	write_standard_log(path, &m, &p, seed + 1, 5000);
+	size_t len;
+	char *text = slurp(path, &len);
+	gzFile g = gzopen(gz, "wb");
+	assert_non_null(g);
+	assert_int_equal(gzwrite(g, text, (unsigned)len), (int)len);
+	gzclose(g);
+	free(text);
+
+	snprintf(args, sizeof args, "--json -m 8M %s - %s/missing.log < %s", gz, tmpdir, path);
+	run_result r = run(args);
+	assert_int_equal(r.status, 2);
+	check_standard(r.json, &m, &p, 2);
+	const jv *inputs = json_get(r.json, "inputs");
+	assert_int_equal(inputs->n, 3);
+	assert_int_equal(json_get(json_at(inputs, 0), "error")->t, J_NULL);
+	assert_int_equal(json_get(json_at(inputs, 2), "error")->t, J_STR);
+	assert_non_null(strstr(r.err, "missing.log"));
+	run_free(&r);
+	model_free(&m);
+}
+
+static void budget_below_minimum(void **state)
+{
+	(void)state;
+	run_result r = run("-m 64K /nonexistent/never-read.log");
+	assert_int_equal(r.status, 2);
+	assert_int_equal(r.out_len, 0);
+	assert_non_null(strstr(r.err, "minimum"));
+	assert_null(strstr(r.err, "never-read")); /* refused before any input */
+	run_free(&r);
+	r = run("-m banana x.log");
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+}
+
+/* Many distinct clients and URLs in 1 MiB: the approximate figures must
+ * hold within the bounds they state. */
+static void sketches_within_bounds(void **state)
+{
+	(void)state;
+	char path[512], args[1024];
+	snprintf(path, sizeof path, "%s/big.log", tmpdir);
+	tu_rng rng = {seed + 2};
+	enum { N = 200000, IPS = 120000, URLS = 30000 };
+	uint32_t *ipc = calloc(IPS, sizeof *ipc), *urlc = calloc(URLS, sizeof *urlc);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < N; i++) {
+		/* clients: uniform over IPS; URLs: heavy-tailed */
+		uint32_t ip = (uint32_t)tu_below(&rng, IPS);
+		double u = tu_unit(&rng);
+		uint32_t url = (uint32_t)((double)URLS * u * u * u * u);
+		ipc[ip]++;
+		urlc[url]++;
+		char date[64];
+		fmt_time(date, sizeof date, 1700000000 + (int64_t)i, 0);
+		fprintf(f, "10.%u.%u.%u - - [%s] \"GET /u/%u HTTP/1.1\" 200 1 \"-\" \"ua\"\n",
+			ip >> 16, (ip >> 8) & 255, ip & 255, date, url);
+	}
+	fclose(f);
+	snprintf(args, sizeof args, "--json --top 100000 -m 1M %s", path);
+	run_result r = run(args);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(json_u64(r.json, "requests"), N);
+
+	size_t dips = 0;
+	for (size_t i = 0; i < IPS; i++) dips += ipc[i] > 0;
+	const jv *u = json_get(r.json, "unique_ips");
+	assert_false(json_get(u, "exact")->b);
+	double est = json_get(u, "estimate")->num;
+	print_message("unique_ips: true %zu, estimate %.0f [%.0f, %.0f]\n", dips, est,
+		      json_get(u, "low")->num, json_get(u, "high")->num);
+	assert_true(json_get(u, "low")->num <= (double)dips && (double)dips <= json_get(u, "high")->num);
+
+	/* URL top list: Space-Saving's guarantee for every row, and every URL
+	 * above N/m listed */
+	const jv *info = json_get(json_get(r.json, "top_info"), "url");
+	assert_false(json_get(info, "exact")->b);
+	uint64_t cap = json_u64(info, "capacity");
+	const jv *rows = json_get(json_get(r.json, "top"), "url");
+	char *listed = calloc(URLS, 1);
+	for (size_t i = 0; i < rows->n; i++) {
+		const jv *row = json_at(rows, i);
+		unsigned id;
+		assert_int_equal(sscanf(json_get(row, "value")->str, "/u/%u", &id), 1);
+		uint64_t cnt = json_u64(row, "count"), err = json_u64(row, "max_error");
+		assert_true(urlc[id] <= cnt && cnt - err <= urlc[id]);
+		listed[id] = 1;
+	}
+	for (size_t i = 0; i < URLS; i++)
+		if ((uint64_t)urlc[i] * cap > N) assert_true(listed[i]);
+	/* same for clients, the uniform (hard) case */
+	rows = json_get(json_get(r.json, "top"), "ip");
+	for (size_t i = 0; i < rows->n; i++) {
+		const jv *row = json_get(json_at(rows, i), "value");
+		unsigned a, b, c;
+		assert_int_equal(sscanf(row->str, "10.%u.%u.%u", &a, &b, &c), 3);
+		uint64_t cnt = json_u64(json_at(rows, i), "count");
+		uint64_t err = json_u64(json_at(rows, i), "max_error");
+		uint32_t truth = ipc[(a << 16) | (b << 8) | c];
+		assert_true(truth <= cnt && cnt - err <= truth);
+	}
+	const jv *mem = json_get(r.json, "memory");
+	assert_true(json_u64(mem, "peak") <= json_u64(mem, "budget"));
+	free(listed);
+	free(ipc);
+	free(urlc);
+	run_free(&r);
+}
+
+static void other_formats_detected(void **state)
+{
+	(void)state;
+	static const struct { log_kind kind; const char *name; } k[] = {
+		{LOG_COMMON, "common"}, {LOG_VCOMBINED, "vcombined"}};
+	for (size_t i = 0; i < 2; i++) {
+		char path[512], args[1024];
+		snprintf(path, sizeof path, "%s/%s.log", tmpdir, k[i].name);
+		tu_rng rng = {seed + 3 + i};
+		pools p;
+		make_pools(&p, &rng);
+		model m;
+		model_init(&m, 3000, 1700000000, 4);
+		FILE *f = fopen(path, "w");
+		for (int n = 0; n < 3000; n++)
+			valid_line(f, &m, &p, &rng, 1700000000 + n * 2, k[i].kind, 0);
+		fclose(f);
+		snprintf(args, sizeof args, "--json %s", path);
+		run_result r = run(args);
+		assert_int_equal(r.status, 0);
+		assert_string_equal(json_get(r.json, "format")->str, k[i].name);
+		assert_int_equal(json_u64(r.json, "requests"), m.requests);
+		assert_int_equal(json_u64(r.json, "malformed"), 0);
+		assert_int_equal(json_u64(r.json, "bytes_sent"), m.bytes_sent);
+		/* under two hours: per-minute buckets, exact */
+		const jv *pm = json_get(r.json, "per_minute");
+		assert_non_null(pm);
+		uint64_t sum = 0;
+		for (size_t b = 0; b < pm->n; b++) sum += json_u64(json_at(pm, b), "requests");
+		assert_int_equal(sum, m.requests);
+		assert_int_equal(pm->n, (size_t)(m.last / 60 - m.first / 60 + 1));
+		run_free(&r);
+		/* forcing the wrong format makes every line malformed, not fatal */
+		snprintf(args, sizeof args, "--json -q -f %s %s", i == 0 ? "combined" : "common", path);
+		r = run(args);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(json_u64(r.json, "malformed"), m.requests);
+		run_free(&r);
+		model_free(&m);
+	}
+}
+
+static void output_file_by_extension(void **state)
+{
+	(void)state;
+	char path[512], args[2048], out[512];
+	snprintf(path, sizeof path, "%s/small.log", tmpdir);
+	model m;
+	pools p;
+	write_standard_log(path, &m, &p, seed + 7, 2000);
+	snprintf(out, sizeof out, "%s/report.json", tmpdir);
+	snprintf(args, sizeof args, "-q -o %s %s", out, path);
+	run_result r = run(args);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.out_len, 0);
+	size_t len;
+	char *text = slurp(out, &len);
+	jv *j = json_parse(text, len, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_u64(j, "requests"), m.requests);
+	json_free(j);
+	free(text);
+	run_free(&r);
+	snprintf(out, sizeof out, "%s/report.txt", tmpdir);
+	snprintf(args, sizeof args, "-q -o %s %s", out, path);
+	r = run(args);
+	assert_int_equal(r.status, 0);
+	text = slurp(out, &len);
+	assert_non_null(strstr(text, "Top URLs"));
+	assert_true(text[0] != '{');
+	free(text);
+	run_free(&r);
+	model_free(&m);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof tmpdir, "%s/sluice-e2e-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmpdir)) return -1;
+	sluice_bin = getenv("SLUICE_BIN") ? getenv("SLUICE_BIN") : "./sluice";
+	return access(sluice_bin, X_OK);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	return system(cmd);
+}
+
+int main(void)
+{
+	seed = tu_seed("test_e2e", 20261123);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(standard_log_exact),
+		cmocka_unit_test(gzip_stdin_and_missing_file),
+		cmocka_unit_test(budget_below_minimum),
+		cmocka_unit_test(sketches_within_bounds),
+		cmocka_unit_test(other_formats_detected),
+		cmocka_unit_test(output_file_by_extension),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
