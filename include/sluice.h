@@ -484,6 +484,15 @@ sl_status sl_input_open(sl_input **out, sl_budget *b, const char *path,
 sl_status sl_input_open_fd(sl_input **out, sl_budget *b, int fd,
 			   bool owns_fd, int *err);
 /*
+ * Opens bytes [offset, offset + length) of the file at path, read as they
+ * are (no decompression: callers split only plain files) with pread(2), so
+ * several threads may read ranges of one file at once. Reading stops at the
+ * end of the range or of the file. sl_input_size() is length. Errors as
+ * sl_input_open.
+ */
+sl_status sl_input_open_range(sl_input **out, sl_budget *b, const char *path,
+			      uint64_t offset, uint64_t length, int *err);
+/*
  * Reads up to cap decompressed bytes into buf. *got == 0 means end of input.
  * SL_EIO (errno in *err) on a read error, SL_ECORRUPT on bad compressed data
  * (including a stream cut short), SL_ENOMEM if the decompressor needs more
@@ -568,6 +577,11 @@ struct sl_report {
 /* The smallest budget sl_report_new accepts. */
 size_t sl_report_min_bytes(void);
 
+/* The HLL precision sl_report_new chooses for max_bytes (at most 14), and
+ * the smallest budget a report with precision p needs. */
+int sl_report_hll_precision(size_t max_bytes);
+size_t sl_report_min_bytes_p(int p);
+
 /*
  * A report for format fmt (not SL_FMT_AUTO) using at most max_bytes of b.
  * The bytes are shared among its sketches; each sketch degrades on its own
@@ -579,8 +593,25 @@ sl_status sl_report_new(sl_report **out, sl_budget *b, sl_format fmt,
 			size_t max_bytes);
 void sl_report_free(sl_report *r);
 
+/* As sl_report_new, with the distinct counters' HLL precision fixed to p.
+ * Reports that will be merged (one per worker) should share p, so that the
+ * merged registers are the same as one report's: the run picks p once,
+ * with sl_report_hll_precision of the whole budget. SL_EBUDGET when
+ * max_bytes < sl_report_min_bytes_p(p); SL_EINVAL for p out of range. */
+sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt,
+			  size_t max_bytes, int hll_p);
+
 /* Starts a new input: line numbers restart at 1 and samples carry this id. */
 void sl_report_begin_input(sl_report *r, uint32_t input_id);
+
+/* Continues input input_id after `lines_before` lines (read elsewhere, for
+ * example by another thread): the next line fed is line lines_before + 1. */
+void sl_report_set_position(sl_report *r, uint32_t input_id, uint64_t lines_before);
+
+/* Adds delta to the line numbers of the samples taken from input input_id:
+ * for a worker that read a byte range of an input, once the lines before
+ * its range are known. */
+void sl_report_renumber(sl_report *r, uint32_t input_id, uint64_t delta);
 
 /*
  * Feeds complete lines: buf holds zero or more lines, each ending in '\n';

@@ -103,6 +103,7 @@ struct sl_input {
 	int failed_err;
 	uint64_t size;
 	uint64_t consumed;	/* raw bytes read from the source */
+	uint64_t pos, end;	/* range source: next offset, end offset */
 	unsigned char head[MAGIC_LEN]; /* sniffed bytes (plain input) */
 	uint8_t head_len, head_pos;
 	unsigned char *zbuf;	/* ZBUF_SIZE bytes, compressed input only */
@@ -142,6 +143,39 @@ static void fd_close(sl_input *in)
 }
 
 static const layer fd_source = {fd_read, fd_close};
+
+/* ---- byte-range source ------------------------------------------------- */
+
+/* pread(2) of [pos, end): several ranges of one file can be read by several
+ * threads, each through its own sl_input, without sharing a file offset. */
+static sl_status range_read(sl_input *in, void *buf, size_t cap, size_t *got,
+			    int *err)
+{
+	ssize_t n = 0;
+	uint64_t left = in->end - in->pos;
+	if (cap > left)
+		cap = (size_t)left;
+	if (cap > SSIZE_MAX)
+		cap = SSIZE_MAX;
+	if (cap > 0) {
+		do
+			n = pread(in->fd, buf, cap, (off_t)in->pos);
+		while (n < 0 && errno == EINTR);
+	}
+	if (n < 0) {
+		*got = 0;
+		*err = errno;
+		return SL_EIO;
+	}
+	*got = (size_t)n;
+	in->pos += (uint64_t)n;
+	in->consumed += (uint64_t)n;
+	if (n == 0)
+		in->src_eof = true;
+	return SL_OK;
+}
+
+static const layer range_source = {range_read, fd_close};
 
 /* Refills zbuf from the source once; the unconsumed tail is moved to the
  * front first. At end of input zlen is unchanged and src_eof is set. */
@@ -490,6 +524,46 @@ sl_status sl_input_open(sl_input **out, sl_budget *b, const char *path,
 	if (s != SL_OK)
 		close(fd);
 	return s;
+}
+
+sl_status sl_input_open_range(sl_input **out, sl_budget *b, const char *path,
+			      uint64_t offset, uint64_t length, int *err)
+{
+	struct stat st;
+	if (!out)
+		return SL_EINVAL;
+	*out = NULL;
+	if (err)
+		*err = 0;
+	if (!path || !b)
+		return SL_EINVAL;
+	int fd;
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		if (err)
+			*err = errno;
+		if (fd >= 0)
+			close(fd);
+		return SL_EIO;
+	}
+	sl_input *in = sl_calloc(b, 1, sizeof *in);
+	if (!in) {
+		close(fd);
+		return SL_ENOMEM;
+	}
+	in->src = &range_source;
+	in->dec = &plain_decoder;
+	in->b = b;
+	in->fd = fd;
+	in->owns_fd = true;
+	in->comp = SL_COMP_NONE;
+	in->size = length;
+	in->pos = offset;
+	in->end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
+	*out = in;
+	return SL_OK;
 }
 
 /* ---- reading and the rest ---------------------------------------------- */

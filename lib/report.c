@@ -17,8 +17,11 @@
  * Memory plan (sl_report_new): the report's max_bytes are shared as
  *   fixed     the report struct, two KLLs (k = 200, less when the budget is
  *             small), the two series
- *   the rest  ips 9%, visitors 9%, and the six top lists 82% (url 18%, path
- *             14%, ip 14%, user_agent 14%, referrer 12%, not_found 10%)
+ *   the rest  ips 9%, visitors 9% (each at least four times its HLL, whose
+ *             precision the caller may fix so that reports of one run merge
+ *             register for register), and the six top lists the remainder,
+ *             split url 18 : path 14 : ip 14 : referrer 12 : user_agent 14 :
+ *             not_found 10
  * Each sketch degrades on its own when its share is full, so adding never
  * fails and the peak never exceeds max_bytes.
  *
@@ -26,8 +29,8 @@
  * feeds ips, top ip and the visitor key; a path equal to its URL reuses the
  * URL's hash.
  *
- * Merge combines every part with its module's merge; samples keep dst's
- * first, then src's. Order: new -> (begin_input -> feed*)* -> merge* -> free.
+ * Merge combines every part with its module's merge; samples keep the first
+ * ones by (input, line). Order: new -> (begin_input -> feed*)* -> merge* -> free.
  */
 #include "sluice.h"
 
@@ -68,9 +71,24 @@ static size_t fixed_bytes(size_t max_bytes)
 	       MINUTE_SERIES_BYTES + 1024 /* series headers, slack */;
 }
 
+int sl_report_hll_precision(size_t max_bytes)
+{
+	/* The two distinct counters may take a quarter of the report, each
+	 * with room for its HLL four times over (the rest holds exact sets). */
+	int p = 14;
+	while (p > SL_HLL_MIN_P && 8 * sl_hll_bytes(p) > max_bytes / 4)
+		p--;
+	return p;
+}
+
+size_t sl_report_min_bytes_p(int p)
+{
+	return fixed_bytes(0) + MIN_SKETCH_BYTES + 8 * sl_hll_bytes(p);
+}
+
 size_t sl_report_min_bytes(void)
 {
-	return fixed_bytes(0) + MIN_SKETCH_BYTES;
+	return sl_report_min_bytes_p(sl_report_hll_precision(sl_report_min_bytes_p(SL_HLL_MIN_P)));
 }
 
 void sl_report_free(sl_report *r)
@@ -90,10 +108,17 @@ void sl_report_free(sl_report *r)
 
 sl_status sl_report_new(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes)
 {
+	return sl_report_new_p(out, b, fmt, max_bytes, sl_report_hll_precision(max_bytes));
+}
+
+sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes,
+			  int hll_p)
+{
 	*out = NULL;
-	if (fmt <= SL_FMT_AUTO || fmt >= SL_FMT_COUNT)
+	if (fmt <= SL_FMT_AUTO || fmt >= SL_FMT_COUNT || hll_p < SL_HLL_MIN_P ||
+	    hll_p > SL_HLL_MAX_P)
 		return SL_EINVAL;
-	if (max_bytes < sl_report_min_bytes())
+	if (max_bytes < sl_report_min_bytes_p(hll_p))
 		return SL_EBUDGET;
 	sl_report *r = sl_calloc(b, 1, sizeof *r);
 	if (!r)
@@ -103,17 +128,24 @@ sl_status sl_report_new(sl_report **out, sl_budget *b, sl_format fmt, size_t max
 	r->bytes_held = max_bytes;
 
 	size_t sketch = max_bytes - fixed_bytes(max_bytes);
+	size_t distinct = sketch / 100 * IPS_SHARE;
+	if (distinct < 4 * sl_hll_bytes(hll_p))
+		distinct = 4 * sl_hll_bytes(hll_p);
+	size_t tops = sketch - 2 * distinct; /* >= MIN_SKETCH_BYTES by the check above */
+	unsigned top_total = 0;
+	for (int i = 0; i < SL_TOP_COUNT; i++)
+		top_total += top_share[i];
 	uint32_t k = kll_k_for(max_bytes);
 	r->request_time_q = sl_kll_new(b, k, KLL_SEED_TIME);
 	r->response_bytes_q = sl_kll_new(b, k, KLL_SEED_BYTES);
 	r->per_hour = sl_series_new(b, 3600, HOUR_SERIES_BYTES);
 	r->per_minute = sl_series_new(b, 60, MINUTE_SERIES_BYTES);
-	r->ips = sl_distinct_new(b, sketch / 100 * IPS_SHARE, 14);
-	r->visitors = sl_distinct_new(b, sketch / 100 * VISITORS_SHARE, 14);
+	r->ips = sl_distinct_new(b, distinct, hll_p);
+	r->visitors = sl_distinct_new(b, distinct, hll_p);
 	int ok = r->request_time_q && r->response_bytes_q && r->per_hour && r->per_minute &&
 		 r->ips && r->visitors;
 	for (int i = 0; i < SL_TOP_COUNT && ok; i++) {
-		r->top[i] = sl_topk_new(b, sketch / 100 * top_share[i]);
+		r->top[i] = sl_topk_new(b, tops / top_total * top_share[i]);
 		ok = r->top[i] != NULL;
 	}
 	if (!ok) {
@@ -126,8 +158,20 @@ sl_status sl_report_new(sl_report **out, sl_budget *b, sl_format fmt, size_t max
 
 void sl_report_begin_input(sl_report *r, uint32_t input_id)
 {
+	sl_report_set_position(r, input_id, 0);
+}
+
+void sl_report_set_position(sl_report *r, uint32_t input_id, uint64_t lines_before)
+{
 	r->input = input_id;
-	r->input_line = 0;
+	r->input_line = lines_before;
+}
+
+void sl_report_renumber(sl_report *r, uint32_t input_id, uint64_t delta)
+{
+	for (uint32_t i = 0; i < r->nsamples; i++)
+		if (r->samples[i].input == input_id)
+			r->samples[i].line += delta;
 }
 
 void sl_report_add_oversized(sl_report *r, uint64_t n)
@@ -249,6 +293,29 @@ void sl_report_feed(sl_report *r, const char *buf, size_t len)
 	}
 }
 
+static int sample_before(const sl_sample *a, const sl_sample *b)
+{
+	return a->input != b->input ? a->input < b->input : a->line < b->line;
+}
+
+/* dst keeps the first SL_SAMPLES_MAX samples of both, by (input, line).
+ * Each side holds its own first ones, so these are the first of the union
+ * whichever way the lines were shared out. */
+static void keep_first_samples(sl_report *dst, const sl_report *src)
+{
+	sl_sample all[2 * SL_SAMPLES_MAX];
+	uint32_t n = 0, i = 0, j = 0;
+	while (n < SL_SAMPLES_MAX && (i < dst->nsamples || j < src->nsamples)) {
+		if (j >= src->nsamples ||
+		    (i < dst->nsamples && !sample_before(&src->samples[j], &dst->samples[i])))
+			all[n++] = dst->samples[i++];
+		else
+			all[n++] = src->samples[j++];
+	}
+	memcpy(dst->samples, all, n * sizeof *all);
+	dst->nsamples = n;
+}
+
 sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 {
 	if (dst->format != src->format)
@@ -284,7 +351,6 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 	}
 	if (dst->per_minute)
 		sl_series_merge(dst->per_minute, src->per_minute);
-	for (uint32_t i = 0; i < src->nsamples && dst->nsamples < SL_SAMPLES_MAX; i++)
-		dst->samples[dst->nsamples++] = src->samples[i];
+	keep_first_samples(dst, src);
 	return SL_OK;
 }

@@ -33,6 +33,17 @@ typedef struct {
 int render_text(FILE *out, const cli_view *v);
 int render_json(FILE *out, const cli_view *v);
 
+/*
+ * Subcommands: `sluice NAME ARGS...` calls cmd_NAME(argc, argv) with argv[0]
+ * = NAME. Each returns the process exit status (0 ok, 1 for "differences"
+ * where a command defines it, 2 trouble). One file per command:
+ * programs/cmd_<name>.c.
+ */
+int cmd_sort(int argc, char **argv);   /* programs/cmd_sort.c */
+int cmd_dedup(int argc, char **argv);  /* programs/cmd_dedup.c */
+int cmd_merge(int argc, char **argv);  /* programs/cmd_state.c */
+int cmd_report(int argc, char **argv); /* programs/cmd_state.c */
+
 /* "(standard input)" for "-", else the path. */
 const char *cli_input_name(const char *path);
 

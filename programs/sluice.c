@@ -1,29 +1,51 @@
 /*
- * sluice.c: the sluice command: `sluice [OPTION]... [FILE]...`.
+ * sluice.c: the sluice command: `sluice [OPTION]... [FILE]...`, and the
+ * dispatcher for its subcommands (sort, dedup, merge, report).
  *
- * It reads every input through one fixed buffer taken from the memory
- * budget, feeds complete lines to an sl_report, and renders the report as
- * text or JSON. The budget (-m) covers everything: the line buffer, the
- * decompressors and every sketch. The split:
+ * Work is shared among -j workers, each with its own sl_report in its own
+ * share of the budget; at the end the reports are merged with
+ * sl_report_merge, so every exact figure is the same for any -j and the
+ * HLL registers too. Two ways to share:
  *
- *     line buffer   max(2 * SL_LINE_MAX, budget / 8, capped at 1 MiB)
- *     decoders      DECODER_RESERVE (gzip needs ~45 KiB plus its input
- *                   buffer; a zstd window larger than what is left fails
- *                   that input with a message asking for more memory)
- *     report        the rest, shared by its sketches
+ *   ranges   a plain regular file of at least RANGE_MIN bytes is cut into
+ *            one byte range per worker. A line belongs to the range holding
+ *            its first byte: a worker skips the partial line at its start
+ *            and finishes the line that crosses its end. Each worker reads
+ *            its range with pread through its own buffer. Sample line
+ *            numbers are relative to the range and shifted once the lines
+ *            of the earlier ranges are known.
+ *   reader   stdin, pipes, compressed and small files: this thread reads and
+ *            decompresses, cuts blocks at the last newline, counts their
+ *            lines (for sample line numbers) and hands them to the workers
+ *            through a queue of pool buffers. With -j 1 there is no queue:
+ *            blocks are fed directly.
  *
- * The buffer holds at least two maximal lines, so a line of up to
- * SL_LINE_MAX bytes is always complete in it; a line that fills the whole
- * buffer without a newline is skipped up to its end and counted oversized.
+ * The budget (-m) covers everything. The split:
+ *
+ *     buffers   (jobs + 1) buffers (1 with -j 1) of max(2 * SL_LINE_MAX,
+ *               budget / 8 / buffers, capped at 1 MiB) bytes
+ *     decoders  DECODER_RESERVE: gzip needs ~105 KiB; a zstd window larger
+ *               than what is left fails that input with a message asking for
+ *               more memory
+ *     reports   the rest, split evenly among the workers
+ *
+ * If the default job count does not fit, fewer workers are used; a budget
+ * too small for even one is refused (exit 2) before any input is read.
+ *
+ * A buffer holds at least two maximal lines, so a line of up to SL_LINE_MAX
+ * bytes is always complete in it; a line that fills a whole buffer without a
+ * newline is skipped to its end and counted oversized.
  *
  * Exit status (as grep): 0 when every input was read, 2 when an input could
  * not be opened or read, on a usage error, or when the budget is below the
- * minimum (checked before any input is read).
+ * minimum.
  */
 #include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,23 +57,62 @@
 #define MAX_LINE_BUFFER ((size_t)1 << 20)
 #define EXIT_TROUBLE 2
 
+#define MAX_JOBS 256
+#define RANGE_MIN ((uint64_t)4 << 20)
+#define REPORT_SLACK 4096 /* per worker: its range input's bookkeeping */
+
+typedef struct run run_t;
+
+/* A block of complete lines handed to a worker. */
 typedef struct {
+	char *buf;	     /* a pool buffer, returned when done; NULL = stop */
+	size_t off, len;
+	uint32_t input;
+	uint64_t lines_before; /* lines of this input before the block */
+} block_t;
+
+typedef struct {
+	run_t *run;
+	sl_budget budget;
+	sl_report *report;
+	pthread_t tid;
+	/* range job */
+	cli_input *in;
+	uint32_t input;
+	uint64_t start, end; /* the lines starting in [start, end) are this worker's */
+	char *buf;
+	uint64_t lines;	     /* lines read in the range */
+} worker_t;
+
+struct run {
 	sl_budget budget;
 	sl_format format;
-	size_t report_bytes;
-	char *buf;
-	size_t cap;
-	sl_report *report;
-	uint32_t input;		    /* id of the input being read */
-	uint64_t pending_oversized; /* seen before the report existed */
+	int jobs;
+	size_t share;	     /* report bytes per worker */
+	int hll_p;	     /* the same for every worker, whatever -j */
+	size_t cap;	     /* bytes per buffer */
+	int nbuf;
+	char **pool;
+	worker_t *workers;
 	int quiet;
+	/* the reader's queue */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	block_t *queue;	     /* ring of nbuf + jobs blocks */
+	size_t qhead, qlen, qcap;
+	char **free_bufs;
+	int nfree;
+	/* oversized lines the reader skipped, for worker 0 at the end */
+	uint64_t reader_oversized;
 	/* progress */
 	int show_progress;
-	uint64_t total;	    /* bytes of all regular-file inputs, 0 if unknown */
-	uint64_t done;	    /* bytes of inputs finished */
+	uint64_t total;	     /* bytes of all regular-file inputs, 0 if unknown */
+	uint64_t done;	     /* bytes of inputs finished */
+	_Atomic uint64_t in_flight; /* bytes of the current input so far */
+	_Atomic int finished;	     /* range workers done with the current input */
 	struct timespec start, last_draw;
 	int drawn;
-} run_t;
+};
 
 static const char *prog = "sluice";
 
@@ -64,12 +125,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [OPTION]... [FILE]...\n"
+		"  or:  %s sort|dedup|merge|report [OPTION]... (see %s COMMAND --help)\n"
 		"Report on web server access logs (nginx/apache) in a fixed memory budget.\n"
 		"With no FILE, or when FILE is -, read standard input. Compressed inputs\n"
 		"(gzip, zstd) are recognised by their content, whatever their names.\n"
 		"\n"
 		"  -m, --memory SIZE   memory budget for all state and buffers; K, M, G\n"
 		"                      suffixes (default 1M)\n"
+		"  -j, --jobs N        worker threads (default: the number of online cores)\n"
 		"  -f, --format NAME   auto (default), combined, common, vcombined\n"
 		"      --json          print the report as one JSON document\n"
 		"  -o, --output FILE   write the report to FILE: JSON if FILE ends in .json,\n"
@@ -83,8 +146,10 @@ static void usage(FILE *f)
 		"bound; all others are exact.\n"
 		"Exit status: 0 if all went well, 2 if an input could not be read, on a\n"
 		"usage error, or if the budget is below the minimum.\n",
-		prog);
+		prog, prog, prog);
 }
+
+/* ---- progress ------------------------------------------------------------ */
 
 static double since(const struct timespec *a, const struct timespec *b)
 {
@@ -103,8 +168,8 @@ static void human(char *out, size_t n, double bytes)
 }
 
 /* Draws the progress line at most five times a second, after the first
- * second, and only on a terminal. */
-static void progress(run_t *r, uint64_t in_file)
+ * second, and only on a terminal. Called from the main thread only. */
+static void progress(run_t *r)
 {
 	if (!r->show_progress)
 		return;
@@ -115,7 +180,7 @@ static void progress(run_t *r, uint64_t in_file)
 		return;
 	r->last_draw = now;
 	r->drawn = 1;
-	uint64_t done = r->done + in_file;
+	uint64_t done = r->done + atomic_load(&r->in_flight);
 	double rate = (double)done / elapsed;
 	char d[32], t[32], s[32];
 	human(d, sizeof d, (double)done);
@@ -137,105 +202,377 @@ static void progress_clear(run_t *r)
 	r->drawn = 0;
 }
 
-/* Creates the report on first data: the format is detected from the first
- * complete lines unless forced. */
-static int ensure_report(run_t *r, const char *data, size_t len)
+/* ---- reports --------------------------------------------------------------- */
+
+/* Creates the workers' reports on the first data: the format is detected
+ * from its first complete lines unless forced. */
+static int ensure_reports(run_t *r, const char *data, size_t len)
 {
-	if (r->report)
+	if (r->workers[0].report)
 		return 0;
 	sl_format fmt = r->format == SL_FMT_AUTO ? sl_access_detect(data, len) : r->format;
-	sl_status st = sl_report_new(&r->report, &r->budget, fmt, r->report_bytes);
-	if (st != SL_OK) {
-		fprintf(stderr, "%s: cannot set up the report: %s\n", prog, sl_strerror(st));
-		return -1;
+	for (int i = 0; i < r->jobs; i++) {
+		worker_t *w = &r->workers[i];
+		sl_status st = sl_report_new_p(&w->report, &w->budget, fmt, r->share, r->hll_p);
+		if (st != SL_OK) {
+			fprintf(stderr, "%s: cannot set up the report: %s\n", prog, sl_strerror(st));
+			return -1;
+		}
 	}
-	sl_report_begin_input(r->report, r->input);
-	sl_report_add_oversized(r->report, r->pending_oversized);
-	r->pending_oversized = 0;
 	return 0;
 }
 
-static int feed(run_t *r, const char *data, size_t len)
+static void input_error(cli_input *in, sl_status st, int err)
 {
-	if (ensure_report(r, data, len) < 0)
-		return -1;
-	sl_report_feed(r->report, data, len);
-	return 0;
-}
-
-/* Reads one input to its end. Returns 0, or a message for the input's error
- * (already partly reported through the report). -1 = fatal. */
-static int read_input(run_t *r, cli_input *in, uint32_t id)
-{
-	static char msg[256];
-	sl_input *src;
-	int err = 0;
-	sl_status st = sl_input_open(&src, &r->budget, in->path, &err);
-	if (st != SL_OK) {
-		snprintf(msg, sizeof msg, "%s", st == SL_EIO ? strerror(err) : sl_strerror(st));
+	static char msgs[4][256];
+	static int next;
+	char *msg = msgs[next++ % 4];
+	if (st == SL_EIO)
+		snprintf(msg, sizeof msgs[0], "%s", strerror(err));
+	else if (st == SL_ENOMEM)
+		snprintf(msg, sizeof msgs[0],
+			 "the decompressor needs more memory than the budget has left; raise --memory");
+	else
+		snprintf(msg, sizeof msgs[0], "%s", sl_strerror(st));
+	if (!in->error)
 		in->error = msg;
-		return 0;
+}
+
+/* ---- the reader and its queue -------------------------------------------- */
+
+static char *take_buffer(run_t *r)
+{
+	pthread_mutex_lock(&r->mu);
+	while (r->nfree == 0)
+		pthread_cond_wait(&r->cv, &r->mu);
+	char *b = r->free_bufs[--r->nfree];
+	pthread_mutex_unlock(&r->mu);
+	return b;
+}
+
+static void give_buffer(run_t *r, char *b)
+{
+	pthread_mutex_lock(&r->mu);
+	r->free_bufs[r->nfree++] = b;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void push_block(run_t *r, block_t b)
+{
+	pthread_mutex_lock(&r->mu);
+	while (r->qlen == r->qcap)
+		pthread_cond_wait(&r->cv, &r->mu);
+	r->queue[(r->qhead + r->qlen++) % r->qcap] = b;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static block_t pop_block(run_t *r)
+{
+	pthread_mutex_lock(&r->mu);
+	while (r->qlen == 0)
+		pthread_cond_wait(&r->cv, &r->mu);
+	block_t b = r->queue[r->qhead];
+	r->qhead = (r->qhead + 1) % r->qcap;
+	r->qlen--;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return b;
+}
+
+static void *queue_worker(void *arg)
+{
+	worker_t *w = arg;
+	for (;;) {
+		block_t b = pop_block(w->run);
+		if (!b.buf)
+			return NULL;
+		sl_report_set_position(w->report, b.input, b.lines_before);
+		sl_report_feed(w->report, b.buf + b.off, b.len);
+		give_buffer(w->run, b.buf);
 	}
-	r->input = id;
-	if (r->report)
-		sl_report_begin_input(r->report, id);
+}
+
+static uint64_t count_lines(const char *p, size_t n)
+{
+	uint64_t c = 0;
+	const char *end = p + n;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		c++;
+		p++;
+	}
+	return c;
+}
+
+/* Hands buf[off, off + len) of input id to the workers: directly with one
+ * job, else through the queue (which owns buf until a worker returns it). */
+static void dispatch(run_t *r, char *buf, size_t off, size_t len, uint32_t id, uint64_t *lines)
+{
+	if (r->jobs == 1) {
+		sl_report_feed(r->workers[0].report, buf + off, len);
+		return;
+	}
+	block_t b = {buf, off, len, id, *lines};
+	*lines += count_lines(buf + off, len) + (len && buf[off + len - 1] != '\n');
+	push_block(r, b);
+}
+
+/* Reads one input through the reader. Returns 0, or -1 on a fatal error. */
+static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src)
+{
+	char *cur = r->jobs == 1 ? r->pool[0] : take_buffer(r);
 	size_t carried = 0;
-	int skipping = 0, rc = 0;
+	uint64_t lines = 0; /* lines of this input handed out so far */
+	int skipping = 0, err = 0;
+	if (r->workers[0].report)
+		sl_report_begin_input(r->workers[0].report, id);
 	for (;;) {
 		size_t got = 0;
-		st = sl_input_read(src, r->buf + carried, r->cap - carried, &got, &err);
+		sl_status st = sl_input_read(src, cur + carried, r->cap - carried, &got, &err);
 		if (st != SL_OK) {
-			if (st == SL_EIO)
-				snprintf(msg, sizeof msg, "read error: %s", strerror(err));
-			else if (st == SL_ENOMEM)
-				snprintf(msg, sizeof msg,
-					 "the decompressor needs more memory than the budget has "
-					 "left; raise --memory");
-			else
-				snprintf(msg, sizeof msg, "%s", sl_strerror(st));
-			in->error = msg;
+			input_error(in, st, err);
 			break;
 		}
+		atomic_store(&r->in_flight, sl_input_consumed(src));
 		if (got == 0)
 			break;
 		size_t n = carried + got, start = 0;
 		if (skipping) {
-			char *nl = memchr(r->buf, '\n', n);
+			char *nl = memchr(cur, '\n', n);
 			if (!nl) {
 				carried = 0;
 				continue;
 			}
 			skipping = 0;
-			start = (size_t)(nl - r->buf) + 1;
+			start = (size_t)(nl - cur) + 1;
 		}
-		char *last = memrchr(r->buf + start, '\n', n - start);
+		char *last = n > start ? memrchr(cur + start, '\n', n - start) : NULL;
 		if (!last) {
 			if (n - start == r->cap) { /* one line fills the buffer */
-				if (r->report)
-					sl_report_add_oversized(r->report, 1);
+				/* with workers it is counted in worker 0 at the
+				 * end; `lines` keeps the numbering after it */
+				if (r->jobs == 1 && r->workers[0].report)
+					sl_report_add_oversized(r->workers[0].report, 1);
 				else
-					r->pending_oversized++;
+					r->reader_oversized++;
+				lines++;
 				skipping = 1;
 				carried = 0;
 			} else {
-				memmove(r->buf, r->buf + start, n - start);
+				memmove(cur, cur + start, n - start);
 				carried = n - start;
 			}
 			continue;
 		}
-		size_t upto = (size_t)(last - r->buf) + 1;
-		if (feed(r, r->buf + start, upto - start) < 0) {
-			rc = -1;
+		size_t upto = (size_t)(last - cur) + 1;
+		if (!r->workers[0].report) {
+			if (ensure_reports(r, cur + start, upto - start) < 0)
+				return -1;
+			sl_report_set_position(r->workers[0].report, id, lines);
+		}
+		if (r->jobs == 1) {
+			dispatch(r, cur, start, upto - start, id, &lines);
+			carried = n - upto;
+			memmove(cur, cur + upto, carried);
+		} else {
+			char *next = take_buffer(r);
+			carried = n - upto;
+			memcpy(next, cur + upto, carried);
+			dispatch(r, cur, start, upto - start, id, &lines);
+			cur = next;
+		}
+		progress(r);
+	}
+	if (carried && !skipping && !in->error) {
+		if (!r->workers[0].report) {
+			if (ensure_reports(r, cur, carried) < 0)
+				return -1;
+			sl_report_set_position(r->workers[0].report, id, lines);
+		}
+		dispatch(r, cur, 0, carried, id, &lines);
+	} else if (r->jobs > 1) {
+		give_buffer(r, cur);
+	}
+	return 0;
+}
+
+/* ---- byte ranges ------------------------------------------------------------ */
+
+static void *range_worker(void *arg)
+{
+	worker_t *w = arg;
+	run_t *r = w->run;
+	sl_input *src;
+	int err = 0;
+	uint64_t from = w->start ? w->start - 1 : 0;
+	sl_status st = sl_input_open_range(&src, &w->budget, w->in->path, from, UINT64_MAX, &err);
+	if (st != SL_OK) {
+		input_error(w->in, st, err);
+		atomic_fetch_add(&r->finished, 1);
+		return NULL;
+	}
+	uint64_t lines0 = w->report->lines;
+	sl_report_begin_input(w->report, w->input);
+	uint64_t abs = from;	 /* file offset of buf[0] */
+	size_t carried = 0;
+	int leading = w->start > 0; /* skip the line begun in the previous range */
+	int skipping = 0, done = 0;
+	char *buf = w->buf;
+	while (!done) {
+		size_t got = 0;
+		st = sl_input_read(src, buf + carried, r->cap - carried, &got, &err);
+		if (st != SL_OK) {
+			input_error(w->in, st, err);
 			break;
 		}
+		atomic_fetch_add(&r->in_flight, got);
+		size_t n = carried + got, s = 0;
+		if (got == 0) { /* end of file: a last line without newline */
+			if (carried && !skipping && !leading && abs < w->end)
+				sl_report_feed(w->report, buf, carried);
+			break;
+		}
+		if (leading || skipping) {
+			char *nl = memchr(buf, '\n', n);
+			if (!nl) {
+				abs += n;
+				carried = 0;
+				continue;
+			}
+			leading = skipping = 0;
+			s = (size_t)(nl - buf) + 1;
+		}
+		if (abs + s >= w->end) /* the next line starts in the next range */
+			break;
+		/* Does the line crossing our end finish in this buffer? */
+		if (w->end - 1 - abs < n) {
+			size_t at = (size_t)(w->end - 1 - abs);
+			if (at < s)
+				at = s;
+			char *nl = memchr(buf + at, '\n', n - at);
+			if (nl) {
+				sl_report_feed(w->report, buf + s, (size_t)(nl - buf) + 1 - s);
+				break;
+			}
+		}
+		char *last = memrchr(buf + s, '\n', n - s);
+		if (!last) {
+			if (n - s == r->cap) {
+				sl_report_add_oversized(w->report, 1);
+				skipping = 1;
+				abs += n;
+				carried = 0;
+			} else {
+				memmove(buf, buf + s, n - s);
+				abs += s;
+				carried = n - s;
+			}
+			continue;
+		}
+		size_t upto = (size_t)(last - buf) + 1;
+		sl_report_feed(w->report, buf + s, upto - s);
 		carried = n - upto;
-		memmove(r->buf, r->buf + upto, carried);
-		progress(r, sl_input_consumed(src));
+		memmove(buf, buf + upto, carried);
+		abs += upto;
 	}
-	if (rc == 0 && carried && !skipping && !in->error)
-		rc = feed(r, r->buf, carried);
-	r->done += sl_input_size(src) ? sl_input_size(src) : sl_input_consumed(src);
+	w->lines = w->report->lines - lines0;
 	sl_input_close(src);
+	atomic_fetch_add(&r->finished, 1);
+	return NULL;
+}
+
+static int read_ranges(run_t *r, cli_input *in, uint32_t id, uint64_t size)
+{
+	for (int i = 0; i < r->jobs; i++) {
+		worker_t *w = &r->workers[i];
+		w->in = in;
+		w->input = id;
+		w->start = size / (uint64_t)r->jobs * (uint64_t)i;
+		w->end = i == r->jobs - 1 ? size : size / (uint64_t)r->jobs * (uint64_t)(i + 1);
+		w->buf = r->pool[i];
+		w->lines = 0;
+		if (pthread_create(&w->tid, NULL, range_worker, w) != 0) {
+			fprintf(stderr, "%s: cannot start a thread\n", prog);
+			return -1;
+		}
+	}
+	while (atomic_load(&r->finished) < r->jobs) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		progress(r);
+	}
+	for (int i = 0; i < r->jobs; i++)
+		pthread_join(r->workers[i].tid, NULL);
+	atomic_store(&r->finished, 0);
+	/* Line numbers of samples: each range counted from its own start. */
+	uint64_t before = 0;
+	for (int i = 0; i < r->jobs; i++) {
+		sl_report_renumber(r->workers[i].report, id, before);
+		before += r->workers[i].lines;
+	}
+	return 0;
+}
+
+static int start_queue_workers(run_t *r)
+{
+	for (int i = 0; i < r->jobs; i++)
+		if (pthread_create(&r->workers[i].tid, NULL, queue_worker, &r->workers[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static void stop_queue_workers(run_t *r)
+{
+	for (int i = 0; i < r->jobs; i++)
+		push_block(r, (block_t){0});
+	for (int i = 0; i < r->jobs; i++)
+		pthread_join(r->workers[i].tid, NULL);
+}
+
+/* ---- one input ------------------------------------------------------------- */
+
+static int read_input(run_t *r, cli_input *in, uint32_t id)
+{
+	sl_input *src;
+	int err = 0;
+	sl_status st = sl_input_open(&src, &r->budget, in->path, &err);
+	atomic_store(&r->in_flight, 0);
+	if (st != SL_OK) {
+		input_error(in, st, err);
+		return 0;
+	}
+	uint64_t size = sl_input_size(src);
+	int rc;
+	if (r->jobs > 1 && sl_input_compression(src) == SL_COMP_NONE && size >= RANGE_MIN) {
+		/* the reports need the format: detect it from the file's start */
+		if (!r->workers[0].report) {
+			size_t got = 0;
+			st = sl_input_read(src, r->pool[0], r->cap, &got, &err);
+			if (st == SL_OK && ensure_reports(r, r->pool[0], got) < 0) {
+				sl_input_close(src);
+				return -1;
+			}
+		}
+		sl_input_close(src);
+		rc = read_ranges(r, in, id, size);
+		rc = rc < 0 ? -1 : 0;
+		r->done += size;
+	} else {
+		/* the queue's workers run while this input is read; the stop
+		 * blocks queue up behind the data, so joining drains it */
+		if (r->jobs > 1 && start_queue_workers(r) < 0) {
+			fprintf(stderr, "%s: cannot start a thread\n", prog);
+			sl_input_close(src);
+			return -1;
+		}
+		rc = read_sequential(r, in, id, src);
+		if (r->jobs > 1)
+			stop_queue_workers(r);
+		r->done += size ? size : sl_input_consumed(src);
+		sl_input_close(src);
+	}
+	atomic_store(&r->in_flight, 0);
 	return rc;
 }
 
@@ -270,19 +607,31 @@ int main(int argc, char **argv)
 	enum { OPT_JSON = 256 };
 	static const struct option longopts[] = {
 		{"memory", required_argument, NULL, 'm'}, {"format", required_argument, NULL, 'f'},
+		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, OPT_JSON},	  {"output", required_argument, NULL, 'o'},
 		{"top", required_argument, NULL, 'n'},	  {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} commands[] = {
+		{"sort", cmd_sort}, {"dedup", cmd_dedup}, {"merge", cmd_merge}, {"report", cmd_report},
+	};
+	if (argc > 1)
+		for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+			if (strcmp(argv[1], commands[i].name) == 0)
+				return commands[i].fn(argc - 1, argv + 1);
+
 	run_t r;
 	memset(&r, 0, sizeof r);
 	size_t budget = DEFAULT_BUDGET;
 	const char *output = NULL;
-	int json = 0;
-	long top_n = 10;
+	int json = 0, jobs_given = 0;
+	long top_n = 10, jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	int c;
-	while ((c = getopt_long(argc, argv, "m:f:o:n:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:j:f:o:n:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (sl_parse_size(optarg, &budget) != SL_OK || budget == 0) {
@@ -291,6 +640,17 @@ int main(int argc, char **argv)
 				return EXIT_TROUBLE;
 			}
 			break;
+		case 'j': {
+			char *end;
+			jobs = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || jobs < 1 || jobs > MAX_JOBS) {
+				fprintf(stderr, "%s: invalid --jobs '%s' (1 to %d)\n", prog, optarg,
+					MAX_JOBS);
+				return EXIT_TROUBLE;
+			}
+			jobs_given = 1;
+			break;
+		}
 		case 'f':
 			r.format = sl_format_from_name(optarg);
 			if (r.format == SL_FMT_COUNT) {
@@ -319,35 +679,70 @@ int main(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
+	if (jobs < 1)
+		jobs = 1;
+	if (jobs > MAX_JOBS)
+		jobs = MAX_JOBS;
 
-	/* Plan the budget before touching any input. */
+	long requested = jobs;
+	/* Plan the budget before touching any input: fewer workers if the
+	 * default count does not fit. */
 	sl_budget_init(&r.budget, budget);
-	r.cap = budget / 8;
-	if (r.cap < 2 * SL_LINE_MAX)
-		r.cap = 2 * SL_LINE_MAX;
-	if (r.cap > MAX_LINE_BUFFER)
-		r.cap = MAX_LINE_BUFFER;
-	size_t need = r.cap + DECODER_RESERVE + sl_report_min_bytes();
+	size_t ninputs = argc > optind ? (size_t)(argc - optind) : 1;
+	size_t fixed = DECODER_RESERVE + ninputs * sizeof(cli_input) + jobs * sizeof(worker_t);
+	size_t need;
+	/* The HLL precision one worker would have: every -j uses it. */
+	size_t cap1 = budget / 8 < 2 * SL_LINE_MAX ? 2 * SL_LINE_MAX : budget / 8;
+	cap1 = cap1 > MAX_LINE_BUFFER ? MAX_LINE_BUFFER : cap1;
+	r.hll_p = sl_report_hll_precision(budget > fixed + cap1 ? budget - fixed - cap1 : 0);
+	for (;;) {
+		r.jobs = (int)jobs;
+		r.nbuf = jobs == 1 ? 1 : (int)jobs + 1;
+		r.cap = budget / 8 / (size_t)r.nbuf;
+		if (r.cap < 2 * SL_LINE_MAX)
+			r.cap = 2 * SL_LINE_MAX;
+		if (r.cap > MAX_LINE_BUFFER)
+			r.cap = MAX_LINE_BUFFER;
+		need = fixed + (size_t)r.nbuf * (r.cap + sizeof(char *)) +
+		       (size_t)jobs * (sl_report_min_bytes_p(r.hll_p) + REPORT_SLACK);
+		if (budget >= need || jobs == 1)
+			break;
+		jobs--;
+	}
 	if (budget < need) {
 		fprintf(stderr, "%s: memory budget %zu bytes is below the minimum of %zu bytes (%zu KiB)\n",
 			prog, budget, need, (need + 1023) / 1024);
 		return EXIT_TROUBLE;
 	}
-	r.report_bytes = budget - r.cap - DECODER_RESERVE;
-	r.buf = sl_malloc(&r.budget, r.cap);
-	if (!r.buf) {
-		fprintf(stderr, "%s: cannot allocate the line buffer\n", prog);
-		return EXIT_TROUBLE;
-	}
+	if (jobs_given && r.jobs < requested && !r.quiet)
+		fprintf(stderr, "%s: --memory %zu holds %d workers, not %ld\n", prog, budget, r.jobs,
+			requested);
+	r.share = (budget - fixed - (size_t)r.nbuf * (r.cap + sizeof(char *))) / (size_t)r.jobs -
+		  REPORT_SLACK;
 
-	/* The input list comes out of the decoder reserve: every byte is in
-	 * the budget. */
-	size_t ninputs = argc > optind ? (size_t)(argc - optind) : 1;
 	cli_input *inputs = sl_calloc(&r.budget, ninputs, sizeof *inputs);
-	if (!inputs) {
-		fprintf(stderr, "%s: too many inputs for the memory budget\n", prog);
+	r.workers = sl_calloc(&r.budget, (size_t)r.jobs, sizeof *r.workers);
+	r.pool = sl_calloc(&r.budget, (size_t)r.nbuf, sizeof *r.pool);
+	r.free_bufs = sl_calloc(&r.budget, (size_t)r.nbuf, sizeof *r.free_bufs);
+	r.qcap = (size_t)(r.nbuf + r.jobs);
+	r.queue = sl_calloc(&r.budget, r.qcap, sizeof *r.queue);
+	int ok = inputs && r.workers && r.pool && r.free_bufs && r.queue;
+	for (int i = 0; ok && i < r.nbuf; i++) {
+		r.pool[i] = sl_malloc(&r.budget, r.cap);
+		r.free_bufs[r.nfree++] = r.pool[i];
+		ok = r.pool[i] != NULL;
+	}
+	if (!ok) {
+		fprintf(stderr, "%s: cannot allocate the buffers within the budget\n", prog);
 		return EXIT_TROUBLE;
 	}
+	for (int i = 0; i < r.jobs; i++) {
+		r.workers[i].run = &r;
+		sl_budget_init_child(&r.workers[i].budget, &r.budget, r.share + REPORT_SLACK);
+	}
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
+
 	for (size_t i = 0; i < ninputs; i++) {
 		inputs[i].path = argc > optind ? argv[optind + (int)i] : "-";
 		struct stat sb;
@@ -372,19 +767,27 @@ int main(int argc, char **argv)
 		}
 	}
 	progress_clear(&r);
-	if (ensure_report(&r, "", 0) < 0)
+	if (ensure_reports(&r, "", 0) < 0)
 		return EXIT_TROUBLE;
+	sl_report *rep = r.workers[0].report;
+	for (int i = 1; i < r.jobs; i++) {
+		sl_report_merge(rep, r.workers[i].report);
+		sl_report_free(r.workers[i].report);
+		r.workers[i].report = NULL;
+	}
+	sl_report_add_oversized(rep, r.reader_oversized);
 	if (!r.quiet)
-		print_samples(r.report, inputs);
+		print_samples(rep, inputs);
 
 	/* Rows for the top lists: no list holds more than its capacity, and
-	 * the line buffer's bytes are free again. */
-	sl_free(&r.budget, r.buf, r.cap);
+	 * the buffers' bytes are free again. */
+	for (int i = 0; i < r.nbuf; i++)
+		sl_free(&r.budget, r.pool[i], r.cap);
 	size_t nrows = (size_t)top_n;
 	size_t most = 0;
 	for (int t = 0; t < SL_TOP_COUNT; t++)
-		if (sl_topk_capacity(r.report->top[t]) > most)
-			most = sl_topk_capacity(r.report->top[t]);
+		if (sl_topk_capacity(rep->top[t]) > most)
+			most = sl_topk_capacity(rep->top[t]);
 	if (nrows > most)
 		nrows = most;
 	sl_topk_row *rows = nrows ? sl_calloc(&r.budget, nrows, sizeof *rows) : NULL;
@@ -394,7 +797,7 @@ int main(int argc, char **argv)
 	}
 
 	cli_view v = {
-		.report = r.report,
+		.report = rep,
 		.inputs = inputs,
 		.ninputs = ninputs,
 		.top_n = nrows,
@@ -417,8 +820,14 @@ int main(int argc, char **argv)
 			strerror(errno));
 		status = EXIT_TROUBLE;
 	}
-	sl_report_free(r.report);
+	sl_report_free(rep);
 	sl_free(&r.budget, rows, nrows * sizeof *rows);
+	sl_free(&r.budget, r.queue, r.qcap * sizeof *r.queue);
+	sl_free(&r.budget, r.free_bufs, (size_t)r.nbuf * sizeof *r.free_bufs);
+	sl_free(&r.budget, r.pool, (size_t)r.nbuf * sizeof *r.pool);
+	sl_free(&r.budget, r.workers, (size_t)r.jobs * sizeof *r.workers);
 	sl_free(&r.budget, inputs, ninputs * sizeof *inputs);
+	pthread_mutex_destroy(&r.mu);
+	pthread_cond_destroy(&r.cv);
 	return status;
 }

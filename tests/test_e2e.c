@@ -445,7 +445,7 @@ static void check_standard(const jv *j, model *m, const pools *p, uint64_t mult)
 	const jv *st = json_get(j, "status");
 	uint64_t cls[6] = {0};
 	for (int s = 100; s < 600; s++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof key, "%d", s);
 		uint64_t got = json_u64(st, key);
 		if (m->status[s]) assert_int_equal(got, m->status[s] * mult);
@@ -453,7 +453,7 @@ static void check_standard(const jv *j, model *m, const pools *p, uint64_t mult)
 		cls[s / 100] += m->status[s] * mult;
 	}
 	for (int c = 1; c <= 5; c++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof key, "%dxx", c);
 		uint64_t got = json_u64(json_get(j, "status_class"), key);
 		assert_int_equal(cls[c] ? got : 0, cls[c] ? cls[c] : 0);
@@ -748,6 +748,74 @@ static void output_file_by_extension(void **state)
 	model_free(&m);
 }
 
+/* Every exact figure, the HLL estimates and the malformed samples must be
+ * the same for any -j: byte ranges (a plain file over 4 MiB) and the
+ * reader's queue (the same log gzipped). */
+static void same_figures_for_any_jobs(void **state)
+{
+	(void)state;
+	char path[512], gz[512], args[1024];
+	snprintf(path, sizeof path, "%s/jobs.log", tmpdir);
+	snprintf(gz, sizeof gz, "%s/jobs.log.gz", tmpdir);
+	model m;
+	pools p;
+	write_standard_log(path, &m, &p, seed + 11, 30000);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size > (4 << 20)); /* large enough to be split */
+	size_t len;
+	char *text = slurp(path, &len);
+	gzFile g = gzopen(gz, "wb1");
+	gzwrite(g, text, (unsigned)len);
+	gzclose(g);
+	free(text);
+	static const char *const approximate[] = {"top", "top_info", "memory", "request_time",
+						  "response_bytes"};
+	const char *files[2] = {path, gz};
+	for (int f = 0; f < 2; f++) {
+		jv *first = NULL;
+		static const int jobs[] = {1, 2, 3, 7};
+		for (int j = 0; j < 4; j++) {
+			snprintf(args, sizeof args, "--json -q -m 64M -j %d %s", jobs[j], files[f]);
+			run_result r = run(args);
+			assert_int_equal(r.status, 0);
+			check_standard(r.json, &m, &p, 1);
+			/* everything but the approximate parts, key by key */
+			if (!first) {
+				first = r.json;
+				r.json = NULL;
+			} else {
+				for (size_t k = 0; k < first->n; k++) {
+					int skip = 0;
+					for (size_t a = 0; a < 5; a++)
+						skip |= strcmp(first->keys[k], approximate[a]) == 0;
+					if (skip)
+						continue;
+					const jv *x = first->items[k], *y = json_get(r.json, first->keys[k]);
+					assert_non_null(y);
+					if (x->t == J_NUM)
+						assert_true(x->num == y->num);
+					else if (x->t == J_OBJ || x->t == J_ARR)
+						assert_int_equal(x->n, y->n);
+				}
+				const char *keys[] = {"unique_ips", "unique_visitors"};
+				for (int k = 0; k < 2; k++)
+					assert_true(json_get(json_get(first, keys[k]), "estimate")->num ==
+						    json_get(json_get(r.json, keys[k]), "estimate")->num);
+				const jv *s1 = json_get(first, "malformed_samples");
+				const jv *s2 = json_get(r.json, "malformed_samples");
+				assert_int_equal(s1->n, s2->n);
+				for (size_t i = 0; i < s1->n; i++)
+					assert_int_equal(json_u64(json_at(s1, i), "line"),
+							 json_u64(json_at(s2, i), "line"));
+			}
+			run_free(&r);
+		}
+		json_free(first);
+	}
+	model_free(&m);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -775,6 +843,7 @@ int main(void)
 		cmocka_unit_test(sketches_within_bounds),
 		cmocka_unit_test(other_formats_detected),
 		cmocka_unit_test(output_file_by_extension),
+		cmocka_unit_test(same_figures_for_any_jobs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
