@@ -374,10 +374,12 @@ typedef enum {
 	SL_FMT_COMMON,     /* %h %l %u %t "%r" %>s %b */
 	SL_FMT_COMBINED,   /* common "%{Referer}i" "%{User-agent}i" [extras] */
 	SL_FMT_VCOMBINED,  /* %v[:%p] then combined */
+	SL_FMT_LINES,      /* not an access log: each whole line is the key */
 	SL_FMT_COUNT
 } sl_format;
 
-/* "auto", "common", "combined", "vcombined"; NULL for an unknown value. */
+/* "auto", "common", "combined", "vcombined", "lines"; NULL for an unknown
+ * value. */
 const char *sl_format_name(sl_format f);
 /* SL_FMT_COUNT for an unknown name. */
 sl_format sl_format_from_name(const char *name);
@@ -563,6 +565,12 @@ struct sl_report {
 	sl_moments response_bytes;
 	sl_series *per_hour;
 	sl_series *per_minute;	/* NULL once the span reaches 6 hours */
+	/* SL_FMT_LINES only (the access-log sketches above are then NULL,
+	 * `requests` counts the lines kept and bytes_sent their bytes) */
+	sl_distinct *distinct_lines;
+	sl_topk *top_lines;
+	sl_kll *line_length_q;
+	sl_moments line_length;
 	uint32_t nsamples;
 	sl_sample samples[SL_SAMPLES_MAX];
 
@@ -584,6 +592,9 @@ size_t sl_report_min_bytes_p(int p);
 
 /*
  * A report for format fmt (not SL_FMT_AUTO) using at most max_bytes of b.
+ * SL_FMT_LINES makes the generic line report: line count, distinct lines,
+ * top lines and line-length quantiles, every line being a key (sort | uniq
+ * -c | sort -rn in bounded memory).
  * The bytes are shared among its sketches; each sketch degrades on its own
  * when its share is full. Returns SL_EBUDGET when max_bytes is below
  * sl_report_min_bytes(), SL_ENOMEM when the budget refuses.

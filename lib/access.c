@@ -73,7 +73,7 @@
 /* ------------------------------------------------------------------------ */
 
 static const char *const format_names[SL_FMT_COUNT] = {
-	"auto", "common", "combined", "vcombined",
+	"auto", "common", "combined", "vcombined", "lines",
 };
 
 static const char *const field_names[SL_F_COUNT] = {

@@ -14,6 +14,11 @@
  * Every line counts in `lines`; each is exactly one of requests, malformed
  * or oversized, so lines == requests + malformed + oversized.
  *
+ * SL_FMT_LINES is the generic line report: each line (without its newline)
+ * is one key for distinct_lines, top_lines and line_length; there are no
+ * malformed lines, `requests` counts the lines kept and bytes_sent their
+ * bytes. Its plan: distinct 25%, top 75% of the sketch bytes.
+ *
  * Memory plan (sl_report_new): the report's max_bytes are shared as
  *   fixed     the report struct, two KLLs (k = 200, less when the budget is
  *             small), the two series
@@ -103,7 +108,23 @@ void sl_report_free(sl_report *r)
 	sl_kll_free(r->response_bytes_q);
 	sl_series_free(r->per_hour);
 	sl_series_free(r->per_minute);
+	sl_distinct_free(r->distinct_lines);
+	sl_topk_free(r->top_lines);
+	sl_kll_free(r->line_length_q);
 	sl_free(r->budget, r, sizeof *r);
+}
+
+static sl_status new_lines_report(sl_report *r, size_t max_bytes, int hll_p)
+{
+	sl_budget *b = r->budget;
+	size_t sketch = max_bytes - fixed_bytes(max_bytes);
+	size_t distinct = sketch / 4;
+	if (distinct < 4 * sl_hll_bytes(hll_p))
+		distinct = 4 * sl_hll_bytes(hll_p);
+	r->distinct_lines = sl_distinct_new(b, distinct, hll_p);
+	r->top_lines = sl_topk_new(b, sketch - distinct);
+	r->line_length_q = sl_kll_new(b, kll_k_for(max_bytes), KLL_SEED_BYTES);
+	return r->distinct_lines && r->top_lines && r->line_length_q ? SL_OK : SL_ENOMEM;
 }
 
 sl_status sl_report_new(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes)
@@ -126,6 +147,14 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t m
 	r->budget = b;
 	r->format = fmt;
 	r->bytes_held = max_bytes;
+	if (fmt == SL_FMT_LINES) {
+		sl_status st = new_lines_report(r, max_bytes, hll_p);
+		if (st != SL_OK)
+			sl_report_free(r);
+		else
+			*out = r;
+		return st;
+	}
 
 	size_t sketch = max_bytes - fixed_bytes(max_bytes);
 	size_t distinct = sketch / 100 * IPS_SHARE;
@@ -265,6 +294,17 @@ static void record(sl_report *r, const sl_access_rec *rec)
 	}
 }
 
+static void record_line(sl_report *r, const char *line, size_t len)
+{
+	uint64_t h = sl_hash(line, len);
+	r->requests++;
+	r->bytes_sent += len;
+	sl_distinct_add_hash(r->distinct_lines, h);
+	sl_topk_add(r->top_lines, len ? line : "", len, h, 1);
+	sl_kll_add(r->line_length_q, (double)len);
+	sl_moments_add(&r->line_length, (double)len);
+}
+
 static void one_line(sl_report *r, const char *line, size_t len)
 {
 	sl_access_rec rec;
@@ -272,6 +312,10 @@ static void one_line(sl_report *r, const char *line, size_t len)
 	r->input_line++;
 	if (len > SL_LINE_MAX) {
 		r->oversized++;
+		return;
+	}
+	if (r->format == SL_FMT_LINES) {
+		record_line(r, line, len);
 		return;
 	}
 	if (sl_access_parse(r->format, line, len, &rec, &r->tc) != SL_OK) {
@@ -331,6 +375,14 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 	dst->malformed += src->malformed;
 	dst->oversized += src->oversized;
 	dst->bytes_sent += src->bytes_sent;
+	keep_first_samples(dst, src);
+	if (dst->format == SL_FMT_LINES) {
+		sl_distinct_merge(dst->distinct_lines, src->distinct_lines);
+		sl_topk_merge(dst->top_lines, src->top_lines);
+		sl_kll_merge(dst->line_length_q, src->line_length_q);
+		sl_moments_merge(&dst->line_length, &src->line_length);
+		return SL_OK;
+	}
 	for (int i = 0; i < 600; i++)
 		dst->status[i] += src->status[i];
 	sl_tally_merge(&dst->methods, &src->methods);
@@ -351,6 +403,5 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 	}
 	if (dst->per_minute)
 		sl_series_merge(dst->per_minute, src->per_minute);
-	keep_first_samples(dst, src);
 	return SL_OK;
 }

@@ -218,12 +218,8 @@ static void json_series(FILE *o, const char *key, const sl_series *s)
 	fputs(n ? "\n  ],\n" : "],\n", o);
 }
 
-int render_json(FILE *o, const cli_view *v)
+static void json_inputs(FILE *o, const cli_view *v)
 {
-	const sl_report *r = v->report;
-	char a[32], b[32];
-	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"%s\",\n", SLUICE_VERSION,
-		sl_format_name(r->format));
 	fputs("  \"inputs\": [", o);
 	for (size_t i = 0; i < v->ninputs; i++) {
 		fputs(i ? ", " : "", o);
@@ -237,6 +233,60 @@ int render_json(FILE *o, const cli_view *v)
 		fputs("}", o);
 	}
 	fputs("],\n", o);
+}
+
+static void json_top_list(FILE *o, const char *name, const sl_topk *t, const cli_view *v)
+{
+	size_t n = v->rows ? sl_topk_list(t, v->rows, v->top_n) : 0;
+	fprintf(o, "\n    \"%s\": [", name);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ",\n      {\"value\": " : "\n      {\"value\": ", o);
+		json_str(o, v->rows[i].value, v->rows[i].len);
+		fprintf(o, ", \"count\": %llu, \"max_error\": %llu",
+			(unsigned long long)v->rows[i].count, (unsigned long long)v->rows[i].max_error);
+		if (v->rows[i].truncated)
+			fputs(", \"truncated\": true", o);
+		fputs("}", o);
+	}
+	fputs(n ? "\n    ]" : "]", o);
+}
+
+static void json_top_info(FILE *o, const char *name, const sl_topk *t)
+{
+	fprintf(o, "\n    \"%s\": {\"exact\": %s, \"capacity\": %zu, \"total\": %llu}", name,
+		sl_topk_is_exact(t) ? "true" : "false", sl_topk_capacity(t),
+		(unsigned long long)sl_topk_total(t));
+}
+
+/* The generic line report (-f lines). */
+static int render_lines_json(FILE *o, const cli_view *v)
+{
+	const sl_report *r = v->report;
+	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"lines\",\n", SLUICE_VERSION);
+	json_inputs(o, v);
+	fprintf(o, "  \"lines\": %llu,\n  \"oversized\": %llu,\n  \"bytes\": %llu,\n",
+		(unsigned long long)r->lines, (unsigned long long)r->oversized,
+		(unsigned long long)r->bytes_sent);
+	json_estimate(o, "distinct_lines", sl_distinct_estimate(r->distinct_lines));
+	fputs("  \"top\": {", o);
+	json_top_list(o, "line", r->top_lines, v);
+	fputs("\n  },\n  \"top_info\": {", o);
+	json_top_info(o, "line", r->top_lines);
+	fputs("\n  },\n", o);
+	json_dist(o, "line_length", r->line_length_q, &r->line_length);
+	fprintf(o, "  \"memory\": {\"budget\": %zu, \"peak\": %zu}\n}\n", v->budget, v->peak);
+	return ferror(o) ? -1 : 0;
+}
+
+int render_json(FILE *o, const cli_view *v)
+{
+	const sl_report *r = v->report;
+	char a[32], b[32];
+	if (r->format == SL_FMT_LINES)
+		return render_lines_json(o, v);
+	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"%s\",\n", SLUICE_VERSION,
+		sl_format_name(r->format));
+	json_inputs(o, v);
 	fprintf(o,
 		"  \"lines\": %llu,\n  \"requests\": %llu,\n  \"malformed\": %llu,\n"
 		"  \"oversized\": %llu,\n  \"bytes_sent\": %llu,\n",
@@ -274,27 +324,16 @@ int render_json(FILE *o, const cli_view *v)
 	json_tally(o, "methods", &r->methods);
 	json_tally(o, "protocols", &r->protocols);
 
-	sl_topk_row *rows = v->rows;
 	fputs("  \"top\": {", o);
 	for (int t = 0; t < SL_TOP_COUNT; t++) {
-		size_t n = rows ? sl_topk_list(r->top[t], rows, v->top_n) : 0;
-		fprintf(o, "%s\n    \"%s\": [", t ? "," : "", sl_top_name(t));
-		for (size_t i = 0; i < n; i++) {
-			fputs(i ? ",\n      {\"value\": " : "\n      {\"value\": ", o);
-			json_str(o, rows[i].value, rows[i].len);
-			fprintf(o, ", \"count\": %llu, \"max_error\": %llu",
-				(unsigned long long)rows[i].count, (unsigned long long)rows[i].max_error);
-			if (rows[i].truncated)
-				fputs(", \"truncated\": true", o);
-			fputs("}", o);
-		}
-		fputs(n ? "\n    ]" : "]", o);
+		fputs(t ? "," : "", o);
+		json_top_list(o, sl_top_name(t), r->top[t], v);
 	}
 	fputs("\n  },\n  \"top_info\": {", o);
-	for (int t = 0; t < SL_TOP_COUNT; t++)
-		fprintf(o, "%s\n    \"%s\": {\"exact\": %s, \"capacity\": %zu, \"total\": %llu}",
-			t ? "," : "", sl_top_name(t), sl_topk_is_exact(r->top[t]) ? "true" : "false",
-			sl_topk_capacity(r->top[t]), (unsigned long long)sl_topk_total(r->top[t]));
+	for (int t = 0; t < SL_TOP_COUNT; t++) {
+		fputs(t ? "," : "", o);
+		json_top_info(o, sl_top_name(t), r->top[t]);
+	}
 	fputs("\n  },\n", o);
 
 	fprintf(o, "  \"per_hour_bucket_seconds\": %u,\n", sl_series_width(r->per_hour));
@@ -420,9 +459,47 @@ static void text_series(FILE *o, const char *title, const sl_series *s)
 	}
 }
 
+static void text_top_list(FILE *o, const char *title, const sl_topk *t, const cli_view *v)
+{
+	char a[32], b[32];
+	size_t n = v->rows ? sl_topk_list(t, v->rows, v->top_n) : 0;
+	fprintf(o, "\n%s%s\n", title,
+		sl_topk_is_exact(t) ? "" : "  (~ count is an upper bound; true count >= count - max_error)");
+	if (!n)
+		fputs("  (none)\n", o);
+	for (size_t i = 0; i < n; i++) {
+		const sl_topk_row *row = &v->rows[i];
+		if (row->max_error)
+			fprintf(o, "  ~%13s -%-9s ", grouped(a, sizeof a, row->count),
+				grouped(b, sizeof b, row->max_error));
+		else
+			fprintf(o, "  %14s %-10s ", grouped(a, sizeof a, row->count), "");
+		text_value(o, row->value, row->len, 100, row->truncated);
+	}
+}
+
+static int render_lines_text(FILE *o, const cli_view *v)
+{
+	const sl_report *r = v->report;
+	char a[32], b[32];
+	fprintf(o, "sluice %s  format lines  %zu input%s\n", SLUICE_VERSION, v->ninputs,
+		v->ninputs == 1 ? "" : "s");
+	fprintf(o, "  %-18s %s  (oversized %s)\n", "Lines", grouped(a, sizeof a, r->lines),
+		grouped(b, sizeof b, r->oversized));
+	fprintf(o, "  %-18s %s\n", "Bytes", grouped(a, sizeof a, r->bytes_sent));
+	text_estimate(o, "Distinct lines", sl_distinct_estimate(r->distinct_lines));
+	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",
+		grouped(a, sizeof a, v->budget), grouped(b, sizeof b, v->peak));
+	text_top_list(o, "Top lines", r->top_lines, v);
+	text_dist(o, "Line length", "bytes", r->line_length_q, &r->line_length);
+	return ferror(o) ? -1 : 0;
+}
+
 int render_text(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
+	if (r->format == SL_FMT_LINES)
+		return render_lines_text(o, v);
 	char a[32], b[32], c[32], d[32];
 	static const char *const titles[SL_TOP_COUNT] = {
 		"Top URLs", "Top paths", "Top client IPs", "Top referrers", "Top user agents",
@@ -464,23 +541,8 @@ int render_text(FILE *o, const cli_view *v)
 	text_tally(o, "Methods", &r->methods, r->requests);
 	text_tally(o, "Protocols", &r->protocols, r->requests);
 
-	sl_topk_row *rows = v->rows;
-	for (int t = 0; t < SL_TOP_COUNT && rows; t++) {
-		size_t n = sl_topk_list(r->top[t], rows, v->top_n);
-		int exact = sl_topk_is_exact(r->top[t]);
-		fprintf(o, "\n%s%s\n", titles[t],
-			exact ? "" : "  (~ count is an upper bound; true count >= count - max_error)");
-		if (!n)
-			fputs("  (none)\n", o);
-		for (size_t i = 0; i < n; i++) {
-			if (rows[i].max_error)
-				fprintf(o, "  ~%13s -%-9s ", grouped(a, sizeof a, rows[i].count),
-					grouped(b, sizeof b, rows[i].max_error));
-			else
-				fprintf(o, "  %14s %-10s ", grouped(a, sizeof a, rows[i].count), "");
-			text_value(o, rows[i].value, rows[i].len, 100, rows[i].truncated);
-		}
-	}
+	for (int t = 0; t < SL_TOP_COUNT; t++)
+		text_top_list(o, titles[t], r->top[t], v);
 
 	if (r->request_time.n)
 		text_dist(o, "Request time", "seconds", r->request_time_q, &r->request_time);

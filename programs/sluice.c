@@ -133,7 +133,9 @@ static void usage(FILE *f)
 		"  -m, --memory SIZE   memory budget for all state and buffers; K, M, G\n"
 		"                      suffixes (default 1M)\n"
 		"  -j, --jobs N        worker threads (default: the number of online cores)\n"
-		"  -f, --format NAME   auto (default), combined, common, vcombined\n"
+		"  -f, --format NAME   auto (default), combined, common, vcombined; or lines:\n"
+		"                      every whole line is a key (distinct lines, top lines,\n"
+		"                      line lengths: sort | uniq -c | sort -rn in bounded memory)\n"
 		"      --json          print the report as one JSON document\n"
 		"  -o, --output FILE   write the report to FILE: JSON if FILE ends in .json,\n"
 		"                      text otherwise\n"
@@ -655,7 +657,7 @@ int main(int argc, char **argv)
 			r.format = sl_format_from_name(optarg);
 			if (r.format == SL_FMT_COUNT) {
 				fprintf(stderr,
-					"%s: unknown format '%s' (auto, combined, common, vcombined)\n",
+					"%s: unknown format '%s' (auto, combined, common, vcombined, lines)\n",
 					prog, optarg);
 				return EXIT_TROUBLE;
 			}
@@ -786,8 +788,10 @@ int main(int argc, char **argv)
 	size_t nrows = (size_t)top_n;
 	size_t most = 0;
 	for (int t = 0; t < SL_TOP_COUNT; t++)
-		if (sl_topk_capacity(rep->top[t]) > most)
+		if (rep->top[t] && sl_topk_capacity(rep->top[t]) > most)
 			most = sl_topk_capacity(rep->top[t]);
+	if (rep->top_lines)
+		most = sl_topk_capacity(rep->top_lines);
 	if (nrows > most)
 		nrows = most;
 	sl_topk_row *rows = nrows ? sl_calloc(&r.budget, nrows, sizeof *rows) : NULL;

@@ -816,6 +816,99 @@ static void same_figures_for_any_jobs(void **state)
 	model_free(&m);
 }
 
+/* -f lines: sort | uniq -c | sort -rn in bounded memory. Lines drawn from
+ * a skewed pool, counted by pool index; then many more distinct lines than
+ * the top list holds, where the Space-Saving bounds must hold. */
+static void lines_mode(void **state)
+{
+	(void)state;
+	enum { POOL = 3000, N = 60000 };
+	char path[512], args[1024];
+	snprintf(path, sizeof path, "%s/lines.txt", tmpdir);
+	tu_rng rng = {seed + 21};
+	uint64_t *count = calloc(POOL, sizeof *count);
+	FILE *f = fopen(path, "w");
+	uint64_t bytes = 0, minlen = UINT64_MAX, maxlen = 0;
+	for (size_t i = 0; i < N; i++) {
+		size_t k = skewed(&rng, POOL);
+		char line[64];
+		int len = snprintf(line, sizeof line, "line %zu %s", k, k % 3 ? "x" : "some longer text");
+		fprintf(f, "%s\n", line);
+		count[k]++;
+		bytes += (uint64_t)len;
+		if ((uint64_t)len < minlen) minlen = (uint64_t)len;
+		if ((uint64_t)len > maxlen) maxlen = (uint64_t)len;
+	}
+	fclose(f);
+	for (int j = 1; j <= 3; j += 2) {
+		snprintf(args, sizeof args, "--json -f lines -m 8M -j %d --top 20 %s", j, path);
+		run_result r = run(args);
+		assert_int_equal(r.status, 0);
+		assert_string_equal(json_get(r.json, "format")->str, "lines");
+		assert_int_equal(json_u64(r.json, "lines"), N);
+		assert_int_equal(json_u64(r.json, "bytes"), bytes);
+		size_t distinct = 0;
+		for (size_t k = 0; k < POOL; k++) distinct += count[k] > 0;
+		const jv *d = json_get(r.json, "distinct_lines");
+		assert_true(json_get(d, "exact")->b);
+		assert_int_equal(json_u64(d, "estimate"), distinct);
+		const jv *rows = json_get(json_get(r.json, "top"), "line");
+		assert_int_equal(rows->n, 20);
+		uint64_t last = UINT64_MAX;
+		for (size_t i = 0; i < rows->n; i++) {
+			size_t k;
+			assert_int_equal(sscanf(json_get(json_at(rows, i), "value")->str, "line %zu", &k), 1);
+			assert_int_equal(json_u64(json_at(rows, i), "count"), count[k]);
+			assert_true(count[k] <= last);
+			last = count[k];
+		}
+		for (size_t k = 0; k < POOL; k++) /* nothing unlisted beats the last row */
+			if (count[k] > last) {
+				int listed = 0;
+				for (size_t i = 0; i < rows->n; i++) {
+					size_t kk;
+					sscanf(json_get(json_at(rows, i), "value")->str, "line %zu", &kk);
+					listed |= kk == k;
+				}
+				assert_true(listed);
+			}
+		const jv *len = json_get(r.json, "line_length");
+		assert_int_equal(json_u64(len, "count"), N);
+		assert_true(json_get(len, "min")->num == (double)minlen);
+		assert_true(json_get(len, "max")->num == (double)maxlen);
+		run_free(&r);
+	}
+	free(count);
+
+	/* all distinct (a uniform stream): the hard case for Space-Saving */
+	f = fopen(path, "w");
+	for (size_t i = 0; i < N; i++)
+		fprintf(f, "%llu\n", (unsigned long long)(tu_next(&rng) % 20000));
+	fclose(f);
+	snprintf(args, sizeof args, "--json -f lines -j 1 --top 100000 %s", path);
+	run_result r = run(args);
+	assert_int_equal(r.status, 0);
+	const jv *info = json_get(json_get(r.json, "top_info"), "line");
+	assert_false(json_get(info, "exact")->b);
+	assert_int_equal(json_u64(info, "total"), N);
+	/* recount from the file and check each row's interval */
+	uint32_t *truth = calloc(20000, sizeof *truth);
+	f = fopen(path, "r");
+	unsigned long long v;
+	while (fscanf(f, "%llu", &v) == 1) truth[v]++;
+	fclose(f);
+	const jv *rows = json_get(json_get(r.json, "top"), "line");
+	assert_int_equal(rows->n, json_u64(info, "capacity"));
+	for (size_t i = 0; i < rows->n; i++) {
+		const jv *row = json_at(rows, i);
+		unsigned long long k = strtoull(json_get(row, "value")->str, NULL, 10);
+		uint64_t c = json_u64(row, "count"), e = json_u64(row, "max_error");
+		assert_true(truth[k] <= c && c - e <= truth[k]);
+	}
+	free(truth);
+	run_free(&r);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -844,6 +937,7 @@ int main(void)
 		cmocka_unit_test(other_formats_detected),
 		cmocka_unit_test(output_file_by_extension),
 		cmocka_unit_test(same_figures_for_any_jobs),
+		cmocka_unit_test(lines_mode),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
