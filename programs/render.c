@@ -372,7 +372,7 @@ static void text_estimate(FILE *o, const char *label, sl_estimate e)
 		return;
 	}
 	double half = (e.high - e.low) / 2;
-	fprintf(o, "  %-18s ~%s ±%s  (95%%: %s to %s)\n", label,
+	fprintf(o, "  %-18s ≈%s ±%s  (95%%: %s to %s)\n", label,
 		grouped(a, sizeof a, (uint64_t)llround(e.estimate)),
 		grouped(b, sizeof b, (uint64_t)llround(half)),
 		grouped(c, sizeof c, (uint64_t)floor(e.low)),
@@ -420,7 +420,7 @@ static void text_dist(FILE *o, const char *title, const char *unit, const sl_kll
 	char a[32];
 	fprintf(o, "\n%s (%s)  n=%s", title, unit, grouped(a, sizeof a, d.count));
 	if (d.rank_error > 0)
-		fprintf(o, ", quantiles ~ within ±%.2f%% of rank (95%%)", 100 * d.rank_error);
+		fprintf(o, ", quantiles ≈ within ±%.2f%% of rank (95%%)", 100 * d.rank_error);
 	fputs("\n", o);
 	if (!d.count)
 		return;
@@ -430,29 +430,50 @@ static void text_dist(FILE *o, const char *title, const char *unit, const sl_kll
 		d.stddev);
 }
 
+/* At most TEXT_SERIES_ROWS rows: adjacent buckets are summed in groups (the
+ * JSON keeps every bucket). */
+#define TEXT_SERIES_ROWS 96
+
 static void text_series(FILE *o, const char *title, const sl_series *s)
 {
 	size_t n = sl_series_len(s);
+	size_t group = (n + TEXT_SERIES_ROWS - 1) / TEXT_SERIES_ROWS;
+	if (group == 0)
+		group = 1;
 	uint64_t max = 0;
-	for (size_t i = 0; i < n; i++) {
-		int64_t t;
-		uint64_t c;
-		sl_series_get(s, i, &t, &c);
-		if (c > max)
-			max = c;
+	for (size_t i = 0; i < n; i += group) {
+		uint64_t sum = 0;
+		for (size_t j = i; j < i + group && j < n; j++) {
+			int64_t t;
+			uint64_t c;
+			sl_series_get(s, j, &t, &c);
+			sum += c;
+		}
+		if (sum > max)
+			max = sum;
 	}
+	uint64_t width = (uint64_t)sl_series_width(s) * group;
 	fprintf(o, "\n%s", title);
-	if (sl_series_width(s) % 3600 == 0 && sl_series_width(s) != 3600)
-		fprintf(o, " (buckets of %u hours)", sl_series_width(s) / 3600);
+	if (width != 60 && width != 3600) {
+		if (width % 3600 == 0)
+			fprintf(o, " (rows of %llu hours)", (unsigned long long)(width / 3600));
+		else
+			fprintf(o, " (rows of %llu minutes)", (unsigned long long)(width / 60));
+	}
 	fputs("\n", o);
-	for (size_t i = 0; i < n; i++) {
-		int64_t t;
-		uint64_t c;
+	for (size_t i = 0; i < n; i += group) {
+		int64_t t0 = 0, t;
+		uint64_t c, sum = 0;
+		for (size_t j = i; j < i + group && j < n; j++) {
+			sl_series_get(s, j, &t, &c);
+			if (j == i)
+				t0 = t;
+			sum += c;
+		}
 		char iso[32], a[32];
-		sl_series_get(s, i, &t, &c);
-		iso_time(iso, sizeof iso, t);
-		int bar = max ? (int)((40 * c + max - 1) / max) : 0;
-		fprintf(o, "  %s %12s  ", iso, grouped(a, sizeof a, c));
+		iso_time(iso, sizeof iso, t0);
+		int bar = max ? (int)((40 * sum + max - 1) / max) : 0;
+		fprintf(o, "  %s %12s  ", iso, grouped(a, sizeof a, sum));
 		for (int k = 0; k < bar; k++)
 			fputs("#", o);
 		fputs("\n", o);
@@ -464,13 +485,13 @@ static void text_top_list(FILE *o, const char *title, const sl_topk *t, const cl
 	char a[32], b[32];
 	size_t n = v->rows ? sl_topk_list(t, v->rows, v->top_n) : 0;
 	fprintf(o, "\n%s%s\n", title,
-		sl_topk_is_exact(t) ? "" : "  (~ count is an upper bound; true count >= count - max_error)");
+		sl_topk_is_exact(t) ? "" : "  (≈: count is an upper bound; true count >= count - max_error)");
 	if (!n)
 		fputs("  (none)\n", o);
 	for (size_t i = 0; i < n; i++) {
 		const sl_topk_row *row = &v->rows[i];
 		if (row->max_error)
-			fprintf(o, "  ~%13s -%-9s ", grouped(a, sizeof a, row->count),
+			fprintf(o, "  ≈%13s -%-9s ", grouped(a, sizeof a, row->count),
 				grouped(b, sizeof b, row->max_error));
 		else
 			fprintf(o, "  %14s %-10s ", grouped(a, sizeof a, row->count), "");

@@ -144,7 +144,7 @@ static void usage(FILE *f)
 		"  -h, --help          show this help and exit\n"
 		"  -V, --version       show the version and exit\n"
 		"\n"
-		"Figures marked ~ (text) or \"exact\": false (JSON) are estimates with their\n"
+		"Figures marked ≈ (text) or \"exact\": false (JSON) are estimates with their\n"
 		"bound; all others are exact.\n"
 		"Exit status: 0 if all went well, 2 if an input could not be read, on a\n"
 		"usage error, or if the budget is below the minimum.\n",
