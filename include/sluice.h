@@ -138,6 +138,10 @@ sl_status sl_parse_size(const char *text, size_t *out);
 /* The one hash used for every key: XXH3-64 with seed 0. */
 uint64_t sl_hash(const void *p, size_t n);
 
+/* The number of '\n' bytes in p[0 .. n-1], with the SIMD scanner chosen at
+ * run time (AVX2, SSE4.2 or scalar; lib/scan.c). */
+uint64_t sl_count_lines(const char *p, size_t n);
+
 /* ------------------------------------------------------------------------ */
 /* HyperLogLog registers (lib/hll.c)                                         */
 /* ------------------------------------------------------------------------ */

@@ -53,20 +53,32 @@
  *
  * Cost: the caller's sl_time_cache keeps the last bracket text and its time.
  * A byte-identical text (the usual case: many lines per second) costs one
- * 26-byte compare; a text that differs only in HH:MM:SS reuses the cached
- * day count and reads three two-digit numbers; only a new day or offset runs
- * the full conversion. Spaces and quotes are found 16 bytes at a time
- * (find_byte: SSE2, else SWAR, else bytes), character classes come from a
- * 256-byte table, and nothing is allocated or copied. No locale-dependent
- * call (strtod, strptime, sscanf) is made.
+ * 26-byte compare (two 16-byte vector compares); a text that differs only
+ * in HH:MM:SS reuses the cached day count and reads three two-digit numbers;
+ * only a new day or offset runs the full conversion.
+ *
+ * Delimiters: structural indexing, as simdjson does for JSON. One call of
+ * sl_scan_index (lib/scan.c: AVX2, SSE4.2 or scalar, chosen at run time)
+ * turns the first 512 bytes of the line into three bitmaps: where the
+ * spaces, the quotes and the '?' are. Every field end is then the lowest set
+ * bit of a shifted 64-bit word (next(): a shift, a ctz and a compare, no
+ * byte loop and no per-field branch on the field's length). A search that
+ * leaves the window re-indexes 512 bytes from where it stands, so any line
+ * length works and each byte is indexed about once. Character classes come
+ * from a 256-byte table, and nothing is allocated or copied. No
+ * locale-dependent call (strtod, strptime, sscanf) is made.
  *
  * Memory: none; the parser only writes the caller's record and cache.
  * Safety: every read is inside line[0 .. len-1]; tests place lines before a
  * PROT_NONE page and feed every truncated prefix.
  */
 #include "sluice.h"
+#include "scan.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Names                                                                     */
@@ -236,10 +248,22 @@ static const char *convert_time(const char *t, int64_t *out)
  * text that converted; a text differing only in HH:MM:SS (bytes 12..19)
  * moves the cached time by the difference of the seconds of day.
  */
-/* a[0 .. 25] == b[0 .. 25], as four overlapping 8-byte loads (libc's
- * memcmp is not inlined and costs a call per line). */
+/* a[0 .. 25] == b[0 .. 25], as two overlapping 16-byte compares (SSE2 is
+ * in every x86-64), else four 8-byte loads (libc's memcmp is not inlined
+ * and costs a call per line). */
 static inline bool same_time_text(const char *a, const char *b)
 {
+#if defined(__SSE2__)
+	__m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)a);
+	__m128i y0 = _mm_loadu_si128((const __m128i *)(const void *)b);
+	__m128i x1 = _mm_loadu_si128(
+		(const __m128i *)(const void *)(a + TIME_LEN - 16));
+	__m128i y1 = _mm_loadu_si128(
+		(const __m128i *)(const void *)(b + TIME_LEN - 16));
+	__m128i eq = _mm_and_si128(_mm_cmpeq_epi8(x0, y0),
+				   _mm_cmpeq_epi8(x1, y1));
+	return _mm_movemask_epi8(eq) == 0xffff;
+#else
 	uint64_t x[4], y[4];
 	memcpy(&x[0], a, 8);
 	memcpy(&x[1], a + 8, 8);
@@ -251,6 +275,7 @@ static inline bool same_time_text(const char *a, const char *b)
 	memcpy(&y[3], b + TIME_LEN - 8, 8);
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
 		(x[3] ^ y[3])) == 0;
+#endif
 }
 
 /* Bytes 0..11 ("dd/Mon/yyyy:") and 20..25 (" +hhmm") agree. */
@@ -300,64 +325,45 @@ store:
 /* ------------------------------------------------------------------------ */
 
 /*
- * find_byte: the first c in [p, end), or end. Fields are short (a client
- * address, a referrer), so a call to memchr costs more than the search;
- * this one is inlined and has three tiers, each correct on its own:
- *
- *  - SSE2 (every x86-64): 16 bytes per step, compare all against c, take
- *    the lowest set bit of the byte mask.
- *  - SWAR (little-endian GCC/Clang): 8 bytes per step. x = word XOR c*0x01..01
- *    has a zero byte where the word has c, and (x - 0x01..01) & ~x &
- *    0x80..80 sets the top bit of the first zero byte (bytes above it may be
- *    false hits, bytes below it never are), so the lowest set bit is exact.
- *  - bytes, for the last < 8 and for other compilers.
- *
- * Building with -DSL_NO_SIMD keeps only the byte loop (tests run both).
- * Loads happen only when that many bytes remain: nothing past end is read.
+ * The line index (see the top comment). Window [lo, hi) of the line
+ * [.., end) is indexed in b; bit i of b.w[k][j] stands for lo[64 * j + i].
  */
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+enum { K_SPACE, K_QUOTE, K_QMARK, K_COUNT };
+static const char index_chars[K_COUNT] = {' ', '"', '?'};
 
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(SL_NO_SIMD)
-#define HAVE_SWAR 1
-#endif
+typedef struct {
+	const char *lo, *hi, *end;
+	sl_scan_bits b;
+} line_index;
 
-static inline const char *find_byte(const char *p, const char *end, char c)
+static void reindex(line_index *x, const char *s)
 {
-#if defined(__SSE2__) && defined(HAVE_SWAR)
-	const __m128i needle = _mm_set1_epi8(c);
-	while (end - p >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		unsigned m = (unsigned)_mm_movemask_epi8(
-			_mm_cmpeq_epi8(v, needle));
-		if (m)
-			return p + __builtin_ctz(m);
-		p += 16;
-	}
-#endif
-#if defined(HAVE_SWAR)
-	const uint64_t ones = 0x0101010101010101ULL;
-	while (end - p >= 8) {
-		uint64_t x;
-		memcpy(&x, p, 8);
-		x ^= ones * (uint8_t)c;
-		x = (x - ones) & ~x & (ones << 7);
-		if (x)
-			return p + (__builtin_ctzll(x) >> 3);
-		p += 8;
-	}
-#endif
-	while (p < end && *p != c)
-		p++;
-	return p;
+	x->lo = s;
+	x->hi = sl_scan_index(s, x->end, index_chars, K_COUNT, &x->b);
 }
 
-/* End of the token at p: the first ' ' at or after p, or end. */
-static inline const char *token_end(const char *p, const char *end)
+/*
+ * The first byte of class k in [s, lim), or lim (lim <= x->end). `whole`
+ * (a constant after inlining) says that the window is the whole line, so
+ * that the window test and the re-indexing compile away.
+ */
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE const char *next(line_index *x, int k, const char *s,
+			const char *lim, const bool whole)
 {
-	return find_byte(p, end, ' ');
+	while (s < lim) {
+		if (!whole && (s < x->lo || s >= x->hi))
+			reindex(x, s);
+		size_t rel = (size_t)(s - x->lo);
+		uint64_t m = x->b.w[k][rel >> 6] >> (rel & 63);
+		if (m) {
+			s += __builtin_ctzll(m);
+			return s < lim ? s : lim;
+		}
+		s += 64 - (rel & 63);
+	}
+	return lim;
 }
 
 /*
@@ -366,20 +372,19 @@ static inline const char *token_end(const char *p, const char *end)
  * if there is none before end. Linear: each backward count stops at the
  * previous quote or at p.
  */
-static const char *closing_quote(const char *p, const char *end)
+INLINE const char *closing_quote(line_index *x, const char *p,
+				 const char *end, const bool whole)
 {
-	const char *s = p;
-	for (;;) {
-		const char *q = find_byte(s, end, '"');
-		if (q == end)
-			return NULL;
-		const char *b = q;
+	const char *q = next(x, K_QUOTE, p, end, whole);
+	while (q < end && q > p && q[-1] == '\\') {
+		const char *b = q - 1;
 		while (b > p && b[-1] == '\\')
 			b--;
 		if (((q - b) & 1) == 0)
-			return q;
-		s = q + 1;
+			break;
+		q = next(x, K_QUOTE, q + 1, end, whole);
 	}
+	return q < end ? q : NULL;
 }
 
 static void set(sl_access_rec *rec, sl_field f, const char *p, const char *e)
@@ -401,23 +406,30 @@ static bool is_protocol(const char *p, const char *e)
 	return s == e;
 }
 
-/* s starts with "HTTP/1." (compared as words: memcmp is a call). */
-static inline bool is_http1(const char *s)
+/* s[0 .. 7] is "HTTP/" DIGIT "." DIGIT: one masked 8-byte compare for the
+ * letters, '/' and '.', and the table for the two digits. */
+static inline bool is_http_dd(const char *s)
 {
-	uint32_t a, ka;
-	uint16_t b, kb;
-	memcpy(&a, s, 4);
-	memcpy(&ka, "HTTP", 4);
-	memcpy(&b, s + 4, 2);
-	memcpy(&kb, "/1", 2);
-	return a == ka && b == kb && s[6] == '.';
+	uint64_t x, k;
+	memcpy(&x, s, 8);
+	memcpy(&k, "HTTP/0.0", 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t mask = 0x00ff00ffffffffffULL; /* bytes 0-4 and 6 */
+	return ((x ^ k) & mask) == 0 && IS(s[5], C_DIGIT) && IS(s[7], C_DIGIT);
+#else
+	(void)x;
+	(void)k;
+	return memcmp(s, "HTTP/", 5) == 0 && s[6] == '.' &&
+	       IS(s[5], C_DIGIT) && IS(s[7], C_DIGIT);
+#endif
 }
 
 /* The longest protocol word we look for at the end of a request. */
 #define PROTOCOL_MAX 15
 
 /* Splits the request r[0 .. e) into method, URL, path and protocol. */
-static void split_request(sl_access_rec *rec, const char *r, const char *e)
+INLINE void split_request(sl_access_rec *rec, line_index *x, const char *r,
+			  const char *e, const bool whole)
 {
 	const char *p = r, *url = r, *url_end = e;
 
@@ -431,10 +443,9 @@ static void split_request(sl_access_rec *rec, const char *r, const char *e)
 		set(rec, SL_F_METHOD, r, p);
 		url = p + 1;
 		/* the protocol: the last word, if short and version-like;
-		 * " HTTP/1.x" is checked first as one 8-byte compare */
+		 * " HTTP/d.d" is checked first as one 8-byte compare */
 		const char *s = e - 8;
-		if (e - url >= 10 && s[-1] == ' ' && is_http1(s)
-		    && IS(e[-1], C_DIGIT)) {
+		if (e - url >= 10 && s[-1] == ' ' && is_http_dd(s)) {
 			set(rec, SL_F_PROTOCOL, s, e);
 			url_end = s - 1;
 			goto url;
@@ -451,7 +462,7 @@ static void split_request(sl_access_rec *rec, const char *r, const char *e)
 	}
 url:
 	set(rec, SL_F_URL, url, url_end);
-	set(rec, SL_F_PATH, url, find_byte(url, url_end, '?'));
+	set(rec, SL_F_PATH, url, next(x, K_QMARK, url, url_end, whole));
 }
 
 /*
@@ -460,7 +471,7 @@ url:
  * when there are at most 19 digits (mantissa and power of ten are then
  * exact below 2^53, and one IEEE division rounds once).
  */
-static const char *scan_decimal(const char *p, const char *end, double *out)
+static inline const char *scan_decimal(const char *p, const char *end, double *out)
 {
 	static const double pow10[20] = {
 		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
@@ -469,14 +480,15 @@ static const char *scan_decimal(const char *p, const char *end, double *out)
 	const char *s = p, *f = NULL;
 	uint64_t mant = 0; /* wraps harmlessly past 19 digits */
 
-	while (s < end && IS(*s, C_DIGIT))
-		mant = mant * 10 + (uint64_t)(*s++ - '0');
+	for (unsigned d; s < end && (d = (unsigned)(uint8_t)*s - '0') <= 9; s++)
+		mant = mant * 10 + d;
 	if (s == p)
 		return NULL;
 	if (s < end && *s == '.') {
 		f = ++s;
-		while (s < end && IS(*s, C_DIGIT))
-			mant = mant * 10 + (uint64_t)(*s++ - '0');
+		for (unsigned d;
+		     s < end && (d = (unsigned)(uint8_t)*s - '0') <= 9; s++)
+			mant = mant * 10 + d;
 		if (s == f)
 			return NULL;
 	}
@@ -511,17 +523,16 @@ static const char *scan_decimal(const char *p, const char *end, double *out)
 
 /* Reads a token into field f (non-empty, then a space). */
 #define TOKEN(f) do { \
-		const char *e_ = token_end(p, end); \
-		if (e_ == p) FAIL("wrong shape"); \
+		const char *e_ = next(&x, K_SPACE, p, end, whole); \
+		if (e_ == p || e_ == end) FAIL("wrong shape"); \
 		set(rec, (f), p, e_); \
-		p = e_; \
-		EXPECT_SPACE(); \
+		p = e_ + 1; \
 	} while (0)
 
 /* Reads a quoted field into f and leaves p after the closing quote. */
 #define QUOTED(f) do { \
 		if (p >= end || *p != '"') FAIL("wrong shape"); \
-		const char *q_ = closing_quote(p + 1, end); \
+		const char *q_ = closing_quote(&x, p + 1, end, whole); \
 		if (!q_) FAIL("unterminated quote"); \
 		set(rec, (f), p + 1, q_); \
 		p = q_ + 1; \
@@ -529,7 +540,8 @@ static const char *scan_decimal(const char *p, const char *end, double *out)
 
 /* Scans the extras after the user agent for the request time. p is at the
  * space that follows the agent's quote. */
-static void scan_extras(sl_access_rec *rec, const char *p, const char *end)
+INLINE void scan_extras(sl_access_rec *rec, line_index *x, const char *p,
+			const char *end, const bool whole)
 {
 	while (p < end) {
 		while (p < end && *p == ' ')
@@ -548,20 +560,22 @@ static void scan_extras(sl_access_rec *rec, const char *p, const char *end)
 		}
 		/* not a number: skip the field */
 		if (quoted) {
-			e = closing_quote(s, end);
+			e = closing_quote(x, s, end, whole);
 			if (!e)
 				return;
 			p = e + 1;
 		} else {
-			p = token_end(s, end);
+			p = next(x, K_SPACE, s, end, whole);
 		}
 	}
 }
 
-sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
-			  sl_access_rec *rec, sl_time_cache *tc)
+/* The parser; `whole` when the line fits one index window. */
+INLINE sl_status parse(sl_format fmt, const char *line, size_t len,
+		       sl_access_rec *rec, sl_time_cache *tc, const bool whole)
 {
 	const char *p = line, *end = line + len;
+	line_index x;
 
 	rec->why = NULL;
 	rec->has_request_time = false;
@@ -584,17 +598,21 @@ sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
 		end--;
 	if (end == p)
 		FAIL("empty line");
+	x.lo = x.hi = p;
+	x.end = end;
+	if (whole)
+		reindex(&x, p);
 
 	if (fmt == SL_FMT_VCOMBINED) {
 		/* %v or %v:%p; the port is cut off unless the host would be
 		 * a bare IPv6 address ("::1"), whose last group it could be */
-		const char *tok = token_end(p, end), *e = tok, *h = tok;
+		const char *tok = next(&x, K_SPACE, p, end, whole), *e = tok, *h = tok;
 		if (tok == p)
 			FAIL("wrong shape");
 		while (h > p && IS(h[-1], C_DIGIT))
 			h--;
 		if (h < tok && h - 1 > p && h[-1] == ':' &&
-		    (h[-2] == ']' || !memchr(p, ':', (size_t)(h - 1 - p))))
+		    (h[-2] == ']' || !sl_scan_byte(p, h - 1, ':')))
 			e = h - 1;
 		set(rec, SL_F_VHOST, p, e);
 		p = tok;
@@ -616,7 +634,7 @@ sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
 	EXPECT_SPACE();
 
 	QUOTED(SL_F_REQUEST);
-	split_request(rec, rec->field[SL_F_REQUEST].p, p - 1);
+	split_request(rec, &x, rec->field[SL_F_REQUEST].p, p - 1, whole);
 	EXPECT_SPACE();
 
 	/* %>s: three digits, 100..599 */
@@ -631,12 +649,20 @@ sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
 
 	/* %b: digits or '-' */
 	{
-		const char *e = token_end(p, end);
+		const char *e = next(&x, K_SPACE, p, end, whole);
 		uint64_t v = 0;
 		if (e == p)
 			FAIL("bad bytes field");
 		if (e - p == 1 && *p == '-') {
 			v = 0;
+		} else if (e - p <= 19) {
+			/* below 10^19: no overflow possible */
+			for (const char *s = p; s < e; s++) {
+				unsigned d = (unsigned)(*s - '0');
+				if (d > 9)
+					FAIL("bad bytes field");
+				v = v * 10 + d;
+			}
 		} else {
 			for (const char *s = p; s < e; s++) {
 				unsigned d = (unsigned)(*s - '0');
@@ -664,9 +690,17 @@ sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
 	if (p < end) {
 		if (*p != ' ')
 			FAIL("wrong shape");
-		scan_extras(rec, p, end);
+		scan_extras(rec, &x, p, end, whole);
 	}
 	return SL_OK;
+}
+
+sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
+			  sl_access_rec *rec, sl_time_cache *tc)
+{
+	if (len <= SL_SCAN_BITS_BYTES)
+		return parse(fmt, line, len, rec, tc, true);
+	return parse(fmt, line, len, rec, tc, false);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -685,7 +719,7 @@ sl_format sl_access_detect(const char *buf, size_t len)
 	int seen = 0;
 
 	while (p < end && seen < DETECT_LINES) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *nl = sl_scan_byte(p, end, '\n');
 		const char *s = p, *e = nl ? nl : end, *b = s;
 		p = nl ? nl + 1 : end;
 		while (b < e && (*b == ' ' || *b == '\r'))

@@ -38,6 +38,7 @@
  * ones by (input, line). Order: new -> (begin_input -> feed*)* -> merge* -> free.
  */
 #include "sluice.h"
+#include "scan.h"
 
 #include <string.h>
 
@@ -330,7 +331,7 @@ void sl_report_feed(sl_report *r, const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len;
 	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *nl = sl_scan_byte(p, end, '\n');
 		const char *stop = nl ? nl : end;
 		one_line(r, p, (size_t)(stop - p));
 		p = nl ? nl + 1 : end;

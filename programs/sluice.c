@@ -296,17 +296,6 @@ static void *queue_worker(void *arg)
 	}
 }
 
-static uint64_t count_lines(const char *p, size_t n)
-{
-	uint64_t c = 0;
-	const char *end = p + n;
-	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		c++;
-		p++;
-	}
-	return c;
-}
-
 /* Hands buf[off, off + len) of input id to the workers: directly with one
  * job, else through the queue (which owns buf until a worker returns it). */
 static void dispatch(run_t *r, char *buf, size_t off, size_t len, uint32_t id, uint64_t *lines)
@@ -316,7 +305,7 @@ static void dispatch(run_t *r, char *buf, size_t off, size_t len, uint32_t id, u
 		return;
 	}
 	block_t b = {buf, off, len, id, *lines};
-	*lines += count_lines(buf + off, len) + (len && buf[off + len - 1] != '\n');
+	*lines += sl_count_lines(buf + off, len) + (len && buf[off + len - 1] != '\n');
 	push_block(r, b);
 }
 

@@ -15,6 +15,7 @@
  *  - format detection.
  */
 #include "testutil.h"
+#include "scan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -603,12 +604,15 @@ static void malformed_lines(void **state)
 						 strlen(good[i]), &rec, &tc),
 				 SL_OK);
 	}
-	/* SL_FMT_AUTO and unknown values are not formats to parse with */
+	/* SL_FMT_AUTO, LINES and unknown values are not formats to parse with */
 	sl_access_rec rec;
 	const char *l = L_PRE T_OCT L_REQ;
 	assert_int_equal(sl_access_parse(SL_FMT_AUTO, l, strlen(l), &rec, NULL),
 			 SL_EINVAL);
 	assert_int_equal(sl_access_parse(SL_FMT_COUNT, l, strlen(l), &rec,
+					 NULL), SL_EINVAL);
+	/* "lines" is a report mode, not an access-log format */
+	assert_int_equal(sl_access_parse(SL_FMT_LINES, l, strlen(l), &rec,
 					 NULL), SL_EINVAL);
 }
 
@@ -650,6 +654,90 @@ static void longest_line(void **state)
 						 guarded(line, k), k, &rec,
 						 &tc), SL_EFORMAT);
 	free(line);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lines longer than one index window (512 bytes)                            */
+/* ------------------------------------------------------------------------ */
+
+/* n random units into buf: letters, spaces, '?', '\"' and '\\' pairs. */
+static size_t rand_units(tu_rng *r, char *buf, size_t n)
+{
+	static const char plain[] = "abcXYZ019 /?-=";
+	size_t len = 0;
+	while (len < n) {
+		uint64_t u = tu_below(r, 10);
+		if (u == 0 && n - len >= 2) {
+			buf[len++] = '\\';
+			buf[len++] = tu_below(r, 2) ? '"' : '\\';
+		} else {
+			buf[len++] = plain[tu_below(r, sizeof plain - 1)];
+		}
+	}
+	return len;
+}
+
+/* Long URL, referrer and agent, so that fields and escapes cross 64-byte
+ * words and the 512-byte window; every field checked against the text it
+ * was built from. */
+static void window_crossing(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("access windows", 0x51d0ULL)};
+	static char line[8192], url[2048], ref[2048], ua[2048];
+	for (int i = 0; i < 3000; i++) {
+		size_t nu = 1 + rand_units(&rng, url + 1, tu_below(&rng, 900));
+		size_t nr = rand_units(&rng, ref, tu_below(&rng, 900));
+		size_t na = rand_units(&rng, ua, tu_below(&rng, 900));
+		url[0] = '/';
+		int n = snprintf(line, sizeof line,
+				 "1.2.3.4 - - [" T_OCT "] \"GET %.*s HTTP/1.1\" "
+				 "200 7 \"%.*s\" \"%.*s\" 0.5",
+				 (int)nu, url, (int)nr, ref, (int)na, ua);
+		assert_true(n > 0 && (size_t)n < sizeof line);
+		const char *g = i % 2 ? guarded(line, (size_t)n) : line;
+		sl_access_rec rec;
+		sl_time_cache tc = {{0}, 0, 0};
+		if (sl_access_parse(SL_FMT_COMBINED, g, (size_t)n, &rec, &tc) !=
+		    SL_OK) {
+			print_message("%s: %.*s\n", rec.why, n, line);
+			fail();
+		}
+		const char *q = memchr(url, '?', nu);
+		size_t np = q ? (size_t)(q - url) : nu;
+		const sl_str *f = rec.field;
+		assert_ptr_equal(f[SL_F_URL].p, g + strlen("1.2.3.4 - - [" T_OCT "] \"GET "));
+		assert_int_equal(f[SL_F_URL].len, nu);
+		assert_memory_equal(f[SL_F_URL].p, url, nu);
+		assert_int_equal(f[SL_F_PATH].len, np);
+		assert_int_equal(f[SL_F_REFERRER].len, nr);
+		assert_memory_equal(f[SL_F_REFERRER].p, ref, nr);
+		assert_int_equal(f[SL_F_USER_AGENT].len, na);
+		assert_memory_equal(f[SL_F_USER_AGENT].p, ua, na);
+		assert_ptr_equal(f[SL_F_USER_AGENT].p + na + 2,
+				 f[SL_F_REQUEST_TIME].p);
+		assert_true(rec.has_request_time && rec.request_time == 0.5);
+		assert_int_equal(rec.bytes, 7);
+		assert_int_equal(rec.time, 971211336);
+	}
+	/* every length across the window edge, the closing quote last */
+	for (size_t na = 0; na < 700; na++) {
+		memset(ua, 'u', na);
+		int n = snprintf(line, sizeof line,
+				 "1.2.3.4 - - [" T_OCT "] \"GET / HTTP/1.1\" "
+				 "200 7 \"-\" \"%.*s\"", (int)na, ua);
+		const char *g = guarded(line, (size_t)n);
+		sl_access_rec rec;
+		assert_int_equal(sl_access_parse(SL_FMT_COMBINED, g, (size_t)n,
+						 &rec, NULL), SL_OK);
+		assert_int_equal(rec.field[SL_F_USER_AGENT].len, na);
+		assert_ptr_equal(rec.field[SL_F_USER_AGENT].p + na, g + n - 1);
+		/* without its closing quote it is unterminated */
+		assert_int_equal(sl_access_parse(SL_FMT_COMBINED,
+						 guarded(line, (size_t)n - 1),
+						 (size_t)n - 1, &rec, NULL),
+				 SL_EFORMAT);
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1349,7 +1437,9 @@ static void detect(void **state)
 static void names(void **state)
 {
 	(void)state;
-	static const char *fmts[] = {"auto", "common", "combined", "vcombined"};
+	static const char *fmts[] = {"auto", "common", "combined", "vcombined",
+				     "lines"};
+	assert_int_equal(sizeof fmts / sizeof fmts[0], SL_FMT_COUNT);
 	for (int f = 0; f < SL_FMT_COUNT; f++) {
 		assert_string_equal(sl_format_name((sl_format)f), fmts[f]);
 		assert_int_equal(sl_format_from_name(fmts[f]), f);
@@ -1372,20 +1462,53 @@ static void names(void **state)
 	assert_null(sl_field_name((sl_field)-1));
 }
 
+static int run_suite(const char *name, bool first);
+
+/* The whole suite runs once per scan implementation this CPU has (the
+ * parser finds its delimiters through lib/scan.c). */
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const int levels[] = {SL_SCAN_SCALAR, SL_SCAN_SSE42,
+				     SL_SCAN_AVX2};
+	int failed = 0, runs = 0;
+	for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+		if (!sl_scan_force(levels[l]))
+			continue;
+		char name[64];
+		snprintf(name, sizeof name, "access (scan: %s)",
+			 sl_scan_impl_name());
+		failed += run_suite(name, runs == 0);
+		runs++;
+	}
+	sl_scan_force(SL_SCAN_AUTO);
+	return runs ? failed : 1;
+}
+
+static int run_suite(const char *name, bool first)
+{
+	/* the date code does not search: its tests run once */
+	const struct CMUnitTest once[] = {
 		cmocka_unit_test(names),
+		cmocka_unit_test(time_cache),
+		cmocka_unit_test(time_random_vs_timegm),
+		cmocka_unit_test(date_validity_vs_timegm),
+	};
+	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(checker_catches_mismatch),
 		cmocka_unit_test(known_lines),
 		cmocka_unit_test(prefixes_at_guard_page),
 		cmocka_unit_test(malformed_lines),
 		cmocka_unit_test(longest_line),
-		cmocka_unit_test(time_cache),
-		cmocka_unit_test(time_random_vs_timegm),
-		cmocka_unit_test(date_validity_vs_timegm),
+		cmocka_unit_test(window_crossing),
 		cmocka_unit_test(random_round_trip),
 		cmocka_unit_test(detect),
 	};
-	return cmocka_run_group_tests(tests, setup_guard, teardown_guard);
+	int failed = 0;
+	if (first)
+		failed += _cmocka_run_group_tests("access: names and dates", once,
+						  sizeof once / sizeof once[0],
+						  setup_guard, teardown_guard);
+	return failed + _cmocka_run_group_tests(name, tests,
+						sizeof tests / sizeof tests[0],
+						setup_guard, teardown_guard);
 }
