@@ -642,6 +642,121 @@ void sl_report_add_oversized(sl_report *r, uint64_t n);
  * SL_EMISMATCH). Samples keep dst's first, then src's, up to the maximum. */
 sl_status sl_report_merge(sl_report *dst, const sl_report *src);
 
+/* ------------------------------------------------------------------------ */
+/* External sort (lib/xsort.c)                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Sorts records (arbitrary byte strings; lines are passed without their
+ * newline) of any total size within max_bytes of memory, spilling sorted runs
+ * to one temporary file (LZ4 frames) and merging them with a loser tree.
+ * The order is that of `LC_ALL=C sort` given the same options (see
+ * sl_xsort_opts), including its last-resort whole-record comparison.
+ *
+ * Call order (as SQLite's vdbesort: Init -> Write* -> Rewind -> Next ->
+ * Close):
+ *     sl_xsort_new -> sl_xsort_add* -> sl_xsort_finish -> sl_xsort_next*
+ *     -> sl_xsort_free
+ * Any other order returns SL_EINVAL. sl_xsort_free may be called at any
+ * point, and removes every temporary byte (the file is unnamed: opened with
+ * O_TMPFILE, or with mkstemp and unlinked at once where O_TMPFILE is not
+ * supported, so nothing is left behind even if the process is killed).
+ *
+ * Errors are sticky: after a call fails, every later call except
+ * sl_xsort_free returns the same status.
+ *   SL_EBUDGET  max_bytes < SL_XSORT_MIN_BYTES (from sl_xsort_new)
+ *   SL_ENOMEM   the budget refused memory
+ *   SL_EINVAL   bad options, wrong call order, or a record longer than
+ *               SL_XSORT_MAX_RECORD
+ *   SL_EIO      a temporary-file operation failed; sl_xsort_errno() gives
+ *               errno (ENOSPC when the temporary directory is full)
+ *   SL_ECORRUPT a temporary file read back wrong (truncated or altered)
+ *
+ * Memory: everything is allocated from the budget, and within max_bytes,
+ * except for records longer than the merge chunk (16 KiB at 1 MiB): such a
+ * record is held whole while it is merged (and copied once more with
+ * `unique`), and those bytes are taken from the budget beyond max_bytes, as
+ * GNU sort grows its buffer for long lines.
+ */
+#define SL_XSORT_MIN_BYTES (256 * 1024)
+#define SL_XSORT_MAX_RECORD ((size_t)0x7fffffff)
+#define SL_XSORT_BLANKS (-1)	/* sl_xsort_opts.separator: GNU blank fields */
+
+typedef struct sl_xsort sl_xsort;
+
+/* A custom key comparison: <0, 0, >0 like memcmp. It replaces the field /
+ * numeric key comparison; reverse, unique, stable and the last resort still
+ * apply on top of it. Must be a total preorder and must not keep a or b. */
+typedef int (*sl_xsort_cmp_fn)(void *ud, const char *a, size_t alen,
+			       const char *b, size_t blen);
+
+/* Options; zero them for a plain bytewise sort of whole records. */
+typedef struct {
+	/* Key, as GNU `sort -k N` (no end field): from the start of field N
+	 * (1-based) to the end of the record; 0 = the whole record. Fields
+	 * are separated by `separator`, or with SL_XSORT_BLANKS by the empty
+	 * string between a non-blank and a blank (blanks: space, tab,
+	 * newline), leading blanks belonging to the field. Set separator to
+	 * SL_XSORT_BLANKS explicitly: 0 means the NUL byte. */
+	uint32_t key_field;
+	int separator;
+	bool numeric;	/* -n: [blanks][-]digits[.digits], else 0 */
+	bool reverse;	/* -r: reverses keys and the last resort */
+	bool unique;	/* -u: keep the first (input order) of equal keys */
+	bool stable;	/* -s: equal keys keep input order; no last resort */
+	sl_xsort_cmp_fn cmp;	/* optional; see above */
+	void *cmp_ud;
+	/* Tuning and tests; 0 = derived from max_bytes. run_bytes caps the
+	 * in-memory run buffer, fan_in (>= 2) the number of runs merged at
+	 * once. */
+	size_t run_bytes;
+	uint32_t fan_in;
+} sl_xsort_opts;
+
+/* Temporary-disk accounting, for reports. */
+typedef struct {
+	uint64_t records;	/* added */
+	uint64_t runs;		/* runs written, by run formation */
+	uint64_t merges;	/* intermediate merges (not the final one) */
+	uint64_t temp_written;	/* bytes written to the temporary file */
+	uint64_t temp_read;	/* bytes read back */
+	uint64_t temp_peak;	/* most temporary bytes held at once */
+	uint32_t fan_in;	/* runs merged at once */
+	size_t run_bytes;	/* in-memory run buffer */
+} sl_xsort_stats;
+
+/*
+ * A sorter using at most max_bytes of b (see Memory above), writing its
+ * temporary file in tmpdir (not NULL; the library reads no environment).
+ * opts is copied; NULL means all zero except separator = SL_XSORT_BLANKS.
+ * Nothing is created on disk until a run must be spilled.
+ * On success *out is owned by the caller (sl_xsort_free); on failure *out is
+ * NULL and nothing is held.
+ */
+sl_status sl_xsort_new(sl_xsort **out, sl_budget *b, size_t max_bytes,
+		       const sl_xsort_opts *opts, const char *tmpdir);
+
+/* Adds a record (copied; rec may be reused after the call). May write a run
+ * to disk (SL_EIO / SL_ENOMEM). len <= SL_XSORT_MAX_RECORD. */
+sl_status sl_xsort_add(sl_xsort *xs, const char *rec, size_t len);
+
+/* Ends input: sorts what is in memory, or spills it and merges runs until
+ * at most fan_in remain for the final merge done by sl_xsort_next. */
+sl_status sl_xsort_finish(sl_xsort *xs);
+
+/*
+ * The next record in order: SL_OK with *rec and *len set, or SL_OK with
+ * *rec == NULL and *len == 0 at the end. *rec points into the sorter and is
+ * valid until the next call to sl_xsort_next or sl_xsort_free.
+ */
+sl_status sl_xsort_next(sl_xsort *xs, const char **rec, size_t *len);
+
+/* errno of the failed temporary-file operation behind SL_EIO, else 0. */
+int sl_xsort_errno(const sl_xsort *xs);
+void sl_xsort_stats_get(const sl_xsort *xs, sl_xsort_stats *st);
+/* Frees everything; the temporary file goes with its descriptor. */
+void sl_xsort_free(sl_xsort *xs);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,336 @@
+/*
+ * cmd_sort.c: `sluice sort`, an external sort of lines in a fixed memory
+ * budget whose output is byte-identical to `LC_ALL=C sort` with the same
+ * options (-k N, -t, -n, -r, -u, -s, -o, -S/-m, -T).
+ *
+ * The program reads each input with read(2) into one buffer, hands every
+ * line (without its newline) to the library's sorter (lib/xsort.c), and
+ * writes the sorted lines through a second buffer, adding the newline a
+ * final unterminated line lacked (as GNU sort does). Both buffers come from
+ * the same budget as the sorter, and the sorter gets what is left of
+ * --memory. A line longer than the input buffer grows it (from the budget,
+ * beyond --memory, as GNU sort grows its buffer for long lines).
+ *
+ * The output file (-o) is opened only once every input has been read and
+ * the runs merged, so it may be one of the inputs, and a failure (a full
+ * temporary directory: exit 2) never leaves output that looks complete.
+ * Temporary files are unnamed (see lib/xsort.c): nothing is left behind on
+ * SIGINT or any other exit.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_TROUBLE 2
+
+static void usage(FILE *f)
+{
+	fputs("Usage: sluice sort [OPTION]... [FILE]...\n"
+	      "Sort lines of the FILEs (standard input for none or '-') in a fixed\n"
+	      "memory budget; output is identical to LC_ALL=C sort.\n"
+	      "\n"
+	      "  -m, --memory SIZE      memory budget (default 1M; K/M/G suffixes)\n"
+	      "  -S, --buffer-size SIZE the same as --memory\n"
+	      "  -k, --key N            sort by field N to the end of the line\n"
+	      "  -t, --field-separator C  fields are separated by C, not blanks\n"
+	      "  -n, --numeric-sort     compare [-]digits[.digits] numerically\n"
+	      "  -r, --reverse          reverse the order\n"
+	      "  -u, --unique           keep the first of lines with equal keys\n"
+	      "  -s, --stable           no last-resort whole-line comparison\n"
+	      "  -o, --output FILE      write to FILE (may be an input)\n"
+	      "  -T, --tmp DIR          temporary files in DIR (default $TMPDIR, /tmp)\n"
+	      "      --help             show this help\n"
+	      "\n"
+	      "Exit status: 0 on success, 2 on trouble (bad usage, unreadable input,\n"
+	      "full temporary directory).\n",
+	      f);
+}
+
+typedef struct {
+	sl_budget *b;
+	char *buf;
+	size_t cap, len;
+	int fd;
+} outbuf;
+
+static int out_flush(outbuf *o)
+{
+	size_t done = 0;
+	while (done < o->len) {
+		ssize_t w = write(o->fd, o->buf + done, o->len - done);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	o->len = 0;
+	return 0;
+}
+
+static int out_line(outbuf *o, const char *p, size_t n)
+{
+	if (n + 1 > o->cap - o->len) {
+		if (out_flush(o))
+			return -1;
+		if (n + 1 > o->cap) {
+			/* Longer than the buffer: written through, the newline
+			 * stays buffered. */
+			while (n) {
+				ssize_t w = write(o->fd, p, n);
+				if (w < 0) {
+					if (errno == EINTR)
+						continue;
+					return -1;
+				}
+				p += w;
+				n -= (size_t)w;
+			}
+			o->buf[o->len++] = '\n';
+			return 0;
+		}
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->buf[o->len + n] = '\n';
+	o->len += n + 1;
+	return 0;
+}
+
+static const char *xsort_error(sl_xsort *xs, sl_status s)
+{
+	int e = sl_xsort_errno(xs);
+	return e ? strerror(e) : sl_strerror(s);
+}
+
+/* Reads every line of fd into xs. Returns 0, or -1 with *why set. */
+static int feed(sl_xsort *xs, sl_budget *b, int fd, char **buf, size_t *cap,
+		const char **why, int *lib_error)
+{
+	size_t have = 0, scanned = 0;
+	for (;;) {
+		if (have == *cap) {
+			char *nb = sl_realloc(b, *buf, *cap, *cap * 2);
+			if (!nb) {
+				*why = sl_strerror(SL_ENOMEM);
+				return -1;
+			}
+			*buf = nb;
+			*cap *= 2;
+		}
+		ssize_t r = read(fd, *buf + have, *cap - have);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			*why = strerror(errno);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		have += (size_t)r;
+		char *p = *buf, *end = *buf + have, *nl;
+		char *from = p + scanned;
+		while ((nl = memchr(from, '\n', (size_t)(end - from)))) {
+			sl_status s = sl_xsort_add(xs, p, (size_t)(nl - p));
+			if (s) {
+				*why = xsort_error(xs, s);
+				*lib_error = 1;
+				return -1;
+			}
+			p = from = nl + 1;
+		}
+		have = (size_t)(end - p);
+		memmove(*buf, p, have);
+		scanned = have;
+	}
+	if (have) {
+		sl_status s = sl_xsort_add(xs, *buf, have);
+		if (s) {
+			*why = xsort_error(xs, s);
+			*lib_error = 1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int cmd_sort(int argc, char **argv)
+{
+	enum { OPT_HELP = 256 };
+	static const struct option longopts[] = {
+		{"memory", required_argument, NULL, 'm'},
+		{"buffer-size", required_argument, NULL, 'S'},
+		{"key", required_argument, NULL, 'k'},
+		{"field-separator", required_argument, NULL, 't'},
+		{"numeric-sort", no_argument, NULL, 'n'},
+		{"reverse", no_argument, NULL, 'r'},
+		{"unique", no_argument, NULL, 'u'},
+		{"stable", no_argument, NULL, 's'},
+		{"output", required_argument, NULL, 'o'},
+		{"tmp", required_argument, NULL, 'T'},
+		{"temporary-directory", required_argument, NULL, 'T'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	const char *prog = "sluice sort";
+	sl_xsort_opts opts = {.separator = SL_XSORT_BLANKS};
+	size_t memory = 1 << 20;
+	const char *output = NULL, *tmpdir = NULL;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:S:k:t:nrusso:T:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+		case 'S':
+			if (sl_parse_size(optarg, &memory) != SL_OK || memory == 0) {
+				fprintf(stderr, "%s: invalid memory size '%s' (try 1M, 512K, 2G)\n",
+					prog, optarg);
+				return EXIT_TROUBLE;
+			}
+			break;
+		case 'k': {
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (opts.key_field || *optarg < '0' || *optarg > '9' || *end ||
+			    errno || n == 0 || n > UINT32_MAX) {
+				fprintf(stderr, "%s: invalid key '%s' (one -k N, N >= 1, is "
+					"supported)\n", prog, optarg);
+				return EXIT_TROUBLE;
+			}
+			opts.key_field = (uint32_t)n;
+			break;
+		}
+		case 't':
+			if (strlen(optarg) != 1) {
+				fprintf(stderr, "%s: the separator must be one byte: '%s'\n", prog,
+					optarg);
+				return EXIT_TROUBLE;
+			}
+			opts.separator = (unsigned char)optarg[0];
+			break;
+		case 'n': opts.numeric = true; break;
+		case 'r': opts.reverse = true; break;
+		case 'u': opts.unique = true; break;
+		case 's': opts.stable = true; break;
+		case 'o': output = optarg; break;
+		case 'T': tmpdir = optarg; break;
+		case OPT_HELP: usage(stdout); return 0;
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs an argument\n", prog, argv[optind - 1]);
+			usage(stderr);
+			return EXIT_TROUBLE;
+		default:
+			fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[optind - 1]);
+			usage(stderr);
+			return EXIT_TROUBLE;
+		}
+	}
+	if (!tmpdir) {
+		tmpdir = getenv("TMPDIR");
+		if (!tmpdir || !*tmpdir)
+			tmpdir = "/tmp";
+	}
+
+	/* One budget for everything: the input and output buffers take a
+	 * sixteenth of --memory each (4 KiB .. 64 KiB), the sorter the rest.
+	 * The budget itself is unlimited only so that a line longer than
+	 * those buffers can still be held (see above); the sorter keeps to its
+	 * share otherwise. */
+	size_t io = memory / 16;
+	io = io < 4096 ? 4096 : io > 65536 ? 65536 : io;
+	if (memory < 2 * io + SL_XSORT_MIN_BYTES) {
+		fprintf(stderr, "%s: --memory %zu is below the minimum of %zu bytes\n", prog,
+			memory, 2 * io + (size_t)SL_XSORT_MIN_BYTES);
+		return EXIT_TROUBLE;
+	}
+	sl_budget budget;
+	sl_budget_init(&budget, SIZE_MAX);
+	char *in = sl_malloc(&budget, io);
+	size_t in_cap = io;
+	outbuf o = {&budget, sl_malloc(&budget, io), io, 0, 1};
+	sl_xsort *xs = NULL;
+	int rc = EXIT_TROUBLE;
+	if (!in || !o.buf) {
+		fprintf(stderr, "%s: %s\n", prog, sl_strerror(SL_ENOMEM));
+		goto out;
+	}
+	sl_status s = sl_xsort_new(&xs, &budget, memory - 2 * io, &opts, tmpdir);
+	if (s) {
+		fprintf(stderr, "%s: %s\n", prog, sl_strerror(s));
+		goto out;
+	}
+
+	char *stdin_name = "-";
+	char **files = optind < argc ? argv + optind : &stdin_name;
+	int nfiles = optind < argc ? argc - optind : 1;
+	for (int i = 0; i < nfiles; i++) {
+		const char *path = files[i];
+		int is_stdin = strcmp(path, "-") == 0;
+		int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+			goto out;
+		}
+		const char *why = NULL;
+		int lib_error = 0;
+		int r = feed(xs, &budget, fd, &in, &in_cap, &why, &lib_error);
+		if (!is_stdin)
+			close(fd);
+		if (r) {
+			if (lib_error)
+				fprintf(stderr, "%s: temporary directory %s: %s\n", prog, tmpdir,
+					why);
+			else
+				fprintf(stderr, "%s: %s: %s\n", prog, cli_input_name(path), why);
+			goto out;
+		}
+	}
+	if ((s = sl_xsort_finish(xs))) {
+		fprintf(stderr, "%s: temporary directory %s: %s\n", prog, tmpdir,
+			xsort_error(xs, s));
+		goto out;
+	}
+	if (output) {
+		o.fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (o.fd < 0) {
+			fprintf(stderr, "%s: %s: %s\n", prog, output, strerror(errno));
+			goto out;
+		}
+	}
+	for (;;) {
+		const char *rec;
+		size_t len;
+		if ((s = sl_xsort_next(xs, &rec, &len))) {
+			fprintf(stderr, "%s: temporary directory %s: %s\n", prog, tmpdir,
+				xsort_error(xs, s));
+			goto out;
+		}
+		if (!rec)
+			break;
+		if (out_line(&o, rec, len))
+			goto write_error;
+	}
+	if (out_flush(&o) || (output && close(o.fd)))
+		goto write_error;
+	o.fd = 1;
+	rc = 0;
+	goto out;
+write_error:
+	fprintf(stderr, "%s: %s: %s\n", prog, output ? output : "standard output",
+		strerror(errno));
+out:
+	if (output && o.fd > 1)
+		close(o.fd);
+	sl_xsort_free(xs);
+	sl_free(&budget, o.buf, o.cap);
+	sl_free(&budget, in, in_cap);
+	return rc;
+}
