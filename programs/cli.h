@@ -44,6 +44,14 @@ int cmd_dedup(int argc, char **argv);  /* programs/cmd_dedup.c */
 int cmd_merge(int argc, char **argv);  /* programs/cmd_state.c */
 int cmd_report(int argc, char **argv); /* programs/cmd_state.c */
 
+/* Length of the well-formed UTF-8 sequence at s[0 .. n-1] (RFC 3629), or 0. */
+size_t cli_utf8_seq(const unsigned char *s, size_t n);
+
+/* Prints p[0 .. n-1] for a terminal: control bytes and bytes that are not
+ * well-formed UTF-8 as \xNN, at most `width` columns (roughly: one per code
+ * point, four per escape). Returns the bytes consumed (< n when cut). */
+size_t cli_print_safe(FILE *o, const char *p, size_t n, size_t width);
+
 /* "(standard input)" for "-", else the path. */
 const char *cli_input_name(const char *path);
 

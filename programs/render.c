@@ -87,7 +87,7 @@ static dist_summary summarize(const sl_kll *q, const sl_moments *m)
 /* ---- JSON -------------------------------------------------------------- */
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t cli_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	size_t len;
@@ -133,7 +133,7 @@ static void json_str(FILE *o, const char *p, size_t n)
 			fprintf(o, "\\u%04x", c);
 			i++;
 		} else {
-			size_t len = utf8_seq(s + i, n - i);
+			size_t len = cli_utf8_seq(s + i, n - i);
 			if (len == 0) {
 				fprintf(o, "\\u%04x", c);
 				i++;
@@ -379,26 +379,33 @@ static void text_estimate(FILE *o, const char *label, sl_estimate e)
 		grouped((char[32]){0}, 32, (uint64_t)ceil(e.high)));
 }
 
-/* A value for a table cell: control bytes shown as \xNN, cut to width. */
+/* A value for a table cell: cut to width columns; see cli_print_safe. */
 static void text_value(FILE *o, const char *p, size_t n, size_t width, int truncated)
 {
-	size_t shown = 0;
-	for (size_t i = 0; i < n && shown < width; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c < 0x20 || c == 0x7f) {
-			fprintf(o, "\\x%02x", c);
-			shown += 4;
-		} else {
-			fputc(c, o);
-			if ((c & 0xc0) != 0x80) /* count code points, roughly columns */
-				shown++;
-		}
-		if (shown >= width && i + 1 < n)
-			truncated = 1;
-	}
+	if (cli_print_safe(o, p, n, width) < n)
+		truncated = 1;
 	if (truncated)
 		fputs("...", o);
 	fputc('\n', o);
+}
+
+size_t cli_print_safe(FILE *o, const char *p, size_t n, size_t width)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0, shown = 0;
+	while (i < n && shown < width) {
+		size_t len = s[i] < 0x20 || s[i] == 0x7f ? 0 : cli_utf8_seq(s + i, n - i);
+		if (len == 0) {
+			fprintf(o, "\\x%02x", s[i]);
+			i++;
+			shown += 4;
+		} else {
+			fwrite(s + i, 1, len, o);
+			i += len;
+			shown++;
+		}
+	}
+	return i;
 }
 
 static void text_tally(FILE *o, const char *title, const sl_tally *t, uint64_t total)

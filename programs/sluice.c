@@ -573,14 +573,8 @@ static void print_samples(const sl_report *rep, const cli_input *inputs)
 		const sl_sample *s = &rep->samples[i];
 		fprintf(stderr, "%s: %s:%llu: malformed line (%s): ", prog,
 			cli_input_name(inputs[s->input].path), (unsigned long long)s->line, s->why);
-		for (uint32_t j = 0; j < s->len; j++) {
-			unsigned char c = (unsigned char)s->text[j];
-			if (c < 0x20 || c == 0x7f)
-				fprintf(stderr, "\\x%02x", c);
-			else
-				fputc(c, stderr);
-		}
-		fputs(s->truncated ? "...\n" : "\n", stderr);
+		size_t used = cli_print_safe(stderr, s->text, s->len, SIZE_MAX);
+		fputs(s->truncated || used < s->len ? "...\n" : "\n", stderr);
 	}
 	if (rep->malformed > rep->nsamples)
 		fprintf(stderr, "%s: %llu malformed lines in all (first %u shown)\n", prog,
