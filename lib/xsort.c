@@ -578,6 +578,9 @@ static sl_status write_frame(sl_xsort *xs, const char *src, size_t n, int single
 		return s;
 	uint64_t hdr_off = xs->wpos + xs->ofill;
 	size_t hdr_at = xs->ofill;
+	/* filled in below, or rewritten with pwrite if the buffer is flushed
+	 * first: never let uninitialised bytes reach the file */
+	memset(xs->obuf + hdr_at, 0, HDR);
 	xs->ofill += HDR;
 	r = LZ4F_compressBegin(xs->cctx, xs->obuf + xs->ofill,
 			       xs->ocap - xs->ofill, &xs->prefs);
