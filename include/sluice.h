@@ -577,8 +577,18 @@ struct sl_report {
 	sl_moments line_length;
 	uint32_t nsamples;
 	sl_sample samples[SL_SAMPLES_MAX];
+	/* --exact (sl_report_new_exact): one exact table (lib/exact.c) holds
+	 * the keys of every top list and of the visitors, each key tagged with
+	 * its list's number; top[], ips and visitors are then NULL and the
+	 * figures come from sl_report_finish_exact. */
+	struct sl_exact *exact;
+	sl_status exact_status;	/* the exact table's first error, or SL_OK */
+	bool exact_done;	/* sl_report_finish_exact succeeded */
 
 	/* private */
+	char *exact_key;	/* scratch: a tagged key */
+	size_t exact_top_n;
+	struct sl_report_exact_list *exact_lists;
 	sl_budget *budget;
 	sl_time_cache tc;
 	uint32_t input;
@@ -616,6 +626,41 @@ void sl_report_free(sl_report *r);
 sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt,
 			  size_t max_bytes, int hll_p);
 
+/*
+ * A report whose distinct counts and top lists are exact whatever the data
+ * size (--exact): their keys go to one exact table (sl_exact) that spills
+ * sorted, LZ4-compressed runs to an unnamed temporary file in tmpdir. The
+ * other parts are as in sl_report_new. top_n is the number of rows each
+ * list will keep (their bytes are reserved now). Errors as sl_report_new;
+ * SL_EBUDGET below sl_report_min_bytes_exact(top_n).
+ * After the input: sl_report_finish_exact, then the accessors below.
+ * A temporary-file error (a full disk: sl_report_exact_errno() == ENOSPC)
+ * stops the exact table; r->exact_status keeps it and finish returns it.
+ */
+sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt,
+			      size_t max_bytes, int hll_p, const char *tmpdir,
+			      size_t top_n);
+size_t sl_report_min_bytes_exact(size_t top_n);
+/* Merges the exact table's runs and computes every list's figures. */
+sl_status sl_report_finish_exact(sl_report *r);
+/* errno behind an exact_status of SL_EIO (ENOSPC: the disk is full). */
+int sl_report_exact_errno(const sl_report *r);
+/* Temporary disk: bytes held at peak and written in all (0 if none). */
+void sl_report_exact_disk(const sl_report *r, uint64_t *peak, uint64_t *written);
+
+/*
+ * The figures of a report, whichever way they were counted (sketches, or
+ * exact after sl_report_finish_exact). sl_report_top writes up to n rows of
+ * list t (values valid while r lives and is not fed) and returns how many;
+ * sl_report_top_info gives the list's exactness, capacity (0: unbounded)
+ * and total weight.
+ */
+sl_estimate sl_report_unique_ips(const sl_report *r);
+sl_estimate sl_report_unique_visitors(const sl_report *r);
+size_t sl_report_top(const sl_report *r, sl_top_list t, sl_topk_row *rows, size_t n);
+void sl_report_top_info(const sl_report *r, sl_top_list t, bool *exact, size_t *capacity,
+			uint64_t *total);
+
 /* Starts a new input: line numbers restart at 1 and samples carry this id. */
 void sl_report_begin_input(sl_report *r, uint32_t input_id);
 
@@ -638,9 +683,134 @@ void sl_report_feed(sl_report *r, const char *buf, size_t len);
 /* Counts n lines the caller skipped as oversized (longer than its buffer). */
 void sl_report_add_oversized(sl_report *r, uint64_t n);
 
-/* dst := merge(dst, src). Both must have the same format (else
- * SL_EMISMATCH). Samples keep dst's first, then src's, up to the maximum. */
+/* dst := merge(dst, src). Both must have the same format and both be exact
+ * or both not (else SL_EMISMATCH, nothing changed). In exact mode src's
+ * exact table is moved into dst's and src is left without it. Samples keep the first SL_SAMPLES_MAX of both by (input,
+ * line): when each side holds its own first samples in line order, these are
+ * the first of the union. */
 sl_status sl_report_merge(sl_report *dst, const sl_report *src);
+
+/* ------------------------------------------------------------------------ */
+/* State files (lib/state.c)                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A state file holds everything a report needs: every counter, table and
+ * sketch of an sl_report, its format, the run's memory budget and peak, and
+ * one entry per input. It is binary and versioned: a magic string, a format
+ * version and a table of checksummed sections (XXH3-64), all integers
+ * little-endian. The byte layout is in docs/state-format.md.
+ *
+ * Decoding trusts nothing: every length is checked against the bytes left
+ * and against the budget before anything is allocated, every sketch is
+ * validated (HLL registers, KLL level order and weights, top-list counts and
+ * sizes, series ranges) and the figures must agree with each other (lines =
+ * requests + malformed + oversized, the status codes sum to requests, ...).
+ * A rejected file gives SL_ECORRUPT (or SL_ENOMEM / SL_EBUDGET when it
+ * needs more memory than the budget allows) and *why, a static string naming
+ * the problem. The caller names the file.
+ *
+ * Sizes: a decoded report is created by sl_report_new_p with the HLL
+ * precision the state records and the larger of the report bytes it records
+ * and the caller's report_bytes (0: use the recorded size). With the
+ * recorded size every sketch comes back exactly as it was saved (a later
+ * feed or merge gives what it would have given on the saved report); with a
+ * larger one each sketch is merged into the larger empty sketch by its
+ * module's merge (top lists take the larger capacity, KLL the new k).
+ *
+ * Order: (decode | load) -> merge* -> (encode | save) -> free.
+ */
+#define SL_STATE_MAGIC "SLUICEST"
+#define SL_STATE_MAGIC_LEN 8
+#define SL_STATE_VERSION 1
+/* Bytes at the start of each input covered by head_hash. */
+#define SL_STATE_HEAD_BYTES 4096
+
+/* One input of the run a state describes. */
+typedef struct {
+	const char *path;	/* NUL-terminated; never NULL */
+	const char *error;	/* NULL, or why it could not be (fully) read */
+	uint64_t dev, ino;	/* st_dev and st_ino; 0 when not a file */
+	uint64_t size;		/* size when read (0 if unknown) */
+	uint64_t consumed;	/* raw bytes read from it */
+	uint64_t head_hash;	/* sl_hash of its first head_len bytes */
+	uint32_t head_len;	/* min(size, SL_STATE_HEAD_BYTES) */
+} sl_state_input;
+
+/* A decoded state. Fields are read-only to users. */
+typedef struct sl_state sl_state;
+struct sl_state {
+	sl_report *report;	/* owned by the state */
+	uint64_t budget;	/* memory budget of the run that wrote it */
+	uint64_t peak;		/* its peak use */
+	size_t ninputs;
+	sl_state_input *inputs; /* owned, strings included */
+
+	/* private */
+	sl_budget *mem;
+	char *strings;		/* paths and errors of inputs[] */
+	size_t strings_len;
+	char why[SL_SAMPLES_MAX][96]; /* the samples' reasons */
+};
+
+/* True when p[0 .. n-1] starts with the state magic (n >= 8). */
+bool sl_state_is_state(const void *p, size_t n);
+
+/*
+ * Encodes report r, the inputs, the run's budget and peak into a new buffer
+ * from b: *out (owned by the caller; free with sl_free(b, *out, *len)).
+ * The buffer is sized exactly by a first counting pass, so it takes no more
+ * than the state's length. SL_ENOMEM if b refuses it; SL_EINVAL if a
+ * sample's input id is not below ninputs.
+ */
+sl_status sl_state_encode(sl_budget *b, const sl_report *r, const sl_state_input *inputs,
+			  size_t ninputs, uint64_t budget, uint64_t peak, void **out,
+			  size_t *len);
+
+/*
+ * Decodes the state in buf[0 .. len-1] into a new *out (owned by the caller:
+ * sl_state_free), all of its memory from b. report_bytes: see the section
+ * comment. On failure *out is NULL, nothing stays allocated and *why names
+ * the problem: SL_ECORRUPT for bytes that are not a valid state (wrong magic,
+ * unknown version, truncation, checksum mismatch, impossible values),
+ * SL_ENOMEM when it needs more than b has left. A recorded report size
+ * below this build's minimum (a state from a build with smaller structures)
+ * is raised to the minimum. buf is not kept.
+ */
+sl_status sl_state_decode(sl_state **out, sl_budget *b, const void *buf, size_t len,
+			  size_t report_bytes, const char **why);
+
+/*
+ * Reads the file at path (with read(2), into a buffer from b whose size is
+ * checked against the budget before it is allocated) and decodes it as
+ * sl_state_decode does; the buffer is freed before returning. SL_EIO with
+ * *err = errno when the file cannot be read.
+ */
+sl_status sl_state_load(sl_state **out, sl_budget *b, const char *path, size_t report_bytes,
+			int *err, const char **why);
+
+/*
+ * Encodes as sl_state_encode and writes the state to path atomically: to a
+ * temporary file in the same directory, fsync, rename over path, fsync the
+ * directory. A crash at any moment leaves either the old file or the new one
+ * at path (a temporary file may be left behind). SL_EIO with *err = errno,
+ * SL_ENOMEM when b cannot hold the encoded state.
+ */
+sl_status sl_state_save(const char *path, sl_budget *b, const sl_report *r,
+			const sl_state_input *inputs, size_t ninputs, uint64_t budget,
+			uint64_t peak, int *err);
+
+/*
+ * dst := merge(dst, src): the reports merge by sl_report_merge (so dst keeps
+ * its sizes: HLLs fold to the smaller precision, top lists keep dst's
+ * capacity, KLLs dst's k), src's inputs are appended to dst's (sample input
+ * ids follow), dst keeps its budget and takes the larger peak.
+ * SL_EMISMATCH (*why set) when the formats differ, SL_ENOMEM when the
+ * inputs do not fit b; dst is then unchanged.
+ */
+sl_status sl_state_merge(sl_state *dst, const sl_state *src, const char **why);
+
+void sl_state_free(sl_state *s);
 
 /* ------------------------------------------------------------------------ */
 /* External sort (lib/xsort.c)                                               */
@@ -756,6 +926,289 @@ int sl_xsort_errno(const sl_xsort *xs);
 void sl_xsort_stats_get(const sl_xsort *xs, sl_xsort_stats *st);
 /* Frees everything; the temporary file goes with its descriptor. */
 void sl_xsort_free(sl_xsort *xs);
+
+/* ------------------------------------------------------------------------ */
+/* Dedup (lib/dedup.c, lib/bloom.c)                                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Bloom filter (Bloom 1970) of m bits and k probes per key, the probes drawn
+ * from one XXH3-128 of the key by enhanced double hashing (Kirsch &
+ * Mitzenmacher 2006). Never a false negative. Every add is also a check, and
+ * the filter sums, over its adds, the probability that the check would have
+ * been a false positive had the key been absent: (bits_set / m)^k at that
+ * moment, with bits_set counted exactly as bits flip.
+ *
+ * Memory: sl_bloom_bytes(m), allocated at creation; adds never fail.
+ */
+#define SL_BLOOM_MAX_BITS ((uint64_t)1 << 32)
+#define SL_BLOOM_MAX_K 32
+
+typedef struct sl_bloom sl_bloom;
+
+/* round(-log2(rate)) clamped to [1, SL_BLOOM_MAX_K]: the best k for a
+ * filter at its design fill of one half, where the rate is 2^-k. 0 when rate
+ * is not in (0, 1). */
+uint32_t sl_bloom_k_for_rate(double rate);
+/* The most bits a filter can have within max_bytes (its struct included): a
+ * multiple of 64, at most SL_BLOOM_MAX_BITS; 0 if max_bytes is too small. */
+uint64_t sl_bloom_bits_for_bytes(size_t max_bytes);
+/* Bytes sl_bloom_new(b, m, k) takes from its budget. */
+size_t sl_bloom_bytes(uint64_t m);
+/* Distinct keys a filter of m bits and k probes takes before its expected
+ * per-check rate passes rate: n = -(m / k) ln(1 - rate^(1/k)). */
+double sl_bloom_capacity(uint64_t m, uint32_t k, double rate);
+
+/* An empty filter; m a multiple of 64 in [64, SL_BLOOM_MAX_BITS], k in
+ * [1, SL_BLOOM_MAX_K]. NULL on bad arguments or SL_ENOMEM. Owned by the
+ * caller. */
+sl_bloom *sl_bloom_new(sl_budget *b, uint64_t m, uint32_t k);
+void sl_bloom_free(sl_bloom *f);
+/* Checks then inserts key: true when all k bits were already set (the key
+ * may have been added before), false when it certainly was not. Adds this
+ * check's false-positive probability to sl_bloom_fp_expected. */
+bool sl_bloom_add(sl_bloom *f, const void *key, size_t len);
+/* Checks without inserting or counting. */
+bool sl_bloom_contains(const sl_bloom *f, const void *key, size_t len);
+uint64_t sl_bloom_bits(const sl_bloom *f);	/* m */
+uint32_t sl_bloom_k(const sl_bloom *f);
+uint64_t sl_bloom_bits_set(const sl_bloom *f);
+uint64_t sl_bloom_adds(const sl_bloom *f);
+/* (bits_set / m)^k now: the chance that an absent key checks present. */
+double sl_bloom_fp_rate(const sl_bloom *f);
+/* Of the adds of keys never added before, some wrongly returned true (false
+ * positives); call their number W. With p the rate at each add:
+ * sl_bloom_fp_expected is the sum of p over all adds, an upper bound on
+ * E[W]; sl_bloom_fp_estimate is the sum of p / (1 - p) over the adds that
+ * returned false, an unbiased estimate of E[W] that stays close when most
+ * adds are repeats. */
+double sl_bloom_fp_expected(const sl_bloom *f);
+double sl_bloom_fp_estimate(const sl_bloom *f);
+/* A bound c with P(W > c) <= delta: the smaller of a Chernoff bound on
+ * fp_expected and a Freedman (martingale Bernstein) bound on fp_estimate,
+ * each at delta / 2 (the formulas are in lib/bloom.c). UINT64_MAX for delta
+ * outside (0, 1). */
+uint64_t sl_bloom_fp_bound(const sl_bloom *f, double delta);
+/*
+ * The smallest c such that a sum S of independent Bernoulli trials whose
+ * total mean is at most mu has P(S > c) <= delta, by the Chernoff bound
+ * P(S >= t) <= e^-mu (e mu / t)^t (t > mu). 0 for mu <= 0; UINT64_MAX for
+ * delta outside (0, 1).
+ */
+uint64_t sl_bloom_chernoff_bound(double mu, double delta);
+
+/*
+ * Dedup: passes the first line of each key, in input order, as
+ * `awk '!seen[$0]++'` does (or `!seen[$N]++` with a key field), in at most
+ * max_bytes of memory.
+ *
+ * Exact mode (approx_rate 0): the keys seen are kept in an in-memory set
+ * and each first occurrence is passed at once. When the set would outgrow
+ * its share of max_bytes it stops growing and the dedup spills: every later
+ * line whose key is not in the set goes to an external sort (sl_xsort,
+ * temporary files in tmpdir), which keeps the first line of each key; the
+ * survivors are then sorted back into input order and given by
+ * sl_dedup_next after sl_dedup_finish. So the lines passed by sl_dedup_add
+ * followed by those from sl_dedup_next are exactly awk's output, in order.
+ *
+ * Approximate mode (approx_rate in (0, 1)): a Bloom filter filling max_bytes,
+ * k = sl_bloom_k_for_rate(approx_rate); memory only, nothing deferred. A
+ * new key is wrongly dropped with probability (fill)^k at that moment; the
+ * stats give an estimate of the number of wrongly dropped lines and a 95%
+ * bound (sl_bloom_fp_estimate, sl_bloom_fp_bound).
+ *
+ * Call order: sl_dedup_new -> sl_dedup_add* -> sl_dedup_finish ->
+ * sl_dedup_next* (until *line == NULL) -> sl_dedup_free. Any other order is
+ * SL_EINVAL. Errors are sticky, as with sl_xsort:
+ *   SL_EBUDGET  max_bytes below SL_DEDUP_MIN_BYTES (exact) or
+ *               SL_DEDUP_APPROX_MIN_BYTES (approximate)
+ *   SL_ENOMEM   the budget refused memory
+ *   SL_EINVAL   bad options, wrong call order, tmpdir NULL in exact mode,
+ *               or a line longer than SL_DEDUP_MAX_LINE in exact mode
+ *   SL_EIO      a temporary-file operation failed: sl_dedup_errno() gives
+ *               errno (ENOSPC when the temporary directory is full)
+ *   SL_ECORRUPT a temporary file read back wrong
+ *
+ * Memory: within max_bytes, except that a spilled line longer than the
+ * sorter's merge chunk is held whole, beyond max_bytes (see sl_xsort), and a
+ * copy buffer grows to the longest spilled line.
+ */
+#define SL_DEDUP_BLANKS (-1)	/* sl_dedup_opts.separator: awk's default */
+#define SL_DEDUP_MIN_BYTES (2 * SL_XSORT_MIN_BYTES + 32 * 1024)
+#define SL_DEDUP_APPROX_MIN_BYTES 1024
+#define SL_DEDUP_MAX_LINE (SL_XSORT_MAX_RECORD - 16)
+
+typedef struct sl_dedup sl_dedup;
+
+typedef struct {
+	/* 0: the key is the whole line. N >= 1: field N, fields being
+	 * separated as awk's default FS does (runs of spaces and tabs,
+	 * leading and trailing ones ignored) when separator is
+	 * SL_DEDUP_BLANKS, else by each occurrence of the byte separator
+	 * (awk -F C). A line with fewer than N fields has the empty key. */
+	uint32_t key_field;
+	int separator;
+	double approx_rate;	/* 0: exact; in (0, 1): Bloom filter */
+} sl_dedup_opts;
+
+typedef struct {
+	uint64_t lines;		/* added */
+	uint64_t printed;	/* passed so far (by add and next) */
+	uint64_t dropped;	/* lines - printed once next has ended */
+	/* exact mode */
+	uint64_t held_keys;	/* keys in the in-memory set */
+	bool spilled;
+	uint64_t spilled_lines;	/* lines given to the external sort */
+	uint64_t temp_written;	/* temporary bytes written */
+	uint64_t temp_peak;	/* at most this many held at once */
+	/* approximate mode */
+	uint64_t bloom_bits;
+	uint32_t bloom_k;
+	uint64_t bloom_bits_set;
+	double fp_rate;		/* per-check rate now, (fill)^k */
+	double fp_estimate;	/* estimated expected wrongly dropped lines */
+	uint64_t fp_bound;	/* at most this many, with 95% (<= dropped) */
+	bool over_rate;		/* fp_rate > approx_rate: filter too small */
+} sl_dedup_stats;
+
+/* A dedup using at most max_bytes of b (see Memory above), temporary files
+ * in tmpdir (exact mode; may be NULL in approximate mode; copied). opts NULL
+ * means exact, whole lines. On success *out is owned by the caller
+ * (sl_dedup_free); on failure *out is NULL and nothing is held. */
+sl_status sl_dedup_new(sl_dedup **out, sl_budget *b, size_t max_bytes,
+		       const sl_dedup_opts *opts, const char *tmpdir);
+
+/* Adds one line (without its newline). *print is set true when the caller
+ * should output the line now (its key is new), false when it is a duplicate
+ * or, after a spill, deferred to sl_dedup_next. */
+sl_status sl_dedup_add(sl_dedup *d, const char *line, size_t len, bool *print);
+
+/* Ends input; after a spill this runs both external sorts. */
+sl_status sl_dedup_finish(sl_dedup *d);
+
+/* The next deferred line, in input order: SL_OK with *line and *len, or
+ * SL_OK with *line == NULL at the end. *line is valid until the next call. */
+sl_status sl_dedup_next(sl_dedup *d, const char **line, size_t *len);
+
+/* errno behind SL_EIO, else 0. */
+int sl_dedup_errno(const sl_dedup *d);
+void sl_dedup_stats_get(const sl_dedup *d, sl_dedup_stats *st);
+/* Frees everything, temporary files included. */
+void sl_dedup_free(sl_dedup *d);
+
+/* ------------------------------------------------------------------------ */
+/* Exact key counts (lib/exact.c)                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An exact multiset of byte-string keys (key -> total weight) of any size in
+ * max_bytes of memory: distinct count, total and the top n keys by count,
+ * all exact. Repeats are absorbed by an in-memory hash table; when it is
+ * full it is written, sorted by key and LZ4-compressed, as a run of
+ * (key, count) records to one unnamed temporary file in tmpdir, and the
+ * runs are merged (k-way, summing equal keys) as they accumulate and at the
+ * end. An instance that never fills its table never touches the disk.
+ *
+ * Call order:
+ *     sl_exact_new -> (sl_exact_add | sl_exact_addw | sl_exact_merge)*
+ *     -> sl_exact_finish -> (sl_exact_distinct | _total | _top)*
+ *     -> sl_exact_free
+ * Any other order returns SL_EINVAL. sl_exact_free may be called at any
+ * point and removes every temporary byte (the file has no name: O_TMPFILE,
+ * or mkstemp + unlink at once where O_TMPFILE is unsupported, so nothing is
+ * left behind even after SIGKILL).
+ *
+ * Errors are sticky: after a call fails with SL_EIO, SL_ENOMEM, SL_EBUDGET
+ * or SL_ECORRUPT, every later call except sl_exact_free returns the same
+ * status and no figure is given (the accessors return 0).
+ *   SL_EBUDGET  max_bytes < SL_EXACT_MIN_BYTES (new), or finish cannot fit
+ *               top_n rows plus two merge readers in max_bytes
+ *   SL_ENOMEM   the budget refused memory
+ *   SL_EINVAL   wrong call order, NULL tmpdir, a key over SL_EXACT_KEY_MAX
+ *               (these leave the object unchanged and are not sticky)
+ *   SL_EIO      a temporary-file operation failed; sl_exact_errno() gives
+ *               errno (ENOSPC when the temporary directory is full)
+ *   SL_ECORRUPT the temporary file read back wrong
+ *
+ * Memory: everything is taken at creation, within max_bytes: the object,
+ * the LZ4 state (16 KiB), one write block and its compressed copy (B and
+ * LZ4_COMPRESSBOUND(B), B = max_bytes / 64 clamped to [2 KiB, 16 KiB]), the
+ * run table, and the rest as one slab. While adding, the slab is the hash
+ * table (slots of 8 bytes at load <= 1/2, and an arena of keys); its split
+ * is re-chosen after each spill from the mean key size seen. While merging
+ * (the table is then empty) the slab holds the readers, one block and its
+ * compressed copy each; at finish it also holds the top_n rows (each
+ * min(SL_TOPK_VALUE_MAX, longest key) bytes + 28). The one exception, as in
+ * sl_xsort: a record longer than B is read back whole into a block taken
+ * from the budget beyond max_bytes while it is merged.
+ */
+#define SL_EXACT_MIN_BYTES (128 * 1024)
+#define SL_EXACT_KEY_MAX (64 * 1024)
+
+typedef struct sl_exact sl_exact;
+
+/* A new empty multiset using at most max_bytes of b, spilling to tmpdir
+ * (copied; not NULL: the library reads no environment). On success *out is
+ * owned by the caller (sl_exact_free); on failure *out is NULL and nothing
+ * is held. Nothing is created on disk until the table first fills. */
+sl_status sl_exact_new(sl_exact **out, sl_budget *b, size_t max_bytes,
+		       const char *tmpdir);
+
+/* Adds weight w (0: nothing happens) to key[0 .. len-1], len <=
+ * SL_EXACT_KEY_MAX; the key is copied. May spill a run to disk (SL_EIO).
+ * sl_exact_add adds weight 1. */
+sl_status sl_exact_addw(sl_exact *e, const char *key, size_t len, uint64_t w);
+sl_status sl_exact_add(sl_exact *e, const char *key, size_t len);
+
+/* dst := dst + src (both before finish, different objects). src's table is
+ * added to dst's, and src's runs are copied into dst's temporary file, so
+ * dst's finish counts everything. On success src is left empty (as new,
+ * its temporary bytes released) and may be reused or freed. On failure the
+ * error is sticky in dst (and in src when src failed). */
+sl_status sl_exact_merge(sl_exact *dst, sl_exact *src);
+
+/*
+ * Ends input and computes, exactly: the number of distinct keys, the total
+ * weight and the top_n keys by count (count descending, ties by key bytes
+ * ascending, a shorter key first when one is a prefix of the other).
+ * Spilled runs are merged here, SL_EIO / SL_ECORRUPT / SL_EBUDGET as above.
+ */
+sl_status sl_exact_finish(sl_exact *e, size_t top_n);
+
+/*
+ * Instead of sl_exact_finish: ends input and calls fn once for every
+ * distinct key with its total count, in key order when the table spilled
+ * (in table order otherwise); key is valid during the call only. For
+ * callers that split keys into groups (a report tags each list's keys with
+ * one byte) and keep their own per-group figures. Afterwards
+ * sl_exact_distinct and _total answer; _top lists nothing. Errors as
+ * sl_exact_finish; fn is not called after an error.
+ */
+typedef void (*sl_exact_each_fn)(void *ud, const char *key, size_t len, uint64_t count);
+sl_status sl_exact_finish_each(sl_exact *e, sl_exact_each_fn fn, void *ud);
+
+/* After a successful finish; 0 otherwise. */
+uint64_t sl_exact_distinct(const sl_exact *e);
+uint64_t sl_exact_total(const sl_exact *e);
+
+/* Writes up to n rows of the top list (in order, max_error 0; a key longer
+ * than SL_TOPK_VALUE_MAX is shown by its first SL_TOPK_VALUE_MAX bytes with
+ * truncated set, but counted and ordered by all its bytes) and returns how
+ * many. row.value points into e, valid until sl_exact_free. 0 before a
+ * successful finish. */
+size_t sl_exact_top(const sl_exact *e, sl_topk_row *rows, size_t n);
+
+/* errno of the failed temporary-file operation behind SL_EIO, else 0. */
+int sl_exact_errno(const sl_exact *e);
+
+/* Temporary-disk accounting (as for sl_xsort): records = (key, count)
+ * records written by spills, runs = runs spilled or imported by merge,
+ * merges = intermediate merges, temp_peak = most bytes held on disk at
+ * once, fan_in = readers per merge, run_bytes = the slab. */
+void sl_exact_stats(const sl_exact *e, sl_xsort_stats *st);
+
+/* Frees everything; the temporary file goes with its descriptor. */
+void sl_exact_free(sl_exact *e);
 
 #ifdef __cplusplus
 }

@@ -77,6 +77,33 @@ static size_t fixed_bytes(size_t max_bytes)
 	       MINUTE_SERIES_BYTES + 1024 /* series headers, slack */;
 }
 
+/* ---- exact mode ---------------------------------------------------------
+ *
+ * Keys are tagged with one byte, the list they belong to: the six top lists
+ * (sl_top_list order) and the visitors (client NUL date NUL agent). The
+ * exact table is finished once; a callback sees every distinct tagged key
+ * with its count and keeps, per list, the distinct count, the total and the
+ * best top_n rows (count descending, then key bytes ascending; keys longer
+ * than SL_TOPK_VALUE_MAX are kept by their first SL_TOPK_VALUE_MAX bytes).
+ * The rows' bytes are reserved at creation.
+ */
+#define EXACT_LISTS (SL_TOP_COUNT + 1)
+#define EXACT_VISITORS SL_TOP_COUNT
+#define EXACT_KEY_BYTES (SL_LINE_MAX + 16)
+
+struct sl_report_exact_list {
+	uint64_t distinct, total;
+	size_t nrows;
+	sl_topk_row *rows;	/* heap while finishing, then best first */
+	char *keys;		/* SL_TOPK_VALUE_MAX bytes per row */
+};
+
+static size_t exact_lists_bytes(size_t top_n)
+{
+	return EXACT_LISTS * (sizeof(struct sl_report_exact_list) +
+			      top_n * (sizeof(sl_topk_row) + SL_TOPK_VALUE_MAX));
+}
+
 int sl_report_hll_precision(size_t max_bytes)
 {
 	/* The two distinct counters may take a quarter of the report, each
@@ -112,6 +139,10 @@ void sl_report_free(sl_report *r)
 	sl_distinct_free(r->distinct_lines);
 	sl_topk_free(r->top_lines);
 	sl_kll_free(r->line_length_q);
+	sl_exact_free(r->exact);
+	sl_free(r->budget, r->exact_key, EXACT_KEY_BYTES);
+	if (r->exact_lists)
+		sl_free(r->budget, r->exact_lists, exact_lists_bytes(r->exact_top_n));
 	sl_free(r->budget, r, sizeof *r);
 }
 
@@ -186,6 +217,264 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t m
 	return SL_OK;
 }
 
+size_t sl_report_min_bytes_exact(size_t top_n)
+{
+	return fixed_bytes(0) + EXACT_KEY_BYTES + exact_lists_bytes(top_n) + SL_EXACT_MIN_BYTES;
+}
+
+sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes,
+			      int hll_p, const char *tmpdir, size_t top_n)
+{
+	*out = NULL;
+	if (fmt <= SL_FMT_AUTO || fmt >= SL_FMT_LINES || !tmpdir || hll_p < SL_HLL_MIN_P ||
+	    hll_p > SL_HLL_MAX_P || top_n > ((size_t)1 << 20))
+		return SL_EINVAL;
+	if (max_bytes < sl_report_min_bytes_exact(top_n))
+		return SL_EBUDGET;
+	sl_report *r = sl_calloc(b, 1, sizeof *r);
+	if (!r)
+		return SL_ENOMEM;
+	r->budget = b;
+	r->format = fmt;
+	r->bytes_held = max_bytes;
+	r->exact_top_n = top_n;
+	uint32_t k = kll_k_for(max_bytes);
+	r->request_time_q = sl_kll_new(b, k, KLL_SEED_TIME);
+	r->response_bytes_q = sl_kll_new(b, k, KLL_SEED_BYTES);
+	r->per_hour = sl_series_new(b, 3600, HOUR_SERIES_BYTES);
+	r->per_minute = sl_series_new(b, 60, MINUTE_SERIES_BYTES);
+	r->exact_key = sl_malloc(b, EXACT_KEY_BYTES);
+	r->exact_lists = sl_calloc(b, 1, exact_lists_bytes(top_n));
+	sl_status st = SL_ENOMEM;
+	if (r->request_time_q && r->response_bytes_q && r->per_hour && r->per_minute &&
+	    r->exact_key && r->exact_lists) {
+		size_t table = max_bytes - fixed_bytes(max_bytes) - EXACT_KEY_BYTES -
+			       exact_lists_bytes(top_n);
+		st = sl_exact_new(&r->exact, b, table, tmpdir);
+	}
+	if (st != SL_OK) {
+		sl_report_free(r);
+		return st;
+	}
+	char *keys = (char *)(r->exact_lists + EXACT_LISTS);
+	sl_topk_row *rows = (sl_topk_row *)(void *)(keys + EXACT_LISTS * top_n * SL_TOPK_VALUE_MAX);
+	for (int i = 0; i < EXACT_LISTS; i++) {
+		r->exact_lists[i].keys = keys + (size_t)i * top_n * SL_TOPK_VALUE_MAX;
+		r->exact_lists[i].rows = rows + (size_t)i * top_n;
+	}
+	*out = r;
+	return SL_OK;
+}
+
+/* Adds key[0 .. len-1] of list `tag`, prefixed by the tag. The first error
+ * stops the table (later adds are ignored; finish reports it). */
+static void exact_put(sl_report *r, int tag, const char *a, size_t alen, const char *b,
+		      size_t blen, const char *c, size_t clen)
+{
+	if (r->exact_status != SL_OK)
+		return;
+	char *k = r->exact_key;
+	size_t n = 0;
+	k[n++] = (char)tag;
+	memcpy(k + n, a, alen);
+	n += alen;
+	if (b) {
+		k[n++] = 0;
+		memcpy(k + n, b, blen);
+		n += blen;
+		k[n++] = 0;
+		memcpy(k + n, c, clen);
+		n += clen;
+	}
+	if (n > SL_EXACT_KEY_MAX)
+		n = SL_EXACT_KEY_MAX; /* cannot happen for lines <= SL_LINE_MAX */
+	sl_status st = sl_exact_add(r->exact, k, n);
+	if (st != SL_OK)
+		r->exact_status = st;
+}
+
+static void record_exact(sl_report *r, const sl_access_rec *rec)
+{
+	const sl_str *f = rec->field;
+	exact_put(r, SL_TOP_URL, f[SL_F_URL].p, f[SL_F_URL].len, NULL, 0, NULL, 0);
+	exact_put(r, SL_TOP_PATH, f[SL_F_PATH].p, f[SL_F_PATH].len, NULL, 0, NULL, 0);
+	exact_put(r, SL_TOP_IP, f[SL_F_CLIENT].p, f[SL_F_CLIENT].len, NULL, 0, NULL, 0);
+	exact_put(r, SL_TOP_REFERRER, f[SL_F_REFERRER].p, f[SL_F_REFERRER].len, NULL, 0, NULL, 0);
+	exact_put(r, SL_TOP_USER_AGENT, f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len, NULL, 0,
+		  NULL, 0);
+	if (rec->status == 404)
+		exact_put(r, SL_TOP_NOT_FOUND, f[SL_F_PATH].p, f[SL_F_PATH].len, NULL, 0, NULL, 0);
+	size_t dlen = f[SL_F_TIME].len < 11 ? f[SL_F_TIME].len : 11;
+	exact_put(r, EXACT_VISITORS, f[SL_F_CLIENT].p, f[SL_F_CLIENT].len, f[SL_F_TIME].p, dlen,
+		  f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
+}
+
+/* Row a ranks before row b: more count, then smaller key bytes. */
+static int row_before(uint64_t ca, const char *ka, size_t la, uint64_t cb, const char *kb,
+		      size_t lb)
+{
+	if (ca != cb)
+		return ca > cb;
+	size_t m = la < lb ? la : lb;
+	int c = memcmp(ka, kb, m);
+	return c ? c < 0 : la < lb;
+}
+
+/* The heap keeps the worst row at the root. */
+static int heap_worse(const sl_topk_row *x, const sl_topk_row *y)
+{
+	return row_before(y->count, y->value, y->len, x->count, x->value, x->len);
+}
+
+static void heap_down(sl_topk_row *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, w = i;
+		if (l < n && heap_worse(&h[l], &h[w]))
+			w = l;
+		if (l + 1 < n && heap_worse(&h[l + 1], &h[w]))
+			w = l + 1;
+		if (w == i)
+			return;
+		sl_topk_row t = h[i];
+		h[i] = h[w];
+		h[w] = t;
+		i = w;
+	}
+}
+
+static void heap_up(sl_topk_row *h, size_t i)
+{
+	while (i > 0 && heap_worse(&h[i], &h[(i - 1) / 2])) {
+		sl_topk_row t = h[i];
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+/* Each distinct tagged key with its count (sl_exact_finish_each). */
+static void exact_take(void *ud, const char *key, size_t len, uint64_t count)
+{
+	sl_report *r = ud;
+	if (len == 0 || (unsigned char)key[0] >= EXACT_LISTS)
+		return;
+	struct sl_report_exact_list *l = &r->exact_lists[(unsigned char)key[0]];
+	key++;
+	len--;
+	l->distinct++;
+	l->total += count;
+	size_t keep = len < SL_TOPK_VALUE_MAX ? len : SL_TOPK_VALUE_MAX;
+	if (r->exact_top_n == 0)
+		return;
+	sl_topk_row *slot;
+	if (l->nrows < r->exact_top_n) {
+		slot = &l->rows[l->nrows];
+		/* each row owns the key slot it was given first */
+		slot->value = l->keys + l->nrows * SL_TOPK_VALUE_MAX;
+	} else {
+		if (!row_before(count, key, keep, l->rows[0].count, l->rows[0].value, l->rows[0].len))
+			return;
+		slot = &l->rows[0];
+	}
+	memcpy((char *)(uintptr_t)slot->value, key, keep);
+	slot->len = keep;
+	slot->count = count;
+	slot->max_error = 0;
+	slot->truncated = len > SL_TOPK_VALUE_MAX;
+	if (slot == &l->rows[0] && l->nrows == r->exact_top_n)
+		heap_down(l->rows, l->nrows, 0);
+	else
+		heap_up(l->rows, l->nrows++);
+}
+
+sl_status sl_report_finish_exact(sl_report *r)
+{
+	if (!r->exact || r->exact_done)
+		return r->exact ? SL_OK : SL_EINVAL;
+	if (r->exact_status != SL_OK)
+		return r->exact_status;
+	sl_status st = sl_exact_finish_each(r->exact, exact_take, r);
+	if (st != SL_OK) {
+		r->exact_status = st;
+		return st;
+	}
+	for (int i = 0; i < EXACT_LISTS; i++) { /* heap -> best first */
+		struct sl_report_exact_list *l = &r->exact_lists[i];
+		for (size_t n = l->nrows; n > 1; n--) {
+			sl_topk_row t = l->rows[0];
+			l->rows[0] = l->rows[n - 1];
+			l->rows[n - 1] = t;
+			heap_down(l->rows, n - 1, 0);
+		}
+	}
+	r->exact_done = true;
+	return SL_OK;
+}
+
+int sl_report_exact_errno(const sl_report *r)
+{
+	return r->exact ? sl_exact_errno(r->exact) : 0;
+}
+
+void sl_report_exact_disk(const sl_report *r, uint64_t *peak, uint64_t *written)
+{
+	sl_xsort_stats st = {0};
+	if (r->exact)
+		sl_exact_stats(r->exact, &st);
+	*peak = st.temp_peak;
+	*written = st.temp_written;
+}
+
+static sl_estimate exact_estimate(uint64_t n)
+{
+	sl_estimate e = {(double)n, (double)n, (double)n, true};
+	return e;
+}
+
+sl_estimate sl_report_unique_ips(const sl_report *r)
+{
+	if (r->exact)
+		return exact_estimate(r->exact_done ? r->exact_lists[SL_TOP_IP].distinct : 0);
+	return sl_distinct_estimate(r->ips);
+}
+
+sl_estimate sl_report_unique_visitors(const sl_report *r)
+{
+	if (r->exact)
+		return exact_estimate(r->exact_done ? r->exact_lists[EXACT_VISITORS].distinct : 0);
+	return sl_distinct_estimate(r->visitors);
+}
+
+size_t sl_report_top(const sl_report *r, sl_top_list t, sl_topk_row *rows, size_t n)
+{
+	if ((unsigned)t >= SL_TOP_COUNT)
+		return 0;
+	if (!r->exact)
+		return sl_topk_list(r->top[t], rows, n);
+	if (!r->exact_done)
+		return 0;
+	const struct sl_report_exact_list *l = &r->exact_lists[t];
+	if (n > l->nrows)
+		n = l->nrows;
+	memcpy(rows, l->rows, n * sizeof *rows);
+	return n;
+}
+
+void sl_report_top_info(const sl_report *r, sl_top_list t, bool *exact, size_t *capacity,
+			uint64_t *total)
+{
+	if (r->exact) {
+		*exact = true;
+		*capacity = 0;
+		*total = r->exact_done && (unsigned)t < SL_TOP_COUNT ? r->exact_lists[t].total : 0;
+		return;
+	}
+	*exact = sl_topk_is_exact(r->top[t]);
+	*capacity = sl_topk_capacity(r->top[t]);
+	*total = sl_topk_total(r->top[t]);
+}
+
 void sl_report_begin_input(sl_report *r, uint32_t input_id)
 {
 	sl_report_set_position(r, input_id, 0);
@@ -254,6 +543,10 @@ static void record(sl_report *r, const sl_access_rec *rec)
 	sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
 	sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
 
+	if (r->exact) {
+		record_exact(r, rec);
+		goto distributions;
+	}
 	uint64_t h_ip = sl_hash(f[SL_F_CLIENT].p, f[SL_F_CLIENT].len);
 	uint64_t h_ua = sl_hash(f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
 	/* The date as logged ("10/Oct/2000"), so that visitors split at the
@@ -277,6 +570,7 @@ static void record(sl_report *r, const sl_access_rec *rec)
 	if (rec->status == 404)
 		add_str(r->top[SL_TOP_NOT_FOUND], f[SL_F_PATH], h_path);
 
+distributions:
 	if (rec->has_request_time) {
 		sl_kll_add(r->request_time_q, rec->request_time);
 		sl_moments_add(&r->request_time, rec->request_time);
@@ -363,7 +657,7 @@ static void keep_first_samples(sl_report *dst, const sl_report *src)
 
 sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 {
-	if (dst->format != src->format)
+	if (dst->format != src->format || !dst->exact != !src->exact)
 		return SL_EMISMATCH;
 	if (src->requests) {
 		if (!dst->requests || src->first_time < dst->first_time)
@@ -388,10 +682,18 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 		dst->status[i] += src->status[i];
 	sl_tally_merge(&dst->methods, &src->methods);
 	sl_tally_merge(&dst->protocols, &src->protocols);
-	sl_distinct_merge(dst->ips, src->ips);
-	sl_distinct_merge(dst->visitors, src->visitors);
-	for (int i = 0; i < SL_TOP_COUNT; i++)
-		sl_topk_merge(dst->top[i], src->top[i]);
+	if (dst->exact && src->exact) {
+		/* src's table moves into dst's (src is left empty) */
+		if (dst->exact_status == SL_OK)
+			dst->exact_status = src->exact_status;
+		if (dst->exact_status == SL_OK)
+			dst->exact_status = sl_exact_merge(dst->exact, src->exact);
+	} else {
+		sl_distinct_merge(dst->ips, src->ips);
+		sl_distinct_merge(dst->visitors, src->visitors);
+		for (int i = 0; i < SL_TOP_COUNT; i++)
+			sl_topk_merge(dst->top[i], src->top[i]);
+	}
 	sl_kll_merge(dst->request_time_q, src->request_time_q);
 	sl_moments_merge(&dst->request_time, &src->request_time);
 	sl_kll_merge(dst->response_bytes_q, src->response_bytes_q);

@@ -235,27 +235,29 @@ static void json_inputs(FILE *o, const cli_view *v)
 	fputs("],\n", o);
 }
 
-static void json_top_list(FILE *o, const char *name, const sl_topk *t, const cli_view *v)
+static void json_rows(FILE *o, const char *name, const sl_topk_row *rows, size_t n)
 {
-	size_t n = v->rows ? sl_topk_list(t, v->rows, v->top_n) : 0;
 	fprintf(o, "\n    \"%s\": [", name);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ",\n      {\"value\": " : "\n      {\"value\": ", o);
-		json_str(o, v->rows[i].value, v->rows[i].len);
+		json_str(o, rows[i].value, rows[i].len);
 		fprintf(o, ", \"count\": %llu, \"max_error\": %llu",
-			(unsigned long long)v->rows[i].count, (unsigned long long)v->rows[i].max_error);
-		if (v->rows[i].truncated)
+			(unsigned long long)rows[i].count, (unsigned long long)rows[i].max_error);
+		if (rows[i].truncated)
 			fputs(", \"truncated\": true", o);
 		fputs("}", o);
 	}
 	fputs(n ? "\n    ]" : "]", o);
 }
 
-static void json_top_info(FILE *o, const char *name, const sl_topk *t)
+static void json_top_info(FILE *o, const char *name, bool exact, size_t capacity, uint64_t total)
 {
-	fprintf(o, "\n    \"%s\": {\"exact\": %s, \"capacity\": %zu, \"total\": %llu}", name,
-		sl_topk_is_exact(t) ? "true" : "false", sl_topk_capacity(t),
-		(unsigned long long)sl_topk_total(t));
+	fprintf(o, "\n    \"%s\": {\"exact\": %s, \"capacity\": ", name, exact ? "true" : "false");
+	if (capacity)
+		fprintf(o, "%zu", capacity);
+	else
+		fputs("null", o);
+	fprintf(o, ", \"total\": %llu}", (unsigned long long)total);
 }
 
 /* The generic line report (-f lines). */
@@ -269,9 +271,10 @@ static int render_lines_json(FILE *o, const cli_view *v)
 		(unsigned long long)r->bytes_sent);
 	json_estimate(o, "distinct_lines", sl_distinct_estimate(r->distinct_lines));
 	fputs("  \"top\": {", o);
-	json_top_list(o, "line", r->top_lines, v);
+	json_rows(o, "line", v->rows, v->rows ? sl_topk_list(r->top_lines, v->rows, v->top_n) : 0);
 	fputs("\n  },\n  \"top_info\": {", o);
-	json_top_info(o, "line", r->top_lines);
+	json_top_info(o, "line", sl_topk_is_exact(r->top_lines), sl_topk_capacity(r->top_lines),
+		      sl_topk_total(r->top_lines));
 	fputs("\n  },\n", o);
 	json_dist(o, "line_length", r->line_length_q, &r->line_length);
 	fprintf(o, "  \"memory\": {\"budget\": %zu, \"peak\": %zu}\n}\n", v->budget, v->peak);
@@ -300,8 +303,8 @@ int render_json(FILE *o, const cli_view *v)
 	} else {
 		fputs("  \"first_time\": null,\n  \"last_time\": null,\n", o);
 	}
-	json_estimate(o, "unique_ips", sl_distinct_estimate(r->ips));
-	json_estimate(o, "unique_visitors", sl_distinct_estimate(r->visitors));
+	json_estimate(o, "unique_ips", sl_report_unique_ips(r));
+	json_estimate(o, "unique_visitors", sl_report_unique_visitors(r));
 
 	fputs("  \"status\": {", o);
 	int first = 1;
@@ -327,12 +330,17 @@ int render_json(FILE *o, const cli_view *v)
 	fputs("  \"top\": {", o);
 	for (int t = 0; t < SL_TOP_COUNT; t++) {
 		fputs(t ? "," : "", o);
-		json_top_list(o, sl_top_name(t), r->top[t], v);
+		json_rows(o, sl_top_name(t), v->rows,
+			  v->rows ? sl_report_top(r, t, v->rows, v->top_n) : 0);
 	}
 	fputs("\n  },\n  \"top_info\": {", o);
 	for (int t = 0; t < SL_TOP_COUNT; t++) {
+		bool exact;
+		size_t cap;
+		uint64_t total;
+		sl_report_top_info(r, t, &exact, &cap, &total);
 		fputs(t ? "," : "", o);
-		json_top_info(o, sl_top_name(t), r->top[t]);
+		json_top_info(o, sl_top_name(t), exact, cap, total);
 	}
 	fputs("\n  },\n", o);
 
@@ -358,6 +366,12 @@ int render_json(FILE *o, const cli_view *v)
 		fprintf(o, ", \"truncated\": %s}", s->truncated ? "true" : "false");
 	}
 	fputs(r->nsamples ? "\n  ],\n" : "],\n", o);
+	if (r->exact) {
+		uint64_t peak, written;
+		sl_report_exact_disk(r, &peak, &written);
+		fprintf(o, "  \"temp_disk\": {\"peak\": %llu, \"written\": %llu},\n",
+			(unsigned long long)peak, (unsigned long long)written);
+	}
 	fprintf(o, "  \"memory\": {\"budget\": %zu, \"peak\": %zu}\n}\n", v->budget, v->peak);
 	return ferror(o) ? -1 : 0;
 }
@@ -487,16 +501,15 @@ static void text_series(FILE *o, const char *title, const sl_series *s)
 	}
 }
 
-static void text_top_list(FILE *o, const char *title, const sl_topk *t, const cli_view *v)
+static void text_rows(FILE *o, const char *title, const sl_topk_row *rows, size_t n, bool exact)
 {
 	char a[32], b[32];
-	size_t n = v->rows ? sl_topk_list(t, v->rows, v->top_n) : 0;
 	fprintf(o, "\n%s%s\n", title,
-		sl_topk_is_exact(t) ? "" : "  (≈: count is an upper bound; true count >= count - max_error)");
+		exact ? "" : "  (≈: count is an upper bound; true count >= count - max_error)");
 	if (!n)
 		fputs("  (none)\n", o);
 	for (size_t i = 0; i < n; i++) {
-		const sl_topk_row *row = &v->rows[i];
+		const sl_topk_row *row = &rows[i];
 		if (row->max_error)
 			fprintf(o, "  ≈%13s -%-9s ", grouped(a, sizeof a, row->count),
 				grouped(b, sizeof b, row->max_error));
@@ -518,7 +531,9 @@ static int render_lines_text(FILE *o, const cli_view *v)
 	text_estimate(o, "Distinct lines", sl_distinct_estimate(r->distinct_lines));
 	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",
 		grouped(a, sizeof a, v->budget), grouped(b, sizeof b, v->peak));
-	text_top_list(o, "Top lines", r->top_lines, v);
+	text_rows(o, "Top lines", v->rows,
+		  v->rows ? sl_topk_list(r->top_lines, v->rows, v->top_n) : 0,
+		  sl_topk_is_exact(r->top_lines));
 	text_dist(o, "Line length", "bytes", r->line_length_q, &r->line_length);
 	return ferror(o) ? -1 : 0;
 }
@@ -545,10 +560,16 @@ int render_text(FILE *o, const cli_view *v)
 		fprintf(o, "  %-18s %s to %s\n", "Time", a, b);
 	}
 	fprintf(o, "  %-18s %s\n", "Bytes sent", grouped(a, sizeof a, r->bytes_sent));
-	text_estimate(o, "Unique IPs", sl_distinct_estimate(r->ips));
-	text_estimate(o, "Unique visitors", sl_distinct_estimate(r->visitors));
+	text_estimate(o, "Unique IPs", sl_report_unique_ips(r));
+	text_estimate(o, "Unique visitors", sl_report_unique_visitors(r));
 	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",
 		grouped(a, sizeof a, v->budget), grouped(b, sizeof b, v->peak));
+	if (r->exact) {
+		uint64_t peak, written;
+		sl_report_exact_disk(r, &peak, &written);
+		fprintf(o, "  %-18s peak %s bytes, %s written (--exact)\n", "Temporary disk",
+			grouped(a, sizeof a, peak), grouped(b, sizeof b, written));
+	}
 
 	fputs("\nStatus codes\n", o);
 	for (int cls = 1; cls <= 5; cls++) {
@@ -569,8 +590,14 @@ int render_text(FILE *o, const cli_view *v)
 	text_tally(o, "Methods", &r->methods, r->requests);
 	text_tally(o, "Protocols", &r->protocols, r->requests);
 
-	for (int t = 0; t < SL_TOP_COUNT; t++)
-		text_top_list(o, titles[t], r->top[t], v);
+	for (int t = 0; t < SL_TOP_COUNT; t++) {
+		bool exact;
+		size_t cap;
+		uint64_t total;
+		sl_report_top_info(r, t, &exact, &cap, &total);
+		text_rows(o, titles[t], v->rows, v->rows ? sl_report_top(r, t, v->rows, v->top_n) : 0,
+			  exact);
+	}
 
 	if (r->request_time.n)
 		text_dist(o, "Request time", "seconds", r->request_time_q, &r->request_time);

@@ -89,6 +89,9 @@ struct run {
 	sl_format format;
 	int jobs;
 	size_t share;	     /* report bytes per worker */
+	int exact;	     /* --exact */
+	const char *tmpdir;  /* --tmp, $TMPDIR, /tmp */
+	size_t top_n;
 	int hll_p;	     /* the same for every worker, whatever -j */
 	size_t cap;	     /* bytes per buffer */
 	int nbuf;
@@ -140,6 +143,9 @@ static void usage(FILE *f)
 		"  -o, --output FILE   write the report to FILE: JSON if FILE ends in .json,\n"
 		"                      text otherwise\n"
 		"  -n, --top N         rows in each top list (default 10)\n"
+		"      --exact         exact distinct counts and top lists whatever the size:\n"
+		"                      keys spill to disk in sorted, compressed runs\n"
+		"      --tmp DIR       where --exact spills (default $TMPDIR, else /tmp)\n"
 		"  -q, --quiet         no progress line and no malformed-line samples on stderr\n"
 		"  -h, --help          show this help and exit\n"
 		"  -V, --version       show the version and exit\n"
@@ -215,7 +221,10 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 	sl_format fmt = r->format == SL_FMT_AUTO ? sl_access_detect(data, len) : r->format;
 	for (int i = 0; i < r->jobs; i++) {
 		worker_t *w = &r->workers[i];
-		sl_status st = sl_report_new_p(&w->report, &w->budget, fmt, r->share, r->hll_p);
+		sl_status st = r->exact && fmt != SL_FMT_LINES
+				       ? sl_report_new_exact(&w->report, &w->budget, fmt, r->share,
+							     r->hll_p, r->tmpdir, r->top_n)
+				       : sl_report_new_p(&w->report, &w->budget, fmt, r->share, r->hll_p);
 		if (st != SL_OK) {
 			fprintf(stderr, "%s: cannot set up the report: %s\n", prog, sl_strerror(st));
 			return -1;
@@ -589,10 +598,11 @@ static int ends_with(const char *s, const char *suffix)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_JSON = 256 };
+	enum { OPT_JSON = 256, OPT_EXACT, OPT_TMP };
 	static const struct option longopts[] = {
 		{"memory", required_argument, NULL, 'm'}, {"format", required_argument, NULL, 'f'},
 		{"jobs", required_argument, NULL, 'j'},
+		{"exact", no_argument, NULL, OPT_EXACT}, {"tmp", required_argument, NULL, OPT_TMP},
 		{"json", no_argument, NULL, OPT_JSON},	  {"output", required_argument, NULL, 'o'},
 		{"top", required_argument, NULL, 'n'},	  {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
@@ -646,6 +656,8 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_JSON: json = 1; break;
+		case OPT_EXACT: r.exact = 1; break;
+		case OPT_TMP: r.tmpdir = optarg; break;
 		case 'o': output = optarg; break;
 		case 'n': {
 			char *end;
@@ -664,6 +676,9 @@ int main(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
+	if (!r.tmpdir)
+		r.tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	r.top_n = (size_t)top_n;
 	if (jobs < 1)
 		jobs = 1;
 	if (jobs > MAX_JOBS)
@@ -689,7 +704,8 @@ int main(int argc, char **argv)
 		if (r.cap > MAX_LINE_BUFFER)
 			r.cap = MAX_LINE_BUFFER;
 		need = fixed + (size_t)r.nbuf * (r.cap + sizeof(char *)) +
-		       (size_t)jobs * (sl_report_min_bytes_p(r.hll_p) + REPORT_SLACK);
+		       (size_t)jobs * ((r.exact ? sl_report_min_bytes_exact(r.top_n)
+					       : sl_report_min_bytes_p(r.hll_p)) + REPORT_SLACK);
 		if (budget >= need || jobs == 1)
 			break;
 		jobs--;
@@ -761,6 +777,18 @@ int main(int argc, char **argv)
 		r.workers[i].report = NULL;
 	}
 	sl_report_add_oversized(rep, r.reader_oversized);
+	if (rep->exact && sl_report_finish_exact(rep) != SL_OK) {
+		/* no figure is printed rather than a wrong one */
+		if (rep->exact_status == SL_EIO && sl_report_exact_errno(rep) == ENOSPC)
+			fprintf(stderr, "%s: %s: no space left for --exact's temporary runs; "
+				"free space or choose another --tmp\n", prog, r.tmpdir);
+		else if (rep->exact_status == SL_EIO)
+			fprintf(stderr, "%s: %s: temporary file: %s\n", prog, r.tmpdir,
+				strerror(sl_report_exact_errno(rep)));
+		else
+			fprintf(stderr, "%s: --exact: %s\n", prog, sl_strerror(rep->exact_status));
+		return EXIT_TROUBLE;
+	}
 	if (!r.quiet)
 		print_samples(rep, inputs);
 
@@ -775,6 +803,8 @@ int main(int argc, char **argv)
 			most = sl_topk_capacity(rep->top[t]);
 	if (rep->top_lines)
 		most = sl_topk_capacity(rep->top_lines);
+	if (rep->exact)
+		most = r.top_n;
 	if (nrows > most)
 		nrows = most;
 	sl_topk_row *rows = nrows ? sl_calloc(&r.budget, nrows, sizeof *rows) : NULL;

@@ -1,0 +1,1232 @@
+/*
+ * exact.c: an exact multiset of byte-string keys in bounded memory
+ * (sl_exact_*): distinct count, total weight and the top n keys by count.
+ *
+ * Contract (see sluice.h): every figure is exact whatever the data size;
+ * memory stays within max_bytes (one documented exception: records longer
+ * than a block while merging); temporary bytes live in one unnamed file.
+ *
+ * Algorithm: pre-aggregation, then an external sort-merge of aggregated
+ * runs (Knuth vol. 3, 5.4; the GROUP BY of database engines):
+ *  1. A hash table absorbs repeats. Slots are 8 bytes: (tag << 32) | (off+1),
+ *     tag = top 32 bits of sl_hash(key), off = the record's offset in the
+ *     arena, 0 = empty; slot index = low 32 bits times cap, shifted (Lemire's
+ *     fastrange, so cap need not be a power of two); linear probing, load
+ *     at most 1/2. Arena records are `u64 count | u32 len | key`, 4-aligned.
+ *  2. When the slots or the arena are full the table is sorted by key bytes
+ *     and written as one run; it is then empty. Sorting works in place: the
+ *     occupied slots are compacted to u32 offsets, then expanded (backwards)
+ *     to 16-byte entries {first 8 key bytes big-endian, off, len}, which fit
+ *     in the slot array because load <= 1/2; an introsort (Musser 1997) on
+ *     them compares the prefixes as integers and falls back to memcmp. Keys
+ *     of one run are distinct.
+ *  3. Run format: a run is a sequence of blocks, each
+ *         u32 clen (bit 31: stored raw) | u32 rlen | clen bytes
+ *     (little-endian), the payload being LZ4 block format (or raw) of rlen
+ *     bytes of records `LEB128 len | LEB128 count | key`. Blocks hold at
+ *     most B raw bytes; a longer record gets a raw block of its own.
+ *  4. Merging: up to F runs are read (each through a block and a compressed
+ *     block carved from the slab, which is free since the table was just
+ *     emptied) and merged with a binary heap ordered by key. Since keys are
+ *     distinct within a run, equal keys are all at the heads of their runs
+ *     at once: the merge pops every head equal to the smallest, sums their
+ *     counts and emits one record, so a merged run again has distinct keys.
+ *     Runs carry a level; whenever the last F runs share one they are merged
+ *     into a run of the next level, appended to the file, and their extent
+ *     is released with fallocate(PUNCH_HOLE). The run table thus stays small
+ *     and each record is rewritten about log_F(spills) times. At finish the
+ *     tail runs are merged until few enough remain, and the final merge
+ *     feeds the answers instead of a writer: distinct += 1 and total +=
+ *     count per key, and the top n in a heap. The stream is in key order, so
+ *     a later key with an equal count never displaces an earlier one: the
+ *     tie rule (key bytes ascending) holds without keeping whole keys.
+ *     The total is also counted while adding and must agree (SL_ECORRUPT).
+ *  5. If nothing was ever spilled the answers come straight from the table
+ *     (a heap over the compacted offsets, ties by full key bytes).
+ *
+ * Memory layout (max_bytes): the object, a copy of tmpdir, the LZ4 state,
+ * the write block (B) and its compressed copy, the run table ((F - 1) *
+ * LEVELS + 1 runs), and the slab with all the rest. The slab is the table
+ * while adding, readers and heap while merging, plus the top rows (at its
+ * end) in the final merge. After each spill the table's split is re-chosen
+ * from the mean arena bytes per key seen so far: cap = slab / (8 + mean/2).
+ */
+#include "sluice.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lz4.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HDR 8			/* block header: clen, rlen */
+#define RAWBIT 0x80000000u	/* clen flag: payload stored uncompressed */
+#define RECHDR 12		/* arena record: u64 count, u32 len */
+#define LEVELS 12		/* run table: (F - 1) runs per level */
+#define FAN_MAX 64
+#define BLOCK_MIN 2048
+#define BLOCK_MAX (16 * 1024)
+#define VARMAX 20		/* two LEB128 varints */
+
+typedef struct {
+	uint64_t start, end;	/* extent in the temporary file */
+	uint32_t level;
+} run;
+
+typedef struct {
+	uint64_t off, end;	/* next block header .. end of the run */
+	char *raw, *comp;	/* B and CB bytes in the slab */
+	char *big;		/* a block longer than B (from the budget) */
+	size_t bigcap;
+	const unsigned char *p, *lim; /* records left in the current block */
+	const char *key;	/* current record */
+	size_t len;
+	uint64_t count;
+} reader;
+
+typedef struct {
+	uint64_t count;
+	uint64_t seq;		/* arrival order = key order */
+	uint32_t len;		/* bytes kept */
+	uint32_t truncated;
+} toprow;
+
+typedef struct {
+	uint64_t pfx;
+	uint32_t off, len;
+} entry;
+
+enum { ST_ADD, ST_DONE };
+enum { RES_NONE, RES_TABLE, RES_ROWS };
+
+struct sl_exact {
+	sl_budget *b;
+	size_t max_bytes;
+	int state;
+	sl_status err;
+	int err_no;
+	char *tmpdir;
+	size_t tmpdir_len;
+	uint64_t total;		/* weight added, everywhere */
+	uint64_t distinct;	/* after finish */
+	uint32_t maxlen;	/* longest key seen */
+	uint64_t keys_seen;	/* table inserts, for the split */
+	uint64_t bytes_seen;	/* their arena bytes */
+
+	/* the slab: the table while adding */
+	char *slab;
+	size_t slab_len;
+	uint64_t *slots;
+	size_t cap, n, maxload;
+	char *arena;
+	size_t arena_cap, afill;
+
+	/* the temporary file and its writer */
+	int fd;
+	uint64_t wpos;		/* end of file */
+	void *lz;
+	size_t lz_len;
+	char *wraw, *wcomp;
+	size_t B, CB, wfill;	/* CB = HDR + LZ4_COMPRESSBOUND(B) */
+	int holes;		/* punching holes works */
+
+	run *runs;
+	size_t nruns, runs_cap;
+	uint32_t F;
+
+	/* results */
+	int res;
+	uint32_t *order;	/* arena offsets or row indices, best first */
+	size_t nres;
+	toprow *rows;
+	char *keys;
+	size_t keyslot;
+
+	sl_xsort_stats st;
+	uint64_t live;		/* temporary bytes held now */
+
+	/* sl_exact_finish_each: every distinct key goes to each(each_ud, ...) */
+	sl_exact_each_fn each;
+	void *each_ud;
+};
+
+static sl_status fail(sl_exact *e, sl_status s, int err)
+{
+	if (e->err == SL_OK) {
+		e->err = s;
+		e->err_no = err;
+	}
+	return e->err;
+}
+
+/* ---- little helpers -------------------------------------------------------- */
+
+static inline uint64_t ld64(const char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t ld32(const char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline void st64(char *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static inline void st32(char *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static void put32le(char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (char)(v >> (8 * i));
+}
+
+static uint32_t get32le(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 |
+	       (uint32_t)u[3] << 24;
+}
+
+static size_t putvar(char *p, uint64_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (char)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (char)v;
+	return n;
+}
+
+static int getvar(const unsigned char **pp, const unsigned char *lim, uint64_t *v)
+{
+	const unsigned char *p = *pp;
+	uint64_t x = 0;
+	for (int sh = 0;; sh += 7) {
+		if (p >= lim || sh > 63)
+			return -1;
+		unsigned char c = *p++;
+		x |= (uint64_t)(c & 0x7f) << sh;
+		if (!(c & 0x80))
+			break;
+	}
+	*pp = p;
+	*v = x;
+	return 0;
+}
+
+/* Lexicographic order of byte strings, a prefix first. */
+static inline int keycmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+	if (c)
+		return c;
+	return an < bn ? -1 : an > bn;
+}
+
+static inline size_t recsize(size_t len)
+{
+	return (RECHDR + len + 3) & ~(size_t)3;
+}
+
+#define REC(e, off) ((e)->arena + (off))
+#define RCOUNT(r) ld64(r)
+#define RLEN(r) ld32((r) + 8)
+#define RKEY(r) ((r) + RECHDR)
+
+/* ---- the table ------------------------------------------------------------- */
+
+/* Lays the slab out as a table for keys of `mean` arena bytes; empty. */
+static void layout(sl_exact *e, size_t mean)
+{
+	size_t cap = e->slab_len / (8 + mean / 2);
+	size_t min_arena = recsize(SL_EXACT_KEY_MAX);
+	if (cap * 8 + min_arena > e->slab_len)
+		cap = (e->slab_len - min_arena) / 8;
+	if (cap < 64)
+		cap = 64;	/* the slab holds min_arena + 64 slots */
+	if (cap > 0xffffffffu)
+		cap = 0xffffffffu;
+	e->cap = cap;
+	e->maxload = cap / 2;
+	e->slots = (uint64_t *)(void *)e->slab;
+	e->arena = e->slab + cap * 8;
+	e->arena_cap = e->slab_len - cap * 8;
+	if (e->arena_cap > 0xfffffff0u)
+		e->arena_cap = 0xfffffff0u;
+	memset(e->slots, 0, cap * 8);
+	e->n = 0;
+	e->afill = 0;
+}
+
+static void relayout(sl_exact *e)
+{
+	size_t mean = e->keys_seen ? (size_t)(e->bytes_seen / e->keys_seen) : 48;
+	layout(e, mean);
+}
+
+static inline size_t slot_of(const sl_exact *e, uint64_t h)
+{
+	return (size_t)(((h & 0xffffffffu) * (uint64_t)e->cap) >> 32);
+}
+
+/* ---- the temporary file ---------------------------------------------------- */
+
+static sl_status open_tmp(sl_exact *e)
+{
+	int fd = open(e->tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		size_t n = e->tmpdir_len + sizeof "/sluice-exact-XXXXXX";
+		char *path = sl_malloc(e->b, n);
+		if (!path)
+			return fail(e, SL_ENOMEM, 0);
+		snprintf(path, n, "%s/sluice-exact-XXXXXX", e->tmpdir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+		sl_free(e->b, path, n);
+	}
+	if (fd < 0)
+		return fail(e, SL_EIO, errno);
+	e->fd = fd;
+	e->holes = 1;
+	return SL_OK;
+}
+
+static sl_status pwrite_all(sl_exact *e, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = pwrite(e->fd, p, n, (off_t)e->wpos);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(e, SL_EIO, errno);
+		}
+		if (w == 0)
+			return fail(e, SL_EIO, ENOSPC);
+		p += w;
+		n -= (size_t)w;
+		e->wpos += (uint64_t)w;
+		e->live += (uint64_t)w;
+		e->st.temp_written += (uint64_t)w;
+	}
+	if (e->live > e->st.temp_peak)
+		e->st.temp_peak = e->live;
+	return SL_OK;
+}
+
+static sl_status pread_all(sl_exact *e, int fd, char *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t r = pread(fd, p, n, (off_t)off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(e, SL_EIO, errno);
+		}
+		if (r == 0)
+			return fail(e, SL_ECORRUPT, 0);
+		p += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+		e->st.temp_read += (uint64_t)r;
+	}
+	return SL_OK;
+}
+
+/* ---- the writer ------------------------------------------------------------ */
+
+static sl_status flush_block(sl_exact *e)
+{
+	if (!e->wfill)
+		return SL_OK;
+	int c = LZ4_compress_fast_extState(e->lz, e->wraw, e->wcomp + HDR, (int)e->wfill,
+					   (int)(e->CB - HDR), 1);
+	uint32_t clen = (uint32_t)c;
+	if (c <= 0 || (size_t)c >= e->wfill) {
+		memcpy(e->wcomp + HDR, e->wraw, e->wfill);
+		clen = (uint32_t)e->wfill | RAWBIT;
+		c = (int)e->wfill;
+	}
+	put32le(e->wcomp, clen);
+	put32le(e->wcomp + 4, (uint32_t)e->wfill);
+	e->wfill = 0;
+	return pwrite_all(e, e->wcomp, HDR + (size_t)c);
+}
+
+static sl_status write_rec(sl_exact *e, const char *key, size_t len, uint64_t count)
+{
+	sl_status s;
+	char v[VARMAX + HDR];
+	size_t vn = putvar(v + HDR, len);
+	vn += putvar(v + HDR + vn, count);
+	size_t need = vn + len;
+	if (e->wfill + need > e->B && (s = flush_block(e)))
+		return s;
+	if (need > e->B) {
+		/* a raw block of its own, from the caller's memory */
+		put32le(v, (uint32_t)need | RAWBIT);
+		put32le(v + 4, (uint32_t)need);
+		if ((s = pwrite_all(e, v, HDR + vn)) || (s = pwrite_all(e, key, len)))
+			return s;
+		return SL_OK;
+	}
+	memcpy(e->wraw + e->wfill, v + HDR, vn);
+	memcpy(e->wraw + e->wfill + vn, key, len);
+	e->wfill += need;
+	return SL_OK;
+}
+
+/* ---- the readers and the merge ----------------------------------------------- */
+
+/* Loads the block at r->off. */
+static sl_status load_block(sl_exact *e, int fd, reader *r)
+{
+	sl_status s;
+	char h[HDR];
+	if (r->end - r->off < HDR)
+		return fail(e, SL_ECORRUPT, 0);
+	if ((s = pread_all(e, fd, h, HDR, r->off)))
+		return s;
+	uint32_t clen = get32le(h), rlen = get32le(h + 4);
+	int raw = (clen & RAWBIT) != 0;
+	clen &= ~RAWBIT;
+	if ((uint64_t)clen > r->end - r->off - HDR || (raw && clen != rlen) ||
+	    (!raw && (rlen > e->B || clen > e->CB - HDR)) || rlen == 0)
+		return fail(e, SL_ECORRUPT, 0);
+	char *dst = r->raw;
+	if (rlen > e->B) {
+		if (rlen > r->bigcap) {
+			char *p = sl_malloc(e->b, rlen);
+			if (!p)
+				return fail(e, SL_ENOMEM, 0);
+			sl_free(e->b, r->big, r->bigcap);
+			r->big = p;
+			r->bigcap = rlen;
+		}
+		dst = r->big;
+	} else if (r->big) {
+		sl_free(e->b, r->big, r->bigcap);
+		r->big = NULL;
+		r->bigcap = 0;
+	}
+	if (raw) {
+		if ((s = pread_all(e, fd, dst, rlen, r->off + HDR)))
+			return s;
+	} else {
+		if ((s = pread_all(e, fd, r->comp, clen, r->off + HDR)))
+			return s;
+		int d = LZ4_decompress_safe(r->comp, dst, (int)clen, (int)e->B);
+		if (d < 0 || (uint32_t)d != rlen)
+			return fail(e, SL_ECORRUPT, 0);
+	}
+	r->off += HDR + clen;
+	r->p = (const unsigned char *)dst;
+	r->lim = r->p + rlen;
+	return SL_OK;
+}
+
+/* Moves r to its next record; r->key = NULL at the end of its run. */
+static sl_status reader_next(sl_exact *e, int fd, reader *r)
+{
+	sl_status s;
+	if (r->p == r->lim) {
+		if (r->off >= r->end) {
+			r->key = NULL;
+			return SL_OK;
+		}
+		if ((s = load_block(e, fd, r)))
+			return s;
+	}
+	uint64_t len, count;
+	if (getvar(&r->p, r->lim, &len) || getvar(&r->p, r->lim, &count) ||
+	    len > (uint64_t)(r->lim - r->p) || count == 0)
+		return fail(e, SL_ECORRUPT, 0);
+	r->key = (const char *)r->p;
+	r->len = (size_t)len;
+	r->count = count;
+	r->p += len;
+	return SL_OK;
+}
+
+static size_t per_reader(const sl_exact *e)
+{
+	return sizeof(reader) + sizeof(uint32_t) + e->B + e->CB + 16;
+}
+
+static inline int rless(const reader *rd, uint32_t a, uint32_t b)
+{
+	return keycmp(rd[a].key, rd[a].len, rd[b].key, rd[b].len) < 0;
+}
+
+static void heap_down(const reader *rd, uint32_t *h, size_t n, size_t i)
+{
+	uint32_t x = h[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && rless(rd, h[c + 1], h[c]))
+			c++;
+		if (!rless(rd, h[c], x))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+static void heap_up(const reader *rd, uint32_t *h, size_t i)
+{
+	uint32_t x = h[i];
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!rless(rd, x, h[p]))
+			break;
+		h[i] = h[p];
+		i = p;
+	}
+	h[i] = x;
+}
+
+/* ---- the top list ---------------------------------------------------------- */
+
+/* Row i ranks before row j: higher count, then earlier (smaller) key. */
+static inline int row_better(const sl_exact *e, uint32_t i, uint32_t j)
+{
+	const toprow *a = &e->rows[i], *b = &e->rows[j];
+	return a->count > b->count || (a->count == b->count && a->seq < b->seq);
+}
+
+/* Arena record at offset a ranks before the one at b. */
+static inline int rec_better(const sl_exact *e, uint32_t a, uint32_t b)
+{
+	const char *x = REC(e, a), *y = REC(e, b);
+	uint64_t cx = RCOUNT(x), cy = RCOUNT(y);
+	if (cx != cy)
+		return cx > cy;
+	return keycmp(RKEY(x), RLEN(x), RKEY(y), RLEN(y)) < 0;
+}
+
+static inline int better(const sl_exact *e, int rows, uint32_t a, uint32_t b)
+{
+	return rows ? row_better(e, a, b) : rec_better(e, a, b);
+}
+
+/* Min-heap by rank: the worst at the root. */
+static void top_down(const sl_exact *e, int rows, uint32_t *h, size_t n, size_t i)
+{
+	uint32_t x = h[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && better(e, rows, h[c], h[c + 1]))
+			c++;
+		if (!better(e, rows, x, h[c]))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+static void top_up(const sl_exact *e, int rows, uint32_t *h, size_t i)
+{
+	uint32_t x = h[i];
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!better(e, rows, h[p], x))
+			break;
+		h[i] = h[p];
+		i = p;
+	}
+	h[i] = x;
+}
+
+/* Heapsort of the heap: best first. */
+static void top_sort(const sl_exact *e, int rows, uint32_t *h, size_t n)
+{
+	for (size_t i = n; i-- > 1;) {
+		uint32_t t = h[0];
+		h[0] = h[i];
+		h[i] = t;
+		top_down(e, rows, h, i, 0);
+	}
+}
+
+/* The final merge's sink: one distinct key with its summed count. */
+static void take(sl_exact *e, const char *key, size_t len, uint64_t count,
+		 size_t top_n, size_t *nh)
+{
+	uint32_t i;
+	e->distinct++;
+	if (e->each) {
+		e->each(e->each_ud, key, len, count);
+		return;
+	}
+	if (!top_n)
+		return;
+	if (*nh < top_n) {
+		i = (uint32_t)*nh;
+	} else {
+		i = e->order[0];
+		if (count <= e->rows[i].count)
+			return;
+	}
+	toprow *r = &e->rows[i];
+	r->count = count;
+	r->seq = e->distinct;
+	r->len = (uint32_t)(len < e->keyslot ? len : e->keyslot);
+	r->truncated = len > SL_TOPK_VALUE_MAX;
+	memcpy(e->keys + (size_t)i * e->keyslot, key, r->len);
+	if (*nh < top_n) {
+		e->order[*nh] = i;
+		top_up(e, 1, e->order, (*nh)++);
+	} else {
+		top_down(e, 1, e->order, *nh, 0);
+	}
+}
+
+/*
+ * Merges runs[first .. first + k) with readers in slab[0 .. area). With
+ * final == 0 it writes one run of `level` replacing them; else it feeds
+ * take() and checks the total.
+ */
+static sl_status merge(sl_exact *e, size_t first, uint32_t k, size_t area,
+		       int final, uint32_t level, size_t top_n)
+{
+	sl_status s = SL_OK;
+	reader *rd = (reader *)(void *)e->slab;
+	uint32_t *h = (uint32_t *)(void *)(rd + k);
+	char *buf = (char *)(h + k);
+	buf += (16 - (uintptr_t)buf % 16) % 16;
+	if ((size_t)(buf - e->slab) + (size_t)k * (e->B + e->CB) > area)
+		return fail(e, SL_EBUDGET, 0);
+	size_t n = 0, nh = 0;
+	uint64_t start = e->wpos, total = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		reader *r = &rd[i];
+		memset(r, 0, sizeof *r);
+		r->off = e->runs[first + i].start;
+		r->end = e->runs[first + i].end;
+		r->raw = buf + (size_t)i * (e->B + e->CB);
+		r->comp = r->raw + e->B;
+		if ((s = reader_next(e, e->fd, r)))
+			goto out;
+		if (r->key) {
+			h[n] = i;
+			heap_up(rd, h, n++);
+		}
+	}
+	while (n) {
+		/* pop every head equal to the smallest key; they stay valid
+		 * until their readers move */
+		uint32_t g[FAN_MAX];
+		size_t ng = 0;
+		uint64_t sum = 0;
+		do {
+			uint32_t w = h[0];
+			g[ng++] = w;
+			sum += rd[w].count;
+			h[0] = h[--n];
+			if (n)
+				heap_down(rd, h, n, 0);
+		} while (n && keycmp(rd[h[0]].key, rd[h[0]].len, rd[g[0]].key, rd[g[0]].len) == 0);
+		const reader *w = &rd[g[0]];
+		total += sum;
+		if (final)
+			take(e, w->key, w->len, sum, top_n, &nh);
+		else if ((s = write_rec(e, w->key, w->len, sum)))
+			goto out;
+		for (size_t i = 0; i < ng; i++) {
+			if ((s = reader_next(e, e->fd, &rd[g[i]])))
+				goto out;
+			if (rd[g[i]].key) {
+				h[n] = g[i];
+				heap_up(rd, h, n++);
+			}
+		}
+	}
+	if (final) {
+		if (total != e->total)
+			s = fail(e, SL_ECORRUPT, 0);
+		e->nres = nh;
+		goto out;
+	}
+	if ((s = flush_block(e)))
+		goto out;
+	/* give back the merged runs' disk: one hole over their span */
+	uint64_t a = e->runs[first].start, z = e->runs[first + k - 1].end;
+	if (e->holes && z > a) {
+		if (fallocate(e->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)a,
+			      (off_t)(z - a)) == 0) {
+			for (size_t i = first; i < first + k; i++)
+				e->live -= e->runs[i].end - e->runs[i].start;
+		} else {
+			e->holes = 0;
+		}
+	}
+	e->runs[first].start = start;
+	e->runs[first].end = e->wpos;
+	e->runs[first].level = level;
+	e->nruns = first + 1;
+	e->st.merges++;
+out:
+	for (uint32_t i = 0; i < k; i++) {
+		sl_free(e->b, rd[i].big, rd[i].bigcap);
+		rd[i].big = NULL;
+	}
+	return s;
+}
+
+/* Appends a run; merges the last F runs while they share a level (or while
+ * the table is full). The slab must be free (the hash table empty). */
+static sl_status push_run(sl_exact *e, uint64_t start, uint64_t end, uint32_t level)
+{
+	sl_status s;
+	run *r = &e->runs[e->nruns++];
+	r->start = start;
+	r->end = end;
+	r->level = level;
+	e->st.runs++;
+	while (e->nruns >= e->F) {
+		uint32_t top = 0;
+		int same = 1;
+		for (size_t i = e->nruns - e->F; i < e->nruns; i++) {
+			if (e->runs[i].level != e->runs[e->nruns - 1].level)
+				same = 0;
+			if (e->runs[i].level > top)
+				top = e->runs[i].level;
+		}
+		if (!same && e->nruns < e->runs_cap)
+			break;
+		if ((s = merge(e, e->nruns - e->F, e->F, e->slab_len, 0, top + 1, 0)))
+			return s;
+	}
+	return SL_OK;
+}
+
+/* ---- spilling the table ----------------------------------------------------- */
+
+static inline uint64_t load_pfx(const unsigned char *k, size_t n)
+{
+	uint64_t v = 0;
+	if (n >= 8) {
+		memcpy(&v, k, 8);
+		return __builtin_bswap64(v);
+	}
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < n ? k[i] : 0);
+	return v;
+}
+
+static inline int ecmp(const sl_exact *e, const entry *a, const entry *b)
+{
+	if (a->pfx != b->pfx)
+		return a->pfx < b->pfx ? -1 : 1;
+	return keycmp(RKEY(REC(e, a->off)), a->len, RKEY(REC(e, b->off)), b->len);
+}
+
+static void sift(const sl_exact *e, entry *a, size_t i, size_t n)
+{
+	entry t = a[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && ecmp(e, &a[c], &a[c + 1]) < 0)
+			c++;
+		if (ecmp(e, &t, &a[c]) >= 0)
+			break;
+		a[i] = a[c];
+		i = c;
+	}
+	a[i] = t;
+}
+
+/* Keys are distinct, so no two entries compare equal and the Hoare
+ * partition around a median of three always makes progress. */
+static void introsort(const sl_exact *e, entry *a, size_t n, int depth)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			for (size_t i = n / 2; i-- > 0;)
+				sift(e, a, i, n);
+			for (size_t i = n; i-- > 1;) {
+				entry t = a[0];
+				a[0] = a[i];
+				a[i] = t;
+				sift(e, a, 0, i);
+			}
+			return;
+		}
+		entry *x = &a[0], *y = &a[n / 2], *z = &a[n - 1], *m;
+		if (ecmp(e, x, y) < 0)
+			m = ecmp(e, y, z) < 0 ? y : (ecmp(e, x, z) < 0 ? z : x);
+		else
+			m = ecmp(e, x, z) < 0 ? x : (ecmp(e, y, z) < 0 ? z : y);
+		entry p = *m;
+		size_t i = 0, j = n - 1;
+		for (;;) {
+			while (ecmp(e, &a[i], &p) < 0)
+				i++;
+			while (ecmp(e, &p, &a[j]) < 0)
+				j--;
+			if (i >= j)
+				break;
+			entry t = a[i];
+			a[i] = a[j];
+			a[j] = t;
+			i++;
+			j--;
+		}
+		size_t left = j + 1;
+		if (left < n - left) {
+			introsort(e, a, left, depth);
+			a += left;
+			n -= left;
+		} else {
+			introsort(e, a + left, n - left, depth);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		entry t = a[i];
+		size_t j = i;
+		while (j > 0 && ecmp(e, &t, &a[j - 1]) < 0) {
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = t;
+	}
+}
+
+/* Compacts the occupied slots to u32 arena offsets at the slab's start;
+ * returns how many (e->n). */
+static uint32_t *compact(sl_exact *e)
+{
+	uint32_t *o = (uint32_t *)(void *)e->slots;
+	size_t j = 0;
+	for (size_t i = 0; i < e->cap; i++) {
+		uint64_t v = e->slots[i];
+		if (v)
+			o[j++] = (uint32_t)v - 1;
+	}
+	return o;
+}
+
+/* Writes the table as one run (sorted by key) and empties it. */
+static sl_status spill(sl_exact *e)
+{
+	sl_status s;
+	if (!e->n)
+		return SL_OK;
+	if (e->fd < 0 && (s = open_tmp(e)))
+		return s;
+	size_t n = e->n;
+	uint32_t *o = compact(e);
+	entry *a = (entry *)(void *)e->slots;
+	for (size_t i = n; i-- > 0;) {	/* 16 * n <= 8 * cap */
+		uint32_t off = o[i];
+		const char *r = REC(e, off);
+		entry t = {load_pfx((const unsigned char *)RKEY(r), RLEN(r)), off, RLEN(r)};
+		a[i] = t;
+	}
+	int depth = 0;
+	for (size_t m = n; m > 1; m >>= 1)
+		depth += 2;
+	introsort(e, a, n, depth);
+	uint64_t start = e->wpos;
+	for (size_t i = 0; i < n; i++) {
+		const char *r = REC(e, a[i].off);
+		if ((s = write_rec(e, RKEY(r), a[i].len, RCOUNT(r))))
+			return s;
+	}
+	if ((s = flush_block(e)))
+		return s;
+	e->st.records += n;
+	e->n = 0;		/* the slab is free for merging now */
+	e->afill = 0;
+	s = push_run(e, start, e->wpos, 0);
+	relayout(e);
+	return s;
+}
+
+/* ---- the public interface ----------------------------------------------------- */
+
+sl_status sl_exact_new(sl_exact **out, sl_budget *b, size_t max_bytes, const char *tmpdir)
+{
+	sl_status s = SL_ENOMEM;
+	*out = NULL;
+	if (!b || !tmpdir)
+		return SL_EINVAL;
+	if (max_bytes < SL_EXACT_MIN_BYTES)
+		return SL_EBUDGET;
+	sl_exact *e = sl_calloc(b, 1, sizeof *e);
+	if (!e)
+		return SL_ENOMEM;
+	e->b = b;
+	e->max_bytes = max_bytes;
+	e->fd = -1;
+	e->tmpdir_len = strlen(tmpdir);
+	size_t B = max_bytes / 64;
+	B = B < BLOCK_MIN ? BLOCK_MIN : B > BLOCK_MAX ? BLOCK_MAX : B;
+	e->B = B;
+	e->CB = HDR + LZ4_COMPRESSBOUND(B);
+	e->lz_len = (size_t)LZ4_sizeofState();
+	if (!(e->tmpdir = sl_malloc(b, e->tmpdir_len + 1)) ||
+	    !(e->lz = sl_malloc(b, e->lz_len)) || !(e->wraw = sl_malloc(b, e->B)) ||
+	    !(e->wcomp = sl_malloc(b, e->CB)))
+		goto out;
+	memcpy(e->tmpdir, tmpdir, e->tmpdir_len + 1);
+
+	size_t held = sizeof *e + e->tmpdir_len + 1 + e->lz_len + e->B + e->CB;
+	size_t rest = max_bytes > held ? max_bytes - held : 0;
+	size_t F = rest / (per_reader(e) + LEVELS * sizeof(run));
+	if (F > FAN_MAX)
+		F = FAN_MAX;
+	s = SL_EBUDGET;
+	if (F < 2)
+		goto out;
+	e->F = (uint32_t)F;
+	e->runs_cap = (F - 1) * LEVELS + 1;
+	s = SL_ENOMEM;
+	if (!(e->runs = sl_malloc(b, e->runs_cap * sizeof(run))))
+		goto out;
+	held += e->runs_cap * sizeof(run);
+	e->slab_len = (max_bytes - held) & ~(size_t)15;
+	if (e->slab_len > ((size_t)1 << 32))
+		e->slab_len = (size_t)1 << 32;
+	s = SL_EBUDGET;
+	if (e->slab_len < recsize(SL_EXACT_KEY_MAX) + 64 * 8 ||
+	    e->slab_len < (size_t)F * per_reader(e))
+		goto out;
+	s = SL_ENOMEM;
+	if (!(e->slab = sl_malloc(b, e->slab_len)))
+		goto out;
+	relayout(e);
+	e->st.fan_in = e->F;
+	e->st.run_bytes = e->slab_len;
+	*out = e;
+	return SL_OK;
+out:
+	sl_exact_free(e);
+	return s;
+}
+
+sl_status sl_exact_addw(sl_exact *e, const char *key, size_t len, uint64_t w)
+{
+	sl_status s;
+	if (e->err)
+		return e->err;
+	if (e->state != ST_ADD || len > SL_EXACT_KEY_MAX)
+		return SL_EINVAL;
+	if (!w)
+		return SL_OK;
+	uint64_t hash = sl_hash(key, len);
+	uint32_t tag = (uint32_t)(hash >> 32);
+	size_t i = slot_of(e, hash);
+	for (;;) {
+		uint64_t v = e->slots[i];
+		if (!v)
+			break;
+		if ((uint32_t)(v >> 32) == tag) {
+			char *r = REC(e, (uint32_t)v - 1);
+			if (RLEN(r) == len && memcmp(RKEY(r), key, len) == 0) {
+				st64(r, RCOUNT(r) + w);
+				e->total += w;
+				return SL_OK;
+			}
+		}
+		if (++i == e->cap)
+			i = 0;
+	}
+	size_t need = recsize(len);
+	if (e->n >= e->maxload || e->afill + need > e->arena_cap) {
+		if ((s = spill(e)))
+			return s;
+		for (i = slot_of(e, hash); e->slots[i];)
+			if (++i == e->cap)
+				i = 0;
+	}
+	char *r = e->arena + e->afill;
+	st64(r, w);
+	st32(r + 8, (uint32_t)len);
+	memcpy(r + RECHDR, key, len);
+	e->slots[i] = (uint64_t)tag << 32 | (uint64_t)(e->afill + 1);
+	e->afill += need;
+	e->n++;
+	e->total += w;
+	e->keys_seen++;
+	e->bytes_seen += need;
+	if (len > e->maxlen)
+		e->maxlen = (uint32_t)len;
+	return SL_OK;
+}
+
+sl_status sl_exact_add(sl_exact *e, const char *key, size_t len)
+{
+	return sl_exact_addw(e, key, len, 1);
+}
+
+sl_status sl_exact_merge(sl_exact *dst, sl_exact *src)
+{
+	sl_status s;
+	if (dst->err)
+		return dst->err;
+	if (src->err)
+		return src->err;
+	if (dst == src || dst->state != ST_ADD || src->state != ST_ADD)
+		return SL_EINVAL;
+	/* src's table, key by key (dst may spill on the way) */
+	uint64_t table_total = 0;
+	for (size_t i = 0; i < src->cap; i++) {
+		uint64_t v = src->slots[i];
+		if (!v)
+			continue;
+		const char *r = REC(src, (uint32_t)v - 1);
+		table_total += RCOUNT(r);
+		if ((s = sl_exact_addw(dst, RKEY(r), RLEN(r), RCOUNT(r))))
+			return s;
+	}
+	if (src->nruns) {
+		/* src's runs, copied block for block through src's slab; dst's
+		 * table is spilled first so that its slab is free to merge */
+		if ((s = spill(dst)) || (dst->fd < 0 && (s = open_tmp(dst))))
+			return s;
+		for (size_t i = 0; i < src->nruns; i++) {
+			uint64_t a = src->runs[i].start, z = src->runs[i].end;
+			uint64_t start = dst->wpos;
+			while (a < z) {
+				size_t take = z - a < src->slab_len ? (size_t)(z - a) : src->slab_len;
+				if ((s = pread_all(src, src->fd, src->slab, take, a)))
+					return fail(dst, s, src->err_no);
+				if ((s = pwrite_all(dst, src->slab, take)))
+					return s;
+				a += take;
+			}
+			if ((s = push_run(dst, start, dst->wpos, src->runs[i].level)))
+				return s;
+		}
+		dst->st.records += src->st.records;
+		relayout(dst);	/* merges used the slab */
+	}
+	dst->total += src->total - table_total;
+	if (src->keys_seen) {
+		dst->keys_seen += src->keys_seen;
+		dst->bytes_seen += src->bytes_seen;
+	}
+	if (src->maxlen > dst->maxlen)
+		dst->maxlen = src->maxlen;
+	/* src is left empty */
+	if (src->fd >= 0 && ftruncate(src->fd, 0) == 0)
+		src->live = 0;
+	src->wpos = 0;
+	src->nruns = 0;
+	src->total = 0;
+	relayout(src);
+	return SL_OK;
+}
+
+/* No spill: the answers from the table. The compacted offsets take at most
+ * half the slots' bytes; the heap of top rows goes right after them. */
+static void finish_table(sl_exact *e, size_t top_n)
+{
+	size_t n = e->n;
+	uint32_t *o = compact(e);
+	uint32_t *h = o + n;
+	size_t m = top_n < n ? top_n : n, nh = 0;
+	for (size_t i = 0; i < n && m; i++) {
+		if (nh < m) {
+			h[nh] = o[i];
+			top_up(e, 0, h, nh++);
+		} else if (rec_better(e, o[i], h[0])) {
+			h[0] = o[i];
+			top_down(e, 0, h, nh, 0);
+		}
+	}
+	top_sort(e, 0, h, nh);
+	e->distinct = n;
+	e->order = h;
+	e->nres = nh;
+	e->res = RES_TABLE;
+}
+
+sl_status sl_exact_finish(sl_exact *e, size_t top_n)
+{
+	sl_status s;
+	if (e->err)
+		return e->err;
+	if (e->state != ST_ADD)
+		return SL_EINVAL;
+	if (!e->nruns) {
+		finish_table(e, top_n);
+		e->state = ST_DONE;
+		return SL_OK;
+	}
+	if ((s = spill(e)))
+		return s;
+	/* the top rows at the end of the slab, readers before them */
+	e->keyslot = e->maxlen < SL_TOPK_VALUE_MAX ? e->maxlen : SL_TOPK_VALUE_MAX;
+	size_t row = e->keyslot + sizeof(toprow) + sizeof(uint32_t);
+	size_t area = e->slab_len;
+	if (top_n) {
+		if (top_n > (e->slab_len - 2 * per_reader(e)) / row)
+			return fail(e, SL_EBUDGET, 0);
+		area = (e->slab_len - top_n * row) & ~(size_t)15;
+		e->rows = (toprow *)(void *)(e->slab + area);
+		e->order = (uint32_t *)(e->rows + top_n);
+		e->keys = (char *)(e->order + top_n);
+	}
+	size_t F = area / per_reader(e);
+	if (F > e->F)
+		F = e->F;
+	if (F < 2)
+		return fail(e, SL_EBUDGET, 0);
+	while (e->nruns > F) {
+		/* intermediate merges need no top rows: the whole slab */
+		size_t count = e->nruns - F + 1;
+		if (count > e->F)
+			count = e->F;
+		uint32_t top = 0;
+		for (size_t i = e->nruns - count; i < e->nruns; i++)
+			if (e->runs[i].level > top)
+				top = e->runs[i].level;
+		if ((s = merge(e, e->nruns - count, (uint32_t)count, e->slab_len, 0, top + 1, 0)))
+			return s;
+	}
+	e->distinct = 0;
+	if ((s = merge(e, 0, (uint32_t)e->nruns, area, 1, 0, top_n)))
+		return s;
+	top_sort(e, 1, e->order, e->nres);
+	e->res = RES_ROWS;
+	e->state = ST_DONE;
+	return SL_OK;
+}
+
+sl_status sl_exact_finish_each(sl_exact *e, sl_exact_each_fn fn, void *ud)
+{
+	sl_status s;
+	if (e->err)
+		return e->err;
+	if (e->state != ST_ADD || !fn)
+		return SL_EINVAL;
+	e->each = fn;
+	e->each_ud = ud;
+	if (!e->nruns) { /* never spilled: straight from the table */
+		size_t n = e->n;
+		uint32_t *o = compact(e);
+		for (size_t i = 0; i < n; i++) {
+			const char *r = REC(e, o[i]);
+			fn(ud, RKEY(r), RLEN(r), RCOUNT(r));
+		}
+		e->distinct = n;
+		e->nres = 0;
+		e->res = RES_TABLE;
+		e->state = ST_DONE;
+		return SL_OK;
+	}
+	if ((s = spill(e)))
+		return s;
+	size_t F = e->slab_len / per_reader(e);
+	if (F > e->F)
+		F = e->F;
+	if (F < 2)
+		return fail(e, SL_EBUDGET, 0);
+	while (e->nruns > F) {
+		size_t count = e->nruns - F + 1;
+		if (count > e->F)
+			count = e->F;
+		uint32_t top = 0;
+		for (size_t i = e->nruns - count; i < e->nruns; i++)
+			if (e->runs[i].level > top)
+				top = e->runs[i].level;
+		if ((s = merge(e, e->nruns - count, (uint32_t)count, e->slab_len, 0, top + 1, 0)))
+			return s;
+	}
+	e->distinct = 0;
+	if ((s = merge(e, 0, (uint32_t)e->nruns, e->slab_len, 1, 0, 0)))
+		return s;
+	e->nres = 0;
+	e->res = RES_ROWS;
+	e->state = ST_DONE;
+	return SL_OK;
+}
+
+uint64_t sl_exact_distinct(const sl_exact *e)
+{
+	return e->err || e->state != ST_DONE ? 0 : e->distinct;
+}
+
+uint64_t sl_exact_total(const sl_exact *e)
+{
+	return e->err || e->state != ST_DONE ? 0 : e->total;
+}
+
+size_t sl_exact_top(const sl_exact *e, sl_topk_row *rows, size_t n)
+{
+	if (e->err || e->state != ST_DONE)
+		return 0;
+	if (n > e->nres)
+		n = e->nres;
+	for (size_t i = 0; i < n; i++) {
+		sl_topk_row *w = &rows[i];
+		w->max_error = 0;
+		if (e->res == RES_TABLE) {
+			const char *r = REC(e, e->order[i]);
+			size_t len = RLEN(r);
+			w->value = RKEY(r);
+			w->len = len < SL_TOPK_VALUE_MAX ? len : SL_TOPK_VALUE_MAX;
+			w->count = RCOUNT(r);
+			w->truncated = len > SL_TOPK_VALUE_MAX;
+		} else {
+			uint32_t j = e->order[i];
+			w->value = e->keys + (size_t)j * e->keyslot;
+			w->len = e->rows[j].len;
+			w->count = e->rows[j].count;
+			w->truncated = e->rows[j].truncated != 0;
+		}
+	}
+	return n;
+}
+
+int sl_exact_errno(const sl_exact *e)
+{
+	return e->err == SL_EIO ? e->err_no : 0;
+}
+
+void sl_exact_stats(const sl_exact *e, sl_xsort_stats *st)
+{
+	*st = e->st;
+}
+
+void sl_exact_free(sl_exact *e)
+{
+	if (!e)
+		return;
+	sl_budget *b = e->b;
+	if (e->fd >= 0)
+		close(e->fd);
+	sl_free(b, e->slab, e->slab_len);
+	sl_free(b, e->runs, e->runs_cap * sizeof(run));
+	sl_free(b, e->wcomp, e->CB);
+	sl_free(b, e->wraw, e->B);
+	sl_free(b, e->lz, e->lz_len);
+	sl_free(b, e->tmpdir, e->tmpdir_len + 1);
+	sl_free(b, e, sizeof *e);
+}
