@@ -911,6 +911,106 @@ static void lines_mode(void **state)
 	run_free(&r);
 }
 
+/* --exact in the default 1 MiB: many more distinct clients and URLs than
+ * fit, so the exact table spills; every figure must equal the truth. */
+static void exact_mode_spills_and_is_exact(void **state)
+{
+	(void)state;
+	char path[512], args[2048], tmp[512];
+	snprintf(path, sizeof path, "%s/exact.log", tmpdir);
+	snprintf(tmp, sizeof tmp, "%s/spill", tmpdir);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	tu_rng rng = {seed + 31};
+	enum { N = 150000, IPS = 90000, URLS = 40000 };
+	uint32_t *ipc = calloc(IPS, sizeof *ipc), *urlc = calloc(URLS, sizeof *urlc);
+	uint64_t *visitors = calloc(N, sizeof *visitors);
+	FILE *f = fopen(path, "w");
+	for (size_t i = 0; i < N; i++) {
+		uint32_t ip = (uint32_t)tu_below(&rng, IPS);
+		double u = tu_unit(&rng);
+		uint32_t url = (uint32_t)((double)URLS * u * u * u);
+		int64_t t = 1700000000 + (int64_t)i;
+		ipc[ip]++;
+		urlc[url]++;
+		visitors[i] = ((uint64_t)ip << 32) | (uint64_t)(t / 86400);
+		char date[64];
+		fmt_time(date, sizeof date, t, 0);
+		fprintf(f, "10.%u.%u.%u - - [%s] \"GET /u/%u HTTP/1.1\" 200 1 \"-\" \"ua\"\n",
+			ip >> 16, (ip >> 8) & 255, ip & 255, date, url);
+	}
+	fclose(f);
+	size_t dvis = distinct_u64(visitors, N);
+	free(visitors);
+	snprintf(args, sizeof args, "--json --exact --tmp %s -j 1 --top 25 %s", tmp, path);
+	run_result r = run(args);
+	assert_int_equal(r.status, 0);
+	size_t dips = 0;
+	for (size_t i = 0; i < IPS; i++) dips += ipc[i] > 0;
+	const jv *u = json_get(r.json, "unique_ips");
+	assert_true(json_get(u, "exact")->b);
+	assert_int_equal(json_u64(u, "estimate"), dips);
+	/* one agent: a visitor is a client on a date */
+	assert_int_equal(json_u64(json_get(r.json, "unique_visitors"), "estimate"), dvis);
+	const jv *disk = json_get(r.json, "temp_disk");
+	assert_non_null(disk);
+	assert_true(json_u64(disk, "peak") > 0); /* it did spill */
+	const jv *rows = json_get(json_get(r.json, "top"), "url");
+	assert_int_equal(rows->n, 25);
+	uint64_t last = UINT64_MAX;
+	char *listed = calloc(URLS, 1);
+	for (size_t i = 0; i < rows->n; i++) {
+		unsigned id;
+		assert_int_equal(sscanf(json_get(json_at(rows, i), "value")->str, "/u/%u", &id), 1);
+		assert_int_equal(json_u64(json_at(rows, i), "count"), urlc[id]);
+		assert_int_equal(json_u64(json_at(rows, i), "max_error"), 0);
+		assert_true(urlc[id] <= last);
+		last = urlc[id];
+		listed[id] = 1;
+	}
+	for (size_t i = 0; i < URLS; i++)
+		if (!listed[i]) assert_true(urlc[i] <= last);
+	rows = json_get(json_get(r.json, "top"), "ip");
+	for (size_t i = 0; i < rows->n; i++) {
+		unsigned a, b, c;
+		assert_int_equal(sscanf(json_get(json_at(rows, i), "value")->str, "10.%u.%u.%u", &a, &b, &c), 3);
+		assert_int_equal(json_u64(json_at(rows, i), "count"), ipc[(a << 16) | (b << 8) | c]);
+	}
+	const jv *mem = json_get(r.json, "memory");
+	assert_true(json_u64(mem, "peak") <= json_u64(mem, "budget"));
+	run_free(&r);
+
+	/* interrupted midway: nothing is left in the temporary directory */
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd,
+		 "%s --exact --tmp %s -j 1 %s %s %s %s >/dev/null 2>&1 & pid=$!; "
+		 "sleep 0.2; kill -INT $pid; wait $pid; exit 0",
+		 sluice_bin, tmp, path, path, path, path);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)\"", tmp);
+	assert_int_equal(system(cmd), 0);
+
+	/* a full temporary disk: exit status 2, a message, no report */
+	char mnt[512];
+	snprintf(mnt, sizeof mnt, "%s/small", tmpdir);
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=64k tmpfs %s 2>/dev/null", mnt);
+	if (system(cmd) == 0) {
+		snprintf(args, sizeof args, "--json --exact --tmp %s -j 1 %s", mnt, path);
+		r = run(args);
+		snprintf(cmd, sizeof cmd, "umount %s", mnt);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(r.status, 2);
+		assert_int_equal(r.out_len, 0);
+		assert_non_null(strstr(r.err, "no space"));
+		run_free(&r);
+	} else {
+		print_message("tmpfs mount not permitted: full-disk case skipped\n");
+	}
+	free(listed);
+	free(ipc);
+	free(urlc);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -940,6 +1040,7 @@ int main(void)
 		cmocka_unit_test(output_file_by_extension),
 		cmocka_unit_test(same_figures_for_any_jobs),
 		cmocka_unit_test(lines_mode),
+		cmocka_unit_test(exact_mode_spills_and_is_exact),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
