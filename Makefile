@@ -6,6 +6,7 @@
 #   make sanitize   the same tests built with ASan + UBSan
 #   make valgrind   the unit tests under valgrind
 #   make bench      the benchmark (not part of make test)
+#   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make install PREFIX=/usr/local
 #
 # Build products go to $(BUILD) (default build/); the binaries are copied to
@@ -39,7 +40,7 @@ TUTIL_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 TUTIL_OBJ := $(TUTIL_SRC:%.c=$(BUILD)/%.o)
 DEPFILES  := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TUTIL_OBJ:.o=.d)
 
-.PHONY: all deps demo test check sanitize valgrind bench install clean
+.PHONY: all deps demo test check sanitize valgrind bench install clean fuzz
 all: sluice sluice-gen
 
 deps:
@@ -74,7 +75,14 @@ $(BUILD)/tests/%: tests/%.c $(TUTIL_OBJ) $(BUILD)/libsluice.a
 test: deps
 	@$(MAKE) --no-print-directory all-tests
 	@scripts/run-tests.sh $(BUILD) $(TEST_BIN)
+	@BUILD=$(BUILD) scripts/fuzz.sh --smoke
 check: test
+
+# libFuzzer targets (fuzz/): each runs FUZZ_SECONDS (default 60) over its
+# seed corpus; `make test` runs them for 5 seconds each when clang is present.
+fuzz:
+	@scripts/deps.sh --fuzz
+	@BUILD=$(BUILD) scripts/fuzz.sh
 
 .PHONY: all-tests
 all-tests: $(BUILD)/sluice $(BUILD)/sluice-gen $(TEST_BIN)

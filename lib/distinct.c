@@ -302,3 +302,117 @@ const sl_hll *sl_distinct_hll(const sl_distinct *d)
 {
 	return d->set ? NULL : d->hll;
 }
+
+/* ---- state codec (lib/wire.h; byte layout in docs/state-format.md) -------
+ *
+ *   u8 p          the HLL's current precision (a merge may have folded it
+ *                 even while the counter is exact)
+ *   u8 mode       0 exact, 1 degraded
+ *   exact:    u8 has_zero | u64 count | (count - has_zero) nonzero u64
+ *             hashes, in slot order
+ *   degraded: u64 floor | the HLL (lib/hll.c: u8 p, 2^p registers)
+ *
+ * Loading merges into an empty dst as sl_distinct_merge would. When dst has
+ * room for the whole set (its max_bytes) it stays exact and must end with
+ * exactly `count` hashes (else the list held duplicates). If the budget
+ * refuses the set dst would otherwise hold, the load fails with SL_ENOMEM
+ * rather than silently degrading.
+ */
+#include "wire.h"
+
+void sl_distinct_encode(const sl_distinct *d, sl_wire_writer *w)
+{
+	sl_wire_u8(w, (uint8_t)sl_hll_precision(d->hll));
+	sl_wire_u8(w, d->set ? 0 : 1);
+	if (!d->set) {
+		sl_wire_u64(w, d->floor);
+		sl_hll_encode(d->hll, w);
+		return;
+	}
+	sl_wire_u8(w, d->has_zero);
+	sl_wire_u64(w, d->count);
+	for (size_t i = 0; i < d->cap; i++)
+		if (d->set[i])
+			sl_wire_u64(w, d->set[i]);
+}
+
+static sl_status bad(const char **why, const char *text)
+{
+	*why = text;
+	return SL_ECORRUPT;
+}
+
+sl_status sl_distinct_load(sl_distinct *dst, sl_wire_reader *r, const char **why)
+{
+	if (!dst->set || dst->count) {
+		*why = "distinct counter to load into is not empty";
+		return SL_EINVAL;
+	}
+	int p = sl_wire_get_u8(r);
+	uint8_t mode = sl_wire_get_u8(r);
+	if (r->bad)
+		return bad(why, "distinct counter truncated");
+	if (p < SL_HLL_MIN_P || p > SL_HLL_MAX_P)
+		return bad(why, "distinct counter precision out of range");
+	if (mode > 1)
+		return bad(why, "distinct counter mode unknown");
+	if (mode == 1) {
+		uint64_t floor = sl_wire_get_u64(r);
+		if (r->bad)
+			return bad(why, "distinct counter truncated");
+		if (r->left < 1 || r->p[0] != p)
+			return bad(why, "distinct counter precision disagrees with its HLL");
+		if (p < sl_hll_precision(dst->hll))
+			sl_hll_fold(dst->hll, p);
+		degrade(dst, 0);
+		sl_status st = sl_hll_load(dst->hll, r, why);
+		if (st != SL_OK)
+			return st;
+		if (dst->floor < floor)
+			dst->floor = floor;
+		return SL_OK;
+	}
+
+	uint8_t has_zero = sl_wire_get_u8(r);
+	uint64_t count = sl_wire_get_u64(r);
+	if (r->bad)
+		return bad(why, "distinct counter truncated");
+	if (has_zero > 1 || count < has_zero)
+		return bad(why, "distinct counter header impossible");
+	uint64_t nonzero = count - has_zero;
+	if (!sl_wire_need(r, nonzero, sizeof(uint64_t)))
+		return bad(why, "distinct counter hashes past the end of the section");
+	const uint8_t *h = r->p;
+	for (uint64_t i = 0; i < nonzero; i++)
+		if (!sl_wire_le64(h + 8 * i))
+			return bad(why, "distinct counter holds the hash 0 in its list");
+	sl_wire_take(r, (size_t)nonzero * 8);
+
+	if (p < sl_hll_precision(dst->hll))
+		sl_hll_fold(dst->hll, p);
+	/* The set dst would need: 16 slots doubled while load > 3/4. */
+	uint64_t cap = MIN_SLOTS;
+	while (nonzero * 4 > cap * 3 && cap < ((uint64_t)1 << 60))
+		cap *= 2;
+	size_t fixed = fixed_bytes(sl_hll_precision(dst->hll));
+	bool fits = fixed <= dst->max_bytes && cap <= (dst->max_bytes - fixed) / 8 / 3 * 2;
+	for (uint64_t i = 0; i < nonzero; i++)
+		sl_distinct_add_hash(dst, sl_wire_le64(h + 8 * i));
+	if (has_zero)
+		sl_distinct_add_hash(dst, 0);
+	if (dst->set) {
+		if (dst->count != count)
+			return bad(why, "distinct counter lists a hash twice");
+		return SL_OK;
+	}
+	if (fits)
+		return SL_ENOMEM; /* the budget, not max_bytes, refused the set */
+	if (dst->floor < count)
+		dst->floor = count;
+	return SL_OK;
+}
+
+int sl_distinct_created_precision(const sl_distinct *d)
+{
+	return sl_hll_created_precision(d->hll);
+}

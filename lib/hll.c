@@ -251,3 +251,58 @@ sl_estimate sl_hll_estimate(const sl_hll *h)
 	e.high = e.estimate * (1.0 + rse);
 	return e;
 }
+
+/* ---- state codec (lib/wire.h; byte layout in docs/state-format.md) -------
+ *
+ *   u8 p | 2^p registers, one byte each, register 0 first
+ *
+ * Loading checks p and every register (<= 65 - p) before touching dst, then
+ * merges the registers into dst as sl_hll_merge would (folding on the fly
+ * when the encoded precision is the higher one).
+ */
+#include "wire.h"
+
+void sl_hll_encode(const sl_hll *h, sl_wire_writer *w)
+{
+	sl_wire_u8(w, (uint8_t)h->p);
+	sl_wire_bytes(w, h->reg, (size_t)1 << h->p);
+}
+
+sl_status sl_hll_load(sl_hll *dst, sl_wire_reader *r, const char **why)
+{
+	int p = sl_wire_get_u8(r);
+	if (r->bad) {
+		*why = "HLL truncated";
+		return SL_ECORRUPT;
+	}
+	if (p < SL_HLL_MIN_P || p > SL_HLL_MAX_P) {
+		*why = "HLL precision out of range";
+		return SL_ECORRUPT;
+	}
+	const uint8_t *reg = sl_wire_take(r, (size_t)1 << p);
+	if (!reg) {
+		*why = "HLL registers truncated";
+		return SL_ECORRUPT;
+	}
+	for (size_t i = 0; i < ((size_t)1 << p); i++) {
+		if (reg[i] > 65 - p) {
+			*why = "HLL register above 65 - p";
+			return SL_ECORRUPT;
+		}
+	}
+	if (p < dst->p)
+		sl_hll_fold(dst, p);
+	int d = p - dst->p;
+	uint32_t m = 1u << dst->p;
+	for (uint32_t i = 0; i < m; i++) {
+		uint8_t v = d ? fold_block(reg + ((size_t)i << d), d) : reg[i];
+		if (v > dst->reg[i])
+			dst->reg[i] = v;
+	}
+	return SL_OK;
+}
+
+int sl_hll_created_precision(const sl_hll *h)
+{
+	return h->alloc_p;
+}

@@ -501,3 +501,144 @@ double sl_kll_rank(const sl_kll *s, double v)
 		return NAN;
 	return (double)weight_le(s, v) / (double)s->n;
 }
+
+/* ---- state codec (lib/wire.h; byte layout in docs/state-format.md) -------
+ *
+ *   u32 k | u64 n | f64 min | f64 max | f64 V | u64 rng | u32 H
+ *   | H x u32 level sizes, level 0 first | the items, level 0 first, each
+ *   level in its stored order (levels 1.. ascending) as f64
+ *
+ * Checked before dst is touched: k in [SL_KLL_MIN_K, MAX_K], 1 <= H <= 64,
+ * the items fit the capacity of H levels, no NaN, levels above 0 sorted,
+ * every item within [min, max], n equal to the sum of size_h * 2^h (a
+ * compaction keeps the total weight), an empty sketch exactly empty, and V
+ * finite and >= 0. An empty dst of the same k takes the sketch as it is (coin
+ * state included); otherwise the items are merged in as sl_kll_merge does,
+ * in chunks through a small stack buffer.
+ */
+#include "wire.h"
+
+static sl_status corrupt(const char **why, const char *text)
+{
+	*why = text;
+	return SL_ECORRUPT;
+}
+
+void sl_kll_encode(const sl_kll *s, sl_wire_writer *w)
+{
+	sl_wire_u32(w, s->k);
+	sl_wire_u64(w, s->n);
+	sl_wire_f64(w, s->min);
+	sl_wire_f64(w, s->max);
+	sl_wire_f64(w, s->var);
+	sl_wire_u64(w, s->rng);
+	sl_wire_u32(w, s->nlevels);
+	for (uint32_t h = 0; h < s->nlevels; h++)
+		sl_wire_u32(w, s->levels[h + 1] - s->levels[h]);
+	for (uint32_t i = s->levels[0]; i < s->size; i++)
+		sl_wire_f64(w, s->items[i]);
+}
+
+sl_status sl_kll_load(sl_kll *dst, sl_wire_reader *r, const char **why)
+{
+	uint32_t k = sl_wire_get_u32(r);
+	uint64_t n = sl_wire_get_u64(r);
+	double min = sl_wire_get_f64(r), max = sl_wire_get_f64(r);
+	double var = sl_wire_get_f64(r);
+	uint64_t rng = sl_wire_get_u64(r);
+	uint32_t nlevels = sl_wire_get_u32(r);
+	if (r->bad)
+		return corrupt(why, "KLL sketch truncated");
+	if (k < SL_KLL_MIN_K || k > MAX_K)
+		return corrupt(why, "KLL k out of range");
+	if (nlevels < 1 || nlevels > MAX_LEVELS)
+		return corrupt(why, "KLL level count out of range");
+	if (!(var >= 0) || isinf(var))
+		return corrupt(why, "KLL variance impossible");
+	if (!sl_wire_need(r, nlevels, 4))
+		return corrupt(why, "KLL levels truncated");
+	uint32_t size[MAX_LEVELS];
+	uint64_t total = 0, capacity = 0, weight = 0;
+	for (uint32_t h = 0; h < nlevels; h++) {
+		size[h] = sl_wire_get_u32(r);
+		total += size[h];
+		capacity += depth_cap(k, (int)h);
+		if (size[h] > (UINT64_MAX - weight) >> h)
+			return corrupt(why, "KLL weights overflow");
+		weight += (uint64_t)size[h] << h;
+	}
+	if (total > capacity)
+		return corrupt(why, "KLL holds more items than its levels can");
+	if (weight != n)
+		return corrupt(why, "KLL count disagrees with its levels' weights");
+	if (!sl_wire_need(r, total, 8))
+		return corrupt(why, "KLL items past the end of the section");
+	if (n == 0 ? !(min == INFINITY && max == -INFINITY) : !(min <= max))
+		return corrupt(why, "KLL min and max impossible");
+	const uint8_t *raw = r->p;
+	uint64_t at = 0;
+	for (uint32_t h = 0; h < nlevels; h++) {
+		double prev = -INFINITY;
+		for (uint32_t i = 0; i < size[h]; i++, at++) {
+			uint64_t u = sl_wire_le64(raw + 8 * at);
+			double v;
+			memcpy(&v, &u, sizeof v);
+			if (!(v >= min && v <= max))
+				return corrupt(why, "KLL item NaN or outside [min, max]");
+			if (h > 0 && v < prev)
+				return corrupt(why, "KLL level out of order");
+			prev = v;
+		}
+	}
+	sl_wire_take(r, (size_t)total * 8);
+	if (n == 0)
+		return SL_OK;
+
+	if (dst->n == 0 && dst->k == k) {
+		dst->n = n;
+		dst->min = min;
+		dst->max = max;
+		dst->var = var;
+		dst->rng = rng;
+		dst->nlevels = nlevels;
+		dst->capacity = (uint32_t)capacity;
+		uint32_t end = dst->size;
+		dst->levels[nlevels] = end;
+		for (uint32_t h = nlevels; h-- > 0;)
+			dst->levels[h] = dst->levels[h + 1] - size[h];
+		for (uint32_t i = 0; i < total; i++) {
+			uint64_t u = sl_wire_le64(raw + 8 * (uint64_t)i);
+			memcpy(&dst->items[dst->levels[0] + i], &u, sizeof u);
+		}
+		return SL_OK;
+	}
+
+	if (dst->n > UINT64_MAX - n)
+		return SL_EINVAL;
+	while (dst->nlevels < nlevels)
+		add_level(dst);
+	at = 0;
+	for (uint32_t h = 0; h < nlevels; h++) {
+		uint32_t left = size[h];
+		while (left > 0) {
+			double chunk[64];
+			uint32_t m = left < dst->levels[0] ? left : dst->levels[0];
+			if (m > 64)
+				m = 64;
+			for (uint32_t i = 0; i < m; i++, at++) {
+				uint64_t u = sl_wire_le64(raw + 8 * at);
+				memcpy(&chunk[i], &u, sizeof u);
+			}
+			insert(dst, h, chunk, m);
+			left -= m;
+			compress(dst);
+		}
+	}
+	dst->n += n;
+	dst->var += var;
+	if (min < dst->min)
+		dst->min = min;
+	if (max > dst->max)
+		dst->max = max;
+	return SL_OK;
+}

@@ -172,3 +172,71 @@ void sl_series_get(const sl_series *s, size_t i, int64_t *start, uint64_t *count
 	*start = (s->base + (int64_t)i) * (int64_t)s->width;
 	*count = i < s->n ? s->counts[i] : 0;
 }
+
+/* ---- state codec (lib/wire.h; byte layout in docs/state-format.md) -------
+ *
+ *   u32 width | i64 base | u64 n | n x u64 counts, bucket `base` first
+ *
+ * Checked before dst is touched: width > 0 and a power-of-two multiple or
+ * divisor of dst's width (as sl_series_merge requires), n within the
+ * section, and every bucket's start time (base + i) * width within int64.
+ * An empty dst of the same width with room for n buckets takes the array as
+ * it is; otherwise the buckets are merged in as sl_series_merge does.
+ */
+#include "wire.h"
+
+void sl_series_encode(const sl_series *s, sl_wire_writer *w)
+{
+	sl_wire_u32(w, s->width);
+	sl_wire_i64(w, s->base);
+	sl_wire_u64(w, s->n);
+	for (size_t i = 0; i < s->n; i++)
+		sl_wire_u64(w, s->counts[i]);
+}
+
+sl_status sl_series_load(sl_series *dst, sl_wire_reader *r, const char **why)
+{
+	uint32_t width = sl_wire_get_u32(r);
+	int64_t base = sl_wire_get_i64(r);
+	uint64_t n = sl_wire_get_u64(r);
+	if (r->bad) {
+		*why = "series truncated";
+		return SL_ECORRUPT;
+	}
+	uint32_t hi = width > dst->width ? width : dst->width;
+	uint32_t lo = width > dst->width ? dst->width : width;
+	if (width == 0 || hi % lo != 0 || ((hi / lo) & (hi / lo - 1)) != 0) {
+		*why = "series bucket width impossible";
+		return SL_ECORRUPT;
+	}
+	if (!sl_wire_need(r, n, sizeof(uint64_t))) {
+		*why = "series buckets past the end of the section";
+		return SL_ECORRUPT;
+	}
+	int64_t w = width;
+	if (n && (base < INT64_MIN / w || base > INT64_MAX / w ||
+		  (uint64_t)(INT64_MAX / w) - (uint64_t)base < n - 1)) {
+		*why = "series time range impossible";
+		return SL_ECORRUPT;
+	}
+	const uint8_t *c = sl_wire_take(r, (size_t)n * 8);
+	if (n == 0)
+		return SL_OK;
+	if (dst->n == 0 && dst->width == width && n <= dst->max_bytes / sizeof(uint64_t)) {
+		if (!reserve(dst, (size_t)n))
+			return SL_ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			dst->counts[i] = sl_wire_le64(c + 8 * i);
+		dst->base = base;
+		dst->n = (size_t)n;
+		return SL_OK;
+	}
+	while (dst->width < width)
+		coarsen(dst);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = sl_wire_le64(c + 8 * i);
+		if (v)
+			sl_series_add(dst, (base + (int64_t)i) * w, v);
+	}
+	return SL_OK;
+}

@@ -837,3 +837,262 @@ bool sl_topk_is_exact(const sl_topk *t)
 {
 	return t->exact;
 }
+
+/* ---- state codec (lib/wire.h; byte layout in docs/state-format.md) -------
+ *
+ *   u32 m (capacity) | u8 exact | u64 total (N) | u64 floor | u32 n (keys
+ *   held) | u32 k (entries that follow) | k entries
+ *
+ *   entry:  u8 held
+ *           held: u64 hash | u32 len | u64 count | u64 error | u16 stored
+ *                 | stored bytes of the key
+ *           free: u64 count
+ *
+ * An exact table writes its n keys in slot order (k = n, all held). A table
+ * that is not exact writes all m counters in the order's position order,
+ * free counters included (k = m), so that a restored table has the same
+ * counts at the same positions and evicts exactly as the saved one would.
+ *
+ * Checked before dst is touched: 16 <= m <= 2^30, n <= m, k as above, every
+ * key's stored bytes <= min(len, SL_TOPK_VALUE_MAX), count >= error, count
+ * >= 1, an exact table with floor 0, errors 0 and counts summing to N; a
+ * table that is not exact with counts ascending by position, every held
+ * count >= floor and the sum of (count - error) <= N (those are lower bounds
+ * on distinct keys' true counts). Repeated keys are caught while loading.
+ *
+ * An empty dst of the same capacity (or, for an exact table, any empty dst
+ * with room for its keys) is filled directly. Otherwise the table is
+ * restored into a temporary one of its own capacity, from the same budget,
+ * and merged into dst with sl_topk_merge.
+ */
+#include "wire.h"
+
+void sl_topk_encode(const sl_topk *t, sl_wire_writer *w)
+{
+	uint32_t k = t->exact ? t->n : t->m;
+	sl_wire_u32(w, t->m);
+	sl_wire_u8(w, t->exact);
+	sl_wire_u64(w, t->total);
+	sl_wire_u64(w, t->floor);
+	sl_wire_u32(w, t->n);
+	sl_wire_u32(w, k);
+	for (uint32_t i = 0; i < k; i++) {
+		/* exact: slot i (held slots are 0..n-1); else position i */
+		const struct place *p = t->exact ? &t->order[t->slots[i].pos] : &t->order[i];
+		const struct slot *s = &t->slots[p->slot];
+		sl_wire_u8(w, s->held);
+		if (!s->held) {
+			sl_wire_u64(w, p->count);
+			continue;
+		}
+		sl_wire_u64(w, s->hash);
+		sl_wire_u32(w, s->len);
+		sl_wire_u64(w, p->count);
+		sl_wire_u64(w, s->error);
+		sl_wire_u16(w, s->stored);
+		sl_wire_bytes(w, t->arena + s->off, s->stored);
+	}
+}
+
+typedef struct {
+	uint32_t m, n, k;
+	bool exact;
+	uint64_t total, floor;
+	sl_wire_reader entries;	/* the k entries */
+	size_t key_bytes;	/* sum of HDR + stored */
+} table_head;
+
+typedef struct {
+	bool held;
+	uint64_t hash, count, error;
+	uint32_t len;
+	uint16_t stored;
+	const uint8_t *key;
+} table_entry;
+
+static void get_entry(sl_wire_reader *r, table_entry *e)
+{
+	e->held = sl_wire_get_u8(r) != 0;
+	if (!e->held) {
+		e->count = sl_wire_get_u64(r);
+		return;
+	}
+	e->hash = sl_wire_get_u64(r);
+	e->len = sl_wire_get_u32(r);
+	e->count = sl_wire_get_u64(r);
+	e->error = sl_wire_get_u64(r);
+	e->stored = sl_wire_get_u16(r);
+	e->key = sl_wire_take(r, e->stored);
+}
+
+static sl_status bad_table(const char **why, const char *text)
+{
+	*why = text;
+	return SL_ECORRUPT;
+}
+
+/* Reads and checks the whole table; r ends after it. */
+static sl_status check_table(sl_wire_reader *r, table_head *h, const char **why)
+{
+	h->m = sl_wire_get_u32(r);
+	uint8_t exact = sl_wire_get_u8(r);
+	h->total = sl_wire_get_u64(r);
+	h->floor = sl_wire_get_u64(r);
+	h->n = sl_wire_get_u32(r);
+	h->k = sl_wire_get_u32(r);
+	if (r->bad)
+		return bad_table(why, "top list truncated");
+	h->exact = exact == 1;
+	if (h->m < MIN_KEYS || h->m > MAX_KEYS || exact > 1 || h->n > h->m ||
+	    h->k != (h->exact ? h->n : h->m) || (h->exact && h->floor))
+		return bad_table(why, "top list header impossible");
+	if (!sl_wire_need(r, h->k, 9))
+		return bad_table(why, "top list entries past the end of the section");
+	h->entries = *r;
+	uint64_t held = 0, sum = 0, prev = 0;
+	h->key_bytes = 0;
+	for (uint32_t i = 0; i < h->k; i++) {
+		table_entry e;
+		get_entry(r, &e);
+		if (r->bad)
+			return bad_table(why, "top list entry truncated");
+		if (!h->exact && e.count < prev)
+			return bad_table(why, "top list counts out of order");
+		prev = e.count;
+		if (!e.held) {
+			if (h->exact)
+				return bad_table(why, "top list entry impossible");
+			continue;
+		}
+		held++;
+		if (e.stored > SL_TOPK_VALUE_MAX || e.stored > e.len || e.count < e.error ||
+		    e.count == 0 || (h->exact && e.error) || (!h->exact && e.count < h->floor))
+			return bad_table(why, "top list entry impossible");
+		uint64_t add = h->exact ? e.count : e.count - e.error;
+		if (add > UINT64_MAX - sum)
+			return bad_table(why, "top list counts overflow");
+		sum += add;
+		h->key_bytes += HDR + (size_t)e.stored;
+	}
+	h->entries.left -= r->left;	/* the entries only */
+	if (held != h->n)
+		return bad_table(why, "top list key count disagrees with its entries");
+	if (h->exact ? sum != h->total : sum > h->total)
+		return bad_table(why, "top list counts disagree with its total");
+	return SL_OK;
+}
+
+/* Fills the empty table t (capacity t->m >= h->n, and == h->m unless
+ * exact) from checked entries. */
+static sl_status fill_table(sl_topk *t, const table_head *h, const char **why)
+{
+	sl_wire_reader r = h->entries;
+	uint32_t held = 0, free_slot = h->n, g = 0;
+	for (uint32_t i = 0; i < h->k; i++) {
+		table_entry e;
+		get_entry(&r, &e);
+		uint32_t s = e.held ? held++ : free_slot++;
+		uint32_t pos = h->exact ? s : i;
+		struct slot *sl = &t->slots[s];
+		if (!h->exact) {
+			if (i > 0 && e.count != t->order[i - 1].count)
+				g++;
+			t->order[pos] = (struct place){e.count, s, g};
+			t->gend[g] = pos;
+		} else {
+			t->order[pos].count = e.count;
+		}
+		sl->pos = pos;
+		if (!e.held)
+			continue;
+		const char *key = (const char *)e.key;
+		if (find(t, key, e.stored, e.len, e.hash))
+			return bad_table(why, "top list holds a key twice");
+		sl->hash = e.hash;
+		sl->len = e.len;
+		sl->error = e.error;
+		sl->held = 1;
+		store_key(t, s, key, e.stored);
+		index_insert(t, s);
+	}
+	t->n = h->n;
+	t->total = h->total;
+	t->floor = h->floor;
+	t->exact = h->exact;
+	if (!h->exact) {
+		t->free_group = NONE;
+		for (uint32_t id = t->m; id-- > g + 1;)
+			free_group(t, id);
+	}
+	return SL_OK;
+}
+
+/* A table of capacity m with room for key_bytes of records whole, laid out
+ * as sl_topk_new does. */
+static sl_topk *new_table(sl_budget *b, uint32_t m, size_t key_bytes)
+{
+	size_t p = 2 * MIN_KEYS;
+	while (p < 2 * (size_t)m)
+		p *= 2;
+	size_t head = sizeof(struct sl_topk);
+	size_t fixed = head + m * (sizeof(struct slot) + sizeof(struct place) +
+				   sizeof(uint32_t)) + 8 * p;
+	/* limit = 7/8 arena >= 2 key_bytes: share covers the average key and
+	 * the excess pool (limit / 2) every longer one */
+	size_t arena = key_bytes / 7 * 16 + 16 * (HDR + 8);
+	if (arena > UINT32_MAX / 2)
+		return NULL;
+	char *block = sl_malloc(b, fixed + arena);
+	if (!block)
+		return NULL;
+	sl_topk *t = (sl_topk *)(void *)block;
+	memset(t, 0, sizeof *t);
+	t->slots = (struct slot *)(void *)(block + head);
+	t->index = (uint64_t *)(void *)(t->slots + m);
+	t->order = (struct place *)(void *)(t->index + p);
+	t->gend = (uint32_t *)(void *)(t->order + m);
+	t->arena = (char *)(t->gend + m);
+	memset(t->slots, 0, m * sizeof(struct slot));
+	memset(t->index, 0, p * sizeof(uint64_t));
+	for (uint32_t s = 0; s < m; s++) {
+		t->order[s] = (struct place){0, s, 0};
+		t->slots[s].pos = s;
+	}
+	t->mask = (uint32_t)(p - 1);
+	t->m = m;
+	t->arena_size = arena;
+	size_t limit = arena - arena / 8;
+	t->share = limit / (2 * (size_t)m) > HDR ? limit / (2 * (size_t)m) - HDR : 0;
+	if (t->share > SL_TOPK_VALUE_MAX)
+		t->share = SL_TOPK_VALUE_MAX;
+	t->excess_max = limit - m * (HDR + t->share);
+	t->exact = true;
+	t->budget = b;
+	t->bytes = fixed + arena;
+	return t;
+}
+
+sl_status sl_topk_load(sl_topk *dst, sl_wire_reader *r, const char **why)
+{
+	if (!dst->exact || dst->n || dst->total) {
+		*why = "top list to load into is not empty";
+		return SL_EINVAL;
+	}
+	table_head h;
+	sl_status st = check_table(r, &h, why);
+	if (st != SL_OK)
+		return st;
+	if (h.exact ? h.n <= dst->m : h.m == dst->m)
+		return fill_table(dst, &h, why);
+	uint32_t m = h.exact ? (h.n > MIN_KEYS ? h.n : MIN_KEYS) : h.m;
+	sl_topk *tmp = new_table(dst->budget, m, h.key_bytes);
+	if (!tmp) {
+		*why = "top list does not fit the memory budget";
+		return SL_ENOMEM;
+	}
+	st = fill_table(tmp, &h, why);
+	if (st == SL_OK)
+		sl_topk_merge(dst, tmp);
+	sl_topk_free(tmp);
+	return st;
+}

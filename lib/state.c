@@ -1,0 +1,1032 @@
+/*
+ * state.c: state files (sl_state_*): a whole report, its inputs and its run's
+ * budget as checksummed binary sections, decoded without trusting a byte.
+ *
+ * Container (docs/state-format.md has every field):
+ *
+ *     0   8  magic "SLUICEST"
+ *     8   4  format version (1)
+ *    12   4  S, the number of sections (1 .. 64)
+ *    16   8  length of the whole file
+ *    24 24S  section table: u32 type | u32 flags (0) | u64 length
+ *            | u64 XXH3-64 of the section's bytes
+ *  24+24S 8  XXH3-64 of bytes [0, 24 + 24S): the header checksum
+ *            then the sections, back to back in table order; the file ends
+ *            with the last one.
+ *
+ * Section types appear in increasing order, each once; per_minute is absent
+ * when the report has dropped it. Each section must be consumed exactly.
+ *
+ *     1 meta      u32 format | u64 budget | u64 peak | u64 report bytes
+ *                 | u8 HLL precision the report was made with
+ *     2 inputs    u32 n | n x input entry
+ *     3 counters  lines, requests, malformed, oversized, bytes_sent (u64),
+ *                 first_time, last_time (i64), status codes in use
+ *     4 tallies   methods, protocols
+ *     5 moments   request_time, response_bytes, line_length
+ *     6 samples   malformed-line samples
+ *    16,17 (18)   distinct: ips, visitors (lines)     (lib/distinct.c)
+ *    32..37 (38)  top lists in sl_top_list order (lines) (lib/topk.c)
+ *    48,49 (50)   KLL: request_time, response_bytes (line_length) (lib/kll.c)
+ *    64,65        series: per_hour, per_minute        (lib/series.c)
+ *
+ * A file holds the sections of a report of its format: the access-log
+ * sketches, or the line-format ones (in parentheses); the decoder creates
+ * the report first (sl_report_new_p with the recorded size and precision)
+ * and requires exactly the sections whose sketches it has.
+ *
+ * Encoding runs the same encoder twice: once with a counting writer to size
+ * the buffer, once to fill it, then patches the table's lengths and
+ * checksums and the header checksum. Decoding checks the header, the table
+ * (every length against the bytes left, every checksum) and only then reads
+ * the sections: meta first, whose report size is checked against the budget
+ * before the report is created, then each section loaded into the report's
+ * own (empty) sketch by its module (lib/wire.h), then the cross-checks
+ * between figures. Any failure frees everything decoded so far.
+ *
+ * Saving is atomic: write a temporary file beside the target (mkstemp),
+ * fsync it, rename it over the target, fsync the directory. Order of calls
+ * on a state: decode/load -> merge* -> encode/save -> free.
+ *
+ * Memory: decoding holds the input bytes (the caller's, or the file buffer
+ * of sl_state_load) plus the report and the inputs; encoding holds the
+ * report plus exactly one buffer of the state's size.
+ */
+#include "sluice.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HEADER 24
+#define ENTRY 24
+#define MAX_SECTIONS 64
+#define NO_ERROR 0xffffffffu
+#define WHY_MAX ((size_t)sizeof(((sl_state *)0)->why[0]) - 1)
+
+/* Fuzzing builds (scripts/fuzz.sh) skip the checksum comparisons, so that
+ * mutated inputs reach the section decoders: those must stand on their own
+ * against any bytes. Never defined in a normal build. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define CHECK_SUMS 0
+#else
+#define CHECK_SUMS 1
+#endif
+
+enum {
+	SEC_META = 1,
+	SEC_INPUTS = 2,
+	SEC_COUNTERS = 3,
+	SEC_TALLIES = 4,
+	SEC_MOMENTS = 5,
+	SEC_SAMPLES = 6,
+	SEC_DISTINCT = 16,	/* + 0 ips, + 1 visitors, + 2 distinct_lines */
+	SEC_TOP = 32,		/* + sl_top_list; 38 top_lines */
+	SEC_KLL = 48,		/* + 0 request_time, + 1 response_bytes, + 2 line_length */
+	SEC_SERIES = 64,	/* + 0 per_hour, + 1 per_minute */
+	SEC_END = 66
+};
+
+/*
+ * The sketch a section type holds in r, as a pointer to the report's field
+ * (NULL for other types). A report holds the sections whose field is not
+ * NULL: the access-log formats have no line sketches and the line format
+ * none of the access-log ones, and per_minute goes once dropped.
+ */
+static sl_distinct **distinct_of(sl_report *r, int type)
+{
+	switch (type) {
+	case SEC_DISTINCT: return &r->ips;
+	case SEC_DISTINCT + 1: return &r->visitors;
+	case SEC_DISTINCT + 2: return &r->distinct_lines;
+	default: return NULL;
+	}
+}
+
+static sl_topk **topk_of(sl_report *r, int type)
+{
+	if (type >= SEC_TOP && type < SEC_TOP + SL_TOP_COUNT)
+		return &r->top[type - SEC_TOP];
+	return type == SEC_TOP + SL_TOP_COUNT ? &r->top_lines : NULL;
+}
+
+static sl_kll **kll_of(sl_report *r, int type)
+{
+	switch (type) {
+	case SEC_KLL: return &r->request_time_q;
+	case SEC_KLL + 1: return &r->response_bytes_q;
+	case SEC_KLL + 2: return &r->line_length_q;
+	default: return NULL;
+	}
+}
+
+static sl_series **series_of(sl_report *r, int type)
+{
+	switch (type) {
+	case SEC_SERIES: return &r->per_hour;
+	case SEC_SERIES + 1: return &r->per_minute;
+	default: return NULL;
+	}
+}
+
+/* Whether r holds the section `type`; false for unknown types. */
+static bool holds(const sl_report *cr, int type)
+{
+	sl_report *r = (sl_report *)(uintptr_t)cr; /* only read */
+	if (type >= SEC_META && type <= SEC_SAMPLES)
+		return true;
+	sl_distinct **d = distinct_of(r, type);
+	sl_topk **t = topk_of(r, type);
+	sl_kll **k = kll_of(r, type);
+	sl_series **s = series_of(r, type);
+	return (d && *d) || (t && *t) || (k && *k) || (s && *s);
+}
+
+bool sl_state_is_state(const void *p, size_t n)
+{
+	return n >= SL_STATE_MAGIC_LEN && memcmp(p, SL_STATE_MAGIC, SL_STATE_MAGIC_LEN) == 0;
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+static void put_str(sl_wire_writer *w, const char *s)
+{
+	size_t n = strlen(s);
+	sl_wire_u32(w, (uint32_t)n);
+	sl_wire_bytes(w, s, n);
+}
+
+static void put_tally(sl_wire_writer *w, const sl_tally *t)
+{
+	sl_wire_u32(w, t->n);
+	for (uint32_t i = 0; i < t->n; i++) {
+		sl_wire_u8(w, t->len[i]);
+		sl_wire_bytes(w, t->key[i], t->len[i]);
+		sl_wire_u64(w, t->count[i]);
+	}
+	sl_wire_u64(w, t->other);
+}
+
+static void put_moments(sl_wire_writer *w, const sl_moments *m)
+{
+	sl_wire_u64(w, m->n);
+	sl_wire_f64(w, m->min);
+	sl_wire_f64(w, m->max);
+	sl_wire_f64(w, m->mean);
+	sl_wire_f64(w, m->m2);
+	sl_wire_f64(w, m->sum);
+	sl_wire_f64(w, m->sum_comp);
+}
+
+typedef struct {
+	const sl_report *r;
+	const sl_state_input *inputs;
+	size_t ninputs;
+	uint64_t budget, peak;
+} enc_args;
+
+static void put_section(sl_wire_writer *w, const enc_args *a, int type)
+{
+	const sl_report *r = a->r;
+	switch (type) {
+	case SEC_META:
+		sl_wire_u32(w, (uint32_t)r->format);
+		sl_wire_u64(w, a->budget);
+		sl_wire_u64(w, a->peak);
+		sl_wire_u64(w, r->bytes_held);
+		sl_wire_u8(w, (uint8_t)sl_distinct_created_precision(
+				      r->format == SL_FMT_LINES ? r->distinct_lines : r->ips));
+		break;
+	case SEC_INPUTS:
+		sl_wire_u32(w, (uint32_t)a->ninputs);
+		for (size_t i = 0; i < a->ninputs; i++) {
+			const sl_state_input *in = &a->inputs[i];
+			put_str(w, in->path ? in->path : "");
+			if (in->error)
+				put_str(w, in->error);
+			else
+				sl_wire_u32(w, NO_ERROR);
+			sl_wire_u64(w, in->dev);
+			sl_wire_u64(w, in->ino);
+			sl_wire_u64(w, in->size);
+			sl_wire_u64(w, in->consumed);
+			sl_wire_u64(w, in->head_hash);
+			sl_wire_u32(w, in->head_len);
+		}
+		break;
+	case SEC_COUNTERS: {
+		sl_wire_u64(w, r->lines);
+		sl_wire_u64(w, r->requests);
+		sl_wire_u64(w, r->malformed);
+		sl_wire_u64(w, r->oversized);
+		sl_wire_u64(w, r->bytes_sent);
+		sl_wire_i64(w, r->first_time);
+		sl_wire_i64(w, r->last_time);
+		uint32_t used = 0;
+		for (int c = 100; c < 600; c++)
+			used += r->status[c] != 0;
+		sl_wire_u32(w, used);
+		for (int c = 100; c < 600; c++) {
+			if (r->status[c]) {
+				sl_wire_u16(w, (uint16_t)c);
+				sl_wire_u64(w, r->status[c]);
+			}
+		}
+		break;
+	}
+	case SEC_TALLIES:
+		put_tally(w, &r->methods);
+		put_tally(w, &r->protocols);
+		break;
+	case SEC_MOMENTS:
+		put_moments(w, &r->request_time);
+		put_moments(w, &r->response_bytes);
+		put_moments(w, &r->line_length);
+		break;
+	case SEC_SAMPLES:
+		sl_wire_u32(w, r->nsamples);
+		for (uint32_t i = 0; i < r->nsamples; i++) {
+			const sl_sample *s = &r->samples[i];
+			const char *why = s->why ? s->why : "malformed";
+			size_t wl = strlen(why);
+			if (wl > WHY_MAX)
+				wl = WHY_MAX;
+			sl_wire_u32(w, s->input);
+			sl_wire_u64(w, s->line);
+			sl_wire_u8(w, (uint8_t)wl);
+			sl_wire_bytes(w, why, wl);
+			sl_wire_u8(w, s->truncated);
+			sl_wire_u32(w, s->len);
+			sl_wire_bytes(w, s->text, s->len);
+		}
+		break;
+	default: {
+		sl_report *m = (sl_report *)(uintptr_t)r; /* only read */
+		if (distinct_of(m, type))
+			sl_distinct_encode(*distinct_of(m, type), w);
+		else if (topk_of(m, type))
+			sl_topk_encode(*topk_of(m, type), w);
+		else if (kll_of(m, type))
+			sl_kll_encode(*kll_of(m, type), w);
+		else
+			sl_series_encode(*series_of(m, type), w);
+		break;
+	}
+	}
+}
+
+/* The section types of r, in file order; returns how many. */
+static int section_types(const sl_report *r, int *types)
+{
+	int n = 0;
+	for (int t = SEC_META; t < SEC_END; t++)
+		if (holds(r, t))
+			types[n++] = t;
+	return n;
+}
+
+static void put_state(sl_wire_writer *w, const enc_args *a)
+{
+	int types[MAX_SECTIONS];
+	int ns = section_types(a->r, types);
+	sl_wire_bytes(w, SL_STATE_MAGIC, SL_STATE_MAGIC_LEN);
+	sl_wire_u32(w, SL_STATE_VERSION);
+	sl_wire_u32(w, (uint32_t)ns);
+	sl_wire_u64(w, 0); /* file length, patched */
+	for (int i = 0; i < ns; i++) {
+		sl_wire_u32(w, (uint32_t)types[i]);
+		sl_wire_u32(w, 0);
+		sl_wire_u64(w, 0); /* length, patched */
+		sl_wire_u64(w, 0); /* checksum, patched */
+	}
+	sl_wire_u64(w, 0); /* header checksum, patched */
+	for (int i = 0; i < ns; i++) {
+		size_t start = w->len;
+		put_section(w, a, types[i]);
+		size_t at = HEADER + (size_t)i * ENTRY;
+		sl_wire_patch_u64(w, at + 8, w->len - start);
+		if (!w->counting && !w->failed)
+			sl_wire_patch_u64(w, at + 16, sl_hash(w->buf + start, w->len - start));
+	}
+	sl_wire_patch_u64(w, 16, w->len);
+	size_t table_end = HEADER + (size_t)ns * ENTRY;
+	if (!w->counting && !w->failed)
+		sl_wire_patch_u64(w, table_end, sl_hash(w->buf, table_end));
+}
+
+sl_status sl_state_encode(sl_budget *b, const sl_report *r, const sl_state_input *inputs,
+			  size_t ninputs, uint64_t budget, uint64_t peak, void **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (ninputs > UINT32_MAX || (ninputs && !inputs))
+		return SL_EINVAL;
+	for (uint32_t i = 0; i < r->nsamples; i++)
+		if (r->samples[i].input >= ninputs)
+			return SL_EINVAL;
+	enc_args a = {r, inputs, ninputs, budget, peak};
+	sl_wire_writer w;
+	sl_wire_init(&w, b, true);
+	put_state(&w, &a);
+	if (w.failed)
+		return SL_EINVAL;
+	size_t need = w.len;
+	sl_wire_init(&w, b, false);
+	if (!sl_wire_reserve(&w, need))
+		return SL_ENOMEM;
+	put_state(&w, &a);
+	if (w.failed || w.len != need) {
+		sl_wire_release(&w);
+		return SL_ENOMEM;
+	}
+	*out = w.buf;
+	*len = w.cap;
+	return SL_OK;
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+static sl_status fail(const char **why, const char *text)
+{
+	*why = text;
+	return SL_ECORRUPT;
+}
+
+/* A section's reader must end exactly at the section's end. */
+static sl_status finish(sl_wire_reader *r, const char **why, const char *what)
+{
+	if (r->bad)
+		return fail(why, what);
+	if (r->left)
+		return fail(why, "section longer than its contents");
+	return SL_OK;
+}
+
+typedef struct {
+	sl_format format;
+	uint64_t budget, peak, report_bytes;
+	int hll_p;
+} meta;
+
+static sl_status get_meta(sl_wire_reader *r, meta *m, const char **why)
+{
+	uint32_t f = sl_wire_get_u32(r);
+	m->budget = sl_wire_get_u64(r);
+	m->peak = sl_wire_get_u64(r);
+	m->report_bytes = sl_wire_get_u64(r);
+	m->hll_p = sl_wire_get_u8(r);
+	sl_status st = finish(r, why, "meta section truncated");
+	if (st != SL_OK)
+		return st;
+	if (f <= SL_FMT_AUTO || f >= SL_FMT_COUNT)
+		return fail(why, "unknown log format");
+	if (m->hll_p < SL_HLL_MIN_P || m->hll_p > SL_HLL_MAX_P)
+		return fail(why, "HLL precision out of range");
+	m->format = (sl_format)f;
+	return SL_OK;
+}
+
+/* Reads a u32-length string; *len = NO_ERROR for "none" when allowed. */
+static const uint8_t *get_str(sl_wire_reader *r, uint32_t *len, bool optional)
+{
+	*len = sl_wire_get_u32(r);
+	if (optional && *len == NO_ERROR)
+		return NULL;
+	const uint8_t *p = sl_wire_take(r, *len);
+	if (p && memchr(p, '\0', *len))
+		r->bad = true;
+	return p;
+}
+
+/* Inputs: a first pass validates and sizes, a second fills. */
+static sl_status get_inputs(sl_state *s, sl_wire_reader *sec, const char **why)
+{
+	sl_wire_reader r = *sec;
+	uint32_t n = sl_wire_get_u32(&r);
+	/* the smallest entry is 52 bytes */
+	if (!sl_wire_need(&r, n, 52))
+		return fail(why, "input count past the end of the section");
+	size_t strings = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t pl, el;
+		get_str(&r, &pl, false);
+		get_str(&r, &el, true);
+		sl_wire_take(&r, 5 * 8 + 4);
+		if (r.bad)
+			return fail(why, "input entry truncated or holds a NUL byte");
+		strings += (size_t)pl + 1 + (el == NO_ERROR ? 0 : (size_t)el + 1);
+	}
+	sl_status st = finish(&r, why, "inputs section truncated");
+	if (st != SL_OK)
+		return st;
+	if (n && (s->inputs = sl_calloc(s->mem, n, sizeof *s->inputs)) == NULL)
+		return SL_ENOMEM;
+	s->ninputs = n;
+	if (strings && (s->strings = sl_malloc(s->mem, strings)) == NULL)
+		return SL_ENOMEM;
+	s->strings_len = strings;
+
+	r = *sec;
+	sl_wire_get_u32(&r);
+	char *o = s->strings;
+	for (uint32_t i = 0; i < n; i++) {
+		sl_state_input *in = &s->inputs[i];
+		uint32_t pl, el;
+		const uint8_t *p = get_str(&r, &pl, false);
+		if (pl)
+			memcpy(o, p, pl);
+		o[pl] = '\0';
+		in->path = o;
+		o += pl + 1;
+		p = get_str(&r, &el, true);
+		if (el != NO_ERROR) {
+			if (el)
+				memcpy(o, p, el);
+			o[el] = '\0';
+			in->error = o;
+			o += el + 1;
+		}
+		in->dev = sl_wire_get_u64(&r);
+		in->ino = sl_wire_get_u64(&r);
+		in->size = sl_wire_get_u64(&r);
+		in->consumed = sl_wire_get_u64(&r);
+		in->head_hash = sl_wire_get_u64(&r);
+		in->head_len = sl_wire_get_u32(&r);
+		if (in->head_len > SL_STATE_HEAD_BYTES)
+			return fail(why, "input head length above 4 KiB");
+	}
+	return SL_OK;
+}
+
+static sl_status get_counters(sl_report *rep, sl_wire_reader *r, const char **why)
+{
+	rep->lines = sl_wire_get_u64(r);
+	rep->requests = sl_wire_get_u64(r);
+	rep->malformed = sl_wire_get_u64(r);
+	rep->oversized = sl_wire_get_u64(r);
+	rep->bytes_sent = sl_wire_get_u64(r);
+	rep->first_time = sl_wire_get_i64(r);
+	rep->last_time = sl_wire_get_i64(r);
+	uint32_t used = sl_wire_get_u32(r);
+	if (!sl_wire_need(r, used, 10))
+		return fail(why, "status codes past the end of the section");
+	int prev = 0;
+	for (uint32_t i = 0; i < used; i++) {
+		int code = sl_wire_get_u16(r);
+		uint64_t count = sl_wire_get_u64(r);
+		if (code < 100 || code > 599 || code <= prev || count == 0)
+			return fail(why, "status code list impossible");
+		rep->status[code] = count;
+		prev = code;
+	}
+	return finish(r, why, "counters section truncated");
+}
+
+static sl_status get_tally(sl_tally *t, sl_wire_reader *r, const char **why)
+{
+	uint32_t n = sl_wire_get_u32(r);
+	if (r->bad || n > SL_TALLY_MAX)
+		return fail(why, "tally size impossible");
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t len = sl_wire_get_u8(r);
+		if (len > SL_TALLY_KEY_MAX)
+			return fail(why, "tally key too long");
+		const uint8_t *key = sl_wire_take(r, len);
+		uint64_t count = sl_wire_get_u64(r);
+		if (r->bad)
+			return fail(why, "tally truncated");
+		if (count == 0)
+			return fail(why, "tally count zero");
+		for (uint32_t j = 0; j < i; j++)
+			if (t->len[j] == len && memcmp(t->key[j], key, len) == 0)
+				return fail(why, "tally lists a key twice");
+		memcpy(t->key[i], key, len);
+		t->key[i][len] = '\0';
+		t->len[i] = len;
+		t->count[i] = count;
+		t->n = i + 1;
+	}
+	t->other = sl_wire_get_u64(r);
+	return r->bad ? fail(why, "tally truncated") : SL_OK;
+}
+
+static sl_status get_moments(sl_moments *m, sl_wire_reader *r, const char **why)
+{
+	m->n = sl_wire_get_u64(r);
+	m->min = sl_wire_get_f64(r);
+	m->max = sl_wire_get_f64(r);
+	m->mean = sl_wire_get_f64(r);
+	m->m2 = sl_wire_get_f64(r);
+	m->sum = sl_wire_get_f64(r);
+	m->sum_comp = sl_wire_get_f64(r);
+	if (r->bad)
+		return fail(why, "moments truncated");
+	if (m->n == 0) {
+		if (m->min != 0 || m->max != 0 || m->mean != 0 || m->m2 != 0 || m->sum != 0 ||
+		    m->sum_comp != 0)
+			return fail(why, "empty moments hold values");
+		return SL_OK;
+	}
+	if (!(m->min <= m->max) || !(m->m2 >= 0) || isnan(m->mean) || isnan(m->sum) ||
+	    isnan(m->sum_comp))
+		return fail(why, "moments impossible");
+	return SL_OK;
+}
+
+static sl_status get_samples(sl_state *s, sl_wire_reader *r, const char **why)
+{
+	sl_report *rep = s->report;
+	uint32_t n = sl_wire_get_u32(r);
+	if (r->bad || n > SL_SAMPLES_MAX)
+		return fail(why, "sample count impossible");
+	for (uint32_t i = 0; i < n; i++) {
+		sl_sample *x = &rep->samples[i];
+		x->input = sl_wire_get_u32(r);
+		x->line = sl_wire_get_u64(r);
+		uint8_t wl = sl_wire_get_u8(r);
+		const uint8_t *w = sl_wire_take(r, wl);
+		uint8_t truncated = sl_wire_get_u8(r);
+		uint32_t len = sl_wire_get_u32(r);
+		if (r->bad)
+			return fail(why, "sample truncated");
+		if (x->input >= s->ninputs || wl > WHY_MAX || truncated > 1 ||
+		    len > SL_SAMPLE_TEXT || (truncated && len != SL_SAMPLE_TEXT))
+			return fail(why, "sample impossible");
+		const uint8_t *text = sl_wire_take(r, len);
+		if (!text)
+			return fail(why, "sample truncated");
+		memcpy(s->why[i], w, wl);
+		s->why[i][wl] = '\0';
+		x->why = s->why[i];
+		x->truncated = truncated;
+		x->len = len;
+		memcpy(x->text, text, len);
+		rep->nsamples = i + 1;
+	}
+	return finish(r, why, "samples section truncated");
+}
+
+/* Figures that must agree with each other in any report. */
+static sl_status cross_check(const sl_report *r, const char **why)
+{
+	uint64_t sum = 0, m = 0, p = 0;
+	for (int c = 100; c < 600; c++)
+		sum += r->status[c];
+	for (uint32_t i = 0; i < r->methods.n; i++)
+		m += r->methods.count[i];
+	for (uint32_t i = 0; i < r->protocols.n; i++)
+		p += r->protocols.count[i];
+	if (r->lines != r->requests + r->malformed + r->oversized ||
+	    r->requests > r->lines || r->malformed > r->lines)
+		return fail(why, "line counts disagree (lines != requests + malformed + oversized)");
+	if (r->nsamples > r->malformed)
+		return fail(why, "more samples than malformed lines");
+	if (r->format == SL_FMT_LINES) {
+		if (sum || r->methods.n || r->methods.other || r->protocols.n || r->protocols.other ||
+		    r->request_time.n || r->response_bytes.n || r->malformed || r->first_time ||
+		    r->last_time)
+			return fail(why, "a line report holds access-log figures");
+		if (r->line_length.n != r->requests || sl_kll_count(r->line_length_q) != r->requests ||
+		    sl_topk_total(r->top_lines) != r->requests)
+			return fail(why, "line counts disagree with the sketches");
+		return SL_OK;
+	}
+	if (sum != r->requests)
+		return fail(why, "status codes do not sum to the requests");
+	if (m + r->methods.other != r->requests || p + r->protocols.other != r->requests)
+		return fail(why, "methods or protocols do not sum to the requests");
+	if (r->requests && r->first_time > r->last_time)
+		return fail(why, "first time after last time");
+	if (r->line_length.n)
+		return fail(why, "an access-log report holds line lengths");
+	if (r->response_bytes.n != r->requests || sl_kll_count(r->response_bytes_q) != r->requests ||
+	    sl_kll_count(r->request_time_q) != r->request_time.n ||
+	    r->request_time.n > r->requests)
+		return fail(why, "quantile counts disagree with the requests");
+	for (int t = 0; t < SL_TOP_COUNT; t++) {
+		uint64_t want = t == SL_TOP_NOT_FOUND ? r->status[404] : r->requests;
+		if (sl_topk_total(r->top[t]) != want)
+			return fail(why, "a top list's total disagrees with the requests");
+	}
+	return SL_OK;
+}
+
+/* Reads the section whose bytes are in r into s (report made by meta). */
+static sl_status get_section(sl_state *s, int type, sl_wire_reader *r, const char **why)
+{
+	sl_report *rep = s->report;
+	sl_status st;
+	switch (type) {
+	case SEC_INPUTS:
+		return get_inputs(s, r, why);
+	case SEC_COUNTERS:
+		return get_counters(rep, r, why);
+	case SEC_TALLIES:
+		st = get_tally(&rep->methods, r, why);
+		if (st == SL_OK)
+			st = get_tally(&rep->protocols, r, why);
+		return st != SL_OK ? st : finish(r, why, "tallies section truncated");
+	case SEC_MOMENTS:
+		st = get_moments(&rep->request_time, r, why);
+		if (st == SL_OK)
+			st = get_moments(&rep->response_bytes, r, why);
+		if (st == SL_OK)
+			st = get_moments(&rep->line_length, r, why);
+		return st != SL_OK ? st : finish(r, why, "moments section truncated");
+	case SEC_SAMPLES:
+		return get_samples(s, r, why);
+	default:
+		if (distinct_of(rep, type))
+			st = sl_distinct_load(*distinct_of(rep, type), r, why);
+		else if (topk_of(rep, type))
+			st = sl_topk_load(*topk_of(rep, type), r, why);
+		else if (kll_of(rep, type))
+			st = sl_kll_load(*kll_of(rep, type), r, why);
+		else
+			st = sl_series_load(*series_of(rep, type), r, why);
+		break;
+	}
+	if (st == SL_ENOMEM)
+		*why = "a sketch does not fit the memory budget";
+	return st != SL_OK ? st : finish(r, why, "section truncated");
+}
+
+static bool known_type(int t)
+{
+	sl_report r;
+	memset(&r, 0, sizeof r);
+	return (t >= SEC_META && t <= SEC_SAMPLES) || distinct_of(&r, t) || topk_of(&r, t) ||
+	       kll_of(&r, t) || series_of(&r, t);
+}
+
+static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want_bytes,
+			const char **why)
+{
+	if (len < SL_STATE_MAGIC_LEN || !sl_state_is_state(buf, len))
+		return fail(why, "not a sluice state file (wrong magic)");
+	if (len < HEADER + 8)
+		return fail(why, "truncated header");
+	uint32_t version = sl_wire_le32(buf + 8);
+	if (version != SL_STATE_VERSION)
+		return fail(why, "unsupported state format version");
+	uint32_t ns = sl_wire_le32(buf + 12);
+	uint64_t file_len = sl_wire_le64(buf + 16);
+	if (ns < 1 || ns > MAX_SECTIONS)
+		return fail(why, "section count out of range");
+	size_t table_end = HEADER + (size_t)ns * ENTRY;
+	if (len < table_end + 8)
+		return fail(why, "truncated section table");
+	if (sl_hash(buf, table_end) != sl_wire_le64(buf + table_end) && CHECK_SUMS)
+		return fail(why, "header checksum mismatch");
+	if (file_len != len)
+		return fail(why, file_len > len ? "file truncated (shorter than its recorded length)"
+						 : "file longer than its recorded length");
+
+	/* The table: lengths within the file, checksums, types in order. */
+	size_t off = table_end + 8;
+	int prev = 0;
+	bool seen[SEC_END] = {false};
+	for (uint32_t i = 0; i < ns; i++) {
+		const uint8_t *e = buf + HEADER + (size_t)i * ENTRY;
+		uint32_t type = sl_wire_le32(e), flags = sl_wire_le32(e + 4);
+		uint64_t slen = sl_wire_le64(e + 8);
+		if (slen > len - off)
+			return fail(why, "section length past the end of the file");
+		if (!known_type((int)type) || flags != 0)
+			return fail(why, "unknown section type");
+		if ((int)type <= prev)
+			return fail(why, "sections out of order or repeated");
+		if (sl_hash(buf + off, (size_t)slen) != sl_wire_le64(e + 16) && CHECK_SUMS)
+			return fail(why, "section checksum mismatch");
+		seen[type] = true;
+		prev = (int)type;
+		off += (size_t)slen;
+	}
+	if (off != len)
+		return fail(why, "bytes after the last section");
+	if (!seen[SEC_META])
+		return fail(why, "a required section is missing");
+
+	/* Meta first (types are in order, so it is the first section): the
+	 * report's size, checked before anything is made. */
+	off = table_end + 8;
+	sl_wire_reader r;
+	meta m;
+	sl_wire_reader_init(&r, buf + off, (size_t)sl_wire_le64(buf + HEADER + 8));
+	sl_status st = get_meta(&r, &m, why);
+	if (st != SL_OK)
+		return st;
+	/* A report smaller than this build's minimum (one written by a build
+	 * with smaller structures) is made at the minimum: its sketches then
+	 * merge into the larger ones. */
+	if (m.report_bytes < sl_report_min_bytes_p(m.hll_p))
+		m.report_bytes = sl_report_min_bytes_p(m.hll_p);
+	if (m.report_bytes < want_bytes)
+		m.report_bytes = want_bytes;
+	if (m.report_bytes > sl_budget_available(s->mem)) {
+		*why = "the state's report needs more memory than the budget has";
+		return SL_ENOMEM;
+	}
+	s->budget = m.budget;
+	s->peak = m.peak;
+	st = sl_report_new_p(&s->report, s->mem, m.format, (size_t)m.report_bytes, m.hll_p);
+	if (st != SL_OK) {
+		*why = "cannot create the report within the budget";
+		return st;
+	}
+	/* The sections must be exactly those of a report of this format
+	 * (per_minute may be gone). */
+	for (int t = SEC_META; t < SEC_END; t++) {
+		if (seen[t] && !holds(s->report, t))
+			return fail(why, "a section does not belong to this log format");
+		if (!seen[t] && holds(s->report, t) && t != SEC_SERIES + 1)
+			return fail(why, "a required section is missing");
+	}
+
+	for (uint32_t i = 0; i < ns; i++) {
+		const uint8_t *e = buf + HEADER + (size_t)i * ENTRY;
+		int type = (int)sl_wire_le32(e);
+		size_t slen = (size_t)sl_wire_le64(e + 8);
+		sl_wire_reader_init(&r, buf + off, slen);
+		off += slen;
+		if (type == SEC_META)
+			continue;
+		st = get_section(s, type, &r, why);
+		if (st != SL_OK)
+			return st;
+	}
+	if (!seen[SEC_SERIES + 1] && s->report->per_minute) {
+		sl_series_free(s->report->per_minute);
+		s->report->per_minute = NULL;
+	}
+	return cross_check(s->report, why);
+}
+
+void sl_state_free(sl_state *s)
+{
+	if (!s)
+		return;
+	sl_report_free(s->report);
+	sl_free(s->mem, s->inputs, s->ninputs * sizeof *s->inputs);
+	sl_free(s->mem, s->strings, s->strings_len);
+	sl_free(s->mem, s, sizeof *s);
+}
+
+sl_status sl_state_decode(sl_state **out, sl_budget *b, const void *buf, size_t len,
+			  size_t report_bytes, const char **why)
+{
+	*out = NULL;
+	*why = NULL;
+	sl_state *s = sl_calloc(b, 1, sizeof *s);
+	if (!s) {
+		*why = "no memory for the state";
+		return SL_ENOMEM;
+	}
+	s->mem = b;
+	sl_status st = decode(s, buf, len, report_bytes, why);
+	if (st != SL_OK) {
+		if (!*why)
+			*why = sl_strerror(st);
+		sl_state_free(s);
+		return st;
+	}
+	*out = s;
+	return SL_OK;
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+sl_status sl_state_load(sl_state **out, sl_budget *b, const char *path, size_t report_bytes,
+			int *err, const char **why)
+{
+	*out = NULL;
+	*err = 0;
+	*why = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*err = errno;
+		*why = "cannot open";
+		return SL_EIO;
+	}
+	struct stat sb;
+	if (fstat(fd, &sb) != 0) {
+		*err = errno;
+		close(fd);
+		*why = "cannot stat";
+		return SL_EIO;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		*err = EINVAL;
+		*why = "not a regular file";
+		return SL_EIO;
+	}
+	uint64_t size = (uint64_t)sb.st_size;
+	if (size == 0) {
+		close(fd);
+		*why = "empty file (not a sluice state file)";
+		return SL_ECORRUPT;
+	}
+	if (size > sl_budget_available(b)) {
+		close(fd);
+		*why = "the file is larger than the memory budget";
+		return SL_ENOMEM;
+	}
+	uint8_t *buf = sl_malloc(b, (size_t)size);
+	if (!buf) {
+		close(fd);
+		*why = "no memory for the file";
+		return SL_ENOMEM;
+	}
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, (size_t)size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*err = errno;
+			*why = "read error";
+			close(fd);
+			sl_free(b, buf, (size_t)size);
+			return SL_EIO;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	sl_status st = sl_state_decode(out, b, buf, got, report_bytes, why);
+	sl_free(b, buf, (size_t)size);
+	return st;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes data to a temporary file beside path and renames it over path. */
+static sl_status replace_file(sl_budget *b, const char *path, const void *data, size_t len,
+			      int *err)
+{
+	static const char suffix[] = ".tmp.XXXXXX";
+	size_t plen = strlen(path);
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+	size_t tlen = plen + sizeof suffix;
+	char *tmp = sl_malloc(b, tlen);
+	if (!tmp)
+		return SL_ENOMEM;
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, suffix, sizeof suffix);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		*err = errno;
+		sl_free(b, tmp, tlen);
+		return SL_EIO;
+	}
+	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		*err = errno;
+		close(fd);
+		unlink(tmp);
+		sl_free(b, tmp, tlen);
+		return SL_EIO;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		*err = errno;
+		unlink(tmp);
+		sl_free(b, tmp, tlen);
+		return SL_EIO;
+	}
+	/* The rename is durable once the directory is synced. The directory
+	 * name reuses tmp's bytes: path up to its last '/', or ".". */
+	if (slash) {
+		if (dlen == 0)
+			dlen = 1; /* "/name" */
+		tmp[dlen] = '\0';
+	} else {
+		tmp[0] = '.';
+		tmp[1] = '\0';
+	}
+	int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	sl_free(b, tmp, tlen);
+	if (dfd >= 0) {
+		int rc = fsync(dfd);
+		int e = errno;
+		close(dfd);
+		if (rc != 0 && e != EINVAL) {
+			*err = e;
+			return SL_EIO;
+		}
+	}
+	return SL_OK;
+}
+
+sl_status sl_state_save(const char *path, sl_budget *b, const sl_report *r,
+			const sl_state_input *inputs, size_t ninputs, uint64_t budget,
+			uint64_t peak, int *err)
+{
+	void *data;
+	size_t len;
+	*err = 0;
+	sl_status st = sl_state_encode(b, r, inputs, ninputs, budget, peak, &data, &len);
+	if (st != SL_OK)
+		return st;
+	st = replace_file(b, path, data, len, err);
+	sl_free(b, data, len);
+	return st;
+}
+
+/* ---- merge ------------------------------------------------------------------ */
+
+sl_status sl_state_merge(sl_state *dst, const sl_state *src, const char **why)
+{
+	*why = NULL;
+	if (dst->report->format != src->report->format) {
+		*why = "states of different log formats cannot be merged";
+		return SL_EMISMATCH;
+	}
+	size_t n = dst->ninputs + src->ninputs;
+	size_t slen = dst->strings_len + src->strings_len;
+	if (n > UINT32_MAX) {
+		*why = "too many inputs";
+		return SL_EINVAL;
+	}
+	sl_state_input *inputs = n ? sl_calloc(dst->mem, n, sizeof *inputs) : NULL;
+	char *strings = slen ? sl_malloc(dst->mem, slen) : NULL;
+	if ((n && !inputs) || (slen && !strings)) {
+		sl_free(dst->mem, inputs, n * sizeof *inputs);
+		sl_free(dst->mem, strings, slen);
+		*why = "no memory for the inputs";
+		return SL_ENOMEM;
+	}
+	/* Copy both input lists and their strings, re-pointed. */
+	char *o = strings;
+	for (size_t i = 0; i < n; i++) {
+		const sl_state_input *in = i < dst->ninputs ? &dst->inputs[i]
+							   : &src->inputs[i - dst->ninputs];
+		inputs[i] = *in;
+		size_t pl = strlen(in->path) + 1;
+		memcpy(o, in->path, pl);
+		inputs[i].path = o;
+		o += pl;
+		if (in->error) {
+			size_t el = strlen(in->error) + 1;
+			memcpy(o, in->error, el);
+			inputs[i].error = o;
+			o += el;
+		}
+	}
+
+	/* src's samples name inputs after dst's. */
+	sl_report shifted = *src->report;
+	for (uint32_t i = 0; i < shifted.nsamples; i++)
+		shifted.samples[i].input += (uint32_t)dst->ninputs;
+	sl_status st = sl_report_merge(dst->report, &shifted);
+	if (st != SL_OK) {
+		sl_free(dst->mem, inputs, n * sizeof *inputs);
+		sl_free(dst->mem, strings, slen);
+		*why = "the reports cannot be merged";
+		return st;
+	}
+	/* The samples' reasons now point into either state: copy them home. */
+	char reasons[SL_SAMPLES_MAX][sizeof dst->why[0]];
+	sl_report *rep = dst->report;
+	for (uint32_t i = 0; i < rep->nsamples; i++) {
+		const char *w = rep->samples[i].why ? rep->samples[i].why : "malformed";
+		size_t wl = strlen(w);
+		if (wl > WHY_MAX)
+			wl = WHY_MAX;
+		memcpy(reasons[i], w, wl);
+		reasons[i][wl] = '\0';
+	}
+	for (uint32_t i = 0; i < rep->nsamples; i++) {
+		memcpy(dst->why[i], reasons[i], sizeof reasons[i]);
+		rep->samples[i].why = dst->why[i];
+	}
+
+	sl_free(dst->mem, dst->inputs, dst->ninputs * sizeof *dst->inputs);
+	sl_free(dst->mem, dst->strings, dst->strings_len);
+	dst->inputs = inputs;
+	dst->ninputs = n;
+	dst->strings = strings;
+	dst->strings_len = slen;
+	if (src->peak > dst->peak)
+		dst->peak = src->peak;
+	return SL_OK;
+}
