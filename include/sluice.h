@@ -668,6 +668,10 @@ void sl_report_begin_input(sl_report *r, uint32_t input_id);
  * example by another thread): the next line fed is line lines_before + 1. */
 void sl_report_set_position(sl_report *r, uint32_t input_id, uint64_t lines_before);
 
+/* Renames the samples' input ids: a sample of input i becomes one of input
+ * map[i] (ids >= n are left alone). For a run that reorders its inputs. */
+void sl_report_remap_inputs(sl_report *r, const uint32_t *map, uint32_t n);
+
 /* Adds delta to the line numbers of the samples taken from input input_id:
  * for a worker that read a byte range of an input, once the lines before
  * its range are known. */

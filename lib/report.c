@@ -486,6 +486,13 @@ void sl_report_set_position(sl_report *r, uint32_t input_id, uint64_t lines_befo
 	r->input_line = lines_before;
 }
 
+void sl_report_remap_inputs(sl_report *r, const uint32_t *map, uint32_t n)
+{
+	for (uint32_t i = 0; i < r->nsamples; i++)
+		if (r->samples[i].input < n)
+			r->samples[i].input = map[r->samples[i].input];
+}
+
 void sl_report_renumber(sl_report *r, uint32_t input_id, uint64_t delta)
 {
 	for (uint32_t i = 0; i < r->nsamples; i++)

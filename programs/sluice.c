@@ -59,7 +59,7 @@
 
 #define MAX_JOBS 256
 #define RANGE_MIN ((uint64_t)4 << 20)
-#define REPORT_SLACK 4096 /* per worker: its range input's bookkeeping */
+#define REPORT_SLACK (16 * 1024) /* per worker: a range input, a loaded state's inputs */
 
 typedef struct run run_t;
 
@@ -70,6 +70,14 @@ typedef struct {
 	uint32_t input;
 	uint64_t lines_before; /* lines of this input before the block */
 } block_t;
+
+/* What a run knows of one input for state files (--save, --state). */
+typedef struct track {
+	sl_state_input fp;  /* identity: dev, ino, size, head of the content */
+	uint64_t skip;	    /* content bytes already counted by the loaded state */
+	uint64_t content;   /* content bytes read this run */
+	uint64_t unfed;	    /* of which, an unterminated last line left for later */
+} track_t;
 
 typedef struct {
 	run_t *run;
@@ -90,6 +98,9 @@ struct run {
 	int jobs;
 	size_t share;	     /* report bytes per worker */
 	int exact;	     /* --exact */
+	int incremental;     /* --state: leave an unterminated last line for next time */
+	struct track *track; /* per input: where to start, what was read */
+	sl_state *loaded;    /* --state FILE as it was, its report is worker 0's */
 	const char *tmpdir;  /* --tmp, $TMPDIR, /tmp */
 	size_t top_n;
 	int hll_p;	     /* the same for every worker, whatever -j */
@@ -146,6 +157,9 @@ static void usage(FILE *f)
 		"      --exact         exact distinct counts and top lists whatever the size:\n"
 		"                      keys spill to disk in sorted, compressed runs\n"
 		"      --tmp DIR       where --exact spills (default $TMPDIR, else /tmp)\n"
+		"      --save FILE     also write the run's state to FILE (sluice report/merge)\n"
+		"      --state FILE    incremental: load FILE if it exists, read only what is\n"
+		"                      new in each input (grown, rotated, replaced), save FILE\n"
 		"  -q, --quiet         no progress line and no malformed-line samples on stderr\n"
 		"  -h, --help          show this help and exit\n"
 		"  -V, --version       show the version and exit\n"
@@ -216,11 +230,13 @@ static void progress_clear(run_t *r)
  * from its first complete lines unless forced. */
 static int ensure_reports(run_t *r, const char *data, size_t len)
 {
-	if (r->workers[0].report)
+	if (r->workers[r->jobs - 1].report)
 		return 0;
 	sl_format fmt = r->format == SL_FMT_AUTO ? sl_access_detect(data, len) : r->format;
 	for (int i = 0; i < r->jobs; i++) {
 		worker_t *w = &r->workers[i];
+		if (w->report) /* loaded from --state */
+			continue;
 		sl_status st = r->exact && fmt != SL_FMT_LINES
 				       ? sl_report_new_exact(&w->report, &w->budget, fmt, r->share,
 							     r->hll_p, r->tmpdir, r->top_n)
@@ -319,7 +335,8 @@ static void dispatch(run_t *r, char *buf, size_t off, size_t len, uint32_t id, u
 }
 
 /* Reads one input through the reader. Returns 0, or -1 on a fatal error. */
-static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src)
+static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src, track_t *t,
+			   uint64_t discard)
 {
 	char *cur = r->jobs == 1 ? r->pool[0] : take_buffer(r);
 	size_t carried = 0;
@@ -337,6 +354,15 @@ static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src)
 		atomic_store(&r->in_flight, sl_input_consumed(src));
 		if (got == 0)
 			break;
+		if (discard) { /* content the loaded state counted already */
+			size_t drop = got < discard ? got : (size_t)discard;
+			discard -= drop;
+			got -= drop;
+			memmove(cur + carried, cur + carried + drop, got);
+			if (got == 0)
+				continue;
+		}
+		t->content += got;
 		size_t n = carried + got, start = 0;
 		if (skipping) {
 			char *nl = memchr(cur, '\n', n);
@@ -366,7 +392,7 @@ static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src)
 			continue;
 		}
 		size_t upto = (size_t)(last - cur) + 1;
-		if (!r->workers[0].report) {
+		if (!r->workers[r->jobs - 1].report) {
 			if (ensure_reports(r, cur + start, upto - start) < 0)
 				return -1;
 			sl_report_set_position(r->workers[0].report, id, lines);
@@ -384,8 +410,12 @@ static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src)
 		}
 		progress(r);
 	}
+	if (carried && !skipping && !in->error && r->incremental) {
+		t->unfed = carried; /* the writer may not have finished it */
+		carried = 0;
+	}
 	if (carried && !skipping && !in->error) {
-		if (!r->workers[0].report) {
+		if (!r->workers[r->jobs - 1].report) {
 			if (ensure_reports(r, cur, carried) < 0)
 				return -1;
 			sl_report_set_position(r->workers[0].report, id, lines);
@@ -530,23 +560,144 @@ static void stop_queue_workers(run_t *r)
 		pthread_join(r->workers[i].tid, NULL);
 }
 
+/* ---- state files ----------------------------------------------------------- */
+
+/* True when path is a regular file starting with the state magic. */
+static int is_state_file(const char *path)
+{
+	char head[SL_STATE_MAGIC_LEN];
+	if (strcmp(path, "-") == 0)
+		return 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t got = fread(head, 1, sizeof head, f);
+	fclose(f);
+	return sl_state_is_state(head, got);
+}
+
+/*
+ * The identity of an input for incremental runs: device, inode and size of
+ * the file, and the hash of the first SL_STATE_HEAD_BYTES bytes of its
+ * content (decompressed), so that a log rotated into .gz is recognised by
+ * what it holds. head[] receives those bytes. Returns 0, or -1 when the
+ * input cannot be opened (reading it will say why).
+ */
+static int fingerprint(run_t *r, const char *path, sl_state_input *fp, char *head,
+		       size_t *got, int *compressed)
+{
+	memset(fp, 0, sizeof *fp);
+	*got = 0;
+	*compressed = 0;
+	if (strcmp(path, "-") == 0)
+		return 0;
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return -1;
+	fp->dev = (uint64_t)sb.st_dev;
+	fp->ino = (uint64_t)sb.st_ino;
+	fp->size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+	sl_input *src;
+	int err;
+	if (sl_input_open(&src, &r->budget, path, &err) != SL_OK)
+		return -1;
+	*compressed = sl_input_compression(src) != SL_COMP_NONE;
+	while (*got < SL_STATE_HEAD_BYTES) {
+		size_t n = 0;
+		if (sl_input_read(src, head + *got, SL_STATE_HEAD_BYTES - *got, &n, &err) != SL_OK ||
+		    n == 0)
+			break;
+		*got += n;
+	}
+	sl_input_close(src);
+	fp->head_len = (uint32_t)*got;
+	fp->head_hash = sl_hash(head, *got);
+	return 0;
+}
+
+/*
+ * Matches this run's inputs with the loaded state's: by device and inode
+ * first (a file that grew, or was renamed by rotation), else by the hash of
+ * the content's head (a rotated file compressed into a new one). A match
+ * whose head still hashes the same resumes at the state's consumed bytes,
+ * unless a plain file is now shorter (truncated: read again). Old entries
+ * that match nothing are kept, after this run's, so the next state still
+ * knows them; map[] gives every old entry its new index.
+ */
+static size_t match_inputs(run_t *r, cli_input *inputs, size_t n, uint32_t *map)
+{
+	const sl_state *st = r->loaded;
+	char head[SL_STATE_HEAD_BYTES];
+	char *used = st->ninputs ? sl_calloc(&r->budget, st->ninputs, 1) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		track_t *t = &r->track[i];
+		size_t got;
+		int compressed;
+		if (fingerprint(r, inputs[i].path, &t->fp, head, &got, &compressed) < 0 || !used ||
+		    !t->fp.ino)
+			continue;
+		size_t best = SIZE_MAX;
+		int same_head = 0;
+		for (size_t j = 0; j < st->ninputs; j++) {
+			const sl_state_input *o = &st->inputs[j];
+			if (used[j])
+				continue;
+			int head_ok = o->head_len > 0 && o->head_len <= got &&
+				      sl_hash(head, o->head_len) == o->head_hash;
+			if (o->ino && o->dev == t->fp.dev && o->ino == t->fp.ino) {
+				best = j;
+				same_head = head_ok;
+				break;
+			}
+			if (head_ok && best == SIZE_MAX) {
+				best = j;
+				same_head = 1;
+			}
+		}
+		if (best == SIZE_MAX)
+			continue;
+		const sl_state_input *o = &st->inputs[best];
+		used[best] = 1;
+		map[best] = (uint32_t)i;
+		if (same_head && (compressed || t->fp.size >= o->consumed))
+			t->skip = o->consumed;
+	}
+	size_t total = n;
+	for (size_t j = 0; j < st->ninputs; j++)
+		if (!used || !used[j])
+			map[j] = (uint32_t)total++;
+	if (used)
+		sl_free(&r->budget, used, st->ninputs);
+	return total;
+}
+
 /* ---- one input ------------------------------------------------------------- */
 
 static int read_input(run_t *r, cli_input *in, uint32_t id)
 {
 	sl_input *src;
 	int err = 0;
+	track_t *t = &r->track[id];
+	uint64_t discard = t->skip;
 	sl_status st = sl_input_open(&src, &r->budget, in->path, &err);
 	atomic_store(&r->in_flight, 0);
+	if (st == SL_OK && t->skip && sl_input_compression(src) == SL_COMP_NONE &&
+	    sl_input_size(src)) {
+		/* a plain file read before: start where the state stopped */
+		sl_input_close(src);
+		st = sl_input_open_range(&src, &r->budget, in->path, t->skip, UINT64_MAX, &err);
+		discard = 0;
+	}
 	if (st != SL_OK) {
 		input_error(in, st, err);
 		return 0;
 	}
 	uint64_t size = sl_input_size(src);
 	int rc;
-	if (r->jobs > 1 && sl_input_compression(src) == SL_COMP_NONE && size >= RANGE_MIN) {
+	if (r->jobs > 1 && !r->incremental && !t->skip &&
+	    sl_input_compression(src) == SL_COMP_NONE && size >= RANGE_MIN) {
 		/* the reports need the format: detect it from the file's start */
-		if (!r->workers[0].report) {
+		if (!r->workers[r->jobs - 1].report) {
 			size_t got = 0;
 			st = sl_input_read(src, r->pool[0], r->cap, &got, &err);
 			if (st == SL_OK && ensure_reports(r, r->pool[0], got) < 0) {
@@ -557,6 +708,7 @@ static int read_input(run_t *r, cli_input *in, uint32_t id)
 		sl_input_close(src);
 		rc = read_ranges(r, in, id, size);
 		rc = rc < 0 ? -1 : 0;
+		t->content = size;
 		r->done += size;
 	} else {
 		/* the queue's workers run while this input is read; the stop
@@ -566,7 +718,7 @@ static int read_input(run_t *r, cli_input *in, uint32_t id)
 			sl_input_close(src);
 			return -1;
 		}
-		rc = read_sequential(r, in, id, src);
+		rc = read_sequential(r, in, id, src, t, discard);
 		if (r->jobs > 1)
 			stop_queue_workers(r);
 		r->done += size ? size : sl_input_consumed(src);
@@ -598,11 +750,12 @@ static int ends_with(const char *s, const char *suffix)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_EXACT, OPT_TMP };
+	enum { OPT_JSON = 256, OPT_EXACT, OPT_TMP, OPT_SAVE, OPT_STATE };
 	static const struct option longopts[] = {
 		{"memory", required_argument, NULL, 'm'}, {"format", required_argument, NULL, 'f'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"exact", no_argument, NULL, OPT_EXACT}, {"tmp", required_argument, NULL, OPT_TMP},
+		{"save", required_argument, NULL, OPT_SAVE}, {"state", required_argument, NULL, OPT_STATE},
 		{"json", no_argument, NULL, OPT_JSON},	  {"output", required_argument, NULL, 'o'},
 		{"top", required_argument, NULL, 'n'},	  {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
@@ -622,13 +775,15 @@ int main(int argc, char **argv)
 	run_t r;
 	memset(&r, 0, sizeof r);
 	size_t budget = DEFAULT_BUDGET;
-	const char *output = NULL;
+	const char *output = NULL, *save_path = NULL, *state_path = NULL;
+	const char *memory_arg = NULL, *top_arg = NULL;
 	int json = 0, jobs_given = 0;
 	long top_n = 10, jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	int c;
 	while ((c = getopt_long(argc, argv, "m:j:f:o:n:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
+			memory_arg = optarg;
 			if (sl_parse_size(optarg, &budget) != SL_OK || budget == 0) {
 				fprintf(stderr, "%s: invalid memory size '%s' (try 1M, 512K, 2G)\n", prog,
 					optarg);
@@ -658,9 +813,12 @@ int main(int argc, char **argv)
 		case OPT_JSON: json = 1; break;
 		case OPT_EXACT: r.exact = 1; break;
 		case OPT_TMP: r.tmpdir = optarg; break;
+		case OPT_SAVE: save_path = optarg; break;
+		case OPT_STATE: state_path = optarg; break;
 		case 'o': output = optarg; break;
 		case 'n': {
 			char *end;
+			top_arg = optarg;
 			top_n = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || top_n < 0 || top_n > 100000) {
 				fprintf(stderr, "%s: invalid --top '%s'\n", prog, optarg);
@@ -676,6 +834,48 @@ int main(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
+	/* State files given where logs would be: report from them. */
+	int nstates = 0;
+	for (int i = optind; i < argc; i++)
+		nstates += is_state_file(argv[i]);
+	if (nstates && nstates == argc - optind) {
+		char *av[16 + 1024];
+		int ac = 0, nfiles = argc - optind;
+		if (nfiles > 1024) {
+			fprintf(stderr, "%s: too many state files; use '%s merge'\n", prog, prog);
+			return EXIT_TROUBLE;
+		}
+		av[ac++] = "report";
+		if (json)
+			av[ac++] = "--json";
+		if (output) {
+			av[ac++] = "-o";
+			av[ac++] = (char *)(uintptr_t)output;
+		}
+		if (top_arg) {
+			av[ac++] = "-n";
+			av[ac++] = (char *)(uintptr_t)top_arg;
+		}
+		if (memory_arg) {
+			av[ac++] = "-m";
+			av[ac++] = (char *)(uintptr_t)memory_arg;
+		}
+		for (int i = optind; i < argc; i++)
+			av[ac++] = argv[i];
+		av[ac] = NULL;
+		return cmd_report(ac, av);
+	}
+	if (nstates) {
+		fprintf(stderr, "%s: state files and logs given together: use --state FILE for the "
+			"state, or '%s merge'\n", prog, prog);
+		return EXIT_TROUBLE;
+	}
+	if (r.exact && (save_path || state_path)) {
+		fprintf(stderr, "%s: --exact keeps its tables on disk and cannot be saved; "
+			"drop --save/--state or --exact\n", prog);
+		return EXIT_TROUBLE;
+	}
+	r.incremental = state_path != NULL;
 	if (!r.tmpdir)
 		r.tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	r.top_n = (size_t)top_n;
@@ -751,6 +951,67 @@ int main(int argc, char **argv)
 		    S_ISREG(sb.st_mode))
 			r.total += (uint64_t)sb.st_size;
 	}
+	r.track = sl_calloc(&r.budget, ninputs, sizeof *r.track);
+	if (!r.track) {
+		fprintf(stderr, "%s: too many inputs for the memory budget\n", prog);
+		return EXIT_TROUBLE;
+	}
+
+	/* --state FILE: what earlier runs counted becomes worker 0's report,
+	 * and each input resumes where they stopped. */
+	size_t nall = ninputs; /* inputs, then the state's inputs not seen now */
+	uint32_t *map = NULL;
+	if (state_path) {
+		int err = 0;
+		const char *why = NULL;
+		/* Against the run's budget: the file's bytes are held only while
+		 * decoding, in the decoder reserve no input uses yet. */
+		sl_status st = sl_state_load(&r.loaded, &r.budget, state_path, r.share, &err, &why);
+		if (st == SL_EIO && err == ENOENT) {
+			r.loaded = NULL; /* the first run */
+		} else if (st != SL_OK) {
+			if (st == SL_EIO)
+				fprintf(stderr, "%s: %s: %s\n", prog, state_path, strerror(err));
+			else if (st == SL_ENOMEM || st == SL_EBUDGET)
+				fprintf(stderr, "%s: %s: the state needs more memory than a worker's "
+					"share of --memory (%s); use the -m and -j it was saved with\n",
+					prog, state_path, why ? why : sl_strerror(st));
+			else
+				fprintf(stderr, "%s: %s: not a valid state: %s\n", prog, state_path,
+					why ? why : sl_strerror(st));
+			return EXIT_TROUBLE;
+		}
+		if (r.loaded) {
+			sl_format f = r.loaded->report->format;
+			if (r.format != SL_FMT_AUTO && r.format != f) {
+				fprintf(stderr, "%s: %s holds a %s report, not %s\n", prog, state_path,
+					sl_format_name(f), sl_format_name(r.format));
+				return EXIT_TROUBLE;
+			}
+			r.format = f;
+			r.workers[0].report = r.loaded->report;
+			map = sl_calloc(&r.budget, r.loaded->ninputs + 1, sizeof *map);
+			if (!map) {
+				fprintf(stderr, "%s: %s: too many inputs for the memory budget\n", prog,
+					state_path);
+				return EXIT_TROUBLE;
+			}
+			nall = match_inputs(&r, inputs, ninputs, map);
+			sl_report_remap_inputs(r.workers[0].report, map, (uint32_t)r.loaded->ninputs);
+		} else {
+			char head[SL_STATE_HEAD_BYTES];
+			size_t got;
+			int compressed;
+			for (size_t i = 0; i < ninputs; i++)
+				fingerprint(&r, inputs[i].path, &r.track[i].fp, head, &got, &compressed);
+		}
+	} else if (save_path) {
+		char head[SL_STATE_HEAD_BYTES];
+		size_t got;
+		int compressed;
+		for (size_t i = 0; i < ninputs; i++)
+			fingerprint(&r, inputs[i].path, &r.track[i].fp, head, &got, &compressed);
+	}
 	r.show_progress = !r.quiet && isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &r.start);
 
@@ -789,8 +1050,50 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: --exact: %s\n", prog, sl_strerror(rep->exact_status));
 		return EXIT_TROUBLE;
 	}
+
+	/* The inputs the report speaks of: this run's, then the loaded
+	 * state's that this run did not see. */
+	cli_input *all = inputs;
+	sl_state_input *facts = NULL;
+	if (save_path || state_path) {
+		all = nall > ninputs ? sl_calloc(&r.budget, nall, sizeof *all) : inputs;
+		facts = sl_calloc(&r.budget, nall, sizeof *facts);
+		if (!all || !facts) {
+			fprintf(stderr, "%s: no memory left in the budget to save the state\n", prog);
+			return EXIT_TROUBLE;
+		}
+		for (size_t i = 0; i < ninputs; i++) {
+			all[i] = inputs[i];
+			facts[i] = r.track[i].fp;
+			facts[i].consumed = r.track[i].skip + r.track[i].content - r.track[i].unfed;
+		}
+		for (size_t j = 0; r.loaded && j < r.loaded->ninputs; j++)
+			if (map[j] >= ninputs) {
+				facts[map[j]] = r.loaded->inputs[j];
+				all[map[j]].path = r.loaded->inputs[j].path;
+				all[map[j]].error = r.loaded->inputs[j].error;
+			}
+		for (size_t i = 0; i < nall; i++) {
+			facts[i].path = all[i].path;
+			facts[i].error = all[i].error;
+		}
+		const char *targets[2] = {save_path, state_path};
+		for (int k = 0; k < 2; k++) {
+			int err = 0;
+			if (!targets[k] || (k == 1 && save_path && !strcmp(save_path, state_path)))
+				continue;
+			sl_status st = sl_state_save(targets[k], &r.budget, rep, facts, nall, budget,
+						     r.budget.peak, &err);
+			if (st != SL_OK) {
+				fprintf(stderr, "%s: %s: cannot save the state: %s\n", prog, targets[k],
+					st == SL_EIO ? strerror(err) : sl_strerror(st));
+				status = EXIT_TROUBLE;
+			}
+		}
+	}
+
 	if (!r.quiet)
-		print_samples(rep, inputs);
+		print_samples(rep, all);
 
 	/* Rows for the top lists: no list holds more than its capacity, and
 	 * the buffers' bytes are free again. */
@@ -815,8 +1118,8 @@ int main(int argc, char **argv)
 
 	cli_view v = {
 		.report = rep,
-		.inputs = inputs,
-		.ninputs = ninputs,
+		.inputs = all,
+		.ninputs = nall,
 		.top_n = nrows,
 		.rows = rows,
 		.budget = budget,
@@ -837,7 +1140,10 @@ int main(int argc, char **argv)
 			strerror(errno));
 		status = EXIT_TROUBLE;
 	}
-	sl_report_free(rep);
+	if (r.loaded)
+		sl_state_free(r.loaded); /* rep is its report */
+	else
+		sl_report_free(rep);
 	sl_free(&r.budget, rows, nrows * sizeof *rows);
 	sl_free(&r.budget, r.queue, r.qcap * sizeof *r.queue);
 	sl_free(&r.budget, r.free_bufs, (size_t)r.nbuf * sizeof *r.free_bufs);
