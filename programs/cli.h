@@ -15,6 +15,8 @@
 typedef struct {
 	const char *path;   /* as given; "-" is standard input */
 	const char *error;  /* NULL, or why it could not be (fully) read */
+	uint64_t resumed_at; /* --state: content bytes an earlier run counted */
+	uint64_t bytes_read; /* content bytes read by this run */
 } cli_input;
 
 /* Everything a renderer needs besides the report itself. */

@@ -230,7 +230,9 @@ static void json_inputs(FILE *o, const cli_view *v)
 			json_cstr(o, v->inputs[i].error);
 		else
 			fputs("null", o);
-		fputs("}", o);
+		fprintf(o, ", \"resumed_at\": %llu, \"bytes_read\": %llu}",
+			(unsigned long long)v->inputs[i].resumed_at,
+			(unsigned long long)v->inputs[i].bytes_read);
 	}
 	fputs("],\n", o);
 }

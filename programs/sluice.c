@@ -1051,6 +1051,11 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 
+	for (size_t i = 0; i < ninputs; i++) {
+		inputs[i].resumed_at = r.track[i].skip;
+		inputs[i].bytes_read = r.track[i].content - r.track[i].unfed;
+	}
+
 	/* The inputs the report speaks of: this run's, then the loaded
 	 * state's that this run did not see. */
 	cli_input *all = inputs;
