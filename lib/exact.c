@@ -52,6 +52,7 @@
  * from the mean arena bytes per key seen so far: cap = slab / (8 + mean/2).
  */
 #include "sluice.h"
+#include "tmpfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -288,42 +289,24 @@ static inline size_t slot_of(const sl_exact *e, uint64_t h)
 
 static sl_status open_tmp(sl_exact *e)
 {
-	int fd = open(e->tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		size_t n = e->tmpdir_len + sizeof "/sluice-exact-XXXXXX";
-		char *path = sl_malloc(e->b, n);
-		if (!path)
-			return fail(e, SL_ENOMEM, 0);
-		snprintf(path, n, "%s/sluice-exact-XXXXXX", e->tmpdir);
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(path);
-		sl_free(e->b, path, n);
-	}
-	if (fd < 0)
-		return fail(e, SL_EIO, errno);
-	e->fd = fd;
+	int err;
+	sl_status s = sl_tmp_open(e->tmpdir, "sluice-exact", e->b, &e->fd, &err);
+	if (s != SL_OK)
+		return fail(e, s, err);
 	e->holes = 1;
 	return SL_OK;
 }
 
+/* Appends p[0 .. n-1] at the end of the file, counting temporary bytes. */
 static sl_status pwrite_all(sl_exact *e, const char *p, size_t n)
 {
-	while (n) {
-		ssize_t w = pwrite(e->fd, p, n, (off_t)e->wpos);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail(e, SL_EIO, errno);
-		}
-		if (w == 0)
-			return fail(e, SL_EIO, ENOSPC);
-		p += w;
-		n -= (size_t)w;
-		e->wpos += (uint64_t)w;
-		e->live += (uint64_t)w;
-		e->st.temp_written += (uint64_t)w;
-	}
+	int err = 0;
+	sl_status s = sl_tmp_pwrite(e->fd, p, n, e->wpos, &err);
+	if (s != SL_OK)
+		return fail(e, s, err);
+	e->wpos += n;
+	e->live += n;
+	e->st.temp_written += n;
 	if (e->live > e->st.temp_peak)
 		e->st.temp_peak = e->live;
 	return SL_OK;
@@ -331,20 +314,11 @@ static sl_status pwrite_all(sl_exact *e, const char *p, size_t n)
 
 static sl_status pread_all(sl_exact *e, int fd, char *p, size_t n, uint64_t off)
 {
-	while (n) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail(e, SL_EIO, errno);
-		}
-		if (r == 0)
-			return fail(e, SL_ECORRUPT, 0);
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-		e->st.temp_read += (uint64_t)r;
-	}
+	int err = 0;
+	sl_status s = sl_tmp_pread(fd, p, n, off, &err);
+	if (s != SL_OK)
+		return fail(e, s, err);
+	e->st.temp_read += n;
 	return SL_OK;
 }
 

@@ -57,6 +57,7 @@
  */
 #define LZ4F_STATIC_LINKING_ONLY
 #include "sluice.h"
+#include "tmpfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -479,59 +480,24 @@ static void sort_slab(sl_xsort *xs)
 
 static sl_status open_tmp(sl_xsort *xs)
 {
-	int fd = open(xs->tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		size_t n = xs->tmpdir_len + sizeof "/sluice-sort-XXXXXX";
-		char *path = sl_malloc(xs->b, n);
-		if (!path)
-			return fail(xs, SL_ENOMEM, 0);
-		snprintf(path, n, "%s/sluice-sort-XXXXXX", xs->tmpdir);
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(path);
-		sl_free(xs->b, path, n);
-	}
-	if (fd < 0)
-		return fail(xs, SL_EIO, errno);
-	xs->fd = fd;
-	return SL_OK;
+	int err;
+	sl_status s = sl_tmp_open(xs->tmpdir, "sluice-sort", xs->b, &xs->fd, &err);
+	return s == SL_OK ? SL_OK : fail(xs, s, err);
 }
 
 static sl_status pwrite_all(sl_xsort *xs, const char *p, size_t n, uint64_t off)
 {
-	while (n) {
-		ssize_t w = pwrite(xs->fd, p, n, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail(xs, SL_EIO, errno);
-		}
-		if (w == 0)
-			return fail(xs, SL_EIO, ENOSPC);
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return SL_OK;
+	int err = 0;
+	sl_status s = sl_tmp_pwrite(xs->fd, p, n, off, &err);
+	return s == SL_OK ? SL_OK : fail(xs, s, err);
 }
 
 static sl_status pread_all(sl_xsort *xs, char *p, size_t n, uint64_t off)
 {
+	int err = 0;
 	xs->st.temp_read += n;
-	while (n) {
-		ssize_t r = pread(xs->fd, p, n, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail(xs, SL_EIO, errno);
-		}
-		if (r == 0)
-			return fail(xs, SL_ECORRUPT, 0);
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return SL_OK;
+	sl_status s = sl_tmp_pread(xs->fd, p, n, off, &err);
+	return s == SL_OK ? SL_OK : fail(xs, s, err);
 }
 
 static sl_status flush_out(sl_xsort *xs)
