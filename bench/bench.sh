@@ -257,3 +257,57 @@ echo
 check "high-entropy 4 KiB lines, GB/s" "$(calc "sprintf(\"%.2f\", $hb / 1e9 / $he)")" ">=" 2
 check "bursty pipe peak RSS, MiB (flat: within budget)" \
     "$(calc "sprintf(\"%.2f\", $(result "bursty (pipe)" 3) / 1024)")" "<=" 4
+
+# ---------------------------------------------------------------- exact tools
+# sluice sort against GNU sort with the same 1 MiB budget (GNU sort with
+# one thread, then its default), outputs compared; sluice dedup against
+# awk '!seen[$0]++' on a log of which half the lines are repeats; the
+# --exact report against the approximate one.
+echo
+echo "exact tools (sort, dedup, --exact) on the same log:"
+: >"$results"
+sort_tmp=$tmp/sorttmp
+mkdir -p "$sort_tmp"
+OUT=$tmp/gnu.sorted
+run_tool "sort -S1M 1t" env LC_ALL=C sort -S 1M --parallel=1 -T "$sort_tmp" "$log"
+OUT=$tmp/gnu2.sorted
+run_tool "sort -S1M" env LC_ALL=C sort -S 1M -T "$sort_tmp" "$log"
+OUT=$tmp/sluice.sorted
+run_tool "sluice sort" "$SLUICE" sort -m 1M -T "$sort_tmp" "$log"
+if cmp -s "$tmp/gnu.sorted" "$tmp/sluice.sorted"; then same=identical; else same=DIFFERENT; fi
+rm -f "$tmp/gnu.sorted" "$tmp/gnu2.sorted" "$tmp/sluice.sorted"
+if "$SLUICE" dedup --help >/dev/null 2>&1; then
+	half=$tmp/dup50.log # every line twice, the copy further on
+	{ head -n 1000000 "$log"; head -n 1000000 "$log"; } >"$half"
+	OUT=$tmp/awk.dedup
+	run_tool "awk dedup" mawk '!seen[$0]++' "$half"
+	OUT=$tmp/sluice.dedup
+	run_tool "sluice dedup" "$SLUICE" dedup -m 1M --tmp "$sort_tmp" "$half"
+	if cmp -s "$tmp/awk.dedup" "$tmp/sluice.dedup"; then dsame=identical; else dsame=DIFFERENT; fi
+	rm -f "$tmp/awk.dedup" "$tmp/sluice.dedup"
+	dbytes=$(wc -c <"$half")
+	rm -f "$half"
+fi
+if "$SLUICE" --exact -q /dev/null >/dev/null 2>&1; then
+	# shellcheck disable=SC2086
+	run_tool "report" "$SLUICE" -q $SLUICE_ARGS "$log"
+	# shellcheck disable=SC2086
+	run_tool "report --exact" "$SLUICE" -q --exact -m 1M --tmp "$sort_tmp" $SLUICE_ARGS "$log"
+fi
+awk -F '|' '{ printf "  %-16s %9.3f s %9.1f MiB RSS\n", $1, $2, $3 / 1024 }' "$results"
+echo
+gs=$(result "sort -S1M 1t" 2)
+ss=$(result "sluice sort" 2)
+check "sluice sort time / GNU sort -S 1M (one thread)" "$(calc "sprintf(\"%.2f\", $ss / $gs)")" "<=" 1
+check "sluice sort time / GNU sort -S 1M (default threads)" \
+    "$(calc "sprintf(\"%.2f\", $ss / $(result "sort -S1M" 2))")" "<=" 1
+echo "  sluice sort output vs GNU sort: $same"
+if [ -n "${dsame:-}" ]; then
+	check "sluice dedup peak RSS, MiB" "$(calc "sprintf(\"%.2f\", $(result "sluice dedup" 3) / 1024)")" "<=" 4
+	echo "  dedup: awk $(calc "sprintf(\"%.2f\", $(result "awk dedup" 3) / 1024)") MiB RSS;" \
+	    "$dbytes bytes in; output vs awk: $dsame"
+fi
+if [ -n "$(result "report --exact" 2)" ]; then
+	check "--exact report time / approximate report" \
+	    "$(calc "sprintf(\"%.1f\", $(result "report --exact" 2) / $(result report 2))")" "<=" 10
+fi
