@@ -6,6 +6,7 @@
 #define SLUICE_CLI_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "sluice.h"
 
@@ -53,6 +54,41 @@ size_t cli_utf8_seq(const unsigned char *s, size_t n);
  * well-formed UTF-8 as \xNN, at most `width` columns (roughly: one per code
  * point, four per escape). Returns the bytes consumed (< n when cut). */
 size_t cli_print_safe(FILE *o, const char *p, size_t n, size_t width);
+
+/* The directory for temporary files: given if not NULL, else $TMPDIR if set
+ * and not empty, else /tmp (programs/cli_io.c). */
+const char *cli_tmpdir(const char *given);
+
+/* A buffered writer of lines to a descriptor (programs/cli_io.c). The
+ * caller owns buf. Functions return 0, or -1 with errno set. */
+typedef struct {
+	char *buf;
+	size_t cap, len;
+	int fd;
+} cli_out;
+
+int cli_write_all(int fd, const char *p, size_t n);
+int cli_out_flush(cli_out *o);
+
+/* Writes p[0 .. n-1] and a newline; a line longer than the buffer is
+ * written through (its newline stays buffered). */
+static inline int cli_out_line(cli_out *o, const char *p, size_t n)
+{
+	if (n + 1 > o->cap - o->len) {
+		if (cli_out_flush(o))
+			return -1;
+		if (n + 1 > o->cap) {
+			if (cli_write_all(o->fd, p, n))
+				return -1;
+			o->buf[o->len++] = '\n';
+			return 0;
+		}
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->buf[o->len + n] = '\n';
+	o->len += n + 1;
+	return 0;
+}
 
 /* "(standard input)" for "-", else the path. */
 const char *cli_input_name(const char *path);

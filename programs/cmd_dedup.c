@@ -67,56 +67,9 @@ static void usage(FILE *f)
 }
 
 typedef struct {
-	char *buf;
-	size_t cap, len;
-	int fd;
-} outbuf;
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int out_flush(outbuf *o)
-{
-	if (write_all(o->fd, o->buf, o->len))
-		return -1;
-	o->len = 0;
-	return 0;
-}
-
-static inline int out_line(outbuf *o, const char *p, size_t n)
-{
-	if (n + 1 > o->cap - o->len) {
-		if (out_flush(o))
-			return -1;
-		if (n + 1 > o->cap) { /* longer than the buffer: written through */
-			if (write_all(o->fd, p, n))
-				return -1;
-			o->buf[o->len++] = '\n';
-			return 0;
-		}
-	}
-	memcpy(o->buf + o->len, p, n);
-	o->buf[o->len + n] = '\n';
-	o->len += n + 1;
-	return 0;
-}
-
-typedef struct {
 	sl_budget *b;
 	sl_dedup *d;
-	outbuf out;
+	cli_out out;
 	char *in;
 	size_t in_cap;
 	const char *tmpdir;
@@ -151,7 +104,7 @@ static inline int one_line(run *r, const char *p, size_t n)
 	sl_status s = sl_dedup_add(r->d, p, n, &print);
 	if (s)
 		return dedup_error(r, s);
-	if (print && out_line(&r->out, p, n))
+	if (print && cli_out_line(&r->out, p, n))
 		return write_error(r);
 	return 0;
 }
@@ -355,11 +308,7 @@ int cmd_dedup(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
-	if (!tmpdir) {
-		tmpdir = getenv("TMPDIR");
-		if (!tmpdir || !*tmpdir)
-			tmpdir = "/tmp";
-	}
+	tmpdir = cli_tmpdir(tmpdir);
 
 	size_t io = memory / 16;
 	io = io < 4096 ? 4096 : io > 65536 ? 65536 : io;
@@ -377,7 +326,7 @@ int cmd_dedup(int argc, char **argv)
 	run r = {.b = &budget, .tmpdir = tmpdir, .output = output};
 	r.in = sl_malloc(&budget, io);
 	r.in_cap = io;
-	r.out = (outbuf){sl_malloc(&budget, io), io, 0, 1};
+	r.out = (cli_out){sl_malloc(&budget, io), io, 0, 1};
 	char *tmp_out = NULL;
 	int rc = EXIT_TROUBLE;
 	if (!r.in || !r.out.buf) {
@@ -434,12 +383,12 @@ int cmd_dedup(int argc, char **argv)
 		}
 		if (!line)
 			break;
-		if (out_line(&r.out, line, len)) {
+		if (cli_out_line(&r.out, line, len)) {
 			write_error(&r);
 			goto done;
 		}
 	}
-	if (out_flush(&r.out)) {
+	if (cli_out_flush(&r.out)) {
 		write_error(&r);
 		goto done;
 	}

@@ -51,57 +51,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-typedef struct {
-	sl_budget *b;
-	char *buf;
-	size_t cap, len;
-	int fd;
-} outbuf;
-
-static int out_flush(outbuf *o)
-{
-	size_t done = 0;
-	while (done < o->len) {
-		ssize_t w = write(o->fd, o->buf + done, o->len - done);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)w;
-	}
-	o->len = 0;
-	return 0;
-}
-
-static int out_line(outbuf *o, const char *p, size_t n)
-{
-	if (n + 1 > o->cap - o->len) {
-		if (out_flush(o))
-			return -1;
-		if (n + 1 > o->cap) {
-			/* Longer than the buffer: written through, the newline
-			 * stays buffered. */
-			while (n) {
-				ssize_t w = write(o->fd, p, n);
-				if (w < 0) {
-					if (errno == EINTR)
-						continue;
-					return -1;
-				}
-				p += w;
-				n -= (size_t)w;
-			}
-			o->buf[o->len++] = '\n';
-			return 0;
-		}
-	}
-	memcpy(o->buf + o->len, p, n);
-	o->buf[o->len + n] = '\n';
-	o->len += n + 1;
-	return 0;
-}
-
 static const char *xsort_error(sl_xsort *xs, sl_status s)
 {
 	int e = sl_xsort_errno(xs);
@@ -233,11 +182,7 @@ int cmd_sort(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
-	if (!tmpdir) {
-		tmpdir = getenv("TMPDIR");
-		if (!tmpdir || !*tmpdir)
-			tmpdir = "/tmp";
-	}
+	tmpdir = cli_tmpdir(tmpdir);
 
 	/* One budget for everything: the input and output buffers take a
 	 * sixteenth of --memory each (4 KiB .. 64 KiB), the sorter the rest.
@@ -255,7 +200,7 @@ int cmd_sort(int argc, char **argv)
 	sl_budget_init(&budget, SIZE_MAX);
 	char *in = sl_malloc(&budget, io);
 	size_t in_cap = io;
-	outbuf o = {&budget, sl_malloc(&budget, io), io, 0, 1};
+	cli_out o = {sl_malloc(&budget, io), io, 0, 1};
 	sl_xsort *xs = NULL;
 	int rc = EXIT_TROUBLE;
 	if (!in || !o.buf) {
@@ -315,10 +260,10 @@ int cmd_sort(int argc, char **argv)
 		}
 		if (!rec)
 			break;
-		if (out_line(&o, rec, len))
+		if (cli_out_line(&o, rec, len))
 			goto write_error;
 	}
-	if (out_flush(&o) || (output && close(o.fd)))
+	if (cli_out_flush(&o) || (output && close(o.fd)))
 		goto write_error;
 	o.fd = 1;
 	rc = 0;

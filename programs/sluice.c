@@ -876,8 +876,7 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 	r.incremental = state_path != NULL;
-	if (!r.tmpdir)
-		r.tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	r.tmpdir = cli_tmpdir(r.tmpdir);
 	r.top_n = (size_t)top_n;
 	if (jobs < 1)
 		jobs = 1;
