@@ -960,6 +960,7 @@ int main(int argc, char **argv)
 	 * and each input resumes where they stopped. */
 	size_t nall = ninputs; /* inputs, then the state's inputs not seen now */
 	uint32_t *map = NULL;
+	size_t nmap = 0;
 	if (state_path) {
 		int err = 0;
 		const char *why = NULL;
@@ -989,7 +990,8 @@ int main(int argc, char **argv)
 			}
 			r.format = f;
 			r.workers[0].report = r.loaded->report;
-			map = sl_calloc(&r.budget, r.loaded->ninputs + 1, sizeof *map);
+			nmap = r.loaded->ninputs + 1;
+			map = sl_calloc(&r.budget, nmap, sizeof *map);
 			if (!map) {
 				fprintf(stderr, "%s: %s: too many inputs for the memory budget\n", prog,
 					state_path);
@@ -1153,6 +1155,13 @@ int main(int argc, char **argv)
 	sl_free(&r.budget, r.free_bufs, (size_t)r.nbuf * sizeof *r.free_bufs);
 	sl_free(&r.budget, r.pool, (size_t)r.nbuf * sizeof *r.pool);
 	sl_free(&r.budget, r.workers, (size_t)r.jobs * sizeof *r.workers);
+	if (facts)
+		sl_free(&r.budget, facts, nall * sizeof *facts);
+	if (all != inputs)
+		sl_free(&r.budget, all, nall * sizeof *all);
+	if (map)
+		sl_free(&r.budget, map, nmap * sizeof *map);
+	sl_free(&r.budget, r.track, ninputs * sizeof *r.track);
 	sl_free(&r.budget, inputs, ninputs * sizeof *inputs);
 	pthread_mutex_destroy(&r.mu);
 	pthread_cond_destroy(&r.cv);
