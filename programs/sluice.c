@@ -1039,6 +1039,10 @@ int main(int argc, char **argv)
 		r.workers[i].report = NULL;
 	}
 	sl_report_add_oversized(rep, r.reader_oversized);
+	cli_input *all = inputs;	  /* the inputs the report speaks of */
+	sl_state_input *facts = NULL;	  /* what --save / --state record of them */
+	sl_topk_row *rows = NULL;
+	size_t nrows = 0;
 	if (rep->exact && sl_report_finish_exact(rep) != SL_OK) {
 		/* no figure is printed rather than a wrong one */
 		if (rep->exact_status == SL_EIO && sl_report_exact_errno(rep) == ENOSPC)
@@ -1049,7 +1053,8 @@ int main(int argc, char **argv)
 				strerror(sl_report_exact_errno(rep)));
 		else
 			fprintf(stderr, "%s: --exact: %s\n", prog, sl_strerror(rep->exact_status));
-		return EXIT_TROUBLE;
+		status = EXIT_TROUBLE;
+		goto done;
 	}
 
 	for (size_t i = 0; i < ninputs; i++) {
@@ -1059,8 +1064,6 @@ int main(int argc, char **argv)
 
 	/* The inputs the report speaks of: this run's, then the loaded
 	 * state's that this run did not see. */
-	cli_input *all = inputs;
-	sl_state_input *facts = NULL;
 	if (save_path || state_path) {
 		all = nall > ninputs ? sl_calloc(&r.budget, nall, sizeof *all) : inputs;
 		facts = sl_calloc(&r.budget, nall, sizeof *facts);
@@ -1103,9 +1106,11 @@ int main(int argc, char **argv)
 
 	/* Rows for the top lists: no list holds more than its capacity, and
 	 * the buffers' bytes are free again. */
-	for (int i = 0; i < r.nbuf; i++)
+	for (int i = 0; i < r.nbuf; i++) {
 		sl_free(&r.budget, r.pool[i], r.cap);
-	size_t nrows = (size_t)top_n;
+		r.pool[i] = NULL;
+	}
+	nrows = (size_t)top_n;
 	size_t most = 0;
 	for (int t = 0; t < SL_TOP_COUNT; t++)
 		if (rep->top[t] && sl_topk_capacity(rep->top[t]) > most)
@@ -1116,7 +1121,7 @@ int main(int argc, char **argv)
 		most = r.top_n;
 	if (nrows > most)
 		nrows = most;
-	sl_topk_row *rows = nrows ? sl_calloc(&r.budget, nrows, sizeof *rows) : NULL;
+	rows = nrows ? sl_calloc(&r.budget, nrows, sizeof *rows) : NULL;
 	if (nrows && !rows) {
 		fprintf(stderr, "%s: no memory left in the budget for %zu rows\n", prog, nrows);
 		return EXIT_TROUBLE;
@@ -1146,6 +1151,10 @@ int main(int argc, char **argv)
 			strerror(errno));
 		status = EXIT_TROUBLE;
 	}
+done:
+	for (int i = 0; i < r.nbuf; i++)
+		if (r.pool[i])
+			sl_free(&r.budget, r.pool[i], r.cap);
 	if (r.loaded)
 		sl_state_free(r.loaded); /* rep is its report */
 	else
