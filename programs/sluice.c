@@ -1043,6 +1043,11 @@ int main(int argc, char **argv)
 	sl_state_input *facts = NULL;	  /* what --save / --state record of them */
 	sl_topk_row *rows = NULL;
 	size_t nrows = 0;
+	int readable = r.loaded != NULL; /* anything to report on? */
+	for (size_t i = 0; i < ninputs; i++)
+		readable |= inputs[i].error == NULL;
+	if (!readable) /* every input failed, and said so: no empty report */
+		goto done;
 	if (rep->exact && sl_report_finish_exact(rep) != SL_OK) {
 		/* no figure is printed rather than a wrong one */
 		if (rep->exact_status == SL_EIO && sl_report_exact_errno(rep) == ENOSPC)
