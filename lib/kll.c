@@ -58,7 +58,9 @@
  * free space and compacts after each chunk, so it never needs more room.
  *
  * Cost: an add is a store and two compares; a compaction of level 0 sorts
- * it (introsort on doubles), one of a higher level is a linear merge, so a
+ * it (introsort on doubles, its short runs by a branch-free insertion sort;
+ * for that a -0 added is stored as +0, equal to it in every comparison, so
+ * quantiles are unchanged), one of a higher level is a linear merge, so a
  * value costs amortized O(log k) comparisons.
  */
 #include "sluice.h"
@@ -174,14 +176,30 @@ static void swap(double *a, double *b)
 	*b = t;
 }
 
+/*
+ * Insertion sort without data-dependent branches: inserting v into the
+ * sorted a[0 .. i-1] gives b[j] = min(max(a[j-1], v), a[j]) (with a[-1] =
+ * -inf, a[i] = +inf), computed from j = i down so that every a[] read is
+ * still the old one. It does i steps for every i instead of stopping at v's
+ * place, but a stop at a data-dependent place is a mispredicted branch
+ * per item, which costs more for the short runs sorted here (level 0 holds
+ * 8 to ~30 values when it compacts). Exact only because equal values are
+ * identical: no NaN ever enters the sketch and -0 is stored as +0
+ * (sl_kll_add), so min and max never have to choose between two
+ * different doubles that compare equal.
+ */
 static void insertion(double *a, size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
-		double v = a[i];
-		size_t j = i;
-		for (; j > 0 && a[j - 1] > v; j--)
-			a[j] = a[j - 1];
-		a[j] = v;
+		double v = a[i], cur = a[i - 1];
+		a[i] = cur > v ? cur : v;
+		for (size_t j = i - 1; j > 0; j--) {
+			double prev = a[j - 1];
+			double t = prev > v ? prev : v;
+			a[j] = t < cur ? t : cur;
+			cur = prev;
+		}
+		a[0] = v < cur ? v : cur;
 	}
 }
 
@@ -212,14 +230,14 @@ static void heap_sort(double *a, size_t n)
 
 /*
  * Introsort: Hoare partition around the median of three, recursing into the
- * smaller side, insertion sort for short runs, heapsort past the depth
+ * smaller side, insertion sort for runs of up to 32, heapsort past the depth
  * limit. p is a value of the array, so both scans stop inside it; on exit
  * a[0 .. j] <= p <= a[j+1 .. n). The left side is never all of a: that
  * would need a[0] and a[n/2] both below their median p.
  */
 static void sort(double *a, size_t n, int depth)
 {
-	while (n > 16) {
+	while (n > 32) {
 		if (depth-- == 0) {
 			heap_sort(a, n);
 			return;
@@ -365,7 +383,7 @@ void sl_kll_add(sl_kll *s, double v)
 	if (v > s->max)
 		s->max = v;
 	s->n++;
-	s->items[--s->levels[0]] = v;
+	s->items[--s->levels[0]] = v + 0.0; /* -0 -> +0 (see insertion) */
 	if (retained(s) > s->capacity)
 		compress(s);
 }

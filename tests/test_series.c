@@ -77,6 +77,60 @@ static void coarsens_within_max_bytes(void **state)
 	sl_series_free(s);
 }
 
+/* Log-like time: a random walk that mostly stays in the last bucket (the
+ * fast path), steps across bucket edges both ways, crosses zero, jumps far
+ * now and then, and coarsens under a small max_bytes; a merge and a load
+ * between adds must leave no stale bucket behind. */
+static void runs_of_nearby_times(void **state)
+{
+	(void)state;
+	tu_rng r = {seed + 3};
+	sl_budget b;
+	sl_budget_init(&b, 1 << 20);
+	enum { N = 20000 };
+	static int64_t ts[N + 3];
+	sl_series *s = sl_series_new(&b, 60, 32 * sizeof(uint64_t));
+	sl_series *fine = sl_series_new(&b, 60, 1 << 16);
+	sl_series *wide = sl_series_new(&b, 60 * 4096, 1 << 16);
+	int64_t t = -3000;
+	size_t n = 0;
+	for (size_t i = 0; i < N; i++) {
+		uint64_t k = tu_below(&r, 1000);
+		if (k < 5)
+			t += (int64_t)tu_below(&r, 20000) - 10000; /* a far jump */
+		else if (k < 100)
+			t -= (int64_t)tu_below(&r, 70);	/* out of order */
+		else
+			t += (int64_t)tu_below(&r, 3);
+		ts[n++] = t;
+		sl_series_add(s, t, 1);
+		if (i == N / 3) {
+			/* an empty wider series: s coarsens with no add after;
+			 * an early time first, so that t's bucket is not the
+			 * first one (whose index coarsening keeps) */
+			int64_t early = t - 1000000;
+			sl_series_add(s, early, 1);
+			sl_series_add(s, t, 1);
+			ts[n++] = early;
+			ts[n++] = t;
+			assert_int_equal(sl_series_merge(s, wide), SL_OK);
+			assert_int_equal(sl_series_width(s), 60 * 4096);
+		}
+		if (i == N / 2) {
+			/* coarsen s by a merge of a wider series, then go on */
+			int64_t far = t + 40 * 3600;
+			sl_series_add(fine, far, 1);
+			ts[n++] = far;
+			assert_int_equal(sl_series_merge(s, fine), SL_OK);
+		}
+	}
+	check(s, ts, n);
+	sl_series_free(s);
+	sl_series_free(fine);
+	sl_series_free(wide);
+	assert_int_equal(b.used, 0);
+}
+
 static void merge_equals_one_series(void **state)
 {
 	(void)state;
@@ -132,6 +186,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(random_order_exact),
 		cmocka_unit_test(coarsens_within_max_bytes),
+		cmocka_unit_test(runs_of_nearby_times),
 		cmocka_unit_test(merge_equals_one_series),
 		cmocka_unit_test(checker_catches_a_miscount),
 	};

@@ -147,6 +147,37 @@ static void overflow_into_other(void **state)
 	assert_int_equal(strlen(t.key[0]), SL_TALLY_KEY_MAX);
 }
 
+/* Keys of every length that differ in exactly one byte, at every position,
+ * are distinct keys (the compare is done with overlapping word loads). The
+ * key is placed so that it ends a buffer: no read may pass its end. */
+static void every_byte_counts(void **state)
+{
+	(void)state;
+	for (size_t len = 1; len <= SL_TALLY_KEY_MAX; len++) {
+		for (size_t pos = 0; pos < len; pos++) {
+			sl_tally t;
+			naive r;
+			memset(&t, 0, sizeof t);
+			memset(&r, 0, sizeof r);
+			char a[SL_TALLY_KEY_MAX], b[SL_TALLY_KEY_MAX];
+			char *ka = a + sizeof a - len, *kb = b + sizeof b - len;
+			for (size_t i = 0; i < len; i++)
+				ka[i] = kb[i] = (char)('a' + (i * 7 + len) % 26);
+			kb[pos] ^= 0x20;
+			sl_tally_add(&t, ka, len, 1);
+			naive_add(&r, ka, len, 1);
+			sl_tally_add(&t, kb, len, 2);
+			naive_add(&r, kb, len, 2);
+			sl_tally_add(&t, ka, len, 4);
+			naive_add(&r, ka, len, 4);
+			assert_true(tally_matches(&t, &r));
+			assert_int_equal(t.n, 2);
+			assert_int_equal(t.count[0], 5);
+			assert_int_equal(t.count[1], 2);
+		}
+	}
+}
+
 static void merge_adds_key_by_key(void **state)
 {
 	(void)state;
@@ -238,6 +269,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(small_domain_exact),
 		cmocka_unit_test(overflow_into_other),
+		cmocka_unit_test(every_byte_counts),
 		cmocka_unit_test(merge_adds_key_by_key),
 		cmocka_unit_test(checker_can_fail),
 	};

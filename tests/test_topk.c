@@ -19,6 +19,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define KEY_BUF 8192
 
@@ -653,6 +655,47 @@ static void arena_compaction(void **state)
 	zipf_free(&z);
 }
 
+/* Two keys of equal hash and length that differ in one byte are separate
+ * counters, for every length up to 300 and every position (the compare and
+ * the copy work in overlapping words and 16-byte blocks); each key ends
+ * just before a PROT_NONE page, so no read or copy may pass its end. */
+static void keys_differ_in_any_byte(void **state)
+{
+	(void)state;
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m1 = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *m2 = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m1 != MAP_FAILED && m2 != MAP_FAILED);
+	assert_int_equal(mprotect(m1 + pg, (size_t)pg, PROT_NONE), 0);
+	assert_int_equal(mprotect(m2 + pg, (size_t)pg, PROT_NONE), 0);
+	for (size_t len = 1; len <= 300; len++) {
+		char *a = m1 + pg - len, *b = m2 + pg - len;
+		for (size_t i = 0; i < len; i++)
+			a[i] = filler[(i * 7 + len) % sizeof filler];
+		for (size_t p = 0; p < len; p += len <= 80 ? 1 : 13) {
+			memcpy(b, a, len);
+			b[p] ^= 0x20;
+			sl_topk *t = sl_topk_new(&budget, 8192);
+			assert_non_null(t);
+			sl_topk_add(t, a, len, 42, 1);
+			sl_topk_add(t, b, len, 42, 2);
+			sl_topk_add(t, a, len, 42, 4);
+			sl_topk_row rows[3];
+			assert_int_equal(sl_topk_list(t, rows, 3), 2);
+			assert_int_equal(rows[0].count, 5);
+			assert_int_equal(rows[1].count, 2);
+			assert_false(rows[0].truncated || rows[1].truncated);
+			assert_memory_equal(rows[0].value, a, len);
+			assert_memory_equal(rows[1].value, b, len);
+			sl_topk_free(t);
+		}
+	}
+	munmap(m1, 2 * (size_t)pg);
+	munmap(m2, 2 * (size_t)pg);
+}
+
 static void hash_collisions(void **state)
 {
 	(void)state;
@@ -673,8 +716,8 @@ static void hash_collisions(void **state)
 	assert_memory_equal(rows[2].value, "bravo", 5);
 	sl_topk_free(t);
 
-	/* every key hashes to one of 3 values (one fingerprint, 3 homes): long
-	 * probe runs, and evictions exercising the backward-shift delete */
+	/* every key hashes to one of 3 values (two tags, 3 home chunks): runs
+	 * of full chunks, and evictions removing entries placed past them */
 	for (int round = 0; round < 2; round++) {
 		ref r;
 		ref_init(&r, 300, KEYS_SHORT);
@@ -900,6 +943,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(merge_seven_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(adversarial_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(arena_compaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(keys_differ_in_any_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(hash_collisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(weighted_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(merge_into_itself, setup, teardown),
