@@ -718,7 +718,7 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 	sl_moments_merge(&dst->response_bytes, &src->response_bytes);
 	sl_series_merge(dst->per_hour, src->per_hour);
 	if (dst->per_minute && (!src->per_minute ||
-				dst->last_time - dst->first_time >= SIX_HOURS)) {
+				(dst->requests && dst->last_time - dst->first_time >= SIX_HOURS))) {
 		sl_series_free(dst->per_minute);
 		dst->per_minute = NULL;
 	}

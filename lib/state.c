@@ -55,6 +55,11 @@
 #include "sluice.h"
 #include "wire.h"
 
+/* Unix times of 0000-01-01 and 9999-12-31T23:59:59, with a day of slack
+ * for time zones: the range the access-log parser can produce. */
+#define TIME_MIN (-62167219200LL - 86400)
+#define TIME_MAX (253402300799LL + 86400)
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -603,6 +608,11 @@ static sl_status cross_check(const sl_report *r, const char **why)
 		return fail(why, "methods or protocols do not sum to the requests");
 	if (r->requests && r->first_time > r->last_time)
 		return fail(why, "first time after last time");
+	/* The parser's dates lie in years 0..9999; anything else is forged,
+	 * and would overflow the time arithmetic of a later merge. */
+	if (r->requests ? r->first_time < TIME_MIN || r->last_time > TIME_MAX
+			: r->first_time || r->last_time)
+		return fail(why, "times outside the years 0 to 9999, or set without requests");
 	if (r->line_length.n)
 		return fail(why, "an access-log report holds line lengths");
 	if (r->response_bytes.n != r->requests || sl_kll_count(r->response_bytes_q) != r->requests ||
