@@ -1041,6 +1041,25 @@ static void finish_table(sl_exact *e, size_t top_n)
 	e->res = RES_TABLE;
 }
 
+/* Merges the last runs together until at most F remain, for the final
+ * merge. Intermediate merges need no top rows: they use the whole slab. */
+static sl_status merge_down_to(sl_exact *e, size_t F)
+{
+	sl_status s;
+	while (e->nruns > F) {
+		size_t count = e->nruns - F + 1;
+		if (count > e->F)
+			count = e->F;
+		uint32_t top = 0;
+		for (size_t i = e->nruns - count; i < e->nruns; i++)
+			if (e->runs[i].level > top)
+				top = e->runs[i].level;
+		if ((s = merge(e, e->nruns - count, (uint32_t)count, e->slab_len, 0, top + 1, 0)))
+			return s;
+	}
+	return SL_OK;
+}
+
 sl_status sl_exact_finish(sl_exact *e, size_t top_n)
 {
 	sl_status s;
@@ -1072,18 +1091,8 @@ sl_status sl_exact_finish(sl_exact *e, size_t top_n)
 		F = e->F;
 	if (F < 2)
 		return fail(e, SL_EBUDGET, 0);
-	while (e->nruns > F) {
-		/* intermediate merges need no top rows: the whole slab */
-		size_t count = e->nruns - F + 1;
-		if (count > e->F)
-			count = e->F;
-		uint32_t top = 0;
-		for (size_t i = e->nruns - count; i < e->nruns; i++)
-			if (e->runs[i].level > top)
-				top = e->runs[i].level;
-		if ((s = merge(e, e->nruns - count, (uint32_t)count, e->slab_len, 0, top + 1, 0)))
-			return s;
-	}
+	if ((s = merge_down_to(e, F)))
+		return s;
 	e->distinct = 0;
 	if ((s = merge(e, 0, (uint32_t)e->nruns, area, 1, 0, top_n)))
 		return s;
@@ -1122,17 +1131,8 @@ sl_status sl_exact_finish_each(sl_exact *e, sl_exact_each_fn fn, void *ud)
 		F = e->F;
 	if (F < 2)
 		return fail(e, SL_EBUDGET, 0);
-	while (e->nruns > F) {
-		size_t count = e->nruns - F + 1;
-		if (count > e->F)
-			count = e->F;
-		uint32_t top = 0;
-		for (size_t i = e->nruns - count; i < e->nruns; i++)
-			if (e->runs[i].level > top)
-				top = e->runs[i].level;
-		if ((s = merge(e, e->nruns - count, (uint32_t)count, e->slab_len, 0, top + 1, 0)))
-			return s;
-	}
+	if ((s = merge_down_to(e, F)))
+		return s;
 	e->distinct = 0;
 	if ((s = merge(e, 0, (uint32_t)e->nruns, e->slab_len, 1, 0, 0)))
 		return s;
