@@ -36,24 +36,6 @@ static void write_file(const char *path, const char *data, size_t n)
 	assert_int_equal(fclose(f), 0);
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, len = 0, got;
-	char *p = malloc(cap + 1);
-	while ((got = fread(p + len, 1, cap - len, f)) > 0) {
-		len += got;
-		if (len == cap)
-			p = realloc(p, (cap *= 2) + 1);
-	}
-	fclose(f);
-	p[len] = '\0';
-	*n = len;
-	return p;
-}
-
 static int run(const char *cmd)
 {
 	int st = system(cmd);
@@ -135,7 +117,7 @@ static char *gen_lines(tu_rng *r, size_t npool, size_t lines, int final_newline,
 static int same_files(const char *a, const char *b)
 {
 	size_t an, bn;
-	char *x = slurp(a, &an), *y = slurp(b, &bn);
+	char *x = tu_slurp(a, &an), *y = tu_slurp(b, &bn);
 	int same = x && y && an == bn && memcmp(x, y, an) == 0;
 	free(x);
 	free(y);
@@ -146,7 +128,7 @@ static int same_files(const char *a, const char *b)
 static long spilled_lines(const char *path)
 {
 	size_t n;
-	char *s = slurp(path, &n);
+	char *s = tu_slurp(path, &n);
 	long v = -1;
 	if (s) {
 		char *p = strstr(s, " lines spilled to disk");
@@ -311,7 +293,7 @@ static void approx_bound(void **state)
 			 errp);
 		assert_int_equal(run(cmd), 0);
 		size_t n;
-		char *err = slurp(errp, &n);
+		char *err = tu_slurp(errp, &n);
 		assert_non_null(err);
 		assert_int_equal(parse_approx(err, &lines, &dropped, &bound), 0);
 		printf("  %s: %llu distinct lines, %llu dropped, stated bound %llu\n", cfgs[i],
@@ -323,7 +305,7 @@ static void approx_bound(void **state)
 		warned += strstr(err, "too small") != NULL;
 		free(err);
 		/* the printed lines are the input minus the dropped ones */
-		char *out = slurp(outp, &n);
+		char *out = tu_slurp(outp, &n);
 		size_t nl = 0;
 		for (size_t j = 0; j < n; j++)
 			nl += out[j] == '\n';
@@ -349,7 +331,7 @@ static void usage_errors(void **state)
 	char path[128];
 	size_t n;
 	snprintf(path, sizeof path, "%s/err", dir);
-	char *err = slurp(path, &n);
+	char *err = tu_slurp(path, &n);
 	assert_non_null(err);
 	assert_non_null(strstr(err, "missing-file"));
 	free(err);
@@ -379,7 +361,7 @@ static void disk_full(void **state)
 	snprintf(cmd, sizeof cmd, "%s dedup -m 640K -T %s -o %s %s 2>%s", bin, small, out,
 		 in, errp);
 	int rc = run(cmd);
-	char *err = slurp(errp, &n);
+	char *err = tu_slurp(errp, &n);
 	umount(small);
 	rmdir(small);
 	assert_int_equal(rc, 2);

@@ -36,22 +36,6 @@ typedef struct {
 	jv *json;	/* parsed stdout, when it is JSON */
 } run_result;
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) return NULL;
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = malloc(cap + 1);
-	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
-	}
-	fclose(f);
-	if (buf) buf[n] = '\0';
-	if (len) *len = n;
-	return buf;
-}
-
 /* Runs "sluice ARGS" through the shell; ARGS may hold redirections. */
 static run_result run(const char *args)
 {
@@ -63,8 +47,8 @@ static run_result run(const char *args)
 	snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", sluice_bin, args, out, err);
 	int st = system(cmd);
 	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-	r.out = slurp(out, &r.out_len);
-	r.err = slurp(err, NULL);
+	r.out = tu_slurp(out, &r.out_len);
+	r.err = tu_slurp(err, NULL);
 	if (r.out && r.out_len && r.out[0] == '{') {
 		size_t at = 0;
 		r.json = json_parse(r.out, r.out_len, &at);
@@ -564,7 +548,7 @@ static void gzip_stdin_and_missing_file(void **state)
 	pools p;
 	write_standard_log(path, &m, &p, seed + 1, 5000);
 	size_t len;
-	char *text = slurp(path, &len);
+	char *text = tu_slurp(path, &len);
 	gzFile g = gzopen(gz, "wb");
 	assert_non_null(g);
 	assert_int_equal(gzwrite(g, text, (unsigned)len), (int)len);
@@ -731,7 +715,7 @@ static void output_file_by_extension(void **state)
 	assert_int_equal(r.status, 0);
 	assert_int_equal(r.out_len, 0);
 	size_t len;
-	char *text = slurp(out, &len);
+	char *text = tu_slurp(out, &len);
 	jv *j = json_parse(text, len, NULL);
 	assert_non_null(j);
 	assert_int_equal(json_u64(j, "requests"), m.requests);
@@ -742,7 +726,7 @@ static void output_file_by_extension(void **state)
 	snprintf(args, sizeof args, "-q -o %s %s", out, path);
 	r = run(args);
 	assert_int_equal(r.status, 0);
-	text = slurp(out, &len);
+	text = tu_slurp(out, &len);
 	assert_non_null(strstr(text, "Top URLs"));
 	assert_true(text[0] != '{');
 	free(text);
@@ -766,7 +750,7 @@ static void same_figures_for_any_jobs(void **state)
 	assert_int_equal(stat(path, &sb), 0);
 	assert_true(sb.st_size > (4 << 20)); /* large enough to be split */
 	size_t len;
-	char *text = slurp(path, &len);
+	char *text = tu_slurp(path, &len);
 	gzFile g = gzopen(gz, "wb1");
 	gzwrite(g, text, (unsigned)len);
 	gzclose(g);

@@ -23,24 +23,6 @@
 static char dir[256];
 static const char *bin, *gen;
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = malloc(cap + 1);
-	while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap)
-			buf = realloc(buf, (cap *= 2) + 1);
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 static void sh(const char *fmt, ...)
 {
 	char cmd[4096];
@@ -69,7 +51,7 @@ static jv *report(int *status, const char *fmt, ...)
 	int st = system(cmd);
 	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 	size_t len;
-	char *text = slurp(out, &len);
+	char *text = tu_slurp(out, &len);
 	jv *j = text ? json_parse(text, len, NULL) : NULL;
 	free(text);
 	return j;

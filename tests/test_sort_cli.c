@@ -36,23 +36,6 @@ static void write_file(const char *path, const char *data, size_t n)
 	assert_int_equal(fclose(f), 0);
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, len = 0, got;
-	char *p = malloc(cap);
-	while ((got = fread(p + len, 1, cap - len, f)) > 0) {
-		len += got;
-		if (len == cap)
-			p = realloc(p, cap *= 2);
-	}
-	fclose(f);
-	*n = len;
-	return p;
-}
-
 /* Random lines in the shapes GNU sort's options care about. */
 static char *gen_lines(tu_rng *r, size_t lines, int final_newline, size_t *n)
 {
@@ -120,7 +103,7 @@ static int run(const char *cmd)
 static int same_files(const char *a, const char *b)
 {
 	size_t an, bn;
-	char *x = slurp(a, &an), *y = slurp(b, &bn);
+	char *x = tu_slurp(a, &an), *y = tu_slurp(b, &bn);
 	int same = x && y && an == bn && memcmp(x, y, an) == 0;
 	free(x);
 	free(y);
@@ -196,7 +179,7 @@ static void usage_errors(void **state)
 	char path[128];
 	size_t n;
 	snprintf(path, sizeof path, "%s/err", dir);
-	char *err = slurp(path, &n);
+	char *err = tu_slurp(path, &n);
 	assert_non_null(err);
 	assert_non_null(memmem(err, n, "missing-file", 12));
 	free(err);
@@ -226,7 +209,7 @@ static void disk_full(void **state)
 	snprintf(cmd, sizeof cmd, "%s sort -S 320K -T %s -o %s %s 2>%s", bin, small, out,
 		 in, errp);
 	int rc = run(cmd);
-	char *err = slurp(errp, &n);
+	char *err = tu_slurp(errp, &n);
 	umount(small);
 	rmdir(small);
 	assert_int_equal(rc, 2);

@@ -27,3 +27,28 @@ void *tu_failing_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
 	}
 	return realloc(ptr, new_size);
 }
+
+char *tu_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = malloc(cap + 1);
+	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			char *more = realloc(buf, (cap *= 2) + 1);
+			if (!more)
+				free(buf);
+			buf = more;
+		}
+	}
+	fclose(f);
+	if (!buf)
+		return NULL;
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}

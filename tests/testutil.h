@@ -43,6 +43,11 @@ static inline double tu_unit(tu_rng *r)
 	return (double)(tu_next(r) >> 11) * (1.0 / 9007199254740992.0);
 }
 
+/* The whole file at path, NUL-terminated, in a malloc'd buffer (the caller
+ * frees it); its length in *len when len is not NULL. NULL if it cannot be
+ * opened. */
+char *tu_slurp(const char *path, size_t *len);
+
 /* An allocator hook that fails every call after `allow` successful ones
  * (allow < 0: never fails). Install with sl_budget_set_alloc(b, tu_failing_alloc, &state). */
 typedef struct {
