@@ -235,9 +235,12 @@ const sl_hll *sl_distinct_hll(const sl_distinct *d);
  * Merge follows Agarwal et al. 2012 ("Mergeable summaries"), keeping both.
  *
  * Stored key bytes are capped at SL_TOPK_VALUE_MAX; a longer key is counted
- * under its full hash and length but shown truncated (row.truncated).
+ * under its full hash and length but shown truncated (row.truncated). When
+ * the sketch's key memory is short, a long key may be stored shorter still,
+ * but never shorter than its first SL_TOPK_PREFIX_MIN bytes.
  */
 #define SL_TOPK_VALUE_MAX 1024
+#define SL_TOPK_PREFIX_MIN 32
 
 typedef struct sl_topk sl_topk;
 

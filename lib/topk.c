@@ -58,10 +58,11 @@
  *   A key is identified by (64-bit hash, length) and its stored bytes: keys
  *   with equal hashes but different bytes (within the stored prefix) get
  *   separate counters. At most SL_TOPK_VALUE_MAX bytes are stored; a longer
- *   key, or one that the key arena cannot hold whole, keeps a prefix and is
- *   listed with truncated = true, but is still counted under its full hash
- *   and length. Lengths are kept as 32 bits (saturating). Correctness does
- *   not depend on the hash being sl_hash(key): any hash that is a function
+ *   key, or one that the key arena cannot hold whole, keeps a prefix (of at
+ *   least INLINE = 32 bytes) and is listed with truncated = true, but is
+ *   still counted under its full hash and
+ *   length. Lengths are kept as 32 bits (saturating). Correctness does not
+ *   depend on the hash being sl_hash(key): any hash that is a function
  *   of the key works (the tests feed deliberately colliding ones); only
  *   speed does. A weight of 0 is ignored. A row's max_error is that key's
  *   own error, 0 for a key counted since before the first eviction.
@@ -92,8 +93,6 @@
  * Memory (one block from the budget at creation; adds and merges never
  * allocate, so they never fail)
  *   struct sl_topk
- *   slots[m]     32 bytes: hash, error, len, arena offset, position of the
- *                entry in order[], stored length, held flag, merge mark
  *   index        8 P bytes, P = a power of two >= 2m, as P / 8 chunks of
  *                one cache line (64-byte aligned; the block has 64 bytes of
  *                slack for that): 7 lanes of (tag, slot), tag = the high 32
@@ -110,33 +109,38 @@
  *                reads one chunk nearly always. A hit confirms on the
  *                slot's hash and length and on the bytes (compared inline,
  *                16 at a time).
+ *   slots[m]     64 bytes, one cache line (aligned, after the index): hash,
+ *                error, len, arena offset, position of the entry in order[],
+ *                stored length, held flag, merge mark, and 32 bytes for the
+ *                key itself when it has at most INLINE = 32 bytes. Client
+ *                addresses, most paths and "-" then cost no line beyond the
+ *                slot's, on a hit or an eviction.
  *   order[m]     16 bytes: count, slot, group (above). The count lives here
  *                rather than in the slot so that the neighbours an add
  *                compares with share its cache line.
  *   gend[m]      4 bytes: last position of each group, or the next free id.
- *   arena        the rest: records [u32 slot][u16 size][size bytes],
- *                appended. A record is live when its slot still points at
- *                it; its first `stored` bytes are the key. An evicted key's
- *                record is rewritten in place when the new key fits (the
- *                spare tail is garbage until compaction), else the new key
- *                is appended. When an append does not fit, the arena is
- *                compacted in place by one walk that slides live keys down.
- *                Live bytes (header + stored) are held to 7/8 of the arena,
- *                so a compaction frees at least 1/8 and the copying is
- *                amortized O(1) per stored byte. Those 7/8 are split so long
- *                keys cannot starve the others: half is reserved so that
- *                every key may store `share` = (7/8 arena) / 2m - 6 bytes
- *                (24 under the cost model below, more when the budget leaves
- *                a larger arena); bytes beyond a key's share come from the
- *                other half, first come first served, and a key that finds
- *                it spent is stored shorter (listed as truncated).
+ *   arena        the rest, for keys longer than INLINE: records [u32 slot]
+ *                [u16 size][size bytes], appended. A record is live when its
+ *                slot still points at it; its first `stored` bytes are the
+ *                key. An evicted key's record is rewritten in place when the
+ *                new key fits (the spare tail is garbage until compaction),
+ *                else the new key is appended. When an append does not fit,
+ *                the arena is compacted in place by one walk that slides
+ *                live keys down. Live bytes (header + stored) are held to
+ *                7/8 of the arena (m headers are reserved, the rest,
+ *                long_max, is shared by the long keys first come first
+ *                served), so a compaction frees at least 1/8 and the copying
+ *                is amortized O(1) per stored byte. A long key that finds
+ *                the pool spent keeps its first INLINE bytes in the slot
+ *                (listed as truncated); every key thus keeps at least
+ *                min(len, 32) bytes.
  *   Cost model: m is the largest count with
- *       sizeof(struct) + 64 + 8 P + m (32 + 16 + 4 + 6 + 64) <= max_bytes,
+ *       sizeof(struct) + 64 + 8 P + m (64 + 16 + 4 + 6 + 40) <= max_bytes,
  *       m <= P / 2
- *   over powers of two P: 122 bytes per key plus 16..32 of index, where 64
- *   bytes is the allowance for an average stored key. Every byte left over
- *   goes to the arena (capped at what m keys of SL_TOPK_VALUE_MAX bytes could
- *   use). m < 16 -> sl_topk_new returns NULL.
+ *   over powers of two P: 130 bytes per key plus 16..32 of index, where 40
+ *   bytes is the arena allowance per key for the long ones. Every byte left
+ *   over goes to the arena (capped at what m keys of SL_TOPK_VALUE_MAX bytes
+ *   could use). m < 16 -> sl_topk_new returns NULL.
  *
  * Speed (a 2-core VM where wall time is noisy; cachegrind counts are not):
  *   a hit costs a probe of one index line, the slot, the key bytes and one
@@ -150,8 +154,11 @@
  *   index replaced linear probing over 8-byte entries, whose probe loops,
  *   backward-shift deletion and byte loop mispredicted about 2 branches
  *   per add; in the access-log report (six lists, 1 GiB log) that cut the
- *   run by about 7%. What is left
- *   is mostly those cache lines, not instructions.
+ *   run by about 7%. Keeping short keys in the slot (rather than all keys
+ *   in the arena) took the report's simulated L1 misses from 23.4 to 18.3
+ *   per line and its last-level misses from 1.85 to 1.09 (cachegrind, 32 KiB
+ *   L1, 512 KiB L2 as last level, 50 MB of the bench log). What is left is
+ *   mostly those cache lines, not instructions.
  */
 #include "sluice.h"
 
@@ -161,7 +168,8 @@
 #endif
 
 #define HDR 6			/* arena record header: u32 slot, u16 stored */
-#define KEY_ALLOWANCE 64	/* average stored key bytes budgeted per key */
+#define INLINE SL_TOPK_PREFIX_MIN /* keys of up to this many bytes live in the slot */
+#define KEY_ALLOWANCE 40	/* arena bytes budgeted per key, for longer keys */
 #define MIN_KEYS 16
 #define MAX_KEYS ((uint32_t)1 << 30)
 #define NONE UINT32_MAX
@@ -170,12 +178,15 @@ struct slot {
 	uint64_t hash;
 	uint64_t error;
 	uint32_t len;		/* full key length, saturated at 2^32 - 1 */
-	uint32_t off;		/* key bytes in the arena; 0: nothing stored */
+	uint32_t off;		/* key bytes in the arena; 0: none there */
 	uint32_t pos;		/* its entry in `order` */
-	uint16_t stored;	/* bytes stored at off */
+	uint16_t stored;	/* bytes stored: in inl if <= INLINE, else at off */
 	uint8_t held;		/* holds a key (else a free counter) */
 	uint8_t mark;		/* merge scratch */
+	char inl[INLINE];	/* a short key's bytes */
 };
+_Static_assert(INLINE <= SL_TOPK_VALUE_MAX, "a slot's key is never truncated");
+_Static_assert(sizeof(struct slot) == 64, "a slot is one cache line");
 
 /* One cache line of the index: up to 7 entries (tag, slot). */
 #define LANES 7
@@ -210,9 +221,8 @@ struct sl_topk {
 	size_t arena_size;
 	size_t arena_used;	/* end of the last record */
 	size_t arena_live;	/* bytes of live records */
-	size_t share;		/* key bytes every key may store */
-	size_t excess_live;	/* stored bytes beyond `share`, all keys */
-	size_t excess_max;	/* the most excess_live may reach */
+	size_t long_live;	/* stored bytes of the keys in the arena */
+	size_t long_max;	/* the most long_live may reach */
 	uint64_t total;		/* N */
 	uint64_t floor;		/* bound on any key not held */
 	bool exact;
@@ -544,6 +554,12 @@ static inline __attribute__((always_inline)) bool same_bytes(const char *a, cons
 	return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
+/* Where slot s's stored bytes are. */
+static inline const char *key_at(const sl_topk *t, const struct slot *s)
+{
+	return s->stored <= INLINE ? s->inl : t->arena + s->off;
+}
+
 /* The slot holding (hash, len) whose stored bytes agree with the first
  * nbytes of key on their common length, or NULL. */
 static struct slot *find(const sl_topk *t, const char *key, size_t nbytes,
@@ -556,7 +572,7 @@ static struct slot *find(const sl_topk *t, const char *key, size_t nbytes,
 			struct slot *s = &t->slots[ch->slot[__builtin_ctz(m)]];
 			size_t k = s->stored < nbytes ? s->stored : nbytes;
 			if (s->hash == hash && s->len == len &&
-			    same_bytes(t->arena + s->off, key, k))
+			    same_bytes(key_at(t, s), key, k))
 				return s;
 		}
 		if (!ch->over)
@@ -567,14 +583,15 @@ static struct slot *find(const sl_topk *t, const char *key, size_t nbytes,
 
 /* ---- key arena ---- */
 
-/* Releases slot s's key bytes from the accounting. The record stays where
- * it is (as garbage) until store_key reuses it or moves on. */
+/* Releases slot s's key bytes from the arena's accounting (a key in the
+ * slot has none). The record stays where it is (as garbage) until
+ * store_key reuses it or moves on. */
 static void drop_key(sl_topk *t, struct slot *s)
 {
-	if (s->off)
-		t->arena_live -= HDR + (size_t)s->stored;
-	if (s->stored > t->share)
-		t->excess_live -= s->stored - t->share;
+	if (s->stored <= INLINE)
+		return;
+	t->arena_live -= HDR + (size_t)s->stored;
+	t->long_live -= s->stored;
 }
 
 /* Slides live records to the front, in arena order, each cut to its
@@ -628,22 +645,28 @@ static inline void copy_key(char *dst, const char *src, size_t n)
 }
 
 /* Stores up to SL_TOPK_VALUE_MAX bytes of key for slot s (whose old bytes,
- * if any, were dropped): always up to `share` bytes, more while the excess
- * pool lasts. The old record is rewritten in place when the key fits in it
- * (its spare tail is garbage until the next compaction), else the key is
- * appended. */
+ * if any, were dropped). Up to INLINE bytes go in the slot. A longer key
+ * goes to the arena while long_max allows, else its first INLINE bytes go
+ * in the slot. The slot's old record is rewritten in place when the key
+ * fits in it (its spare tail is garbage until the next compaction), else
+ * the key is appended. */
 static void store_key(sl_topk *t, uint32_t s, const char *key, size_t want)
 {
 	struct slot *sl = &t->slots[s];
 	if (want > SL_TOPK_VALUE_MAX)
 		want = SL_TOPK_VALUE_MAX;
-	if (want > t->share) {
-		size_t room = t->excess_max - t->excess_live;
-		if (want - t->share > room)
-			want = t->share + room;
-		t->excess_live += want - t->share;
+	if (want > INLINE && want > t->long_max - t->long_live) {
+		size_t room = t->long_max - t->long_live;
+		want = room > INLINE ? room : INLINE;
 	}
-	if (sl->off && want) {
+	if (want <= INLINE) {
+		copy_key(sl->inl, key, want);
+		sl->stored = (uint16_t)want;
+		sl->off = 0;	/* an old record is garbage now */
+		return;
+	}
+	t->long_live += want;
+	if (sl->off) {
 		uint16_t room;
 		memcpy(&room, t->arena + sl->off - 2, 2);
 		if (want <= room) {
@@ -655,9 +678,7 @@ static void store_key(sl_topk *t, uint32_t s, const char *key, size_t want)
 	}
 	sl->off = 0;
 	sl->stored = 0;
-	if (want == 0)
-		return;
-	/* live <= m (HDR + share) + excess_max = 7/8 of the arena, so after a
+	/* live <= m HDR + long_max = 7/8 of the arena, so after a
 	 * compaction the record fits */
 	if (t->arena_used + HDR + want > t->arena_size)
 		compact(t);
@@ -675,19 +696,20 @@ static void store_key(sl_topk *t, uint32_t s, const char *key, size_t want)
 /* ---- creation ---- */
 
 /* Lays the arrays out in block (see Memory) for capacity m and P = p index
- * entries (p / 8 chunks, from the first 64-byte boundary after the slots:
- * CHUNK_ALIGN bytes of the block are slack for it), all empty. */
+ * entries (p / 8 chunks, from the first 64-byte boundary after the struct:
+ * CHUNK_ALIGN bytes of the block are slack for it; the slots follow, so
+ * they are cache-line aligned too), all empty. */
 static sl_topk *lay_out(char *block, uint32_t m, size_t p)
 {
 	size_t head = sizeof(struct sl_topk);
 	sl_topk *t = (sl_topk *)(void *)block;
 	memset(t, 0, sizeof *t);
-	t->slots = (struct slot *)(void *)(block + head);
-	uintptr_t at = (uintptr_t)(t->slots + m);
+	uintptr_t at = (uintptr_t)(block + head);
 	at = (at + CHUNK_ALIGN - 1) & ~(uintptr_t)(CHUNK_ALIGN - 1);
 	t->index = (struct chunk *)at;
 	size_t nchunks = p / 8;
-	t->order = (struct place *)(void *)(t->index + nchunks);
+	t->slots = (struct slot *)(void *)(t->index + nchunks);
+	t->order = (struct place *)(void *)(t->slots + m);
 	t->gend = (uint32_t *)(void *)(t->order + m);
 	t->arena = (char *)(t->gend + m);
 	memset(t->slots, 0, m * sizeof(struct slot));
@@ -732,10 +754,7 @@ sl_topk *sl_topk_new(sl_budget *b, size_t max_bytes)
 	t->m = (uint32_t)m;
 	t->arena_size = arena;
 	size_t limit = arena - arena / 8;
-	t->share = limit / (2 * m) > HDR ? limit / (2 * m) - HDR : 0;
-	if (t->share > SL_TOPK_VALUE_MAX)
-		t->share = SL_TOPK_VALUE_MAX;
-	t->excess_max = limit - m * (HDR + t->share);
+	t->long_max = limit > m * HDR ? limit - m * HDR : 0;
 	t->exact = true;
 	t->budget = b;
 	t->bytes = fixed + arena;
@@ -812,7 +831,7 @@ void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 			uint32_t s = ch->slot[__builtin_ctz(m)];
 			struct slot *sl = &t->slots[s];
 			if (sl->hash == hash && sl->len == len32 &&
-			    same_bytes(t->arena + sl->off, key, sl->stored)) {
+			    same_bytes(key_at(t, sl), key, sl->stored)) {
 				if (t->exact)
 					t->order[sl->pos].count += w;
 				else
@@ -842,7 +861,7 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		const struct slot *b = &src->slots[i];
 		if (!b->held)
 			continue;
-		struct slot *a = find(dst, src->arena + b->off, b->stored, b->len, b->hash);
+		struct slot *a = find(dst, key_at(src, b), b->stored, b->len, b->hash);
 		if (a) {
 			uint64_t c = src->order[b->pos].count, e = b->error;
 			dst->order[a->pos].count += c;
@@ -866,7 +885,7 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		const struct slot *b = &src->slots[i];
 		if (!b->held)
 			continue;
-		const char *key = src->arena + b->off;
+		const char *key = key_at(src, b);
 		struct slot *a = find(dst, key, b->stored, b->len, b->hash);
 		if (a) {
 			if (!a->mark) {	/* agrees with a key placed in (d) */
@@ -965,7 +984,7 @@ size_t sl_topk_list(const sl_topk *t, sl_topk_row *rows, size_t n)
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct slot *s = &t->slots[i];
 		sl_topk_row r = {
-			.value = t->arena + s->off,
+			.value = key_at(t, s),
 			.len = s->stored,
 			.count = t->order[s->pos].count,
 			.max_error = s->error,
@@ -1059,7 +1078,7 @@ void sl_topk_encode(const sl_topk *t, sl_wire_writer *w)
 		sl_wire_u64(w, p->count);
 		sl_wire_u64(w, s->error);
 		sl_wire_u16(w, s->stored);
-		sl_wire_bytes(w, t->arena + s->off, s->stored);
+		sl_wire_bytes(w, key_at(t, s), s->stored);
 	}
 }
 
@@ -1068,7 +1087,7 @@ typedef struct {
 	bool exact;
 	uint64_t total, floor;
 	sl_wire_reader entries;	/* the k entries */
-	size_t key_bytes;	/* sum of HDR + stored */
+	size_t key_bytes;	/* stored bytes of the keys longer than INLINE */
 } table_head;
 
 typedef struct {
@@ -1141,7 +1160,8 @@ static sl_status check_table(sl_wire_reader *r, table_head *h, const char **why)
 		if (add > UINT64_MAX - sum)
 			return bad_table(why, "top list counts overflow");
 		sum += add;
-		h->key_bytes += HDR + (size_t)e.stored;
+		if (e.stored > INLINE)
+			h->key_bytes += e.stored;
 	}
 	h->entries.left -= r->left;	/* the entries only */
 	if (held != h->n)
@@ -1196,8 +1216,8 @@ static sl_status fill_table(sl_topk *t, const table_head *h, const char **why)
 	return SL_OK;
 }
 
-/* A table of capacity m with room for key_bytes of records whole, laid out
- * as sl_topk_new does. */
+/* A table of capacity m whose arena holds key_bytes of long keys whole,
+ * laid out as sl_topk_new does. */
 static sl_topk *new_table(sl_budget *b, uint32_t m, size_t key_bytes)
 {
 	size_t p = 2 * MIN_KEYS;
@@ -1206,9 +1226,9 @@ static sl_topk *new_table(sl_budget *b, uint32_t m, size_t key_bytes)
 	size_t head = sizeof(struct sl_topk);
 	size_t fixed = head + m * (sizeof(struct slot) + sizeof(struct place) +
 				   sizeof(uint32_t)) + 8 * p + CHUNK_ALIGN;
-	/* limit = 7/8 arena >= 2 key_bytes: share covers the average key and
-	 * the excess pool (limit / 2) every longer one */
-	size_t arena = key_bytes / 7 * 16 + 16 * (HDR + 8);
+	/* limit = 7/8 arena >= 2 (key_bytes + m HDR), so long_max = limit -
+	 * m HDR holds every long key whole */
+	size_t arena = (key_bytes + (size_t)m * HDR) / 7 * 16 + 16 * (HDR + 8);
 	if (arena > UINT32_MAX / 2)
 		return NULL;
 	char *block = sl_malloc(b, fixed + arena);
@@ -1218,10 +1238,7 @@ static sl_topk *new_table(sl_budget *b, uint32_t m, size_t key_bytes)
 	t->m = m;
 	t->arena_size = arena;
 	size_t limit = arena - arena / 8;
-	t->share = limit / (2 * (size_t)m) > HDR ? limit / (2 * (size_t)m) - HDR : 0;
-	if (t->share > SL_TOPK_VALUE_MAX)
-		t->share = SL_TOPK_VALUE_MAX;
-	t->excess_max = limit - m * (HDR + t->share);
+	t->long_max = limit - (size_t)m * HDR;
 	t->exact = true;
 	t->budget = b;
 	t->bytes = fixed + arena;
