@@ -173,6 +173,9 @@ size_t sl_hll_bytes(int p);
 /* Adds a 64-bit hash: register index = the top p bits, value = 1 + the number
  * of leading zeros of the remaining 64 - p bits (at most 65 - p). */
 void sl_hll_add_hash(sl_hll *h, uint64_t hash);
+/* A hint: starts loading the register sl_hll_add_hash(h, hash) will touch.
+ * Changes nothing. */
+void sl_hll_prefetch(const sl_hll *h, uint64_t hash);
 
 /*
  * dst := union(dst, src). If src has the lower precision, dst is first folded
@@ -213,6 +216,9 @@ typedef struct sl_distinct sl_distinct;
 sl_distinct *sl_distinct_new(sl_budget *b, size_t max_bytes, int max_p);
 void sl_distinct_free(sl_distinct *d);
 void sl_distinct_add_hash(sl_distinct *d, uint64_t hash);
+/* A hint: starts loading the line sl_distinct_add_hash(d, hash) reads first.
+ * Changes nothing. */
+void sl_distinct_prefetch(const sl_distinct *d, uint64_t hash);
 /* dst := union(dst, src). Exact + exact stays exact if the union fits
  * dst's max_bytes; otherwise dst degrades. Never fails. */
 sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src);
@@ -256,6 +262,10 @@ typedef struct {
 sl_topk *sl_topk_new(sl_budget *b, size_t max_bytes);
 void sl_topk_free(sl_topk *t);
 /* Adds weight w of key (hash must be sl_hash(key, len)). Never fails. */
+/* A hint: starts loading the index line sl_topk_add(t, .., hash, ..) reads
+ * first, so that a caller with several keys in hand can overlap the misses.
+ * Changes nothing. */
+void sl_topk_prefetch(const sl_topk *t, uint64_t hash);
 void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 		 uint64_t w);
 /* dst := merge(dst, src), keeping dst's capacity. Never fails. */

@@ -200,6 +200,14 @@ static inline bool find(const sl_distinct *d, uint64_t hash, size_t *at)
 	}
 }
 
+void sl_distinct_prefetch(const sl_distinct *d, uint64_t hash)
+{
+	if (d->set)
+		__builtin_prefetch(&d->set[slot_of(hash, d->shift)], 1);
+	else
+		sl_hll_prefetch(d->hll, hash);
+}
+
 void sl_distinct_add_hash(sl_distinct *d, uint64_t hash)
 {
 	if (!d->set) {

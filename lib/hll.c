@@ -141,6 +141,11 @@ uint8_t sl_hll_register(const sl_hll *h, uint32_t i)
 	return i < (1u << h->p) ? h->reg[i] : 0;
 }
 
+void sl_hll_prefetch(const sl_hll *h, uint64_t hash)
+{
+	__builtin_prefetch(&h->reg[hash >> (64 - h->p)], 1);
+}
+
 void sl_hll_add_hash(sl_hll *h, uint64_t hash)
 {
 	int p = h->p;

@@ -547,48 +547,9 @@ static void add_str(sl_topk *t, sl_str s, uint64_t h)
 	sl_topk_add(t, s.p ? s.p : "", s.len, h, 1);
 }
 
-static void record(sl_report *r, const sl_access_rec *rec)
+/* The quantiles, moments and time series of one valid line. */
+static void distributions(sl_report *r, const sl_access_rec *rec)
 {
-	const sl_str *f = rec->field;
-	r->requests++;
-	r->bytes_sent += rec->bytes;
-	if (r->requests == 1 || rec->time < r->first_time)
-		r->first_time = rec->time;
-	if (r->requests == 1 || rec->time > r->last_time)
-		r->last_time = rec->time;
-	r->status[rec->status]++;
-	sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
-	sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
-
-	if (r->exact) {
-		record_exact(r, rec);
-		goto distributions;
-	}
-	uint64_t h_ip = key_hash(f[SL_F_CLIENT].p, f[SL_F_CLIENT].len);
-	uint64_t h_ua = key_hash(f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
-	/* The date as logged ("10/Oct/2000"), so that visitors split at the
-	 * server's midnight, as GoAccess counts them. The parser accepts only
-	 * dd/Mon/yyyy:HH:MM:SS +zzzz, so the first 11 bytes are the date; a
-	 * constant length lets the hash be specialised. */
-	uint64_t h_date = key_hash(f[SL_F_TIME].p, 11);
-	sl_distinct_add_hash(r->ips, h_ip);
-	sl_distinct_add_hash(r->visitors,
-			     fmix64(h_ip * 0x9e3779b97f4a7c15ULL ^ h_date * 0xc2b2ae3d27d4eb4fULL ^ h_ua));
-
-	uint64_t h_url = key_hash(f[SL_F_URL].p, f[SL_F_URL].len);
-	uint64_t h_path = f[SL_F_PATH].len == f[SL_F_URL].len
-				  ? h_url
-				  : key_hash(f[SL_F_PATH].p, f[SL_F_PATH].len);
-	add_str(r->top[SL_TOP_URL], f[SL_F_URL], h_url);
-	add_str(r->top[SL_TOP_PATH], f[SL_F_PATH], h_path);
-	add_str(r->top[SL_TOP_IP], f[SL_F_CLIENT], h_ip);
-	add_str(r->top[SL_TOP_REFERRER], f[SL_F_REFERRER],
-		key_hash(f[SL_F_REFERRER].p, f[SL_F_REFERRER].len));
-	add_str(r->top[SL_TOP_USER_AGENT], f[SL_F_USER_AGENT], h_ua);
-	if (rec->status == 404)
-		add_str(r->top[SL_TOP_NOT_FOUND], f[SL_F_PATH], h_path);
-
-distributions:
 	if (rec->has_request_time) {
 		sl_kll_add(r->request_time_q, rec->request_time);
 		sl_moments_add(&r->request_time, rec->request_time);
@@ -605,6 +566,65 @@ distributions:
 			sl_series_add(r->per_minute, rec->time, 1);
 		}
 	}
+}
+
+static void record(sl_report *r, const sl_access_rec *rec)
+{
+	const sl_str *f = rec->field;
+	r->requests++;
+	r->bytes_sent += rec->bytes;
+	if (r->requests == 1 || rec->time < r->first_time)
+		r->first_time = rec->time;
+	if (r->requests == 1 || rec->time > r->last_time)
+		r->last_time = rec->time;
+	r->status[rec->status]++;
+	if (r->exact) {
+		sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
+		sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
+		record_exact(r, rec);
+		distributions(r, rec);
+		return;
+	}
+	/* Every hash first, and a prefetch of the line each sketch will read
+	 * at a random place; the tallies and distributions run while those
+	 * lines arrive. The sketches' misses then overlap instead of each
+	 * waiting in turn (sampled with perf on the bench log: the HLL adds
+	 * went from 3.4% of the samples to 0.8%, the top lists' from 42% to 40%). */
+	uint64_t h_ip = key_hash(f[SL_F_CLIENT].p, f[SL_F_CLIENT].len);
+	uint64_t h_ua = key_hash(f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
+	/* The date as logged ("10/Oct/2000"), so that visitors split at the
+	 * server's midnight, as GoAccess counts them. The parser accepts only
+	 * dd/Mon/yyyy:HH:MM:SS +zzzz, so the first 11 bytes are the date; a
+	 * constant length lets the hash be specialised. */
+	uint64_t h_date = key_hash(f[SL_F_TIME].p, 11);
+	uint64_t h_visitor = fmix64(h_ip * 0x9e3779b97f4a7c15ULL ^
+				    h_date * 0xc2b2ae3d27d4eb4fULL ^ h_ua);
+	uint64_t h_url = key_hash(f[SL_F_URL].p, f[SL_F_URL].len);
+	uint64_t h_path = f[SL_F_PATH].len == f[SL_F_URL].len
+				  ? h_url
+				  : key_hash(f[SL_F_PATH].p, f[SL_F_PATH].len);
+	uint64_t h_ref = key_hash(f[SL_F_REFERRER].p, f[SL_F_REFERRER].len);
+	sl_distinct_prefetch(r->ips, h_ip);
+	sl_distinct_prefetch(r->visitors, h_visitor);
+	sl_topk_prefetch(r->top[SL_TOP_URL], h_url);
+	sl_topk_prefetch(r->top[SL_TOP_PATH], h_path);
+	sl_topk_prefetch(r->top[SL_TOP_IP], h_ip);
+	sl_topk_prefetch(r->top[SL_TOP_REFERRER], h_ref);
+	sl_topk_prefetch(r->top[SL_TOP_USER_AGENT], h_ua);
+
+	sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
+	sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
+	distributions(r, rec);
+
+	sl_distinct_add_hash(r->ips, h_ip);
+	sl_distinct_add_hash(r->visitors, h_visitor);
+	add_str(r->top[SL_TOP_URL], f[SL_F_URL], h_url);
+	add_str(r->top[SL_TOP_PATH], f[SL_F_PATH], h_path);
+	add_str(r->top[SL_TOP_IP], f[SL_F_CLIENT], h_ip);
+	add_str(r->top[SL_TOP_REFERRER], f[SL_F_REFERRER], h_ref);
+	add_str(r->top[SL_TOP_USER_AGENT], f[SL_F_USER_AGENT], h_ua);
+	if (rec->status == 404)
+		add_str(r->top[SL_TOP_NOT_FOUND], f[SL_F_PATH], h_path);
 }
 
 static void record_line(sl_report *r, const char *line, size_t len)

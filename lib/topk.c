@@ -817,6 +817,11 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 		bump(t, s, w);
 }
 
+void sl_topk_prefetch(const sl_topk *t, uint64_t hash)
+{
+	__builtin_prefetch(&t->index[(uint32_t)hash & t->mask]);
+}
+
 void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 		 uint64_t w)
 {
