@@ -110,11 +110,13 @@
  *                slot's hash and length and on the bytes (compared inline,
  *                16 at a time).
  *   slots[m]     64 bytes, one cache line (aligned, after the index): hash,
- *                error, len, arena offset, position of the entry in order[],
- *                stored length, held flag, merge mark, and 32 bytes for the
- *                key itself when it has at most INLINE = 32 bytes. Client
- *                addresses, most paths and "-" then cost no line beyond the
- *                slot's, on a hit or an eviction.
+ *                error, len, position of the entry in order[], place of the
+ *                index entry (so that an eviction clears it with a store,
+ *                without a search that waits for the line), stored length,
+ *                held flag, merge mark, and 32 bytes holding the key itself
+ *                when it has at most INLINE = 32 bytes, else its arena
+ *                offset. Client addresses, most paths and "-" then cost no
+ *                line beyond the slot's, on a hit or an eviction.
  *   order[m]     16 bytes: count, slot, group (above). The count lives here
  *                rather than in the slot so that the neighbours an add
  *                compares with share its cache line.
@@ -178,12 +180,15 @@ struct slot {
 	uint64_t hash;
 	uint64_t error;
 	uint32_t len;		/* full key length, saturated at 2^32 - 1 */
-	uint32_t off;		/* key bytes in the arena; 0: none there */
 	uint32_t pos;		/* its entry in `order` */
-	uint16_t stored;	/* bytes stored: in inl if <= INLINE, else at off */
+	uint32_t where;		/* its index entry: chunk * 8 + lane (held) */
+	uint16_t stored;	/* bytes stored: in k.inl if <= INLINE, else at k.off */
 	uint8_t held;		/* holds a key (else a free counter) */
 	uint8_t mark;		/* merge scratch */
-	char inl[INLINE];	/* a short key's bytes */
+	union {
+		char inl[INLINE];	/* the key, when stored <= INLINE */
+		uint32_t off;		/* else its record's bytes in the arena */
+	} k;
 };
 _Static_assert(INLINE <= SL_TOPK_VALUE_MAX, "a slot's key is never truncated");
 _Static_assert(sizeof(struct slot) == 64, "a slot is one cache line");
@@ -442,7 +447,8 @@ static inline uint32_t tag_of(uint64_t hash)
 }
 
 /* Puts slot s in the first chunk with a free lane from its home on; every
- * full chunk passed counts it in `over`, so that lookups go on past it. */
+ * full chunk passed counts it in `over`, so that lookups go on past it. The
+ * slot remembers where its entry went. */
 static void index_insert(sl_topk *t, uint32_t s)
 {
 	uint64_t hash = t->slots[s].hash;
@@ -454,6 +460,7 @@ static void index_insert(sl_topk *t, uint32_t s)
 			unsigned l = (unsigned)__builtin_ctz(free_lanes);
 			ch->tag[l] = tag_of(hash);
 			ch->slot[l] = s;
+			t->slots[s].where = c * 8 + l;
 			return;
 		}
 		ch->over++;
@@ -461,24 +468,16 @@ static void index_insert(sl_topk *t, uint32_t s)
 	}
 }
 
-/* Empties slot s's lane; the chunks before it on its path count it no
- * more. Entries never move, so there are no tombstones and no shifting. */
+/* Empties slot s's lane, found through `where` with no search (so an
+ * eviction's store to it need not wait for the line); the chunks before it
+ * on its path, if any, count it no more. Entries never move, so there are
+ * no tombstones and no shifting. */
 static void index_remove(sl_topk *t, uint32_t s)
 {
-	uint64_t hash = t->slots[s].hash;
-	uint32_t c = (uint32_t)hash & t->mask, tag = tag_of(hash);
-	for (;;) {
-		struct chunk *ch = &t->index[c];
-		for (unsigned m = lanes(ch, tag); m; m &= m - 1) {
-			unsigned l = (unsigned)__builtin_ctz(m);
-			if (ch->slot[l] == s) {
-				ch->tag[l] = 0;
-				return;
-			}
-		}
-		ch->over--;
-		c = (c + 1) & t->mask;
-	}
+	uint32_t where = t->slots[s].where, at = where / 8;
+	t->index[at].tag[where % 8] = 0;
+	for (uint32_t c = (uint32_t)t->slots[s].hash & t->mask; c != at; c = (c + 1) & t->mask)
+		t->index[c].over--;
 }
 
 #if defined(__SSE2__)
@@ -557,7 +556,7 @@ static inline __attribute__((always_inline)) bool same_bytes(const char *a, cons
 /* Where slot s's stored bytes are. */
 static inline const char *key_at(const sl_topk *t, const struct slot *s)
 {
-	return s->stored <= INLINE ? s->inl : t->arena + s->off;
+	return s->stored <= INLINE ? s->k.inl : t->arena + s->k.off;
 }
 
 /* The slot holding (hash, len) whose stored bytes agree with the first
@@ -604,12 +603,12 @@ static void compact(sl_topk *t)
 		uint16_t len;
 		memcpy(&id, t->arena + rd, 4);
 		memcpy(&len, t->arena + rd + 4, 2);
-		if (id < t->m && t->slots[id].off == rd + HDR) {
+		if (id < t->m && t->slots[id].stored > INLINE && t->slots[id].k.off == rd + HDR) {
 			struct slot *sl = &t->slots[id];
 			if (wr != rd)
 				memmove(t->arena + wr, t->arena + rd, HDR + (size_t)sl->stored);
 			memcpy(t->arena + wr + 4, &sl->stored, 2);
-			sl->off = (uint32_t)(wr + HDR);
+			sl->k.off = (uint32_t)(wr + HDR);
 			wr += HDR + (size_t)sl->stored;
 		}
 		rd += HDR + (size_t)len;
@@ -660,24 +659,22 @@ static void store_key(sl_topk *t, uint32_t s, const char *key, size_t want)
 		want = room > INLINE ? room : INLINE;
 	}
 	if (want <= INLINE) {
-		copy_key(sl->inl, key, want);
-		sl->stored = (uint16_t)want;
-		sl->off = 0;	/* an old record is garbage now */
+		copy_key(sl->k.inl, key, want);
+		sl->stored = (uint16_t)want;	/* an old record is garbage now */
 		return;
 	}
 	t->long_live += want;
-	if (sl->off) {
+	if (sl->stored > INLINE) {	/* the old key's record */
 		uint16_t room;
-		memcpy(&room, t->arena + sl->off - 2, 2);
+		memcpy(&room, t->arena + sl->k.off - 2, 2);
 		if (want <= room) {
-			copy_key(t->arena + sl->off, key, want);
+			copy_key(t->arena + sl->k.off, key, want);
 			sl->stored = (uint16_t)want;
 			t->arena_live += HDR + want;
 			return;
 		}
 	}
-	sl->off = 0;
-	sl->stored = 0;
+	sl->stored = 0;	/* its old record, if any, is garbage now */
 	/* live <= m HDR + long_max = 7/8 of the arena, so after a
 	 * compaction the record fits */
 	if (t->arena_used + HDR + want > t->arena_size)
@@ -687,7 +684,7 @@ static void store_key(sl_topk *t, uint32_t s, const char *key, size_t want)
 	memcpy(p, &s, 4);
 	memcpy(p + 4, &len16, 2);
 	copy_key(p + HDR, key, want);
-	sl->off = (uint32_t)(t->arena_used + HDR);
+	sl->k.off = (uint32_t)(t->arena_used + HDR);
 	sl->stored = len16;
 	t->arena_used += HDR + want;
 	t->arena_live += HDR + want;
