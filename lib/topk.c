@@ -812,6 +812,9 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 		step_minimum(t, e, g);
 	else
 		bump(t, s, w);
+	/* The next eviction's victim is known already: start loading its
+	 * slot, which that eviction would otherwise wait for first. */
+	__builtin_prefetch(&t->slots[t->order[t->gend[t->order[0].group]].slot]);
 }
 
 void sl_topk_prefetch(const sl_topk *t, uint64_t hash)
