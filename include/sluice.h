@@ -308,7 +308,7 @@ void sl_tally_merge(sl_tally *dst, const sl_tally *src);
 /*
  * KLL sketch of doubles (Karnin, Lang, Liberty, "Optimal quantile
  * approximation in streams", 2016), with compactor capacities k * (2/3)^depth
- * (at least 8) and a fair coin per compaction. Exact (rank_error 0) until the
+ * (at least 8; the bottom one at least k) and a fair coin per compaction. Exact (rank_error 0) until the
  * first compaction. The stated rank error is a 95% bound computed from the
  * compactions actually done: each compaction of weight w moves any rank by
  * 0 or +-w with mean 0, so by Hoeffding |error| <= sqrt(2 ln(2/0.05) * sum

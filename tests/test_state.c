@@ -793,21 +793,31 @@ static void impossible_sketches(void **state)
 	reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL precision 3");
 
-	/* KLL: items of level 1 out of order */
+	/* KLL: the items of a sorted level (the first above level 0 whose
+	 * first and last items differ) out of order */
 	memcpy(buf, orig, len);
 	assert_true(find_section(buf, 49, &off, &slen));
 	uint32_t h = le32(buf + off + 44);
 	assert_true(h >= 2);
-	uint32_t s0 = le32(buf + off + 48), s1 = le32(buf + off + 52);
-	assert_true(s1 >= 2);
 	size_t items = off + 48 + 4 * (size_t)h;
-	size_t l1 = items + 8 * (size_t)s0;
-	uint64_t first = le64(buf + l1), last = le64(buf + l1 + 8 * (s1 - 1));
-	assert_true(first != last);
-	put64(buf + l1, last);
-	put64(buf + l1 + 8 * (s1 - 1), first);
+	size_t lv = items + 8 * (size_t)le32(buf + off + 48);
+	uint64_t first = 0, last = 0;
+	uint32_t size = 0;
+	for (uint32_t j = 1; j < h; j++) {
+		size = le32(buf + off + 48 + 4 * (size_t)j);
+		if (size >= 2) {
+			first = le64(buf + lv);
+			last = le64(buf + lv + 8 * (size_t)(size - 1));
+			if (first != last)
+				break;
+		}
+		lv += 8 * (size_t)size;
+	}
+	assert_true(size >= 2 && first != last);
+	put64(buf + lv, last);
+	put64(buf + lv + 8 * (size_t)(size - 1), first);
 	reseal(buf, len);
-	expect_reject(&b, buf, len, SL_ECORRUPT, "KLL level 1 out of order");
+	expect_reject(&b, buf, len, SL_ECORRUPT, "KLL sorted level out of order");
 	/* KLL: a count that disagrees with the weights */
 	memcpy(buf, orig, len);
 	put64(buf + off + 4, le64(buf + off + 4) + 1);
