@@ -638,9 +638,12 @@ static void record_line(sl_report *r, const char *line, size_t len)
 	sl_moments_add(&r->line_length, (double)len);
 }
 
-static void one_line(sl_report *r, const char *line, size_t len)
+/* it: the feed's line reader when the line lies in its index, else NULL */
+static void one_line(sl_report *r, const char *line, size_t len,
+		     sl_scan_lines *it)
 {
 	sl_access_rec rec;
+	sl_status st;
 	r->lines++;
 	r->input_line++;
 	if (len > SL_LINE_MAX) {
@@ -651,7 +654,11 @@ static void one_line(sl_report *r, const char *line, size_t len)
 		record_line(r, line, len);
 		return;
 	}
-	if (sl_access_parse(r->format, line, len, &rec, &r->tc) != SL_OK) {
+	if (it)
+		st = sl_access_lines_parse(r->format, it, line, len, &rec, &r->tc);
+	else
+		st = sl_access_parse(r->format, line, len, &rec, &r->tc);
+	if (st != SL_OK) {
 		r->malformed++;
 		keep_sample(r, line, len, rec.why ? rec.why : "malformed");
 		return;
@@ -659,15 +666,26 @@ static void one_line(sl_report *r, const char *line, size_t len)
 	record(r, &rec);
 }
 
+/*
+ * Lines come from the line reader (lib/scan.h), which indexes the buffer
+ * once for both the line ends and the parser's delimiters; the generic
+ * line format needs only the line ends.
+ */
 void sl_report_feed(sl_report *r, const char *buf, size_t len)
 {
-	const char *p = buf, *end = buf + len;
-	while (p < end) {
-		const char *nl = sl_scan_byte(p, end, '\n');
-		const char *stop = nl ? nl : end;
-		one_line(r, p, (size_t)(stop - p));
-		p = nl ? nl + 1 : end;
+	sl_scan_lines it;
+	const char *line;
+	size_t n;
+	bool indexed;
+	if (r->format == SL_FMT_LINES) {
+		sl_scan_lines_init(&it, buf, len, "\n", 1);
+		while (sl_scan_lines_next(&it, &line, &n, &indexed))
+			one_line(r, line, n, NULL);
+		return;
 	}
+	sl_access_lines_init(&it, buf, len);
+	while (sl_scan_lines_next(&it, &line, &n, &indexed))
+		one_line(r, line, n, indexed ? &it : NULL);
 }
 
 static int sample_before(const sl_sample *a, const sl_sample *b)

@@ -12,6 +12,12 @@
  *    and date validity against timegm()'s normalisation;
  *  - random lines built from random field values, parsed and compared with
  *    the generator's own values (not with the parser's output);
+ *  - the report's path: every parse above is repeated through the line
+ *    reader's index (sl_access_lines_parse) and must give the same record;
+ *    random buffers of generated, long, junk and empty lines at the guard
+ *    page, read and parsed as the feed does;
+ *  - %b and the extras as short random tokens against a naive grammar, so
+ *    the word-at-a-time readers meet every length and misplaced dot;
  *  - format detection.
  */
 #include "testutil.h"
@@ -61,6 +67,83 @@ static const char *guarded(const char *s, size_t n)
 	assert_true(n <= (size_t)(guard_end - guard_base));
 	memmove(guard_end - n, s, n);
 	return guard_end - n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Both parsing paths                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* The two parses of one line agree: status and reason, and on success every
+ * field and value. Prints the first difference. */
+static bool same_parse(sl_status sa, const sl_access_rec *a, sl_status sb,
+		       const sl_access_rec *b)
+{
+	if (sa != sb || a->why != b->why) {
+		print_message("paths: status %d/%d, why %s/%s\n", sa, sb,
+			      a->why ? a->why : "-", b->why ? b->why : "-");
+		return false;
+	}
+	if (sa != SL_OK)
+		return true;
+	for (int f = 0; f < SL_F_COUNT; f++)
+		if (a->field[f].len != b->field[f].len ||
+		    (a->field[f].len && a->field[f].p != b->field[f].p)) {
+			print_message("paths: field %s differs\n",
+				      sl_field_name((sl_field)f));
+			return false;
+		}
+	if (a->time != b->time || a->status != b->status ||
+	    a->bytes != b->bytes || a->has_request_time != b->has_request_time ||
+	    memcmp(&a->request_time, &b->request_time, sizeof(double)) != 0) {
+		print_message("paths: values differ\n");
+		return false;
+	}
+	return true;
+}
+
+static unsigned ring_parses; /* lines parse_both took through the ring */
+
+/*
+ * sl_access_parse, and the feed's path for the same line: the line read by
+ * the line reader from a buffer of just that line and parsed on its index
+ * (sl_access_lines_parse), with a copy of the cache. Fails the test unless
+ * both give the same record and leave the same cache. A line holding a
+ * '\n', or too long for the reader's index, has only the first path.
+ */
+static sl_status parse_both(sl_format fmt, const char *line, size_t len,
+			    sl_access_rec *rec, sl_time_cache *tc)
+{
+	sl_time_cache tc2;
+	if (tc)
+		tc2 = *tc;
+	sl_status st = sl_access_parse(fmt, line, len, rec, tc);
+	if (memchr(line, '\n', len))
+		return st;
+	sl_scan_lines it;
+	const char *l;
+	size_t n;
+	bool indexed;
+	sl_access_lines_init(&it, line, len);
+	if (!sl_scan_lines_next(&it, &l, &n, &indexed)) {
+		assert_int_equal(len, 0);
+		return st;
+	}
+	assert_ptr_equal(l, line);
+	assert_int_equal(n, len);
+	assert_true(indexed || len > SL_SCAN_BITS_BYTES);
+	if (!indexed)
+		return st;
+	sl_access_rec rec2;
+	sl_status st2 = sl_access_lines_parse(fmt, &it, l, n, &rec2,
+					      tc ? &tc2 : NULL);
+	if (!same_parse(st, rec, st2, &rec2) ||
+	    (tc && (tc->len != tc2.len || tc->time != tc2.time ||
+		    memcmp(tc->text, tc2.text, tc->len) != 0))) {
+		print_message("line: %.*s\n", (int)len, line);
+		fail();
+	}
+	ring_parses++;
+	return st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -377,7 +460,7 @@ static void checker_catches_mismatch(void **state)
 	size_t n = sample_line(s, line, sizeof line);
 	sl_access_rec rec;
 	sl_time_cache tc = {{0}, 0, 0};
-	assert_int_equal(sl_access_parse(s->fmt, line, n, &rec, &tc), SL_OK);
+	assert_int_equal(parse_both(s->fmt, line, n, &rec, &tc), SL_OK);
 	assert_true(rec_matches(&rec, line, n, s));
 	sample wrong = *s;
 	wrong.f[SL_F_PATH] = "/apache_pb.gi";
@@ -392,6 +475,15 @@ static void checker_catches_mismatch(void **state)
 	sl_access_rec moved = rec;
 	moved.field[SL_F_USER].p = "frank";
 	assert_false(rec_matches(&moved, line, n, s));
+	/* the two-path comparison catches a moved field or a value */
+	assert_true(same_parse(SL_OK, &rec, SL_OK, &rec));
+	assert_false(same_parse(SL_OK, &rec, SL_OK, &moved));
+	moved = rec;
+	moved.bytes++;
+	assert_false(same_parse(SL_OK, &rec, SL_OK, &moved));
+	assert_false(same_parse(SL_OK, &rec, SL_EFORMAT, &rec));
+	/* and parse_both took the ring's path */
+	assert_true(ring_parses > 0);
 }
 
 static void known_lines(void **state)
@@ -403,16 +495,16 @@ static void known_lines(void **state)
 		size_t n = sample_line(s, line, sizeof line);
 		sl_access_rec rec;
 		sl_time_cache tc = {{0}, 0, 0};
-		sl_status st = sl_access_parse(s->fmt, line, n, &rec, &tc);
+		sl_status st = parse_both(s->fmt, line, n, &rec, &tc);
 		if (st != SL_OK)
 			print_message("sample %zu: %s: %s\n", i, line, rec.why);
 		assert_int_equal(st, SL_OK);
 		assert_true(rec_matches(&rec, line, n, s));
 		/* again with the cache warm, and without a cache */
-		assert_int_equal(sl_access_parse(s->fmt, line, n, &rec, &tc),
+		assert_int_equal(parse_both(s->fmt, line, n, &rec, &tc),
 				 SL_OK);
 		assert_true(rec_matches(&rec, line, n, s));
-		assert_int_equal(sl_access_parse(s->fmt, line, n, &rec, NULL),
+		assert_int_equal(parse_both(s->fmt, line, n, &rec, NULL),
 				 SL_OK);
 		assert_true(rec_matches(&rec, line, n, s));
 	}
@@ -429,12 +521,12 @@ static void prefixes_at_guard_page(void **state)
 		size_t valid_from = strlen(s->head);
 		sl_access_rec full, rec;
 		sl_time_cache tc = {{0}, 0, 0};
-		assert_int_equal(sl_access_parse(s->fmt, guarded(line, n), n,
+		assert_int_equal(parse_both(s->fmt, guarded(line, n), n,
 						 &full, &tc), SL_OK);
 		assert_true(rec_matches(&full, guard_end - n, n, s));
 		for (size_t k = 0; k < n; k++) {
 			const char *g = guarded(line, k);
-			sl_status st = sl_access_parse(s->fmt, g, k, &rec, &tc);
+			sl_status st = parse_both(s->fmt, g, k, &rec, &tc);
 			if (k < valid_from) {
 				if (st != SL_EFORMAT)
 					print_message("sample %zu prefix %zu "
@@ -467,7 +559,7 @@ static void prefixes_at_guard_page(void **state)
 		/* a combined line is never common, and vice versa; combined and
 		 * vcombined never parse each other's lines */
 		for (int f = SL_FMT_COMMON; f <= SL_FMT_VCOMBINED; f++) {
-			sl_status st = sl_access_parse((sl_format)f,
+			sl_status st = parse_both((sl_format)f,
 						       guarded(line, n), n,
 						       &rec, &tc);
 			assert_int_equal(st, f == (int)s->fmt ? SL_OK
@@ -575,7 +667,7 @@ static void malformed_lines(void **state)
 		size_t n = strlen(b->line);
 		sl_access_rec rec;
 		sl_time_cache tc = {{0}, 0, 0};
-		sl_status st = sl_access_parse(b->fmt, guarded(b->line, n), n,
+		sl_status st = parse_both(b->fmt, guarded(b->line, n), n,
 					       &rec, &tc);
 		if (st != SL_EFORMAT || (b->why && (!rec.why ||
 						    strcmp(rec.why, b->why))))
@@ -600,19 +692,19 @@ static void malformed_lines(void **state)
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		sl_access_rec rec;
 		sl_time_cache tc = {{0}, 0, 0};
-		assert_int_equal(sl_access_parse(SL_FMT_COMMON, good[i],
+		assert_int_equal(parse_both(SL_FMT_COMMON, good[i],
 						 strlen(good[i]), &rec, &tc),
 				 SL_OK);
 	}
 	/* SL_FMT_AUTO, LINES and unknown values are not formats to parse with */
 	sl_access_rec rec;
 	const char *l = L_PRE T_OCT L_REQ;
-	assert_int_equal(sl_access_parse(SL_FMT_AUTO, l, strlen(l), &rec, NULL),
+	assert_int_equal(parse_both(SL_FMT_AUTO, l, strlen(l), &rec, NULL),
 			 SL_EINVAL);
-	assert_int_equal(sl_access_parse(SL_FMT_COUNT, l, strlen(l), &rec,
+	assert_int_equal(parse_both(SL_FMT_COUNT, l, strlen(l), &rec,
 					 NULL), SL_EINVAL);
 	/* "lines" is a report mode, not an access-log format */
-	assert_int_equal(sl_access_parse(SL_FMT_LINES, l, strlen(l), &rec,
+	assert_int_equal(parse_both(SL_FMT_LINES, l, strlen(l), &rec,
 					 NULL), SL_EINVAL);
 }
 
@@ -638,7 +730,7 @@ static void longest_line(void **state)
 	sl_access_rec rec;
 	sl_time_cache tc = {{0}, 0, 0};
 	const char *g = guarded(line, n);
-	assert_int_equal(sl_access_parse(SL_FMT_COMBINED, g, n, &rec, &tc),
+	assert_int_equal(parse_both(SL_FMT_COMBINED, g, n, &rec, &tc),
 			 SL_OK);
 	assert_int_equal(rec.field[SL_F_URL].len, url_len);
 	assert_ptr_equal(rec.field[SL_F_URL].p, g + hl - 1);
@@ -650,7 +742,7 @@ static void longest_line(void **state)
 	assert_int_equal(rec.bytes, 3);
 	/* the same line cut anywhere in the URL is malformed */
 	for (size_t k = hl; k < n; k += 4099)
-		assert_int_equal(sl_access_parse(SL_FMT_COMBINED,
+		assert_int_equal(parse_both(SL_FMT_COMBINED,
 						 guarded(line, k), k, &rec,
 						 &tc), SL_EFORMAT);
 	free(line);
@@ -684,7 +776,7 @@ static void window_crossing(void **state)
 {
 	(void)state;
 	tu_rng rng = {tu_seed("access windows", 0x51d0ULL)};
-	static char line[8192], url[2048], ref[2048], ua[2048];
+	static char line[8192], url[2048], ref[2048], ua[SL_SCAN_BITS_BYTES + 128];
 	for (int i = 0; i < 3000; i++) {
 		size_t nu = 1 + rand_units(&rng, url + 1, tu_below(&rng, 900));
 		size_t nr = rand_units(&rng, ref, tu_below(&rng, 900));
@@ -698,7 +790,7 @@ static void window_crossing(void **state)
 		const char *g = i % 2 ? guarded(line, (size_t)n) : line;
 		sl_access_rec rec;
 		sl_time_cache tc = {{0}, 0, 0};
-		if (sl_access_parse(SL_FMT_COMBINED, g, (size_t)n, &rec, &tc) !=
+		if (parse_both(SL_FMT_COMBINED, g, (size_t)n, &rec, &tc) !=
 		    SL_OK) {
 			print_message("%s: %.*s\n", rec.why, n, line);
 			fail();
@@ -720,20 +812,22 @@ static void window_crossing(void **state)
 		assert_int_equal(rec.bytes, 7);
 		assert_int_equal(rec.time, 971211336);
 	}
-	/* every length across the window edge, the closing quote last */
-	for (size_t na = 0; na < 700; na++) {
+	/* every length across the window edge (and the line reader's), the
+	 * closing quote last */
+	for (size_t na = SL_SCAN_BITS_BYTES - 200; na < SL_SCAN_BITS_BYTES + 100;
+	     na++) {
 		memset(ua, 'u', na);
 		int n = snprintf(line, sizeof line,
 				 "1.2.3.4 - - [" T_OCT "] \"GET / HTTP/1.1\" "
 				 "200 7 \"-\" \"%.*s\"", (int)na, ua);
 		const char *g = guarded(line, (size_t)n);
 		sl_access_rec rec;
-		assert_int_equal(sl_access_parse(SL_FMT_COMBINED, g, (size_t)n,
+		assert_int_equal(parse_both(SL_FMT_COMBINED, g, (size_t)n,
 						 &rec, NULL), SL_OK);
 		assert_int_equal(rec.field[SL_F_USER_AGENT].len, na);
 		assert_ptr_equal(rec.field[SL_F_USER_AGENT].p + na, g + n - 1);
 		/* without its closing quote it is unterminated */
-		assert_int_equal(sl_access_parse(SL_FMT_COMBINED,
+		assert_int_equal(parse_both(SL_FMT_COMBINED,
 						 guarded(line, (size_t)n - 1),
 						 (size_t)n - 1, &rec, NULL),
 				 SL_EFORMAT);
@@ -763,7 +857,7 @@ static bool time_of(const char *t, sl_time_cache *tc, int64_t *out)
 	char line[128];
 	size_t n = time_line(line, sizeof line, t);
 	sl_access_rec rec;
-	if (sl_access_parse(SL_FMT_COMMON, line, n, &rec, tc) != SL_OK)
+	if (parse_both(SL_FMT_COMMON, line, n, &rec, tc) != SL_OK)
 		return false;
 	*out = rec.time;
 	return true;
@@ -1295,7 +1389,7 @@ static void random_round_trip(void **state)
 		gen(&rng, g);
 		sl_access_rec rec;
 		const char *line = i % 4 ? guarded(g->buf, g->len) : g->buf;
-		sl_status st = sl_access_parse(g->fmt, line, g->len, &rec, &tc);
+		sl_status st = parse_both(g->fmt, line, g->len, &rec, &tc);
 		if (st != SL_OK || !gen_matches(&rec, line, g)) {
 			print_message("line %d (%s): %.*s\n -> %s\n", i,
 				      sl_format_name(g->fmt), (int)g->len,
@@ -1307,7 +1401,7 @@ static void random_round_trip(void **state)
 		/* the other formats refuse it */
 		for (int f = SL_FMT_COMMON; f <= SL_FMT_VCOMBINED; f++)
 			if (f != (int)g->fmt)
-				assert_int_equal(sl_access_parse((sl_format)f,
+				assert_int_equal(parse_both((sl_format)f,
 								 line, g->len,
 								 &rec, &tc),
 						 SL_EFORMAT);
@@ -1315,7 +1409,7 @@ static void random_round_trip(void **state)
 	/* the checker fails on a wrong expectation */
 	gen(&rng, g);
 	sl_access_rec rec;
-	assert_int_equal(sl_access_parse(g->fmt, g->buf, g->len, &rec, &tc),
+	assert_int_equal(parse_both(g->fmt, g->buf, g->len, &rec, &tc),
 			 SL_OK);
 	assert_true(gen_matches(&rec, g->buf, g));
 	g->off[SL_F_CLIENT]++;
@@ -1327,6 +1421,220 @@ static void random_round_trip(void **state)
 	assert_true(counts[SL_FMT_COMMON] > 1000 &&
 		    counts[SL_FMT_COMBINED] > 1000 &&
 		    counts[SL_FMT_VCOMBINED] > 1000 && with_rt > 1000);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Buffers of lines, as the report's feed reads them                         */
+/* ------------------------------------------------------------------------ */
+
+/* Appends a long combined line (over the line reader's index when n is
+ * large): a URL of nu bytes and a user agent of na bytes. */
+static size_t long_line(char *buf, size_t cap, size_t nu, size_t na)
+{
+	int n = snprintf(buf, cap, "1.2.3.4 - - [" T_OCT "] \"GET /%0*d "
+			 "HTTP/1.1\" 200 7 \"-\" \"%0*d\" 0.5", (int)nu, 0,
+			 (int)na, 0);
+	assert_true(n > 0 && (size_t)n < cap);
+	return (size_t)n;
+}
+
+/*
+ * Random buffers of lines ending at the guard page, read with the line
+ * reader and parsed as the report does (on the reader's index when the
+ * line is indexed, else by sl_access_parse): generated lines must give the
+ * generator's values, and every line (generated, long, junk, empty) in
+ * every format the same record as sl_access_parse of the line alone. The
+ * buffers are long enough for several chunks, so lines cross chunks and
+ * the ring's wrap.
+ */
+static void lines_round_trip(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("access lines", 0x11e5aULL)};
+	enum { MAXL = 300, CAP = 60 * 1024 };
+	gen_line *g = malloc(MAXL * sizeof *g);
+	char *buf = malloc(CAP);
+	size_t *start = malloc(MAXL * sizeof *start);
+	size_t *len = malloc(MAXL * sizeof *len);
+	int *kind = malloc(MAXL * sizeof *kind);
+	assert_true(g && buf && start && len && kind);
+	unsigned indexed_lines = 0, other_lines = 0;
+	for (int round = 0; round < 60; round++) {
+		size_t n = 0, total = 0;
+		while (n < MAXL) {
+			size_t room = CAP - total;
+			int k = (int)tu_below(&rng, 20);
+			start[n] = total;
+			if (k < 15) { /* generated */
+				gen(&rng, &g[n]);
+				if (g[n].len + 1 > room)
+					break;
+				memcpy(buf + total, g[n].buf, g[n].len);
+				len[n] = g[n].len;
+			} else if (k < 17) { /* long, maybe past the index */
+				size_t nu = tu_below(&rng, 2500);
+				size_t na = tu_below(&rng, 2500);
+				if (nu + na + 200 > room)
+					break;
+				len[n] = long_line(buf + total, room, nu, na);
+			} else if (k < 19) { /* junk */
+				static const char junk[] = " \"\\-.09a[]:/\r?";
+				len[n] = tu_below(&rng, 400);
+				if (len[n] + 1 > room)
+					break;
+				for (size_t i = 0; i < len[n]; i++)
+					buf[total + i] = junk[tu_below(
+						&rng, sizeof junk - 1)];
+			} else { /* empty */
+				len[n] = 0;
+			}
+			kind[n] = k;
+			total += len[n];
+			buf[total++] = '\n';
+			n++;
+		}
+		bool cut = tu_below(&rng, 2);
+		if (cut)
+			total--; /* the last line without its newline */
+		const char *b = guarded(buf, total);
+		sl_scan_lines it;
+		sl_time_cache tc1 = {{0}, 0, 0}, tc2 = {{0}, 0, 0};
+		const char *line;
+		size_t ll;
+		bool indexed;
+		size_t i = 0;
+		sl_access_lines_init(&it, b, total);
+		while (sl_scan_lines_next(&it, &line, &ll, &indexed)) {
+			assert_true(i < n);
+			assert_ptr_equal(line, b + start[i]);
+			assert_int_equal(ll, len[i]);
+			if (ll <= SL_SCAN_BITS_BYTES)
+				assert_true(indexed);
+			indexed_lines += indexed;
+			other_lines += !indexed;
+			for (int f = SL_FMT_COMMON; f <= SL_FMT_VCOMBINED; f++) {
+				sl_access_rec r1, r2;
+				sl_status s1 = indexed
+					? sl_access_lines_parse((sl_format)f, &it,
+								line, ll, &r1, &tc1)
+					: sl_access_parse((sl_format)f, line, ll,
+							  &r1, &tc1);
+				sl_status s2 = sl_access_parse((sl_format)f, line,
+							       ll, &r2, &tc2);
+				if (!same_parse(s1, &r1, s2, &r2)) {
+					print_message("round %d line %zu: %.*s\n",
+						      round, i, (int)ll, line);
+					fail();
+				}
+				if (kind[i] < 15 && f == (int)g[i].fmt &&
+				    (s1 != SL_OK || !gen_matches(&r1, line, &g[i]))) {
+					print_message("round %d line %zu: %.*s\n",
+						      round, i, (int)ll, line);
+					fail();
+				}
+				if (kind[i] >= 15 && kind[i] < 17 &&
+				    f == SL_FMT_COMBINED)
+					assert_int_equal(s1, SL_OK);
+			}
+			i++;
+		}
+		/* an empty last line without its newline is no line */
+		assert_int_equal(i, n - (cut && len[n - 1] == 0));
+	}
+	assert_true(indexed_lines > 1000 && other_lines > 10);
+	free(g);
+	free(buf);
+	free(start);
+	free(len);
+	free(kind);
+}
+
+/* 1*DIGIT ['.' 1*DIGIT], the naive way. */
+static bool ref_decimal(const char *s, size_t n)
+{
+	size_t i = 0, d1 = 0, d2 = 0;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++, d1++;
+	if (i < n && s[i] == '.') {
+		i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++, d2++;
+		if (!d2)
+			return false;
+	}
+	return d1 && i == n;
+}
+
+/*
+ * %b and the extras as short random tokens (digits, dots, '-', a letter;
+ * bare or quoted), against the grammar done the naive way: %b is '-' or
+ * digits, the request time the first extra that is a decimal, its value
+ * strtod's (correctly rounded, as the parser's is for so few digits). Both
+ * paths (parse_both), so the word-at-a-time readers meet every length and
+ * every misplaced dot.
+ */
+static void numbers_vs_reference(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("access numbers", 0x3b17ULL)};
+	static const char alpha[] = "0123456789012345678901234567..-a";
+	char tok[3][16], line[512];
+	size_t tl[3];
+	assert_false(ref_decimal("1.", 2) || ref_decimal(".5", 2) ||
+		     ref_decimal("1.2.3", 5) || ref_decimal("", 0));
+	assert_true(ref_decimal("0.019", 5) && ref_decimal("7", 1));
+	for (int i = 0; i < 40000; i++) {
+		for (int t = 0; t < 3; t++) {
+			tl[t] = 1 + tu_below(&rng, 11);
+			for (size_t j = 0; j < tl[t]; j++)
+				tok[t][j] = alpha[tu_below(&rng, sizeof alpha - 1)];
+		}
+		int nex = (int)tu_below(&rng, 3);
+		bool q[2] = {tu_below(&rng, 4) == 0, tu_below(&rng, 4) == 0};
+		bool common = tu_below(&rng, 4) == 0;
+		int n = snprintf(line, sizeof line, L_PRE T_OCT "] \"GET / "
+				 "HTTP/1.1\" 200 %.*s", (int)tl[0], tok[0]);
+		if (!common) {
+			n += snprintf(line + n, sizeof line - (size_t)n,
+				      " \"-\" \"ua\"");
+			for (int e = 0; e < nex; e++)
+				n += snprintf(line + n, sizeof line - (size_t)n,
+					      q[e] ? " \"%.*s\"" : " %.*s",
+					      (int)tl[1 + e], tok[1 + e]);
+		}
+		/* the reference */
+		bool ok = (tl[0] == 1 && tok[0][0] == '-') ||
+			  (tl[0] <= 19 && ref_decimal(tok[0], tl[0]) &&
+			   !memchr(tok[0], '.', tl[0]));
+		char num[16];
+		memcpy(num, tok[0], tl[0]);
+		num[tl[0]] = 0;
+		uint64_t bytes = num[0] == '-' ? 0 : strtoull(num, NULL, 10);
+		int rt = -1;
+		for (int e = 0; !common && e < nex && rt < 0; e++)
+			if (ref_decimal(tok[1 + e], tl[1 + e]))
+				rt = e;
+		sl_access_rec rec;
+		const char *g = guarded(line, (size_t)n);
+		sl_status st = parse_both(common ? SL_FMT_COMMON : SL_FMT_COMBINED,
+					  g, (size_t)n, &rec, NULL);
+		if (st != (ok ? SL_OK : SL_EFORMAT)) {
+			print_message("%s: %.*s\n", rec.why ? rec.why : "ok", n, line);
+			fail();
+		}
+		if (!ok)
+			continue;
+		assert_int_equal(rec.bytes, bytes);
+		assert_int_equal(rec.has_request_time, rt >= 0);
+		if (rt >= 0) {
+			memcpy(num, tok[1 + rt], tl[1 + rt]);
+			num[tl[1 + rt]] = 0;
+			assert_true(rec.request_time == strtod(num, NULL));
+			assert_int_equal(rec.field[SL_F_REQUEST_TIME].len, tl[1 + rt]);
+			assert_memory_equal(rec.field[SL_F_REQUEST_TIME].p, num,
+					    tl[1 + rt]);
+		}
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1501,6 +1809,8 @@ static int run_suite(const char *name, bool first)
 		cmocka_unit_test(longest_line),
 		cmocka_unit_test(window_crossing),
 		cmocka_unit_test(random_round_trip),
+		cmocka_unit_test(lines_round_trip),
+		cmocka_unit_test(numbers_vs_reference),
 		cmocka_unit_test(detect),
 	};
 	int failed = 0;

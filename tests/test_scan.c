@@ -11,6 +11,9 @@
  *    including that words past the window are left alone;
  *  - long buffers (up to 40000 bytes) so that count folds its byte
  *    counters more than once;
+ *  - the line reader (sl_scan_lines) on random buffers of random lines:
+ *    the same lines as a loop finds, lines up to SL_SCAN_BITS_BYTES marked
+ *    indexed, and the ring's bits right for every byte of an indexed line;
  *  - forcing, names, set validation, and that the checkers catch a wrong
  *    answer.
  */
@@ -137,10 +140,10 @@ static bool same_ptr(const char *what, const char *got, const char *want,
 
 #define POISON 0xa5a5a5a5a5a5a5a5ULL
 
-/* The index of chars[0..nc-1] over [p, end) against a loop; words past the
- * window must still hold POISON. */
+/* The index of chars[0..nc-1] over [p, end) against a loop; blocks past the
+ * window, and words of classes >= nc, must still hold POISON. */
 static bool index_ok(const char *p, const char *end, const char *chars,
-		     int nc, const sl_scan_bits *b, const char *got_end)
+		     int nc, const sl_scan_block *b, const char *got_end)
 {
 	size_t n = (size_t)(end - p);
 	if (n > SL_SCAN_BITS_BYTES)
@@ -151,10 +154,10 @@ static bool index_ok(const char *p, const char *end, const char *chars,
 		return false;
 	}
 	size_t words = (n + 63) / 64;
-	for (int k = 0; k < nc; k++)
+	for (int k = 0; k < SL_SCAN_BITS_CLASSES; k++)
 		for (size_t w = 0; w < SL_SCAN_BITS_BYTES / 64; w++) {
 			uint64_t want = 0;
-			if (w >= words) {
+			if (w >= words || k >= nc) {
 				want = POISON;
 			} else {
 				for (size_t i = 0; i < 64; i++)
@@ -162,15 +165,74 @@ static bool index_ok(const char *p, const char *end, const char *chars,
 					    p[w * 64 + i] == chars[k])
 						want |= 1ULL << i;
 			}
-			if (b->w[k][w] != want) {
+			if (b[w][k] != want) {
 				print_message("index: class %d word %zu: got "
 					      "%016llx want %016llx (n %zu)\n",
 					      k, w,
-					      (unsigned long long)b->w[k][w],
+					      (unsigned long long)b[w][k],
 					      (unsigned long long)want, n);
 				return false;
 			}
 		}
+	return true;
+}
+
+static void poison(sl_scan_block *b, size_t blocks)
+{
+	for (size_t w = 0; w < blocks; w++)
+		for (int k = 0; k < SL_SCAN_BITS_CLASSES; k++)
+			b[w][k] = POISON;
+}
+
+/*
+ * Reads buf[0 .. n-1] with the line reader and checks it against a loop:
+ * the same lines, each marked indexed when it is at most
+ * SL_SCAN_BITS_BYTES long, and when indexed, the ring's bits of every
+ * class right for each of its bytes. The reader gets chars, the reference
+ * want (the same, except when showing that the checker can fail).
+ */
+static bool lines_ok(const char *buf, size_t n, const char *chars,
+		     const char *want, int nc)
+{
+	sl_scan_lines it;
+	sl_scan_lines_init(&it, buf, n, chars, nc);
+	const char sep = want[nc - 1];
+	size_t pos = 0, count = 0;
+	const char *line;
+	size_t len;
+	bool indexed;
+	while (sl_scan_lines_next(&it, &line, &len, &indexed)) {
+		const char *want_end = ref_byte(buf + pos, buf + n, sep);
+		size_t want_len = (size_t)((want_end ? want_end : buf + n) -
+					   (buf + pos));
+		if (pos >= n || line != buf + pos || len != want_len) {
+			print_message("lines: line %zu at %td len %zu, want "
+				      "at %zu len %zu\n", count, line - buf,
+				      len, pos, want_len);
+			return false;
+		}
+		if (len <= SL_SCAN_BITS_BYTES && !indexed) {
+			print_message("lines: line %zu (%zu bytes) not "
+				      "indexed\n", count, len);
+			return false;
+		}
+		for (size_t i = pos; indexed && i < pos + len; i++)
+			for (int k = 0; k < nc; k++) {
+				uint64_t w = it.ring[i / 64 % SL_SCAN_RING_BLOCKS][k];
+				bool got = w >> (i % 64) & 1;
+				if (got != (buf[i] == want[k])) {
+					print_message("lines: byte %zu class "
+						      "%d: bit %d\n", i, k, got);
+					return false;
+				}
+			}
+		pos += len + 1;
+		count++;
+	}
+	if (pos < n) {
+		print_message("lines: stopped at %zu of %zu\n", pos, n);
+		return false;
+	}
 	return true;
 }
 
@@ -216,12 +278,10 @@ static bool one_case(tu_rng *r, size_t n)
 		char chars[SL_SCAN_BITS_CLASSES];
 		for (int i = 0; i < nc; i++)
 			chars[i] = (char)alpha[tu_below(r, letters)];
-		sl_scan_bits b;
-		for (int k = 0; k < SL_SCAN_BITS_CLASSES; k++)
-			for (int w = 0; w < SL_SCAN_BITS_BYTES / 64; w++)
-				b.w[k][w] = POISON;
-		const char *e = sl_scan_index(p, end, chars, nc, &b);
-		ok = index_ok(p, end, chars, nc, &b, e);
+		sl_scan_block b[SL_SCAN_BITS_BYTES / 64];
+		poison(b, SL_SCAN_BITS_BYTES / 64);
+		const char *e = sl_scan_index(p, end, chars, nc, b);
+		ok = index_ok(p, end, chars, nc, b, e);
 	}
 	if (!ok)
 		print_message("impl %s, n %zu, alphabet %zu, p %% 64 = %u\n",
@@ -338,19 +398,73 @@ static void checkers_fail(void **state)
 	assert_true(same_ptr("t", sl_scan_byte(p, p + 100, ' '), p + 70, p));
 	assert_false(same_ptr("t", p + 69, p + 70, p));
 	assert_false(same_ptr("t", NULL, p + 70, p));
-	sl_scan_bits b;
-	for (int k = 0; k < SL_SCAN_BITS_CLASSES; k++)
-		for (int w = 0; w < SL_SCAN_BITS_BYTES / 64; w++)
-			b.w[k][w] = POISON;
-	const char *e = sl_scan_index(p, p + 100, " ", 1, &b);
-	assert_true(index_ok(p, p + 100, " ", 1, &b, e));
-	b.w[0][1] ^= 1ULL << 7; /* byte 71 */
-	assert_false(index_ok(p, p + 100, " ", 1, &b, e));
-	b.w[0][1] ^= 1ULL << 7;
-	b.w[0][2] = 0; /* past the window: must be untouched */
-	assert_false(index_ok(p, p + 100, " ", 1, &b, e));
-	b.w[0][2] = POISON;
-	assert_false(index_ok(p, p + 100, " ", 1, &b, e - 1));
+	sl_scan_block b[SL_SCAN_BITS_BYTES / 64];
+	poison(b, SL_SCAN_BITS_BYTES / 64);
+	const char *e = sl_scan_index(p, p + 100, " ", 1, b);
+	assert_true(index_ok(p, p + 100, " ", 1, b, e));
+	b[1][0] ^= 1ULL << 7; /* byte 71 */
+	assert_false(index_ok(p, p + 100, " ", 1, b, e));
+	b[1][0] ^= 1ULL << 7;
+	b[2][0] = 0; /* past the window: must be untouched */
+	assert_false(index_ok(p, p + 100, " ", 1, b, e));
+	b[2][0] = POISON;
+	b[0][1] = 0; /* a class not asked for: must be untouched */
+	assert_false(index_ok(p, p + 100, " ", 1, b, e));
+	b[0][1] = POISON;
+	assert_false(index_ok(p, p + 100, " ", 1, b, e - 1));
+
+	/* the line checker: a buffer of lines, then a wrong separator */
+	memset(p, 'a', 100);
+	p[10] = p[30] = p[99] = '\n';
+	p[50] = 'b';
+	assert_true(lines_ok(p, 100, "b\n", "b\n", 2));
+	assert_false(lines_ok(p, 100, "b\n", "b ", 2));  /* other lines */
+	assert_false(lines_ok(p, 100, "b\n", "a\n", 2)); /* other bits */
+}
+
+/*
+ * The line reader against a loop: random buffers up to 6000 bytes (many
+ * ring chunks) against a guard page, lines of random length (short ones,
+ * and some over the ring's guarantee), with and without a last separator.
+ */
+static void lines_vs_reference(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("scan lines", 0x11e5ULL)};
+	int tested = 0;
+	for (size_t l = 0; l < 3; l++) {
+		if (!sl_scan_force(levels[l]))
+			continue;
+		tested++;
+		for (int i = 0; i < 400; i++) {
+			uint8_t alpha[256];
+			size_t letters = random_alphabet(&rng, alpha);
+			size_t n = (size_t)tu_below(&rng, 6001);
+			char *p = random_buf(&rng, n, alpha, letters);
+			/* line ends every ~mean bytes, unless the alphabet
+			 * already holds the separator often */
+			static const size_t means[] = {2, 40, 200, 500, 700, 3000};
+			size_t mean = means[tu_below(&rng, 6)];
+			char sep = tu_below(&rng, 4) ? '\n' : (char)alpha[0];
+			for (size_t j = 0; j < n; j++)
+				if (tu_below(&rng, mean) == 0)
+					p[j] = sep;
+			if (n && tu_below(&rng, 2))
+				p[n - 1] = sep;
+			int nc = 1 + (int)tu_below(&rng, SL_SCAN_BITS_CLASSES);
+			char chars[SL_SCAN_BITS_CLASSES];
+			for (int k = 0; k < nc - 1; k++)
+				chars[k] = (char)alpha[tu_below(&rng, letters)];
+			chars[nc - 1] = sep;
+			if (!lines_ok(p, n, chars, chars, nc)) {
+				print_message("impl %s, n %zu, mean %zu\n",
+					      sl_scan_impl_name(), n, mean);
+				fail();
+			}
+		}
+	}
+	assert_true(tested >= 1);
+	sl_scan_force(SL_SCAN_AUTO);
 }
 
 int main(void)
@@ -360,6 +474,7 @@ int main(void)
 		cmocka_unit_test(forcing_and_sets),
 		cmocka_unit_test(random_vs_reference),
 		cmocka_unit_test(long_buffers),
+		cmocka_unit_test(lines_vs_reference),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
