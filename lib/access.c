@@ -98,6 +98,7 @@
  */
 #include "sluice.h"
 #include "scan.h"
+#include "unaligned.h"
 
 #include <string.h>
 #if defined(__SSE2__)
@@ -174,27 +175,6 @@ static const uint8_t cls[256] = {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define LITTLE 1
 #endif
-
-static inline uint32_t load32(const char *p)
-{
-	uint32_t x;
-	memcpy(&x, p, 4);
-	return x;
-}
-
-static inline uint64_t load64(const char *p)
-{
-	uint64_t x;
-	memcpy(&x, p, 8);
-	return x;
-}
-
-static inline uint16_t load16(const char *p)
-{
-	uint16_t x;
-	memcpy(&x, p, 2);
-	return x;
-}
 
 /* ` "` as load16 reads it, "GET " as load32 does (folded to constants) */
 #define SP_QUOTE load16(" \"")

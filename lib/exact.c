@@ -53,6 +53,7 @@
  */
 #include "sluice.h"
 #include "tmpfile.h"
+#include "unaligned.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,30 +166,6 @@ static sl_status fail(sl_exact *e, sl_status s, int err)
 
 /* ---- little helpers -------------------------------------------------------- */
 
-static inline uint64_t ld64(const char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint32_t ld32(const char *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static inline void st64(char *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static inline void st32(char *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
 static void put32le(char *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -245,8 +222,8 @@ static inline size_t recsize(size_t len)
 }
 
 #define REC(e, off) ((e)->arena + (off))
-#define RCOUNT(r) ld64(r)
-#define RLEN(r) ld32((r) + 8)
+#define RCOUNT(r) load64(r)
+#define RLEN(r) load32((r) + 8)
 #define RKEY(r) ((r) + RECHDR)
 
 /* ---- the table ------------------------------------------------------------- */
@@ -922,7 +899,7 @@ sl_status sl_exact_addw(sl_exact *e, const char *key, size_t len, uint64_t w)
 		if ((uint32_t)(v >> 32) == tag) {
 			char *r = REC(e, (uint32_t)v - 1);
 			if (RLEN(r) == len && memcmp(RKEY(r), key, len) == 0) {
-				st64(r, RCOUNT(r) + w);
+				store64(r, RCOUNT(r) + w);
 				e->total += w;
 				return SL_OK;
 			}
@@ -939,8 +916,8 @@ sl_status sl_exact_addw(sl_exact *e, const char *key, size_t len, uint64_t w)
 				i = 0;
 	}
 	char *r = e->arena + e->afill;
-	st64(r, w);
-	st32(r + 8, (uint32_t)len);
+	store64(r, w);
+	store32(r + 8, (uint32_t)len);
 	memcpy(r + RECHDR, key, len);
 	e->slots[i] = (uint64_t)tag << 32 | (uint64_t)(e->afill + 1);
 	e->afill += need;

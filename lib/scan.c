@@ -69,6 +69,7 @@
  */
 #include "sluice.h"
 #include "scan.h"
+#include "unaligned.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -119,13 +120,6 @@ bool sl_scan_set_init(sl_scan_set *set, const char *chars, size_t n)
 /* ------------------------------------------------------------------------ */
 /* Scalar                                                                    */
 /* ------------------------------------------------------------------------ */
-
-static inline uint64_t load64(const char *p)
-{
-	uint64_t x;
-	memcpy(&x, p, 8);
-	return x;
-}
 
 /* Top bit set in exactly the bytes of x that are zero. */
 static inline uint64_t zero_bytes(uint64_t x)
@@ -245,14 +239,14 @@ static size_t lines_scalar(const char *p, const char *end, const char *chars,
 #define AVX2 __attribute__((target("avx2,popcnt,bmi")))
 
 /* 16-byte helpers: also used by the AVX2 code for 16..31-byte ranges. */
-static inline SSE42 __m128i load16(const char *p)
+static inline SSE42 __m128i vload16(const char *p)
 {
 	return _mm_loadu_si128((const __m128i *)(const void *)p);
 }
 
 static inline SSE42 unsigned eq16(const char *p, __m128i k)
 {
-	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(load16(p), k));
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(vload16(p), k));
 }
 
 static SSE42 const char *byte_sse42(const char *p, const char *end, char c)
@@ -300,7 +294,7 @@ static SSE42 size_t count_sse42(const char *p, const char *end, char c)
 	while (end - p >= 16) {
 		__m128i acc = zero;
 		for (int i = 0; i < 255 && end - p >= 16; i++, p += 16)
-			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(load16(p), k));
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(vload16(p), k));
 		total = _mm_add_epi64(total, _mm_sad_epu8(acc, zero));
 	}
 	size_t n = (size_t)_mm_cvtsi128_si64(total) +
@@ -319,15 +313,15 @@ static SSE42 const char *any_sse42(const char *p, const char *end,
 {
 	if (end - p < 16)
 		return any_scalar(p, end, set);
-	const __m128i needle = load16(set->chars);
+	const __m128i needle = vload16(set->chars);
 	const int n = set->n;
 	for (; end - p >= 16; p += 16) {
-		int i = _mm_cmpestri(needle, n, load16(p), 16, ANY_MODE);
+		int i = _mm_cmpestri(needle, n, vload16(p), 16, ANY_MODE);
 		if (i < 16)
 			return p + i;
 	}
 	if (p < end) {
-		int i = _mm_cmpestri(needle, n, load16(end - 16), 16, ANY_MODE);
+		int i = _mm_cmpestri(needle, n, vload16(end - 16), 16, ANY_MODE);
 		if (i < 16)
 			return end - 16 + i;
 	}
@@ -372,7 +366,7 @@ static SSE42 const char *index_sse42(const char *p, const char *end,
 /* AVX2 (32 bytes)                                                           */
 /* ------------------------------------------------------------------------ */
 
-static inline AVX2 __m256i load32(const char *p)
+static inline AVX2 __m256i vload32(const char *p)
 {
 	return _mm256_loadu_si256((const __m256i *)(const void *)p);
 }
@@ -388,8 +382,8 @@ static AVX2 const char *byte_avx2(const char *p, const char *end, char c)
 		return byte_sse42(p, end, c);
 	const __m256i k = _mm256_set1_epi8(c);
 	for (; end - p >= 64; p += 64) {
-		__m256i a = _mm256_cmpeq_epi8(load32(p), k);
-		__m256i b = _mm256_cmpeq_epi8(load32(p + 32), k);
+		__m256i a = _mm256_cmpeq_epi8(vload32(p), k);
+		__m256i b = _mm256_cmpeq_epi8(vload32(p + 32), k);
 		if (!_mm256_testz_si256(_mm256_or_si256(a, b),
 					_mm256_or_si256(a, b))) {
 			uint32_t m = (uint32_t)_mm256_movemask_epi8(a);
@@ -400,13 +394,13 @@ static AVX2 const char *byte_avx2(const char *p, const char *end, char c)
 		}
 	}
 	if (end - p >= 32) {
-		uint32_t m = eq32(load32(p), k);
+		uint32_t m = eq32(vload32(p), k);
 		if (m)
 			return p + __builtin_ctz(m);
 		p += 32;
 	}
 	if (p < end) {
-		uint32_t m = eq32(load32(end - 32), k);
+		uint32_t m = eq32(vload32(end - 32), k);
 		if (m)
 			return end - 32 + __builtin_ctz(m);
 	}
@@ -419,12 +413,12 @@ static AVX2 const char *last_avx2(const char *p, const char *end, char c)
 		return last_sse42(p, end, c);
 	const __m256i k = _mm256_set1_epi8(c);
 	for (; end - p >= 32; end -= 32) {
-		uint32_t m = eq32(load32(end - 32), k);
+		uint32_t m = eq32(vload32(end - 32), k);
 		if (m)
 			return end - 32 + (31 - __builtin_clz(m));
 	}
 	if (end > p) {
-		uint32_t m = eq32(load32(p), k) & ((1u << (end - p)) - 1);
+		uint32_t m = eq32(vload32(p), k) & ((1u << (end - p)) - 1);
 		if (m)
 			return p + (31 - __builtin_clz(m));
 	}
@@ -441,7 +435,7 @@ static AVX2 size_t count_avx2(const char *p, const char *end, char c)
 		__m256i acc = zero;
 		for (int i = 0; i < 255 && end - p >= 32; i++, p += 32)
 			acc = _mm256_sub_epi8(acc,
-					      _mm256_cmpeq_epi8(load32(p), k));
+					      _mm256_cmpeq_epi8(vload32(p), k));
 		total = _mm256_add_epi64(total, _mm256_sad_epu8(acc, zero));
 	}
 	__m128i t = _mm_add_epi64(_mm256_castsi256_si128(total),
@@ -449,7 +443,7 @@ static AVX2 size_t count_avx2(const char *p, const char *end, char c)
 	size_t n = (size_t)_mm_cvtsi128_si64(t) +
 		   (size_t)_mm_extract_epi64(t, 1);
 	if (p < end)
-		n += (size_t)__builtin_popcount(eq32(load32(end - 32), k) >>
+		n += (size_t)__builtin_popcount(eq32(vload32(end - 32), k) >>
 						(32 - (end - p)));
 	return n;
 }
@@ -492,18 +486,18 @@ static AVX2 const char *any_avx2(const char *p, const char *end,
 		static const uint8_t hi_a[16] = {1, 2, 4, 8, 16, 32, 64, 128};
 		static const uint8_t hi_b[16] = {0, 0, 0, 0, 0, 0, 0, 0,
 						 1, 2, 4, 8, 16, 32, 64, 128};
-		k[0] = _mm256_broadcastsi128_si256(load16((const char *)set->lo_a));
-		k[1] = _mm256_broadcastsi128_si256(load16((const char *)set->lo_b));
-		k[2] = _mm256_broadcastsi128_si256(load16((const char *)hi_a));
-		k[3] = _mm256_broadcastsi128_si256(load16((const char *)hi_b));
+		k[0] = _mm256_broadcastsi128_si256(vload16((const char *)set->lo_a));
+		k[1] = _mm256_broadcastsi128_si256(vload16((const char *)set->lo_b));
+		k[2] = _mm256_broadcastsi128_si256(vload16((const char *)hi_a));
+		k[3] = _mm256_broadcastsi128_si256(vload16((const char *)hi_b));
 	}
 	for (; end - p >= 32; p += 32) {
-		uint32_t m = any32(load32(p), small, k);
+		uint32_t m = any32(vload32(p), small, k);
 		if (m)
 			return p + __builtin_ctz(m);
 	}
 	if (p < end) {
-		uint32_t m = any32(load32(end - 32), small, k);
+		uint32_t m = any32(vload32(end - 32), small, k);
 		if (m)
 			return end - 32 + __builtin_ctz(m);
 	}
@@ -529,7 +523,7 @@ index32(const char *p, size_t n, const char *chars, const int NC,
 	size_t whole = n / 64 * 64;
 	sl_scan_block *o = out;
 	for (const char *q = p; q < p + whole; q += 64, o++) {
-		__m256i a = load32(q), b = load32(q + 32);
+		__m256i a = vload32(q), b = vload32(q + 32);
 		uint64_t w = 0;
 #pragma GCC unroll 4
 		for (int c = 0; c < NC; c++) {
@@ -550,13 +544,13 @@ index32(const char *p, size_t n, const char *chars, const int NC,
 		return (size_t)(e - ends);
 	uint64_t m[SL_SCAN_BITS_CLASSES];
 	if (r > 32) {
-		__m256i a = load32(p + whole), b = load32(p + n - 32);
+		__m256i a = vload32(p + whole), b = vload32(p + n - 32);
 #pragma GCC unroll 4
 		for (int c = 0; c < NC; c++)
 			m[c] = (uint64_t)eq32(a, k[c]) |
 			       (uint64_t)(eq32(b, k[c]) >> (64 - r)) << 32;
 	} else {
-		__m256i a = load32(p + n - 32);
+		__m256i a = vload32(p + n - 32);
 #pragma GCC unroll 4
 		for (int c = 0; c < NC; c++)
 			m[c] = eq32(a, k[c]) >> (32 - r);
