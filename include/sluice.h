@@ -690,6 +690,11 @@ void sl_report_remap_inputs(sl_report *r, const uint32_t *map, uint32_t n);
  * its range are known. */
 void sl_report_renumber(sl_report *r, uint32_t input_id, uint64_t delta);
 
+/* Gives the samples of input `from` the id `to` (with sl_report_renumber, for
+ * a worker that read several pieces of one input under stand-in ids, in the
+ * input's order). */
+void sl_report_rename_input(sl_report *r, uint32_t from, uint32_t to);
+
 /*
  * Feeds complete lines: buf holds zero or more lines, each ending in '\n';
  * only the last may lack it (end of input). Lines over SL_LINE_MAX bytes are

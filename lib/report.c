@@ -510,6 +510,13 @@ void sl_report_renumber(sl_report *r, uint32_t input_id, uint64_t delta)
 			r->samples[i].line += delta;
 }
 
+void sl_report_rename_input(sl_report *r, uint32_t from, uint32_t to)
+{
+	for (uint32_t i = 0; i < r->nsamples; i++)
+		if (r->samples[i].input == from)
+			r->samples[i].input = to;
+}
+
 void sl_report_add_oversized(sl_report *r, uint64_t n)
 {
 	r->lines += n;

@@ -8,12 +8,18 @@
  * HLL registers too. Two ways to share:
  *
  *   ranges   a plain regular file of at least RANGE_MIN bytes is cut into
- *            one byte range per worker. A line belongs to the range holding
- *            its first byte: a worker skips the partial line at its start
- *            and finishes the line that crosses its end. Each worker reads
- *            its range with pread through its own buffer. Sample line
- *            numbers are relative to the range and shifted once the lines
- *            of the earlier ranges are known.
+ *            byte ranges (chunks of at least CHUNK_MIN bytes, up to
+ *            CHUNKS_PER_JOB per worker), which the workers claim in file
+ *            order as they finish the last, so a slower core (a shared VM's
+ *            are uneven) does not leave the other waiting at the end. A
+ *            line belongs to the chunk holding its first byte: a worker
+ *            skips the partial line at a chunk's start and finishes the line
+ *            that crosses its end. Each worker reads with pread through its
+ *            own buffer. A chunk's samples are taken under a stand-in input
+ *            id (CHUNK_ID + chunk) with line numbers relative to the chunk;
+ *            once every chunk's line count is known they are shifted and
+ *            given the input's id. The chunks' line counts are the only
+ *            state outside the budget (MAX_CHUNKS counters in the run).
  *   reader   stdin, pipes, compressed and small files: this thread reads and
  *            decompresses, cuts blocks at the last newline, counts their
  *            lines (for sample line numbers) and hands them to the workers
@@ -59,6 +65,10 @@
 
 #define MAX_JOBS 256
 #define RANGE_MIN ((uint64_t)4 << 20)
+#define CHUNK_MIN ((uint64_t)1 << 20)
+#define CHUNKS_PER_JOB 32
+#define MAX_CHUNKS 1024
+#define CHUNK_ID 0x80000000u	/* sample input ids while reading chunks */
 #define REPORT_SLACK (16 * 1024) /* per worker: a range input, a loaded state's inputs */
 
 typedef struct run run_t;
@@ -86,10 +96,9 @@ typedef struct {
 	pthread_t tid;
 	/* range job */
 	cli_input *in;
-	uint32_t input;
-	uint64_t start, end; /* the lines starting in [start, end) are this worker's */
+	uint64_t start, end; /* the lines starting in [start, end) are this chunk's */
 	char *buf;
-	uint64_t lines;	     /* lines read in the range */
+	uint64_t lines;	     /* lines read in the chunk */
 } worker_t;
 
 struct run {
@@ -124,6 +133,12 @@ struct run {
 	uint64_t done;	     /* bytes of inputs finished */
 	_Atomic uint64_t in_flight; /* bytes of the current input so far */
 	_Atomic int finished;	     /* range workers done with the current input */
+	/* the current input's chunks (ranges) */
+	uint64_t size;
+	uint32_t nchunks;
+	_Atomic uint32_t next_chunk;
+	_Atomic int failed;	     /* a chunk could not be read: claim no more */
+	uint64_t chunk_lines[MAX_CHUNKS];
 	struct timespec start, last_draw;
 	int drawn;
 };
@@ -429,21 +444,21 @@ static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src, 
 
 /* ---- byte ranges ------------------------------------------------------------ */
 
-static void *range_worker(void *arg)
+/* Reads the lines of chunk `chunk` ([w->start, w->end)); -1 when the input
+ * failed (reported). */
+static int read_chunk(worker_t *w, uint32_t chunk)
 {
-	worker_t *w = arg;
 	run_t *r = w->run;
 	sl_input *src;
-	int err = 0;
+	int err = 0, rc = 0;
 	uint64_t from = w->start ? w->start - 1 : 0;
 	sl_status st = sl_input_open_range(&src, &w->budget, w->in->path, from, UINT64_MAX, &err);
 	if (st != SL_OK) {
 		input_error(w->in, st, err);
-		atomic_fetch_add(&r->finished, 1);
-		return NULL;
+		return -1;
 	}
 	uint64_t lines0 = w->report->lines;
-	sl_report_begin_input(w->report, w->input);
+	sl_report_begin_input(w->report, CHUNK_ID + chunk);
 	uint64_t abs = from;	 /* file offset of buf[0] */
 	size_t carried = 0;
 	int leading = w->start > 0; /* skip the line begun in the previous range */
@@ -454,6 +469,7 @@ static void *range_worker(void *arg)
 		st = sl_input_read(src, buf + carried, r->cap - carried, &got, &err);
 		if (st != SL_OK) {
 			input_error(w->in, st, err);
+			rc = -1;
 			break;
 		}
 		atomic_fetch_add(&r->in_flight, got);
@@ -508,18 +524,43 @@ static void *range_worker(void *arg)
 	}
 	w->lines = w->report->lines - lines0;
 	sl_input_close(src);
+	return rc;
+}
+
+/* Claims the next chunk of the input until none is left. */
+static void *range_worker(void *arg)
+{
+	worker_t *w = arg;
+	run_t *r = w->run;
+	uint32_t j;
+	while (!atomic_load(&r->failed) && (j = atomic_fetch_add(&r->next_chunk, 1)) < r->nchunks) {
+		uint64_t step = r->size / r->nchunks;
+		w->start = step * j;
+		w->end = j == r->nchunks - 1 ? r->size : step * (j + 1);
+		if (read_chunk(w, j) < 0)
+			atomic_store(&r->failed, 1);
+		r->chunk_lines[j] = w->lines;
+	}
 	atomic_fetch_add(&r->finished, 1);
 	return NULL;
 }
 
 static int read_ranges(run_t *r, cli_input *in, uint32_t id, uint64_t size)
 {
+	uint64_t n = size / CHUNK_MIN;
+	if (n > (uint64_t)r->jobs * CHUNKS_PER_JOB)
+		n = (uint64_t)r->jobs * CHUNKS_PER_JOB;
+	if (n > MAX_CHUNKS)
+		n = MAX_CHUNKS;
+	if (n < (uint64_t)r->jobs)
+		n = (uint64_t)r->jobs;
+	r->size = size;
+	r->nchunks = (uint32_t)n;
+	atomic_store(&r->next_chunk, 0);
+	atomic_store(&r->failed, 0);
 	for (int i = 0; i < r->jobs; i++) {
 		worker_t *w = &r->workers[i];
 		w->in = in;
-		w->input = id;
-		w->start = size / (uint64_t)r->jobs * (uint64_t)i;
-		w->end = i == r->jobs - 1 ? size : size / (uint64_t)r->jobs * (uint64_t)(i + 1);
 		w->buf = r->pool[i];
 		w->lines = 0;
 		if (pthread_create(&w->tid, NULL, range_worker, w) != 0) {
@@ -535,11 +576,14 @@ static int read_ranges(run_t *r, cli_input *in, uint32_t id, uint64_t size)
 	for (int i = 0; i < r->jobs; i++)
 		pthread_join(r->workers[i].tid, NULL);
 	atomic_store(&r->finished, 0);
-	/* Line numbers of samples: each range counted from its own start. */
+	/* Samples: each chunk's counted from its own start, under its own id. */
 	uint64_t before = 0;
-	for (int i = 0; i < r->jobs; i++) {
-		sl_report_renumber(r->workers[i].report, id, before);
-		before += r->workers[i].lines;
+	for (uint32_t j = 0; j < r->nchunks; j++) {
+		for (int i = 0; i < r->jobs; i++) {
+			sl_report_renumber(r->workers[i].report, CHUNK_ID + j, before);
+			sl_report_rename_input(r->workers[i].report, CHUNK_ID + j, id);
+		}
+		before += r->chunk_lines[j];
 	}
 	return 0;
 }

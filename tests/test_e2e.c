@@ -802,6 +802,53 @@ static void same_figures_for_any_jobs(void **state)
 	model_free(&m);
 }
 
+/* Malformed lines only deep in a file that the workers read as many
+ * chunks (more chunks than workers, each claimed as a worker finishes its
+ * last): the samples must carry the lines' true numbers for every -j. The
+ * numbers are known by construction, not taken from a -j 1 run. */
+static void samples_from_late_chunks(void **state)
+{
+	(void)state;
+	enum { N = 40000, BAD = 5 };
+	char path[512], args[1024];
+	snprintf(path, sizeof path, "%s/late.log", tmpdir);
+	tu_rng rng = {seed + 31};
+	uint64_t bad[BAD];
+	for (int i = 0; i < BAD; i++)	/* in the last 40%, ascending */
+		bad[i] = N * 6 / 10 + (uint64_t)i * (N / 12) + 1 + tu_below(&rng, N / 20);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (uint64_t line = 1, b = 0; line <= N; line++) {
+		if (b < BAD && line == bad[b]) {
+			fprintf(f, "not an access log line %llu\n", (unsigned long long)line);
+			b++;
+			continue;
+		}
+		fprintf(f, "10.0.%u.%u - - [10/Oct/2023:13:55:36 +0000] \"GET /p/%llu HTTP/1.1\" 200 %u "
+			   "\"https://example.com/some/referrer/page\" \"Mozilla/5.0 (X11; Linux "
+			   "x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0 Safari/537.36\"\n",
+			(unsigned)(line / 256 % 256), (unsigned)(line % 256),
+			(unsigned long long)(line % 5000), (unsigned)(line % 9000));
+	}
+	fclose(f);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size > (6 << 20)); /* six chunks of 1 MiB or more */
+	static const int jobs[] = {1, 2, 3, 5};
+	for (int j = 0; j < 4; j++) {
+		snprintf(args, sizeof args, "--json -q -m 8M -j %d %s", jobs[j], path);
+		run_result r = run(args);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(json_u64(r.json, "lines"), N);
+		assert_int_equal(json_u64(r.json, "malformed"), BAD);
+		const jv *samples = json_get(r.json, "malformed_samples");
+		assert_int_equal(samples->n, BAD);
+		for (size_t i = 0; i < BAD; i++)
+			assert_int_equal(json_u64(json_at(samples, i), "line"), bad[i]);
+		run_free(&r);
+	}
+}
+
 /* -f lines: sort | uniq -c | sort -rn in bounded memory. Lines drawn from
  * a skewed pool, counted by pool index; then many more distinct lines than
  * the top list holds, where the Space-Saving bounds must hold. */
@@ -1023,6 +1070,7 @@ int main(void)
 		cmocka_unit_test(other_formats_detected),
 		cmocka_unit_test(output_file_by_extension),
 		cmocka_unit_test(same_figures_for_any_jobs),
+		cmocka_unit_test(samples_from_late_chunks),
 		cmocka_unit_test(lines_mode),
 		cmocka_unit_test(exact_mode_spills_and_is_exact),
 	};
