@@ -174,6 +174,30 @@ sl_status sl_report_new(sl_report **out, sl_budget *b, sl_format fmt, size_t max
 	return sl_report_new_p(out, b, fmt, max_bytes, sl_report_hll_precision(max_bytes));
 }
 
+/* A zeroed report of format fmt holding max_bytes of b, or NULL. */
+static sl_report *new_report(sl_budget *b, sl_format fmt, size_t max_bytes)
+{
+	sl_report *r = sl_calloc(b, 1, sizeof *r);
+	if (r) {
+		r->budget = b;
+		r->format = fmt;
+		r->bytes_held = max_bytes;
+	}
+	return r;
+}
+
+/* The parts of fixed_bytes() every access-log report has: the two KLLs and
+ * the two series. False when one does not fit (sl_report_free cleans up). */
+static bool new_fixed_parts(sl_report *r, size_t max_bytes)
+{
+	uint32_t k = kll_k_for(max_bytes);
+	r->request_time_q = sl_kll_new(r->budget, k, KLL_SEED_TIME);
+	r->response_bytes_q = sl_kll_new(r->budget, k, KLL_SEED_BYTES);
+	r->per_hour = sl_series_new(r->budget, 3600, HOUR_SERIES_BYTES);
+	r->per_minute = sl_series_new(r->budget, 60, MINUTE_SERIES_BYTES);
+	return r->request_time_q && r->response_bytes_q && r->per_hour && r->per_minute;
+}
+
 sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes,
 			  int hll_p)
 {
@@ -183,12 +207,9 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t m
 		return SL_EINVAL;
 	if (max_bytes < sl_report_min_bytes_p(hll_p))
 		return SL_EBUDGET;
-	sl_report *r = sl_calloc(b, 1, sizeof *r);
+	sl_report *r = new_report(b, fmt, max_bytes);
 	if (!r)
 		return SL_ENOMEM;
-	r->budget = b;
-	r->format = fmt;
-	r->bytes_held = max_bytes;
 	if (fmt == SL_FMT_LINES) {
 		sl_status st = new_lines_report(r, max_bytes, hll_p);
 		if (st != SL_OK)
@@ -206,15 +227,10 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t m
 	unsigned top_total = 0;
 	for (int i = 0; i < SL_TOP_COUNT; i++)
 		top_total += top_share[i];
-	uint32_t k = kll_k_for(max_bytes);
-	r->request_time_q = sl_kll_new(b, k, KLL_SEED_TIME);
-	r->response_bytes_q = sl_kll_new(b, k, KLL_SEED_BYTES);
-	r->per_hour = sl_series_new(b, 3600, HOUR_SERIES_BYTES);
-	r->per_minute = sl_series_new(b, 60, MINUTE_SERIES_BYTES);
+	bool ok = new_fixed_parts(r, max_bytes);
 	r->ips = sl_distinct_new(b, distinct, hll_p);
 	r->visitors = sl_distinct_new(b, distinct, hll_p);
-	int ok = r->request_time_q && r->response_bytes_q && r->per_hour && r->per_minute &&
-		 r->ips && r->visitors;
+	ok = ok && r->ips && r->visitors;
 	for (int i = 0; i < SL_TOP_COUNT && ok; i++) {
 		r->top[i] = sl_topk_new(b, tops / top_total * top_share[i]);
 		ok = r->top[i] != NULL;
@@ -241,23 +257,15 @@ sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt, size
 		return SL_EINVAL;
 	if (max_bytes < sl_report_min_bytes_exact(top_n))
 		return SL_EBUDGET;
-	sl_report *r = sl_calloc(b, 1, sizeof *r);
+	sl_report *r = new_report(b, fmt, max_bytes);
 	if (!r)
 		return SL_ENOMEM;
-	r->budget = b;
-	r->format = fmt;
-	r->bytes_held = max_bytes;
 	r->exact_top_n = top_n;
-	uint32_t k = kll_k_for(max_bytes);
-	r->request_time_q = sl_kll_new(b, k, KLL_SEED_TIME);
-	r->response_bytes_q = sl_kll_new(b, k, KLL_SEED_BYTES);
-	r->per_hour = sl_series_new(b, 3600, HOUR_SERIES_BYTES);
-	r->per_minute = sl_series_new(b, 60, MINUTE_SERIES_BYTES);
+	bool ok = new_fixed_parts(r, max_bytes);
 	r->exact_key = sl_malloc(b, EXACT_KEY_BYTES);
 	r->exact_lists = sl_calloc(b, 1, exact_lists_bytes(top_n));
 	sl_status st = SL_ENOMEM;
-	if (r->request_time_q && r->response_bytes_q && r->per_hour && r->per_minute &&
-	    r->exact_key && r->exact_lists) {
+	if (ok && r->exact_key && r->exact_lists) {
 		size_t table = max_bytes - fixed_bytes(max_bytes) - EXACT_KEY_BYTES -
 			       exact_lists_bytes(top_n);
 		st = sl_exact_new(&r->exact, b, table, tmpdir);
@@ -554,9 +562,13 @@ static void add_str(sl_topk *t, sl_str s, uint64_t h)
 	sl_topk_add(t, s.p ? s.p : "", s.len, h, 1);
 }
 
-/* The quantiles, moments and time series of one valid line. */
-static void distributions(sl_report *r, const sl_access_rec *rec)
+/* The tallies, quantiles, moments and time series of one valid line: all
+ * but the keyed sketches. */
+static void figures(sl_report *r, const sl_access_rec *rec)
 {
+	const sl_str *f = rec->field;
+	sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
+	sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
 	if (rec->has_request_time) {
 		sl_kll_add(r->request_time_q, rec->request_time);
 		sl_moments_add(&r->request_time, rec->request_time);
@@ -586,17 +598,15 @@ static void record(sl_report *r, const sl_access_rec *rec)
 		r->last_time = rec->time;
 	r->status[rec->status]++;
 	if (r->exact) {
-		sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
-		sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
 		record_exact(r, rec);
-		distributions(r, rec);
+		figures(r, rec);
 		return;
 	}
 	/* Every hash first, and a prefetch of the line each sketch will read
-	 * at a random place; the tallies and distributions run while those
-	 * lines arrive. The sketches' misses then overlap instead of each
-	 * waiting in turn (sampled with perf on the bench log: the HLL adds
-	 * went from 3.4% of the samples to 0.8%, the top lists' from 42% to 40%). */
+	 * at a random place; figures() runs while those lines arrive. The
+	 * sketches' misses then overlap instead of each waiting in turn
+	 * (sampled with perf on the bench log: the HLL adds went from 3.4% of
+	 * the samples to 0.8%, the top lists' from 42% to 40%). */
 	uint64_t h_ip = key_hash(f[SL_F_CLIENT].p, f[SL_F_CLIENT].len);
 	uint64_t h_ua = key_hash(f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
 	/* The date as logged ("10/Oct/2000"), so that visitors split at the
@@ -619,9 +629,7 @@ static void record(sl_report *r, const sl_access_rec *rec)
 	sl_topk_prefetch(r->top[SL_TOP_REFERRER], h_ref);
 	sl_topk_prefetch(r->top[SL_TOP_USER_AGENT], h_ua);
 
-	sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
-	sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
-	distributions(r, rec);
+	figures(r, rec);
 
 	sl_distinct_add_hash(r->ips, h_ip);
 	sl_distinct_add_hash(r->visitors, h_visitor);
