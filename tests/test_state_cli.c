@@ -29,27 +29,20 @@ static char dir[256];
 
 static size_t gen(char *buf, size_t cap, tu_rng *r, size_t n, unsigned nclients, int64_t t0)
 {
-	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	static const int st[] = {200, 200, 404, 301, 500};
 	size_t len = 0;
 	for (size_t i = 0; i < n; i++) {
 		int64_t t = t0 + (int64_t)i * 13;
-		int64_t days = t / 86400, sod = t % 86400;
-		int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
-		int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-		int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-		int d = (int)(doy - (153 * mp + 2) / 5 + 1), m = (int)(mp < 10 ? mp + 3 : mp - 9);
-		int y = (int)(yoe + era * 400 + (m <= 2));
+		char when[27];
+		tu_log_time(when, t);
 		unsigned c = (unsigned)tu_below(r, nclients), u = (unsigned)tu_below(r, 300);
 		if (i % 97 == 5) {
 			len += (size_t)snprintf(buf + len, cap - len, "junk line %zu\n", i);
 			continue;
 		}
 		len += (size_t)snprintf(buf + len, cap - len,
-			"10.1.%u.%u - - [%02d/%s/%d:%02d:%02d:%02d +0000] \"GET /p/%u HTTP/1.1\" %d %u \"-\" \"ua%u\"\n",
-			c >> 8, c & 255, d, mon[m - 1], y, (int)(sod / 3600), (int)(sod / 60 % 60),
-			(int)(sod % 60), u, st[u % 5], u * 7, c % 5);
+			"10.1.%u.%u - - [%s] \"GET /p/%u HTTP/1.1\" %d %u \"-\" \"ua%u\"\n",
+			c >> 8, c & 255, when, u, st[u % 5], u * 7, c % 5);
 	}
 	return len;
 }

@@ -52,3 +52,17 @@ char *tu_slurp(const char *path, size_t *len)
 		*len = n;
 	return buf;
 }
+
+void tu_log_time(char out[27], int64_t t)
+{
+	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	int64_t days = t / 86400, sod = t % 86400;
+	int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	int d = (int)(doy - (153 * mp + 2) / 5 + 1), m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	int y = (int)(yoe + era * 400 + (m <= 2));
+	snprintf(out, 27, "%02d/%s/%04d:%02d:%02d:%02d +0000", d, mon[m - 1], y,
+		 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+}

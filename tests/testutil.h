@@ -48,6 +48,12 @@ static inline double tu_unit(tu_rng *r)
  * opened. */
 char *tu_slurp(const char *path, size_t *len);
 
+/* Unix time t (>= 0) as an access log writes it in UTC, e.g.
+ * "10/Oct/2000:13:55:36 +0000" (26 bytes and a NUL into out). The civil
+ * date is computed here (Hinnant's days-to-date), independently of the
+ * parser's date-to-days. */
+void tu_log_time(char out[27], int64_t t);
+
 /* An allocator hook that fails every call after `allow` successful ones
  * (allow < 0: never fails). Install with sl_budget_set_alloc(b, tu_failing_alloc, &state). */
 typedef struct {
