@@ -55,6 +55,21 @@ size_t cli_utf8_seq(const unsigned char *s, size_t n);
  * point, four per escape). Returns the bytes consumed (< n when cut). */
 size_t cli_print_safe(FILE *o, const char *p, size_t n, size_t width);
 
+/* Writes the report's malformed-line samples to stderr, one "PROG: FILE:LINE:
+ * malformed line (WHY): TEXT" each (TEXT through cli_print_safe), then the
+ * total when there were more (programs/cli_io.c). */
+void cli_print_samples(const char *prog, const sl_report *rep, const cli_input *inputs);
+
+/* Option values shared by the commands. Each stores the value and returns
+ * 0, or prints "PROG: invalid ..." to stderr and returns -1.
+ *   cli_parse_memory: a size with K/M/G suffixes, above 0 (-m);
+ *   cli_parse_separator: exactly one byte (-t). */
+int cli_parse_memory(const char *prog, const char *text, size_t *out);
+int cli_parse_separator(const char *prog, const char *text, int *out);
+
+/* Does s end with suffix? */
+int cli_ends_with(const char *s, const char *suffix);
+
 /* The directory for temporary files: given if not NULL, else $TMPDIR if set
  * and not empty, else /tmp (programs/cli_io.c). */
 const char *cli_tmpdir(const char *given);

@@ -38,3 +38,42 @@ int cli_out_flush(cli_out *o)
 	o->len = 0;
 	return 0;
 }
+
+void cli_print_samples(const char *prog, const sl_report *rep, const cli_input *inputs)
+{
+	for (uint32_t i = 0; i < rep->nsamples; i++) {
+		const sl_sample *s = &rep->samples[i];
+		fprintf(stderr, "%s: %s:%llu: malformed line (%s): ", prog,
+			cli_input_name(inputs[s->input].path), (unsigned long long)s->line, s->why);
+		size_t used = cli_print_safe(stderr, s->text, s->len, SIZE_MAX);
+		fputs(s->truncated || used < s->len ? "...\n" : "\n", stderr);
+	}
+	if (rep->malformed > rep->nsamples)
+		fprintf(stderr, "%s: %llu malformed lines in all (first %u shown)\n", prog,
+			(unsigned long long)rep->malformed, rep->nsamples);
+}
+
+int cli_ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int cli_parse_memory(const char *prog, const char *text, size_t *out)
+{
+	if (sl_parse_size(text, out) != SL_OK || *out == 0) {
+		fprintf(stderr, "%s: invalid memory size '%s' (try 1M, 512K, 2G)\n", prog, text);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_parse_separator(const char *prog, const char *text, int *out)
+{
+	if (strlen(text) != 1) {
+		fprintf(stderr, "%s: the separator must be one byte: '%s'\n", prog, text);
+		return -1;
+	}
+	*out = (unsigned char)text[0];
+	return 0;
+}

@@ -138,11 +138,8 @@ int cmd_sort(int argc, char **argv)
 		switch (c) {
 		case 'm':
 		case 'S':
-			if (sl_parse_size(optarg, &memory) != SL_OK || memory == 0) {
-				fprintf(stderr, "%s: invalid memory size '%s' (try 1M, 512K, 2G)\n",
-					prog, optarg);
+			if (cli_parse_memory(prog, optarg, &memory) < 0)
 				return EXIT_TROUBLE;
-			}
 			break;
 		case 'k': {
 			char *end;
@@ -158,12 +155,8 @@ int cmd_sort(int argc, char **argv)
 			break;
 		}
 		case 't':
-			if (strlen(optarg) != 1) {
-				fprintf(stderr, "%s: the separator must be one byte: '%s'\n", prog,
-					optarg);
+			if (cli_parse_separator(prog, optarg, &opts.separator) < 0)
 				return EXIT_TROUBLE;
-			}
-			opts.separator = (unsigned char)optarg[0];
 			break;
 		case 'n': opts.numeric = true; break;
 		case 'r': opts.reverse = true; break;

@@ -160,15 +160,6 @@ static int load_all(char **paths, size_t n, sl_budget *b, sl_state **out)
 	return 0;
 }
 
-static int parse_budget(const char *text, size_t *out)
-{
-	if (sl_parse_size(text, out) != SL_OK || *out == 0) {
-		fprintf(stderr, "%s: invalid memory size '%s' (try 64M, 512M, 2G)\n", prog, text);
-		return -1;
-	}
-	return 0;
-}
-
 int cmd_merge(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -184,7 +175,7 @@ int cmd_merge(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "m:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (parse_budget(optarg, &budget) < 0)
+			if (cli_parse_memory(prog, optarg, &budget) < 0)
 				return EXIT_TROUBLE;
 			break;
 		case 'o': output = optarg; break;
@@ -223,32 +214,6 @@ int cmd_merge(int argc, char **argv)
 	return 0;
 }
 
-static void print_samples(const sl_report *rep, const cli_input *inputs)
-{
-	for (uint32_t i = 0; i < rep->nsamples; i++) {
-		const sl_sample *s = &rep->samples[i];
-		fprintf(stderr, "%s: %s:%llu: malformed line (%s): ", prog,
-			cli_input_name(inputs[s->input].path), (unsigned long long)s->line, s->why);
-		for (uint32_t j = 0; j < s->len; j++) {
-			unsigned char ch = (unsigned char)s->text[j];
-			if (ch < 0x20 || ch == 0x7f)
-				fprintf(stderr, "\\x%02x", ch);
-			else
-				fputc(ch, stderr);
-		}
-		fputs(s->truncated ? "...\n" : "\n", stderr);
-	}
-	if (rep->malformed > rep->nsamples)
-		fprintf(stderr, "%s: %llu malformed lines in all (first %u shown)\n", prog,
-			(unsigned long long)rep->malformed, rep->nsamples);
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 int cmd_report(int argc, char **argv)
 {
 	enum { OPT_JSON = 256 };
@@ -270,7 +235,7 @@ int cmd_report(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "m:o:n:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (parse_budget(optarg, &budget) < 0)
+			if (cli_parse_memory(prog, optarg, &budget) < 0)
 				return EXIT_TROUBLE;
 			break;
 		case OPT_JSON: json = 1; break;
@@ -331,7 +296,7 @@ int cmd_report(int argc, char **argv)
 		inputs[i].error = s->inputs[i].error;
 	}
 	if (!quiet)
-		print_samples(s->report, inputs);
+		cli_print_samples(prog, s->report, inputs);
 	cli_view v = {
 		.report = s->report,
 		.inputs = inputs,
@@ -342,7 +307,7 @@ int cmd_report(int argc, char **argv)
 		.peak = (size_t)s->peak,
 	};
 	if (output) {
-		json = ends_with(output, ".json");
+		json = cli_ends_with(output, ".json");
 		out = fopen(output, "w");
 		if (!out) {
 			fprintf(stderr, "%s: %s: %s\n", prog, output, strerror(errno));

@@ -772,26 +772,6 @@ static int read_input(run_t *r, cli_input *in, uint32_t id)
 	return rc;
 }
 
-static void print_samples(const sl_report *rep, const cli_input *inputs)
-{
-	for (uint32_t i = 0; i < rep->nsamples; i++) {
-		const sl_sample *s = &rep->samples[i];
-		fprintf(stderr, "%s: %s:%llu: malformed line (%s): ", prog,
-			cli_input_name(inputs[s->input].path), (unsigned long long)s->line, s->why);
-		size_t used = cli_print_safe(stderr, s->text, s->len, SIZE_MAX);
-		fputs(s->truncated || used < s->len ? "...\n" : "\n", stderr);
-	}
-	if (rep->malformed > rep->nsamples)
-		fprintf(stderr, "%s: %llu malformed lines in all (first %u shown)\n", prog,
-			(unsigned long long)rep->malformed, rep->nsamples);
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 int main(int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_EXACT, OPT_TMP, OPT_SAVE, OPT_STATE };
@@ -828,11 +808,8 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'm':
 			memory_arg = optarg;
-			if (sl_parse_size(optarg, &budget) != SL_OK || budget == 0) {
-				fprintf(stderr, "%s: invalid memory size '%s' (try 1M, 512K, 2G)\n", prog,
-					optarg);
+			if (cli_parse_memory(prog, optarg, &budget) < 0)
 				return EXIT_TROUBLE;
-			}
 			break;
 		case 'j': {
 			char *end;
@@ -1151,7 +1128,7 @@ int main(int argc, char **argv)
 	}
 
 	if (!r.quiet)
-		print_samples(rep, all);
+		cli_print_samples(prog, rep, all);
 
 	/* Rows for the top lists: no list holds more than its capacity, and
 	 * the buffers' bytes are free again. */
@@ -1187,7 +1164,7 @@ int main(int argc, char **argv)
 	};
 	FILE *out = stdout;
 	if (output) {
-		json = ends_with(output, ".json");
+		json = cli_ends_with(output, ".json");
 		out = fopen(output, "w");
 		if (!out) {
 			fprintf(stderr, "%s: %s: %s\n", prog, output, strerror(errno));
