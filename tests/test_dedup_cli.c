@@ -28,20 +28,6 @@ static char dir[64];
 static const char *bin;
 static uint64_t seed;
 
-static void write_file(const char *path, const char *data, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* npool pool lines, then `lines` lines drawn from it (half of the draws from
  * its first tenth): many duplicates. */
 static char *gen_lines(tu_rng *r, size_t npool, size_t lines, int final_newline, size_t *n)
@@ -113,17 +99,6 @@ static char *gen_lines(tu_rng *r, size_t npool, size_t lines, int final_newline,
 	return out;
 }
 
-/* True when files a and b hold the same bytes (the checker). */
-static int same_files(const char *a, const char *b)
-{
-	size_t an, bn;
-	char *x = tu_slurp(a, &an), *y = tu_slurp(b, &bn);
-	int same = x && y && an == bn && memcmp(x, y, an) == 0;
-	free(x);
-	free(y);
-	return same;
-}
-
 /* Lines spilled, from the --stats line in file path; -1 if absent. */
 static long spilled_lines(const char *path)
 {
@@ -153,11 +128,11 @@ static void compare(const char *opts, const char *awk_args, const char *inputs,
 	snprintf(err, sizeof err, "%s/stats", dir);
 	snprintf(cmd, sizeof cmd, "%s dedup --stats -T %s %s %s < %s > %s 2> %s", bin, dir,
 		 opts, inputs, stdin_file, mine, err);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(tu_run(cmd), 0);
 	snprintf(cmd, sizeof cmd, "LC_ALL=C awk %s %s < %s > %s", awk_args, inputs,
 		 stdin_file, theirs);
-	assert_int_equal(run(cmd), 0);
-	if (!same_files(mine, theirs))
+	assert_int_equal(tu_run(cmd), 0);
+	if (!tu_same_files(mine, theirs))
 		fail_msg("outputs differ: dedup %s vs awk %s on %s", opts, awk_args, inputs);
 	long sp = spilled_lines(err);
 	assert_true(sp >= 0);
@@ -178,22 +153,22 @@ static void matrix(void **state)
 	snprintf(c, sizeof c, "%s/c", dir);
 	snprintf(big, sizeof big, "%s/big", dir);
 	p = gen_lines(&r, 2000, 8000, 1, &n);
-	write_file(a, p, n);
+	tu_write_file(a, p, n);
 	free(p);
 	p = gen_lines(&r, 800, 3000, 0, &n); /* no final newline */
-	write_file(b, p, n);
+	tu_write_file(b, p, n);
 	free(p);
 	p = gen_lines(&r, 500, 2000, 0, &n);
-	write_file(c, p, n);
+	tu_write_file(c, p, n);
 	free(p);
 	/* ~16000 distinct lines of ~60 bytes: spills at -m 640K */
 	p = gen_lines(&r, 40000, 60000, 1, &n);
-	write_file(big, p, n);
+	tu_write_file(big, p, n);
 	free(p);
 
 	/* The checker can fail: different files are told apart. */
-	assert_false(same_files(a, b));
-	assert_true(same_files(a, a));
+	assert_false(tu_same_files(a, b));
+	assert_true(tu_same_files(a, a));
 
 	compare("", "'!seen[$0]++'", a, "/dev/null", 0);
 	compare("-k 2", "'!seen[$2]++'", a, "/dev/null", 0);
@@ -214,14 +189,14 @@ static void matrix(void **state)
 	char cmd[2048], gz[160];
 	snprintf(gz, sizeof gz, "%s.gz", a);
 	snprintf(cmd, sizeof cmd, "gzip -c %s > %s", a, gz);
-	if (run(cmd) == 0) {
+	if (tu_run(cmd) == 0) {
 		char mine[160], theirs[160];
 		snprintf(mine, sizeof mine, "%s/gz-mine", dir);
 		snprintf(theirs, sizeof theirs, "%s/gz-theirs", dir);
 		snprintf(cmd, sizeof cmd, "%s dedup %s > %s && LC_ALL=C awk '!seen[$0]++' %s > %s",
 			 bin, gz, mine, a, theirs);
-		assert_int_equal(run(cmd), 0);
-		assert_true(same_files(mine, theirs));
+		assert_int_equal(tu_run(cmd), 0);
+		assert_true(tu_same_files(mine, theirs));
 	}
 
 	/* -o naming an input: the input is read whole before it is replaced */
@@ -230,8 +205,8 @@ static void matrix(void **state)
 	snprintf(theirs, sizeof theirs, "%s/o-theirs", dir);
 	snprintf(cmd, sizeof cmd, "cp %s %s && LC_ALL=C awk '!seen[$0]++' %s > %s && "
 		 "%s dedup -m 640K -T %s -o %s %s", big, copy, big, theirs, bin, dir, copy, copy);
-	assert_int_equal(run(cmd), 0);
-	assert_true(same_files(copy, theirs));
+	assert_int_equal(tu_run(cmd), 0);
+	assert_true(tu_same_files(copy, theirs));
 }
 
 /* Parses "N dropped; at most X of the dropped" from an --approx summary. */
@@ -278,7 +253,7 @@ static void approx_bound(void **state)
 	for (size_t i = 0; i < N; i++)
 		len += (size_t)snprintf(p + len, cap - len, "%016llx line %zu\n",
 					(unsigned long long)salt, i);
-	write_file(path, p, len);
+	tu_write_file(path, p, len);
 	free(p);
 
 	static const char *cfgs[] = {
@@ -291,7 +266,7 @@ static void approx_bound(void **state)
 	for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) {
 		snprintf(cmd, sizeof cmd, "%s dedup %s %s > %s 2> %s", bin, cfgs[i], path, outp,
 			 errp);
-		assert_int_equal(run(cmd), 0);
+		assert_int_equal(tu_run(cmd), 0);
 		size_t n;
 		char *err = tu_slurp(errp, &n);
 		assert_non_null(err);
@@ -323,11 +298,11 @@ static void usage_errors(void **state)
 			     "-a 0", "-a 1.5", "-a 100%", "-a x"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		snprintf(cmd, sizeof cmd, "%s dedup %s < /dev/null > /dev/null 2>&1", bin, bad[i]);
-		if (run(cmd) != 2)
+		if (tu_run(cmd) != 2)
 			fail_msg("dedup %s: exit status not 2", bad[i]);
 	}
 	snprintf(cmd, sizeof cmd, "%s dedup %s/missing-file 2>%s/err >/dev/null", bin, dir, dir);
-	assert_int_equal(run(cmd), 2);
+	assert_int_equal(tu_run(cmd), 2);
 	char path[128];
 	size_t n;
 	snprintf(path, sizeof path, "%s/err", dir);
@@ -336,7 +311,7 @@ static void usage_errors(void **state)
 	assert_non_null(strstr(err, "missing-file"));
 	free(err);
 	snprintf(cmd, sizeof cmd, "%s dedup --help > /dev/null", bin);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(tu_run(cmd), 0);
 }
 
 /* The temporary directory fills up: exit 2, a message, no output file. */
@@ -354,13 +329,13 @@ static void disk_full(void **state)
 	size_t n;
 	char *p = gen_lines(&r, 40000, 60000, 1, &n);
 	snprintf(in, sizeof in, "%s/full-in", dir);
-	write_file(in, p, n);
+	tu_write_file(in, p, n);
 	free(p);
 	snprintf(out, sizeof out, "%s/full-out", dir);
 	snprintf(errp, sizeof errp, "%s/err", dir);
 	snprintf(cmd, sizeof cmd, "%s dedup -m 640K -T %s -o %s %s 2>%s", bin, small, out,
 		 in, errp);
-	int rc = run(cmd);
+	int rc = tu_run(cmd);
 	char *err = tu_slurp(errp, &n);
 	umount(small);
 	rmdir(small);
@@ -375,9 +350,7 @@ static void disk_full(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	bin = getenv("SLUICE_BIN");
-	if (!bin || !*bin)
-		bin = "./sluice";
+	bin = tu_sluice_bin();
 	snprintf(dir, sizeof dir, "/tmp/dedup-cli-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	return 0;
@@ -388,7 +361,7 @@ static int teardown(void **state)
 	(void)state;
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return run(cmd);
+	return tu_run(cmd);
 }
 
 int main(void)

@@ -1047,7 +1047,7 @@ static int setup(void **state)
 	(void)state;
 	snprintf(tmpdir, sizeof tmpdir, "%s/sluice-e2e-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(tmpdir)) return -1;
-	sluice_bin = getenv("SLUICE_BIN") ? getenv("SLUICE_BIN") : "./sluice";
+	sluice_bin = tu_sluice_bin();
 	return access(sluice_bin, X_OK);
 }
 

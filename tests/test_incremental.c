@@ -213,7 +213,7 @@ static int setup(void **state)
 	snprintf(dir, sizeof dir, "%s/sluice-inc-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		return -1;
-	bin = getenv("SLUICE_BIN") ? getenv("SLUICE_BIN") : "./sluice";
+	bin = tu_sluice_bin();
 	gen = getenv("SLUICE_GEN") ? getenv("SLUICE_GEN") : "./sluice-gen";
 	static char abin[1024], agen[1024];
 	if (!realpath(bin, abin) || !realpath(gen, agen))

@@ -28,14 +28,6 @@ static char dir[64];
 static const char *bin;
 static uint64_t seed;
 
-static void write_file(const char *path, const char *data, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
 /* Random lines in the shapes GNU sort's options care about. */
 static char *gen_lines(tu_rng *r, size_t lines, int final_newline, size_t *n)
 {
@@ -93,23 +85,6 @@ static char *gen_lines(tu_rng *r, size_t lines, int final_newline, size_t *n)
 	return p;
 }
 
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* True when files a and b hold the same bytes (the checker). */
-static int same_files(const char *a, const char *b)
-{
-	size_t an, bn;
-	char *x = tu_slurp(a, &an), *y = tu_slurp(b, &bn);
-	int same = x && y && an == bn && memcmp(x, y, an) == 0;
-	free(x);
-	free(y);
-	return same;
-}
-
 static void compare(const char *opts, const char *inputs, const char *stdin_file)
 {
 	char cmd[1024], mine[128], theirs[128];
@@ -117,11 +92,11 @@ static void compare(const char *opts, const char *inputs, const char *stdin_file
 	snprintf(theirs, sizeof theirs, "%s/theirs", dir);
 	snprintf(cmd, sizeof cmd, "%s sort -S 320K -T %s %s %s < %s > %s", bin, dir, opts,
 		 inputs, stdin_file, mine);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(tu_run(cmd), 0);
 	snprintf(cmd, sizeof cmd, "LC_ALL=C sort %s %s < %s > %s", opts, inputs, stdin_file,
 		 theirs);
-	assert_int_equal(run(cmd), 0);
-	if (!same_files(mine, theirs))
+	assert_int_equal(tu_run(cmd), 0);
+	if (!tu_same_files(mine, theirs))
 		fail_msg("outputs differ: sort %s %s", opts, inputs);
 }
 
@@ -136,18 +111,18 @@ static void matrix(void **state)
 	snprintf(b, sizeof b, "%s/b", dir);
 	snprintf(c, sizeof c, "%s/c", dir);
 	p = gen_lines(&r, 8000, 1, &n);
-	write_file(a, p, n);
+	tu_write_file(a, p, n);
 	free(p);
 	p = gen_lines(&r, 3000, 0, &n); /* no final newline */
-	write_file(b, p, n);
+	tu_write_file(b, p, n);
 	free(p);
 	p = gen_lines(&r, 2000, 0, &n);
-	write_file(c, p, n);
+	tu_write_file(c, p, n);
 	free(p);
 
 	/* The checker can fail: different files are told apart. */
-	assert_false(same_files(a, b));
-	assert_true(same_files(a, a));
+	assert_false(tu_same_files(a, b));
+	assert_true(tu_same_files(a, a));
 
 	static const char *opts[] = {
 		"", "-r", "-u", "-n", "-n -r", "-n -u", "-n -s", "-k 2", "-k2 -s",
@@ -172,10 +147,10 @@ static void usage_errors(void **state)
 	const char *bad[] = {"-k 0", "-k 2,3", "-t ab", "-m 12X", "-S 1K", "--bogus", "-k"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		snprintf(cmd, sizeof cmd, "%s sort %s < /dev/null > /dev/null 2>&1", bin, bad[i]);
-		assert_int_equal(run(cmd), 2);
+		assert_int_equal(tu_run(cmd), 2);
 	}
 	snprintf(cmd, sizeof cmd, "%s sort %s/missing-file 2>%s/err >/dev/null", bin, dir, dir);
-	assert_int_equal(run(cmd), 2);
+	assert_int_equal(tu_run(cmd), 2);
 	char path[128];
 	size_t n;
 	snprintf(path, sizeof path, "%s/err", dir);
@@ -184,7 +159,7 @@ static void usage_errors(void **state)
 	assert_non_null(memmem(err, n, "missing-file", 12));
 	free(err);
 	snprintf(cmd, sizeof cmd, "%s sort --help > /dev/null", bin);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(tu_run(cmd), 0);
 }
 
 /* The temporary directory fills up: exit 2, a message, no output file. */
@@ -202,13 +177,13 @@ static void disk_full(void **state)
 	size_t n;
 	char *p = gen_lines(&r, 8000, 1, &n);
 	snprintf(in, sizeof in, "%s/big", dir);
-	write_file(in, p, n);
+	tu_write_file(in, p, n);
 	free(p);
 	snprintf(out, sizeof out, "%s/out", dir);
 	snprintf(errp, sizeof errp, "%s/err", dir);
 	snprintf(cmd, sizeof cmd, "%s sort -S 320K -T %s -o %s %s 2>%s", bin, small, out,
 		 in, errp);
-	int rc = run(cmd);
+	int rc = tu_run(cmd);
 	char *err = tu_slurp(errp, &n);
 	umount(small);
 	rmdir(small);
@@ -297,9 +272,7 @@ static void interrupted(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	bin = getenv("SLUICE_BIN");
-	if (!bin || !*bin)
-		bin = "./sluice";
+	bin = tu_sluice_bin();
 	snprintf(dir, sizeof dir, "/tmp/xsort-cli-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	return 0;
@@ -310,7 +283,7 @@ static int teardown(void **state)
 	(void)state;
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return run(cmd);
+	return tu_run(cmd);
 }
 
 int main(void)

@@ -283,7 +283,7 @@ static void damaged_states(void **state)
 int main(void)
 {
 	seed = tu_seed("test_state_cli", 5);
-	sluice_bin = getenv("SLUICE_BIN") ? getenv("SLUICE_BIN") : "./sluice";
+	sluice_bin = tu_sluice_bin();
 	if (access(sluice_bin, X_OK) != 0) {
 		printf("test_state_cli: %s not found; build it first\n", sluice_bin);
 		return 1;

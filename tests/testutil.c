@@ -1,8 +1,11 @@
-/* testutil.c: seeds and the failing allocator for the tests (testutil.h). */
+/* testutil.c: the tests' shared helpers (testutil.h): seeds, files, the
+ * program under test, log times and the failing allocator. */
 #include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 
 uint64_t tu_seed(const char *test_name, uint64_t fallback)
 {
@@ -65,4 +68,34 @@ void tu_log_time(char out[27], int64_t t)
 	int y = (int)(yoe + era * 400 + (m <= 2));
 	snprintf(out, 27, "%02d/%s/%04d:%02d:%02d:%02d +0000", d, mon[m - 1], y,
 		 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+}
+
+void tu_write_file(const char *path, const char *data, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+bool tu_same_files(const char *a, const char *b)
+{
+	size_t an, bn;
+	char *x = tu_slurp(a, &an), *y = tu_slurp(b, &bn);
+	bool same = x && y && an == bn && memcmp(x, y, an) == 0;
+	free(x);
+	free(y);
+	return same;
+}
+
+int tu_run(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+const char *tu_sluice_bin(void)
+{
+	const char *bin = getenv("SLUICE_BIN");
+	return bin && *bin ? bin : "./sluice";
 }

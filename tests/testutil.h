@@ -9,6 +9,7 @@
 #define SLUICE_TESTUTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -47,6 +48,19 @@ static inline double tu_unit(tu_rng *r)
  * frees it); its length in *len when len is not NULL. NULL if it cannot be
  * opened. */
 char *tu_slurp(const char *path, size_t *len);
+
+/* Writes data[0 .. n-1] to path (the test fails if it cannot). */
+void tu_write_file(const char *path, const char *data, size_t n);
+
+/* Do files a and b hold the same bytes? (false if either is unreadable) */
+bool tu_same_files(const char *a, const char *b);
+
+/* Runs cmd through the shell; its exit status, or -1 if it did not exit. */
+int tu_run(const char *cmd);
+
+/* The sluice program under test: $SLUICE_BIN if set and not empty, else
+ * ./sluice. */
+const char *tu_sluice_bin(void);
 
 /* Unix time t (>= 0) as an access log writes it in UTC, e.g.
  * "10/Oct/2000:13:55:36 +0000" (26 bytes and a NUL into out). The civil
