@@ -52,6 +52,7 @@
  * from the mean arena bytes per key seen so far: cap = slab / (8 + mean/2).
  */
 #include "sluice.h"
+#include "entrysort.h"
 #include "tmpfile.h"
 #include "unaligned.h"
 
@@ -96,10 +97,6 @@ typedef struct {
 	uint32_t truncated;
 } toprow;
 
-typedef struct {
-	uint64_t pfx;
-	uint32_t off, len;
-} entry;
 
 enum { ST_ADD, ST_DONE };
 enum { RES_NONE, RES_TABLE, RES_ROWS };
@@ -674,18 +671,6 @@ static sl_status push_run(sl_exact *e, uint64_t start, uint64_t end, uint32_t le
 
 /* ---- spilling the table ----------------------------------------------------- */
 
-static inline uint64_t load_pfx(const unsigned char *k, size_t n)
-{
-	uint64_t v = 0;
-	if (n >= 8) {
-		memcpy(&v, k, 8);
-		return __builtin_bswap64(v);
-	}
-	for (size_t i = 0; i < 8; i++)
-		v = v << 8 | (i < n ? k[i] : 0);
-	return v;
-}
-
 static inline int ecmp(const sl_exact *e, const entry *a, const entry *b)
 {
 	if (a->pfx != b->pfx)
@@ -693,79 +678,10 @@ static inline int ecmp(const sl_exact *e, const entry *a, const entry *b)
 	return keycmp(RKEY(REC(e, a->off)), a->len, RKEY(REC(e, b->off)), b->len);
 }
 
-static void sift(const sl_exact *e, entry *a, size_t i, size_t n)
-{
-	entry t = a[i];
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && ecmp(e, &a[c], &a[c + 1]) < 0)
-			c++;
-		if (ecmp(e, &t, &a[c]) >= 0)
-			break;
-		a[i] = a[c];
-		i = c;
-	}
-	a[i] = t;
-}
-
-/* Keys are distinct, so no two entries compare equal and the Hoare
- * partition around a median of three always makes progress. */
-static void introsort(const sl_exact *e, entry *a, size_t n, int depth)
-{
-	while (n > 16) {
-		if (depth-- == 0) {
-			for (size_t i = n / 2; i-- > 0;)
-				sift(e, a, i, n);
-			for (size_t i = n; i-- > 1;) {
-				entry t = a[0];
-				a[0] = a[i];
-				a[i] = t;
-				sift(e, a, 0, i);
-			}
-			return;
-		}
-		entry *x = &a[0], *y = &a[n / 2], *z = &a[n - 1], *m;
-		if (ecmp(e, x, y) < 0)
-			m = ecmp(e, y, z) < 0 ? y : (ecmp(e, x, z) < 0 ? z : x);
-		else
-			m = ecmp(e, x, z) < 0 ? x : (ecmp(e, y, z) < 0 ? z : y);
-		entry p = *m;
-		size_t i = 0, j = n - 1;
-		for (;;) {
-			while (ecmp(e, &a[i], &p) < 0)
-				i++;
-			while (ecmp(e, &p, &a[j]) < 0)
-				j--;
-			if (i >= j)
-				break;
-			entry t = a[i];
-			a[i] = a[j];
-			a[j] = t;
-			i++;
-			j--;
-		}
-		size_t left = j + 1;
-		if (left < n - left) {
-			introsort(e, a, left, depth);
-			a += left;
-			n -= left;
-		} else {
-			introsort(e, a + left, n - left, depth);
-			n = left;
-		}
-	}
-	for (size_t i = 1; i < n; i++) {
-		entry t = a[i];
-		size_t j = i;
-		while (j > 0 && ecmp(e, &t, &a[j - 1]) < 0) {
-			a[j] = a[j - 1];
-			j--;
-		}
-		a[j] = t;
-	}
-}
+/* Keys are distinct, so no two entries compare equal. */
+#define ENTRY_CTX const sl_exact *
+#define ENTRY_CMP ecmp
+#include "entrysort.h"
 
 /* Compacts the occupied slots to u32 arena offsets at the slab's start;
  * returns how many (e->n). */
@@ -798,10 +714,7 @@ static sl_status spill(sl_exact *e)
 		entry t = {load_pfx((const unsigned char *)RKEY(r), RLEN(r)), off, RLEN(r)};
 		a[i] = t;
 	}
-	int depth = 0;
-	for (size_t m = n; m > 1; m >>= 1)
-		depth += 2;
-	introsort(e, a, n, depth);
+	entry_sort(e, a, n);
 	uint64_t start = e->wpos;
 	for (size_t i = 0; i < n; i++) {
 		const char *r = REC(e, a[i].off);

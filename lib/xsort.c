@@ -57,6 +57,7 @@
  */
 #define LZ4F_STATIC_LINKING_ONLY
 #include "sluice.h"
+#include "entrysort.h"
 #include "tmpfile.h"
 
 #include <errno.h>
@@ -74,11 +75,6 @@
 #define CHUNK_MIN 256
 #define RUN_CAP_LEVELS 48	/* run table: (F - 1) runs per level */
 
-typedef struct {
-	uint64_t pfx;		/* first 8 key bytes, big-endian, zero-padded */
-	uint32_t off;		/* record bytes at slab + off */
-	uint32_t len;
-} entry;
 
 typedef struct {
 	uint64_t start, end;	/* extent in the temporary file */
@@ -212,18 +208,6 @@ static size_t keystart(const sl_xsort *xs, const unsigned char *p, size_t n)
 		}
 	}
 	return (size_t)(q - p);
-}
-
-static inline uint64_t load_pfx(const unsigned char *k, size_t n)
-{
-	uint64_t v = 0;
-	if (n >= 8) {
-		memcpy(&v, k, 8);
-		return __builtin_bswap64(v);
-	}
-	for (size_t i = 0; i < 8; i++)
-		v = v << 8 | (i < n ? k[i] : 0);
-	return v;
 }
 
 static inline uint64_t prefix(const sl_xsort *xs, const char *rec, size_t len)
@@ -370,98 +354,10 @@ static inline int ecmp(const sl_xsort *xs, const entry *a, const entry *b)
 	return slowcmp(xs, a, b);
 }
 
-static void insertion(const sl_xsort *xs, entry *a, size_t n)
-{
-	for (size_t i = 1; i < n; i++) {
-		entry t = a[i];
-		size_t j = i;
-		while (j > 0 && ecmp(xs, &t, &a[j - 1]) < 0) {
-			a[j] = a[j - 1];
-			j--;
-		}
-		a[j] = t;
-	}
-}
-
-static void sift(const sl_xsort *xs, entry *a, size_t i, size_t n)
-{
-	entry t = a[i];
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && ecmp(xs, &a[c], &a[c + 1]) < 0)
-			c++;
-		if (ecmp(xs, &t, &a[c]) >= 0)
-			break;
-		a[i] = a[c];
-		i = c;
-	}
-	a[i] = t;
-}
-
-static void heapsort_entries(const sl_xsort *xs, entry *a, size_t n)
-{
-	for (size_t i = n / 2; i-- > 0;)
-		sift(xs, a, i, n);
-	for (size_t i = n; i-- > 1;) {
-		entry t = a[0];
-		a[0] = a[i];
-		a[i] = t;
-		sift(xs, a, 0, i);
-	}
-}
-
-static const entry *median3(const sl_xsort *xs, const entry *a, const entry *b,
-			    const entry *c)
-{
-	if (ecmp(xs, a, b) < 0) {
-		if (ecmp(xs, b, c) < 0)
-			return b;
-		return ecmp(xs, a, c) < 0 ? c : a;
-	}
-	if (ecmp(xs, a, c) < 0)
-		return a;
-	return ecmp(xs, b, c) < 0 ? c : b;
-}
-
-/* Entries are all distinct under ecmp (offsets break ties), so the Hoare
- * partition around a median of three leaves both sides non-empty. */
-static void introsort(const sl_xsort *xs, entry *a, size_t n, int depth)
-{
-	while (n > 16) {
-		if (depth-- == 0) {
-			heapsort_entries(xs, a, n);
-			return;
-		}
-		entry p = *median3(xs, &a[0], &a[n / 2], &a[n - 1]);
-		size_t i = 0, j = n - 1;
-		for (;;) {
-			while (ecmp(xs, &a[i], &p) < 0)
-				i++;
-			while (ecmp(xs, &p, &a[j]) < 0)
-				j--;
-			if (i >= j)
-				break;
-			entry t = a[i];
-			a[i] = a[j];
-			a[j] = t;
-			i++;
-			j--;
-		}
-		/* [0, j] <= p <= [j + 1, n) */
-		size_t left = j + 1;
-		if (left < n - left) {
-			introsort(xs, a, left, depth);
-			a += left;
-			n -= left;
-		} else {
-			introsort(xs, a + left, n - left, depth);
-			n = left;
-		}
-	}
-	insertion(xs, a, n);
-}
+/* Entries are all distinct under ecmp (offsets break ties). */
+#define ENTRY_CTX const sl_xsort *
+#define ENTRY_CMP ecmp
+#include "entrysort.h"
 
 static entry *entries(const sl_xsort *xs)
 {
@@ -470,10 +366,7 @@ static entry *entries(const sl_xsort *xs)
 
 static void sort_slab(sl_xsort *xs)
 {
-	int depth = 0;
-	for (size_t m = xs->n; m > 1; m >>= 1)
-		depth += 2;
-	introsort(xs, entries(xs), xs->n, depth);
+	entry_sort(xs, entries(xs), xs->n);
 }
 
 /* ---- the temporary file and the writer --------------------------------- */
