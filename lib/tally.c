@@ -6,10 +6,10 @@
  * its user and zeroed to initialize; it never allocates and never fails.
  * Up to SL_TALLY_MAX distinct keys of at most SL_TALLY_KEY_MAX bytes are
  * kept in arrival order, NUL-terminated; lookup is a linear scan comparing
- * lengths first, then the bytes inline, which for a few keys beats hashing.
- * Any other key (too long, or arriving when the table is full) is added to
- * `other`, so
- * sum(count) + other is always exactly the total weight.
+ * lengths first, then the bytes inline (same_bytes, lib/unaligned.h), which
+ * for a few keys beats hashing. Any other key (too long, or arriving when
+ * the table is full) is added to `other`, so sum(count) + other is always
+ * exactly the total weight.
  *
  * A weight of 0 changes nothing (it does not take a key's place).
  * Merge adds src's keys one by one into dst as if they were added there, and
@@ -17,40 +17,9 @@
  * finds no room in dst is counted in dst's `other`.
  */
 #include "sluice.h"
+#include "unaligned.h"
 
 #include <string.h>
-
-/* a[0 .. n-1] == b[0 .. n-1] for n <= SL_TALLY_KEY_MAX, inline (a call to
- * memcmp costs more than the compare): overlapping loads that stay inside
- * both ranges. */
-static inline bool same_key(const char *a, const char *b, size_t n)
-{
-	uint64_t x, y, u, v;
-	if (n >= 8) {
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		memcpy(&u, a + n - 8, 8);
-		memcpy(&v, b + n - 8, 8);
-		if (n > 16) {
-			uint64_t p, q;
-			memcpy(&p, a + 8, 8);
-			memcpy(&q, b + 8, 8);
-			if (p != q)
-				return false;
-		}
-		return x == y && u == v;
-	}
-	if (n >= 4) {
-		uint32_t x4, y4, u4, v4;
-		memcpy(&x4, a, 4);
-		memcpy(&y4, b, 4);
-		memcpy(&u4, a + n - 4, 4);
-		memcpy(&v4, b + n - 4, 4);
-		return x4 == y4 && u4 == v4;
-	}
-	/* 1 to 3 bytes: the first, middle and last cover them all */
-	return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
-}
 
 void sl_tally_add(sl_tally *t, const char *key, size_t len, uint64_t w)
 {
@@ -58,7 +27,7 @@ void sl_tally_add(sl_tally *t, const char *key, size_t len, uint64_t w)
 		return;
 	if (len <= SL_TALLY_KEY_MAX) {
 		for (uint32_t i = 0; i < t->n; i++) {
-			if (t->len[i] == len && same_key(t->key[i], key, len)) {
+			if (t->len[i] == len && same_bytes(t->key[i], key, len)) {
 				t->count[i] += w;
 				return;
 			}
