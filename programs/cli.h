@@ -67,6 +67,9 @@ void cli_print_samples(const char *prog, const sl_report *rep, const cli_input *
 int cli_parse_memory(const char *prog, const char *text, size_t *out);
 int cli_parse_separator(const char *prog, const char *text, int *out);
 
+/* A field number N >= 1 (-k N), digits only: 0, or -1 (nothing printed). */
+int cli_parse_field(const char *text, uint32_t *out);
+
 /* Does s end with suffix? */
 int cli_ends_with(const char *s, const char *suffix);
 

@@ -77,3 +77,14 @@ int cli_parse_separator(const char *prog, const char *text, int *out)
 	*out = (unsigned char)text[0];
 	return 0;
 }
+
+int cli_parse_field(const char *text, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(text, &end, 10);
+	if (*text < '0' || *text > '9' || *end || errno || n == 0 || n > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}

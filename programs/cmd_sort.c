@@ -141,19 +141,13 @@ int cmd_sort(int argc, char **argv)
 			if (cli_parse_memory(prog, optarg, &memory) < 0)
 				return EXIT_TROUBLE;
 			break;
-		case 'k': {
-			char *end;
-			errno = 0;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (opts.key_field || *optarg < '0' || *optarg > '9' || *end ||
-			    errno || n == 0 || n > UINT32_MAX) {
+		case 'k':
+			if (opts.key_field || cli_parse_field(optarg, &opts.key_field) < 0) {
 				fprintf(stderr, "%s: invalid key '%s' (one -k N, N >= 1, is "
 					"supported)\n", prog, optarg);
 				return EXIT_TROUBLE;
 			}
-			opts.key_field = (uint32_t)n;
 			break;
-		}
 		case 't':
 			if (cli_parse_separator(prog, optarg, &opts.separator) < 0)
 				return EXIT_TROUBLE;
