@@ -452,6 +452,7 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 	sl_input *src;
 	int err = 0, rc = 0;
 	uint64_t from = w->start ? w->start - 1 : 0;
+	w->lines = 0;
 	sl_status st = sl_input_open_range(&src, &w->budget, w->in->path, from, UINT64_MAX, &err);
 	if (st != SL_OK) {
 		input_error(w->in, st, err);
@@ -556,6 +557,7 @@ static int read_ranges(run_t *r, cli_input *in, uint32_t id, uint64_t size)
 		n = (uint64_t)r->jobs;
 	r->size = size;
 	r->nchunks = (uint32_t)n;
+	memset(r->chunk_lines, 0, sizeof r->chunk_lines); /* chunks never read: 0 */
 	atomic_store(&r->next_chunk, 0);
 	atomic_store(&r->failed, 0);
 	for (int i = 0; i < r->jobs; i++) {
