@@ -456,9 +456,8 @@ static inline uint32_t tag_of(uint64_t hash)
 /* Puts slot s in the first chunk with a free lane from its home on; every
  * full chunk passed counts it in `over`, so that lookups go on past it. The
  * slot remembers where its entry went. */
-static void index_insert(sl_topk *t, uint32_t s)
+static inline void index_insert(sl_topk *t, uint32_t s, uint64_t hash)
 {
-	uint64_t hash = t->slots[s].hash;
 	uint32_t c = (uint32_t)hash & t->mask;
 	for (;;) {
 		struct chunk *ch = &t->index[c];
@@ -479,7 +478,7 @@ static void index_insert(sl_topk *t, uint32_t s)
  * eviction's store to it need not wait for the line); the chunks before it
  * on its path, if any, count it no more. Entries never move, so there are
  * no tombstones and no shifting. */
-static void index_remove(sl_topk *t, uint32_t s)
+static inline void index_remove(sl_topk *t, uint32_t s)
 {
 	uint32_t where = t->slots[s].where, at = where / 8;
 	t->index[at].tag[where % 8] = 0;
@@ -556,8 +555,14 @@ static void compact(sl_topk *t)
 static inline void copy_key(char *dst, const char *src, size_t n)
 {
 	uint64_t x, y;
-	if (n > 16) {
+	if (n > 2 * 16) {
 		memcpy(dst, src, n);
+	} else if (n > 16) {	/* two 16-byte blocks, the second ending at n */
+		char a[16], b[16];
+		memcpy(a, src, 16);
+		memcpy(b, src + n - 16, 16);
+		memcpy(dst, a, 16);
+		memcpy(dst + n - 16, b, 16);
 	} else if (n >= 8) {
 		memcpy(&x, src, 8);
 		memcpy(&y, src + n - 8, 8);
@@ -583,12 +588,27 @@ static inline void copy_key(char *dst, const char *src, size_t n)
  * in the slot. The slot's old record is rewritten in place when the key
  * fits in it (its spare tail is garbage until the next compaction), else
  * the key is appended. */
-static void store_key(sl_topk *t, uint32_t s, const char *key, size_t want)
+static void store_long(sl_topk *t, uint32_t s, const char *key, size_t want);
+
+static inline void store_key(sl_topk *t, uint32_t s, const char *key, size_t want)
+{
+	if (want <= INLINE) {	/* most keys: no call, no arena */
+		struct slot *sl = &t->slots[s];
+		copy_key(sl->k.inl, key, want);
+		sl->stored = (uint16_t)want;	/* an old record is garbage now */
+		return;
+	}
+	store_long(t, s, key, want);
+}
+
+/* store_key for a key of more than INLINE bytes. */
+static __attribute__((noinline)) void store_long(sl_topk *t, uint32_t s, const char *key,
+						 size_t want)
 {
 	struct slot *sl = &t->slots[s];
 	if (want > SL_TOPK_VALUE_MAX)
 		want = SL_TOPK_VALUE_MAX;
-	if (want > INLINE && want > t->long_max - t->long_live) {
+	if (want > t->long_max - t->long_live) {
 		size_t room = t->long_max - t->long_live;
 		want = room > INLINE ? room : INLINE;
 	}
@@ -716,7 +736,7 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 		sl->error = 0;
 		sl->held = 1;
 		store_key(t, s, key, len);
-		index_insert(t, s);
+		index_insert(t, s, hash);
 		return;
 	}
 	if (t->exact) {
@@ -741,7 +761,7 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 	sl->len = len32;
 	sl->error = base;
 	store_key(t, s, key, len);
-	index_insert(t, s);
+	index_insert(t, s, hash);
 	if (w == 1)
 		step_minimum(t, e, g);
 	else
@@ -864,7 +884,7 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		sl->held = 1;
 		sl->mark = 0;
 		store_key(dst, s, key, b->stored);
-		index_insert(dst, s);
+		index_insert(dst, s, b->hash);
 		sift_down(dst, sl->pos, m_a);
 	}
 	for (uint32_t i = 0; i < m_a; i++)
@@ -1141,7 +1161,7 @@ static sl_status fill_table(sl_topk *t, const table_head *h, const char **why)
 		sl->error = e.error;
 		sl->held = 1;
 		store_key(t, s, key, e.stored);
-		index_insert(t, s);
+		index_insert(t, s, e.hash);
 	}
 	t->n = h->n;
 	t->total = h->total;
