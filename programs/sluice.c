@@ -264,20 +264,24 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 	return 0;
 }
 
+/* Records why `in` could not be read; the first error wins. Workers reading
+ * chunks of one file may fail at the same time, so the store is locked,
+ * and every message is a constant string (strerrordesc_np, not strerror,
+ * whose buffer for unknown codes is shared). */
 static void input_error(cli_input *in, sl_status st, int err)
 {
-	static char msgs[4][256];
-	static int next;
-	char *msg = msgs[next++ % 4];
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	const char *msg;
 	if (st == SL_EIO)
-		snprintf(msg, sizeof msgs[0], "%s", strerror(err));
+		msg = strerrordesc_np(err) ? strerrordesc_np(err) : "read error";
 	else if (st == SL_ENOMEM)
-		snprintf(msg, sizeof msgs[0],
-			 "the decompressor needs more memory than the budget has left; raise --memory");
+		msg = "the decompressor needs more memory than the budget has left; raise --memory";
 	else
-		snprintf(msg, sizeof msgs[0], "%s", sl_strerror(st));
+		msg = sl_strerror(st);
+	pthread_mutex_lock(&mu);
 	if (!in->error)
 		in->error = msg;
+	pthread_mutex_unlock(&mu);
 }
 
 /* ---- the reader and its queue -------------------------------------------- */
