@@ -28,7 +28,8 @@
  *
  * The budget (-m) covers everything. The split:
  *
- *     buffers   (jobs + 1) buffers (1 with -j 1) of max(2 * SL_LINE_MAX,
+ *     buffers   (jobs + 1) buffers (jobs when every input will be read in
+ *               ranges: no queue; 1 with -j 1) of max(2 * SL_LINE_MAX,
  *               budget / 8 / buffers, capped at 1 MiB) bytes
  *     decoders  DECODER_RESERVE: gzip needs ~105 KiB; a zstd window larger
  *               than what is left fails that input with a message asking for
@@ -262,6 +263,30 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 		}
 	}
 	return 0;
+}
+
+/* Will every input be read in byte ranges (see read_input)? Then no reader
+ * queue is needed and each worker holds one buffer: the spare buffer the
+ * queue would want goes to the reports. Opens each input to see whether it
+ * is compressed (through the run's budget, before anything else is in it).
+ * Only a plan: an input that has changed by the time it is read is still
+ * read correctly, through a queue with one buffer fewer. */
+static bool ranges_only(sl_budget *b, char **paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct stat sb;
+		sl_input *src;
+		int err = 0;
+		if (strcmp(paths[i], "-") == 0 || stat(paths[i], &sb) != 0 ||
+		    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size < RANGE_MIN ||
+		    sl_input_open(&src, b, paths[i], &err) != SL_OK)
+			return false;
+		bool plain = sl_input_compression(src) == SL_COMP_NONE;
+		sl_input_close(src);
+		if (!plain)
+			return false;
+	}
+	return true;
 }
 
 /* Records why `in` could not be read; the first error wins. Workers reading
@@ -915,6 +940,8 @@ int main(int argc, char **argv)
 	 * default count does not fit. */
 	sl_budget_init(&r.budget, budget);
 	size_t ninputs = argc > optind ? (size_t)(argc - optind) : 1;
+	bool ranges = jobs > 1 && !r.incremental && argc > optind &&
+		      ranges_only(&r.budget, argv + optind, ninputs);
 	size_t fixed = DECODER_RESERVE + ninputs * sizeof(cli_input) + jobs * sizeof(worker_t);
 	size_t need;
 	/* The HLL precision one worker would have: every -j uses it. */
@@ -923,7 +950,7 @@ int main(int argc, char **argv)
 	r.hll_p = sl_report_hll_precision(budget > fixed + cap1 ? budget - fixed - cap1 : 0);
 	for (;;) {
 		r.jobs = (int)jobs;
-		r.nbuf = jobs == 1 ? 1 : (int)jobs + 1;
+		r.nbuf = jobs == 1 || ranges ? (int)jobs : (int)jobs + 1;
 		r.cap = budget / 8 / (size_t)r.nbuf;
 		if (r.cap < 2 * SL_LINE_MAX)
 			r.cap = 2 * SL_LINE_MAX;
