@@ -18,8 +18,8 @@
  *            own buffer. A chunk's samples are taken under a stand-in input
  *            id (CHUNK_ID + chunk) with line numbers relative to the chunk;
  *            once every chunk's line count is known they are shifted and
- *            given the input's id. The chunks' line counts are the only
- *            state outside the budget (MAX_CHUNKS counters in the run).
+ *            given the input's id (one line counter per chunk, from the
+ *            budget).
  *   reader   stdin, pipes, compressed and small files: this thread reads and
  *            decompresses, cuts blocks at the last newline, counts their
  *            lines (for sample line numbers) and hands them to the workers
@@ -69,6 +69,7 @@
 #define CHUNK_MIN ((uint64_t)1 << 20)
 #define CHUNKS_PER_JOB 32
 #define MAX_CHUNKS 1024
+_Static_assert(MAX_JOBS <= MAX_CHUNKS, "every worker can have a chunk");
 #define CHUNK_ID 0x80000000u	/* sample input ids while reading chunks */
 #define REPORT_SLACK (16 * 1024) /* per worker: a range input, a loaded state's inputs */
 
@@ -139,7 +140,8 @@ struct run {
 	uint32_t nchunks;
 	_Atomic uint32_t next_chunk;
 	_Atomic int failed;	     /* a chunk could not be read: claim no more */
-	uint64_t chunk_lines[MAX_CHUNKS];
+	uint64_t *chunk_lines;	     /* max_chunks line counts (from the budget) */
+	uint32_t max_chunks;
 	struct timespec start, last_draw;
 	int drawn;
 };
@@ -575,18 +577,25 @@ static void *range_worker(void *arg)
 	return NULL;
 }
 
+/* How many chunks a file may be cut into with this many workers. */
+static uint32_t chunks_for(long jobs)
+{
+	uint64_t n = (uint64_t)jobs * CHUNKS_PER_JOB;
+	return n > MAX_CHUNKS ? MAX_CHUNKS : (uint32_t)n;
+}
+
 static int read_ranges(run_t *r, cli_input *in, uint32_t id, uint64_t size)
 {
 	uint64_t n = size / CHUNK_MIN;
 	if (n > (uint64_t)r->jobs * CHUNKS_PER_JOB)
 		n = (uint64_t)r->jobs * CHUNKS_PER_JOB;
-	if (n > MAX_CHUNKS)
-		n = MAX_CHUNKS;
+	if (n > r->max_chunks)
+		n = r->max_chunks;
 	if (n < (uint64_t)r->jobs)
 		n = (uint64_t)r->jobs;
 	r->size = size;
 	r->nchunks = (uint32_t)n;
-	memset(r->chunk_lines, 0, sizeof r->chunk_lines); /* chunks never read: 0 */
+	memset(r->chunk_lines, 0, n * sizeof *r->chunk_lines); /* chunks never read: 0 */
 	atomic_store(&r->next_chunk, 0);
 	atomic_store(&r->failed, 0);
 	for (int i = 0; i < r->jobs; i++) {
@@ -942,7 +951,8 @@ int main(int argc, char **argv)
 	size_t ninputs = argc > optind ? (size_t)(argc - optind) : 1;
 	bool ranges = jobs > 1 && !r.incremental && argc > optind &&
 		      ranges_only(&r.budget, argv + optind, ninputs);
-	size_t fixed = DECODER_RESERVE + ninputs * sizeof(cli_input) + jobs * sizeof(worker_t);
+	size_t fixed = DECODER_RESERVE + ninputs * sizeof(cli_input) + jobs * sizeof(worker_t) +
+		       chunks_for(jobs) * sizeof(uint64_t);
 	size_t need;
 	/* The HLL precision one worker would have: every -j uses it. */
 	size_t cap1 = budget / 8 < 2 * SL_LINE_MAX ? 2 * SL_LINE_MAX : budget / 8;
@@ -980,7 +990,9 @@ int main(int argc, char **argv)
 	r.free_bufs = sl_calloc(&r.budget, (size_t)r.nbuf, sizeof *r.free_bufs);
 	r.qcap = (size_t)(r.nbuf + r.jobs);
 	r.queue = sl_calloc(&r.budget, r.qcap, sizeof *r.queue);
-	int ok = inputs && r.workers && r.pool && r.free_bufs && r.queue;
+	r.max_chunks = chunks_for(r.jobs);
+	r.chunk_lines = sl_calloc(&r.budget, r.max_chunks, sizeof *r.chunk_lines);
+	int ok = inputs && r.workers && r.pool && r.free_bufs && r.queue && r.chunk_lines;
 	for (int i = 0; ok && i < r.nbuf; i++) {
 		r.pool[i] = sl_malloc(&r.budget, r.cap);
 		r.free_bufs[r.nfree++] = r.pool[i];
@@ -1220,6 +1232,7 @@ done:
 		sl_report_free(rep);
 	sl_free(&r.budget, rows, nrows * sizeof *rows);
 	sl_free(&r.budget, r.queue, r.qcap * sizeof *r.queue);
+	sl_free(&r.budget, r.chunk_lines, r.max_chunks * sizeof *r.chunk_lines);
 	sl_free(&r.budget, r.free_bufs, (size_t)r.nbuf * sizeof *r.free_bufs);
 	sl_free(&r.budget, r.pool, (size_t)r.nbuf * sizeof *r.pool);
 	sl_free(&r.budget, r.workers, (size_t)r.jobs * sizeof *r.workers);
