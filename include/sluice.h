@@ -604,6 +604,7 @@ struct sl_report {
 	struct sl_report_exact_list *exact_lists;
 	sl_budget *budget;
 	sl_time_cache tc;
+	struct sl_scan_lines *scan; /* the line reader of sl_report_feed */
 	uint32_t input;
 	uint64_t input_line;
 	size_t bytes_held;

@@ -105,7 +105,7 @@ const char *sl_scan_index(const char *p, const char *end, const char *chars,
  * parser bounds every search by its line's end).
  */
 #define SL_SCAN_RING_BLOCKS (2 * SL_SCAN_BITS_BYTES / 64)
-typedef struct {
+typedef struct sl_scan_lines {
 	const char *buf;	/* the buffer, len bytes */
 	size_t len;
 	size_t pos;		/* start of the next line */
