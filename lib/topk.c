@@ -456,9 +456,9 @@ static inline uint32_t tag_of(uint64_t hash)
 	return (uint32_t)(hash >> 32) | 1;
 }
 
-/* Puts slot s in the first chunk with a free lane from its home on; every
- * full chunk passed counts it in `over`, so that lookups go on past it. The
- * slot remembers where its entry went. */
+/* Puts slot s (whose key's hash is `hash`) in the first chunk with a free
+ * lane from its home on; every full chunk passed counts it in `over`, so
+ * that lookups go on past it. The slot remembers where its entry went. */
 static inline void index_insert(sl_topk *t, uint32_t s, uint64_t hash)
 {
 	uint32_t c = (uint32_t)hash & t->mask;
@@ -585,14 +585,14 @@ static inline void copy_key(char *dst, const char *src, size_t n)
 	}
 }
 
+static void store_long(sl_topk *t, uint32_t s, const char *key, size_t want);
+
 /* Stores up to SL_TOPK_VALUE_MAX bytes of key for slot s (whose old bytes,
  * if any, were dropped). Up to INLINE bytes go in the slot. A longer key
  * goes to the arena while long_max allows, else its first INLINE bytes go
  * in the slot. The slot's old record is rewritten in place when the key
  * fits in it (its spare tail is garbage until the next compaction), else
  * the key is appended. */
-static void store_long(sl_topk *t, uint32_t s, const char *key, size_t want);
-
 static inline void store_key(sl_topk *t, uint32_t s, const char *key, size_t want)
 {
 	if (want <= INLINE) {	/* most keys: no call, no arena */
