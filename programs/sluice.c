@@ -134,7 +134,8 @@ struct run {
 	uint64_t total;	     /* bytes of all regular-file inputs, 0 if unknown */
 	uint64_t done;	     /* bytes of inputs finished */
 	_Atomic uint64_t in_flight; /* bytes of the current input so far */
-	_Atomic int finished;	     /* range workers done with the current input */
+	int finished;		     /* under mu: range workers done with the input */
+	pthread_cond_t finished_cv;  /* signalled as each range worker ends */
 	/* the current input's chunks (ranges) */
 	uint64_t size;
 	uint32_t nchunks;
@@ -573,7 +574,10 @@ static void *range_worker(void *arg)
 			atomic_store(&r->failed, 1);
 		r->chunk_lines[j] = w->lines;
 	}
-	atomic_fetch_add(&r->finished, 1);
+	pthread_mutex_lock(&r->mu);
+	r->finished++;
+	pthread_cond_signal(&r->finished_cv);
+	pthread_mutex_unlock(&r->mu);
 	return NULL;
 }
 
@@ -608,14 +612,26 @@ static int read_ranges(run_t *r, cli_input *in, uint32_t id, uint64_t size)
 			return -1;
 		}
 	}
-	while (atomic_load(&r->finished) < r->jobs) {
-		struct timespec ts = {0, 50 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+	/* Woken as each worker ends, and every 50 ms to draw the progress
+	 * line (a plain sleep here once added up to 50 ms to every input). */
+	pthread_mutex_lock(&r->mu);
+	while (r->finished < r->jobs) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += 50 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&r->finished_cv, &r->mu, &until);
+		pthread_mutex_unlock(&r->mu);
 		progress(r);
+		pthread_mutex_lock(&r->mu);
 	}
+	r->finished = 0;
+	pthread_mutex_unlock(&r->mu);
 	for (int i = 0; i < r->jobs; i++)
 		pthread_join(r->workers[i].tid, NULL);
-	atomic_store(&r->finished, 0);
 	/* Samples: each chunk's counted from its own start, under its own id. */
 	uint64_t before = 0;
 	for (uint32_t j = 0; j < r->nchunks; j++) {
@@ -1008,6 +1024,11 @@ int main(int argc, char **argv)
 	}
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.cv, NULL);
+	pthread_condattr_t monotonic;
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&r.finished_cv, &monotonic);
+	pthread_condattr_destroy(&monotonic);
 
 	for (size_t i = 0; i < ninputs; i++) {
 		inputs[i].path = argc > optind ? argv[optind + (int)i] : "-";
@@ -1246,5 +1267,6 @@ done:
 	sl_free(&r.budget, inputs, ninputs * sizeof *inputs);
 	pthread_mutex_destroy(&r.mu);
 	pthread_cond_destroy(&r.cv);
+	pthread_cond_destroy(&r.finished_cv);
 	return status;
 }
