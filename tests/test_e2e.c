@@ -411,7 +411,9 @@ static void check_dist(const jv *d, double *vals, size_t n)
 		check_quantile(vals, n, json_get(d, qn[i])->num, qv[i], err);
 }
 
-static void check_standard(const jv *j, model *m, const pools *p, uint64_t mult)
+/* The exact counters and maps of a report of the standard log (x mult),
+ * which hold at any budget. */
+static void check_counters(const jv *j, const model *m, uint64_t mult)
 {
 	assert_non_null(j);
 	assert_int_equal(json_u64(j, "lines"), m->lines * mult);
@@ -447,6 +449,11 @@ static void check_standard(const jv *j, model *m, const pools *p, uint64_t mult)
 	for (int i = 0; i < 4; i++) pr[i] = m->proto[i] * mult;
 	check_map(json_get(j, "methods"), methods, me, 7);
 	check_map(json_get(j, "protocols"), protos, pr, 4);
+}
+
+static void check_standard(const jv *j, model *m, const pools *p, uint64_t mult)
+{
+	check_counters(j, m, mult);
 
 	/* distinct counts: small enough to be exact */
 	size_t dips = 1; /* 9.9.9.9 */
@@ -478,6 +485,7 @@ static void check_standard(const jv *j, model *m, const pools *p, uint64_t mult)
 	check_top_exact(json_get(top, "referrer"), (const char *)p->ref, sizeof p->ref[0], c, NREFS, 10);
 
 	/* per hour, from the first to the last hour */
+	char a[32];
 	const jv *ph = json_get(j, "per_hour");
 	assert_non_null(ph);
 	size_t hours = (size_t)(m->last / 3600 - m->first / 3600 + 1);
@@ -798,6 +806,22 @@ static void same_figures_for_any_jobs(void **state)
 			run_free(&r);
 		}
 		json_free(first);
+	}
+	/* The default budget, where the plan gives each worker one buffer
+	 * when every input is read in ranges (a plain file) and adds the
+	 * reader's spare otherwise (the gzip file): the exact counters, and
+	 * the peak within the budget, both ways. */
+	for (int f = 0; f < 2; f++) {
+		for (int j = 2; j <= 3; j++) {
+			snprintf(args, sizeof args, "--json -q -j %d %s", j, files[f]);
+			run_result r = run(args);
+			assert_int_equal(r.status, 0);
+			check_counters(r.json, &m, 1);
+			const jv *mem = json_get(r.json, "memory");
+			assert_int_equal(json_u64(mem, "budget"), 1 << 20);
+			assert_true(json_u64(mem, "peak") <= json_u64(mem, "budget"));
+			run_free(&r);
+		}
 	}
 	model_free(&m);
 }
