@@ -31,9 +31,14 @@
  *     buffers   (jobs + 1) buffers (jobs when every input will be read in
  *               ranges: no queue; 1 with -j 1) of max(2 * SL_LINE_MAX,
  *               budget / 8 / buffers, capped at 1 MiB) bytes
- *     decoders  DECODER_RESERVE: gzip needs ~105 KiB; a zstd window larger
- *               than what is left fails that input with a message asking for
- *               more memory
+ *     decoders  the reserve: what the hungriest input's decoder takes, found
+ *               before planning by opening each named file and reading a
+ *               little (probe_inputs; gzip ~105 KiB, zstd ~2.3 MiB at the
+ *               zstd tool's default level); a quarter of the budget for
+ *               stdin and other streams. Decoders draw on it alone (a child
+ *               budget), so they never take the reports' memory; an input
+ *               whose decoder does not fit fails with a message asking for
+ *               more memory, and the others are still read
  *     reports   the rest, split evenly among the workers
  *
  * If the default job count does not fit, fewer workers are used; a budget
@@ -60,7 +65,8 @@
 #include <unistd.h>
 
 #define DEFAULT_BUDGET ((size_t)1 << 20)
-#define DECODER_RESERVE ((size_t)128 << 10)
+#define STREAM_RESERVE ((size_t)128 << 10) /* decoders of unnamed inputs: gzip fits */
+#define MIN_RESERVE ((size_t)4 << 10)	     /* the least decoder reserve */
 #define MAX_LINE_BUFFER ((size_t)1 << 20)
 #define EXIT_TROUBLE 2
 
@@ -105,6 +111,7 @@ typedef struct {
 
 struct run {
 	sl_budget budget;
+	sl_budget decoders;  /* child of budget: the inputs' decoders (the reserve) */
 	sl_format format;
 	int jobs;
 	size_t share;	     /* report bytes per worker */
@@ -268,28 +275,51 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 	return 0;
 }
 
-/* Will every input be read in byte ranges (see read_input)? Then no reader
- * queue is needed and each worker holds one buffer: the spare buffer the
- * queue would want goes to the reports. Opens each input to see whether it
- * is compressed (through the run's budget, before anything else is in it).
- * Only a plan: an input that has changed by the time it is read is still
- * read correctly, through a queue with one buffer fewer. */
-static bool ranges_only(sl_budget *b, char **paths, size_t n)
+/* Looks at the inputs before the budget is planned. *ranges: will every
+ * input be read in byte ranges (see read_input)? Then no reader queue is
+ * needed and each worker holds one buffer, so the queue's spare buffer goes
+ * to the reports. *reserve: the decoder reserve, the most that opening and
+ * starting to read one input takes from the budget (a zstd window is sized
+ * by its frame header: 2 MiB at the zstd tool's default level), counting
+ * only inputs that need at most `limit`. A named regular file is opened and
+ * 4 KiB of it read through a scratch child of b, whose peak is its need (b
+ * holds nothing else yet, and is empty again afterwards). Standard input
+ * and other streams cannot be read twice: they are given STREAM_RESERVE or
+ * a quarter of the budget, whichever is more. An input that fails here is
+ * left for the real read to report. Only a plan: an input that changes
+ * before it is read is still read, through the queue, or fails with the
+ * decoder's message if its window has outgrown the reserve. */
+static void probe_inputs(sl_budget *b, char **paths, size_t n, size_t limit, bool *ranges,
+			 size_t *reserve)
 {
+	size_t stream = b->limit / 4 > STREAM_RESERVE ? b->limit / 4 : STREAM_RESERVE;
+	*ranges = n > 0;
+	*reserve = n > 0 ? MIN_RESERVE : stream;
 	for (size_t i = 0; i < n; i++) {
 		struct stat sb;
+		sl_budget scratch;
 		sl_input *src;
 		int err = 0;
-		if (strcmp(paths[i], "-") == 0 || stat(paths[i], &sb) != 0 ||
-		    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size < RANGE_MIN ||
-		    sl_input_open(&src, b, paths[i], &err) != SL_OK)
-			return false;
-		bool plain = sl_input_compression(src) == SL_COMP_NONE;
-		sl_input_close(src);
-		if (!plain)
-			return false;
+		char head[4096];
+		size_t got, need;
+		if (strcmp(paths[i], "-") == 0 || stat(paths[i], &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			*ranges = false;
+			need = stream;
+		} else {
+			sl_budget_init_child(&scratch, b, b->limit);
+			if (sl_input_open(&src, &scratch, paths[i], &err) != SL_OK)
+				continue;
+			if (sl_input_compression(src) != SL_COMP_NONE ||
+			    (uint64_t)sb.st_size < RANGE_MIN)
+				*ranges = false;
+			if (sl_input_compression(src) != SL_COMP_NONE)
+				(void)sl_input_read(src, head, sizeof head, &got, &err);
+			sl_input_close(src);
+			need = scratch.peak;
+		}
+		if (need <= limit && need > *reserve)
+			*reserve = need;
 	}
-	return true;
 }
 
 /* Records why `in` could not be read; the first error wins. Workers reading
@@ -699,7 +729,7 @@ static int fingerprint(run_t *r, const char *path, sl_state_input *fp, char *hea
 	fp->size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
 	sl_input *src;
 	int err;
-	if (sl_input_open(&src, &r->budget, path, &err) != SL_OK)
+	if (sl_input_open(&src, &r->decoders, path, &err) != SL_OK)
 		return -1;
 	*compressed = sl_input_compression(src) != SL_COMP_NONE;
 	while (*got < SL_STATE_HEAD_BYTES) {
@@ -779,13 +809,13 @@ static int read_input(run_t *r, cli_input *in, uint32_t id)
 	int err = 0;
 	track_t *t = &r->track[id];
 	uint64_t discard = t->skip;
-	sl_status st = sl_input_open(&src, &r->budget, in->path, &err);
+	sl_status st = sl_input_open(&src, &r->decoders, in->path, &err);
 	atomic_store(&r->in_flight, 0);
 	if (st == SL_OK && t->skip && sl_input_compression(src) == SL_COMP_NONE &&
 	    sl_input_size(src)) {
 		/* a plain file read before: start where the state stopped */
 		sl_input_close(src);
-		st = sl_input_open_range(&src, &r->budget, in->path, t->skip, UINT64_MAX, &err);
+		st = sl_input_open_range(&src, &r->decoders, in->path, t->skip, UINT64_MAX, &err);
 		discard = 0;
 	}
 	if (st != SL_OK) {
@@ -965,15 +995,32 @@ int main(int argc, char **argv)
 	 * default count does not fit. */
 	sl_budget_init(&r.budget, budget);
 	size_t ninputs = argc > optind ? (size_t)(argc - optind) : 1;
-	bool ranges = jobs > 1 && !r.incremental && argc > optind &&
-		      ranges_only(&r.budget, argv + optind, ninputs);
-	size_t fixed = DECODER_RESERVE + ninputs * sizeof(cli_input) + jobs * sizeof(worker_t) +
-		       chunks_for(jobs) * sizeof(uint64_t);
-	size_t need;
+	size_t named = argc > optind ? ninputs : 0;
+	bool ranges;
+	size_t reserve;
+	probe_inputs(&r.budget, argv + optind, named, SIZE_MAX, &ranges, &reserve);
+	ranges = ranges && jobs > 1 && !r.incremental;
+	size_t base = ninputs * sizeof(cli_input) + jobs * sizeof(worker_t) +
+		      chunks_for(jobs) * sizeof(uint64_t);
+	size_t fixed, need;
 	/* The HLL precision one worker would have: every -j uses it. */
 	size_t cap1 = budget / 8 < 2 * SL_LINE_MAX ? 2 * SL_LINE_MAX : budget / 8;
 	cap1 = cap1 > MAX_LINE_BUFFER ? MAX_LINE_BUFFER : cap1;
+	fixed = base + STREAM_RESERVE;	/* not the probed reserve: p depends on -m only */
 	r.hll_p = sl_report_hll_precision(budget > fixed + cap1 ? budget - fixed - cap1 : 0);
+	/* An input whose decoder would leave no room for even one worker is
+	 * planned without: it fails when read, asking for more memory, and the
+	 * others are still reported. */
+	size_t room1 = base + cap1 + sizeof(char *) +
+		       (r.exact ? sl_report_min_bytes_exact(r.top_n) : sl_report_min_bytes_p(r.hll_p)) +
+		       REPORT_SLACK;
+	if (reserve > MIN_RESERVE && budget < room1 + reserve)
+		probe_inputs(&r.budget, argv + optind, named,
+			     budget > room1 + MIN_RESERVE ? budget - room1 : MIN_RESERVE, &ranges,
+			     &reserve);
+	if ((save_path || state_path) && reserve < STREAM_RESERVE)
+		reserve = STREAM_RESERVE; /* a state is decoded and encoded in it */
+	fixed = base + reserve;
 	for (;;) {
 		r.jobs = (int)jobs;
 		r.nbuf = jobs == 1 || ranges ? (int)jobs : (int)jobs + 1;
@@ -1024,6 +1071,7 @@ int main(int argc, char **argv)
 	}
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.cv, NULL);
+	sl_budget_init_child(&r.decoders, &r.budget, reserve);
 	pthread_condattr_t monotonic;
 	pthread_condattr_init(&monotonic);
 	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
