@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
+#include <zstd.h>
 
 static char tmpdir[256];
 static const char *sluice_bin;
@@ -576,6 +578,57 @@ static void gzip_stdin_and_missing_file(void **state)
 	model_free(&m);
 }
 
+/* A zstd file as the zstd tool writes it at its default level: a 2 MiB
+ * window, more than the default budget holds. With -m 4M it must be read
+ * (the plan reserves its decoder's memory before the reports take theirs);
+ * at the default 1M it fails alone, named, and the other input is still
+ * reported. */
+static void zstd_window_in_the_plan(void **state)
+{
+	(void)state;
+	char path[512], zst[512], args[2048];
+	snprintf(path, sizeof path, "%s/window.log", tmpdir);
+	snprintf(zst, sizeof zst, "%s/window.log.zst", tmpdir);
+	model m;
+	pools p;
+	write_standard_log(path, &m, &p, seed + 41, 15000);
+	size_t len;
+	char *text = tu_slurp(path, &len);
+	size_t cap = ZSTD_compressBound(len);
+	char *z = malloc(cap);
+	size_t zlen = ZSTD_compress(z, cap, text, len, 3);
+	assert_false(ZSTD_isError(zlen));
+	ZSTD_frameHeader fh;
+	assert_int_equal(ZSTD_getFrameHeader(&fh, z, zlen), 0);
+	assert_true(fh.windowSize >= ((uint64_t)2 << 20)); /* the premise */
+	FILE *f = fopen(zst, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(z, 1, zlen, f), zlen);
+	fclose(f);
+	free(z);
+	free(text);
+
+	snprintf(args, sizeof args, "--json -q -m 4M %s", zst);
+	run_result r = run(args);
+	assert_int_equal(r.status, 0);
+	check_counters(r.json, &m, 1);
+	const jv *mem = json_get(r.json, "memory");
+	assert_true(json_u64(mem, "peak") <= json_u64(mem, "budget"));
+	run_free(&r);
+
+	snprintf(args, sizeof args, "--json -q %s %s", zst, path);
+	r = run(args);
+	assert_int_equal(r.status, 2);
+	check_counters(r.json, &m, 1); /* the plain copy alone */
+	const jv *inputs = json_get(r.json, "inputs");
+	assert_int_equal(json_get(json_at(inputs, 0), "error")->t, J_STR);
+	assert_int_equal(json_get(json_at(inputs, 1), "error")->t, J_NULL);
+	assert_non_null(strstr(r.err, "window.log.zst"));
+	assert_non_null(strstr(r.err, "--memory"));
+	run_free(&r);
+	model_free(&m);
+}
+
 static void budget_below_minimum(void **state)
 {
 	(void)state;
@@ -1090,6 +1143,7 @@ int main(void)
 		cmocka_unit_test(standard_log_exact),
 		cmocka_unit_test(gzip_stdin_and_missing_file),
 		cmocka_unit_test(budget_below_minimum),
+		cmocka_unit_test(zstd_window_in_the_plan),
 		cmocka_unit_test(sketches_within_bounds),
 		cmocka_unit_test(other_formats_detected),
 		cmocka_unit_test(output_file_by_extension),
