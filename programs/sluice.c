@@ -281,18 +281,21 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
  * to the reports. *reserve: the decoder reserve, the most that opening and
  * starting to read one input takes from the budget (a zstd window is sized
  * by its frame header: 2 MiB at the zstd tool's default level), counting
- * only inputs that need at most `limit`. A named regular file is opened and
- * 4 KiB of it read through a scratch child of b, whose peak is its need (b
- * holds nothing else yet, and is empty again afterwards). Standard input
- * and other streams cannot be read twice: they are given STREAM_RESERVE or
- * a quarter of the budget, whichever is more. An input that fails here is
- * left for the real read to report. Only a plan: an input that changes
+ * only files that need at most `limit` (the room beside one worker): a
+ * file that needs more is left out of the plan, and fails alone when read.
+ * A named regular file is opened and 4 KiB of it read through a scratch
+ * child of b, whose peak is its need (b holds nothing else yet, and is
+ * empty again afterwards). Standard input and other streams cannot be read
+ * twice: they are given STREAM_RESERVE or a quarter of the budget,
+ * whichever is more, but at most `limit`. An input that fails here is left
+ * for the real read to report. Only a plan: an input that changes
  * before it is read is still read, through the queue, or fails with the
  * decoder's message if its window has outgrown the reserve. */
 static void probe_inputs(sl_budget *b, char **paths, size_t n, size_t limit, bool *ranges,
 			 size_t *reserve)
 {
 	size_t stream = b->limit / 4 > STREAM_RESERVE ? b->limit / 4 : STREAM_RESERVE;
+	stream = stream < limit ? stream : limit;
 	*ranges = n > 0;
 	*reserve = n > 0 ? MIN_RESERVE : stream;
 	for (size_t i = 0; i < n; i++) {
@@ -330,11 +333,9 @@ static void input_error(cli_input *in, sl_status st, int err)
 {
 	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	const char *msg;
-	if (st == SL_EIO)
-		msg = strerrordesc_np(err) ? strerrordesc_np(err) : "read error";
-	else if (st == SL_ENOMEM)
+	if (st == SL_ENOMEM)
 		msg = "the decompressor needs more memory than the budget has left; raise --memory";
-	else
+	else if (st != SL_EIO || !(msg = strerrordesc_np(err)))
 		msg = sl_strerror(st);
 	pthread_mutex_lock(&mu);
 	if (!in->error)
@@ -621,8 +622,6 @@ static uint32_t chunks_for(long jobs)
 static int read_ranges(run_t *r, cli_input *in, uint32_t id, uint64_t size)
 {
 	uint64_t n = size / CHUNK_MIN;
-	if (n > (uint64_t)r->jobs * CHUNKS_PER_JOB)
-		n = (uint64_t)r->jobs * CHUNKS_PER_JOB;
 	if (n > r->max_chunks)
 		n = r->max_chunks;
 	if (n < (uint64_t)r->jobs)
@@ -995,11 +994,6 @@ int main(int argc, char **argv)
 	 * default count does not fit. */
 	sl_budget_init(&r.budget, budget);
 	size_t ninputs = argc > optind ? (size_t)(argc - optind) : 1;
-	size_t named = argc > optind ? ninputs : 0;
-	bool ranges;
-	size_t reserve;
-	probe_inputs(&r.budget, argv + optind, named, SIZE_MAX, &ranges, &reserve);
-	ranges = ranges && jobs > 1 && !r.incremental;
 	size_t base = ninputs * sizeof(cli_input) + jobs * sizeof(worker_t) +
 		      chunks_for(jobs) * sizeof(uint64_t);
 	size_t fixed, need;
@@ -1008,16 +1002,17 @@ int main(int argc, char **argv)
 	cap1 = cap1 > MAX_LINE_BUFFER ? MAX_LINE_BUFFER : cap1;
 	fixed = base + STREAM_RESERVE;	/* not the probed reserve: p depends on -m only */
 	r.hll_p = sl_report_hll_precision(budget > fixed + cap1 ? budget - fixed - cap1 : 0);
-	/* An input whose decoder would leave no room for even one worker is
-	 * planned without: it fails when read, asking for more memory, and the
-	 * others are still reported. */
+	/* A decoder may have what one worker leaves: an input that needs more
+	 * fails when read, asking for more memory, and the others are still
+	 * reported. */
 	size_t room1 = base + cap1 + sizeof(char *) +
 		       (r.exact ? sl_report_min_bytes_exact(r.top_n) : sl_report_min_bytes_p(r.hll_p)) +
 		       REPORT_SLACK;
-	if (reserve > MIN_RESERVE && budget < room1 + reserve)
-		probe_inputs(&r.budget, argv + optind, named,
-			     budget > room1 + MIN_RESERVE ? budget - room1 : MIN_RESERVE, &ranges,
-			     &reserve);
+	bool ranges;
+	size_t reserve;
+	probe_inputs(&r.budget, argv + optind, argc > optind ? ninputs : 0,
+		     budget > room1 + MIN_RESERVE ? budget - room1 : MIN_RESERVE, &ranges, &reserve);
+	ranges = ranges && jobs > 1 && !r.incremental;
 	if ((save_path || state_path) && reserve < STREAM_RESERVE)
 		reserve = STREAM_RESERVE; /* a state is decoded and encoded in it */
 	fixed = base + reserve;
