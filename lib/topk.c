@@ -587,6 +587,13 @@ static inline void copy_key(char *dst, const char *src, size_t n)
 
 static void store_long(sl_topk *t, uint32_t s, const char *key, size_t want);
 
+/* Puts want <= INLINE bytes of key in slot sl itself. */
+static inline void store_inline(struct slot *sl, const char *key, size_t want)
+{
+	copy_key(sl->k.inl, key, want);
+	sl->stored = (uint16_t)want;	/* an old record is garbage now */
+}
+
 /* Stores up to SL_TOPK_VALUE_MAX bytes of key for slot s (whose old bytes,
  * if any, were dropped). Up to INLINE bytes go in the slot. A longer key
  * goes to the arena while long_max allows, else its first INLINE bytes go
@@ -595,13 +602,10 @@ static void store_long(sl_topk *t, uint32_t s, const char *key, size_t want);
  * the key is appended. */
 static inline void store_key(sl_topk *t, uint32_t s, const char *key, size_t want)
 {
-	if (want <= INLINE) {	/* most keys: no call, no arena */
-		struct slot *sl = &t->slots[s];
-		copy_key(sl->k.inl, key, want);
-		sl->stored = (uint16_t)want;	/* an old record is garbage now */
-		return;
-	}
-	store_long(t, s, key, want);
+	if (want <= INLINE)	/* most keys: no call, no arena */
+		store_inline(&t->slots[s], key, want);
+	else
+		store_long(t, s, key, want);
 }
 
 /* store_key for a key of more than INLINE bytes. */
@@ -616,8 +620,7 @@ static __attribute__((noinline)) void store_long(sl_topk *t, uint32_t s, const c
 		want = room > INLINE ? room : INLINE;
 	}
 	if (want <= INLINE) {
-		copy_key(sl->k.inl, key, want);
-		sl->stored = (uint16_t)want;	/* an old record is garbage now */
+		store_inline(sl, key, want);
 		return;
 	}
 	t->long_live += want;
