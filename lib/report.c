@@ -84,8 +84,8 @@ static uint32_t kll_k_for(size_t max_bytes)
 
 static size_t fixed_bytes(size_t max_bytes)
 {
-	return sizeof(sl_report) + sizeof(sl_scan_lines) + 2 * sl_kll_bytes(kll_k_for(max_bytes)) + HOUR_SERIES_BYTES +
-	       MINUTE_SERIES_BYTES + 1024 /* series headers, slack */;
+	return sizeof(sl_report) + sizeof(sl_scan_lines) + 2 * sl_kll_bytes(kll_k_for(max_bytes)) +
+	       HOUR_SERIES_BYTES + MINUTE_SERIES_BYTES + 1024 /* series headers, slack */;
 }
 
 /* ---- exact mode ---------------------------------------------------------
