@@ -172,6 +172,7 @@ int cmd_merge(int argc, char **argv)
 	const char *output = NULL;
 	int c;
 	optind = 1;
+	argv[0] = (char *)"sluice merge"; /* getopt's messages name argv[0] */
 	while ((c = getopt_long(argc, argv, "m:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -232,6 +233,7 @@ int cmd_report(int argc, char **argv)
 	long top_n = 10;
 	int c;
 	optind = 1;
+	argv[0] = (char *)"sluice report"; /* getopt's messages name argv[0] */
 	while ((c = getopt_long(argc, argv, "m:o:n:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':

@@ -889,6 +889,7 @@ int main(int argc, char **argv)
 	int json = 0, jobs_given = 0;
 	long top_n = 10, jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	int c;
+	argv[0] = (char *)prog; /* getopt's messages name argv[0], as ours name prog */
 	while ((c = getopt_long(argc, argv, "m:j:f:o:n:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':

@@ -278,6 +278,17 @@ static void damaged_states(void **state)
 	/* usage */
 	assert_int_equal(run("%s merge %s/a.state 2> /dev/null", sluice_bin, dir), 2);
 	assert_int_equal(run("%s report 2> /dev/null", sluice_bin), 2);
+	/* getopt's own messages name the command as ours do, not argv[0] */
+	static const char *const cmds[][2] = {
+		{"", "sluice: "}, {"merge", "sluice merge: "}, {"report", "sluice report: "},
+	};
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(run("%s %s --bogus 2> %s/err.txt", sluice_bin, cmds[i][0], dir), 2);
+		char *e = slurp("err.txt", &len);
+		if (strncmp(e, cmds[i][1], strlen(cmds[i][1])) != 0)
+			fail_msg("'%s --bogus' said: %s", cmds[i][0], e);
+		free(e);
+	}
 }
 
 int main(void)
