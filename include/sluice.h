@@ -682,6 +682,11 @@ void sl_report_begin_input(sl_report *r, uint32_t input_id);
  * example by another thread): the next line fed is line lines_before + 1. */
 void sl_report_set_position(sl_report *r, uint32_t input_id, uint64_t lines_before);
 
+/* The number of the last line fed of the current input (lines_before plus
+ * the lines fed since, oversized ones included): where a later run resumes
+ * its numbering. */
+uint64_t sl_report_position(const sl_report *r);
+
 /* Renames the samples' input ids: a sample of input i becomes one of input
  * map[i] (ids >= n are left alone). For a run that reorders its inputs. */
 void sl_report_remap_inputs(sl_report *r, const uint32_t *map, uint32_t n);
@@ -745,7 +750,7 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src);
  */
 #define SL_STATE_MAGIC "SLUICEST"
 #define SL_STATE_MAGIC_LEN 8
-#define SL_STATE_VERSION 1
+#define SL_STATE_VERSION 2	/* written; version 1 (no input line counts) is still read */
 /* Bytes at the start of each input covered by head_hash. */
 #define SL_STATE_HEAD_BYTES 4096
 
@@ -755,7 +760,9 @@ typedef struct {
 	const char *error;	/* NULL, or why it could not be (fully) read */
 	uint64_t dev, ino;	/* st_dev and st_ino; 0 when not a file */
 	uint64_t size;		/* size when read (0 if unknown) */
-	uint64_t consumed;	/* raw bytes read from it */
+	uint64_t consumed;	/* content bytes read from it (decompressed) */
+	uint64_t lines;		/* lines in those bytes (0 when read from a version-1
+				 * state, which did not record them) */
 	uint64_t head_hash;	/* sl_hash of its first head_len bytes */
 	uint32_t head_len;	/* min(size, SL_STATE_HEAD_BYTES) */
 } sl_state_input;

@@ -511,6 +511,11 @@ void sl_report_set_position(sl_report *r, uint32_t input_id, uint64_t lines_befo
 	r->input_line = lines_before;
 }
 
+uint64_t sl_report_position(const sl_report *r)
+{
+	return r->input_line;
+}
+
 void sl_report_remap_inputs(sl_report *r, const uint32_t *map, uint32_t n)
 {
 	for (uint32_t i = 0; i < r->nsamples; i++)

@@ -5,7 +5,7 @@
  * Container (docs/state-format.md has every field):
  *
  *     0   8  magic "SLUICEST"
- *     8   4  format version (1)
+ *     8   4  format version (2 written; 1, whose inputs lack `lines`, read)
  *    12   4  S, the number of sections (1 .. 64)
  *    16   8  length of the whole file
  *    24 24S  section table: u32 type | u32 flags (0) | u64 length
@@ -221,6 +221,7 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 			sl_wire_u64(w, in->ino);
 			sl_wire_u64(w, in->size);
 			sl_wire_u64(w, in->consumed);
+			sl_wire_u64(w, in->lines);
 			sl_wire_u64(w, in->head_hash);
 			sl_wire_u32(w, in->head_len);
 		}
@@ -409,20 +410,23 @@ static const uint8_t *get_str(sl_wire_reader *r, uint32_t *len, bool optional)
 	return p;
 }
 
-/* Inputs: a first pass validates and sizes, a second fills. */
-static sl_status get_inputs(sl_state *s, sl_wire_reader *sec, const char **why)
+/* Inputs: a first pass validates and sizes, a second fills. Version 1
+ * entries have no `lines`. */
+static sl_status get_inputs(sl_state *s, sl_wire_reader *sec, uint32_t version,
+			    const char **why)
 {
 	sl_wire_reader r = *sec;
 	uint32_t n = sl_wire_get_u32(&r);
-	/* the smallest entry is 52 bytes */
-	if (!sl_wire_need(&r, n, 52))
+	size_t u64s = version == 1 ? 5 : 6;
+	/* the smallest entry: two empty strings, the u64s and head_len */
+	if (!sl_wire_need(&r, n, 4 + 4 + 8 * u64s + 4))
 		return fail(why, "input count past the end of the section");
 	size_t strings = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t pl, el;
 		get_str(&r, &pl, false);
 		get_str(&r, &el, true);
-		sl_wire_take(&r, 5 * 8 + 4);
+		sl_wire_take(&r, 8 * u64s + 4);
 		if (r.bad)
 			return fail(why, "input entry truncated or holds a NUL byte");
 		strings += (size_t)pl + 1 + (el == NO_ERROR ? 0 : (size_t)el + 1);
@@ -461,6 +465,7 @@ static sl_status get_inputs(sl_state *s, sl_wire_reader *sec, const char **why)
 		in->ino = sl_wire_get_u64(&r);
 		in->size = sl_wire_get_u64(&r);
 		in->consumed = sl_wire_get_u64(&r);
+		in->lines = version == 1 ? 0 : sl_wire_get_u64(&r);
 		in->head_hash = sl_wire_get_u64(&r);
 		in->head_len = sl_wire_get_u32(&r);
 		if (in->head_len > SL_STATE_HEAD_BYTES)
@@ -627,14 +632,16 @@ static sl_status cross_check(const sl_report *r, const char **why)
 	return SL_OK;
 }
 
-/* Reads the section whose bytes are in r into s (report made by meta). */
-static sl_status get_section(sl_state *s, int type, sl_wire_reader *r, const char **why)
+/* Reads the section whose bytes are in r into s (report made by meta), of a
+ * file of format version `version`. */
+static sl_status get_section(sl_state *s, int type, sl_wire_reader *r, uint32_t version,
+			     const char **why)
 {
 	sl_report *rep = s->report;
 	sl_status st;
 	switch (type) {
 	case SEC_INPUTS:
-		return get_inputs(s, r, why);
+		return get_inputs(s, r, version, why);
 	case SEC_COUNTERS:
 		return get_counters(rep, r, why);
 	case SEC_TALLIES:
@@ -683,7 +690,7 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 	if (len < HEADER + 8)
 		return fail(why, "truncated header");
 	uint32_t version = sl_wire_le32(buf + 8);
-	if (version != SL_STATE_VERSION)
+	if (version != SL_STATE_VERSION && version != 1)
 		return fail(why, "unsupported state format version");
 	uint32_t ns = sl_wire_le32(buf + 12);
 	uint64_t file_len = sl_wire_le64(buf + 16);
@@ -767,7 +774,7 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 		off += slen;
 		if (type == SEC_META)
 			continue;
-		st = get_section(s, type, &r, why);
+		st = get_section(s, type, &r, version, why);
 		if (st != SL_OK)
 			return st;
 	}

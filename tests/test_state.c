@@ -94,8 +94,10 @@ static sl_report *report_of(sl_budget *b, size_t bytes, const logbuf *logs, size
 }
 
 static const sl_state_input test_inputs[2] = {
-	{"a.log", NULL, 1, 2, 3, 4, 5, 6},
-	{"b.log", "read error: test", 7, 8, 9, 10, 11, 12},
+	{.path = "a.log", .dev = 1, .ino = 2, .size = 3, .consumed = 4, .lines = 13,
+	 .head_hash = 5, .head_len = 6},
+	{.path = "b.log", .error = "read error: test", .dev = 7, .ino = 8, .size = 9,
+	 .consumed = 10, .lines = 14, .head_hash = 11, .head_len = 12},
 };
 
 static void *encode(sl_budget *b, const sl_report *r, size_t *len)
@@ -301,6 +303,7 @@ static void round_trip_at(sl_format fmt, size_t bytes, size_t n, unsigned client
 		assert_int_equal(x->ino, y->ino);
 		assert_int_equal(x->size, y->size);
 		assert_int_equal(x->consumed, y->consumed);
+		assert_int_equal(x->lines, y->lines);
 		assert_int_equal(x->head_hash, y->head_hash);
 		assert_int_equal(x->head_len, y->head_len);
 	}
@@ -697,9 +700,16 @@ static void forged_headers(void **state)
 	assert_true(sl_state_is_state(orig, len));
 
 	memcpy(buf, orig, len);
-	put32(buf + 8, 2);
+	put32(buf + 8, SL_STATE_VERSION + 1);
 	reseal(buf, len);
-	expect_reject(&b, buf, len, SL_ECORRUPT, "version 2");
+	expect_reject(&b, buf, len, SL_ECORRUPT, "a newer version");
+
+	/* version 1 reads the inputs without `lines`: this file's entries
+	 * then leave 8 bytes each over */
+	memcpy(buf, orig, len);
+	put32(buf + 8, 1);
+	reseal(buf, len);
+	expect_reject(&b, buf, len, SL_ECORRUPT, "version 1 with version-2 inputs");
 
 	memcpy(buf, orig, len);
 	put32(buf + 12, 1000);
@@ -1058,6 +1068,53 @@ static uint8_t *read_whole(const char *path, size_t *len)
 	return p;
 }
 
+/* States written before the inputs recorded their line counts (format
+ * version 1, the corpus's seeds made by that build) still decode, with
+ * every input's `lines` 0, and are written back as the current version. */
+static void reads_version_1(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"common", "degraded", "empty", "lines",
+					    "old-build-common"};
+	sl_budget b;
+	sl_budget_init(&b, 64 << 20);
+	int seen = 0;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char path[256];
+		snprintf(path, sizeof path, "fuzz/corpus/fuzz_state/%s.state", names[i]);
+		if (access(path, R_OK) != 0)
+			continue;
+		size_t len;
+		uint8_t *buf = read_whole(path, &len);
+		assert_true(len >= 12);
+		assert_int_equal(buf[8] | buf[9] << 8 | buf[10] << 16 | (uint32_t)buf[11] << 24, 1);
+		sl_state *s = decode_ok(&b, buf, len, 0);
+		assert_true(s->ninputs > 0);
+		for (size_t j = 0; j < s->ninputs; j++)
+			assert_int_equal(s->inputs[j].lines, 0);
+		void *out;
+		size_t olen;
+		assert_int_equal(sl_state_encode(&b, s->report, s->inputs, s->ninputs, s->budget,
+						 s->peak, &out, &olen),
+				 SL_OK);
+		assert_int_equal(((uint8_t *)out)[8], SL_STATE_VERSION);
+		sl_state *again = decode_ok(&b, out, olen, 0);
+		assert_int_equal(again->ninputs, s->ninputs);
+		for (size_t j = 0; j < s->ninputs; j++) {
+			assert_string_equal(again->inputs[j].path, s->inputs[j].path);
+			assert_int_equal(again->inputs[j].consumed, s->inputs[j].consumed);
+		}
+		sl_state_free(again);
+		sl_free(&b, out, olen);
+		sl_state_free(s);
+		free(buf);
+		seen++;
+	}
+	if (!seen)
+		print_message("no corpus directory (run from the top of the tree)\n");
+	assert_int_equal(b.used, 0);
+}
+
 static void save_and_load(void **state)
 {
 	(void)state;
@@ -1186,6 +1243,7 @@ int main(void)
 		cmocka_unit_test(impossible_sketches),
 		cmocka_unit_test(budget_too_small),
 		cmocka_unit_test(corpus_files),
+		cmocka_unit_test(reads_version_1),
 		cmocka_unit_test(save_and_load),
 		cmocka_unit_test(kill_during_save),
 	};
