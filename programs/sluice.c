@@ -93,6 +93,8 @@ typedef struct {
 typedef struct track {
 	sl_state_input fp;  /* identity: dev, ino, size, head of the content */
 	uint64_t skip;	    /* content bytes already counted by the loaded state */
+	uint64_t skip_lines; /* the lines in them (0: unknown, a version-1 state) */
+	uint64_t lines;	    /* lines counted in all, skip_lines included */
 	uint64_t content;   /* content bytes read this run */
 	uint64_t unfed;	    /* of which, an unterminated last line left for later */
 } track_t;
@@ -404,7 +406,9 @@ static void *queue_worker(void *arg)
 static void dispatch(run_t *r, char *buf, size_t off, size_t len, uint32_t id, uint64_t *lines)
 {
 	if (r->jobs == 1) {
-		sl_report_feed(r->workers[0].report, buf + off, len);
+		sl_report *rep = r->workers[0].report;
+		sl_report_feed(rep, buf + off, len);
+		*lines = sl_report_position(rep); /* the report numbers the lines */
 		return;
 	}
 	block_t b = {buf, off, len, id, *lines};
@@ -418,10 +422,10 @@ static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src, 
 {
 	char *cur = r->jobs == 1 ? r->pool[0] : take_buffer(r);
 	size_t carried = 0;
-	uint64_t lines = 0; /* lines of this input handed out so far */
+	uint64_t lines = t->skip_lines; /* lines of this input handed out so far */
 	int skipping = 0, err = 0;
 	if (r->workers[0].report)
-		sl_report_begin_input(r->workers[0].report, id);
+		sl_report_set_position(r->workers[0].report, id, lines);
 	for (;;) {
 		size_t got = 0;
 		sl_status st = sl_input_read(src, cur + carried, r->cap - carried, &got, &err);
@@ -502,6 +506,7 @@ static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src, 
 	} else if (r->jobs > 1) {
 		give_buffer(r, cur);
 	}
+	t->lines = lines;
 	return 0;
 }
 
@@ -670,6 +675,7 @@ static int read_ranges(run_t *r, cli_input *in, uint32_t id, uint64_t size)
 		}
 		before += r->chunk_lines[j];
 	}
+	r->track[id].lines = before;
 	return 0;
 }
 
@@ -788,8 +794,10 @@ static size_t match_inputs(run_t *r, cli_input *inputs, size_t n, uint32_t *map)
 		const sl_state_input *o = &st->inputs[best];
 		used[best] = 1;
 		map[best] = (uint32_t)i;
-		if (same_head && (compressed || t->fp.size >= o->consumed))
+		if (same_head && (compressed || t->fp.size >= o->consumed)) {
 			t->skip = o->consumed;
+			t->skip_lines = o->lines;
+		}
 	}
 	size_t total = n;
 	for (size_t j = 0; j < st->ninputs; j++)
@@ -1211,6 +1219,7 @@ int main(int argc, char **argv)
 			all[i] = inputs[i];
 			facts[i] = r.track[i].fp;
 			facts[i].consumed = r.track[i].skip + r.track[i].content - r.track[i].unfed;
+			facts[i].lines = r.track[i].lines;
 		}
 		for (size_t j = 0; r.loaded && j < r.loaded->ninputs; j++)
 			if (map[j] >= ninputs) {

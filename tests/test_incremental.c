@@ -161,6 +161,72 @@ static void growth_rotation_gzip_truncation(void **state)
 	json_free(b);
 }
 
+/* The malformed-line samples of the report, as "input:line:text" lines. */
+static void samples_text(const jv *j, char *out, size_t cap)
+{
+	const jv *ss = json_get(j, "malformed_samples");
+	assert_non_null(ss);
+	size_t at = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < ss->n; i++) {
+		const jv *x = json_at(ss, i);
+		int n = snprintf(out + at, cap - at, "%s:%llu:%s\n", json_get(x, "input")->str,
+				 (unsigned long long)json_u64(x, "line"), json_get(x, "text")->str);
+		assert_true(n > 0 && (size_t)n < cap - at);
+		at += (size_t)n;
+	}
+}
+
+/* A resumed run numbers its lines from the file's start, as a plain run
+ * does: with one job and with the queue's workers, across a partial last
+ * line left for later, and in a file rotated into .gz. */
+static void samples_keep_their_line_numbers(void **state)
+{
+	(void)state;
+	int st;
+	char inc[2048], one[2048];
+	/* bad lines at 301, 402, then (a partial line, completed later) 453 */
+	sh("rm -f t.st b.log* && '%s' --lines 300 --seed 6 > b.log && echo 'bad one' >> b.log", gen);
+	/* saved with two jobs: each job's share then holds the state */
+	jv *a = report(&st, "-j 2 --state t.st b.log");
+	assert_int_equal(st, 0);
+	json_free(a);
+	sh("'%s' --lines 100 --seed 7 --start 1700100000 >> b.log && echo 'bad two' >> b.log && "
+	   "'%s' --lines 50 --seed 8 --start 1700200000 >> b.log && printf 'bad' >> b.log", gen,
+	   gen);
+	a = report(&st, "-j 2 --state t.st b.log");
+	assert_int_equal(st, 0);
+	json_free(a);
+	sh("echo ' three' >> b.log && '%s' --lines 20 --seed 9 --start 1700300000 >> b.log", gen);
+	const char *jobs[] = {"-j 1", "-j 2"};
+	for (int k = 0; k < 2; k++) {
+		/* the same state, resumed once with each job count */
+		sh("cp t.st t%d.st", k);
+		a = report(&st, "%s --state t%d.st b.log", jobs[k], k);
+		assert_int_equal(st, 0);
+		samples_text(a, inc, sizeof inc);
+		json_free(a);
+		a = report(&st, "%s b.log", jobs[k]);
+		samples_text(a, one, sizeof one);
+		json_free(a);
+		assert_string_equal(inc, one);
+		assert_string_equal(inc, "b.log:301:bad one\nb.log:402:bad two\n"
+					 "b.log:453:bad three\n");
+	}
+	/* rotated into .gz (read past by decompressing), and a new b.log */
+	sh("gzip -c b.log > b.log.1.gz && rm b.log && '%s' --lines 5 --seed 10 > b.log && "
+	   "echo 'bad four' >> b.log", gen);
+	a = report(&st, "-j 1 --state t0.st b.log.1.gz b.log");
+	assert_int_equal(st, 0);
+	samples_text(a, inc, sizeof inc);
+	json_free(a);
+	a = report(&st, "-j 1 b.log.1.gz b.log");
+	samples_text(a, one, sizeof one);
+	json_free(a);
+	assert_string_equal(inc, one);
+	assert_non_null(strstr(inc, "b.log:6:bad four\n"));
+}
+
 /* merge(state(a), state(b)) reports what state(a then b) reports. */
 static void merge_equals_one_run(void **state)
 {
@@ -235,6 +301,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(growth_rotation_gzip_truncation),
+		cmocka_unit_test(samples_keep_their_line_numbers),
 		cmocka_unit_test(merge_equals_one_run),
 		cmocka_unit_test(kill_during_save_keeps_old_state),
 	};
