@@ -436,21 +436,33 @@ static void text_tally(FILE *o, const char *title, const sl_tally *t, uint64_t t
 		fprintf(o, "  %-10s %14s\n", "(other)", grouped(a, sizeof a, t->other));
 }
 
-static void text_dist(FILE *o, const char *title, const char *unit, const sl_kll *q,
-		      const sl_moments *m)
+/* A figure of a distribution: in whole units grouped with commas (byte
+ * counts: "1,138,760", not "1.13876e+06"; a mean is rounded), else six
+ * significant digits. */
+static const char *dist_value(char *out, size_t n, double v, bool whole)
+{
+	if (whole && v >= 0 && v < 1e18)
+		return grouped(out, n, (uint64_t)(v + 0.5));
+	snprintf(out, n, "%.6g", v);
+	return out;
+}
+
+static void text_dist(FILE *o, const char *title, const char *unit, bool whole,
+		      const sl_kll *q, const sl_moments *m)
 {
 	dist_summary d = summarize(q, m);
-	char a[32];
+	char a[32], v[8][32];
 	fprintf(o, "\n%s (%s)  n=%s", title, unit, grouped(a, sizeof a, d.count));
 	if (d.rank_error > 0)
 		fprintf(o, ", quantiles ≈ within ±%.2f%% of rank (95%%)", 100 * d.rank_error);
 	fputs("\n", o);
 	if (!d.count)
 		return;
-	fprintf(o, "  min %-12.6g p50 %-12.6g p90 %-12.6g p99 %-12.6g\n", d.min, d.q[0], d.q[1],
-		d.q[2]);
-	fprintf(o, "  p999 %-11.6g max %-12.6g mean %-11.6g stddev %.6g\n", d.q[3], d.max, d.mean,
-		d.stddev);
+	const double x[8] = {d.min, d.q[0], d.q[1], d.q[2], d.q[3], d.max, d.mean, d.stddev};
+	for (int i = 0; i < 8; i++)
+		dist_value(v[i], sizeof v[i], x[i], whole);
+	fprintf(o, "  min %-12s p50 %-12s p90 %-12s p99 %-12s\n", v[0], v[1], v[2], v[3]);
+	fprintf(o, "  p999 %-11s max %-12s mean %-11s stddev %s\n", v[4], v[5], v[6], v[7]);
 }
 
 /* At most TEXT_SERIES_ROWS rows: adjacent buckets are summed in groups (the
@@ -536,7 +548,7 @@ static int render_lines_text(FILE *o, const cli_view *v)
 	text_rows(o, "Top lines", v->rows,
 		  v->rows ? sl_topk_list(r->top_lines, v->rows, v->top_n) : 0,
 		  sl_topk_is_exact(r->top_lines));
-	text_dist(o, "Line length", "bytes", r->line_length_q, &r->line_length);
+	text_dist(o, "Line length", "bytes", true, r->line_length_q, &r->line_length);
 	return ferror(o) ? -1 : 0;
 }
 
@@ -602,8 +614,8 @@ int render_text(FILE *o, const cli_view *v)
 	}
 
 	if (r->request_time.n)
-		text_dist(o, "Request time", "seconds", r->request_time_q, &r->request_time);
-	text_dist(o, "Response size", "bytes", r->response_bytes_q, &r->response_bytes);
+		text_dist(o, "Request time", "seconds", false, r->request_time_q, &r->request_time);
+	text_dist(o, "Response size", "bytes", true, r->response_bytes_q, &r->response_bytes);
 	if (r->per_minute && r->last_time - r->first_time < SIX_HOURS && r->requests)
 		text_series(o, "Requests per minute", r->per_minute);
 	else if (r->requests)

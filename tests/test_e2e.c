@@ -795,6 +795,38 @@ static void output_file_by_extension(void **state)
 	model_free(&m);
 }
 
+/* The text report writes byte counts as grouped integers ("2,000,000", not
+ * "2e+06") and seconds with their decimals. */
+static void text_figures_readable(void **state)
+{
+	(void)state;
+	char path[512], args[1024];
+	snprintf(path, sizeof path, "%s/sizes.log", tmpdir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	static const unsigned sizes[] = {5, 1234567, 2000000};
+	for (int i = 0; i < 3; i++)
+		fprintf(f, "10.0.0.%d - - [10/Oct/2023:13:55:3%d +0000] \"GET / HTTP/1.1\" 200 %u "
+			   "\"-\" \"t\" 0.25\n", i, i, sizes[i]);
+	fclose(f);
+	snprintf(args, sizeof args, "-q %s", path);
+	run_result r = run(args);
+	assert_int_equal(r.status, 0);
+	const char *d = strstr(r.out, "Response size (bytes)");
+	assert_non_null(d);
+	const char *end = strstr(d, "\n\n");
+	size_t n = end ? (size_t)(end - d) : strlen(d);
+	char sect[512];
+	assert_true(n < sizeof sect);
+	memcpy(sect, d, n);
+	sect[n] = '\0';
+	if (!strstr(sect, "min 5 ") || !strstr(sect, "max 2,000,000 ") ||
+	    !strstr(sect, "p50 1,234,567 ") || strstr(sect, "e+"))
+		fail_msg("response sizes as printed:\n%s", sect);
+	assert_non_null(strstr(r.out, "p50 0.25 "));
+	run_free(&r);
+}
+
 /* Every exact figure, the HLL estimates and the malformed samples must be
  * the same for any -j: byte ranges (a plain file over 4 MiB) and the
  * reader's queue (the same log gzipped). */
@@ -1147,6 +1179,7 @@ int main(void)
 		cmocka_unit_test(sketches_within_bounds),
 		cmocka_unit_test(other_formats_detected),
 		cmocka_unit_test(output_file_by_extension),
+		cmocka_unit_test(text_figures_readable),
 		cmocka_unit_test(same_figures_for_any_jobs),
 		cmocka_unit_test(samples_from_late_chunks),
 		cmocka_unit_test(lines_mode),
