@@ -1110,8 +1110,10 @@ static void reads_version_1(void **state)
 		free(buf);
 		seen++;
 	}
-	if (!seen)
+	if (access("fuzz/corpus/fuzz_state", F_OK) != 0)
 		print_message("no corpus directory (run from the top of the tree)\n");
+	else
+		assert_true(seen > 0); /* the seeds are there: they must have been read */
 	assert_int_equal(b.used, 0);
 }
 
