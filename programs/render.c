@@ -533,6 +533,18 @@ static void text_rows(FILE *o, const char *title, const sl_topk_row *rows, size_
 	}
 }
 
+/* One line per input that could not be read to its end: the figures above
+ * and below cover only what was read of it. */
+static void text_incomplete(FILE *o, const cli_view *v)
+{
+	for (size_t i = 0; i < v->ninputs; i++)
+		if (v->inputs[i].error) {
+			fprintf(o, "  %-18s ", "Incomplete");
+			cli_print_safe(o, v->inputs[i].path, strlen(v->inputs[i].path), 200);
+			fprintf(o, ": %s (counted up to there)\n", v->inputs[i].error);
+		}
+}
+
 static int render_lines_text(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
@@ -541,6 +553,7 @@ static int render_lines_text(FILE *o, const cli_view *v)
 		v->ninputs == 1 ? "" : "s");
 	fprintf(o, "  %-18s %s  (oversized %s)\n", "Lines", grouped(a, sizeof a, r->lines),
 		grouped(b, sizeof b, r->oversized));
+	text_incomplete(o, v);
 	fprintf(o, "  %-18s %s\n", "Bytes", grouped(a, sizeof a, r->bytes_sent));
 	text_estimate(o, "Distinct lines", sl_distinct_estimate(r->distinct_lines));
 	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",
@@ -568,6 +581,7 @@ int render_text(FILE *o, const cli_view *v)
 	fprintf(o, "  %-18s %s  (requests %s, malformed %s, oversized %s)\n", "Lines",
 		grouped(a, sizeof a, r->lines), grouped(b, sizeof b, r->requests),
 		grouped(c, sizeof c, r->malformed), grouped(d, sizeof d, r->oversized));
+	text_incomplete(o, v);
 	if (r->requests) {
 		iso_time(a, sizeof a, r->first_time);
 		iso_time(b, sizeof b, r->last_time);

@@ -9,9 +9,9 @@
  *
  *   ranges   a plain regular file of at least RANGE_MIN bytes is cut into
  *            byte ranges (chunks of at least CHUNK_MIN bytes, up to
- *            CHUNKS_PER_JOB per worker), which the workers claim in file
- *            order as they finish the last, so a slower core (a shared VM's
- *            are uneven) does not leave the other waiting at the end. A
+ *            CHUNKS_PER_JOB per worker, a multiple of the workers), and
+ *            worker i reads chunks i, i + jobs, i + 2 jobs, ...: a fixed
+ *            assignment, so the output never depends on thread timing. A
  *            line belongs to the chunk holding its first byte: a worker
  *            skips the partial line at a chunk's start and finishes the line
  *            that crosses its end. Each worker reads with pread through its
@@ -21,10 +21,11 @@
  *            given the input's id (one line counter per chunk, from the
  *            budget).
  *   reader   stdin, pipes, compressed and small files: this thread reads and
- *            decompresses, cuts blocks at the last newline, counts their
- *            lines (for sample line numbers) and hands them to the workers
- *            through a queue of pool buffers. With -j 1 there is no queue:
- *            blocks are fed directly.
+ *            decompresses, fills a pool buffer, cuts it at its last
+ *            newline, counts the lines (for sample line numbers) and hands
+ *            block k to worker k % jobs through that worker's queue: where
+ *            a block ends and who reads it depend on the bytes only. With
+ *            -j 1 there is no queue: blocks are fed directly.
  *
  * The budget (-m) covers everything. The split:
  *
@@ -99,11 +100,20 @@ typedef struct track {
 	uint64_t unfed;	    /* of which, an unterminated last line left for later */
 } track_t;
 
+/* A worker's queue of blocks (the reader hands block k to worker k % jobs,
+ * so which lines a worker sees never depends on thread timing). */
+typedef struct {
+	block_t *ring;
+	size_t head, len, cap;
+} queue_t;
+
 typedef struct {
 	run_t *run;
+	int index;	     /* 0 .. jobs - 1 */
 	sl_budget budget;
 	sl_report *report;
 	pthread_t tid;
+	queue_t queue;	     /* blocks for this worker (reader mode) */
 	/* range job */
 	cli_input *in;
 	uint64_t start, end; /* the lines starting in [start, end) are this chunk's */
@@ -113,6 +123,7 @@ typedef struct {
 
 struct run {
 	sl_budget budget;
+	sl_budget own;	     /* child of budget: what the main thread allocates */
 	sl_budget decoders;  /* child of budget: the inputs' decoders (the reserve) */
 	sl_format format;
 	int jobs;
@@ -129,11 +140,12 @@ struct run {
 	char **pool;
 	worker_t *workers;
 	int quiet;
-	/* the reader's queue */
+	/* the reader's queues (one per worker, in the workers) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	block_t *queue;	     /* ring of nbuf + jobs blocks */
-	size_t qhead, qlen, qcap;
+	block_t *rings;	     /* jobs rings of qcap blocks each */
+	size_t qcap;
+	uint64_t blocks;     /* blocks handed out: the next goes to blocks % jobs */
 	char **free_bufs;
 	int nfree;
 	/* oversized lines the reader skipped, for worker 0 at the end */
@@ -148,7 +160,6 @@ struct run {
 	/* the current input's chunks (ranges) */
 	uint64_t size;
 	uint32_t nchunks;
-	_Atomic uint32_t next_chunk;
 	_Atomic int failed;	     /* a chunk could not be read: claim no more */
 	uint64_t *chunk_lines;	     /* max_chunks line counts (from the budget) */
 	uint32_t max_chunks;
@@ -365,24 +376,26 @@ static void give_buffer(run_t *r, char *b)
 	pthread_mutex_unlock(&r->mu);
 }
 
-static void push_block(run_t *r, block_t b)
+static void push_block(run_t *r, worker_t *w, block_t b)
 {
+	queue_t *q = &w->queue;
 	pthread_mutex_lock(&r->mu);
-	while (r->qlen == r->qcap)
+	while (q->len == q->cap)
 		pthread_cond_wait(&r->cv, &r->mu);
-	r->queue[(r->qhead + r->qlen++) % r->qcap] = b;
+	q->ring[(q->head + q->len++) % q->cap] = b;
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 }
 
-static block_t pop_block(run_t *r)
+static block_t pop_block(run_t *r, worker_t *w)
 {
+	queue_t *q = &w->queue;
 	pthread_mutex_lock(&r->mu);
-	while (r->qlen == 0)
+	while (q->len == 0)
 		pthread_cond_wait(&r->cv, &r->mu);
-	block_t b = r->queue[r->qhead];
-	r->qhead = (r->qhead + 1) % r->qcap;
-	r->qlen--;
+	block_t b = q->ring[q->head];
+	q->head = (q->head + 1) % q->cap;
+	q->len--;
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	return b;
@@ -392,7 +405,7 @@ static void *queue_worker(void *arg)
 {
 	worker_t *w = arg;
 	for (;;) {
-		block_t b = pop_block(w->run);
+		block_t b = pop_block(w->run, w);
 		if (!b.buf)
 			return NULL;
 		sl_report_set_position(w->report, b.input, b.lines_before);
@@ -413,7 +426,33 @@ static void dispatch(run_t *r, char *buf, size_t off, size_t len, uint32_t id, u
 	}
 	block_t b = {buf, off, len, id, *lines};
 	*lines += sl_count_lines(buf + off, len) + (len && buf[off + len - 1] != '\n');
-	push_block(r, b);
+	push_block(r, &r->workers[r->blocks++ % (uint64_t)r->jobs], b);
+}
+
+/* Reads into buf[0 .. cap - 1] until it is full or the input ends, so that
+ * blocks are cut at the same places however a pipe delivers its bytes (and
+ * each worker gets the same lines on every run). An error after some bytes
+ * is kept in *pending and returned by the next call. */
+static sl_status fill(sl_input *src, char *buf, size_t cap, size_t *got, int *err,
+		      sl_status *pending)
+{
+	*got = 0;
+	if (*pending != SL_OK)
+		return *pending;
+	while (*got < cap) {
+		size_t n = 0;
+		sl_status st = sl_input_read(src, buf + *got, cap - *got, &n, err);
+		if (st != SL_OK) {
+			if (*got == 0)
+				return st;
+			*pending = st;
+			break;
+		}
+		if (n == 0)
+			break;
+		*got += n;
+	}
+	return SL_OK;
 }
 
 /* Reads one input through the reader. Returns 0, or -1 on a fatal error. */
@@ -424,11 +463,12 @@ static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src, 
 	size_t carried = 0;
 	uint64_t lines = t->skip_lines; /* lines of this input handed out so far */
 	int skipping = 0, err = 0;
+	sl_status pending = SL_OK;
 	if (r->workers[0].report)
 		sl_report_set_position(r->workers[0].report, id, lines);
 	for (;;) {
 		size_t got = 0;
-		sl_status st = sl_input_read(src, cur + carried, r->cap - carried, &got, &err);
+		sl_status st = fill(src, cur + carried, r->cap - carried, &got, &err, &pending);
 		if (st != SL_OK) {
 			input_error(in, st, err);
 			break;
@@ -596,13 +636,15 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 	return rc;
 }
 
-/* Claims the next chunk of the input until none is left. */
+/* Reads chunks index, index + jobs, index + 2 jobs, ... of the input: a
+ * fixed assignment, so that each worker's report (and the merged result,
+ * approximate figures included) is the same on every run. */
 static void *range_worker(void *arg)
 {
 	worker_t *w = arg;
 	run_t *r = w->run;
-	uint32_t j;
-	while (!atomic_load(&r->failed) && (j = atomic_fetch_add(&r->next_chunk, 1)) < r->nchunks) {
+	for (uint32_t j = (uint32_t)w->index; j < r->nchunks && !atomic_load(&r->failed);
+	     j += (uint32_t)r->jobs) {
 		uint64_t step = r->size / r->nchunks;
 		w->start = step * j;
 		w->end = j == r->nchunks - 1 ? r->size : step * (j + 1);
@@ -631,10 +673,10 @@ static int read_ranges(run_t *r, cli_input *in, uint32_t id, uint64_t size)
 		n = r->max_chunks;
 	if (n < (uint64_t)r->jobs)
 		n = (uint64_t)r->jobs;
+	n -= n % (uint64_t)r->jobs; /* as many chunks for every worker */
 	r->size = size;
 	r->nchunks = (uint32_t)n;
 	memset(r->chunk_lines, 0, n * sizeof *r->chunk_lines); /* chunks never read: 0 */
-	atomic_store(&r->next_chunk, 0);
 	atomic_store(&r->failed, 0);
 	for (int i = 0; i < r->jobs; i++) {
 		worker_t *w = &r->workers[i];
@@ -690,18 +732,21 @@ static int start_queue_workers(run_t *r)
 static void stop_queue_workers(run_t *r)
 {
 	for (int i = 0; i < r->jobs; i++)
-		push_block(r, (block_t){0});
+		push_block(r, &r->workers[i], (block_t){0});
 	for (int i = 0; i < r->jobs; i++)
 		pthread_join(r->workers[i].tid, NULL);
 }
 
 /* ---- state files ----------------------------------------------------------- */
 
-/* True when path is a regular file starting with the state magic. */
+/* True when path is a regular file starting with the state magic. Nothing
+ * else is opened: a pipe or FIFO read here would lose its first bytes to
+ * the reader (and a FIFO could block before the run starts). */
 static int is_state_file(const char *path)
 {
 	char head[SL_STATE_MAGIC_LEN];
-	if (strcmp(path, "-") == 0)
+	struct stat sb;
+	if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return 0;
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -729,9 +774,11 @@ static int fingerprint(run_t *r, const char *path, sl_state_input *fp, char *hea
 	struct stat sb;
 	if (stat(path, &sb) != 0)
 		return -1;
+	if (!S_ISREG(sb.st_mode))
+		return 0; /* a pipe, FIFO or device: read once, by the reader */
 	fp->dev = (uint64_t)sb.st_dev;
 	fp->ino = (uint64_t)sb.st_ino;
-	fp->size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+	fp->size = (uint64_t)sb.st_size;
 	sl_input *src;
 	int err;
 	if (sl_input_open(&src, &r->decoders, path, &err) != SL_OK)
@@ -763,7 +810,7 @@ static size_t match_inputs(run_t *r, cli_input *inputs, size_t n, uint32_t *map)
 {
 	const sl_state *st = r->loaded;
 	char head[SL_STATE_HEAD_BYTES];
-	char *used = st->ninputs ? sl_calloc(&r->budget, st->ninputs, 1) : NULL;
+	char *used = st->ninputs ? sl_calloc(&r->own, st->ninputs, 1) : NULL;
 	for (size_t i = 0; i < n; i++) {
 		track_t *t = &r->track[i];
 		size_t got;
@@ -804,8 +851,20 @@ static size_t match_inputs(run_t *r, cli_input *inputs, size_t n, uint32_t *map)
 		if (!used || !used[j])
 			map[j] = (uint32_t)total++;
 	if (used)
-		sl_free(&r->budget, used, st->ninputs);
+		sl_free(&r->own, used, st->ninputs);
 	return total;
+}
+
+/* The memory peak the report states: the sum of each part's own peak (the
+ * main thread's, the decoders', every worker's). It bounds the true peak
+ * from above and, unlike the root budget's peak, which depends on how the
+ * threads' allocations interleave, it is the same on every run. */
+static size_t run_peak(const run_t *r)
+{
+	size_t peak = r->own.peak + r->decoders.peak;
+	for (int i = 0; i < r->jobs; i++)
+		peak += r->workers[i].budget.peak;
+	return peak < r->budget.limit ? peak : r->budget.limit;
 }
 
 /* ---- one input ------------------------------------------------------------- */
@@ -1004,7 +1063,8 @@ int main(int argc, char **argv)
 	sl_budget_init(&r.budget, budget);
 	size_t ninputs = argc > optind ? (size_t)(argc - optind) : 1;
 	size_t base = ninputs * sizeof(cli_input) + jobs * sizeof(worker_t) +
-		      chunks_for(jobs) * sizeof(uint64_t);
+		      chunks_for(jobs) * sizeof(uint64_t) +
+		      (size_t)jobs * (size_t)(jobs + 2) * sizeof(block_t);
 	size_t fixed, need;
 	/* The HLL precision one worker would have: every -j uses it. */
 	size_t cap1 = budget / 8 < 2 * SL_LINE_MAX ? 2 * SL_LINE_MAX : budget / 8;
@@ -1051,17 +1111,18 @@ int main(int argc, char **argv)
 	r.share = (budget - fixed - (size_t)r.nbuf * (r.cap + sizeof(char *))) / (size_t)r.jobs -
 		  REPORT_SLACK;
 
-	cli_input *inputs = sl_calloc(&r.budget, ninputs, sizeof *inputs);
-	r.workers = sl_calloc(&r.budget, (size_t)r.jobs, sizeof *r.workers);
-	r.pool = sl_calloc(&r.budget, (size_t)r.nbuf, sizeof *r.pool);
-	r.free_bufs = sl_calloc(&r.budget, (size_t)r.nbuf, sizeof *r.free_bufs);
-	r.qcap = (size_t)(r.nbuf + r.jobs);
-	r.queue = sl_calloc(&r.budget, r.qcap, sizeof *r.queue);
+	sl_budget_init_child(&r.own, &r.budget, budget);
+	cli_input *inputs = sl_calloc(&r.own, ninputs, sizeof *inputs);
+	r.workers = sl_calloc(&r.own, (size_t)r.jobs, sizeof *r.workers);
+	r.pool = sl_calloc(&r.own, (size_t)r.nbuf, sizeof *r.pool);
+	r.free_bufs = sl_calloc(&r.own, (size_t)r.nbuf, sizeof *r.free_bufs);
+	r.qcap = (size_t)r.nbuf + 1; /* every buffer, and the stop block */
+	r.rings = sl_calloc(&r.own, (size_t)r.jobs * r.qcap, sizeof *r.rings);
 	r.max_chunks = chunks_for(r.jobs);
-	r.chunk_lines = sl_calloc(&r.budget, r.max_chunks, sizeof *r.chunk_lines);
-	int ok = inputs && r.workers && r.pool && r.free_bufs && r.queue && r.chunk_lines;
+	r.chunk_lines = sl_calloc(&r.own, r.max_chunks, sizeof *r.chunk_lines);
+	int ok = inputs && r.workers && r.pool && r.free_bufs && r.rings && r.chunk_lines;
 	for (int i = 0; ok && i < r.nbuf; i++) {
-		r.pool[i] = sl_malloc(&r.budget, r.cap);
+		r.pool[i] = sl_malloc(&r.own, r.cap);
 		r.free_bufs[r.nfree++] = r.pool[i];
 		ok = r.pool[i] != NULL;
 	}
@@ -1071,6 +1132,8 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < r.jobs; i++) {
 		r.workers[i].run = &r;
+		r.workers[i].index = i;
+		r.workers[i].queue = (queue_t){.ring = r.rings + (size_t)i * r.qcap, .cap = r.qcap};
 		sl_budget_init_child(&r.workers[i].budget, &r.budget, r.share + REPORT_SLACK);
 	}
 	pthread_mutex_init(&r.mu, NULL);
@@ -1089,7 +1152,7 @@ int main(int argc, char **argv)
 		    S_ISREG(sb.st_mode))
 			r.total += (uint64_t)sb.st_size;
 	}
-	r.track = sl_calloc(&r.budget, ninputs, sizeof *r.track);
+	r.track = sl_calloc(&r.own, ninputs, sizeof *r.track);
 	if (!r.track) {
 		fprintf(stderr, "%s: too many inputs for the memory budget\n", prog);
 		return EXIT_TROUBLE;
@@ -1105,7 +1168,7 @@ int main(int argc, char **argv)
 		const char *why = NULL;
 		/* Against the run's budget: the file's bytes are held only while
 		 * decoding, in the decoder reserve no input uses yet. */
-		sl_status st = sl_state_load(&r.loaded, &r.budget, state_path, r.share, &err, &why);
+		sl_status st = sl_state_load(&r.loaded, &r.own, state_path, r.share, &err, &why);
 		if (st == SL_EIO && err == ENOENT) {
 			r.loaded = NULL; /* the first run */
 		} else if (st != SL_OK) {
@@ -1130,7 +1193,7 @@ int main(int argc, char **argv)
 			r.format = f;
 			r.workers[0].report = r.loaded->report;
 			nmap = r.loaded->ninputs + 1;
-			map = sl_calloc(&r.budget, nmap, sizeof *map);
+			map = sl_calloc(&r.own, nmap, sizeof *map);
 			if (!map) {
 				fprintf(stderr, "%s: %s: too many inputs for the memory budget\n", prog,
 					state_path);
@@ -1183,8 +1246,8 @@ int main(int argc, char **argv)
 	sl_topk_row *rows = NULL;
 	size_t nrows = 0;
 	int readable = r.loaded != NULL; /* anything to report on? */
-	for (size_t i = 0; i < ninputs; i++)
-		readable |= inputs[i].error == NULL;
+	for (size_t i = 0; i < ninputs; i++) /* read whole, or in part */
+		readable |= inputs[i].error == NULL || r.track[i].content > 0 || r.track[i].lines > 0;
 	if (!readable) /* every input failed, and said so: no empty report */
 		goto done;
 	if (rep->exact && sl_report_finish_exact(rep) != SL_OK) {
@@ -1209,8 +1272,8 @@ int main(int argc, char **argv)
 	/* The inputs the report speaks of: this run's, then the loaded
 	 * state's that this run did not see. */
 	if (save_path || state_path) {
-		all = nall > ninputs ? sl_calloc(&r.budget, nall, sizeof *all) : inputs;
-		facts = sl_calloc(&r.budget, nall, sizeof *facts);
+		all = nall > ninputs ? sl_calloc(&r.own, nall, sizeof *all) : inputs;
+		facts = sl_calloc(&r.own, nall, sizeof *facts);
 		if (!all || !facts) {
 			fprintf(stderr, "%s: no memory left in the budget to save the state\n", prog);
 			return EXIT_TROUBLE;
@@ -1236,8 +1299,8 @@ int main(int argc, char **argv)
 			int err = 0;
 			if (!targets[k] || (k == 1 && save_path && !strcmp(save_path, state_path)))
 				continue;
-			sl_status st = sl_state_save(targets[k], &r.budget, rep, facts, nall, budget,
-						     r.budget.peak, &err);
+			sl_status st = sl_state_save(targets[k], &r.own, rep, facts, nall, budget,
+						     run_peak(&r), &err);
 			if (st != SL_OK) {
 				fprintf(stderr, "%s: %s: cannot save the state: %s\n", prog, targets[k],
 					st == SL_EIO ? strerror(err) : sl_strerror(st));
@@ -1252,7 +1315,7 @@ int main(int argc, char **argv)
 	/* Rows for the top lists: no list holds more than its capacity, and
 	 * the buffers' bytes are free again. */
 	for (int i = 0; i < r.nbuf; i++) {
-		sl_free(&r.budget, r.pool[i], r.cap);
+		sl_free(&r.own, r.pool[i], r.cap);
 		r.pool[i] = NULL;
 	}
 	nrows = (size_t)top_n;
@@ -1266,7 +1329,7 @@ int main(int argc, char **argv)
 		most = r.top_n;
 	if (nrows > most)
 		nrows = most;
-	rows = nrows ? sl_calloc(&r.budget, nrows, sizeof *rows) : NULL;
+	rows = nrows ? sl_calloc(&r.own, nrows, sizeof *rows) : NULL;
 	if (nrows && !rows) {
 		fprintf(stderr, "%s: no memory left in the budget for %zu rows\n", prog, nrows);
 		return EXIT_TROUBLE;
@@ -1279,7 +1342,7 @@ int main(int argc, char **argv)
 		.top_n = nrows,
 		.rows = rows,
 		.budget = budget,
-		.peak = r.budget.peak,
+		.peak = run_peak(&r),
 	};
 	FILE *out = stdout;
 	if (output) {
@@ -1299,25 +1362,25 @@ int main(int argc, char **argv)
 done:
 	for (int i = 0; i < r.nbuf; i++)
 		if (r.pool[i])
-			sl_free(&r.budget, r.pool[i], r.cap);
+			sl_free(&r.own, r.pool[i], r.cap);
 	if (r.loaded)
 		sl_state_free(r.loaded); /* rep is its report */
 	else
 		sl_report_free(rep);
-	sl_free(&r.budget, rows, nrows * sizeof *rows);
-	sl_free(&r.budget, r.queue, r.qcap * sizeof *r.queue);
-	sl_free(&r.budget, r.chunk_lines, r.max_chunks * sizeof *r.chunk_lines);
-	sl_free(&r.budget, r.free_bufs, (size_t)r.nbuf * sizeof *r.free_bufs);
-	sl_free(&r.budget, r.pool, (size_t)r.nbuf * sizeof *r.pool);
-	sl_free(&r.budget, r.workers, (size_t)r.jobs * sizeof *r.workers);
+	sl_free(&r.own, rows, nrows * sizeof *rows);
+	sl_free(&r.own, r.rings, (size_t)r.jobs * r.qcap * sizeof *r.rings);
+	sl_free(&r.own, r.chunk_lines, r.max_chunks * sizeof *r.chunk_lines);
+	sl_free(&r.own, r.free_bufs, (size_t)r.nbuf * sizeof *r.free_bufs);
+	sl_free(&r.own, r.pool, (size_t)r.nbuf * sizeof *r.pool);
+	sl_free(&r.own, r.workers, (size_t)r.jobs * sizeof *r.workers);
 	if (facts)
-		sl_free(&r.budget, facts, nall * sizeof *facts);
+		sl_free(&r.own, facts, nall * sizeof *facts);
 	if (all != inputs)
-		sl_free(&r.budget, all, nall * sizeof *all);
+		sl_free(&r.own, all, nall * sizeof *all);
 	if (map)
-		sl_free(&r.budget, map, nmap * sizeof *map);
-	sl_free(&r.budget, r.track, ninputs * sizeof *r.track);
-	sl_free(&r.budget, inputs, ninputs * sizeof *inputs);
+		sl_free(&r.own, map, nmap * sizeof *map);
+	sl_free(&r.own, r.track, ninputs * sizeof *r.track);
+	sl_free(&r.own, inputs, ninputs * sizeof *inputs);
 	pthread_mutex_destroy(&r.mu);
 	pthread_cond_destroy(&r.cv);
 	pthread_cond_destroy(&r.finished_cv);

@@ -1,0 +1,218 @@
+/*
+ * test_hostile_engine.c: issue 11's findings against the run itself (the
+ * reader, the ranges, the workers, --state), end to end through the
+ * program, plus issue 12's "one answer per input".
+ *
+ * Each case writes its input (with $SLUICE_GEN or by hand) into a fresh
+ * directory, runs $SLUICE_BIN and checks what a user would check: the line
+ * count against the lines written, the exit status, the bytes of the JSON.
+ */
+#include "testutil.h"
+#include "json.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[256];
+static const char *bin, *gen;
+
+/* Runs a shell command in dir; returns its exit status (128 + signal). */
+static int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int shf(const char *fmt, ...)
+{
+	char cmd[4096], full[4400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof full, "cd '%s' && %s", dir, cmd);
+	int st = system(full);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Runs a command that must succeed. */
+static void sh(const char *cmd)
+{
+	int st = shf("%s", cmd);
+	if (st != 0)
+		print_error("command failed (%d): %s\n", st, cmd);
+	assert_int_equal(st, 0);
+}
+
+static jv *load_json(const char *name)
+{
+	char path[512];
+	size_t len;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	char *text = tu_slurp(path, &len);
+	jv *j = text ? json_parse(text, len, NULL) : NULL;
+	free(text);
+	if (!j)
+		print_error("%s is not a JSON document\n", name);
+	assert_non_null(j);
+	return j;
+}
+
+static uint64_t num(const jv *j, const char *key)
+{
+	const jv *x = json_get(j, key);
+	assert_non_null(x);
+	return x->u;
+}
+
+static bool same(const char *a, const char *b)
+{
+	char pa[512], pb[512];
+	snprintf(pa, sizeof pa, "%s/%s", dir, a);
+	snprintf(pb, sizeof pb, "%s/%s", dir, b);
+	return tu_same_files(pa, pb);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	bin = tu_sluice_bin();
+	gen = getenv("SLUICE_GEN");
+	if (!gen || !*gen)
+		gen = "./sluice-gen";
+	char cwd[200];
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	if (bin[0] != '/') { /* the commands run in dir */
+		static char abs_bin[512], abs_gen[512];
+		snprintf(abs_bin, sizeof abs_bin, "%s/%s", cwd, bin);
+		bin = abs_bin;
+		if (gen[0] != '/') {
+			snprintf(abs_gen, sizeof abs_gen, "%s/%s", cwd, gen);
+			gen = abs_gen;
+		}
+	} else if (gen[0] != '/') {
+		static char abs_gen[512];
+		snprintf(abs_gen, sizeof abs_gen, "%s/%s", cwd, gen);
+		gen = abs_gen;
+	}
+	snprintf(dir, sizeof dir, "/tmp/sluice-hostile-engine-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Issue 12, "one answer per input": five runs at -j 2 and at -j 3, over a
+ * file read in ranges and over a pipe, on an input large enough that the
+ * top lists and distinct counts are approximate at -m 1M: the JSON is the
+ * same bytes every time, memory peak included. */
+static void one_answer_per_input(void **state)
+{
+	(void)state;
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "'%s' --lines 60000 --seed 11 --request-time > big.log", gen);
+	sh(cmd);
+	assert_int_equal(shf("'%s' -q -j 2 -m 1M --json big.log > approx.json", bin), 0);
+	jv *j = load_json("approx.json");
+	const jv *ips = json_get(json_get(j, "unique_ips"), "exact");
+	assert_non_null(ips);
+	assert_false(ips->b); /* the input is big enough to be approximate */
+	json_free(j);
+	for (int jobs = 2; jobs <= 3; jobs++)
+		for (int pipe = 0; pipe < 2; pipe++) {
+			for (int k = 0; k < 5; k++) {
+				int st = pipe ? shf("cat big.log | '%s' -q -j %d --json > run%d.json",
+						    bin, jobs, k)
+					      : shf("'%s' -q -j %d --json big.log > run%d.json", bin,
+						    jobs, k);
+				assert_int_equal(st, 0);
+			}
+			for (int k = 1; k < 5; k++) {
+				char a[32];
+				snprintf(a, sizeof a, "run%d.json", k);
+				if (!same("run0.json", a))
+					print_error("-j %d %s: run %d differs from run 0\n", jobs,
+						    pipe ? "pipe" : "file", k);
+				assert_true(same("run0.json", a));
+			}
+		}
+}
+
+/* Writes `lines` generated lines to `name` and returns how many there are. */
+static uint64_t gen_log(const char *name, int lines, int seed)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "'%s' --lines %d --seed %d > %s", gen, lines, seed, name);
+	sh(cmd);
+	return (uint64_t)lines;
+}
+
+/* Item 4: a path that is not a regular file is opened once; its first
+ * bytes are not lost to the check for a state file. /dev/stdin, a process
+ * substitution and a FIFO all count every line, with --save too. */
+static void item04_named_pipes_keep_their_first_bytes(void **state)
+{
+	(void)state;
+	uint64_t n = gen_log("p.log", 1000, 4);
+	assert_int_equal(shf("cat p.log | '%s' -q --json /dev/stdin > a.json", bin), 0);
+	jv *j = load_json("a.json");
+	assert_int_equal(num(j, "lines"), n);
+	assert_int_equal(num(j, "malformed"), 0);
+	json_free(j);
+	assert_int_equal(shf("bash -c \"'%s' -q --json --save s.st <(cat p.log)\" > b.json", bin),
+			 0);
+	j = load_json("b.json");
+	assert_int_equal(num(j, "lines"), n);
+	assert_int_equal(num(j, "malformed"), 0);
+	json_free(j);
+	assert_int_equal(shf("rm -f f.fifo && mkfifo f.fifo && (cat p.log > f.fifo &) && "
+			     "timeout 20 '%s' -q --json f.fifo > c.json",
+			     bin),
+			 0);
+	j = load_json("c.json");
+	assert_int_equal(num(j, "lines"), n);
+	assert_int_equal(num(j, "malformed"), 0);
+	json_free(j);
+}
+
+/* Item 9: one input that fails mid-file still gives the report of what
+ * was read, marked incomplete, with exit status 2. */
+static void item09_one_truncated_input_still_reports(void **state)
+{
+	(void)state;
+	gen_log("t.log", 100000, 9);
+	sh("gzip -c t.log | head -c 600000 > t.gz");
+	int st = shf("'%s' -q --json t.gz > t.json", bin);
+	assert_int_equal(st, 2);
+	jv *j = load_json("t.json");
+	uint64_t lines = num(j, "lines");
+	assert_true(lines > 1000 && lines < 100000);
+	const jv *in = json_get(j, "inputs");
+	assert_non_null(in);
+	assert_int_equal(in->n, 1);
+	const jv *err = json_get(json_at(in, 0), "error");
+	assert_non_null(err);
+	assert_int_equal(err->t, J_STR); /* marked incomplete */
+	json_free(j);
+	st = shf("'%s' -q t.gz > t.txt", bin);
+	assert_int_equal(st, 2);
+	assert_int_equal(shf("grep -q '^  Incomplete  *t.gz: ' t.txt"), 0);
+}
+
+int main(void)
+{
+	tu_seed("test_hostile_engine", 0); /* no randomness; printed for the record */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(one_answer_per_input),
+		cmocka_unit_test(item04_named_pipes_keep_their_first_bytes),
+		cmocka_unit_test(item09_one_truncated_input_still_reports),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
