@@ -124,6 +124,8 @@ typedef struct {
 struct run {
 	sl_budget budget;
 	sl_budget own;	     /* child of budget: what the main thread allocates */
+	sl_budget state_mem; /* child of budget: the loaded --state (worker 0's report) */
+	size_t held;	     /* bytes that report may hold; 0 without a state */
 	sl_budget decoders;  /* child of budget: the inputs' decoders (the reserve) */
 	sl_format format;
 	int jobs;
@@ -132,6 +134,8 @@ struct run {
 	int incremental;     /* --state: leave an unterminated last line for next time */
 	struct track *track; /* per input: where to start, what was read */
 	sl_state *loaded;    /* --state FILE as it was, its report is worker 0's */
+	const char *state_path;
+	int format_from_state; /* -f auto, and the format came from the state */
 	const char *tmpdir;  /* --tmp, $TMPDIR, /tmp */
 	size_t top_n;
 	int hll_p;	     /* the same for every worker, whatever -j */
@@ -286,6 +290,59 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 		}
 	}
 	return 0;
+}
+
+/* How many chunks a file may be cut into with this many workers. */
+static uint32_t chunks_for(long jobs)
+{
+	uint64_t n = (uint64_t)jobs * CHUNKS_PER_JOB;
+	return n > MAX_CHUNKS ? MAX_CHUNKS : (uint32_t)n;
+}
+
+/* The main thread's bytes that grow with the job count: the workers, the
+ * chunks' line counts and the workers' block queues. */
+static size_t per_jobs(long jobs)
+{
+	return (size_t)jobs * sizeof(worker_t) + chunks_for(jobs) * sizeof(uint64_t) +
+	       (size_t)jobs * (size_t)(jobs + 2) * sizeof(block_t);
+}
+
+/* Plans the workers, their buffers and shares for at most `jobs` workers
+ * (fewer when they do not fit) beside `fixed` bytes. held: the bytes worker
+ * 0's report may take when it is a loaded state's (0: none): the other
+ * workers then share what it leaves, and worker 0 needs no slack (it reads
+ * no ranges under --state, and the state's inputs are in the state). Returns the bytes the plan needs; it
+ * does not fit when that is above budget (with one worker). */
+static size_t plan_jobs(run_t *r, size_t budget, long jobs, size_t fixed, bool ranges,
+			size_t held)
+{
+	size_t per = (r->exact ? sl_report_min_bytes_exact(r->top_n) : sl_report_min_bytes_p(r->hll_p)) +
+		     REPORT_SLACK;
+	size_t need, bufs;
+	for (;;) {
+		r->jobs = (int)jobs;
+		r->nbuf = jobs == 1 || ranges ? (int)jobs : (int)jobs + 1;
+		r->cap = budget / 8 / (size_t)r->nbuf;
+		if (r->cap < 2 * SL_LINE_MAX)
+			r->cap = 2 * SL_LINE_MAX;
+		if (r->cap > MAX_LINE_BUFFER)
+			r->cap = MAX_LINE_BUFFER;
+		bufs = (size_t)r->nbuf * (r->cap + sizeof(char *)) + per_jobs(jobs);
+		need = fixed + bufs +
+		       (held ? held + (size_t)(jobs - 1) * per : (size_t)jobs * per);
+		if (budget >= need || jobs == 1)
+			break;
+		jobs--;
+	}
+	if (budget < need)
+		return need;
+	size_t rest = budget - fixed - bufs;
+	if (!held)
+		r->share = rest / (size_t)r->jobs - REPORT_SLACK;
+	else /* worker 0's share is unused: its report is the state's */
+		r->share = r->jobs > 1 ? (rest - held) / (size_t)(r->jobs - 1) - REPORT_SLACK : 0;
+	r->held = held;
+	return need;
 }
 
 /* Looks at the inputs before the budget is planned. *ranges: will every
@@ -659,13 +716,6 @@ static void *range_worker(void *arg)
 	return NULL;
 }
 
-/* How many chunks a file may be cut into with this many workers. */
-static uint32_t chunks_for(long jobs)
-{
-	uint64_t n = (uint64_t)jobs * CHUNKS_PER_JOB;
-	return n > MAX_CHUNKS ? MAX_CHUNKS : (uint32_t)n;
-}
-
 static int read_ranges(run_t *r, cli_input *in, uint32_t id, uint64_t size)
 {
 	uint64_t n = size / CHUNK_MIN;
@@ -797,6 +847,38 @@ static int fingerprint(run_t *r, const char *path, sl_state_input *fp, char *hea
 	return 0;
 }
 
+/* How many of the first 32 complete lines of head[0 .. len-1] parse as fmt. */
+static int parsed_lines(sl_format fmt, const char *head, size_t len)
+{
+	sl_time_cache tc;
+	memset(&tc, 0, sizeof tc);
+	int n = 0;
+	for (int k = 0; k < 32 && len; k++) {
+		const char *nl = memchr(head, '\n', len);
+		if (!nl)
+			break;
+		size_t l = (size_t)(nl - head);
+		sl_access_rec rec;
+		n += sl_access_parse(fmt, head, l && head[l - 1] == '\r' ? l - 1 : l, &rec, &tc) ==
+		     SL_OK;
+		len -= l + 1;
+		head += l + 1;
+	}
+	return n;
+}
+
+/* With -f auto, a state's format is kept for the new lines, unless they are
+ * plainly another access-log format: then every new line would count as
+ * malformed, so the run is refused instead (as an explicit -f would be). */
+static int format_mismatch(const run_t *r, const char *head, size_t len, sl_format *seen)
+{
+	sl_format f = r->loaded->report->format;
+	if (!r->format_from_state || f == SL_FMT_LINES || len == 0)
+		return 0;
+	*seen = sl_access_detect(head, len);
+	return *seen != f && parsed_lines(*seen, head, len) > parsed_lines(f, head, len);
+}
+
 /*
  * Matches this run's inputs with the loaded state's: by device and inode
  * first (a file that grew, or was renamed by rotation), else by the hash of
@@ -818,6 +900,16 @@ static size_t match_inputs(run_t *r, cli_input *inputs, size_t n, uint32_t *map)
 		if (fingerprint(r, inputs[i].path, &t->fp, head, &got, &compressed) < 0 || !used ||
 		    !t->fp.ino)
 			continue;
+		sl_format seen;
+		if (format_mismatch(r, head, got, &seen)) {
+			fprintf(stderr, "%s: %s holds a %s report, but %s looks %s; give -f %s to "
+				"read it as %s anyway, or use another state file\n", prog,
+				r->state_path, sl_format_name(st->report->format),
+				cli_input_name(inputs[i].path), sl_format_name(seen),
+				sl_format_name(st->report->format), sl_format_name(st->report->format));
+			sl_free(&r->own, used, st->ninputs);
+			return SIZE_MAX;
+		}
 		size_t best = SIZE_MAX;
 		int same_head = 0;
 		for (size_t j = 0; j < st->ninputs; j++) {
@@ -855,13 +947,38 @@ static size_t match_inputs(run_t *r, cli_input *inputs, size_t n, uint32_t *map)
 	return total;
 }
 
+/* For a state, inputs that are one file (the same device and inode: an
+ * overlapping glob, a symlink, a hard link) are read once: the later names
+ * are dropped, with a note. Returns the count left in paths[]. */
+static int drop_same_files(char **paths, int n, int quiet)
+{
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		struct stat a, b;
+		int dup = -1;
+		if (strcmp(paths[i], "-") != 0 && stat(paths[i], &a) == 0 && S_ISREG(a.st_mode))
+			for (int k = 0; k < kept && dup < 0; k++)
+				if (strcmp(paths[k], "-") != 0 && stat(paths[k], &b) == 0 &&
+				    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+					dup = k;
+		if (dup < 0) {
+			paths[kept++] = paths[i];
+			continue;
+		}
+		if (!quiet)
+			fprintf(stderr, "%s: %s is the same file as %s: read once\n", prog, paths[i],
+				paths[dup]);
+	}
+	return kept;
+}
+
 /* The memory peak the report states: the sum of each part's own peak (the
  * main thread's, the decoders', every worker's). It bounds the true peak
  * from above and, unlike the root budget's peak, which depends on how the
  * threads' allocations interleave, it is the same on every run. */
 static size_t run_peak(const run_t *r)
 {
-	size_t peak = r->own.peak + r->decoders.peak;
+	size_t peak = r->own.peak + r->decoders.peak + r->state_mem.peak;
 	for (int i = 0; i < r->jobs; i++)
 		peak += r->workers[i].budget.peak;
 	return peak < r->budget.limit ? peak : r->budget.limit;
@@ -906,6 +1023,14 @@ static int read_input(run_t *r, cli_input *in, uint32_t id)
 		rc = rc < 0 ? -1 : 0;
 		t->content = size;
 		r->done += size;
+		/* Ranges past a new, shorter end read nothing: say so rather
+		 * than report the old size as read. */
+		struct stat sb;
+		if (stat(in->path, &sb) == 0 && (uint64_t)sb.st_size < size) {
+			t->content = (uint64_t)sb.st_size;
+			in->error = "the file was truncated while it was read; the figures cover "
+				    "what it still held";
+		}
 	} else {
 		/* the queue's workers run while this input is read; the stop
 		 * blocks queue up behind the data, so joining drains it */
@@ -1050,6 +1175,9 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 	r.incremental = state_path != NULL;
+	r.state_path = state_path;
+	if (save_path || state_path)
+		argc = optind + drop_same_files(argv + optind, argc - optind, r.quiet);
 	r.tmpdir = cli_tmpdir(r.tmpdir);
 	r.top_n = (size_t)top_n;
 	if (jobs < 1)
@@ -1062,19 +1190,17 @@ int main(int argc, char **argv)
 	 * default count does not fit. */
 	sl_budget_init(&r.budget, budget);
 	size_t ninputs = argc > optind ? (size_t)(argc - optind) : 1;
-	size_t base = ninputs * sizeof(cli_input) + jobs * sizeof(worker_t) +
-		      chunks_for(jobs) * sizeof(uint64_t) +
-		      (size_t)jobs * (size_t)(jobs + 2) * sizeof(block_t);
+	size_t base = ninputs * sizeof(cli_input); /* and per_jobs(), in the plan */
 	size_t fixed, need;
 	/* The HLL precision one worker would have: every -j uses it. */
 	size_t cap1 = budget / 8 < 2 * SL_LINE_MAX ? 2 * SL_LINE_MAX : budget / 8;
 	cap1 = cap1 > MAX_LINE_BUFFER ? MAX_LINE_BUFFER : cap1;
-	fixed = base + STREAM_RESERVE;	/* not the probed reserve: p depends on -m only */
+	fixed = base + per_jobs(1) + STREAM_RESERVE; /* not the probed reserve: p depends on -m only */
 	r.hll_p = sl_report_hll_precision(budget > fixed + cap1 ? budget - fixed - cap1 : 0);
 	/* A decoder may have what one worker leaves: an input that needs more
 	 * fails when read, asking for more memory, and the others are still
 	 * reported. */
-	size_t room1 = base + cap1 + sizeof(char *) +
+	size_t room1 = base + per_jobs(1) + cap1 + sizeof(char *) +
 		       (r.exact ? sl_report_min_bytes_exact(r.top_n) : sl_report_min_bytes_p(r.hll_p)) +
 		       REPORT_SLACK;
 	bool ranges;
@@ -1085,31 +1211,57 @@ int main(int argc, char **argv)
 	if ((save_path || state_path) && reserve < STREAM_RESERVE)
 		reserve = STREAM_RESERVE; /* a state is decoded and encoded in it */
 	fixed = base + reserve;
-	for (;;) {
-		r.jobs = (int)jobs;
-		r.nbuf = jobs == 1 || ranges ? (int)jobs : (int)jobs + 1;
-		r.cap = budget / 8 / (size_t)r.nbuf;
-		if (r.cap < 2 * SL_LINE_MAX)
-			r.cap = 2 * SL_LINE_MAX;
-		if (r.cap > MAX_LINE_BUFFER)
-			r.cap = MAX_LINE_BUFFER;
-		need = fixed + (size_t)r.nbuf * (r.cap + sizeof(char *)) +
-		       (size_t)jobs * ((r.exact ? sl_report_min_bytes_exact(r.top_n)
-					       : sl_report_min_bytes_p(r.hll_p)) + REPORT_SLACK);
-		if (budget >= need || jobs == 1)
-			break;
-		jobs--;
-	}
+	need = plan_jobs(&r, budget, jobs, fixed, ranges, 0);
 	if (budget < need) {
 		fprintf(stderr, "%s: memory budget %zu bytes is below the minimum of %zu bytes (%zu KiB)\n",
 			prog, budget, need, (need + 1023) / 1024);
 		return EXIT_TROUBLE;
 	}
+
+	/* --state FILE: what earlier runs counted becomes worker 0's report,
+	 * and each input resumes where they stopped. The state is loaded
+	 * before the workers' shares are fixed, with the share one worker
+	 * would have (or the size it was saved with, if larger), and the other
+	 * workers share what it leaves: a state resumes at any -j, with fewer
+	 * workers when the budget cannot hold them beside it. */
+	if (state_path) {
+		int err = 0;
+		const char *why = NULL;
+		/* Nothing else is allocated yet: the file's bytes, held while
+		 * decoding, may borrow the buffers' and decoders' room; the
+		 * report's size is checked against the plan below. */
+		sl_budget_init_child(&r.state_mem, &r.budget, budget - base - per_jobs(1));
+		sl_status st = sl_state_load(&r.loaded, &r.state_mem, state_path, r.share, &err, &why);
+		if (st == SL_EIO && err == ENOENT) {
+			r.loaded = NULL; /* the first run */
+		} else if (st != SL_OK) {
+			if (st == SL_EIO)
+				fprintf(stderr, "%s: %s: %s\n", prog, state_path, strerror(err));
+			else if (st == SL_ENOMEM || st == SL_EBUDGET)
+				fprintf(stderr, "%s: %s: the state needs more memory than --memory %zu "
+					"leaves beside the buffers (%s); raise --memory\n",
+					prog, state_path, budget, why ? why : sl_strerror(st));
+			else
+				fprintf(stderr, "%s: %s: not a valid state: %s\n", prog, state_path,
+					why ? why : sl_strerror(st));
+			return EXIT_TROUBLE;
+		}
+		if (r.loaded) {
+			size_t held = r.loaded->report->bytes_held; /* what it may grow to */
+			if (held < r.state_mem.used)
+				held = r.state_mem.used;
+			need = plan_jobs(&r, budget, jobs, fixed, ranges, held);
+			if (budget < need) {
+				fprintf(stderr, "%s: %s: the state takes %zu bytes; with the buffers "
+					"that needs --memory %zu or more\n", prog, state_path, held, need);
+				return EXIT_TROUBLE;
+			}
+		}
+	}
 	if (jobs_given && r.jobs < requested && !r.quiet)
-		fprintf(stderr, "%s: --memory %zu holds %d workers, not %ld\n", prog, budget, r.jobs,
-			requested);
-	r.share = (budget - fixed - (size_t)r.nbuf * (r.cap + sizeof(char *))) / (size_t)r.jobs -
-		  REPORT_SLACK;
+		fprintf(stderr, "%s: --memory %zu holds %d worker%s%s%s, not %ld\n", prog, budget,
+			r.jobs, r.jobs == 1 ? "" : "s", r.loaded ? " beside the state " : "",
+			r.loaded ? state_path : "", requested);
 
 	sl_budget_init_child(&r.own, &r.budget, budget);
 	cli_input *inputs = sl_calloc(&r.own, ninputs, sizeof *inputs);
@@ -1134,7 +1286,8 @@ int main(int argc, char **argv)
 		r.workers[i].run = &r;
 		r.workers[i].index = i;
 		r.workers[i].queue = (queue_t){.ring = r.rings + (size_t)i * r.qcap, .cap = r.qcap};
-		sl_budget_init_child(&r.workers[i].budget, &r.budget, r.share + REPORT_SLACK);
+		sl_budget_init_child(&r.workers[i].budget, &r.budget,
+				     (i == 0 && r.held ? 0 : r.share) + REPORT_SLACK);
 	}
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.cv, NULL);
@@ -1158,31 +1311,10 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 
-	/* --state FILE: what earlier runs counted becomes worker 0's report,
-	 * and each input resumes where they stopped. */
 	size_t nall = ninputs; /* inputs, then the state's inputs not seen now */
 	uint32_t *map = NULL;
 	size_t nmap = 0;
 	if (state_path) {
-		int err = 0;
-		const char *why = NULL;
-		/* Against the run's budget: the file's bytes are held only while
-		 * decoding, in the decoder reserve no input uses yet. */
-		sl_status st = sl_state_load(&r.loaded, &r.own, state_path, r.share, &err, &why);
-		if (st == SL_EIO && err == ENOENT) {
-			r.loaded = NULL; /* the first run */
-		} else if (st != SL_OK) {
-			if (st == SL_EIO)
-				fprintf(stderr, "%s: %s: %s\n", prog, state_path, strerror(err));
-			else if (st == SL_ENOMEM || st == SL_EBUDGET)
-				fprintf(stderr, "%s: %s: the state needs more memory than a worker's "
-					"share of --memory (%s); use the -m and -j it was saved with\n",
-					prog, state_path, why ? why : sl_strerror(st));
-			else
-				fprintf(stderr, "%s: %s: not a valid state: %s\n", prog, state_path,
-					why ? why : sl_strerror(st));
-			return EXIT_TROUBLE;
-		}
 		if (r.loaded) {
 			sl_format f = r.loaded->report->format;
 			if (r.format != SL_FMT_AUTO && r.format != f) {
@@ -1190,6 +1322,7 @@ int main(int argc, char **argv)
 					sl_format_name(f), sl_format_name(r.format));
 				return EXIT_TROUBLE;
 			}
+			r.format_from_state = r.format == SL_FMT_AUTO;
 			r.format = f;
 			r.workers[0].report = r.loaded->report;
 			nmap = r.loaded->ninputs + 1;
@@ -1200,6 +1333,8 @@ int main(int argc, char **argv)
 				return EXIT_TROUBLE;
 			}
 			nall = match_inputs(&r, inputs, ninputs, map);
+			if (nall == SIZE_MAX)
+				return EXIT_TROUBLE;
 			sl_report_remap_inputs(r.workers[0].report, map, (uint32_t)r.loaded->ninputs);
 		} else {
 			char head[SL_STATE_HEAD_BYTES];

@@ -206,13 +206,79 @@ static void item09_one_truncated_input_still_reports(void **state)
 	assert_int_equal(shf("grep -q '^  Incomplete  *t.gz: ' t.txt"), 0);
 }
 
+/* Item 6: a state resumes at any -j. Saved at -j 1, resumed at -j 2 and
+ * -j 3; saved at -j 2, resumed at -j 4 (at the default budget, where a
+ * -j 1 state fills one worker's whole share): every run succeeds and counts
+ * every line once. */
+static void item06_state_resumes_at_any_jobs(void **state)
+{
+	(void)state;
+	static const int saved[] = {1, 1, 2}, resumed[] = {2, 3, 4};
+	for (int k = 0; k < 3; k++) {
+		char cmd[1024];
+		snprintf(cmd, sizeof cmd, "rm -f j.st && '%s' --lines 20000 --seed 3 > j.log", gen);
+		sh(cmd);
+		assert_int_equal(shf("'%s' -q -j %d --state j.st j.log > /dev/null", bin, saved[k]), 0);
+		snprintf(cmd, sizeof cmd, "'%s' --lines 1000 --seed 4 --start 1800000000 >> j.log", gen);
+		sh(cmd);
+		int st = shf("'%s' -q -j %d --state j.st --json j.log > j.json", bin, resumed[k]);
+		if (st != 0)
+			print_error("saved at -j %d, resumed at -j %d: exit %d\n", saved[k], resumed[k],
+				    st);
+		assert_int_equal(st, 0);
+		jv *j = load_json("j.json");
+		assert_int_equal(num(j, "lines"), 21000);
+		assert_int_equal(num(j, "requests"), 21000);
+		json_free(j);
+	}
+}
+
+/* Item 13: under --state, inputs that are one file (a symlink, the same
+ * name twice) are read once, with a note. */
+static void item13_one_file_given_twice_is_read_once(void **state)
+{
+	(void)state;
+	uint64_t n = gen_log("once.log", 500, 13);
+	sh("rm -f once.st && ln -sf once.log link.log");
+	assert_int_equal(shf("'%s' --json --state once.st once.log link.log once.log > o.json "
+			     "2> o.err", bin), 0);
+	jv *j = load_json("o.json");
+	assert_int_equal(num(j, "lines"), n);
+	json_free(j);
+	assert_int_equal(shf("grep -q 'link.log is the same file as once.log: read once' o.err"), 0);
+	/* and the next run reads nothing new, once */
+	assert_int_equal(shf("'%s' -q --json --state once.st link.log once.log > o.json", bin), 0);
+	j = load_json("o.json");
+	assert_int_equal(num(j, "lines"), n);
+	json_free(j);
+}
+
+/* Item 14: a state of one access-log format, resumed with the default
+ * -f auto on lines of another, is refused (exit 2) as an explicit -f is,
+ * rather than counting every new line as malformed with exit 0. */
+static void item14_state_format_is_checked_under_auto(void **state)
+{
+	(void)state;
+	gen_log("comb.log", 200, 14);
+	sh("rm -f c.st && awk '{print $1,$2,$3,$4,$5,$6,$7,$8,$9,$10}' comb.log > com.log");
+	assert_int_equal(shf("'%s' -q -f common --state c.st com.log > /dev/null", bin), 0);
+	assert_int_equal(shf("'%s' -q --state c.st comb.log > /dev/null 2> c.err", bin), 2);
+	assert_int_equal(shf("grep -q 'holds a common report, but comb.log looks combined' c.err"),
+			 0);
+	/* the same format still resumes under auto */
+	assert_int_equal(shf("'%s' -q --state c.st com.log > /dev/null", bin), 0);
+}
+
 int main(void)
 {
 	tu_seed("test_hostile_engine", 0); /* no randomness; printed for the record */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(one_answer_per_input),
 		cmocka_unit_test(item04_named_pipes_keep_their_first_bytes),
+		cmocka_unit_test(item06_state_resumes_at_any_jobs),
 		cmocka_unit_test(item09_one_truncated_input_still_reports),
+		cmocka_unit_test(item13_one_file_given_twice_is_read_once),
+		cmocka_unit_test(item14_state_format_is_checked_under_auto),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
