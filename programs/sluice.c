@@ -1186,6 +1186,14 @@ int main(int argc, char **argv)
 		jobs = MAX_JOBS;
 
 	long requested = jobs;
+	/* A cap the machine cannot give is no cap: refuse it before reading. */
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	if (pages > 0 && page > 0 && budget / (size_t)page > (size_t)pages) {
+		unsigned long long mib = (unsigned long long)pages * (unsigned long long)page >> 20;
+		fprintf(stderr, "%s: --memory %zu bytes is more than this machine's %llu MiB of "
+			"memory; give at most -m %lluM\n", prog, budget, mib, mib);
+		return EXIT_TROUBLE;
+	}
 	/* Plan the budget before touching any input: fewer workers if the
 	 * default count does not fit. */
 	sl_budget_init(&r.budget, budget);

@@ -269,11 +269,23 @@ static void item14_state_format_is_checked_under_auto(void **state)
 	assert_int_equal(shf("'%s' -q --state c.st com.log > /dev/null", bin), 0);
 }
 
+/* Item 3 (its last part): a budget larger than the machine has is refused
+ * before any input is read, with a message that says so. */
+static void item03_budget_beyond_the_machine_is_refused(void **state)
+{
+	(void)state;
+	gen_log("m.log", 10, 3);
+	assert_int_equal(shf("'%s' -m 1000000G m.log > m.out 2> m.err", bin), 2);
+	assert_int_equal(shf("grep -q \"more than this machine's\" m.err"), 0);
+	assert_int_equal(shf("test ! -s m.out"), 0);
+}
+
 int main(void)
 {
 	tu_seed("test_hostile_engine", 0); /* no randomness; printed for the record */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(one_answer_per_input),
+		cmocka_unit_test(item03_budget_beyond_the_machine_is_refused),
 		cmocka_unit_test(item04_named_pipes_keep_their_first_bytes),
 		cmocka_unit_test(item06_state_resumes_at_any_jobs),
 		cmocka_unit_test(item09_one_truncated_input_still_reports),
