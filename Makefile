@@ -7,6 +7,7 @@
 #   make valgrind   the unit tests under valgrind
 #   make bench      the benchmark (not part of make test)
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make torture    issue 11's hostile families at scale (TORTURE_SCALE, TORTURE_SEED)
 #   make install PREFIX=/usr/local
 #
 # Build products go to $(BUILD) (default build/); the binaries are copied to
@@ -40,7 +41,7 @@ TUTIL_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 TUTIL_OBJ := $(TUTIL_SRC:%.c=$(BUILD)/%.o)
 DEPFILES  := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TUTIL_OBJ:.o=.d)
 
-.PHONY: all deps demo test check sanitize valgrind bench install clean fuzz
+.PHONY: all deps demo test check sanitize valgrind bench install clean fuzz torture
 all: sluice sluice-gen
 
 deps:
@@ -104,6 +105,13 @@ demo: deps
 	@mkdir -p $(BUILD)
 	./sluice-gen --lines 200000 --seed 1 --request-time --malformed 0.001 > $(BUILD)/demo.log
 	./sluice $(BUILD)/demo.log
+
+# Long hostile runs (scripts/torture.sh): long keys through --exact, pipes
+# and FIFOs, SIGKILLs during --state/--save, repeated -j runs. A table of
+# runs and failures; exit 1 on any failure.
+torture: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) scripts/torture.sh
 
 bench: deps
 	@scripts/deps.sh --bench
