@@ -1198,7 +1198,8 @@ int main(int argc, char **argv)
 	 * default count does not fit. */
 	sl_budget_init(&r.budget, budget);
 	size_t ninputs = argc > optind ? (size_t)(argc - optind) : 1;
-	size_t base = ninputs * sizeof(cli_input); /* and per_jobs(), in the plan */
+	/* the inputs' bookkeeping; per_jobs() is added in the plan */
+	size_t base = ninputs * (sizeof(cli_input) + sizeof(track_t));
 	size_t fixed, need;
 	/* The HLL precision one worker would have: every -j uses it. */
 	size_t cap1 = budget / 8 < 2 * SL_LINE_MAX ? 2 * SL_LINE_MAX : budget / 8;
@@ -1221,8 +1222,16 @@ int main(int argc, char **argv)
 	fixed = base + reserve;
 	need = plan_jobs(&r, budget, jobs, fixed, ranges, 0);
 	if (budget < need) {
-		fprintf(stderr, "%s: memory budget %zu bytes is below the minimum of %zu bytes (%zu KiB)\n",
-			prog, budget, need, (need + 1023) / 1024);
+		fprintf(stderr, "%s: memory budget %zu bytes is below the minimum of %zu bytes (%zu KiB) "
+			"for this run", prog, budget, need, (need + 1023) / 1024);
+		size_t report = r.exact ? sl_report_min_bytes_exact(r.top_n) : sl_report_min_bytes_p(r.hll_p);
+		if (r.exact && report > need / 2)
+			fprintf(stderr, ": --exact with --top %zu keeps %zu bytes of rows; lower --top",
+				r.top_n, report);
+		else if (base > need / 2)
+			fprintf(stderr, ": %zu inputs take %zu bytes of bookkeeping; give fewer at once",
+				ninputs, base);
+		fputc('\n', stderr);
 		return EXIT_TROUBLE;
 	}
 

@@ -280,6 +280,19 @@ static void item03_budget_beyond_the_machine_is_refused(void **state)
 	assert_int_equal(shf("test ! -s m.out"), 0);
 }
 
+/* Messages: "memory budget exhausted" or a bare minimum stood for several
+ * causes; each refusal now names its cause and what would work. */
+static void messages_name_the_cause_of_a_refusal(void **state)
+{
+	(void)state;
+	gen_log("c.log", 10, 5);
+	assert_int_equal(shf("'%s' --exact -n 100000 c.log > /dev/null 2> c.err", bin), 2);
+	assert_int_equal(shf("grep -q -- '--exact with --top 100000 keeps .* lower --top' c.err"), 0);
+	assert_int_equal(shf("'%s' $(for i in $(seq 1 20000); do echo c.log; done) > /dev/null "
+			     "2> c.err", bin), 2);
+	assert_int_equal(shf("grep -q '20000 inputs take .* give fewer at once' c.err"), 0);
+}
+
 int main(void)
 {
 	tu_seed("test_hostile_engine", 0); /* no randomness; printed for the record */
@@ -291,6 +304,7 @@ int main(void)
 		cmocka_unit_test(item09_one_truncated_input_still_reports),
 		cmocka_unit_test(item13_one_file_given_twice_is_read_once),
 		cmocka_unit_test(item14_state_format_is_checked_under_auto),
+		cmocka_unit_test(messages_name_the_cause_of_a_refusal),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
