@@ -31,6 +31,7 @@
 #   SLUICE_BIN        sluice program (default ./sluice); e.g. /bin/cat as a stub
 #   SLUICE_GEN        generator (default ./sluice-gen)
 #   SLUICE_ARGS       extra arguments for sluice (e.g. "-m 4M"), word-split
+#   SLUICE_OLD        an older sluice binary to time beside this one at -m 1M
 #   SLUICE_BENCH_DIR  where generated logs are cached (default bench/data)
 #   BENCH_SIZE        log size, K/M/G = 1024^k (default 1G)
 #   BENCH_SEED        generator seed (default 1)
@@ -187,6 +188,42 @@ check "sluice speed-up over mawk, x" "$(calc "sprintf(\"%.1f\", $mw / $sw)")" ">
 check "sluice wall time / wc -l wall time" "$(calc "sprintf(\"%.1f\", $sw / $ww)")" "<=" 7
 check "sluice peak RSS, MiB" "$(calc "sprintf(\"%.2f\", $srss / 1024)")" "<=" 4
 check "sluice -j1 peak RSS, MiB" "$(calc "sprintf(\"%.2f\", $s1rss / 1024)")" "<=" 4
+
+# ---------------------------------------------------------------- budgets
+# The same report at -m 1M and at -m 64M, side by side: a larger budget may
+# cost at most 1.5x the wall time (issue 12), and buys exactness (at 64M the
+# unique IPs must be exact, against mawk's count above). When SLUICE_OLD
+# names an older sluice binary, it runs beside the new one at -m 1M: the new
+# one may not be more than 5% slower. The HLL's error at -m 1M is printed
+# against the same true count.
+echo
+echo "budgets (default jobs):"
+: >"$results"
+OUT=$tmp/m1.json
+run_tool "-m 1M" "$SLUICE" -q --json -m 1M "$log"
+OUT=$tmp/m64.json
+run_tool "-m 64M" "$SLUICE" -q --json -m 64M "$log"
+if [ -n "${SLUICE_OLD:-}" ]; then
+	run_tool "old -m 1M" "$SLUICE_OLD" -q -m 1M "$log"
+fi
+print_table "$bytes" "$lines" "-m 1M"
+true_ips=$(sed -n 's/.*distinct IPs \([0-9]*\).*/\1/p' "$tmp/mawk.out")
+ips_of() { grep -o '"unique_ips": {"estimate": [0-9]*' "$1" | grep -o '[0-9]*$'; }
+exact_of() { grep -o '"unique_ips": {[^}]*}' "$1" | grep -o '"exact": [a-z]*' | cut -d ' ' -f 2; }
+e1=$(ips_of "$tmp/m1.json")
+e64=$(ips_of "$tmp/m64.json")
+echo "  unique IPs: true $true_ips (mawk); -m 1M $e1 (exact: $(exact_of "$tmp/m1.json")," \
+    "error $(calc "sprintf(\"%+.3f%%\", 100 * ($e1 - $true_ips) / $true_ips)")); -m 64M $e64" \
+    "(exact: $(exact_of "$tmp/m64.json"))"
+echo
+check "-m 64M wall time / -m 1M wall time" \
+    "$(calc "sprintf(\"%.2f\", $(result "-m 64M" 2) / $(result "-m 1M" 2))")" "<=" 1.5
+check "-m 1M peak RSS, MiB" "$(calc "sprintf(\"%.2f\", $(result "-m 1M" 3) / 1024)")" "<=" 4
+check "-m 64M unique IPs minus the true count" "$(calc "$e64 - $true_ips")" "==" 0
+if [ -n "${SLUICE_OLD:-}" ]; then
+	check "-m 1M wall time / the old binary's ($SLUICE_OLD)" \
+	    "$(calc "sprintf(\"%.3f\", $(result "-m 1M" 2) / $(result "old -m 1M" 2))")" "<=" 1.05
+fi
 
 # ---------------------------------------------------------------- goaccess
 if command -v goaccess >/dev/null 2>&1; then
