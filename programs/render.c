@@ -287,7 +287,7 @@ int render_json(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
 	char a[32], b[32];
-	if (r->format == SL_FMT_LINES)
+	if (r->top_lines) /* by what the report holds: the line format's sketches */
 		return render_lines_json(o, v);
 	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"%s\",\n", SLUICE_VERSION,
 		sl_format_name(r->format));
@@ -555,7 +555,7 @@ static int render_lines_text(FILE *o, const cli_view *v)
 int render_text(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
-	if (r->format == SL_FMT_LINES)
+	if (r->top_lines)
 		return render_lines_text(o, v);
 	char a[32], b[32], c[32], d[32];
 	static const char *const titles[SL_TOP_COUNT] = {
