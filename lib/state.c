@@ -5,7 +5,8 @@
  * Container (docs/state-format.md has every field):
  *
  *     0   8  magic "SLUICEST"
- *     8   4  format version (2 written; 1, whose inputs lack `lines`, read)
+ *     8   4  format version (3 written; 2, whose bytes_sent has no high
+ *            word, and 1, whose inputs also lack `lines`, read)
  *    12   4  S, the number of sections (1 .. 64)
  *    16   8  length of the whole file
  *    24 24S  section table: u32 type | u32 flags (0) | u64 length
@@ -21,7 +22,8 @@
  *                 | u8 HLL precision the report was made with
  *     2 inputs    u32 n | n x input entry
  *     3 counters  lines, requests, malformed, oversized, bytes_sent (u64),
- *                 first_time, last_time (i64), status codes in use
+ *                 bytes_sent_high (u64, v3), first_time, last_time (i64),
+ *                 status codes in use
  *     4 tallies   methods, protocols
  *     5 moments   request_time, response_bytes, line_length
  *     6 samples   malformed-line samples
@@ -232,6 +234,7 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 		sl_wire_u64(w, r->malformed);
 		sl_wire_u64(w, r->oversized);
 		sl_wire_u64(w, r->bytes_sent);
+		sl_wire_u64(w, r->bytes_sent_high);
 		sl_wire_i64(w, r->first_time);
 		sl_wire_i64(w, r->last_time);
 		uint32_t used = 0;
@@ -474,13 +477,16 @@ static sl_status get_inputs(sl_state *s, sl_wire_reader *sec, uint32_t version,
 	return SL_OK;
 }
 
-static sl_status get_counters(sl_report *rep, sl_wire_reader *r, const char **why)
+/* Counters; versions 1 and 2 have no high word of bytes_sent. */
+static sl_status get_counters(sl_report *rep, sl_wire_reader *r, uint32_t version,
+			      const char **why)
 {
 	rep->lines = sl_wire_get_u64(r);
 	rep->requests = sl_wire_get_u64(r);
 	rep->malformed = sl_wire_get_u64(r);
 	rep->oversized = sl_wire_get_u64(r);
 	rep->bytes_sent = sl_wire_get_u64(r);
+	rep->bytes_sent_high = version >= 3 ? sl_wire_get_u64(r) : 0;
 	rep->first_time = sl_wire_get_i64(r);
 	rep->last_time = sl_wire_get_i64(r);
 	uint32_t used = sl_wire_get_u32(r);
@@ -643,7 +649,7 @@ static sl_status get_section(sl_state *s, int type, sl_wire_reader *r, uint32_t 
 	case SEC_INPUTS:
 		return get_inputs(s, r, version, why);
 	case SEC_COUNTERS:
-		return get_counters(rep, r, why);
+		return get_counters(rep, r, version, why);
 	case SEC_TALLIES:
 		st = get_tally(&rep->methods, r, why);
 		if (st == SL_OK)
@@ -690,7 +696,7 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 	if (len < HEADER + 8)
 		return fail(why, "truncated header");
 	uint32_t version = sl_wire_le32(buf + 8);
-	if (version != SL_STATE_VERSION && version != 1)
+	if (version < 1 || version > SL_STATE_VERSION)
 		return fail(why, "unsupported state format version");
 	uint32_t ns = sl_wire_le32(buf + 12);
 	uint64_t file_len = sl_wire_le64(buf + 16);
