@@ -739,7 +739,10 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src);
  * and against the budget before anything is allocated, every sketch is
  * validated (HLL registers, KLL level order and weights, top-list counts and
  * sizes, series ranges) and the figures must agree with each other (lines =
- * requests + malformed + oversized, the status codes sum to requests, ...).
+ * requests + malformed + oversized, the status codes and the series sum to
+ * requests, peak <= budget, no exact distinct count or top row above what
+ * was added, ...: docs/state-format.md lists every rule), so that a file
+ * forged with valid checksums cannot make a report print the impossible.
  * A rejected file gives SL_ECORRUPT (or SL_ENOMEM / SL_EBUDGET when it
  * needs more memory than the budget allows) and *why, a static string naming
  * the problem. The caller names the file.
@@ -841,7 +844,8 @@ sl_status sl_state_save(const char *path, sl_budget *b, const sl_report *r,
  * dst := merge(dst, src): the reports merge by sl_report_merge (so dst keeps
  * its sizes: HLLs fold to the smaller precision, top lists keep dst's
  * capacity, KLLs dst's k), src's inputs are appended to dst's (sample input
- * ids follow), dst keeps its budget and takes the larger peak.
+ * ids follow), dst takes the larger budget and the larger peak (the peak
+ * then stays within the budget, which decoding requires).
  * SL_EMISMATCH (*why set) when the formats differ, SL_ENOMEM when the
  * inputs do not fit b; dst is then unchanged.
  */
