@@ -568,7 +568,9 @@ struct sl_report {
 	uint64_t requests;	/* lines that parsed */
 	uint64_t malformed;
 	uint64_t oversized;	/* lines over SL_LINE_MAX, skipped */
-	uint64_t bytes_sent;	/* exact sum of the bytes field */
+	uint64_t bytes_sent;	/* exact sum of the bytes field: its low 64 bits */
+	uint64_t bytes_sent_high; /* and its high 64 bits (the carries): the sum
+				   * is bytes_sent_high * 2^64 + bytes_sent */
 	int64_t first_time, last_time; /* valid when requests > 0 */
 	uint64_t status[600];	/* by code, 100..599 */
 	sl_tally methods;
@@ -671,6 +673,10 @@ void sl_report_exact_disk(const sl_report *r, uint64_t *peak, uint64_t *written)
  */
 sl_estimate sl_report_unique_ips(const sl_report *r);
 sl_estimate sl_report_unique_visitors(const sl_report *r);
+/* SL_FMT_LINES: the distinct lines. The three distinct figures are clamped
+ * (estimate, low and high) to the keys added, known exactly: requests (one
+ * client and one visitor per request, one line per line kept). */
+sl_estimate sl_report_distinct_lines(const sl_report *r);
 size_t sl_report_top(const sl_report *r, sl_top_list t, sl_topk_row *rows, size_t n);
 void sl_report_top_info(const sl_report *r, sl_top_list t, bool *exact, size_t *capacity,
 			uint64_t *total);
@@ -733,7 +739,10 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src);
  * and against the budget before anything is allocated, every sketch is
  * validated (HLL registers, KLL level order and weights, top-list counts and
  * sizes, series ranges) and the figures must agree with each other (lines =
- * requests + malformed + oversized, the status codes sum to requests, ...).
+ * requests + malformed + oversized, the status codes and the series sum to
+ * requests, peak <= budget, no exact distinct count or top row above what
+ * was added, ...: docs/state-format.md lists every rule), so that a file
+ * forged with valid checksums cannot make a report print the impossible.
  * A rejected file gives SL_ECORRUPT (or SL_ENOMEM / SL_EBUDGET when it
  * needs more memory than the budget allows) and *why, a static string naming
  * the problem. The caller names the file.
@@ -750,7 +759,8 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src);
  */
 #define SL_STATE_MAGIC "SLUICEST"
 #define SL_STATE_MAGIC_LEN 8
-#define SL_STATE_VERSION 2	/* written; version 1 (no input line counts) is still read */
+#define SL_STATE_VERSION 3	/* written; versions 1 (no input line counts) and 2
+				 * (bytes_sent of 64 bits) are still read */
 /* Bytes at the start of each input covered by head_hash. */
 #define SL_STATE_HEAD_BYTES 4096
 
@@ -834,7 +844,8 @@ sl_status sl_state_save(const char *path, sl_budget *b, const sl_report *r,
  * dst := merge(dst, src): the reports merge by sl_report_merge (so dst keeps
  * its sizes: HLLs fold to the smaller precision, top lists keep dst's
  * capacity, KLLs dst's k), src's inputs are appended to dst's (sample input
- * ids follow), dst keeps its budget and takes the larger peak.
+ * ids follow), dst takes the larger budget and the larger peak (the peak
+ * then stays within the budget, which decoding requires).
  * SL_EMISMATCH (*why set) when the formats differ, SL_ENOMEM when the
  * inputs do not fit b; dst is then unchanged.
  */

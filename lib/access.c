@@ -49,7 +49,11 @@
  * Dates are validated: month names are case-sensitive English abbreviations,
  * the day must exist in that month (Gregorian leap years), HH < 24, MM < 60,
  * SS <= 60 (a leap second counts as the next minute's :00, as timegm does),
- * and the offset is at most 14:59 either way.
+ * and the offset is at most 14:59 either way. The instant in UTC must lie
+ * in the years 0000 to 9999 (an offset can push a logged 0000-01-01 or
+ * 9999-12-31 out of them); a time outside is malformed ("time outside the
+ * years 0000 to 9999 (UTC)"), so every time kept prints as ISO 8601 with a
+ * four-digit year.
  *
  * Cost: the caller's sl_time_cache keeps the last bracket text and its time.
  * A byte-identical text (the usual case: many lines per second) costs one
@@ -252,6 +256,21 @@ static int32_t day_seconds(const char *s)
 	return h * 3600 + mi * 60 + se;
 }
 
+/* Unix times of 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z. */
+#define YEAR_0_START (-62167219200LL)
+#define YEAR_10000_START 253402300800LL
+
+/* A time is kept only when its UTC instant lies in the years 0000 to 9999
+ * (the offset can carry a logged year-0 or year-9999 time out of them), so
+ * that every time prints as ISO 8601 with a four-digit year. NULL, or the
+ * reason. */
+static inline const char *in_years(int64_t t)
+{
+	return t >= YEAR_0_START && t < YEAR_10000_START
+		       ? NULL
+		       : "time outside the years 0000 to 9999 (UTC)";
+}
+
 /* Converts the 26 bytes at t; NULL on success, else the reason. */
 static const char *convert_time(const char *t, int64_t *out)
 {
@@ -274,7 +293,7 @@ static const char *convert_time(const char *t, int64_t *out)
 	int32_t off = oh * 3600 + om * 60;
 	*out = days_from_civil(y, m, d) * 86400 + secs
 	       - (sign == '+' ? off : -off);
-	return NULL;
+	return in_years(*out);
 }
 
 /*
@@ -337,6 +356,9 @@ cached_time_slow(sl_time_cache *tc, const char *t, int64_t *out)
 		if (now < 0)
 			return "impossible date";
 		*out = tc->time + (now - day_seconds(tc->text + 12));
+		const char *why = in_years(*out);
+		if (why)
+			return why;
 		goto store;
 	}
 	const char *why = convert_time(t, out);

@@ -3,7 +3,9 @@
  * fields the parser yields.
  *
  * Per valid line it updates:
- *   counters     requests, bytes_sent, status[code], first/last time
+ *   counters     requests, bytes_sent (128 bits: two words with carry, so
+ *                that a sum of 64-bit byte fields never wraps), status[code],
+ *                first/last time
  *   tallies      methods, protocols                       (exact)
  *   distinct     ips (client), visitors (client + logged date + user agent,
  *                GoAccess's definition)                   (exact -> HLL)
@@ -457,18 +459,39 @@ static sl_estimate exact_estimate(uint64_t n)
 	return e;
 }
 
+/* A distinct count never exceeds the number of keys added, which the report
+ * knows exactly (one per request, or per line kept): the HLL's estimate and
+ * its interval are clamped to it, so that no figure claims more distinct
+ * values than values. */
+static sl_estimate at_most(sl_estimate e, uint64_t added)
+{
+	double n = (double)added;
+	if (e.estimate > n)
+		e.estimate = n;
+	if (e.high > n)
+		e.high = n;
+	if (e.low > n)
+		e.low = n;
+	return e;
+}
+
 sl_estimate sl_report_unique_ips(const sl_report *r)
 {
 	if (r->exact)
 		return exact_estimate(r->exact_done ? r->exact_lists[SL_TOP_IP].distinct : 0);
-	return sl_distinct_estimate(r->ips);
+	return at_most(sl_distinct_estimate(r->ips), r->requests);
 }
 
 sl_estimate sl_report_unique_visitors(const sl_report *r)
 {
 	if (r->exact)
 		return exact_estimate(r->exact_done ? r->exact_lists[EXACT_VISITORS].distinct : 0);
-	return sl_distinct_estimate(r->visitors);
+	return at_most(sl_distinct_estimate(r->visitors), r->requests);
+}
+
+sl_estimate sl_report_distinct_lines(const sl_report *r)
+{
+	return at_most(sl_distinct_estimate(r->distinct_lines), r->requests);
 }
 
 size_t sl_report_top(const sl_report *r, sl_top_list t, sl_topk_row *rows, size_t n)
@@ -569,6 +592,13 @@ static uint64_t fmix64(uint64_t h)
 	return h;
 }
 
+/* bytes_sent is a 128-bit sum in two words: the carry goes to the high one. */
+static inline void add_bytes(sl_report *r, uint64_t n)
+{
+	r->bytes_sent += n;
+	r->bytes_sent_high += r->bytes_sent < n;
+}
+
 static void add_str(sl_topk *t, sl_str s, uint64_t h)
 {
 	sl_topk_add(t, s.p ? s.p : "", s.len, h, 1);
@@ -603,7 +633,7 @@ static void record(sl_report *r, const sl_access_rec *rec)
 {
 	const sl_str *f = rec->field;
 	r->requests++;
-	r->bytes_sent += rec->bytes;
+	add_bytes(r, rec->bytes);
 	if (r->requests == 1 || rec->time < r->first_time)
 		r->first_time = rec->time;
 	if (r->requests == 1 || rec->time > r->last_time)
@@ -658,7 +688,7 @@ static void record_line(sl_report *r, const char *line, size_t len)
 {
 	uint64_t h = sl_hash(line, len);
 	r->requests++;
-	r->bytes_sent += len;
+	add_bytes(r, len);
 	sl_distinct_add_hash(r->distinct_lines, h);
 	sl_topk_add(r->top_lines, len ? line : "", len, h, 1);
 	sl_kll_add(r->line_length_q, (double)len);
@@ -752,7 +782,8 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 	dst->requests += src->requests;
 	dst->malformed += src->malformed;
 	dst->oversized += src->oversized;
-	dst->bytes_sent += src->bytes_sent;
+	add_bytes(dst, src->bytes_sent);
+	dst->bytes_sent_high += src->bytes_sent_high;
 	keep_first_samples(dst, src);
 	if (dst->format == SL_FMT_LINES) {
 		sl_distinct_merge(dst->distinct_lines, src->distinct_lines);

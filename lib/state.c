@@ -5,7 +5,8 @@
  * Container (docs/state-format.md has every field):
  *
  *     0   8  magic "SLUICEST"
- *     8   4  format version (2 written; 1, whose inputs lack `lines`, read)
+ *     8   4  format version (3 written; 2, whose bytes_sent has no high
+ *            word, and 1, whose inputs also lack `lines`, read)
  *    12   4  S, the number of sections (1 .. 64)
  *    16   8  length of the whole file
  *    24 24S  section table: u32 type | u32 flags (0) | u64 length
@@ -21,7 +22,8 @@
  *                 | u8 HLL precision the report was made with
  *     2 inputs    u32 n | n x input entry
  *     3 counters  lines, requests, malformed, oversized, bytes_sent (u64),
- *                 first_time, last_time (i64), status codes in use
+ *                 bytes_sent_high (u64, v3), first_time, last_time (i64),
+ *                 status codes in use
  *     4 tallies   methods, protocols
  *     5 moments   request_time, response_bytes, line_length
  *     6 samples   malformed-line samples
@@ -232,6 +234,7 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 		sl_wire_u64(w, r->malformed);
 		sl_wire_u64(w, r->oversized);
 		sl_wire_u64(w, r->bytes_sent);
+		sl_wire_u64(w, r->bytes_sent_high);
 		sl_wire_i64(w, r->first_time);
 		sl_wire_i64(w, r->last_time);
 		uint32_t used = 0;
@@ -474,13 +477,16 @@ static sl_status get_inputs(sl_state *s, sl_wire_reader *sec, uint32_t version,
 	return SL_OK;
 }
 
-static sl_status get_counters(sl_report *rep, sl_wire_reader *r, const char **why)
+/* Counters; versions 1 and 2 have no high word of bytes_sent. */
+static sl_status get_counters(sl_report *rep, sl_wire_reader *r, uint32_t version,
+			      const char **why)
 {
 	rep->lines = sl_wire_get_u64(r);
 	rep->requests = sl_wire_get_u64(r);
 	rep->malformed = sl_wire_get_u64(r);
 	rep->oversized = sl_wire_get_u64(r);
 	rep->bytes_sent = sl_wire_get_u64(r);
+	rep->bytes_sent_high = version >= 3 ? sl_wire_get_u64(r) : 0;
 	rep->first_time = sl_wire_get_i64(r);
 	rep->last_time = sl_wire_get_i64(r);
 	uint32_t used = sl_wire_get_u32(r);
@@ -582,6 +588,68 @@ static sl_status get_samples(sl_state *s, sl_wire_reader *r, const char **why)
 	return finish(r, why, "samples section truncated");
 }
 
+/* The exact byte sum as a double (for comparisons with the moments). */
+static double bytes_of(const sl_report *r)
+{
+	return (double)r->bytes_sent_high * 18446744073709551616.0 + (double)r->bytes_sent;
+}
+
+/* The byte sum against the sizes it adds up (m: one per request, or per
+ * line kept): every size is at most the sum, and the sum at most n times
+ * the largest, with a relative slack of 1e-9 for the doubles' rounding. */
+static bool bytes_agree(const sl_report *r, const sl_moments *m)
+{
+	double bytes = bytes_of(r);
+	if (!r->requests)
+		return bytes == 0;
+	return m->min >= 0 && m->max <= bytes * (1 + 1e-9) &&
+	       bytes <= m->max * (double)r->requests * (1 + 1e-9);
+}
+
+/* An exact distinct count is at most the keys added, and 0 only when none
+ * were (a degraded one is an estimate, clamped when reported). */
+static bool distinct_agrees(const sl_distinct *d, uint64_t added)
+{
+	if (!sl_distinct_is_exact(d))
+		return true;
+	double n = sl_distinct_estimate(d).estimate;
+	return n <= (double)added && (n >= 1) == (added >= 1);
+}
+
+/* No top-list row is counted above its list's total (a Space-Saving
+ * count, error included, never exceeds the weight added). */
+static bool top_agrees(const sl_topk *t)
+{
+	sl_topk_row row;
+	return sl_topk_list(t, &row, 1) == 0 || row.count <= sl_topk_total(t);
+}
+
+/* A series holding every request: its counts sum to requests, and its first
+ * and last buckets hold the first and last times. */
+static bool series_agrees(const sl_report *r, const sl_series *s)
+{
+	size_t n = sl_series_len(s);
+	uint64_t sum = 0, width = sl_series_width(s);
+	for (size_t i = 0; i < n; i++) {
+		int64_t start;
+		uint64_t c;
+		sl_series_get(s, i, &start, &c);
+		if (c > UINT64_MAX - sum)
+			return false;
+		sum += c;
+	}
+	if (sum != r->requests)
+		return false;
+	if (!n)
+		return true;
+	int64_t first, last;
+	uint64_t c;
+	sl_series_get(s, 0, &first, &c);
+	sl_series_get(s, n - 1, &last, &c);
+	return first <= r->first_time && (uint64_t)r->first_time - (uint64_t)first < width &&
+	       last <= r->last_time && (uint64_t)r->last_time - (uint64_t)last < width;
+}
+
 /* Figures that must agree with each other in any report. */
 static sl_status cross_check(const sl_report *r, const char **why)
 {
@@ -595,8 +663,9 @@ static sl_status cross_check(const sl_report *r, const char **why)
 	if (r->lines != r->requests + r->malformed + r->oversized ||
 	    r->requests > r->lines || r->malformed > r->lines)
 		return fail(why, "line counts disagree (lines != requests + malformed + oversized)");
-	if (r->nsamples > r->malformed)
-		return fail(why, "more samples than malformed lines");
+	/* every malformed line offers a sample; the first ones are kept */
+	if (r->nsamples != (r->malformed < SL_SAMPLES_MAX ? r->malformed : SL_SAMPLES_MAX))
+		return fail(why, "samples disagree with the malformed lines (not the first 5)");
 	if (r->format == SL_FMT_LINES) {
 		if (sum || r->methods.n || r->methods.other || r->protocols.n || r->protocols.other ||
 		    r->request_time.n || r->response_bytes.n || r->malformed || r->first_time ||
@@ -605,6 +674,14 @@ static sl_status cross_check(const sl_report *r, const char **why)
 		if (r->line_length.n != r->requests || sl_kll_count(r->line_length_q) != r->requests ||
 		    sl_topk_total(r->top_lines) != r->requests)
 			return fail(why, "line counts disagree with the sketches");
+		if (r->requests && r->line_length.max > SL_LINE_MAX)
+			return fail(why, "a line kept is longer than the longest line parsed");
+		if (!bytes_agree(r, &r->line_length))
+			return fail(why, "bytes disagree with the line lengths");
+		if (!distinct_agrees(r->distinct_lines, r->requests))
+			return fail(why, "more distinct lines than lines (exact distinct count)");
+		if (!top_agrees(r->top_lines))
+			return fail(why, "a top line counted more often than its list's total");
 		return SL_OK;
 	}
 	if (sum != r->requests)
@@ -628,6 +705,42 @@ static sl_status cross_check(const sl_report *r, const char **why)
 		uint64_t want = t == SL_TOP_NOT_FOUND ? r->status[404] : r->requests;
 		if (sl_topk_total(r->top[t]) != want)
 			return fail(why, "a top list's total disagrees with the requests");
+		if (!top_agrees(r->top[t]))
+			return fail(why, "a top row counted more often than its list's total");
+	}
+	if (r->request_time.n && r->request_time.min < 0)
+		return fail(why, "a negative request time");
+	if (!bytes_agree(r, &r->response_bytes))
+		return fail(why, "bytes sent disagree with the response sizes");
+	if (!distinct_agrees(r->ips, r->requests) || !distinct_agrees(r->visitors, r->requests))
+		return fail(why, "more distinct clients or visitors than requests (exact distinct "
+				 "count)");
+	if (!series_agrees(r, r->per_hour) || (r->per_minute && !series_agrees(r, r->per_minute)))
+		return fail(why, "a time series disagrees with the requests or their times");
+	if (r->per_minute && r->requests && r->last_time - r->first_time >= 6 * 3600)
+		return fail(why, "a per-minute series kept over six hours or more");
+	return SL_OK;
+}
+
+/* The run's figures: memory, and the inputs against the samples. A sample's
+ * line number is checked against the bytes its input gave (each line takes
+ * at least one), not against the input's line count: a state resumed from a
+ * version-1 one counts its inputs' lines from the resume point while its
+ * samples may be numbered from the start (docs/state-format.md). */
+static sl_status check_run(const sl_state *s, uint64_t report_bytes, const char **why)
+{
+	if (s->peak > s->budget)
+		return fail(why, "peak memory above the run's memory budget");
+	if (report_bytes > s->budget)
+		return fail(why, "a report larger than the run's memory budget");
+	for (size_t i = 0; i < s->ninputs; i++)
+		if (s->inputs[i].lines > s->inputs[i].consumed)
+			return fail(why, "an input holds more lines than bytes");
+	const sl_report *r = s->report;
+	for (uint32_t i = 0; i < r->nsamples; i++) {
+		const sl_sample *x = &r->samples[i];
+		if (x->line == 0 || x->line > s->inputs[x->input].consumed)
+			return fail(why, "a sample's line number lies outside its input");
 	}
 	return SL_OK;
 }
@@ -643,7 +756,7 @@ static sl_status get_section(sl_state *s, int type, sl_wire_reader *r, uint32_t 
 	case SEC_INPUTS:
 		return get_inputs(s, r, version, why);
 	case SEC_COUNTERS:
-		return get_counters(rep, r, why);
+		return get_counters(rep, r, version, why);
 	case SEC_TALLIES:
 		st = get_tally(&rep->methods, r, why);
 		if (st == SL_OK)
@@ -690,7 +803,7 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 	if (len < HEADER + 8)
 		return fail(why, "truncated header");
 	uint32_t version = sl_wire_le32(buf + 8);
-	if (version != SL_STATE_VERSION && version != 1)
+	if (version < 1 || version > SL_STATE_VERSION)
 		return fail(why, "unsupported state format version");
 	uint32_t ns = sl_wire_le32(buf + 12);
 	uint64_t file_len = sl_wire_le64(buf + 16);
@@ -739,6 +852,7 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 	sl_status st = get_meta(&r, &m, why);
 	if (st != SL_OK)
 		return st;
+	uint64_t recorded_bytes = m.report_bytes;
 	/* A report smaller than this build's minimum (one written by a build
 	 * with smaller structures) is made at the minimum: its sketches then
 	 * merge into the larger ones. */
@@ -782,7 +896,8 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 		sl_series_free(s->report->per_minute);
 		s->report->per_minute = NULL;
 	}
-	return cross_check(s->report, why);
+	st = cross_check(s->report, why);
+	return st != SL_OK ? st : check_run(s, recorded_bytes, why);
 }
 
 void sl_state_free(sl_state *s)
@@ -1043,6 +1158,10 @@ sl_status sl_state_merge(sl_state *dst, const sl_state *src, const char **why)
 	dst->ninputs = n;
 	dst->strings = strings;
 	dst->strings_len = slen;
+	/* the largest budget and the largest peak, so that the peak stays
+	 * within the budget (each run's does) */
+	if (src->budget > dst->budget)
+		dst->budget = src->budget;
 	if (src->peak > dst->peak)
 		dst->peak = src->peak;
 	return SL_OK;

@@ -112,25 +112,14 @@ static inline int cli_out_line(cli_out *o, const char *p, size_t n)
 const char *cli_input_name(const char *path);
 
 /*
- * State files (programs/cmd_state.c), for the main run's --save / --state.
- * Each prints its own message naming the file and returns 0, or 2 (the exit
+ * State files (programs/cmd_state.c), for `sluice merge` and `sluice report`.
+ * Prints its own message naming the file and returns 0, or 2 (the exit
  * status) on failure.
  *
- * state_fingerprint: fills dev, ino, size, head_hash and head_len of *out
- * for the file at path ("-": all zero); leaves path, error and consumed.
- * Returns 0, or -1 with errno set (prints nothing).
- * state_save_report: saves r and the inputs to path atomically (temp file,
- * fsync, rename). facts[i] (may be NULL: then each input is fingerprinted
- * now and consumed is 0) gives the per-input figures; path and error come
- * from inputs[i]. budget and peak are the run's. Memory from b: the encoded
- * state plus n entries.
- * state_load: decodes the state at path into *out (sl_state_free), with a
- * report of at least report_bytes (0: the recorded size).
+ * state_load: decodes the state at path ("-": all of standard input, read
+ * into a buffer from b) into *out (sl_state_free), with a report of at least
+ * report_bytes (0: the recorded size).
  */
-int state_fingerprint(const char *path, sl_state_input *out);
-int state_save_report(const char *path, sl_budget *b, const sl_report *r,
-		      const cli_input *inputs, const sl_state_input *facts, size_t n,
-		      size_t budget, size_t peak);
 int state_load(const char *path, sl_budget *b, size_t report_bytes, sl_state **out);
 
 #endif

@@ -9,9 +9,13 @@
  *       result atomically.
  *   sluice report [--json] [-o FILE] [-n N] [-m SIZE] [-q] STATE...
  *       decodes and merges the states the same way and renders the report
- *       with the renderers of a log run (programs/render.c). The memory line
- *       shows the budget and peak recorded by the run that wrote the first
- *       state (the largest peak of all).
+ *       with the renderers of a log run (programs/render.c), which go by
+ *       what the report holds (a line-format state has no access-log lists).
+ *       The memory line shows the largest budget and the largest peak of the
+ *       states (sl_state_merge).
+ *
+ * A STATE of "-" (once) is read from standard input: all of it, into a
+ * buffer from the budget that doubles as it fills, then decoded as a file.
  *
  * Both take their memory from one budget (-m, default 64 MiB): the merged
  * report, one more decoded state and one file buffer at a time. A state file
@@ -21,11 +25,9 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define STATE_BUDGET ((size_t)64 << 20)
@@ -33,85 +35,66 @@
 
 static const char *prog = "sluice";
 
-int state_fingerprint(const char *path, sl_state_input *out)
+/* The whole of standard input in a buffer from b (doubling, within what b has
+ * left): 0, or -1 with a message. */
+static int read_stdin(sl_budget *b, uint8_t **out, size_t *len, size_t *cap)
 {
-	out->dev = out->ino = out->size = out->head_hash = 0;
-	out->head_len = 0;
-	if (strcmp(path, "-") == 0)
-		return 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	struct stat sb;
-	if (fstat(fd, &sb) != 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	out->dev = (uint64_t)sb.st_dev;
-	out->ino = (uint64_t)sb.st_ino;
-	if (!S_ISREG(sb.st_mode)) {
-		close(fd);
-		return 0;
-	}
-	out->size = (uint64_t)sb.st_size;
-	char head[SL_STATE_HEAD_BYTES];
-	size_t got = 0;
-	while (got < sizeof head) {
-		ssize_t n = read(fd, head + got, sizeof head - got);
-		if (n < 0 && errno == EINTR)
+	size_t n = 0, c = 0;
+	uint8_t *buf = NULL;
+	for (;;) {
+		if (n == c) {
+			size_t want = c ? 2 * c : 64 * 1024;
+			size_t room = sl_budget_available(b) + c;
+			if (want > room)
+				want = room;
+			uint8_t *grown = want > c ? sl_realloc(b, buf, c, want) : NULL;
+			if (!grown) {
+				sl_free(b, buf, c);
+				fprintf(stderr,
+					"%s: %s: the state is larger than the memory budget; raise "
+					"--memory\n",
+					prog, cli_input_name("-"));
+				return -1;
+			}
+			buf = grown;
+			c = want;
+		}
+		ssize_t got = read(STDIN_FILENO, buf + n, c - n);
+		if (got < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (got < 0) {
+			int e = errno;
+			sl_free(b, buf, c);
+			fprintf(stderr, "%s: %s: read error: %s\n", prog, cli_input_name("-"),
+				strerror(e));
+			return -1;
+		}
+		if (got == 0)
 			break;
-		got += (size_t)n;
+		n += (size_t)got;
 	}
-	close(fd);
-	out->head_len = (uint32_t)got;
-	out->head_hash = sl_hash(head, got);
+	*out = buf;
+	*len = n;
+	*cap = c;
 	return 0;
-}
-
-int state_save_report(const char *path, sl_budget *b, const sl_report *r,
-		      const cli_input *inputs, const sl_state_input *facts, size_t n,
-		      size_t budget, size_t peak)
-{
-	sl_state_input *in = n ? sl_calloc(b, n, sizeof *in) : NULL;
-	if (n && !in) {
-		fprintf(stderr, "%s: %s: no memory left in the budget to save the state\n", prog,
-			path);
-		return EXIT_TROUBLE;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (facts)
-			in[i] = facts[i];
-		else
-			state_fingerprint(inputs[i].path, &in[i]);
-		in[i].path = inputs[i].path;
-		in[i].error = inputs[i].error;
-	}
-	int err = 0;
-	sl_status st = sl_state_save(path, b, r, in, n, budget, peak, &err);
-	sl_free(b, in, n * sizeof *in);
-	if (st == SL_OK)
-		return 0;
-	if (st == SL_EIO)
-		fprintf(stderr, "%s: %s: cannot save the state: %s\n", prog, path, strerror(err));
-	else if (st == SL_ENOMEM)
-		fprintf(stderr,
-			"%s: %s: cannot save the state: the encoded state does not fit the memory "
-			"budget; raise --memory\n",
-			prog, path);
-	else
-		fprintf(stderr, "%s: %s: cannot save the state: %s\n", prog, path, sl_strerror(st));
-	return EXIT_TROUBLE;
 }
 
 int state_load(const char *path, sl_budget *b, size_t report_bytes, sl_state **out)
 {
 	int err = 0;
 	const char *why = NULL;
-	sl_status st = sl_state_load(out, b, path, report_bytes, &err, &why);
+	sl_status st;
+	if (strcmp(path, "-") == 0) {
+		uint8_t *buf;
+		size_t len, cap;
+		if (read_stdin(b, &buf, &len, &cap) < 0)
+			return EXIT_TROUBLE;
+		st = sl_state_decode(out, b, buf, len, report_bytes, &why);
+		sl_free(b, buf, cap);
+		path = cli_input_name("-");
+	} else {
+		st = sl_state_load(out, b, path, report_bytes, &err, &why);
+	}
 	if (st == SL_OK)
 		return 0;
 	if (st == SL_EIO)
@@ -131,6 +114,13 @@ static int load_all(char **paths, size_t n, sl_budget *b, sl_state **out)
 {
 	sl_state *dst;
 	*out = NULL;
+	size_t stdins = 0;
+	for (size_t i = 0; i < n; i++)
+		stdins += strcmp(paths[i], "-") == 0;
+	if (stdins > 1) {
+		fprintf(stderr, "%s: standard input (-) can be read only once\n", prog);
+		return EXIT_TROUBLE;
+	}
 	if (state_load(paths[0], b, 0, &dst) != 0)
 		return EXIT_TROUBLE;
 	for (size_t i = 1; i < n; i++) {
@@ -255,6 +245,7 @@ int cmd_report(int argc, char **argv)
 		case 'h':
 			printf("Usage: %s report [OPTION]... STATE...\n"
 			       "Print the report of one or more state files (merged in order).\n"
+			       "A STATE of - is read from standard input.\n"
 			       "  -m, --memory SIZE   memory budget (default 64M)\n"
 			       "      --json          print the report as one JSON document\n"
 			       "  -o, --output FILE   write the report to FILE: JSON if FILE ends in\n"
@@ -281,10 +272,15 @@ int cmd_report(int argc, char **argv)
 	int status = EXIT_TROUBLE;
 	size_t ninputs = s->ninputs;
 	cli_input *inputs = ninputs ? sl_calloc(&b, ninputs, sizeof *inputs) : NULL;
+	/* rows for the longest list the report holds: the access-log lists,
+	 * or the line format's one */
 	size_t nrows = (size_t)top_n, most = 0;
-	for (int t = 0; t < SL_TOP_COUNT; t++)
-		if (sl_topk_capacity(s->report->top[t]) > most)
-			most = sl_topk_capacity(s->report->top[t]);
+	const sl_report *rep = s->report;
+	for (int t = 0; t <= SL_TOP_COUNT; t++) {
+		const sl_topk *list = t < SL_TOP_COUNT ? rep->top[t] : rep->top_lines;
+		if (list && sl_topk_capacity(list) > most)
+			most = sl_topk_capacity(list);
+	}
 	if (nrows > most)
 		nrows = most;
 	sl_topk_row *rows = nrows ? sl_calloc(&b, nrows, sizeof *rows) : NULL;

@@ -2,7 +2,8 @@
  * render.c: the report's two renderings, text (render_text) and JSON
  * (render_json). The JSON schema is documented in docs/json.md.
  *
- * Conventions: exact figures are printed as integers; an approximate figure
+ * Conventions: exact figures are printed as integers (bytes_sent, a 128-bit
+ * sum, as all its decimal digits, in JSON too); an approximate figure
  * is marked (text: "~" and its bound; JSON: "exact": false with "low" and
  * "high", or "max_error", or "rank_error"). Times are ISO 8601 UTC. Text is
  * locale-independent (digits grouped with commas by hand).
@@ -22,6 +23,10 @@
 
 /* ---- shared helpers --------------------------------------------------- */
 
+/* ISO 8601 in UTC with a four-digit year (0000 to 9999, what the parser
+ * accepts); a year outside those (only an older state can hold one) in the
+ * standard's expanded form, signed: -0001, +10000. (strftime's %Y would
+ * print year 0 as "0".) */
 static void iso_time(char *out, size_t n, int64_t t)
 {
 	time_t tt = (time_t)t;
@@ -30,22 +35,61 @@ static void iso_time(char *out, size_t n, int64_t t)
 		snprintf(out, n, "?");
 		return;
 	}
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	long year = (long)tm.tm_year + 1900;
+	snprintf(out, n, year >= 0 && year <= 9999 ? "%04ld-%02d-%02dT%02d:%02d:%02dZ"
+						   : "%+05ld-%02d-%02dT%02d:%02d:%02dZ",
+		 year, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* 1234567 -> "1,234,567" */
-static const char *grouped(char *out, size_t n, uint64_t v)
+/* The decimal digits of high * 2^64 + low (at most 39) into out[40]: the
+ * number as four 32-bit limbs, divided by 10^9 until nothing is left. */
+static const char *u128_digits(char out[40], uint64_t high, uint64_t low)
 {
-	char digits[32];
-	int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-	size_t o = 0;
-	for (int i = 0; i < len && o + 2 < n; i++) {
+	uint32_t limb[4] = {(uint32_t)(high >> 32), (uint32_t)high, (uint32_t)(low >> 32),
+			    (uint32_t)low};
+	uint32_t chunk[5]; /* base 10^9, least significant first */
+	int nchunks = 0;
+	do {
+		uint64_t rem = 0;
+		for (int i = 0; i < 4; i++) {
+			uint64_t cur = rem << 32 | limb[i];
+			limb[i] = (uint32_t)(cur / 1000000000u);
+			rem = cur % 1000000000u;
+		}
+		chunk[nchunks++] = (uint32_t)rem;
+	} while (limb[0] | limb[1] | limb[2] | limb[3]);
+	int o = snprintf(out, 40, "%u", chunk[nchunks - 1]);
+	for (int i = nchunks - 2; i >= 0; i--)
+		o += snprintf(out + o, (size_t)(40 - o), "%09u", chunk[i]);
+	return out;
+}
+
+/* "1234567" -> "1,234,567" */
+static const char *group_digits(char *out, size_t n, const char *digits)
+{
+	size_t len = strlen(digits), o = 0;
+	for (size_t i = 0; i < len && o + 2 < n; i++) {
 		if (i && (len - i) % 3 == 0)
 			out[o++] = ',';
 		out[o++] = digits[i];
 	}
 	out[o] = '\0';
 	return out;
+}
+
+/* 1234567 -> "1,234,567" */
+static const char *grouped(char *out, size_t n, uint64_t v)
+{
+	char digits[32];
+	snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+	return group_digits(out, n, digits);
+}
+
+/* The report's exact byte sum (128 bits), grouped: up to 51 characters. */
+static const char *grouped_bytes(char *out, size_t n, const sl_report *r)
+{
+	char digits[40];
+	return group_digits(out, n, u128_digits(digits, r->bytes_sent_high, r->bytes_sent));
 }
 
 static uint64_t class_count(const sl_report *r, int cls)
@@ -268,10 +312,11 @@ static int render_lines_json(FILE *o, const cli_view *v)
 	const sl_report *r = v->report;
 	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"lines\",\n", SLUICE_VERSION);
 	json_inputs(o, v);
-	fprintf(o, "  \"lines\": %llu,\n  \"oversized\": %llu,\n  \"bytes\": %llu,\n",
+	char digits[40];
+	fprintf(o, "  \"lines\": %llu,\n  \"oversized\": %llu,\n  \"bytes\": %s,\n",
 		(unsigned long long)r->lines, (unsigned long long)r->oversized,
-		(unsigned long long)r->bytes_sent);
-	json_estimate(o, "distinct_lines", sl_distinct_estimate(r->distinct_lines));
+		u128_digits(digits, r->bytes_sent_high, r->bytes_sent));
+	json_estimate(o, "distinct_lines", sl_report_distinct_lines(r));
 	fputs("  \"top\": {", o);
 	json_rows(o, "line", v->rows, v->rows ? sl_topk_list(r->top_lines, v->rows, v->top_n) : 0);
 	fputs("\n  },\n  \"top_info\": {", o);
@@ -287,17 +332,17 @@ int render_json(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
 	char a[32], b[32];
-	if (r->format == SL_FMT_LINES)
+	if (r->top_lines) /* by what the report holds: the line format's sketches */
 		return render_lines_json(o, v);
 	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"%s\",\n", SLUICE_VERSION,
 		sl_format_name(r->format));
 	json_inputs(o, v);
 	fprintf(o,
 		"  \"lines\": %llu,\n  \"requests\": %llu,\n  \"malformed\": %llu,\n"
-		"  \"oversized\": %llu,\n  \"bytes_sent\": %llu,\n",
+		"  \"oversized\": %llu,\n  \"bytes_sent\": %s,\n",
 		(unsigned long long)r->lines, (unsigned long long)r->requests,
 		(unsigned long long)r->malformed, (unsigned long long)r->oversized,
-		(unsigned long long)r->bytes_sent);
+		u128_digits((char[40]){0}, r->bytes_sent_high, r->bytes_sent));
 	if (r->requests) {
 		iso_time(a, sizeof a, r->first_time);
 		iso_time(b, sizeof b, r->last_time);
@@ -554,8 +599,8 @@ static int render_lines_text(FILE *o, const cli_view *v)
 	fprintf(o, "  %-18s %s  (oversized %s)\n", "Lines", grouped(a, sizeof a, r->lines),
 		grouped(b, sizeof b, r->oversized));
 	text_incomplete(o, v);
-	fprintf(o, "  %-18s %s\n", "Bytes", grouped(a, sizeof a, r->bytes_sent));
-	text_estimate(o, "Distinct lines", sl_distinct_estimate(r->distinct_lines));
+	fprintf(o, "  %-18s %s\n", "Bytes", grouped_bytes((char[64]){0}, 64, r));
+	text_estimate(o, "Distinct lines", sl_report_distinct_lines(r));
 	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",
 		grouped(a, sizeof a, v->budget), grouped(b, sizeof b, v->peak));
 	text_rows(o, "Top lines", v->rows,
@@ -568,7 +613,7 @@ static int render_lines_text(FILE *o, const cli_view *v)
 int render_text(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
-	if (r->format == SL_FMT_LINES)
+	if (r->top_lines)
 		return render_lines_text(o, v);
 	char a[32], b[32], c[32], d[32];
 	static const char *const titles[SL_TOP_COUNT] = {
@@ -587,7 +632,7 @@ int render_text(FILE *o, const cli_view *v)
 		iso_time(b, sizeof b, r->last_time);
 		fprintf(o, "  %-18s %s to %s\n", "Time", a, b);
 	}
-	fprintf(o, "  %-18s %s\n", "Bytes sent", grouped(a, sizeof a, r->bytes_sent));
+	fprintf(o, "  %-18s %s\n", "Bytes sent", grouped_bytes((char[64]){0}, 64, r));
 	text_estimate(o, "Unique IPs", sl_report_unique_ips(r));
 	text_estimate(o, "Unique visitors", sl_report_unique_visitors(r));
 	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",

@@ -43,6 +43,7 @@ static void assert_reports_equal(const sl_report *a, const sl_report *b)
 	assert_int_equal(a->requests, b->requests);
 	assert_int_equal(a->malformed, b->malformed);
 	assert_int_equal(a->bytes_sent, b->bytes_sent);
+	assert_int_equal(a->bytes_sent_high, b->bytes_sent_high);
 	assert_int_equal(a->first_time, b->first_time);
 	assert_int_equal(a->last_time, b->last_time);
 	assert_memory_equal(a->status, b->status, sizeof a->status);

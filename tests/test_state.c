@@ -93,17 +93,24 @@ static sl_report *report_of(sl_budget *b, size_t bytes, const logbuf *logs, size
 	return report_fmt(b, SL_FMT_COMBINED, bytes, logs, nlogs);
 }
 
+/* Distinct values in every field; consistent with any report of the tests
+ * (the decoder checks that an input's lines and its samples' line numbers
+ * fit the bytes it gave). */
 static const sl_state_input test_inputs[2] = {
-	{.path = "a.log", .dev = 1, .ino = 2, .size = 3, .consumed = 4, .lines = 13,
+	{.path = "a.log", .dev = 1, .ino = 2, .size = 3000003, .consumed = 4000004, .lines = 13,
 	 .head_hash = 5, .head_len = 6},
-	{.path = "b.log", .error = "read error: test", .dev = 7, .ino = 8, .size = 9,
-	 .consumed = 10, .lines = 14, .head_hash = 11, .head_len = 12},
+	{.path = "b.log", .error = "read error: test", .dev = 7, .ino = 8, .size = 9000009,
+	 .consumed = 10000010, .lines = 14, .head_hash = 11, .head_len = 12},
 };
+
+/* The budget the test states record: every report of the tests fits it (the
+ * decoder refuses a report larger than its run's budget). */
+#define TEST_BUDGET ((uint64_t)64 << 20)
 
 static void *encode(sl_budget *b, const sl_report *r, size_t *len)
 {
 	void *buf;
-	assert_int_equal(sl_state_encode(b, r, test_inputs, 2, 1 << 20, 12345, &buf, len), SL_OK);
+	assert_int_equal(sl_state_encode(b, r, test_inputs, 2, TEST_BUDGET, 12345, &buf, len), SL_OK);
 	return buf;
 }
 
@@ -231,6 +238,7 @@ static void assert_same_report(const sl_report *a, const sl_report *b, bool full
 	assert_int_equal(a->malformed, b->malformed);
 	assert_int_equal(a->oversized, b->oversized);
 	assert_int_equal(a->bytes_sent, b->bytes_sent);
+	assert_int_equal(a->bytes_sent_high, b->bytes_sent_high);
 	if (a->requests) {
 		assert_int_equal(a->first_time, b->first_time);
 		assert_int_equal(a->last_time, b->last_time);
@@ -289,7 +297,7 @@ static void round_trip_at(sl_format fmt, size_t bytes, size_t n, unsigned client
 	sl_state *s = decode_ok(&b, buf, len, 0);
 	assert_same_report(r, s->report, true);
 	assert_int_equal(s->report->bytes_held, r->bytes_held);
-	assert_int_equal(s->budget, 1 << 20);
+	assert_int_equal(s->budget, TEST_BUDGET);
 	assert_int_equal(s->peak, 12345);
 	assert_int_equal(s->ninputs, 2);
 	for (int i = 0; i < 2; i++) {
@@ -1117,6 +1125,46 @@ static void reads_version_1(void **state)
 	assert_int_equal(b.used, 0);
 }
 
+/* States of version 2 (bytes_sent without its high word: the v2-* seeds)
+ * decode with bytes_sent_high 0 and come back the same from version 3. */
+static void reads_version_2(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"v2-common", "v2-degraded", "v2-empty", "v2-lines"};
+	sl_budget b;
+	sl_budget_init(&b, 64 << 20);
+	int seen = 0;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char path[256];
+		snprintf(path, sizeof path, "fuzz/corpus/fuzz_state/%s.state", names[i]);
+		if (access(path, R_OK) != 0)
+			continue;
+		size_t len;
+		uint8_t *buf = read_whole(path, &len);
+		assert_true(len >= 12);
+		assert_int_equal(buf[8] | buf[9] << 8 | buf[10] << 16 | (uint32_t)buf[11] << 24, 2);
+		sl_state *s = decode_ok(&b, buf, len, 0);
+		assert_int_equal(s->report->bytes_sent_high, 0);
+		void *out;
+		size_t olen;
+		assert_int_equal(sl_state_encode(&b, s->report, s->inputs, s->ninputs, s->budget,
+						 s->peak, &out, &olen),
+				 SL_OK);
+		assert_int_equal(((uint8_t *)out)[8], 3);
+		assert_int_equal(olen, len + 8); /* the high word of bytes_sent */
+		sl_state *again = decode_ok(&b, out, olen, 0);
+		assert_same_report(s->report, again->report, true);
+		sl_state_free(again);
+		sl_free(&b, out, olen);
+		sl_state_free(s);
+		free(buf);
+		seen++;
+	}
+	if (access("fuzz/corpus/fuzz_state", F_OK) == 0)
+		assert_true(seen > 0);
+	assert_int_equal(b.used, 0);
+}
+
 static void save_and_load(void **state)
 {
 	(void)state;
@@ -1128,7 +1176,7 @@ static void save_and_load(void **state)
 	char path[300];
 	snprintf(path, sizeof path, "%s/x.state", tmpdir);
 	int err;
-	assert_int_equal(sl_state_save(path, &b, r, test_inputs, 2, 1 << 20, 7, &err), SL_OK);
+	assert_int_equal(sl_state_save(path, &b, r, test_inputs, 2, TEST_BUDGET, 7, &err), SL_OK);
 	sl_state *s;
 	const char *why;
 	assert_int_equal(sl_state_load(&s, &b, path, 0, &err, &why), SL_OK);
@@ -1174,13 +1222,13 @@ static void kill_during_save(void **state)
 	char path[300];
 	snprintf(path, sizeof path, "%s/target.state", tmpdir);
 	int err;
-	assert_int_equal(sl_state_save(path, &b, ra, test_inputs, 2, 1 << 20, 12345, &err), SL_OK);
+	assert_int_equal(sl_state_save(path, &b, ra, test_inputs, 2, TEST_BUDGET, 12345, &err), SL_OK);
 
 	/* kill within about three saves' time, so that every phase is hit */
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(sl_state_save(path, &b, rb, test_inputs, 2, 1 << 20, 12345, &err), SL_OK);
-	assert_int_equal(sl_state_save(path, &b, ra, test_inputs, 2, 1 << 20, 12345, &err), SL_OK);
+	assert_int_equal(sl_state_save(path, &b, rb, test_inputs, 2, TEST_BUDGET, 12345, &err), SL_OK);
+	assert_int_equal(sl_state_save(path, &b, ra, test_inputs, 2, TEST_BUDGET, 12345, &err), SL_OK);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long save_ns = ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec)) / 2;
 	print_message("one save takes %.2f ms\n", save_ns / 1e6);
@@ -1192,7 +1240,7 @@ static void kill_during_save(void **state)
 		if (pid == 0) {
 			for (int i = 0;; i++) {
 				const sl_report *x = (i + round) % 2 ? rb : ra;
-				if (sl_state_save(path, &b, x, test_inputs, 2, 1 << 20, 12345,
+				if (sl_state_save(path, &b, x, test_inputs, 2, TEST_BUDGET, 12345,
 						  &err) != SL_OK)
 					_exit(3);
 			}
@@ -1246,6 +1294,7 @@ int main(void)
 		cmocka_unit_test(budget_too_small),
 		cmocka_unit_test(corpus_files),
 		cmocka_unit_test(reads_version_1),
+		cmocka_unit_test(reads_version_2),
 		cmocka_unit_test(save_and_load),
 		cmocka_unit_test(kill_during_save),
 	};
