@@ -46,7 +46,7 @@ int cli_out_flush(cli_out *o)
 
 /* Columns a sample's text takes at most: one terminal line with the
  * "PROG: FILE:LINE: WHY: " before it. */
-#define SAMPLE_COLUMNS 100
+#define SAMPLE_COLUMNS 60
 
 void cli_print_samples(const char *prog, const sl_report *rep, const cli_input *inputs)
 {
