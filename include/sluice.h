@@ -549,6 +549,10 @@ typedef struct {
 	const char *why;	 /* static reason */
 	uint32_t len;		 /* bytes in text (line truncated to fit) */
 	bool truncated;
+	/* the access-log format the whole line parses in (sl_access_guess),
+	 * SL_FMT_AUTO if none; taken when the sample is kept, before the text
+	 * is cut (not saved in state files: SL_FMT_AUTO after loading) */
+	sl_format looks_like;
 	char text[SL_SAMPLE_TEXT];
 } sl_sample;
 

@@ -580,6 +580,9 @@ static void keep_sample(sl_report *r, const char *line, size_t len, const char *
 	s->truncated = len > SL_SAMPLE_TEXT;
 	s->len = (uint32_t)(s->truncated ? SL_SAMPLE_TEXT : len);
 	memcpy(s->text, line, s->len);
+	/* what the line looks like, for a run where no line parses: a few
+	 * parses per sample kept, at most SL_SAMPLES_MAX per report */
+	s->looks_like = sl_access_guess(line, len);
 }
 
 /* Finalizer of MurmurHash3: spreads a combination of hashes over all bits,

@@ -67,14 +67,21 @@ int cli_check_parsed(const char *prog, const sl_report *rep, bool detected)
 {
 	if (rep->format == SL_FMT_LINES || rep->requests > 0 || rep->malformed == 0)
 		return 0;
-	/* What the malformed lines look like: each sample on its own, the
-	 * most common answer wins (ties: the first seen). */
+	/* What the malformed lines look like: each sample on its own (as the
+	 * report saw the whole line, else from its kept text), the most
+	 * common answer wins (ties: the first seen). */
 	unsigned votes[SL_FMT_COUNT] = {0};
-	for (uint32_t i = 0; i < rep->nsamples; i++)
-		votes[sl_access_guess(rep->samples[i].text, rep->samples[i].len)]++;
+	sl_format looks[SL_SAMPLES_MAX];
+	for (uint32_t i = 0; i < rep->nsamples; i++) {
+		const sl_sample *s = &rep->samples[i];
+		looks[i] = s->looks_like != SL_FMT_AUTO && s->looks_like < SL_FMT_COUNT
+				   ? s->looks_like
+				   : sl_access_guess(s->text, s->len);
+		votes[looks[i]]++;
+	}
 	int like = SL_FMT_AUTO;
 	for (uint32_t i = 0; i < rep->nsamples; i++) {
-		sl_format f = sl_access_guess(rep->samples[i].text, rep->samples[i].len);
+		sl_format f = looks[i];
 		if (f != SL_FMT_AUTO && (like == SL_FMT_AUTO || votes[f] > votes[like]))
 			like = f;
 	}

@@ -1541,6 +1541,23 @@ static void vcommon_and_no_silent_success(void **state)
 	if (!strstr(r.err, "no line parsed as common") || !strstr(r.err, "look like vcommon"))
 		fail_msg("stderr: %s", r.err);
 	run_free(&r);
+	/* combined lines longer than a sample's kept text (200 bytes) are
+	 * still recognised: the guess is made on the whole line */
+	snprintf(path, sizeof path, "%s/long-ua.log", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 20; i++) {
+		fprintf(f, "10.0.0.%d - - [10/Oct/2023:13:55:%02d +0000] \"GET /%d HTTP/1.1\" 200 5 "
+			   "\"-\" \"", i, i, i);
+		for (int k = 0; k < 300; k++) fputc('a' + k % 26, f);
+		fputs("\"\n", f);
+	}
+	fclose(f);
+	snprintf(args, sizeof args, "-q -f common %s", path);
+	r = run(args);
+	assert_int_equal(r.status, 2);
+	if (!strstr(r.err, "look like combined")) fail_msg("stderr: %s", r.err);
+	run_free(&r);
 	/* not an access log at all */
 	snprintf(path, sizeof path, "%s/notes.txt", tmpdir);
 	tu_write_file(path, "one\ntwo\nthree\n", 14);
