@@ -73,10 +73,16 @@ $(BUILD)/tests/%: tests/%.c $(TUTIL_OBJ) $(BUILD)/libsluice.a
 
 # Every test binary runs from the top of the tree; end-to-end tests find the
 # program through SLUICE_BIN and SLUICE_GEN.
+# Quiet: one line per test program (a failing one prints its output), the
+# fuzz smoke's line, then one summary line of both, last.
 test: deps
 	@$(MAKE) --no-print-directory all-tests
-	@scripts/run-tests.sh $(BUILD) $(TEST_BIN)
-	@BUILD=$(BUILD) scripts/fuzz.sh --smoke
+	@rm -f $(BUILD)/test-summary $(BUILD)/fuzz-summary; \
+	 scripts/run-tests.sh $(BUILD) $(TEST_BIN); t=$$?; \
+	 BUILD=$(BUILD) scripts/fuzz.sh --smoke; f=$$?; \
+	 echo "make test: $$(cat $(BUILD)/test-summary 2>/dev/null || echo 'tests did not run');" \
+	      "$$(cat $(BUILD)/fuzz-summary 2>/dev/null || echo 'fuzz smoke did not finish')"; \
+	 [ $$t = 0 ] && [ $$f = 0 ]
 check: test
 
 # libFuzzer targets (fuzz/): each runs FUZZ_SECONDS (default 60) over its
@@ -103,8 +109,9 @@ valgrind: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(BUILD)
-	./sluice-gen --lines 200000 --seed 1 --request-time --malformed 0.001 > $(BUILD)/demo.log
-	./sluice $(BUILD)/demo.log
+	@./sluice-gen --lines 200000 --seed 1 --request-time --malformed 0.001 > $(BUILD)/demo.log
+	@echo "demo: ./sluice $(BUILD)/demo.log (200,000 generated lines, 0.1% malformed)"; echo
+	@./sluice $(BUILD)/demo.log
 
 # Long hostile runs (scripts/torture.sh): long keys through --exact, pipes
 # and FIFOs, SIGKILLs during --state/--save, repeated -j runs. A table of

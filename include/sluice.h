@@ -392,11 +392,13 @@ typedef enum {
 	SL_FMT_COMBINED,   /* common "%{Referer}i" "%{User-agent}i" [extras] */
 	SL_FMT_VCOMBINED,  /* %v[:%p] then combined */
 	SL_FMT_LINES,      /* not an access log: each whole line is the key */
+	SL_FMT_VCOMMON,    /* %v[:%p] then common (Apache vhost_common); after
+			    * lines so that saved format numbers keep */
 	SL_FMT_COUNT
 } sl_format;
 
-/* "auto", "common", "combined", "vcombined", "lines"; NULL for an unknown
- * value. */
+/* "auto", "common", "combined", "vcombined", "lines", "vcommon"; NULL for
+ * an unknown value. */
 const char *sl_format_name(sl_format f);
 /* SL_FMT_COUNT for an unknown name. */
 sl_format sl_format_from_name(const char *name);
@@ -466,10 +468,17 @@ sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
 /*
  * Detects the format from the complete lines in buf[0 .. len-1] (at most the
  * first 32 non-empty lines are looked at): the format that parses the most
- * of them, preferring vcombined, then combined, then common on ties.
- * Returns SL_FMT_COMBINED when none parses.
+ * of them, preferring vcombined, then combined, then vcommon, then common
+ * on ties. Returns SL_FMT_COMBINED when none parses.
  */
 sl_format sl_access_detect(const char *buf, size_t len);
+
+/*
+ * The same choice as sl_access_detect, but SL_FMT_AUTO when no line of
+ * buf[0 .. len-1] parses in any access-log format: what a program tells a
+ * user whose lines did not parse ("they look like common").
+ */
+sl_format sl_access_guess(const char *buf, size_t len);
 
 /* Longest line parsed whole; longer lines are counted as oversized. */
 #define SL_LINE_MAX (64 * 1024)
@@ -540,6 +549,10 @@ typedef struct {
 	const char *why;	 /* static reason */
 	uint32_t len;		 /* bytes in text (line truncated to fit) */
 	bool truncated;
+	/* the access-log format the whole line parses in (sl_access_guess),
+	 * SL_FMT_AUTO if none; taken when the sample is kept, before the text
+	 * is cut (not saved in state files: SL_FMT_AUTO after loading) */
+	sl_format looks_like;
 	char text[SL_SAMPLE_TEXT];
 } sl_sample;
 
@@ -572,6 +585,13 @@ struct sl_report {
 	uint64_t bytes_sent_high; /* and its high 64 bits (the carries): the sum
 				   * is bytes_sent_high * 2^64 + bytes_sent */
 	int64_t first_time, last_time; /* valid when requests > 0 */
+	/* seconds east of UTC written in the earliest line's time (ties: the
+	 * smaller offset), valid when requests > 0; 0 in a report loaded from
+	 * a state file (the format does not record it) */
+	int32_t log_offset;
+	/* unique visitors count responses 4xx too (default false: GoAccess
+	 * leaves them out); see sl_report_visitors_4xx */
+	bool visitors_4xx;
 	uint64_t status[600];	/* by code, 100..599 */
 	sl_tally methods;
 	sl_tally protocols;
@@ -663,6 +683,15 @@ sl_status sl_report_finish_exact(sl_report *r);
 int sl_report_exact_errno(const sl_report *r);
 /* Temporary disk: bytes held at peak and written in all (0 if none). */
 void sl_report_exact_disk(const sl_report *r, uint64_t *peak, uint64_t *written);
+
+/*
+ * A unique visitor is one (client, date as logged, user agent), as GoAccess
+ * counts them; by default lines answered 4xx are left out, as GoAccess does
+ * (its --4xx-to-unique-count option puts them in). sl_report_visitors_4xx(r,
+ * true) counts them too; call it before the first line is fed (lines fed
+ * before keep the rule they were counted with).
+ */
+void sl_report_visitors_4xx(sl_report *r, bool count_4xx);
 
 /*
  * The figures of a report, whichever way they were counted (sketches, or

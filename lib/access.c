@@ -7,6 +7,7 @@
  *   common     %h %l %u %t "%r" %>s %b
  *   combined   common "%{Referer}i" "%{User-agent}i" [extra ...]
  *   vcombined  %v[:%p] combined
+ *   vcommon    %v[:%p] common (Apache's vhost_common)
  *
  * e.g. (common)
  *   127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326
@@ -25,9 +26,9 @@
  *              ($request_time in nginx), the others are ignored.
  *
  * Fields are separated by exactly one space. Common allows nothing after
- * %b, so a combined line never parses as common; vcombined has one more
- * token before '[', so combined and vcombined never parse each other's
- * lines. sl_access_detect relies on this.
+ * %b, so a combined line never parses as common; vcombined and vcommon
+ * have one more token before '[', so a format with the vhost and one
+ * without never parse each other's lines. sl_access_detect relies on this.
  *
  * Quoted fields end at the first quote not escaped by a backslash (Apache
  * writes '"' as \" and '\' as \\; nginx writes \x22 and \x5C, which contain
@@ -114,7 +115,7 @@
 /* ------------------------------------------------------------------------ */
 
 static const char *const format_names[SL_FMT_COUNT] = {
-	"auto", "common", "combined", "vcombined", "lines",
+	"auto", "common", "combined", "vcombined", "lines", "vcommon",
 };
 
 static const char *const field_names[SL_F_COUNT] = {
@@ -844,7 +845,7 @@ INLINE sl_status parse(sl_format fmt, const char *line, size_t len,
 	rec->field[SL_F_REQUEST_TIME].p = line;
 
 	if (fmt != SL_FMT_COMMON && fmt != SL_FMT_COMBINED &&
-	    fmt != SL_FMT_VCOMBINED) {
+	    fmt != SL_FMT_VCOMBINED && fmt != SL_FMT_VCOMMON) {
 		rec->why = "unknown format";
 		return SL_EINVAL;
 	}
@@ -854,7 +855,7 @@ INLINE sl_status parse(sl_format fmt, const char *line, size_t len,
 		FAIL("empty line");
 	x->end = end;
 
-	if (fmt == SL_FMT_VCOMBINED) {
+	if (fmt == SL_FMT_VCOMBINED || fmt == SL_FMT_VCOMMON) {
 		/* %v or %v:%p; the port is cut off unless the host would be
 		 * a bare IPv6 address ("::1"), whose last group it could be */
 		const char *tok = next(x, K_SPACE, p, end, whole), *e = tok, *h = tok;
@@ -983,7 +984,7 @@ time:
 after_bytes:
 #endif
 
-	if (fmt == SL_FMT_COMMON) {
+	if (fmt == SL_FMT_COMMON || fmt == SL_FMT_VCOMMON) {
 		if (p != end)
 			FAIL("wrong shape");
 		return SL_OK;
@@ -1030,13 +1031,16 @@ sl_status sl_access_lines_parse(sl_format fmt, sl_scan_lines *it,
 /* ------------------------------------------------------------------------ */
 
 #define DETECT_LINES 32
+#define DETECT_FORMATS 4
 
-sl_format sl_access_detect(const char *buf, size_t len)
+/* The format that parses the most of the first DETECT_LINES non-empty
+ * lines (ties: the earlier in order[]), or SL_FMT_AUTO when none parses. */
+static sl_format best_format(const char *buf, size_t len)
 {
-	static const sl_format order[3] = {
-		SL_FMT_VCOMBINED, SL_FMT_COMBINED, SL_FMT_COMMON,
+	static const sl_format order[DETECT_FORMATS] = {
+		SL_FMT_VCOMBINED, SL_FMT_COMBINED, SL_FMT_VCOMMON, SL_FMT_COMMON,
 	};
-	unsigned hits[3] = {0, 0, 0};
+	unsigned hits[DETECT_FORMATS] = {0};
 	const char *p = buf, *end = buf + len;
 	int seen = 0;
 
@@ -1049,7 +1053,7 @@ sl_format sl_access_detect(const char *buf, size_t len)
 		if (b == e)
 			continue; /* blank */
 		seen++;
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < DETECT_FORMATS; i++) {
 			sl_access_rec rec;
 			sl_time_cache tc = {{0}, 0, 0};
 			if (sl_access_parse(order[i], s, (size_t)(e - s), &rec,
@@ -1058,8 +1062,19 @@ sl_format sl_access_detect(const char *buf, size_t len)
 		}
 	}
 	int best = -1;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < DETECT_FORMATS; i++)
 		if (hits[i] > 0 && (best < 0 || hits[i] > hits[best]))
 			best = i;
-	return best < 0 ? SL_FMT_COMBINED : order[best];
+	return best < 0 ? SL_FMT_AUTO : order[best];
+}
+
+sl_format sl_access_detect(const char *buf, size_t len)
+{
+	sl_format f = best_format(buf, len);
+	return f == SL_FMT_AUTO ? SL_FMT_COMBINED : f;
+}
+
+sl_format sl_access_guess(const char *buf, size_t len)
+{
+	return best_format(buf, len);
 }

@@ -5,10 +5,12 @@
  * Per valid line it updates:
  *   counters     requests, bytes_sent (128 bits: two words with carry, so
  *                that a sum of 64-bit byte fields never wraps), status[code],
- *                first/last time
+ *                first/last time and the earliest line's UTC offset
+ *                (log_offset)
  *   tallies      methods, protocols                       (exact)
  *   distinct     ips (client), visitors (client + logged date + user agent,
- *                GoAccess's definition)                   (exact -> HLL)
+ *                GoAccess's definition: lines answered 4xx are left out
+ *                unless visitors_4xx)                      (exact -> HLL)
  *   top          url, path, ip, referrer, user_agent,
  *                not_found (path of 404s)                 (exact -> Space-Saving)
  *   quantiles    request_time, response_bytes             (KLL + moments)
@@ -261,7 +263,7 @@ sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt, size
 			      int hll_p, const char *tmpdir, size_t top_n)
 {
 	*out = NULL;
-	if (fmt <= SL_FMT_AUTO || fmt >= SL_FMT_LINES || !tmpdir || hll_p < SL_HLL_MIN_P ||
+	if (fmt <= SL_FMT_AUTO || fmt == SL_FMT_LINES || fmt >= SL_FMT_COUNT || !tmpdir || hll_p < SL_HLL_MIN_P ||
 	    hll_p > SL_HLL_MAX_P || top_n > ((size_t)1 << 20))
 		return SL_EINVAL;
 	if (max_bytes < sl_report_min_bytes_exact(top_n))
@@ -320,6 +322,28 @@ static void exact_put(sl_report *r, int tag, const char *a, size_t alen, const c
 		r->exact_status = st;
 }
 
+/* The offset in seconds east of UTC written in a time field
+ * "dd/Mon/yyyy:HH:MM:SS +hhmm" (the parser has checked its shape). */
+static int32_t time_offset(sl_str t)
+{
+	if (t.len < 26)
+		return 0;
+	const char *o = t.p + 21;
+	int32_t s = ((o[1] - '0') * 10 + (o[2] - '0')) * 3600 + ((o[3] - '0') * 10 + (o[4] - '0')) * 60;
+	return o[0] == '-' ? -s : s;
+}
+
+void sl_report_visitors_4xx(sl_report *r, bool count_4xx)
+{
+	r->visitors_4xx = count_4xx;
+}
+
+/* Does this line count towards the unique visitors? */
+static inline bool visitor_line(const sl_report *r, const sl_access_rec *rec)
+{
+	return r->visitors_4xx || rec->status < 400 || rec->status >= 500;
+}
+
 static void record_exact(sl_report *r, const sl_access_rec *rec)
 {
 	const sl_str *f = rec->field;
@@ -332,7 +356,8 @@ static void record_exact(sl_report *r, const sl_access_rec *rec)
 	if (rec->status == 404)
 		exact_put(r, SL_TOP_NOT_FOUND, f[SL_F_PATH].p, f[SL_F_PATH].len, NULL, 0, NULL, 0);
 	size_t dlen = f[SL_F_TIME].len < 11 ? f[SL_F_TIME].len : 11;
-	exact_put(r, EXACT_VISITORS, f[SL_F_CLIENT].p, f[SL_F_CLIENT].len, f[SL_F_TIME].p, dlen,
+	if (visitor_line(r, rec))
+		exact_put(r, EXACT_VISITORS, f[SL_F_CLIENT].p, f[SL_F_CLIENT].len, f[SL_F_TIME].p, dlen,
 		  f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
 }
 
@@ -578,6 +603,9 @@ static void keep_sample(sl_report *r, const char *line, size_t len, const char *
 	s->truncated = len > SL_SAMPLE_TEXT;
 	s->len = (uint32_t)(s->truncated ? SL_SAMPLE_TEXT : len);
 	memcpy(s->text, line, s->len);
+	/* what the line looks like, for a run where no line parses: a few
+	 * parses per sample kept, at most SL_SAMPLES_MAX per report */
+	s->looks_like = sl_access_guess(line, len);
 }
 
 /* Finalizer of MurmurHash3: spreads a combination of hashes over all bits,
@@ -634,8 +662,12 @@ static void record(sl_report *r, const sl_access_rec *rec)
 	const sl_str *f = rec->field;
 	r->requests++;
 	add_bytes(r, rec->bytes);
-	if (r->requests == 1 || rec->time < r->first_time)
+	if (r->requests == 1 || rec->time <= r->first_time) {
+		int32_t off = time_offset(f[SL_F_TIME]);
+		if (r->requests == 1 || rec->time < r->first_time || off < r->log_offset)
+			r->log_offset = off;
 		r->first_time = rec->time;
+	}
 	if (r->requests == 1 || rec->time > r->last_time)
 		r->last_time = rec->time;
 	r->status[rec->status]++;
@@ -674,7 +706,8 @@ static void record(sl_report *r, const sl_access_rec *rec)
 	figures(r, rec);
 
 	sl_distinct_add_hash(r->ips, h_ip);
-	sl_distinct_add_hash(r->visitors, h_visitor);
+	if (visitor_line(r, rec))
+		sl_distinct_add_hash(r->visitors, h_visitor);
 	add_str(r->top[SL_TOP_URL], f[SL_F_URL], h_url);
 	add_str(r->top[SL_TOP_PATH], f[SL_F_PATH], h_path);
 	add_str(r->top[SL_TOP_IP], f[SL_F_CLIENT], h_ip);
@@ -773,6 +806,9 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 	if (dst->format != src->format || !dst->exact != !src->exact)
 		return SL_EMISMATCH;
 	if (src->requests) {
+		if (!dst->requests || src->first_time < dst->first_time ||
+		    (src->first_time == dst->first_time && src->log_offset < dst->log_offset))
+			dst->log_offset = src->log_offset;
 		if (!dst->requests || src->first_time < dst->first_time)
 			dst->first_time = src->first_time;
 		if (!dst->requests || src->last_time > dst->last_time)

@@ -5,6 +5,7 @@
 #ifndef SLUICE_CLI_H
 #define SLUICE_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +30,14 @@ typedef struct {
 	sl_topk_row *rows;   /* room for top_n rows (NULL when top_n is 0) */
 	size_t budget;       /* bytes */
 	size_t peak;         /* bytes */
+	int series;          /* text time series rows: CLI_SERIES_* */
+	bool tz_given;       /* --tz: show times at tz_offset, not the log's */
+	int32_t tz_offset;   /* seconds east of UTC */
 } cli_view;
+
+/* --series: the text report's time-series rows (auto: minutes for a span up
+ * to 48 minutes, hours up to 48 hours, else days). */
+enum { CLI_SERIES_AUTO, CLI_SERIES_MINUTE, CLI_SERIES_HOUR, CLI_SERIES_DAY };
 
 /* Renderers: write the whole report to out. Return 0, or -1 on an output
  * error (errno set). */
@@ -55,9 +63,10 @@ size_t cli_utf8_seq(const unsigned char *s, size_t n);
  * point, four per escape). Returns the bytes consumed (< n when cut). */
 size_t cli_print_safe(FILE *o, const char *p, size_t n, size_t width);
 
-/* Writes the report's malformed-line samples to stderr, one "PROG: FILE:LINE:
- * malformed line (WHY): TEXT" each (TEXT through cli_print_safe), then the
- * total when there were more (programs/cli_io.c). */
+/* Writes the report's malformed-line samples to stderr, after the report:
+ * one compact "PROG: FILE:LINE: malformed (WHY): TEXT" each (TEXT through cli_print_safe,
+ * cut to one terminal line), then the total when there were more
+ * (programs/cli_io.c). */
 void cli_print_samples(const char *prog, const sl_report *rep, const cli_input *inputs);
 
 /* Option values shared by the commands. Each stores the value and returns
@@ -66,6 +75,36 @@ void cli_print_samples(const char *prog, const sl_report *rep, const cli_input *
  *   cli_parse_separator: exactly one byte (-t). */
 int cli_parse_memory(const char *prog, const char *text, size_t *out);
 int cli_parse_separator(const char *prog, const char *text, int *out);
+
+/* --series NAME (minute, hour, day) and --tz (UTC, Z or [+-]HH[:]MM, at
+ * most 14:59): store and return 0, or print "PROG: invalid ..." and -1. */
+int cli_parse_series(const char *prog, const char *text, int *out);
+int cli_parse_tz(const char *prog, const char *text, int32_t *out);
+
+/* getopt_long takes any unambiguous prefix of a long option ("--stat" for
+ * "--state"): a typo then silently means another option. Call this right
+ * after a getopt_long call that set longindex (>= 0; set it to -1 before
+ * each call): it finds the argument getopt_long just took (through optind
+ * and optarg) and returns 0 when it spells opts[longindex].name in full,
+ * else prints "PROG: option '--stat' is not spelled in full (did you mean
+ * --state?)" and returns -1. */
+int cli_long_in_full(const char *prog, char **argv, const struct option *opts, int longindex);
+
+/* Checks, before any input is read, that a report can be written to path:
+ * an existing path must not be a directory and must be writable; a missing
+ * one must be in a writable directory. Creates and truncates nothing.
+ * Returns 0, or prints "PROG: PATH: why" and returns -1. */
+int cli_check_output(const char *prog, const char *path);
+
+/* When standard input is a terminal and is the only input, says on stderr
+ * what the program waits for (a bare "sluice" otherwise looks hung). */
+void cli_note_terminal_input(const char *prog);
+
+/* Exit-status check of a run (programs/sluice.c, cmd_state.c): when an
+ * access-log report parsed no line at all but saw malformed ones, says on
+ * stderr which format was tried and which one the lines look like (from
+ * the malformed samples) and returns 2; else returns 0. */
+int cli_check_parsed(const char *prog, const sl_report *rep, bool detected);
 
 /* A field number N >= 1 (-k N), digits only: 0, or -1 (nothing printed). */
 int cli_parse_field(const char *text, uint32_t *out);

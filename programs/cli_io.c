@@ -1,11 +1,16 @@
 /*
- * cli_io.c: output and environment helpers the subcommands share (cli.h):
- * the buffered line writer and the temporary directory's default.
+ * cli_io.c: output, option and environment helpers the subcommands share
+ * (cli.h): the buffered line writer, the temporary directory's default,
+ * option values (sizes, --series, --tz), long options spelled in full, the
+ * early check of an output path, and the messages a run prints at its end
+ * (malformed-line samples, "no line parsed").
  */
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *cli_tmpdir(const char *given)
@@ -39,18 +44,165 @@ int cli_out_flush(cli_out *o)
 	return 0;
 }
 
+/* Columns a sample's text takes at most: one terminal line with the
+ * "PROG: FILE:LINE: WHY: " before it. */
+#define SAMPLE_COLUMNS 60
+
 void cli_print_samples(const char *prog, const sl_report *rep, const cli_input *inputs)
 {
 	for (uint32_t i = 0; i < rep->nsamples; i++) {
 		const sl_sample *s = &rep->samples[i];
-		fprintf(stderr, "%s: %s:%llu: malformed line (%s): ", prog,
-			cli_input_name(inputs[s->input].path), (unsigned long long)s->line, s->why);
-		size_t used = cli_print_safe(stderr, s->text, s->len, SIZE_MAX);
+		fprintf(stderr, "%s: %s:%llu: malformed (%s): ", prog,
+			cli_input_name(inputs[s->input].path),
+			(unsigned long long)s->line, s->why);
+		size_t used = cli_print_safe(stderr, s->text, s->len, SAMPLE_COLUMNS);
 		fputs(s->truncated || used < s->len ? "...\n" : "\n", stderr);
 	}
 	if (rep->malformed > rep->nsamples)
 		fprintf(stderr, "%s: %llu malformed lines in all (first %u shown)\n", prog,
 			(unsigned long long)rep->malformed, rep->nsamples);
+}
+
+int cli_check_parsed(const char *prog, const sl_report *rep, bool detected)
+{
+	if (rep->format == SL_FMT_LINES || rep->requests > 0 || rep->malformed == 0)
+		return 0;
+	/* What the malformed lines look like: each sample on its own (as the
+	 * report saw the whole line, else from its kept text), the most
+	 * common answer wins (ties: the first seen). */
+	unsigned votes[SL_FMT_COUNT] = {0};
+	sl_format looks[SL_SAMPLES_MAX];
+	for (uint32_t i = 0; i < rep->nsamples; i++) {
+		const sl_sample *s = &rep->samples[i];
+		looks[i] = s->looks_like != SL_FMT_AUTO && s->looks_like < SL_FMT_COUNT
+				   ? s->looks_like
+				   : sl_access_guess(s->text, s->len);
+		votes[looks[i]]++;
+	}
+	int like = SL_FMT_AUTO;
+	for (uint32_t i = 0; i < rep->nsamples; i++) {
+		sl_format f = looks[i];
+		if (f != SL_FMT_AUTO && (like == SL_FMT_AUTO || votes[f] > votes[like]))
+			like = f;
+	}
+	const char *tried = sl_format_name(rep->format);
+	fprintf(stderr, "%s: no line parsed as %s%s (%llu malformed)", prog, tried,
+		detected ? " (detected from the first lines)" : "",
+		(unsigned long long)rep->malformed);
+	if (like != SL_FMT_AUTO && like != (int)rep->format)
+		fprintf(stderr, "; the lines look like %s: try -f %s\n", sl_format_name(like),
+			sl_format_name(like));
+	else
+		fputs("; they look like no access-log format sluice knows (combined, common, "
+		      "vcombined, vcommon): -f lines counts any lines\n", stderr);
+	return 2;
+}
+
+int cli_parse_series(const char *prog, const char *text, int *out)
+{
+	static const char *const names[] = {"auto", "minute", "hour", "day"};
+	for (int i = 0; i < 4; i++)
+		if (strcmp(text, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	fprintf(stderr, "%s: invalid --series '%s' (minute, hour or day)\n", prog, text);
+	return -1;
+}
+
+int cli_parse_tz(const char *prog, const char *text, int32_t *out)
+{
+	if (strcmp(text, "UTC") == 0 || strcmp(text, "utc") == 0 || strcmp(text, "Z") == 0) {
+		*out = 0;
+		return 0;
+	}
+	const char *p = text;
+	int d[4], n = 0;
+	if (*p == '+' || *p == '-')
+		p++;
+	else
+		goto bad;
+	for (; *p && n < 4; p++) {
+		if (*p == ':' && n == 2)
+			continue;
+		if (*p < '0' || *p > '9')
+			goto bad;
+		d[n++] = *p - '0';
+	}
+	if (*p || n != 4 || d[0] * 10 + d[1] > 14 || d[2] * 10 + d[3] > 59)
+		goto bad;
+	*out = (d[0] * 10 + d[1]) * 3600 + (d[2] * 10 + d[3]) * 60;
+	if (text[0] == '-')
+		*out = -*out;
+	return 0;
+bad:
+	fprintf(stderr, "%s: invalid --tz '%s' (UTC, or an offset such as +02:00 or -0530)\n",
+		prog, text);
+	return -1;
+}
+
+int cli_long_in_full(const char *prog, char **argv, const struct option *opts, int longindex)
+{
+	if (longindex < 0 || optind < 1)
+		return 0;
+	/* the option, or its separate argument just after it */
+	const char *arg = argv[optind - 1];
+	if (optarg && arg == optarg && optind >= 2)
+		arg = argv[optind - 2];
+	if (strncmp(arg, "--", 2) != 0)
+		return 0;
+	const char *name = arg + 2, *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+	const char *full = opts[longindex].name;
+	if (strlen(full) == len && strncmp(name, full, len) == 0)
+		return 0;
+	fprintf(stderr, "%s: option '--%.*s' is not spelled in full (did you mean --%s?)\n", prog,
+		(int)len, name, full);
+	return -1;
+}
+
+int cli_check_output(const char *prog, const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode)) {
+			fprintf(stderr, "%s: %s: is a directory; -o needs a file\n", prog, path);
+			return -1;
+		}
+		if (access(path, W_OK) != 0) {
+			fprintf(stderr, "%s: %s: cannot write the report: %s\n", prog, path,
+				strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		fprintf(stderr, "%s: %s: cannot write the report: %s\n", prog, path, strerror(errno));
+		return -1;
+	}
+	/* a new file: its directory must take it */
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, W_OK | X_OK) != 0) {
+		int e = errno;
+		fprintf(stderr, "%s: %s: cannot create the report: %s\n", prog, path,
+			stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode) ? strerror(ENOTDIR) : strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+void cli_note_terminal_input(const char *prog)
+{
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "%s: reading standard input (Ctrl-D to end; --help for usage)\n",
+			prog);
 }
 
 int cli_ends_with(const char *s, const char *suffix)
@@ -62,7 +214,7 @@ int cli_ends_with(const char *s, const char *suffix)
 int cli_parse_memory(const char *prog, const char *text, size_t *out)
 {
 	if (sl_parse_size(text, out) != SL_OK || *out == 0) {
-		fprintf(stderr, "%s: invalid memory size '%s' (try 1M, 512K, 2G)\n", prog, text);
+		fprintf(stderr, "%s: invalid memory size '%s' (try 512K, 1M, 2G, 1T)\n", prog, text);
 		return -1;
 	}
 	return 0;

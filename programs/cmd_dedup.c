@@ -253,11 +253,16 @@ int cmd_dedup(int argc, char **argv)
 	size_t memory = 1 << 20;
 	const char *output = NULL, *tmpdir = NULL;
 	bool stats = false;
-	int c;
+	int c, li = -1;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:k:t:a:T:so:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:k:t:a:T:so:h", longopts, &li)) != -1) {
+		if (c != '?' && c != ':' && cli_long_in_full(prog, argv, longopts, li) < 0) {
+			usage(stderr);
+			return EXIT_TROUBLE;
+		}
+		li = -1;
 		switch (c) {
 		case 'm':
 			if (cli_parse_memory(prog, optarg, &memory) < 0)

@@ -34,7 +34,7 @@ static void usage(FILE *f)
 	      "Sort lines of the FILEs (standard input for none or '-') in a fixed\n"
 	      "memory budget; output is identical to LC_ALL=C sort.\n"
 	      "\n"
-	      "  -m, --memory SIZE      memory budget (default 1M; K/M/G suffixes)\n"
+	      "  -m, --memory SIZE      memory budget (default 1M; K/M/G/T suffixes)\n"
 	      "  -S, --buffer-size SIZE the same as --memory\n"
 	      "  -k, --key N            sort by field N to the end of the line\n"
 	      "  -t, --field-separator C  fields are separated by C, not blanks\n"
@@ -44,7 +44,7 @@ static void usage(FILE *f)
 	      "  -s, --stable           no last-resort whole-line comparison\n"
 	      "  -o, --output FILE      write to FILE (may be an input)\n"
 	      "  -T, --tmp DIR          temporary files in DIR (default $TMPDIR, /tmp)\n"
-	      "      --help             show this help\n"
+	      "  -h, --help             show this help\n"
 	      "\n"
 	      "Exit status: 0 on success, 2 on trouble (bad usage, unreadable input,\n"
 	      "full temporary directory).\n",
@@ -130,11 +130,16 @@ int cmd_sort(int argc, char **argv)
 	sl_xsort_opts opts = {.separator = SL_XSORT_BLANKS};
 	size_t memory = 1 << 20;
 	const char *output = NULL, *tmpdir = NULL;
-	int c;
+	int c, li = -1;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:S:k:t:nrusso:T:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:S:k:t:nrusso:T:h", longopts, &li)) != -1) {
+		if (c != '?' && c != ':' && cli_long_in_full(prog, argv, longopts, li) < 0) {
+			usage(stderr);
+			return EXIT_TROUBLE;
+		}
+		li = -1;
 		switch (c) {
 		case 'm':
 		case 'S':
@@ -158,6 +163,7 @@ int cmd_sort(int argc, char **argv)
 		case 's': opts.stable = true; break;
 		case 'o': output = optarg; break;
 		case 'T': tmpdir = optarg; break;
+		case 'h':
 		case OPT_HELP: usage(stdout); return 0;
 		case ':':
 			fprintf(stderr, "%s: option '%s' needs an argument\n", prog, argv[optind - 1]);

@@ -160,10 +160,13 @@ int cmd_merge(int argc, char **argv)
 	};
 	size_t budget = STATE_BUDGET;
 	const char *output = NULL;
-	int c;
+	int c, li = -1;
 	optind = 1;
 	argv[0] = (char *)"sluice merge"; /* getopt's messages name argv[0] */
-	while ((c = getopt_long(argc, argv, "m:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:o:h", longopts, &li)) != -1) {
+		if (c != '?' && cli_long_in_full("sluice merge", argv, longopts, li) < 0)
+			c = '?';
+		li = -1;
 		switch (c) {
 		case 'm':
 			if (cli_parse_memory(prog, optarg, &budget) < 0)
@@ -207,10 +210,12 @@ int cmd_merge(int argc, char **argv)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { OPT_JSON = 256 };
+	enum { OPT_JSON = 256, OPT_SERIES, OPT_TZ };
 	static const struct option longopts[] = {
 		{"memory", required_argument, NULL, 'm'},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"series", required_argument, NULL, OPT_SERIES},
+		{"tz", required_argument, NULL, OPT_TZ},
 		{"output", required_argument, NULL, 'o'},
 		{"top", required_argument, NULL, 'n'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -219,18 +224,32 @@ int cmd_report(int argc, char **argv)
 	};
 	size_t budget = STATE_BUDGET;
 	const char *output = NULL;
-	int json = 0, quiet = 0;
+	int json = 0, quiet = 0, series = CLI_SERIES_AUTO;
+	bool tz_given = false;
+	int32_t tz = 0;
 	long top_n = 10;
-	int c;
+	int c, li = -1;
 	optind = 1;
 	argv[0] = (char *)"sluice report"; /* getopt's messages name argv[0] */
-	while ((c = getopt_long(argc, argv, "m:o:n:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:o:n:qh", longopts, &li)) != -1) {
+		if (c != '?' && cli_long_in_full("sluice report", argv, longopts, li) < 0)
+			c = '?';
+		li = -1;
 		switch (c) {
 		case 'm':
 			if (cli_parse_memory(prog, optarg, &budget) < 0)
 				return EXIT_TROUBLE;
 			break;
 		case OPT_JSON: json = 1; break;
+		case OPT_SERIES:
+			if (cli_parse_series(prog, optarg, &series) < 0)
+				return EXIT_TROUBLE;
+			break;
+		case OPT_TZ:
+			if (cli_parse_tz(prog, optarg, &tz) < 0)
+				return EXIT_TROUBLE;
+			tz_given = true;
+			break;
 		case 'o': output = optarg; break;
 		case 'n': {
 			char *end;
@@ -251,6 +270,9 @@ int cmd_report(int argc, char **argv)
 			       "  -o, --output FILE   write the report to FILE: JSON if FILE ends in\n"
 			       "                      .json, text otherwise\n"
 			       "  -n, --top N         rows in each top list (default 10)\n"
+			       "      --series UNIT   time-series rows: minute, hour or day\n"
+			       "      --tz OFFSET     show times at OFFSET (+HH:MM or UTC); default:\n"
+			       "                      UTC (a state does not record the log's offset)\n"
 			       "  -q, --quiet         no malformed-line samples on stderr\n",
 			       prog);
 			return 0;
@@ -263,6 +285,8 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "%s: report: need one or more state files\n", prog);
 		return EXIT_TROUBLE;
 	}
+	if (output && cli_check_output(prog, output) < 0)
+		return EXIT_TROUBLE;
 	sl_budget b;
 	sl_budget_init(&b, budget);
 	sl_state *s;
@@ -293,8 +317,6 @@ int cmd_report(int argc, char **argv)
 		inputs[i].path = s->inputs[i].path;
 		inputs[i].error = s->inputs[i].error;
 	}
-	if (!quiet)
-		cli_print_samples(prog, s->report, inputs);
 	cli_view v = {
 		.report = s->report,
 		.inputs = inputs,
@@ -303,6 +325,9 @@ int cmd_report(int argc, char **argv)
 		.rows = rows,
 		.budget = (size_t)s->budget,
 		.peak = (size_t)s->peak,
+		.series = series,
+		.tz_given = tz_given,
+		.tz_offset = tz,
 	};
 	if (output) {
 		json = cli_ends_with(output, ".json");
@@ -323,6 +348,10 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "%s: %s: write error: %s\n", prog, output, strerror(errno));
 		status = EXIT_TROUBLE;
 	}
+	if (!quiet) /* after the report, so that it stays on screen */
+		cli_print_samples(prog, s->report, inputs);
+	if (cli_check_parsed(prog, s->report, false))
+		status = EXIT_TROUBLE;
 done:
 	sl_free(&b, rows, nrows * sizeof *rows);
 	sl_free(&b, inputs, ninputs * sizeof *inputs);

@@ -4,9 +4,23 @@
  *
  * Conventions: exact figures are printed as integers (bytes_sent, a 128-bit
  * sum, as all its decimal digits, in JSON too); an approximate figure
- * is marked (text: "~" and its bound; JSON: "exact": false with "low" and
- * "high", or "max_error", or "rank_error"). Times are ISO 8601 UTC. Text is
- * locale-independent (digits grouped with commas by hand).
+ * is marked (text: "≈" and its interval written as one, "357–394", never
+ * with a "±" since the intervals are not symmetric; JSON: "exact": false
+ * with "low" and "high", or "max_error", or "rank_error"). JSON times are
+ * ISO 8601 UTC. Text is locale-independent (digits grouped with commas by
+ * hand).
+ *
+ * The text report reads at a glance: the summary first; methods and
+ * protocols by count; a list the format does not have (referrers and user
+ * agents in common logs) says so; the time series last, in at most about
+ * 48 rows of minutes, hours or days (--series), at the log's own UTC offset
+ * (that of its earliest line) unless --tz gives another. The series are
+ * kept in UTC buckets of whole minutes or hours; a row holds the buckets
+ * whose start, shifted to the shown offset, falls in it. With an offset of
+ * whole hours (or whole minutes for minute rows) that is exact; with one
+ * like +05:30, a day row holds the hours starting in that local day (an
+ * hour 23:30-00:30 counts in the day it starts), and hour rows are shown
+ * starting at :30.
  *
  * Log data can hold any byte. JSON strings are escaped so the document is
  * always valid UTF-8: control characters become \u00XX and bytes that are
@@ -350,6 +364,13 @@ int render_json(FILE *o, const cli_view *v)
 	} else {
 		fputs("  \"first_time\": null,\n  \"last_time\": null,\n", o);
 	}
+	if (r->requests) {
+		int32_t off = r->log_offset, mag = off < 0 ? -off : off;
+		fprintf(o, "  \"log_offset\": \"%c%02d:%02d\",\n", off < 0 ? '-' : '+', mag / 3600,
+			mag / 60 % 60);
+	} else {
+		fputs("  \"log_offset\": null,\n", o);
+	}
 	json_estimate(o, "unique_ips", sl_report_unique_ips(r));
 	json_estimate(o, "unique_visitors", sl_report_unique_visitors(r));
 
@@ -432,12 +453,10 @@ static void text_estimate(FILE *o, const char *label, sl_estimate e)
 		fprintf(o, "  %-18s %s\n", label, grouped(a, sizeof a, (uint64_t)e.estimate));
 		return;
 	}
-	double half = (e.high - e.low) / 2;
-	fprintf(o, "  %-18s ≈%s ±%s  (95%%: %s to %s)\n", label,
+	fprintf(o, "  %-18s ≈%s  (95%%: %s–%s)\n", label,
 		grouped(a, sizeof a, (uint64_t)llround(e.estimate)),
-		grouped(b, sizeof b, (uint64_t)llround(half)),
-		grouped(c, sizeof c, (uint64_t)floor(e.low)),
-		grouped((char[32]){0}, 32, (uint64_t)ceil(e.high)));
+		grouped(b, sizeof b, (uint64_t)floor(e.low)),
+		grouped(c, sizeof c, (uint64_t)ceil(e.high)));
 }
 
 /* A value for a table cell: cut to width columns; see cli_print_safe. */
@@ -469,14 +488,33 @@ size_t cli_print_safe(FILE *o, const char *p, size_t n, size_t width)
 	return i;
 }
 
+/* Tally entry i before j: more count, then the smaller name ("-" for an
+ * empty one). */
+static bool tally_before(const sl_tally *t, uint32_t i, uint32_t j)
+{
+	if (t->count[i] != t->count[j])
+		return t->count[i] > t->count[j];
+	return strcmp(t->len[i] ? t->key[i] : "-", t->len[j] ? t->key[j] : "-") < 0;
+}
+
 static void text_tally(FILE *o, const char *title, const sl_tally *t, uint64_t total)
 {
 	char a[32];
+	uint32_t order[SL_TALLY_MAX];
+	uint32_t n = t->n < SL_TALLY_MAX ? t->n : SL_TALLY_MAX;
+	for (uint32_t i = 0; i < n; i++) { /* insertion sort: at most 32 */
+		uint32_t k = i;
+		for (; k > 0 && tally_before(t, i, order[k - 1]); k--)
+			order[k] = order[k - 1];
+		order[k] = i;
+	}
 	fprintf(o, "\n%s\n", title);
-	for (uint32_t i = 0; i < t->n; i++)
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = order[k];
 		fprintf(o, "  %-10s %14s  %5.1f%%\n", t->len[i] ? t->key[i] : "-",
 			grouped(a, sizeof a, t->count[i]),
 			total ? 100.0 * (double)t->count[i] / (double)total : 0.0);
+	}
 	if (t->other)
 		fprintf(o, "  %-10s %14s\n", "(other)", grouped(a, sizeof a, t->other));
 }
@@ -510,71 +548,181 @@ static void text_dist(FILE *o, const char *title, const char *unit, bool whole,
 	fprintf(o, "  p999 %-11s max %-12s mean %-11s stddev %s\n", v[4], v[5], v[6], v[7]);
 }
 
-/* At most TEXT_SERIES_ROWS rows: adjacent buckets are summed in groups (the
- * JSON keeps every bucket). */
-#define TEXT_SERIES_ROWS 96
+/* The time series: rows of minutes, hours or days (see the top comment).
+ * Rows are built from the buckets in order; a row is a run of buckets with
+ * the same key floor((start + offset) / unit), keys grouped by `group`. */
+#define TEXT_SERIES_ROWS 48
 
-static void text_series(FILE *o, const char *title, const sl_series *s)
+static int64_t floor_div(int64_t a, int64_t b)
 {
-	size_t n = sl_series_len(s);
-	size_t group = (n + TEXT_SERIES_ROWS - 1) / TEXT_SERIES_ROWS;
-	if (group == 0)
-		group = 1;
-	uint64_t max = 0;
-	for (size_t i = 0; i < n; i += group) {
-		uint64_t sum = 0;
-		for (size_t j = i; j < i + group && j < n; j++) {
-			int64_t t;
-			uint64_t c;
-			sl_series_get(s, j, &t, &c);
-			sum += c;
+	int64_t q = a / b;
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+typedef struct {
+	const sl_series *s;
+	size_t n, i;	   /* buckets, next bucket */
+	int64_t unit;	   /* row unit in seconds (a multiple of the bucket width) */
+	int64_t group;	   /* units per row */
+	int64_t off;	   /* shown offset, seconds east of UTC */
+	int64_t first_key; /* key of bucket 0 */
+} series_rows;
+
+/* The next row: its first bucket's local start and its count; false at the
+ * end. */
+static bool next_row(series_rows *it, int64_t *start, uint64_t *sum)
+{
+	if (it->i >= it->n)
+		return false;
+	int64_t row = -1;
+	*sum = 0;
+	for (; it->i < it->n; it->i++) {
+		int64_t t;
+		uint64_t c;
+		sl_series_get(it->s, it->i, &t, &c);
+		int64_t r = (floor_div(t + it->off, it->unit) - it->first_key) / it->group;
+		if (row >= 0 && r != row)
+			break;
+		if (row < 0) {
+			row = r;
+			*start = t + it->off;
 		}
+		*sum += c;
+	}
+	return true;
+}
+
+static void offset_text(char *out, size_t n, int32_t off)
+{
+	int32_t a = off < 0 ? -off : off;
+	if (off == 0)
+		snprintf(out, n, "UTC");
+	else
+		snprintf(out, n, "UTC%c%02d:%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
+/* "2023-10-10 13:55:36" of the shifted time t (seconds). */
+/* t (already shifted to the shown offset) as "YYYY-MM-DD HH:MM:SS", the
+ * year in four digits as iso_time writes it. */
+static void local_time(char *out, size_t n, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm)) {
+		snprintf(out, n, "?");
+		return;
+	}
+	long year = (long)tm.tm_year + 1900;
+	snprintf(out, n, year >= 0 && year <= 9999 ? "%04ld-%02d-%02d %02d:%02d:%02d"
+						   : "%+05ld-%02d-%02d %02d:%02d:%02d",
+		 year, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void text_series(FILE *o, const cli_view *v)
+{
+	const sl_report *r = v->report;
+	static const char *const units[] = {"", "minute", "hour", "day"};
+	int mode = v->series;
+	int64_t span = r->last_time - r->first_time;
+	if (mode == CLI_SERIES_AUTO)
+		mode = r->per_minute && span < TEXT_SERIES_ROWS * 60	? CLI_SERIES_MINUTE
+		       : span < (int64_t)TEXT_SERIES_ROWS * 3600 ? CLI_SERIES_HOUR
+								   : CLI_SERIES_DAY;
+	bool no_minutes = mode == CLI_SERIES_MINUTE && !r->per_minute;
+	if (no_minutes)
+		mode = CLI_SERIES_HOUR;
+	const sl_series *s = mode == CLI_SERIES_MINUTE ? r->per_minute : r->per_hour;
+	int64_t w = sl_series_width(s);
+	int64_t unit = mode == CLI_SERIES_MINUTE ? 60 : mode == CLI_SERIES_HOUR ? 3600 : 86400;
+	if (unit < w || unit % w != 0)
+		unit = w; /* buckets coarser than the unit (a long span) */
+	series_rows it = {s, sl_series_len(s), 0, unit, 1,
+			  v->tz_given ? v->tz_offset : r->log_offset, 0};
+	if (!it.n)
+		return;
+	int64_t t0, t1;
+	uint64_t c;
+	sl_series_get(s, 0, &t0, &c);
+	sl_series_get(s, it.n - 1, &t1, &c);
+	it.first_key = floor_div(t0 + it.off, unit);
+	int64_t keys = floor_div(t1 + it.off, unit) - it.first_key + 1;
+	if (v->series == CLI_SERIES_AUTO && keys > TEXT_SERIES_ROWS)
+		it.group = (keys + TEXT_SERIES_ROWS - 1) / TEXT_SERIES_ROWS;
+
+	uint64_t max = 0, sum;
+	int64_t start;
+	while (next_row(&it, &start, &sum))
 		if (sum > max)
 			max = sum;
-	}
-	uint64_t width = (uint64_t)sl_series_width(s) * group;
-	fprintf(o, "\n%s", title);
-	if (width != 60 && width != 3600) {
-		if (width % 3600 == 0)
-			fprintf(o, " (rows of %llu hours)", (unsigned long long)(width / 3600));
+	it.i = 0;
+
+	char tz[32];
+	offset_text(tz, sizeof tz, (int32_t)it.off);
+	int64_t row = unit * it.group;
+	fprintf(o, "\nRequests per %s", units[mode]);
+	if (row != (mode == CLI_SERIES_MINUTE ? 60 : mode == CLI_SERIES_HOUR ? 3600 : 86400)) {
+		if (row % 86400 == 0)
+			fprintf(o, " (rows of %lld days)", (long long)(row / 86400));
+		else if (row % 3600 == 0)
+			fprintf(o, " (rows of %lld hours)", (long long)(row / 3600));
 		else
-			fprintf(o, " (rows of %llu minutes)", (unsigned long long)(width / 60));
+			fprintf(o, " (rows of %lld minutes)", (long long)(row / 60));
 	}
-	fputs("\n", o);
-	for (size_t i = 0; i < n; i += group) {
-		int64_t t0 = 0, t;
-		uint64_t c, sum = 0;
-		for (size_t j = i; j < i + group && j < n; j++) {
-			sl_series_get(s, j, &t, &c);
-			if (j == i)
-				t0 = t;
-			sum += c;
+	fprintf(o, "  times at %s%s%s\n", tz,
+		v->tz_given ? " (--tz)" : it.off ? ", as in the log" : "",
+		no_minutes ? "; minutes are kept for spans under 6 hours" : "");
+	while (next_row(&it, &start, &sum)) {
+		char when[32], a[32];
+		local_time(when, sizeof when, start);
+		/* "YYYY-MM-DD HH:MM" (no seconds), or the date alone for days */
+		size_t len = strlen(when);
+		if (len >= 16) {
+			when[len - 3] = '\0';
+			if (mode == CLI_SERIES_DAY && unit % 86400 == 0)
+				memset(when + len - 9, ' ', 6);
 		}
-		char iso[32], a[32];
-		iso_time(iso, sizeof iso, t0);
 		int bar = max ? (int)((40 * sum + max - 1) / max) : 0;
-		fprintf(o, "  %s %12s  ", iso, grouped(a, sizeof a, sum));
+		fprintf(o, "  %s %12s  ", when, grouped(a, sizeof a, sum));
 		for (int k = 0; k < bar; k++)
-			fputs("#", o);
-		fputs("\n", o);
+			fputc('#', o);
+		fputc('\n', o);
 	}
+}
+
+#define COUNT_COLUMNS 14 /* at least, as the status and tally counts */
+
+/* A row's count as text: exact, or its interval "low–high" (the dash is 3
+ * bytes and one column); returns the columns. */
+static int row_count(char *cell, size_t n, const sl_topk_row *row)
+{
+	char a[32], b[32];
+	if (!row->max_error) {
+		snprintf(cell, n, "%s", grouped(a, sizeof a, row->count));
+		return (int)strlen(cell);
+	}
+	uint64_t low = row->count > row->max_error ? row->count - row->max_error : 0;
+	grouped(a, sizeof a, low);
+	grouped(b, sizeof b, row->count);
+	snprintf(cell, n, "%s–%s", a, b);
+	return (int)(strlen(a) + 1 + strlen(b));
 }
 
 static void text_rows(FILE *o, const char *title, const sl_topk_row *rows, size_t n, bool exact)
 {
-	char a[32], b[32];
+	char cell[80];
 	fprintf(o, "\n%s%s\n", title,
-		exact ? "" : "  (≈: count is an upper bound; true count >= count - max_error)");
+		exact ? "" : "  (≈: where a count is a range low–high, the true count is in it)");
 	if (!n)
 		fputs("  (none)\n", o);
+	int width = COUNT_COLUMNS;
 	for (size_t i = 0; i < n; i++) {
-		const sl_topk_row *row = &rows[i];
-		if (row->max_error)
-			fprintf(o, "  ≈%13s -%-9s ", grouped(a, sizeof a, row->count),
-				grouped(b, sizeof b, row->max_error));
-		else
-			fprintf(o, "  %14s %-10s ", grouped(a, sizeof a, row->count), "");
-		text_value(o, row->value, row->len, 100, row->truncated);
+		int cols = row_count(cell, sizeof cell, &rows[i]);
+		width = cols > width ? cols : width;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int cols = row_count(cell, sizeof cell, &rows[i]);
+		fprintf(o, "  %*s%s  ", width - cols, "", cell);
+		text_value(o, rows[i].value, rows[i].len, 100, rows[i].truncated);
 	}
 }
 
@@ -628,9 +776,11 @@ int render_text(FILE *o, const cli_view *v)
 		grouped(c, sizeof c, r->malformed), grouped(d, sizeof d, r->oversized));
 	text_incomplete(o, v);
 	if (r->requests) {
-		iso_time(a, sizeof a, r->first_time);
-		iso_time(b, sizeof b, r->last_time);
-		fprintf(o, "  %-18s %s to %s\n", "Time", a, b);
+		int32_t off = v->tz_given ? v->tz_offset : r->log_offset;
+		offset_text(c, sizeof c, off);
+		local_time(a, sizeof a, r->first_time + off);
+		local_time(b, sizeof b, r->last_time + off);
+		fprintf(o, "  %-18s %s to %s %s\n", "Time", a, b, c);
 	}
 	fprintf(o, "  %-18s %s\n", "Bytes sent", grouped_bytes((char[64]){0}, 64, r));
 	text_estimate(o, "Unique IPs", sl_report_unique_ips(r));
@@ -668,6 +818,12 @@ int render_text(FILE *o, const cli_view *v)
 		size_t cap;
 		uint64_t total;
 		sl_report_top_info(r, t, &exact, &cap, &total);
+		if ((t == SL_TOP_REFERRER || t == SL_TOP_USER_AGENT) &&
+		    (r->format == SL_FMT_COMMON || r->format == SL_FMT_VCOMMON)) {
+			fprintf(o, "\n%s\n  (not in the %s format)\n", titles[t],
+				sl_format_name(r->format));
+			continue;
+		}
 		text_rows(o, titles[t], v->rows, v->rows ? sl_report_top(r, t, v->rows, v->top_n) : 0,
 			  exact);
 	}
@@ -675,9 +831,7 @@ int render_text(FILE *o, const cli_view *v)
 	if (r->request_time.n)
 		text_dist(o, "Request time", "seconds", false, r->request_time_q, &r->request_time);
 	text_dist(o, "Response size", "bytes", true, r->response_bytes_q, &r->response_bytes);
-	if (r->per_minute && r->last_time - r->first_time < SIX_HOURS && r->requests)
-		text_series(o, "Requests per minute", r->per_minute);
-	else if (r->requests)
-		text_series(o, "Requests per hour", r->per_hour);
+	if (r->requests)
+		text_series(o, v);
 	return ferror(o) ? -1 : 0;
 }

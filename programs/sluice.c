@@ -173,6 +173,9 @@ struct run {
 
 static const char *prog = "sluice";
 
+/* Report options set by the command line (main's option block). */
+static bool opt_visitors_4xx; /* --4xx-visitors */
+
 const char *cli_input_name(const char *path)
 {
 	return strcmp(path, "-") == 0 ? "(standard input)" : path;
@@ -187,16 +190,24 @@ static void usage(FILE *f)
 		"With no FILE, or when FILE is -, read standard input. Compressed inputs\n"
 		"(gzip, zstd) are recognised by their content, whatever their names.\n"
 		"\n"
-		"  -m, --memory SIZE   memory budget for all state and buffers; K, M, G\n"
+		"  -m, --memory SIZE   memory budget for all state and buffers; K, M, G, T\n"
 		"                      suffixes (default 1M)\n"
 		"  -j, --jobs N        worker threads (default: the number of online cores)\n"
-		"  -f, --format NAME   auto (default), combined, common, vcombined; or lines:\n"
-		"                      every whole line is a key (distinct lines, top lines,\n"
-		"                      line lengths: sort | uniq -c | sort -rn in bounded memory)\n"
+		"  -f, --format NAME   auto (default), combined, common, vcombined, vcommon;\n"
+		"                      or lines: every whole line is a key (distinct lines,\n"
+		"                      top lines, line lengths: sort | uniq -c | sort -rn in\n"
+		"                      bounded memory)\n"
 		"      --json          print the report as one JSON document\n"
 		"  -o, --output FILE   write the report to FILE: JSON if FILE ends in .json,\n"
 		"                      text otherwise\n"
 		"  -n, --top N         rows in each top list (default 10)\n"
+		"      --series UNIT   time-series rows of the text report: minute, hour or\n"
+		"                      day (default: the finest of these with at most 48\n"
+		"                      rows; more rows are summed in groups)\n"
+		"      --tz OFFSET     show times at OFFSET (+HH:MM, -HHMM or UTC); default:\n"
+		"                      the offset the log's earliest line is written in\n"
+		"      --4xx-visitors  count lines answered 4xx in the unique visitors\n"
+		"                      (left out by default, as GoAccess does)\n"
 		"      --exact         exact distinct counts and top lists whatever the size:\n"
 		"                      keys spill to disk in sorted, compressed runs\n"
 		"      --tmp DIR       where --exact spills (default $TMPDIR, else /tmp)\n"
@@ -204,13 +215,15 @@ static void usage(FILE *f)
 		"      --state FILE    incremental: load FILE if it exists, read only what is\n"
 		"                      new in each input (grown, rotated, replaced), save FILE\n"
 		"  -q, --quiet         no progress line and no malformed-line samples on stderr\n"
+		"                      (the samples come after the report)\n"
 		"  -h, --help          show this help and exit\n"
 		"  -V, --version       show the version and exit\n"
 		"\n"
 		"Figures marked ≈ (text) or \"exact\": false (JSON) are estimates with their\n"
-		"bound; all others are exact.\n"
+		"bound; all others are exact. Long options are spelled in full.\n"
 		"Exit status: 0 if all went well, 2 if an input could not be read, on a\n"
-		"usage error, or if the budget is below the minimum.\n",
+		"usage error, if the budget is below the minimum, or if lines were read but\n"
+		"none parsed in the format (the message names the format they look like).\n",
 		prog, prog, prog);
 }
 
@@ -288,6 +301,7 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 			fprintf(stderr, "%s: cannot set up the report: %s\n", prog, sl_strerror(st));
 			return -1;
 		}
+		sl_report_visitors_4xx(w->report, opt_visitors_4xx);
 	}
 	return 0;
 }
@@ -1051,7 +1065,8 @@ static int read_input(run_t *r, cli_input *in, uint32_t id)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_EXACT, OPT_TMP, OPT_SAVE, OPT_STATE };
+	enum { OPT_JSON = 256, OPT_EXACT, OPT_TMP, OPT_SAVE, OPT_STATE, OPT_SERIES, OPT_TZ,
+	       OPT_4XX };
 	static const struct option longopts[] = {
 		{"memory", required_argument, NULL, 'm'}, {"format", required_argument, NULL, 'f'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -1060,6 +1075,9 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, OPT_JSON},	  {"output", required_argument, NULL, 'o'},
 		{"top", required_argument, NULL, 'n'},	  {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
+		{"series", required_argument, NULL, OPT_SERIES},
+		{"tz", required_argument, NULL, OPT_TZ},
+		{"4xx-visitors", no_argument, NULL, OPT_4XX},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct {
@@ -1078,11 +1096,18 @@ int main(int argc, char **argv)
 	size_t budget = DEFAULT_BUDGET;
 	const char *output = NULL, *save_path = NULL, *state_path = NULL;
 	const char *memory_arg = NULL, *top_arg = NULL;
-	int json = 0, jobs_given = 0;
+	int json = 0, jobs_given = 0, series = CLI_SERIES_AUTO;
+	bool tz_given = false;
+	int32_t tz = 0;
 	long top_n = 10, jobs = sysconf(_SC_NPROCESSORS_ONLN);
-	int c;
+	int c, li = -1;
 	argv[0] = (char *)prog; /* getopt's messages name argv[0], as ours name prog */
-	while ((c = getopt_long(argc, argv, "m:j:f:o:n:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:j:f:o:n:qhV", longopts, &li)) != -1) {
+		if (c != '?' && cli_long_in_full(prog, argv, longopts, li) < 0) {
+			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+			return EXIT_TROUBLE;
+		}
+		li = -1;
 		switch (c) {
 		case 'm':
 			memory_arg = optarg;
@@ -1104,7 +1129,8 @@ int main(int argc, char **argv)
 			r.format = sl_format_from_name(optarg);
 			if (r.format == SL_FMT_COUNT) {
 				fprintf(stderr,
-					"%s: unknown format '%s' (auto, combined, common, vcombined, lines)\n",
+					"%s: unknown format '%s' (auto, combined, common, vcombined, "
+					"vcommon, lines)\n",
 					prog, optarg);
 				return EXIT_TROUBLE;
 			}
@@ -1125,6 +1151,16 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_SERIES:
+			if (cli_parse_series(prog, optarg, &series) < 0)
+				return EXIT_TROUBLE;
+			break;
+		case OPT_TZ:
+			if (cli_parse_tz(prog, optarg, &tz) < 0)
+				return EXIT_TROUBLE;
+			tz_given = true;
+			break;
+		case OPT_4XX: opt_visitors_4xx = true; break;
 		case 'q': r.quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("sluice %s\n", SLUICE_VERSION); return 0;
@@ -1133,12 +1169,18 @@ int main(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
+	/* The report's path is checked before any input is read (nothing is
+	 * created or truncated until the report is written). */
+	if (output && cli_check_output(prog, output) < 0)
+		return EXIT_TROUBLE;
+	if (argc == optind && !r.quiet)
+		cli_note_terminal_input(prog);
 	/* State files given where logs would be: report from them. */
 	int nstates = 0;
 	for (int i = optind; i < argc; i++)
 		nstates += is_state_file(argv[i]);
 	if (nstates && nstates == argc - optind) {
-		char *av[16 + 1024];
+		char *av[24 + 1024];
 		int ac = 0, nfiles = argc - optind;
 		if (nfiles > 1024) {
 			fprintf(stderr, "%s: too many state files; use '%s merge'\n", prog, prog);
@@ -1159,6 +1201,20 @@ int main(int argc, char **argv)
 			av[ac++] = "-m";
 			av[ac++] = (char *)(uintptr_t)memory_arg;
 		}
+		char tz_arg[16];
+		if (tz_given) {
+			snprintf(tz_arg, sizeof tz_arg, "%c%02d:%02d", tz < 0 ? '-' : '+',
+				 abs(tz) / 3600, abs(tz) / 60 % 60);
+			av[ac++] = "--tz";
+			av[ac++] = tz_arg;
+		}
+		static const char *const series_names[] = {"auto", "minute", "hour", "day"};
+		if (series != CLI_SERIES_AUTO) {
+			av[ac++] = "--series";
+			av[ac++] = (char *)(uintptr_t)series_names[series];
+		}
+		if (r.quiet)
+			av[ac++] = "-q";
 		for (int i = optind; i < argc; i++)
 			av[ac++] = argv[i];
 		av[ac] = NULL;
@@ -1342,6 +1398,7 @@ int main(int argc, char **argv)
 			r.format_from_state = r.format == SL_FMT_AUTO;
 			r.format = f;
 			r.workers[0].report = r.loaded->report;
+			sl_report_visitors_4xx(r.loaded->report, opt_visitors_4xx);
 			nmap = r.loaded->ninputs + 1;
 			map = sl_calloc(&r.own, nmap, sizeof *map);
 			if (!map) {
@@ -1461,9 +1518,6 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (!r.quiet)
-		cli_print_samples(prog, rep, all);
-
 	/* Rows for the top lists: no list holds more than its capacity, and
 	 * the buffers' bytes are free again. */
 	for (int i = 0; i < r.nbuf; i++) {
@@ -1495,6 +1549,9 @@ int main(int argc, char **argv)
 		.rows = rows,
 		.budget = budget,
 		.peak = run_peak(&r),
+		.series = series,
+		.tz_given = tz_given,
+		.tz_offset = tz,
 	};
 	FILE *out = stdout;
 	if (output) {
@@ -1511,6 +1568,11 @@ int main(int argc, char **argv)
 			strerror(errno));
 		status = EXIT_TROUBLE;
 	}
+	/* after the report, so that it stays on screen */
+	if (!r.quiet)
+		cli_print_samples(prog, rep, all);
+	if (cli_check_parsed(prog, rep, r.format == SL_FMT_AUTO))
+		status = EXIT_TROUBLE;
 done:
 	for (int i = 0; i < r.nbuf; i++)
 		if (r.pool[i])

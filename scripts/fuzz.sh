@@ -19,6 +19,10 @@
 # Without clang (or its libFuzzer runtime), --smoke prints a notice and exits
 # 0, so `make test` still passes on a machine without it; without --smoke it
 # fails. scripts/deps.sh --fuzz installs clang and libclang-rt-14-dev.
+#
+# --smoke is quiet: the build and run steps are not announced, and only a
+# failure prints the fuzzer's log; its one summary line is also written to
+# $BUILD/fuzz-summary for `make test`'s last line.
 set -u
 smoke=0
 targets=""
@@ -36,9 +40,13 @@ cc=""
 for c in ${FUZZ_CC:-} clang clang-14; do
 	if command -v "$c" >/dev/null 2>&1; then cc=$c; break; fi
 done
+summary_file=${BUILD:-build}/fuzz-summary
+say() { [ "$smoke" = 1 ] || echo "$@"; }
 missing() {
 	if [ "$smoke" = 1 ]; then
 		echo "fuzz.sh: $1; skipping the fuzz smoke test (scripts/deps.sh --fuzz installs clang)"
+		mkdir -p "${BUILD:-build}"
+		echo "fuzz smoke skipped ($1)" >"$summary_file"
 		exit 0
 	fi
 	echo "fuzz.sh: $1 (scripts/deps.sh --fuzz installs clang)" >&2
@@ -69,7 +77,7 @@ printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nin
 "$cc" $flags -o "$probe" "$probe.c" 2>/dev/null || missing "$cc cannot link -fsanitize=fuzzer (libclang-rt missing?)"
 
 # The library once, in parallel, then each target against it.
-echo "fuzz.sh: building the library with $cc"
+say "fuzz.sh: building the library with $cc"
 mkdir -p "$build/lib"
 rm -f "$build/lib"/*.o "$build/libsluice-fuzz.a"
 export cc flags pkg_cflags build
@@ -82,11 +90,13 @@ fi
 ar rcs "$build/libsluice-fuzz.a" "$build"/lib/*.o
 
 status=0
+ok_targets=""
+bad_targets=""
 for t in $targets; do
 	src=fuzz/$t.c
 	if [ ! -f "$src" ]; then echo "fuzz.sh: no $src" >&2; exit 2; fi
 	bin=$build/$t
-	echo "fuzz.sh: building $t"
+	say "fuzz.sh: building $t"
 	# shellcheck disable=SC2086
 	if ! "$cc" $flags $pkg_cflags -o "$bin" "$src" "$build/libsluice-fuzz.a" $pkg_libs \
 	    -lpthread -lm; then
@@ -100,7 +110,7 @@ for t in $targets; do
 		# everywhere; open-ended fuzzing is `make fuzz`'s job.
 		rm -rf "$work"
 		limits="-seed=1 -runs=${FUZZ_RUNS:-20000}"
-		echo "fuzz.sh: running $t for ${FUZZ_RUNS:-20000} inputs (seed 1)"
+		say "fuzz.sh: running $t for ${FUZZ_RUNS:-20000} inputs (seed 1)"
 	else
 		limits="-max_total_time=$seconds"
 		echo "fuzz.sh: running $t for ${seconds}s"
@@ -114,8 +124,21 @@ for t in $targets; do
 		tail -40 "$build/$t.log" >&2
 		echo "fuzz.sh: $t FAILED; the input is saved in $build/ (crash-*)" >&2
 		status=1
+		bad_targets="$bad_targets $t"
 	else
-		grep -E '^#[0-9]+.*DONE' "$build/$t.log" | tail -1 | sed "s/^/fuzz.sh: $t: /"
+		[ "$smoke" = 1 ] ||
+			grep -E '^#[0-9]+.*DONE' "$build/$t.log" | tail -1 | sed "s/^/fuzz.sh: $t: /"
+		ok_targets="$ok_targets $t"
 	fi
 done
+if [ "$smoke" = 1 ]; then
+	n_ok=$(echo $ok_targets | wc -w)
+	if [ -n "$bad_targets" ]; then
+		summary="fuzz smoke FAILED:$bad_targets"
+	else
+		summary="fuzz smoke: $n_ok targets, ${FUZZ_RUNS:-20000} inputs each, no crash"
+	fi
+	echo "$summary" >"$summary_file"
+	echo "fuzz.sh: $summary"
+fi
 exit $status

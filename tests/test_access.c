@@ -440,6 +440,20 @@ static const sample samples[] = {
 	  [SL_F_STATUS] = "200", [SL_F_BYTES] = "9", [SL_F_REFERRER] = "-",
 	  [SL_F_USER_AGENT] = "-"},
 	 -62167219200, 200, 9, false, 0},
+	/* vcommon (Apache's vhost_common: %v:%p then common) */
+	{SL_FMT_VCOMMON, "www.example.com:80 " APACHE_PREFIX "2", "326",
+	 {APACHE_FIELDS, [SL_F_VHOST] = "www.example.com",
+	  [SL_F_BYTES] = "2326"}, 971211336, 200, 2326, false, 0},
+	{SL_FMT_VCOMMON,
+	 "example.org 10.0.0.9 - - [01/Mar/2000:00:00:00 +0000] \"GET /x "
+	 "HTTP/1.1\" 404 -", "\r",
+	 {[SL_F_VHOST] = "example.org", [SL_F_CLIENT] = "10.0.0.9",
+	  [SL_F_IDENT] = "-", [SL_F_USER] = "-",
+	  [SL_F_TIME] = "01/Mar/2000:00:00:00 +0000",
+	  [SL_F_REQUEST] = "GET /x HTTP/1.1", [SL_F_METHOD] = "GET",
+	  [SL_F_URL] = "/x", [SL_F_PATH] = "/x", [SL_F_PROTOCOL] = "HTTP/1.1",
+	  [SL_F_STATUS] = "404", [SL_F_BYTES] = "-"},
+	 951868800, 404, 0, false, 0},
 };
 
 #define NSAMPLES (sizeof samples / sizeof samples[0])
@@ -545,7 +559,8 @@ static void prefixes_at_guard_page(void **state)
 					 g + (full.field[SL_F_CLIENT].p -
 					      (guard_end - n)));
 			/* a cut %b reads as the digits that are left */
-			if (s->fmt == SL_FMT_COMMON && s->bytes) {
+			if ((s->fmt == SL_FMT_COMMON || s->fmt == SL_FMT_VCOMMON) &&
+			    s->bytes) {
 				char digits[32];
 				size_t bl = rec.field[SL_F_BYTES].len;
 				assert_true(bl < sizeof digits);
@@ -556,9 +571,13 @@ static void prefixes_at_guard_page(void **state)
 				assert_true(bl <= k - valid_from + 1);
 			}
 		}
-		/* a combined line is never common, and vice versa; combined and
-		 * vcombined never parse each other's lines */
-		for (int f = SL_FMT_COMMON; f <= SL_FMT_VCOMBINED; f++) {
+		/* a combined line is never common, and vice versa; a format
+		 * with the vhost and one without never parse each other's
+		 * lines */
+		static const sl_format all[] = {SL_FMT_COMMON, SL_FMT_COMBINED,
+						SL_FMT_VCOMBINED, SL_FMT_VCOMMON};
+		for (size_t fi = 0; fi < 4; fi++) {
+			int f = (int)all[fi];
 			sl_status st = parse_both((sl_format)f,
 						       guarded(line, n), n,
 						       &rec, &tc);
@@ -1644,6 +1663,7 @@ static void numbers_vs_reference(void **state)
 #define D_COMMON L_PRE T_OCT L_REQ
 #define D_COMBINED L_PRE T_OCT L_COMB
 #define D_VCOMBINED "example.com:80 " L_PRE T_OCT L_COMB
+#define D_VCOMMON "example.com:80 " L_PRE T_OCT L_REQ
 
 /* buf := the given lines, each repeated, joined by sep. */
 static size_t build(char *buf, size_t cap, const char *sep,
@@ -1732,6 +1752,25 @@ static void detect(void **state)
 	const char *g2 = guarded(D_VCOMBINED, strlen(D_VCOMBINED));
 	assert_int_equal(sl_access_detect(g2, strlen(D_VCOMBINED)),
 			 SL_FMT_VCOMBINED);
+
+	/* vhost-common (Apache's vhost_common) is its own format, not
+	 * combined with "bad time field" */
+	one[0] = D_VCOMMON;
+	assert_int_equal(detect_of(one, r10, 1, "\n"), SL_FMT_VCOMMON);
+	assert_int_equal(detect_of(one, r10, 1, "\r\n"), SL_FMT_VCOMMON);
+	const char *vmix[2] = {D_VCOMMON, D_COMMON};
+	int v1[2] = {3, 3};
+	assert_int_equal(detect_of(vmix, v1, 2, "\n"), SL_FMT_VCOMMON);
+	int v2[2] = {2, 3};
+	assert_int_equal(detect_of(vmix, v2, 2, "\n"), SL_FMT_COMMON);
+
+	/* sl_access_guess: the same choice, but "none" when nothing parses */
+	assert_int_equal(sl_access_guess(D_COMMON, strlen(D_COMMON)),
+			 SL_FMT_COMMON);
+	assert_int_equal(sl_access_guess(D_VCOMMON, strlen(D_VCOMMON)),
+			 SL_FMT_VCOMMON);
+	assert_int_equal(sl_access_guess("garbage line\n", 13), SL_FMT_AUTO);
+	assert_int_equal(sl_access_guess("", 0), SL_FMT_AUTO);
 	/* a cut line at the end does not outvote complete ones */
 	static const char cut[] = D_COMMON "\n" D_COMMON "\n" D_COMBINED "\n"
 		D_COMBINED "\n" D_COMBINED "\n" L_PRE T_OCT L_REQ " \"-\" \"u";
@@ -1746,7 +1785,7 @@ static void names(void **state)
 {
 	(void)state;
 	static const char *fmts[] = {"auto", "common", "combined", "vcombined",
-				     "lines"};
+				     "lines", "vcommon"};
 	assert_int_equal(sizeof fmts / sizeof fmts[0], SL_FMT_COUNT);
 	for (int f = 0; f < SL_FMT_COUNT; f++) {
 		assert_string_equal(sl_format_name((sl_format)f), fmts[f]);

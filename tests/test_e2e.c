@@ -211,9 +211,11 @@ static void valid_line(FILE *f, model *m, const pools *p, tu_rng *rng, int64_t t
 	if (st == 404)
 		m->nf[p->path_of[url]]++;
 	m->bytes[m->nbytes++] = bytes;
-	/* GoAccess visitor: client + date as logged (local) + user agent */
+	/* GoAccess visitor: client + date as logged (local) + user agent,
+	 * 4xx responses left out (GoAccess's default) */
 	uint64_t day = (uint64_t)((t + tz * 60) / 86400);
-	m->visitor_keys[m->nvisitors++] = ((uint64_t)ip << 40) | (day << 8) | (uint64_t)ua;
+	if (st < 400 || st > 499)
+		m->visitor_keys[m->nvisitors++] = ((uint64_t)ip << 40) | (day << 8) | (uint64_t)ua;
 	int64_t h = t / 3600 - m->hour_first;
 	if (h >= 0 && (size_t)h < m->nhours)
 		m->per_hour[h]++;
@@ -752,11 +754,17 @@ static void other_formats_detected(void **state)
 		assert_int_equal(sum, m.requests);
 		assert_int_equal(pm->n, (size_t)(m.last / 60 - m.first / 60 + 1));
 		run_free(&r);
-		/* forcing the wrong format makes every line malformed, not fatal */
+		/* forcing the wrong format makes every line malformed: counted,
+		 * reported, but no silent success (exit 2), and the message
+		 * names the format tried and the one the lines look like */
 		snprintf(args, sizeof args, "--json -q -f %s %s", i == 0 ? "combined" : "common", path);
 		r = run(args);
-		assert_int_equal(r.status, 0);
+		assert_int_equal(r.status, 2);
 		assert_int_equal(json_u64(r.json, "malformed"), m.requests);
+		char want[128];
+		snprintf(want, sizeof want, "no line parsed as %s", i == 0 ? "combined" : "common");
+		if (!strstr(r.err, want) || !strstr(r.err, k[i].name))
+			fail_msg("stderr: %s", r.err);
 		run_free(&r);
 		model_free(&m);
 	}
@@ -1151,6 +1159,424 @@ static void exact_mode_spills_and_is_exact(void **state)
 	free(urlc);
 }
 
+/* ---- the text report at a glance (issue 12) ------------------------------ */
+
+/* The lines of the text section titled `title` (from the line after the
+ * title to the next blank line), as a malloc'd string; NULL if absent. */
+static char *section(const char *text, const char *title)
+{
+	const char *p = text;
+	size_t tl = strlen(title);
+	while (p && *p) {
+		if (strncmp(p, title, tl) == 0 && (p[tl] == '\n' || p[tl] == ' ')) {
+			const char *b = strchr(p, '\n');
+			if (!b) return NULL;
+			b++;
+			const char *e = strstr(b, "\n\n");
+			size_t n = e ? (size_t)(e - b) + 1 : strlen(b);
+			char *out = malloc(n + 1);
+			memcpy(out, b, n);
+			out[n] = '\0';
+			return out;
+		}
+		p = strchr(p, '\n');
+		if (p) p++;
+	}
+	return NULL;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++) n += *s == '\n';
+	return n;
+}
+
+/* "YYYY-MM-DD HH:MM" (or the date alone, day != 0) of t + off seconds. */
+static void local_label(char *out, size_t n, int64_t t, int64_t off, int day)
+{
+	time_t tt = (time_t)(t + off);
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, n, day ? "%Y-%m-%d" : "%Y-%m-%d %H:%M", &tm);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* Writes n combined lines, line i at t0 + i * step, all written at UTC
+ * offset `tz` minutes; every line is GET / 200 from 10.0.0.(i % 50). */
+static void timed_log(const char *path, int64_t t0, int64_t step, size_t n, int tz)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < n; i++) {
+		char date[64];
+		fmt_time(date, sizeof date, t0 + (int64_t)i * step, tz);
+		fprintf(f, "10.0.0.%zu - - [%s] \"GET / HTTP/1.1\" 200 10 \"-\" \"t\"\n", i % 50, date);
+	}
+	fclose(f);
+}
+
+/* Checks the series section of `text` against the naive reference: line
+ * times t0 + i * step, each counted in the row of its UTC bucket's start
+ * (width `bucket` s) shifted by `off` s, rows `unit` s wide. */
+static void check_series(const char *text, const char *title, int64_t t0, int64_t step, size_t n,
+			 int64_t bucket, int64_t unit, int64_t off)
+{
+	char *sec = section(text, title);
+	if (!sec) fail_msg("no section '%s' in:\n%s", title, text);
+	int64_t first = floor_div(floor_div(t0, bucket) * bucket + off, unit);
+	int64_t last = floor_div(floor_div(t0 + (int64_t)(n - 1) * step, bucket) * bucket + off, unit);
+	size_t rows = (size_t)(last - first + 1);
+	uint64_t *want = calloc(rows, sizeof *want);
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = t0 + (int64_t)i * step;
+		want[floor_div(floor_div(t, bucket) * bucket + off, unit) - first]++;
+	}
+	if (count_lines(sec) != rows) fail_msg("%zu rows wanted:\n%s", rows, sec);
+	const char *line = sec;
+	for (size_t r = 0; r < rows; r++) {
+		char label[32], got_label[32], cnt[32], wantc[32];
+		/* the row's label: its first bucket's start, shifted */
+		int64_t start = (first + (int64_t)r) * unit - off; /* UTC start of the row */
+		int64_t b0 = floor_div(start, bucket) * bucket;
+		if (b0 + off < (first + (int64_t)r) * unit) b0 += bucket;
+		if (r == 0) b0 = floor_div(t0, bucket) * bucket;
+		local_label(label, sizeof label, b0, off, unit == 86400);
+		size_t ll = strlen(label);
+		memcpy(got_label, line + 2, ll);
+		got_label[ll] = '\0';
+		if (strcmp(got_label, label) != 0)
+			fail_msg("row %zu: label '%s', want '%s'\n%s", r, got_label, label, sec);
+		snprintf(wantc, sizeof wantc, "%llu", (unsigned long long)want[r]);
+		if (sscanf(line + 2 + ll, "%31s", cnt) != 1) fail_msg("row %zu: %s", r, line);
+		char *comma;
+		while ((comma = strchr(cnt, ','))) memmove(comma, comma + 1, strlen(comma));
+		if (strcmp(cnt, wantc) != 0) fail_msg("row %zu: count %s, want %s\n%s", r, cnt, wantc, sec);
+		line = strchr(line, '\n') + 1;
+	}
+	free(want);
+	free(sec);
+}
+
+/* Per-minute, per-hour and per-day rows at the log's own offset, --tz and
+ * --series; at most 48 rows unless asked. */
+static void series_in_the_logs_offset(void **state)
+{
+	(void)state;
+	char path[512], args[1024];
+	snprintf(path, sizeof path, "%s/tz.log", tmpdir);
+	int64_t t0 = 1700000000 + 1234; /* 2023-11-14T22:33:54Z */
+	/* 40 minutes at +02:00: minute rows, local times */
+	timed_log(path, t0, 20, 120, 120);
+	snprintf(args, sizeof args, "-q %s", path);
+	run_result r = run(args);
+	assert_int_equal(r.status, 0);
+	check_series(r.out, "Requests per minute", t0, 20, 120, 60, 60, 7200);
+	assert_non_null(strstr(r.out, "times at UTC+02:00, as in the log"));
+	run_free(&r);
+	snprintf(args, sizeof args, "--json -q %s", path);
+	r = run(args);
+	assert_string_equal(json_get(r.json, "log_offset")->str, "+02:00");
+	run_free(&r);
+
+	/* 30 hours at -07:00: hour rows (30 <= 48) */
+	timed_log(path, t0, 600, 180, -420);
+	snprintf(args, sizeof args, "-q %s", path);
+	r = run(args);
+	check_series(r.out, "Requests per hour", t0, 600, 180, 3600, 3600, -25200);
+	run_free(&r);
+
+	/* 5 days at +02:00: day rows by local midnight; --tz UTC by UTC's;
+	 * --tz +05:30: each hour in the day its start falls in; --series
+	 * hour gives every hour, more than 48 rows since it was asked */
+	timed_log(path, t0, 420, 1030, 120);
+	snprintf(args, sizeof args, "-q %s", path);
+	r = run(args);
+	check_series(r.out, "Requests per day", t0, 420, 1030, 3600, 86400, 7200);
+	run_free(&r);
+	snprintf(args, sizeof args, "-q --tz UTC %s", path);
+	r = run(args);
+	check_series(r.out, "Requests per day", t0, 420, 1030, 3600, 86400, 0);
+	assert_non_null(strstr(r.out, "times at UTC (--tz)"));
+	run_free(&r);
+	snprintf(args, sizeof args, "-q --tz +05:30 %s", path);
+	r = run(args);
+	check_series(r.out, "Requests per day", t0, 420, 1030, 3600, 86400, 19800);
+	run_free(&r);
+	snprintf(args, sizeof args, "-q --series hour --tz=-0300 %s", path);
+	r = run(args);
+	check_series(r.out, "Requests per hour", t0, 420, 1030, 3600, 3600, -10800);
+	run_free(&r);
+	snprintf(args, sizeof args, "-q --tz +15:00 %s", path);
+	r = run(args);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+
+	/* 200 days: days summed in groups, at most 48 rows, nothing lost */
+	timed_log(path, t0, 86400 / 4, 800, 0);
+	snprintf(args, sizeof args, "-q %s", path);
+	r = run(args);
+	char *sec = section(r.out, "Requests per day");
+	assert_non_null(sec);
+	assert_true(count_lines(sec) <= 48);
+	assert_non_null(strstr(r.out, "Requests per day (rows of 5 days)"));
+	uint64_t sum = 0;
+	for (const char *l = sec; *l; l = strchr(l, '\n') + 1) {
+		char cnt[32], *comma;
+		assert_int_equal(sscanf(l, "%*s %31s", cnt), 1);
+		while ((comma = strchr(cnt, ','))) memmove(comma, comma + 1, strlen(comma));
+		sum += strtoull(cnt, NULL, 10);
+	}
+	assert_int_equal(sum, 800);
+	free(sec);
+	run_free(&r);
+}
+
+/* Methods and protocols by count (ties by name); a format without
+ * referrers says so; samples come after the report, one line each. */
+static void report_reads_at_a_glance(void **state)
+{
+	(void)state;
+	char path[512], cmd[2048], out[512];
+	snprintf(path, sizeof path, "%s/glance.log", tmpdir);
+	snprintf(out, sizeof out, "%s/glance.out", tmpdir);
+	static const struct { const char *m, *p; int n; } mix[] = {
+		{"POST", "HTTP/1.0", 1}, {"GET", "HTTP/2.0", 3}, {"PUT", "HTTP/1.1", 5},
+		{"DELETE", "HTTP/1.0", 3}, {"PATCH", "HTTP/2.0", 2},
+	};
+	/* methods: PUT 5, DELETE 3, GET 3, PATCH 2, POST 1;
+	 * protocols: HTTP/1.1 5, HTTP/2.0 5, HTTP/1.0 4 */
+	static const char *const want_m[] = {"PUT", "DELETE", "GET", "PATCH", "POST"};
+	static const char *const want_p[] = {"HTTP/1.1", "HTTP/2.0", "HTTP/1.0"};
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	int k = 0;
+	for (size_t i = 0; i < sizeof mix / sizeof *mix; i++)
+		for (int j = 0; j < mix[i].n; j++, k++) {
+			fprintf(f, "10.1.1.%d - - [10/Oct/2023:13:55:%02d +0000] \"%s /x %s\" 200 1\n", k,
+				k, mix[i].m, mix[i].p);
+			if (k % 4 == 1)
+				fprintf(f, "malformed line number %d\n", k);
+		}
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "%s %s >%s 2>&1", sluice_bin, path, out);
+	assert_int_equal(tu_run(cmd), 0);
+	char *text = tu_slurp(out, NULL);
+	assert_non_null(text);
+	char *sec = section(text, "Methods");
+	assert_non_null(sec);
+	const char *l = sec;
+	for (size_t i = 0; i < 5; i++, l = strchr(l, '\n') + 1)
+		if (strncmp(l + 2, want_m[i], strlen(want_m[i])) != 0 || l[2 + strlen(want_m[i])] != ' ')
+			fail_msg("methods row %zu, want %s:\n%s", i, want_m[i], sec);
+	free(sec);
+	sec = section(text, "Protocols");
+	assert_non_null(sec);
+	l = sec;
+	for (size_t i = 0; i < 3; i++, l = strchr(l, '\n') + 1)
+		if (strncmp(l + 2, want_p[i], strlen(want_p[i])) != 0)
+			fail_msg("protocols row %zu, want %s:\n%s", i, want_p[i], sec);
+	free(sec);
+	/* common: no referrers or agents in the format, and it says so */
+	sec = section(text, "Top referrers");
+	assert_non_null(sec);
+	if (!strstr(sec, "(not in the common format)")) fail_msg("referrers:\n%s", sec);
+	free(sec);
+	sec = section(text, "Top user agents");
+	assert_non_null(sec);
+	if (!strstr(sec, "(not in the common format)")) fail_msg("user agents:\n%s", sec);
+	free(sec);
+	/* the samples (4 malformed lines) after the report, one line each */
+	const char *series = strstr(text, "Requests per minute");
+	const char *sample = strstr(text, "malformed (");
+	if (!series || !sample || sample < series) fail_msg("samples before the report:\n%s", text);
+	size_t nsamples = 0;
+	for (const char *s = series; (s = strstr(s, ": malformed (")); s++) nsamples++;
+	assert_int_equal(nsamples, 4);
+	assert_null(strstr(text, "±"));
+	free(text);
+}
+
+/* Approximate figures are written as intervals that hold the truth: the
+ * top URLs as low–high, unique IPs as (95%: low–high); never "±". */
+static void intervals_as_intervals(void **state)
+{
+	(void)state;
+	char path[512], args[1024];
+	snprintf(path, sizeof path, "%s/approx.log", tmpdir);
+	enum { NU = 50000, NL = 60000 };
+	static uint64_t truth[NU];
+	memset(truth, 0, sizeof truth);
+	tu_rng rng = {seed + 77};
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < NL; i++) {
+		size_t u = skewed(&rng, NU);
+		truth[u]++;
+		fprintf(f, "10.%d.%d.%d - - [10/Oct/2023:13:%02d:00 +0000] \"GET /u%zu HTTP/1.1\" 200 1 "
+			   "\"-\" \"t\"\n", i % 200, i / 200 % 250, i % 7, i / 1000, u);
+	}
+	fclose(f);
+	snprintf(args, sizeof args, "-q -j 1 -m 1M -n 20 %s", path);
+	run_result r = run(args);
+	assert_int_equal(r.status, 0);
+	/* no "±" before the distributions (whose rank error is symmetric) */
+	const char *dist = strstr(r.out, "\nRequest time");
+	if (!dist) dist = strstr(r.out, "\nResponse size");
+	assert_non_null(dist);
+	const char *pm = strstr(r.out, "±");
+	if (pm && pm < dist) fail_msg("± in:\n%s", r.out);
+	const char *ips = strstr(r.out, "Unique IPs");
+	assert_non_null(ips);
+	if (strncmp(strchr(ips, '\n') - 1, ")", 1) != 0 || !strstr(ips, "(95%: ") ||
+	    strstr(ips, "–") > strchr(ips, '\n'))
+		fail_msg("unique IPs as an interval:\n%s", r.out);
+	char *sec = section(r.out, "Top URLs");
+	assert_non_null(sec);
+	int ranges = 0;
+	for (const char *l = sec; *l; l = strchr(l, '\n') + 1) {
+		char cell[64], url[64], *comma;
+		assert_int_equal(sscanf(l, "%63s %63s", cell, url), 2);
+		while ((comma = strchr(cell, ','))) memmove(comma, comma + 1, strlen(comma));
+		uint64_t lo, hi;
+		char *dash = strstr(cell, "–");
+		if (dash) {
+			*dash = '\0';
+			lo = strtoull(cell, NULL, 10);
+			hi = strtoull(dash + strlen("–"), NULL, 10);
+			ranges++;
+		} else {
+			lo = hi = strtoull(cell, NULL, 10);
+		}
+		uint64_t t = truth[strtoul(url + 2, NULL, 10)];
+		if (t < lo || t > hi) fail_msg("%s: true %llu outside %llu–%llu", url,
+					       (unsigned long long)t, (unsigned long long)lo,
+					       (unsigned long long)hi);
+	}
+	free(sec);
+	/* the list must have been approximate for this to test anything */
+	if (!strstr(r.out, "Top URLs  (≈")) fail_msg("not approximate:\n%s", r.out);
+	(void)ranges;
+	run_free(&r);
+}
+
+/* A unique visitor: client, date as logged and user agent, of lines not
+ * answered 4xx (GoAccess's default); --4xx-visitors counts those too. The
+ * same with --exact. */
+static void visitors_leave_out_4xx(void **state)
+{
+	(void)state;
+	char path[512], args[1024];
+	snprintf(path, sizeof path, "%s/visitors.log", tmpdir);
+	static const struct { const char *ip, *day, *ua; int status; } l[] = {
+		{"10.0.0.1", "10/Oct/2023", "X", 200}, {"10.0.0.1", "10/Oct/2023", "X", 404},
+		{"10.0.0.1", "11/Oct/2023", "X", 404}, {"10.0.0.2", "10/Oct/2023", "X", 403},
+		{"10.0.0.3", "10/Oct/2023", "Y", 500}, {"10.0.0.3", "10/Oct/2023", "Z", 302},
+		{"10.0.0.4", "10/Oct/2023", "Y", 499}, {"10.0.0.4", "10/Oct/2023", "Y", 400},
+	};
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	size_t n = sizeof l / sizeof *l;
+	uint64_t without = 0, with = 0;
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s - - [%s:10:00:00 +0000] \"GET / HTTP/1.1\" %d 1 \"-\" \"%s\"\n", l[i].ip,
+			l[i].day, l[i].status, l[i].ua);
+		/* the naive reference: is (ip, day, ua) new among the counted? */
+		bool seen_all = false, seen_ok = false;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(l[j].ip, l[i].ip) && !strcmp(l[j].day, l[i].day) &&
+			    !strcmp(l[j].ua, l[i].ua)) {
+				seen_all = true;
+				seen_ok |= l[j].status / 100 != 4;
+			}
+		with += !seen_all;
+		without += l[i].status / 100 != 4 && !seen_ok;
+	}
+	fclose(f);
+	static const char *const modes[] = {"", "--exact"};
+	for (int m = 0; m < 2; m++) {
+		snprintf(args, sizeof args, "--json -q %s %s", modes[m], path);
+		run_result r = run(args);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(json_u64(json_get(r.json, "unique_visitors"), "estimate"), without);
+		assert_int_equal(json_u64(json_get(r.json, "unique_ips"), "estimate"), 4);
+		run_free(&r);
+		snprintf(args, sizeof args, "--json -q --4xx-visitors %s %s", modes[m], path);
+		r = run(args);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(json_u64(json_get(r.json, "unique_visitors"), "estimate"), with);
+		run_free(&r);
+	}
+	assert_true(without < with); /* the log tells the two apart */
+}
+
+/* vhost-common is a format of its own; lines of no known format fail the
+ * run (exit 2) and the message says so. */
+static void vcommon_and_no_silent_success(void **state)
+{
+	(void)state;
+	char path[512], args[1024];
+	snprintf(path, sizeof path, "%s/vcommon.log", tmpdir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 40; i++)
+		fprintf(f, "www%d.example.org:443 10.0.0.%d - - [10/Oct/2023:13:55:%02d +0100] "
+			   "\"GET /v HTTP/1.1\" 200 %d\n", i % 3, i, i, i);
+	fclose(f);
+	snprintf(args, sizeof args, "--json %s", path);
+	run_result r = run(args);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(json_get(r.json, "format")->str, "vcommon");
+	assert_int_equal(json_u64(r.json, "requests"), 40);
+	assert_int_equal(json_u64(r.json, "bytes_sent"), 40 * 39 / 2);
+	run_free(&r);
+	/* forced common: every line malformed, exit 2, and what they are */
+	snprintf(args, sizeof args, "-q -f common %s", path);
+	r = run(args);
+	assert_int_equal(r.status, 2);
+	if (!strstr(r.err, "no line parsed as common") || !strstr(r.err, "look like vcommon"))
+		fail_msg("stderr: %s", r.err);
+	run_free(&r);
+	/* combined lines longer than a sample's kept text (200 bytes) are
+	 * still recognised: the guess is made on the whole line */
+	snprintf(path, sizeof path, "%s/long-ua.log", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 20; i++) {
+		fprintf(f, "10.0.0.%d - - [10/Oct/2023:13:55:%02d +0000] \"GET /%d HTTP/1.1\" 200 5 "
+			   "\"-\" \"", i, i, i);
+		for (int k = 0; k < 300; k++) fputc('a' + k % 26, f);
+		fputs("\"\n", f);
+	}
+	fclose(f);
+	snprintf(args, sizeof args, "-q -f common %s", path);
+	r = run(args);
+	assert_int_equal(r.status, 2);
+	if (!strstr(r.err, "look like combined")) fail_msg("stderr: %s", r.err);
+	run_free(&r);
+	/* not an access log at all */
+	snprintf(path, sizeof path, "%s/notes.txt", tmpdir);
+	tu_write_file(path, "one\ntwo\nthree\n", 14);
+	snprintf(args, sizeof args, "-q %s", path);
+	r = run(args);
+	assert_int_equal(r.status, 2);
+	if (!strstr(r.err, "detected") || !strstr(r.err, "-f lines")) fail_msg("stderr: %s", r.err);
+	run_free(&r);
+	snprintf(args, sizeof args, "-q -f lines %s", path);
+	r = run(args);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	/* an empty input is no failure: nothing was malformed */
+	snprintf(args, sizeof args, "-q </dev/null");
+	r = run(args);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -1184,6 +1610,11 @@ int main(void)
 		cmocka_unit_test(samples_from_late_chunks),
 		cmocka_unit_test(lines_mode),
 		cmocka_unit_test(exact_mode_spills_and_is_exact),
+		cmocka_unit_test(series_in_the_logs_offset),
+		cmocka_unit_test(report_reads_at_a_glance),
+		cmocka_unit_test(intervals_as_intervals),
+		cmocka_unit_test(visitors_leave_out_4xx),
+		cmocka_unit_test(vcommon_and_no_silent_success),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
