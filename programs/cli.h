@@ -108,6 +108,26 @@ static inline int cli_out_line(cli_out *o, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Signals (programs/cli_signals.c): SIGHUP, SIGINT and SIGTERM, unless
+ * ignored at startup, remove the temporaries of the files being written
+ * (sl_outfile_signal_cleanup) and end the process by the same signal, so a
+ * shell reports 130 or 143 as for coreutils. Call once, early; calling again
+ * is harmless.
+ */
+void cli_signals_install(void);
+
+/*
+ * Output files for -o (programs/cli_io.c): opens an sl_outfile for path
+ * (new files mode 0666 less the umask; flags as sl_outfile_open) and
+ * returns 0, or prints "PROG: PATH: WHY" and returns -1. cli_outfile_check
+ * only checks (before any input is read); cli_outfile_commit commits and
+ * prints on failure.
+ */
+int cli_outfile_check(const char *prog, const char *path, int flags);
+int cli_outfile_open(const char *prog, sl_outfile *f, const char *path, int flags);
+int cli_outfile_commit(const char *prog, sl_outfile *f, const char *path);
+
 /* "(standard input)" for "-", else the path. */
 const char *cli_input_name(const char *path);
 

@@ -1,6 +1,7 @@
 /*
  * cli_io.c: output and environment helpers the subcommands share (cli.h):
- * the buffered line writer and the temporary directory's default.
+ * the buffered line writer, output files (-o, through lib/outfile.c) and
+ * the temporary directory's default.
  */
 #include "cli.h"
 
@@ -87,4 +88,51 @@ int cli_parse_field(const char *text, uint32_t *out)
 		return -1;
 	*out = (uint32_t)n;
 	return 0;
+}
+
+/* Prints why path cannot be written. */
+static void outfile_error(const char *prog, const char *path, sl_status st, int err,
+			  const char *why)
+{
+	if (st == SL_ENOTREG)
+		fprintf(stderr, "%s: %s: %s; sluice writes only regular files (refusing to "
+			"replace it)\n", prog, path, why ? why : "not a regular file");
+	else if (st == SL_EIO)
+		fprintf(stderr, "%s: %s: %s%s%s\n", prog, path, why ? why : "", why ? ": " : "",
+			strerror(err));
+	else
+		fprintf(stderr, "%s: %s: %s\n", prog, path, sl_strerror(st));
+}
+
+int cli_outfile_check(const char *prog, const char *path, int flags)
+{
+	int err;
+	const char *why;
+	sl_status st = sl_outfile_check(path, flags, &err, &why);
+	if (st == SL_OK)
+		return 0;
+	outfile_error(prog, path, st, err, why);
+	return -1;
+}
+
+int cli_outfile_open(const char *prog, sl_outfile *f, const char *path, int flags)
+{
+	int err;
+	const char *why;
+	sl_status st = sl_outfile_open(f, path, 0666, flags, &err, &why);
+	if (st == SL_OK)
+		return 0;
+	outfile_error(prog, path, st, err, why);
+	return -1;
+}
+
+int cli_outfile_commit(const char *prog, sl_outfile *f, const char *path)
+{
+	int err;
+	const char *why;
+	sl_status st = sl_outfile_commit(f, &err, &why);
+	if (st == SL_OK)
+		return 0;
+	outfile_error(prog, path, st, err, why);
+	return -1;
 }

@@ -198,6 +198,10 @@ int cmd_merge(int argc, char **argv)
 		fprintf(stderr, "%s: merge: need one or more state files and -o OUT.state\n", prog);
 		return EXIT_TROUBLE;
 	}
+	/* a refused output is said before the states are read */
+	cli_signals_install();
+	if (cli_outfile_check(prog, output, 0) < 0)
+		return EXIT_TROUBLE;
 	sl_budget b;
 	sl_budget_init(&b, budget);
 	sl_state *s;
