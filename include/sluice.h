@@ -759,7 +759,10 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src);
  * caller puts it (a few hundred bytes) and the calls use a few KiB of stack.
  */
 enum {
-	SL_OUTFILE_THROUGH = 1	/* write FIFOs and character devices in place */
+	SL_OUTFILE_THROUGH = 1,	/* write FIFOs and character devices in place */
+	SL_OUTFILE_NAMED = 2	/* no O_TMPFILE: a named temporary from the start
+				 * (what a file system without O_TMPFILE gets;
+				 * tests use it to reach that path) */
 };
 
 typedef struct {

@@ -373,7 +373,9 @@ sl_status sl_outfile_open(sl_outfile *f, const char *path, uint32_t new_mode, in
 	}
 	f->slot = claim_slot();
 	sweep(f);
-	f->fd = openat(f->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, (mode_t)new_mode);
+	errno = EOPNOTSUPP;
+	if (!(flags & SL_OUTFILE_NAMED))
+		f->fd = openat(f->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, (mode_t)new_mode);
 	if (f->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
 		f->fd = create_named(f, new_mode);
 	if (f->fd < 0) {
