@@ -296,7 +296,7 @@ static void sweep(sl_outfile *f)
 	int d = openat(f->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d < 0)
 		return;
-	char buf[4096] __attribute__((aligned(8)));
+	_Alignas(8) char buf[4096]; /* dirent64 records are 8-byte aligned */
 	long self = (long)getpid();
 	for (;;) {
 		ssize_t n = getdents64(d, buf, sizeof buf);

@@ -214,19 +214,16 @@ static void refused_everywhere(const char *d, const char *path, int type, bool s
 	tu_write_file(txt, "x\ny\nx\n", 6);
 	if (access(st, F_OK) != 0)
 		assert_int_equal(run("%s -q --save %s %s >/dev/null", bin, st, log300), 0);
-	const char *cmds[5];
-	char c[5][1024];
+	/* (not --state: that reads the path first, and a FIFO would block) */
+	const char *cmds[4];
+	char c[4][1024];
 	snprintf(c[0], sizeof c[0], "%s -q --save %s %s >/dev/null", bin, path, log300);
-	snprintf(c[1], sizeof c[1], "%s -q --state %s %s >/dev/null", bin, path, log300);
-	snprintf(c[2], sizeof c[2], "%s merge -o %s %s %s", bin, path, st, st);
-	snprintf(c[3], sizeof c[3], "%s dedup -o %s %s", bin, path, txt);
-	snprintf(c[4], sizeof c[4], "%s sort -o %s %s", bin, path, txt);
-	for (int i = 0; i < 5; i++)
+	snprintf(c[1], sizeof c[1], "%s merge -o %s %s %s", bin, path, st, st);
+	snprintf(c[2], sizeof c[2], "%s dedup -o %s %s", bin, path, txt);
+	snprintf(c[3], sizeof c[3], "%s sort -o %s %s", bin, path, txt);
+	for (int i = 0; i < 4; i++)
 		cmds[i] = c[i];
-	for (int i = 0; i < (sort_too ? 5 : 4); i++) {
-		/* --state of a FIFO would block reading it: only a directory */
-		if (i == 1 && !S_ISDIR(type))
-			continue;
+	for (int i = 0; i < (sort_too ? 4 : 3); i++) {
 		int rc = run("timeout 20 %s 2>%s", cmds[i], errp);
 		char *e = tu_slurp(errp, NULL);
 		print_message("%s -> %d: %s", cmds[i], rc, e ? e : "");
