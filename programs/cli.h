@@ -128,6 +128,17 @@ int cli_outfile_check(const char *prog, const char *path, int flags);
 int cli_outfile_open(const char *prog, sl_outfile *f, const char *path, int flags);
 int cli_outfile_commit(const char *prog, sl_outfile *f, const char *path);
 
+/*
+ * The same for a renderer writing to a FILE: cli_outfile_fopen opens f as
+ * cli_outfile_open does and returns a stdio stream on (a duplicate of) its
+ * descriptor, or NULL after printing why. cli_outfile_fclose closes the
+ * stream and, when ok (the rendering succeeded) and the stream flushed,
+ * commits f; else abandons it, leaving path as it was. Returns 0, or -1
+ * after printing "PROG: PATH: write error: ..." or the commit's error.
+ */
+FILE *cli_outfile_fopen(const char *prog, sl_outfile *f, const char *path, int flags);
+int cli_outfile_fclose(const char *prog, sl_outfile *f, FILE *out, const char *path, int ok);
+
 /* "(standard input)" for "-", else the path. */
 const char *cli_input_name(const char *path);
 

@@ -136,3 +136,35 @@ int cli_outfile_commit(const char *prog, sl_outfile *f, const char *path)
 	outfile_error(prog, path, st, err, why);
 	return -1;
 }
+
+FILE *cli_outfile_fopen(const char *prog, sl_outfile *f, const char *path, int flags)
+{
+	if (cli_outfile_open(prog, f, path, flags) < 0)
+		return NULL;
+	int fd = dup(sl_outfile_fd(f));
+	FILE *out = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!out) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		sl_outfile_abort(f);
+	}
+	return out;
+}
+
+int cli_outfile_fclose(const char *prog, sl_outfile *f, FILE *out, const char *path, int ok)
+{
+	int flushed = fflush(out) == 0 && !ferror(out);
+	int e = errno;
+	if (fclose(out) != 0 && flushed) {
+		flushed = 0;
+		e = errno;
+	}
+	if (!ok || !flushed) {
+		if (!flushed)
+			fprintf(stderr, "%s: %s: write error: %s\n", prog, path, strerror(e));
+		sl_outfile_abort(f);
+		return -1;
+	}
+	return cli_outfile_commit(prog, f, path);
+}
