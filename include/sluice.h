@@ -55,7 +55,8 @@ extern "C" {
 	X(SL_EIO, "input/output error")                                       \
 	X(SL_EFORMAT, "malformed record")                                     \
 	X(SL_ECORRUPT, "corrupt or truncated compressed data")                \
-	X(SL_EMISMATCH, "structures of different kinds or formats")
+	X(SL_EMISMATCH, "structures of different kinds or formats")          \
+	X(SL_ENOTREG, "not a regular file (a directory, device, pipe or socket is never replaced)")
 
 typedef enum {
 #define SL_STATUS_ENUM(name, text) name,
@@ -754,6 +755,113 @@ void sl_report_add_oversized(sl_report *r, uint64_t n);
 sl_status sl_report_merge(sl_report *dst, const sl_report *src);
 
 /* ------------------------------------------------------------------------ */
+/* Output files (lib/outfile.c)                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Replacing a file without destroying anything else: what every file sluice
+ * writes (states, `dedup -o`, `sort -o`) goes through this module.
+ *
+ * The path is resolved first: a symbolic link is followed (up to 40 hops,
+ * relative links from their own directory) to its final target, which is
+ * what gets replaced; the link stays a link. The final target must be a
+ * regular file or missing (a dangling link then creates its target).
+ * Anything else is refused with SL_ENOTREG, before any byte is written:
+ * directories, character and block devices, FIFOs and sockets (with
+ * SL_OUTFILE_THROUGH, FIFOs and character devices are written through
+ * instead: opened as they are, never created, truncated or replaced).
+ *
+ * The new contents go to a temporary file in the target's directory:
+ * unnamed (O_TMPFILE) where the file system allows it, so that a process
+ * killed while writing leaves nothing; else, and for the instant between
+ * linking and renaming, named ".NAME.sluice-tmp.PID.XXXXXX". Opening an
+ * outfile removes such temporaries of the same NAME whose PID is no longer
+ * a running process (left by a SIGKILL or a crash). Commit fsyncs the file,
+ * gives it the old target's mode (and owner and group where permitted), or
+ * new_mode less the umask for a new file, renames it over the target and
+ * fsyncs the directory: at any moment the target is the old file or the new
+ * one, whole. A hard-linked target is replaced for this name only.
+ *
+ * Signals: sl_outfile_signal_cleanup() removes the named temporaries of
+ * every outfile of this process that is not yet committed; it is
+ * async-signal-safe, for a program's SIGINT/SIGTERM handler, which then
+ * re-raises the signal. (Up to 16 outfiles at once are covered.)
+ *
+ * Order: open -> (write | the fd)* -> commit or abort. Exactly one of
+ * commit and abort after a successful open; abort is also a harmless no-op
+ * after a failed open, a commit, or another abort, so cleanup code may call
+ * it unconditionally. Memory: none from a budget; the struct lives where the
+ * caller puts it (a few hundred bytes) and the calls use a few KiB of stack.
+ */
+enum {
+	SL_OUTFILE_THROUGH = 1,	/* write FIFOs and character devices in place */
+	SL_OUTFILE_NAMED = 2	/* no O_TMPFILE: a named temporary from the start
+				 * (what a file system without O_TMPFILE gets;
+				 * tests use it to reach that path) */
+};
+
+typedef struct {
+	/* private */
+	int fd;			/* the temporary file (or the target written through) */
+	int dirfd;		/* the target's directory */
+	int slot;		/* signal-cleanup slot, or -1 */
+	int flags;
+	bool through;		/* fd is the target itself */
+	bool exists;		/* the target exists (a regular file) */
+	bool named;		/* tmp names a file in dirfd */
+	uint32_t mode, uid, gid; /* the existing target's */
+	char name[256];		/* the target's name in dirfd */
+	char tmp[256];		/* the temporary's name in dirfd */
+} sl_outfile;
+
+/*
+ * Resolves path as sl_outfile_open does and checks that it could be
+ * written, creating nothing: for a program to refuse a bad output path
+ * before it reads any input. Returns SL_OK; SL_ENOTREG when the target is
+ * not a regular file (*why says what it is: "is a directory", "is a named
+ * pipe (FIFO)", ...); SL_EIO with *err = errno when the path cannot be
+ * resolved (ENOENT: a missing directory, ELOOP, ENAMETOOLONG, EACCES).
+ * *why is a static string; *err is 0 unless SL_EIO.
+ */
+sl_status sl_outfile_check(const char *path, int flags, int *err, const char **why);
+
+/*
+ * Opens an output for path: resolves it, removes stale temporaries of the
+ * same target, and creates the temporary file (mode new_mode, e.g. 0666,
+ * less the umask, for a target that does not exist yet). Errors as
+ * sl_outfile_check, plus SL_EIO when the temporary cannot be created
+ * (EACCES for a read-only directory, ENOSPC, EROFS...). On failure nothing
+ * is left open or created and f may be passed to sl_outfile_abort.
+ */
+sl_status sl_outfile_open(sl_outfile *f, const char *path, uint32_t new_mode, int flags, int *err,
+			  const char **why);
+
+/* The descriptor to write the contents to (write(2), or pwrite(2): it is a
+ * regular file unless written through). Owned by f. */
+int sl_outfile_fd(const sl_outfile *f);
+
+/* Writes all of p[0 .. n-1] at the descriptor's offset, retrying short
+ * writes and EINTR. SL_EIO with *err = errno. */
+sl_status sl_outfile_write(sl_outfile *f, const void *p, size_t n, int *err);
+
+/*
+ * Makes the contents the target's (see the section comment) and closes
+ * everything. SL_EIO with *err = errno and *why naming the step ("fsync",
+ * "rename", ...) when it fails; the target is then untouched and no
+ * temporary remains. f is closed either way.
+ */
+sl_status sl_outfile_commit(sl_outfile *f, int *err, const char **why);
+
+/* Abandons the new contents: removes the temporary and closes everything;
+ * the target is untouched. */
+void sl_outfile_abort(sl_outfile *f);
+
+/* Async-signal-safe: unlinks the named temporary of every outfile of this
+ * process not yet committed or aborted. For a signal handler only: the
+ * outfiles must not be used afterwards. */
+void sl_outfile_signal_cleanup(void);
+
+/* ------------------------------------------------------------------------ */
 /* State files (lib/state.c)                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -859,11 +967,27 @@ sl_status sl_state_load(sl_state **out, sl_budget *b, const char *path, size_t r
 			int *err, const char **why);
 
 /*
- * Encodes as sl_state_encode and writes the state to path atomically: to a
- * temporary file in the same directory, fsync, rename over path, fsync the
- * directory. A crash at any moment leaves either the old file or the new one
- * at path (a temporary file may be left behind). SL_EIO with *err = errno,
- * SL_ENOMEM when b cannot hold the encoded state.
+ * Writes the state of r (as sl_state_encode would encode it, byte for byte)
+ * to fd, which must be a regular file open for writing: the sections at
+ * their offsets, then the header at offset 0 (pwrite; the file offset is
+ * not used). The encoder streams through a 4 KiB buffer on the stack and
+ * hashes as it goes: no budget memory at all, so a run can always save what
+ * it holds. SL_EIO with *err = errno; SL_EINVAL as sl_state_encode.
+ */
+sl_status sl_state_write(int fd, const sl_report *r, const sl_state_input *inputs, size_t ninputs,
+			 uint64_t budget, uint64_t peak, int *err);
+
+/*
+ * Writes the state to path through an sl_outfile (see "Output files"): a
+ * symbolic link is followed to its target, anything but a regular file or
+ * a missing path is refused (SL_ENOTREG), an existing file keeps its mode,
+ * a new one is made mode 0600 (less the umask). The bytes go to a
+ * temporary beside the target (unnamed where possible), are fsynced and
+ * renamed over it, and the directory is fsynced: a crash or a kill at any
+ * moment leaves the old file or the new one, whole, and a temporary left by
+ * a killed writer is removed by the next save to the same path. b is not
+ * used (kept for compatibility): saving takes no budget memory.
+ * SL_EIO with *err = errno; SL_EINVAL as sl_state_encode.
  */
 sl_status sl_state_save(const char *path, sl_budget *b, const sl_report *r,
 			const sl_state_input *inputs, size_t ninputs, uint64_t budget,

@@ -37,25 +37,34 @@
  * the report first (sl_report_new_p with the recorded size and precision)
  * and requires exactly the sections whose sketches it has.
  *
- * Encoding runs the same encoder twice: once with a counting writer to size
- * the buffer, once to fill it, then patches the table's lengths and
- * checksums and the header checksum. Decoding checks the header, the table
+ * Encoding streams: each section goes through a 4 KiB writer buffer on the
+ * stack (lib/wire.h's streaming writer) to its place after the header,
+ * hashed on the way (XXH3 streaming); the header, with the lengths, the
+ * checksums and the header checksum, is built in a stack buffer and written
+ * last at offset 0. To a file (sl_state_write, sl_state_save) that takes no
+ * budget memory; to memory (sl_state_encode) a first pass counts, and the
+ * second fills a buffer of exactly that size. Decoding checks the header, the table
  * (every length against the bytes left, every checksum) and only then reads
  * the sections: meta first, whose report size is checked against the budget
  * before the report is created, then each section loaded into the report's
  * own (empty) sketch by its module (lib/wire.h), then the cross-checks
  * between figures. Any failure frees everything decoded so far.
  *
- * Saving is atomic: write a temporary file beside the target (mkstemp),
- * fsync it, rename it over the target, fsync the directory. Order of calls
- * on a state: decode/load -> merge* -> encode/save -> free.
+ * Saving is atomic, through lib/outfile.c: a temporary beside the target
+ * (a symlink's final target; anything but a regular file refused), fsync,
+ * rename over the target, fsync the directory. Order of calls on a state:
+ * decode/load -> merge* -> encode/write/save -> free.
  *
  * Memory: decoding holds the input bytes (the caller's, or the file buffer
- * of sl_state_load) plus the report and the inputs; encoding holds the
- * report plus exactly one buffer of the state's size.
+ * of sl_state_load) plus the report and the inputs; sl_state_encode holds
+ * exactly one buffer of the state's size; writing and saving hold nothing
+ * from the budget (about 7 KiB of stack).
  */
 #include "sluice.h"
 #include "wire.h"
+
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
 
 /* Unix times of 0000-01-01 and 9999-12-31T23:59:59, with a day of slack
  * for time zones: the range the access-log parser can produce. */
@@ -300,33 +309,110 @@ static int section_types(const sl_report *r, int *types)
 	return n;
 }
 
-static void put_state(sl_wire_writer *w, const enc_args *a)
+/*
+ * Where put_state's bytes go, and what they hash to: counted only (mem NULL,
+ * fd < 0), copied into mem (of the size a counting pass found), or written
+ * to fd at their offsets. Sections pass through a fixed buffer on the stack
+ * and are hashed as they go (XXH3 streaming gives the one-shot sl_hash);
+ * the header, which holds their lengths and checksums, is built last in a
+ * second stack buffer and put at offset 0.
+ */
+typedef struct {
+	int fd;
+	uint8_t *mem;
+	uint64_t off;		/* where the next byte goes */
+	XXH3_state_t hash;	/* of the current section */
+	int err;		/* errno of a failed write */
+} sink;
+
+static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+static bool sink_put(sink *k, const uint8_t *p, size_t n)
+{
+	if (k->mem)
+		memcpy(k->mem + k->off, p, n);
+	else if (k->fd >= 0 && pwrite_all(k->fd, p, n, k->off) != 0) {
+		k->err = errno;
+		return false;
+	}
+	k->off += n;
+	return true;
+}
+
+static bool sink_section(void *ctx, const uint8_t *p, size_t n)
+{
+	sink *k = ctx;
+	XXH3_64bits_update(&k->hash, p, n);
+	return sink_put(k, p, n);
+}
+
+#define STREAM_BUFFER 4096
+#define HEADER_MAX (HEADER + MAX_SECTIONS * ENTRY + 8)
+
+/*
+ * Writes the whole state to k: the sections after room for the header,
+ * then the header. Returns SL_OK with *total = the file's length, or SL_EIO
+ * (k->err set). Uses no budget memory.
+ */
+static sl_status put_state(const enc_args *a, sink *k, uint64_t *total)
 {
 	int types[MAX_SECTIONS];
 	int ns = section_types(a->r, types);
-	sl_wire_bytes(w, SL_STATE_MAGIC, SL_STATE_MAGIC_LEN);
-	sl_wire_u32(w, SL_STATE_VERSION);
-	sl_wire_u32(w, (uint32_t)ns);
-	sl_wire_u64(w, 0); /* file length, patched */
-	for (int i = 0; i < ns; i++) {
-		sl_wire_u32(w, (uint32_t)types[i]);
-		sl_wire_u32(w, 0);
-		sl_wire_u64(w, 0); /* length, patched */
-		sl_wire_u64(w, 0); /* checksum, patched */
-	}
-	sl_wire_u64(w, 0); /* header checksum, patched */
-	for (int i = 0; i < ns; i++) {
-		size_t start = w->len;
-		put_section(w, a, types[i]);
-		size_t at = HEADER + (size_t)i * ENTRY;
-		sl_wire_patch_u64(w, at + 8, w->len - start);
-		if (!w->counting && !w->failed)
-			sl_wire_patch_u64(w, at + 16, sl_hash(w->buf + start, w->len - start));
-	}
-	sl_wire_patch_u64(w, 16, w->len);
 	size_t table_end = HEADER + (size_t)ns * ENTRY;
-	if (!w->counting && !w->failed)
-		sl_wire_patch_u64(w, table_end, sl_hash(w->buf, table_end));
+	uint8_t head[HEADER_MAX];
+	memset(head, 0, sizeof head);
+	memcpy(head, SL_STATE_MAGIC, SL_STATE_MAGIC_LEN);
+	sl_wire_put_le32(head + 8, SL_STATE_VERSION);
+	sl_wire_put_le32(head + 12, (uint32_t)ns);
+
+	uint8_t chunk[STREAM_BUFFER];
+	sl_wire_writer w;
+	sl_wire_init_stream(&w, chunk, sizeof chunk, sink_section, k);
+	k->off = table_end + 8;
+	for (int i = 0; i < ns; i++) {
+		XXH3_64bits_reset(&k->hash);
+		size_t start = w.len;
+		put_section(&w, a, types[i]);
+		if (!sl_wire_flush(&w))
+			return SL_EIO;
+		uint8_t *e = head + HEADER + (size_t)i * ENTRY;
+		sl_wire_put_le32(e, (uint32_t)types[i]);
+		sl_wire_put_le64(e + 8, w.len - start);
+		sl_wire_put_le64(e + 16, XXH3_64bits_digest(&k->hash));
+	}
+	*total = k->off;
+	sl_wire_put_le64(head + 16, k->off);
+	sl_wire_put_le64(head + table_end, sl_hash(head, table_end));
+	k->off = 0;
+	if (!sink_put(k, head, table_end + 8))
+		return SL_EIO;
+	return SL_OK;
+}
+
+static sl_status check_args(const sl_report *r, const sl_state_input *inputs, size_t ninputs)
+{
+	if (ninputs > UINT32_MAX || (ninputs && !inputs))
+		return SL_EINVAL;
+	for (uint32_t i = 0; i < r->nsamples; i++)
+		if (r->samples[i].input >= ninputs)
+			return SL_EINVAL;
+	return SL_OK;
 }
 
 sl_status sl_state_encode(sl_budget *b, const sl_report *r, const sl_state_input *inputs,
@@ -334,29 +420,40 @@ sl_status sl_state_encode(sl_budget *b, const sl_report *r, const sl_state_input
 {
 	*out = NULL;
 	*len = 0;
-	if (ninputs > UINT32_MAX || (ninputs && !inputs))
-		return SL_EINVAL;
-	for (uint32_t i = 0; i < r->nsamples; i++)
-		if (r->samples[i].input >= ninputs)
-			return SL_EINVAL;
+	sl_status st = check_args(r, inputs, ninputs);
+	if (st != SL_OK)
+		return st;
 	enc_args a = {r, inputs, ninputs, budget, peak};
-	sl_wire_writer w;
-	sl_wire_init(&w, b, true);
-	put_state(&w, &a);
-	if (w.failed)
+	sink k = {.fd = -1};
+	uint64_t need, again;
+	if (put_state(&a, &k, &need) != SL_OK || need > SIZE_MAX)
 		return SL_EINVAL;
-	size_t need = w.len;
-	sl_wire_init(&w, b, false);
-	if (!sl_wire_reserve(&w, need))
+	k.mem = sl_malloc(b, (size_t)need);
+	if (!k.mem)
 		return SL_ENOMEM;
-	put_state(&w, &a);
-	if (w.failed || w.len != need) {
-		sl_wire_release(&w);
-		return SL_ENOMEM;
+	if (put_state(&a, &k, &again) != SL_OK || again != need) {
+		sl_free(b, k.mem, (size_t)need);
+		return SL_EINVAL;
 	}
-	*out = w.buf;
-	*len = w.cap;
+	*out = k.mem;
+	*len = (size_t)need;
 	return SL_OK;
+}
+
+sl_status sl_state_write(int fd, const sl_report *r, const sl_state_input *inputs, size_t ninputs,
+			 uint64_t budget, uint64_t peak, int *err)
+{
+	*err = 0;
+	sl_status st = check_args(r, inputs, ninputs);
+	if (st != SL_OK)
+		return st;
+	enc_args a = {r, inputs, ninputs, budget, peak};
+	sink k = {.fd = fd};
+	uint64_t total;
+	st = put_state(&a, &k, &total);
+	if (st != SL_OK)
+		*err = k.err;
+	return st;
 }
 
 /* ---- decoding ------------------------------------------------------------ */
@@ -998,90 +1095,27 @@ sl_status sl_state_load(sl_state **out, sl_budget *b, const char *path, size_t r
 	return st;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Writes data to a temporary file beside path and renames it over path. */
-static sl_status replace_file(sl_budget *b, const char *path, const void *data, size_t len,
-			      int *err)
-{
-	static const char suffix[] = ".tmp.XXXXXX";
-	size_t plen = strlen(path);
-	const char *slash = strrchr(path, '/');
-	size_t dlen = slash ? (size_t)(slash - path) : 0;
-	size_t tlen = plen + sizeof suffix;
-	char *tmp = sl_malloc(b, tlen);
-	if (!tmp)
-		return SL_ENOMEM;
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, suffix, sizeof suffix);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		*err = errno;
-		sl_free(b, tmp, tlen);
-		return SL_EIO;
-	}
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		*err = errno;
-		close(fd);
-		unlink(tmp);
-		sl_free(b, tmp, tlen);
-		return SL_EIO;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		*err = errno;
-		unlink(tmp);
-		sl_free(b, tmp, tlen);
-		return SL_EIO;
-	}
-	/* The rename is durable once the directory is synced. The directory
-	 * name reuses tmp's bytes: path up to its last '/', or ".". */
-	if (slash) {
-		if (dlen == 0)
-			dlen = 1; /* "/name" */
-		tmp[dlen] = '\0';
-	} else {
-		tmp[0] = '.';
-		tmp[1] = '\0';
-	}
-	int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	sl_free(b, tmp, tlen);
-	if (dfd >= 0) {
-		int rc = fsync(dfd);
-		int e = errno;
-		close(dfd);
-		if (rc != 0 && e != EINVAL) {
-			*err = e;
-			return SL_EIO;
-		}
-	}
-	return SL_OK;
-}
-
 sl_status sl_state_save(const char *path, sl_budget *b, const sl_report *r,
 			const sl_state_input *inputs, size_t ninputs, uint64_t budget,
 			uint64_t peak, int *err)
 {
-	void *data;
-	size_t len;
+	(void)b; /* the state streams through the stack: no budget memory */
 	*err = 0;
-	sl_status st = sl_state_encode(b, r, inputs, ninputs, budget, peak, &data, &len);
+	sl_status st = check_args(r, inputs, ninputs);
 	if (st != SL_OK)
 		return st;
-	st = replace_file(b, path, data, len, err);
-	sl_free(b, data, len);
-	return st;
+	sl_outfile f;
+	const char *why;
+	/* 0600 for a new file: a state holds paths and malformed lines */
+	st = sl_outfile_open(&f, path, 0600, 0, err, &why);
+	if (st != SL_OK)
+		return st;
+	st = sl_state_write(sl_outfile_fd(&f), r, inputs, ninputs, budget, peak, err);
+	if (st != SL_OK) {
+		sl_outfile_abort(&f);
+		return st;
+	}
+	return sl_outfile_commit(&f, err, &why);
 }
 
 /* ---- merge ------------------------------------------------------------------ */

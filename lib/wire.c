@@ -6,6 +6,7 @@
  * buffer through sl_realloc, so a caller that reserves the size a counting
  * pass found (lib/state.c does) gets a buffer of exactly that size. A refused
  * growth leaves the bytes written so far intact and marks the writer failed.
+ * A streaming writer allocates nothing: its memory is the caller's buffer.
  * The reader allocates nothing.
  */
 #include "wire.h"
@@ -48,10 +49,51 @@ void sl_wire_init(sl_wire_writer *w, sl_budget *b, bool counting)
 	w->counting = counting;
 }
 
+void sl_wire_init_stream(sl_wire_writer *w, uint8_t *buf, size_t cap,
+			 bool (*flush)(void *ctx, const uint8_t *p, size_t n), void *ctx)
+{
+	memset(w, 0, sizeof *w);
+	w->buf = buf;
+	w->cap = cap;
+	w->flush = flush;
+	w->ctx = ctx;
+}
+
+bool sl_wire_flush(sl_wire_writer *w)
+{
+	if (w->failed)
+		return false;
+	if (w->flush && w->held) {
+		if (!w->flush(w->ctx, w->buf, w->held))
+			w->failed = true;
+		w->held = 0;
+	}
+	return !w->failed;
+}
+
+/* Appends to a streaming writer, flushing each time the buffer fills. */
+static void stream_bytes(sl_wire_writer *w, const uint8_t *p, size_t n)
+{
+	while (n && !w->failed) {
+		size_t k = w->cap - w->held;
+		if (k > n)
+			k = n;
+		memcpy(w->buf + w->held, p, k);
+		w->held += k;
+		w->len += k;
+		p += k;
+		n -= k;
+		if (w->held == w->cap)
+			sl_wire_flush(w);
+	}
+}
+
 bool sl_wire_reserve(sl_wire_writer *w, size_t n)
 {
 	if (w->failed)
 		return false;
+	if (w->flush)
+		return true; /* nothing to reserve: the buffer is reused */
 	if (n > SIZE_MAX - w->len) {
 		w->failed = true;
 		return false;
@@ -75,6 +117,10 @@ bool sl_wire_reserve(sl_wire_writer *w, size_t n)
 
 void sl_wire_bytes(sl_wire_writer *w, const void *p, size_t n)
 {
+	if (w->flush) {
+		stream_bytes(w, p, n);
+		return;
+	}
 	if (!n || !sl_wire_reserve(w, n))
 		return;
 	if (!w->counting)
@@ -121,12 +167,14 @@ void sl_wire_f64(sl_wire_writer *w, double v)
 
 void sl_wire_patch_u64(sl_wire_writer *w, size_t at, uint64_t v)
 {
-	if (!w->counting && !w->failed && at <= w->len && w->len - at >= 8)
+	if (!w->flush && !w->counting && !w->failed && at <= w->len && w->len - at >= 8)
 		sl_wire_put_le64(w->buf + at, v);
 }
 
 void sl_wire_release(sl_wire_writer *w)
 {
+	if (w->flush)
+		return; /* the caller's buffer */
 	sl_free(w->budget, w->buf, w->cap);
 	w->buf = NULL;
 	w->len = w->cap = 0;

@@ -10,6 +10,14 @@
  * sets `failed`; later writes are ignored, so encoders need no error checks
  * and the caller tests `failed` once at the end.
  *
+ * A streaming writer (sl_wire_init_stream) has no budget: buf is the
+ * caller's fixed buffer of cap bytes, and each time it fills, and at
+ * sl_wire_flush, its bytes are handed to the caller's flush hook (which
+ * may write them to a file and hash them) and the buffer is reused; `len`
+ * still counts every byte written, so an encoder may size its sections by
+ * differences of len. A hook returning false fails the writer. Patching is
+ * not available in a streaming writer (it is a no-op).
+ *
  * Reader: a cursor over caller-owned bytes. Every read checks the bytes left;
  * a short read sets the sticky `bad` flag, returns zero and consumes nothing,
  * so decoders may read a fixed record and test `bad` once. sl_wire_need()
@@ -31,6 +39,10 @@ typedef struct {
 	size_t cap;		/* bytes allocated */
 	bool counting;		/* count only, store nothing */
 	bool failed;		/* a reservation failed; writes are ignored */
+	/* streaming (sl_wire_init_stream): buf[0 .. held) waits for flush */
+	bool (*flush)(void *ctx, const uint8_t *p, size_t n);
+	void *ctx;
+	size_t held;
 } sl_wire_writer;
 
 typedef struct {
@@ -50,6 +62,12 @@ void sl_wire_u32(sl_wire_writer *w, uint32_t v);
 void sl_wire_u64(sl_wire_writer *w, uint64_t v);
 void sl_wire_i64(sl_wire_writer *w, int64_t v);
 void sl_wire_f64(sl_wire_writer *w, double v);
+/* Streaming writer: init_stream(buf, cap >= 1, flush, ctx) -> put* ->
+ * flush. sl_wire_flush hands the held bytes to the hook; returns false when
+ * the writer has failed (a hook said so). Nothing to release. */
+void sl_wire_init_stream(sl_wire_writer *w, uint8_t *buf, size_t cap,
+			 bool (*flush)(void *ctx, const uint8_t *p, size_t n), void *ctx);
+bool sl_wire_flush(sl_wire_writer *w);
 /* Overwrites 4 or 8 bytes at offset at (< len) in place. */
 void sl_wire_patch_u64(sl_wire_writer *w, size_t at, uint64_t v);
 /* Frees the buffer (sizes known to the writer). */

@@ -90,12 +90,6 @@ int cli_parse_tz(const char *prog, const char *text, int32_t *out);
  * --state?)" and returns -1. */
 int cli_long_in_full(const char *prog, char **argv, const struct option *opts, int longindex);
 
-/* Checks, before any input is read, that a report can be written to path:
- * an existing path must not be a directory and must be writable; a missing
- * one must be in a writable directory. Creates and truncates nothing.
- * Returns 0, or prints "PROG: PATH: why" and returns -1. */
-int cli_check_output(const char *prog, const char *path);
-
 /* When standard input is a terminal and is the only input, says on stderr
  * what the program waits for (a bare "sluice" otherwise looks hung). */
 void cli_note_terminal_input(const char *prog);
@@ -146,6 +140,37 @@ static inline int cli_out_line(cli_out *o, const char *p, size_t n)
 	o->len += n + 1;
 	return 0;
 }
+
+/*
+ * Signals (programs/cli_signals.c): SIGHUP, SIGINT and SIGTERM, unless
+ * ignored at startup, remove the temporaries of the files being written
+ * (sl_outfile_signal_cleanup) and end the process by the same signal, so a
+ * shell reports 130 or 143 as for coreutils. Call once, early; calling again
+ * is harmless.
+ */
+void cli_signals_install(void);
+
+/*
+ * Output files for -o (programs/cli_io.c): opens an sl_outfile for path
+ * (new files mode 0666 less the umask; flags as sl_outfile_open) and
+ * returns 0, or prints "PROG: PATH: WHY" and returns -1. cli_outfile_check
+ * only checks (before any input is read); cli_outfile_commit commits and
+ * prints on failure.
+ */
+int cli_outfile_check(const char *prog, const char *path, int flags);
+int cli_outfile_open(const char *prog, sl_outfile *f, const char *path, int flags);
+int cli_outfile_commit(const char *prog, sl_outfile *f, const char *path);
+
+/*
+ * The same for a renderer writing to a FILE: cli_outfile_fopen opens f as
+ * cli_outfile_open does and returns a stdio stream on (a duplicate of) its
+ * descriptor, or NULL after printing why. cli_outfile_fclose closes the
+ * stream and, when ok (the rendering succeeded) and the stream flushed,
+ * commits f; else abandons it, leaving path as it was. Returns 0, or -1
+ * after printing "PROG: PATH: write error: ..." or the commit's error.
+ */
+FILE *cli_outfile_fopen(const char *prog, sl_outfile *f, const char *path, int flags);
+int cli_outfile_fclose(const char *prog, sl_outfile *f, FILE *out, const char *path, int ok);
 
 /* "(standard input)" for "-", else the path. */
 const char *cli_input_name(const char *path);

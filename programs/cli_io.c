@@ -1,9 +1,10 @@
 /*
  * cli_io.c: output, option and environment helpers the subcommands share
- * (cli.h): the buffered line writer, the temporary directory's default,
- * option values (sizes, --series, --tz), long options spelled in full, the
- * early check of an output path, and the messages a run prints at its end
- * (malformed-line samples, "no line parsed").
+ * (cli.h): the buffered line writer, output files (-o, through
+ * lib/outfile.c, checked before any input is read), the temporary
+ * directory's default, option values (sizes, --series, --tz), long options
+ * spelled in full, and the messages a run prints at its end (malformed-line
+ * samples, "no line parsed").
  */
 #include "cli.h"
 
@@ -161,43 +162,6 @@ int cli_long_in_full(const char *prog, char **argv, const struct option *opts, i
 	return -1;
 }
 
-int cli_check_output(const char *prog, const char *path)
-{
-	struct stat sb;
-	if (stat(path, &sb) == 0) {
-		if (S_ISDIR(sb.st_mode)) {
-			fprintf(stderr, "%s: %s: is a directory; -o needs a file\n", prog, path);
-			return -1;
-		}
-		if (access(path, W_OK) != 0) {
-			fprintf(stderr, "%s: %s: cannot write the report: %s\n", prog, path,
-				strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	if (errno != ENOENT) {
-		fprintf(stderr, "%s: %s: cannot write the report: %s\n", prog, path, strerror(errno));
-		return -1;
-	}
-	/* a new file: its directory must take it */
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == path)
-		snprintf(dir, sizeof dir, "/");
-	else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, W_OK | X_OK) != 0) {
-		int e = errno;
-		fprintf(stderr, "%s: %s: cannot create the report: %s\n", prog, path,
-			stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode) ? strerror(ENOTDIR) : strerror(e));
-		return -1;
-	}
-	return 0;
-}
-
 void cli_note_terminal_input(const char *prog)
 {
 	if (isatty(STDIN_FILENO))
@@ -239,4 +203,83 @@ int cli_parse_field(const char *text, uint32_t *out)
 		return -1;
 	*out = (uint32_t)n;
 	return 0;
+}
+
+/* Prints why path cannot be written. */
+static void outfile_error(const char *prog, const char *path, sl_status st, int err,
+			  const char *why)
+{
+	if (st == SL_ENOTREG)
+		fprintf(stderr, "%s: %s: %s; sluice writes only regular files (refusing to "
+			"replace it)\n", prog, path, why ? why : "not a regular file");
+	else if (st == SL_EIO)
+		fprintf(stderr, "%s: %s: %s%s%s\n", prog, path, why ? why : "", why ? ": " : "",
+			strerror(err));
+	else
+		fprintf(stderr, "%s: %s: %s\n", prog, path, sl_strerror(st));
+}
+
+int cli_outfile_check(const char *prog, const char *path, int flags)
+{
+	int err;
+	const char *why;
+	sl_status st = sl_outfile_check(path, flags, &err, &why);
+	if (st == SL_OK)
+		return 0;
+	outfile_error(prog, path, st, err, why);
+	return -1;
+}
+
+int cli_outfile_open(const char *prog, sl_outfile *f, const char *path, int flags)
+{
+	int err;
+	const char *why;
+	sl_status st = sl_outfile_open(f, path, 0666, flags, &err, &why);
+	if (st == SL_OK)
+		return 0;
+	outfile_error(prog, path, st, err, why);
+	return -1;
+}
+
+int cli_outfile_commit(const char *prog, sl_outfile *f, const char *path)
+{
+	int err;
+	const char *why;
+	sl_status st = sl_outfile_commit(f, &err, &why);
+	if (st == SL_OK)
+		return 0;
+	outfile_error(prog, path, st, err, why);
+	return -1;
+}
+
+FILE *cli_outfile_fopen(const char *prog, sl_outfile *f, const char *path, int flags)
+{
+	if (cli_outfile_open(prog, f, path, flags) < 0)
+		return NULL;
+	int fd = dup(sl_outfile_fd(f));
+	FILE *out = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!out) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		sl_outfile_abort(f);
+	}
+	return out;
+}
+
+int cli_outfile_fclose(const char *prog, sl_outfile *f, FILE *out, const char *path, int ok)
+{
+	int flushed = fflush(out) == 0 && !ferror(out);
+	int e = errno;
+	if (fclose(out) != 0 && flushed) {
+		flushed = 0;
+		e = errno;
+	}
+	if (!ok || !flushed) {
+		if (!flushed)
+			fprintf(stderr, "%s: %s: write error: %s\n", prog, path, strerror(e));
+		sl_outfile_abort(f);
+		return -1;
+	}
+	return cli_outfile_commit(prog, f, path);
 }

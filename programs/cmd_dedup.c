@@ -20,11 +20,15 @@
  * decoder takes its own memory (see lib/input.c): both come on top of
  * --memory, as GNU sort grows its buffer for long lines.
  *
- * Output: to standard output, or with -o FILE to a temporary file in FILE's
- * directory renamed over FILE once everything succeeded (so FILE may be an
- * input, and a failure leaves FILE as it was). Exit status 0, or 2 with a
- * message naming the file or directory on any trouble (bad usage, an
- * unreadable or corrupt input, a full temporary directory).
+ * Output: to standard output, or with -o FILE through an sl_outfile
+ * (lib/outfile.c): a temporary beside FILE (beside a symlink's final
+ * target), renamed over it once everything succeeded, with FILE's mode kept
+ * (so FILE may be an input, and a failure or a SIGINT/SIGTERM leaves FILE
+ * as it was and no temporary). FILE must be a regular file or missing: a
+ * directory, device, FIFO or socket is refused before any input is read.
+ * Exit status 0, or 2 with a message naming the file or directory on any
+ * trouble (bad usage, an unreadable or corrupt input, a full temporary
+ * directory, a refused output).
  */
 #include "cli.h"
 
@@ -319,8 +323,10 @@ int cmd_dedup(int argc, char **argv)
 	r.in = sl_malloc(&budget, io);
 	r.in_cap = io;
 	r.out = (cli_out){sl_malloc(&budget, io), io, 0, 1};
-	char *tmp_out = NULL;
+	sl_outfile of;
+	bool have_out = false;
 	int rc = EXIT_TROUBLE;
+	cli_signals_install();
 	if (!r.in || !r.out.buf) {
 		fprintf(stderr, "%s: %s\n", prog, sl_strerror(SL_ENOMEM));
 		goto done;
@@ -331,28 +337,10 @@ int cmd_dedup(int argc, char **argv)
 		goto done;
 	}
 	if (output) {
-		size_t n = strlen(output);
-		tmp_out = malloc(n + 16);
-		if (!tmp_out) {
-			fprintf(stderr, "%s: %s\n", prog, strerror(errno));
+		if (cli_outfile_open(prog, &of, output, 0) < 0)
 			goto done;
-		}
-		memcpy(tmp_out, output, n);
-		memcpy(tmp_out + n, ".dedup-XXXXXX", 14);
-		r.out.fd = mkostemp(tmp_out, O_CLOEXEC);
-		if (r.out.fd < 0) {
-			fprintf(stderr, "%s: %s: %s\n", prog, output, strerror(errno));
-			free(tmp_out);
-			tmp_out = NULL;
-			r.out.fd = 1;
-			goto done;
-		}
-		mode_t um = umask(0);
-		umask(um);
-		if (fchmod(r.out.fd, 0666 & ~um)) {
-			fprintf(stderr, "%s: %s: %s\n", prog, output, strerror(errno));
-			goto done;
-		}
+		have_out = true;
+		r.out.fd = sl_outfile_fd(&of);
 	}
 
 	char *stdin_name = "-";
@@ -385,24 +373,16 @@ int cmd_dedup(int argc, char **argv)
 		goto done;
 	}
 	if (output) {
-		int fd = r.out.fd;
+		have_out = false;
 		r.out.fd = 1;
-		if (close(fd) || rename(tmp_out, output)) {
-			write_error(&r);
+		if (cli_outfile_commit(prog, &of, output) < 0)
 			goto done;
-		}
-		free(tmp_out);
-		tmp_out = NULL;
 	}
 	summary(&r, &opts, memory, io, stats);
 	rc = 0;
 done:
-	if (tmp_out) {
-		if (r.out.fd > 1)
-			close(r.out.fd);
-		unlink(tmp_out);
-		free(tmp_out);
-	}
+	if (have_out)
+		sl_outfile_abort(&of);
 	sl_dedup_free(r.d);
 	sl_free(&budget, r.out.buf, io);
 	sl_free(&budget, r.in, r.in_cap);

@@ -11,11 +11,17 @@
  * --memory. A line longer than the input buffer grows it (from the budget,
  * beyond --memory, as GNU sort grows its buffer for long lines).
  *
- * The output file (-o) is opened only once every input has been read and
- * the runs merged, so it may be one of the inputs, and a failure (a full
- * temporary directory: exit 2) never leaves output that looks complete.
- * Temporary files are unnamed (see lib/xsort.c): nothing is left behind on
- * SIGINT or any other exit.
+ * The output file (-o) is checked before any input is read (a directory,
+ * a block device or a socket is refused with exit 2) and opened only once
+ * every input has been read and the runs merged, so it may be one of the
+ * inputs. A regular file (or a symlink's final target) is written through
+ * an sl_outfile (lib/outfile.c): a temporary beside it, renamed over it at
+ * the end with its mode kept, so a failure (a full temporary directory or
+ * disk: exit 2) or a SIGINT/SIGTERM leaves the old file whole and no
+ * temporary. A FIFO or a character device (-o /dev/stdout, -o /dev/null)
+ * is written through in place, as GNU sort does, never replaced. Spill
+ * files are unnamed (see lib/xsort.c): nothing is left behind on SIGINT or
+ * any other exit.
  */
 #include "cli.h"
 
@@ -176,6 +182,9 @@ int cmd_sort(int argc, char **argv)
 		}
 	}
 	tmpdir = cli_tmpdir(tmpdir);
+	cli_signals_install();
+	if (output && cli_outfile_check(prog, output, SL_OUTFILE_THROUGH) < 0)
+		return EXIT_TROUBLE;
 
 	/* One budget for everything: the input and output buffers take a
 	 * sixteenth of --memory each (4 KiB .. 64 KiB), the sorter the rest.
@@ -195,6 +204,8 @@ int cmd_sort(int argc, char **argv)
 	size_t in_cap = io;
 	cli_out o = {sl_malloc(&budget, io), io, 0, 1};
 	sl_xsort *xs = NULL;
+	sl_outfile of;
+	bool have_out = false;
 	int rc = EXIT_TROUBLE;
 	if (!in || !o.buf) {
 		fprintf(stderr, "%s: %s\n", prog, sl_strerror(SL_ENOMEM));
@@ -237,11 +248,10 @@ int cmd_sort(int argc, char **argv)
 		goto out;
 	}
 	if (output) {
-		o.fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-		if (o.fd < 0) {
-			fprintf(stderr, "%s: %s: %s\n", prog, output, strerror(errno));
+		if (cli_outfile_open(prog, &of, output, SL_OUTFILE_THROUGH) < 0)
 			goto out;
-		}
+		have_out = true;
+		o.fd = sl_outfile_fd(&of);
 	}
 	for (;;) {
 		const char *rec;
@@ -256,17 +266,22 @@ int cmd_sort(int argc, char **argv)
 		if (cli_out_line(&o, rec, len))
 			goto write_error;
 	}
-	if (cli_out_flush(&o) || (output && close(o.fd)))
+	if (cli_out_flush(&o))
 		goto write_error;
 	o.fd = 1;
+	if (output) {
+		have_out = false;
+		if (cli_outfile_commit(prog, &of, output) < 0)
+			goto out;
+	}
 	rc = 0;
 	goto out;
 write_error:
 	fprintf(stderr, "%s: %s: %s\n", prog, output ? output : "standard output",
 		strerror(errno));
 out:
-	if (output && o.fd > 1)
-		close(o.fd);
+	if (have_out)
+		sl_outfile_abort(&of);
 	sl_xsort_free(xs);
 	sl_free(&budget, o.buf, o.cap);
 	sl_free(&budget, in, in_cap);

@@ -191,6 +191,10 @@ int cmd_merge(int argc, char **argv)
 		fprintf(stderr, "%s: merge: need one or more state files and -o OUT.state\n", prog);
 		return EXIT_TROUBLE;
 	}
+	/* a refused output is said before the states are read */
+	cli_signals_install();
+	if (cli_outfile_check(prog, output, 0) < 0)
+		return EXIT_TROUBLE;
 	sl_budget b;
 	sl_budget_init(&b, budget);
 	sl_state *s;
@@ -285,7 +289,7 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "%s: report: need one or more state files\n", prog);
 		return EXIT_TROUBLE;
 	}
-	if (output && cli_check_output(prog, output) < 0)
+	if (output && cli_outfile_check(prog, output, SL_OUTFILE_THROUGH) < 0)
 		return EXIT_TROUBLE;
 	sl_budget b;
 	sl_budget_init(&b, budget);
@@ -329,24 +333,21 @@ int cmd_report(int argc, char **argv)
 		.tz_given = tz_given,
 		.tz_offset = tz,
 	};
-	if (output) {
+	sl_outfile of;
+	if (output) { /* written beside, renamed over whole */
 		json = cli_ends_with(output, ".json");
-		out = fopen(output, "w");
-		if (!out) {
-			fprintf(stderr, "%s: %s: %s\n", prog, output, strerror(errno));
+		out = cli_outfile_fopen(prog, &of, output, SL_OUTFILE_THROUGH);
+		if (!out)
 			goto done;
-		}
 	}
 	int rc = json ? render_json(out, &v) : render_text(out, &v);
-	if (rc < 0 || fflush(out) != 0 || ferror(out)) {
-		fprintf(stderr, "%s: %s: write error: %s\n", prog, output ? output : "standard output",
-			strerror(errno));
+	if (output) {
+		if (cli_outfile_fclose(prog, &of, out, output, rc >= 0) == 0)
+			status = 0;
+	} else if (rc < 0 || fflush(out) != 0 || ferror(out)) {
+		fprintf(stderr, "%s: standard output: write error: %s\n", prog, strerror(errno));
 	} else {
 		status = 0;
-	}
-	if (output && fclose(out) != 0 && status == 0) {
-		fprintf(stderr, "%s: %s: write error: %s\n", prog, output, strerror(errno));
-		status = EXIT_TROUBLE;
 	}
 	if (!quiet) /* after the report, so that it stays on screen */
 		cli_print_samples(prog, s->report, inputs);

@@ -1086,6 +1086,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{"sort", cmd_sort}, {"dedup", cmd_dedup}, {"merge", cmd_merge}, {"report", cmd_report},
 	};
+	cli_signals_install(); /* a save in progress is abandoned cleanly */
 	if (argc > 1)
 		for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 			if (strcmp(argv[1], commands[i].name) == 0)
@@ -1169,9 +1170,13 @@ int main(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
-	/* The report's path is checked before any input is read (nothing is
-	 * created or truncated until the report is written). */
-	if (output && cli_check_output(prog, output) < 0)
+	/* Every path the run will write is checked before any input is read
+	 * (nothing is created or truncated until it is written whole). */
+	if (output && cli_outfile_check(prog, output, SL_OUTFILE_THROUGH) < 0)
+		return EXIT_TROUBLE;
+	if (save_path && cli_outfile_check(prog, save_path, 0) < 0)
+		return EXIT_TROUBLE;
+	if (state_path && cli_outfile_check(prog, state_path, 0) < 0)
 		return EXIT_TROUBLE;
 	if (argc == optind && !r.quiet)
 		cli_note_terminal_input(prog);
@@ -1554,18 +1559,21 @@ int main(int argc, char **argv)
 		.tz_offset = tz,
 	};
 	FILE *out = stdout;
-	if (output) {
+	sl_outfile of;
+	if (output) { /* written beside, renamed over whole: never half a report */
 		json = cli_ends_with(output, ".json");
-		out = fopen(output, "w");
+		out = cli_outfile_fopen(prog, &of, output, SL_OUTFILE_THROUGH);
 		if (!out) {
-			fprintf(stderr, "%s: %s: %s\n", prog, output, strerror(errno));
-			return EXIT_TROUBLE;
+			status = EXIT_TROUBLE;
+			goto done;
 		}
 	}
 	int rc = json ? render_json(out, &v) : render_text(out, &v);
-	if (rc < 0 || fflush(out) != 0 || ferror(out) || (output && fclose(out) != 0)) {
-		fprintf(stderr, "%s: %s: write error: %s\n", prog, output ? output : "standard output",
-			strerror(errno));
+	if (output) {
+		if (cli_outfile_fclose(prog, &of, out, output, rc >= 0) < 0)
+			status = EXIT_TROUBLE;
+	} else if (rc < 0 || fflush(out) != 0 || ferror(out)) {
+		fprintf(stderr, "%s: standard output: write error: %s\n", prog, strerror(errno));
 		status = EXIT_TROUBLE;
 	}
 	/* after the report, so that it stays on screen */

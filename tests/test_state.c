@@ -1206,6 +1206,71 @@ static void save_and_load(void **state)
 	remove_tmpdir();
 }
 
+/* Saving takes no budget memory: a budget with nothing left, and one whose
+ * allocator fails every call, still save, and the file holds exactly what
+ * sl_state_encode gives (streamed through a buffer it crosses many times).
+ * Then sl_state_write to a descriptor, and a write error. */
+static void save_needs_no_budget(void **state)
+{
+	(void)state;
+	make_tmpdir();
+	sl_budget b;
+	sl_budget_init(&b, 64 << 20);
+	logbuf l = make_log(seed + 11, 3000, 500, 400, 1700000000);
+	sl_report *r = report_of(&b, 1 << 20, &l, 1);
+	size_t want_len;
+	uint8_t *want = encode(&b, r, &want_len);
+	assert_true(want_len > 8 * 4096);
+	char path[300];
+	snprintf(path, sizeof path, "%s/x.state", tmpdir);
+	int err;
+	sl_budget none;
+	sl_budget_init(&none, 1);
+	assert_int_equal(sl_state_save(path, &none, r, test_inputs, 2, TEST_BUDGET, 12345, &err), SL_OK);
+	assert_int_equal(none.peak, 0);
+	size_t len;
+	uint8_t *got = read_whole(path, &len);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(got, want, len);
+	free(got);
+	sl_budget failing;
+	tu_fail_state fs = {.allow = 0};
+	sl_budget_init(&failing, 64 << 20);
+	sl_budget_set_alloc(&failing, tu_failing_alloc, &fs);
+	assert_int_equal(sl_state_save(path, &failing, r, test_inputs, 2, TEST_BUDGET, 12345, &err),
+			 SL_OK);
+	assert_int_equal(fs.calls, 0);
+	got = read_whole(path, &len);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(got, want, len);
+	free(got);
+
+	/* sl_state_write: the same bytes to a descriptor */
+	snprintf(path, sizeof path, "%s/y.state", tmpdir);
+	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(sl_state_write(fd, r, test_inputs, 2, TEST_BUDGET, 12345, &err), SL_OK);
+	close(fd);
+	got = read_whole(path, &len);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(got, want, len);
+	free(got);
+	/* a descriptor that cannot be written: SL_EIO and its errno */
+	fd = open(path, O_RDONLY);
+	assert_int_equal(sl_state_write(fd, r, test_inputs, 2, TEST_BUDGET, 12345, &err), SL_EIO);
+	assert_int_equal(err, EBADF);
+	close(fd);
+	/* a sample naming an input that is not there */
+	assert_int_equal(sl_state_save(path, &none, r, test_inputs, 0, 1, 1, &err),
+			 r->nsamples ? SL_EINVAL : SL_OK);
+
+	sl_free(&b, want, want_len);
+	sl_report_free(r);
+	assert_int_equal(b.used, 0);
+	free(l.text);
+	remove_tmpdir();
+}
+
 static void kill_during_save(void **state)
 {
 	(void)state;
@@ -1296,6 +1361,7 @@ int main(void)
 		cmocka_unit_test(reads_version_1),
 		cmocka_unit_test(reads_version_2),
 		cmocka_unit_test(save_and_load),
+		cmocka_unit_test(save_needs_no_budget),
 		cmocka_unit_test(kill_during_save),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
