@@ -1,10 +1,12 @@
 /*
  * cli_io.c: output and environment helpers the subcommands share (cli.h):
- * the buffered line writer and the temporary directory's default.
+ * the buffered line writer, the temporary directory's default and the text
+ * of an input's read error.
  */
 #include "cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -87,4 +89,45 @@ int cli_parse_field(const char *text, uint32_t *out)
 		return -1;
 	*out = (uint32_t)n;
 	return 0;
+}
+
+/* n with a comma every three digits, into out (at least 27 bytes). */
+static void grouped(char *out, uint64_t n)
+{
+	char digits[21];
+	int len = snprintf(digits, sizeof digits, "%" PRIu64, n), o = 0;
+	for (int i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+}
+
+const char *cli_input_error_text(char *buf, size_t cap, sl_status st, int err,
+				 uint64_t need, uint64_t suggest)
+{
+	const char *text;
+	if (st == SL_ENOMEM && need == UINT64_MAX) {
+		snprintf(buf, cap, "the file's zstd window is larger than the decoder accepts "
+				   "(over 2 GiB): no --memory can read it");
+	} else if (st == SL_ENOMEM && need > 0) {
+		char bytes[32], more[64] = "";
+		const uint64_t mib = (uint64_t)1 << 20;
+		grouped(bytes, need);
+		if (suggest)
+			snprintf(more, sizeof more, " to at least %" PRIu64 "M",
+				 suggest / mib + (suggest % mib != 0));
+		snprintf(buf, cap, "the decompressor needs %.1f MiB (%s bytes) for this file, "
+				   "more than the budget has left; raise --memory%s",
+			 (double)need / (double)mib, bytes, more);
+	} else {
+		if (st == SL_ENOMEM)
+			text = "the decompressor needs more memory than the budget has left; "
+			       "raise --memory";
+		else if (st != SL_EIO || !(text = strerrordesc_np(err)))
+			text = sl_strerror(st);
+		snprintf(buf, cap, "%s", text);
+	}
+	return buf;
 }
