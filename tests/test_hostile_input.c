@@ -18,7 +18,11 @@
  *              (sl_input_shrank), for ranges and whole files.
  *   messages_* after SL_ENOMEM the input says how much budget it needs
  *              (sl_input_need), exactly what an unconstrained run peaks at.
+ *
+ * The *_cli cases run the program (SLUICE_BIN) on the same bytes, as the
+ * issue's reporter did, and read its --json report.
  */
+#include "json.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -315,6 +319,26 @@ static void read_back(const char *path, int fd, const vec *want, sl_compression 
 	vec_free(&got);
 }
 
+/* Runs `sluice -f lines --json path`; its exit status, and the report's
+ * line count in *nlines (UINT64_MAX without a report). */
+static int cli_lines(const char *path, uint64_t *nlines)
+{
+	char out[128], cmd[512];
+	snprintf(out, sizeof out, "%s/report.json", tmpdir);
+	snprintf(cmd, sizeof cmd, "'%s' -f lines --json '%s' > '%s' 2>/dev/null", tu_sluice_bin(),
+		 path, out);
+	int rc = tu_run(cmd);
+	size_t len;
+	char *text = tu_slurp(out, &len);
+	assert_non_null(text);
+	size_t at;
+	jv *j = json_parse(text, len, &at);
+	*nlines = j ? json_u64(j, "lines") : UINT64_MAX;
+	json_free(j);
+	free(text);
+	return rc;
+}
+
 /* ---- group setup ------------------------------------------------------- */
 
 static int setup(void **state)
@@ -486,6 +510,21 @@ static void item08_gzip_garbage_keeps_last_member(void **state)
 	vec_free(&second);
 }
 
+/* The program counts all 1,000 lines of a padded .gz and exits 0. */
+static void item08_cli_gzip_zero_padding(void **state)
+{
+	(void)state;
+	vec text = {0}, gz = {0};
+	lines(&text, 1000, seed ^ 84);
+	gzip_member(&gz, text.p, text.n);
+	vec_zeros(&gz, 10240 - gz.n % 10240);
+	uint64_t n;
+	assert_int_equal(cli_lines(write_file("padded.gz", &gz), &n), 0);
+	assert_int_equal(n, 1000);
+	vec_free(&text);
+	vec_free(&gz);
+}
+
 /* The same promise for zstd: a frame's data comes before the error that
  * follows it. */
 static void item08_zstd_garbage_keeps_last_frame(void **state)
@@ -574,6 +613,27 @@ static void item11_zstd_skippable_through_pipe(void **state)
 	reap(pid);
 	alarm(0);
 	vec_free(&text);
+	vec_free(&z);
+}
+
+/* The program counts the 1,000 lines of a pzstd-style file, not 2,413
+ * "malformed" ones of binary read as text. */
+static void item11_cli_pzstd_lines(void **state)
+{
+	(void)state;
+	vec text = {0}, frame = {0}, z = {0};
+	lines(&text, 1000, seed ^ 113);
+	zstd_frame(&frame, text.p, text.n, 3);
+	unsigned char le[4];
+	for (int k = 0; k < 4; k++)
+		le[k] = (unsigned char)(frame.n >> (8 * k));
+	skippable_frame(&z, 0, le, 4);
+	vec_add(&z, frame.p, frame.n);
+	uint64_t n;
+	assert_int_equal(cli_lines(write_file("lines.zst", &z), &n), 0);
+	assert_int_equal(n, 1000);
+	vec_free(&text);
+	vec_free(&frame);
 	vec_free(&z);
 }
 
@@ -729,9 +789,11 @@ int main(void)
 		cmocka_unit_test(item04_dev_stdin_reads_every_byte),
 		cmocka_unit_test(item08_gzip_zero_padding),
 		cmocka_unit_test(item08_gzip_garbage_keeps_last_member),
+		cmocka_unit_test(item08_cli_gzip_zero_padding),
 		cmocka_unit_test(item08_zstd_garbage_keeps_last_frame),
 		cmocka_unit_test(item11_zstd_skippable_first),
 		cmocka_unit_test(item11_zstd_skippable_through_pipe),
+		cmocka_unit_test(item11_cli_pzstd_lines),
 		cmocka_unit_test(item17_range_of_shrunk_file),
 		cmocka_unit_test(item17_file_shrunk_while_read),
 		cmocka_unit_test(messages_decoder_need),
