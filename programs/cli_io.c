@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -118,9 +119,11 @@ const char *cli_input_error_text(char *buf, size_t cap, sl_status st, int err,
 		if (suggest)
 			snprintf(more, sizeof more, " to at least %" PRIu64 "M",
 				 suggest / mib + (suggest % mib != 0));
-		snprintf(buf, cap, "the decompressor needs %.1f MiB (%s bytes) for this file, "
+		bool small = need < mib;
+		snprintf(buf, cap, "the decompressor needs %.1f %s (%s bytes) for this file, "
 				   "more than the budget has left; raise --memory%s",
-			 (double)need / (double)mib, bytes, more);
+			 (double)need / (small ? 1024.0 : (double)mib), small ? "KiB" : "MiB",
+			 bytes, more);
 	} else {
 		if (st == SL_ENOMEM)
 			text = "the decompressor needs more memory than the budget has left; "
