@@ -432,6 +432,8 @@ static void item04_dev_stdin_reads_every_byte(void **state)
 	vec text = {0};
 	lines(&text, 1000, seed ^ 43);
 	const char *paths[] = {"/dev/stdin", "-", "/dev/fd/0"};
+	if (fcntl(STDIN_FILENO, F_GETFD) == -1) /* run with stdin closed */
+		assert_int_equal(open("/dev/null", O_RDONLY), STDIN_FILENO);
 	int saved = dup(STDIN_FILENO);
 	assert_true(saved >= 0);
 	for (int i = 0; i < 3; i++) {
