@@ -5,7 +5,9 @@
  * The bytes are placed in a memfd (a regular file, as sluice reads logs),
  * opened with sl_input_open_fd and read to the end through a small buffer,
  * within a 4 MiB budget. Any status is acceptable; a read must never report
- * more bytes than asked, and everything must be freed at close.
+ * more bytes than asked, sl_input_need must cover what the input took from
+ * the budget (it is the only thing in it), and everything must be freed at
+ * close.
  *
  * Build and run: scripts/fuzz.sh (corpus in fuzz/corpus/fuzz_input).
  */
@@ -55,6 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (total > (64u << 20))
 			break; /* a decompression bomb: enough */
 	}
+	if (sl_input_need(in) < b.peak)
+		abort();
 	sl_input_close(in);
 	if (b.used != 0)
 		abort();

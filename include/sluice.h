@@ -491,9 +491,11 @@ sl_format sl_access_guess(const char *buf, size_t len);
 /*
  * A byte source read with read(2) into fixed buffers (never mmap). Opening
  * detects compression by magic bytes, not by name: gzip (1f 8b, zlib,
- * concatenated members allowed) and zstd (28 b5 2f fd, streaming, multiple
- * frames). The decompressors' own memory comes from the budget; a zstd frame
- * whose window does not fit fails with SL_ENOMEM.
+ * concatenated members allowed, zero padding after the last one skipped)
+ * and zstd (28 b5 2f fd, or a skippable frame 0x184D2A5?; streaming,
+ * multiple frames). The decompressors' own memory comes from the budget; a
+ * zstd frame whose window does not fit fails with SL_ENOMEM, and
+ * sl_input_need says how much it needs.
  *
  * Order: sl_input_open -> sl_input_read* (until *got == 0) -> sl_input_close.
  */
@@ -516,16 +518,21 @@ sl_status sl_input_open_fd(sl_input **out, sl_budget *b, int fd,
  * Opens bytes [offset, offset + length) of the file at path, read as they
  * are (no decompression: callers split only plain files) with pread(2), so
  * several threads may read ranges of one file at once. Reading stops at the
- * end of the range or of the file. sl_input_size() is length. Errors as
- * sl_input_open.
+ * end of the range or of the file. sl_input_size() is length. A length other
+ * than UINT64_MAX promises the range lies inside the file: if the file ends
+ * first, sl_input_shrank() turns true (pass the size the file had when the
+ * plan was made, minus offset, to notice a file truncated while read).
+ * Errors as sl_input_open.
  */
 sl_status sl_input_open_range(sl_input **out, sl_budget *b, const char *path,
 			      uint64_t offset, uint64_t length, int *err);
 /*
  * Reads up to cap decompressed bytes into buf. *got == 0 means end of input.
  * SL_EIO (errno in *err) on a read error, SL_ECORRUPT on bad compressed data
- * (including a stream cut short), SL_ENOMEM if the decompressor needs more
- * than the budget gives.
+ * (including a stream cut short and garbage after the last gzip member),
+ * SL_ENOMEM if the decompressor needs more than the budget gives (see
+ * sl_input_need). Bytes decoded before an error come first, with SL_OK; the
+ * next read returns the error, and every read after it (sticky).
  */
 sl_status sl_input_read(sl_input *in, char *buf, size_t cap, size_t *got,
 			int *err);
@@ -534,6 +541,30 @@ sl_compression sl_input_compression(const sl_input *in);
 uint64_t sl_input_size(const sl_input *in);
 /* Raw (compressed) bytes consumed so far: the numerator for progress. */
 uint64_t sl_input_consumed(const sl_input *in);
+/*
+ * The bytes of budget this input needs in all (itself, its input buffer and
+ * its decoder) to go on decoding, as far as it knows: after sl_input_read
+ * failed with SL_ENOMEM, what it held plus the allocation that was refused
+ * (for zstd, the window and block buffers the frame's header asks for), so a
+ * budget with this much room for the input decodes that frame. Before any
+ * failure, the most it has held so far. UINT64_MAX when no budget can do:
+ * a zstd frame declaring a window beyond libzstd's limit (2 GiB on 64-bit).
+ * A plain input needs only the sl_input itself.
+ */
+uint64_t sl_input_need(const sl_input *in);
+/*
+ * True once reading met the end of the file before the size it was opened
+ * with: a regular file (sl_input_open, sl_input_open_fd) whose read(2) said
+ * end of file before the st_size that fstat(2) gave at open, or a range
+ * (sl_input_open_range with length != UINT64_MAX) whose file ended before
+ * offset + length. The file shrank (was truncated or rewritten) while it was
+ * read: the bytes delivered are what was there, *got == 0 still ends the
+ * input, and the caller decides what to say (sluice marks the input
+ * incomplete). False before the end is met, and for pipes, terminals and
+ * ranges opened with length UINT64_MAX. A file that grows is read on as it
+ * grows (sl_input_open) or up to the range's end (sl_input_open_range).
+ */
+bool sl_input_shrank(const sl_input *in);
 void sl_input_close(sl_input *in);
 
 /* ------------------------------------------------------------------------ */

@@ -23,8 +23,11 @@
  * Sniffing. Opening reads up to 4 bytes, looping over short reads (a pipe
  * may deliver 1 byte at a time) until it has 4 or the source ends; opening
  * therefore blocks until 4 bytes or end of input arrive. gzip starts with
- * 1f 8b, a zstd frame with 28 b5 2f fd; anything else is plain, including
- * inputs shorter than the magic. The sniffed bytes are not lost: plain
+ * 1f 8b; zstd with a frame (28 b5 2f fd) or a skippable frame (magic
+ * 0x184D2A50..0x184D2A5F little-endian: 5? 2a 4d 18, as pzstd writes in
+ * front of every frame); anything else is plain, including inputs shorter
+ * than the magic. Pipes, FIFOs, /dev/stdin and /dev/fd/N are read like
+ * files, from their first byte. The sniffed bytes are not lost: plain
  * delivers them first, a decoder finds them at the front of its input
  * buffer. A read error while sniffing (EISDIR for a directory) fails the
  * open with SL_EIO.
@@ -32,36 +35,55 @@
  * gzip: inflate with windowBits 15 + 16 (gzip wrapper only, CRC-32 and
  * length checked). Concatenated members (cat a.gz b.gz) are one stream: at
  * the end of a member, if more input follows, the inflater is reset and the
- * next member must be a gzip member too. Anything else after a member,
- * including zero padding, is SL_ECORRUPT (gzip(1) tolerates zero padding;
- * we prefer one simple rule).
+ * next member must be a gzip member too. A NUL after a member starts zero
+ * padding (tapes and block devices leave it; gzip -dc accepts it): only
+ * NULs may follow, up to the end, and are skipped. Anything else after a
+ * member, including a non-NUL after padding, is SL_ECORRUPT (gzip -dc calls
+ * it "trailing garbage ignored").
  *
- * zstd: ZSTD_decompressStream over any number of frames (skippable frames
- * are skipped by libzstd). The frame checksum is verified when the frame
- * carries one. The window log limit is raised to libzstd's maximum so that
- * the budget alone decides: a window that does not fit fails the read with
- * SL_ENOMEM (memory_allocation or frameParameter_windowTooLarge); every
- * other zstd error is SL_ECORRUPT. Note that the zstd tool at its default
- * level declares a 2 MiB window for inputs over 1 MiB (decoding then takes
- * about 2.3 MiB, 2.7 MiB when it compressed a pipe), and about 1.1 MiB at
- * -1: more than a 1 MiB budget holds; such files need a larger budget.
+ * zstd: ZSTD_decompressStream over any number of frames; skippable frames,
+ * first or between others, are skipped by libzstd. The frame checksum is
+ * verified when the frame carries one. The window log limit is raised to
+ * libzstd's maximum so that the budget alone decides: a window that does not
+ * fit fails the read with SL_ENOMEM (memory_allocation or
+ * frameParameter_windowTooLarge); every other zstd error is SL_ECORRUPT.
+ * Note that the zstd tool (1.5) at its default level declares a 2 MiB window
+ * for files over 1 MiB and for any pipe: decoding then takes 2,652,288 bytes
+ * here (sl_input_need: 64 KiB input buffer, 94 KiB context, 128 KiB block
+ * buffer, window + 256 KiB); at -1 the window is 512 KiB and the need
+ * 1,079,424 bytes. Both are more than a 1 MiB budget holds; such files need
+ * a larger budget.
  *
  * End of input. A stream that ends before its last gzip member or zstd
  * frame is complete is SL_ECORRUPT. A decoder returns what it has rather
  * than block on the source for more, so *got may be short; *got == 0 only
- * at the end; cap == 0 is SL_EINVAL. Errors are sticky: after one, every
+ * at the end; cap == 0 is SL_EINVAL. Bytes decoded before an error are
+ * delivered first (the data of a member before trailing garbage, of a
+ * frame before a broken one): the read that met the error returns them
+ * with SL_OK, the next one the error. Errors are sticky: after one, every
  * read returns it again (with the same errno for SL_EIO).
  *
- * Memory, all from the budget: the sl_input itself (about 220 bytes); for a
+ * A file that shrinks. A regular file opened whole should give st_size
+ * bytes from the offset it was opened at, a range opened with a length its
+ * offset + length; end of file before that sets `shrank`
+ * (sl_input_shrank): the file was truncated or rewritten while read. Files
+ * that hold no blocks (sysfs, procfs: sizes they do not keep) are not
+ * judged.
+ *
+ * Memory, all from the budget: the sl_input itself (about 260 bytes); for a
  * compressed input, a 64 KiB input buffer plus the decoder's memory: about
  * 40 KiB for inflate (32 KiB window + 7 KiB state; about 104 KiB in all),
  * and for zstd its context (about 95 KiB) plus window + block buffer, sized
  * by the frame header (about 160 KiB in all before the first frame). zlib
- * and zstd free blocks without passing their size, so each block they
- * obtain carries a small header (one max_align_t) in front holding the size
+ * and zstd free blocks without passing their size, so each block they obtain
+ * carries a small header (one max_align_t) in front holding the size
  * charged, which is what sl_free is given back; the header is counted in the
- * budget too. Plain input allocates nothing but the sl_input. Closing
- * returns every byte, closes the descriptor when owned (stdin never is).
+ * budget too. Beside the budget, the input counts what it holds, its most,
+ * and on a refused allocation what it held plus the refused block: that is
+ * sl_input_need, the room it needs to go on (a zstd window beyond libzstd's
+ * limit is UINT64_MAX). Plain input allocates nothing but the sl_input.
+ * Closing returns every byte, closes the descriptor when owned (stdin never
+ * is).
  *
  * Ownership on failure: sl_input_open closes the descriptor it opened;
  * sl_input_open_fd leaves the caller's descriptor open whatever owns_fd says
@@ -98,12 +120,18 @@ struct sl_input {
 	bool owns_fd;
 	bool src_eof;		/* the source said end of input */
 	bool member_end;	/* gzip: a member ended; zstd: a frame ended */
+	bool padding;		/* gzip: in the zero padding after the last member */
+	bool sized;		/* the source should give `expect` bytes */
+	bool shrank;		/* it ended before giving them */
 	sl_compression comp;
 	sl_status failed;	/* sticky error, SL_OK if none */
 	int failed_err;
 	uint64_t size;
 	uint64_t consumed;	/* raw bytes read from the source */
 	uint64_t pos, end;	/* range source: next offset, end offset */
+	uint64_t expect;	/* bytes the source had at open (when sized) */
+	uint64_t held, held_peak; /* budget bytes this input holds, and its most */
+	uint64_t refused;	/* held + the allocation refused, 0 if none */
 	unsigned char head[MAGIC_LEN]; /* sniffed bytes (plain input) */
 	uint8_t head_len, head_pos;
 	unsigned char *zbuf;	/* ZBUF_SIZE bytes, compressed input only */
@@ -130,8 +158,11 @@ static sl_status fd_read(sl_input *in, void *buf, size_t cap, size_t *got,
 	}
 	*got = (size_t)n;
 	in->consumed += (uint64_t)n;
-	if (n == 0)
+	if (n == 0) {
 		in->src_eof = true;
+		if (in->sized && in->consumed < in->expect)
+			in->shrank = true;
+	}
 	return SL_OK;
 }
 
@@ -170,8 +201,11 @@ static sl_status range_read(sl_input *in, void *buf, size_t cap, size_t *got,
 	*got = (size_t)n;
 	in->pos += (uint64_t)n;
 	in->consumed += (uint64_t)n;
-	if (n == 0)
+	if (n == 0) {
 		in->src_eof = true;
+		if (in->sized && in->pos < in->end)
+			in->shrank = true; /* the file ended inside the range */
+	}
 	return SL_OK;
 }
 
@@ -204,29 +238,45 @@ typedef union {
 	max_align_t align;
 } block_hdr;
 
-static void *block_alloc(sl_budget *b, size_t n)
+/* What the input holds is counted beside the budget, for sl_input_need. */
+static void charge(sl_input *in, size_t n)
 {
-	if (n > SIZE_MAX - sizeof(block_hdr))
+	in->held += n;
+	if (in->held > in->held_peak)
+		in->held_peak = in->held;
+}
+
+static void *block_alloc(sl_input *in, size_t n)
+{
+	if (n > SIZE_MAX - sizeof(block_hdr)) {
+		in->refused = UINT64_MAX;
 		return NULL;
-	block_hdr *h = sl_malloc(b, sizeof *h + n);
-	if (!h)
+	}
+	block_hdr *h = sl_malloc(in->b, sizeof *h + n);
+	if (!h) {
+		in->refused = in->held + sizeof *h + n;
 		return NULL;
+	}
 	h->n = sizeof *h + n;
+	charge(in, h->n);
 	return h + 1;
 }
 
-static void block_free(sl_budget *b, void *p)
+static void block_free(sl_input *in, void *p)
 {
 	if (!p)
 		return;
 	block_hdr *h = (block_hdr *)p - 1;
-	sl_free(b, h, h->n);
+	in->held -= h->n;
+	sl_free(in->b, h, h->n);
 }
 
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
 {
-	if (size && items > SIZE_MAX / size)
+	if (size && items > SIZE_MAX / size) {
+		((sl_input *)opaque)->refused = UINT64_MAX;
 		return Z_NULL;
+	}
 	return block_alloc(opaque, (size_t)items * size);
 }
 
@@ -293,6 +343,17 @@ static sl_status gzip_read(sl_input *in, void *buf, size_t cap, size_t *got,
 					break;
 				continue;
 			}
+			if (in->padding || in->zbuf[in->zpos] == 0) {
+				/* zero padding: nothing but NULs to the end */
+				in->padding = true;
+				while (in->zpos < in->zlen && in->zbuf[in->zpos] == 0)
+					in->zpos++;
+				if (in->zpos < in->zlen) {
+					s = SL_ECORRUPT; /* garbage after the zeros */
+					break;
+				}
+				continue;
+			}
 			inflateReset(z); /* another member follows */
 			in->member_end = false;
 		}
@@ -321,7 +382,7 @@ static sl_status gzip_read(sl_input *in, void *buf, size_t cap, size_t *got,
 		if ((s = fill(in, err)) != SL_OK)
 			break;
 	}
-	*got = s == SL_OK ? room - z->avail_out : 0;
+	*got = room - z->avail_out; /* delivered before any error */
 	return s;
 }
 
@@ -334,11 +395,13 @@ static const layer gzip_decoder = {gzip_read, gzip_close};
 
 /* ---- zstd decoder ------------------------------------------------------ */
 
-static sl_status zstd_status(size_t ret)
+static sl_status zstd_status(sl_input *in, size_t ret)
 {
 	switch (ZSTD_getErrorCode(ret)) {
-	case ZSTD_error_memory_allocation:
 	case ZSTD_error_frameParameter_windowTooLarge:
+		in->refused = UINT64_MAX; /* beyond any budget */
+		return SL_ENOMEM;
+	case ZSTD_error_memory_allocation:
 		return SL_ENOMEM;
 	default:
 		return SL_ECORRUPT;
@@ -360,7 +423,7 @@ static sl_status zstd_read(sl_input *in, void *buf, size_t cap, size_t *got,
 			ret = ZSTD_decompressStream(in->zs, &out, &zin);
 		in->zpos = zin.pos;
 		if (ZSTD_isError(ret)) {
-			s = zstd_status(ret);
+			s = zstd_status(in, ret);
 			break;
 		}
 		in->member_end = ret == 0;
@@ -385,7 +448,7 @@ static sl_status zstd_read(sl_input *in, void *buf, size_t cap, size_t *got,
 		if ((s = fill(in, err)) != SL_OK)
 			break;
 	}
-	*got = s == SL_OK ? out.pos : 0;
+	*got = out.pos; /* delivered before any error */
 	return s;
 }
 
@@ -412,9 +475,12 @@ static sl_status sniff(sl_input *in, int *err)
 	}
 	static const unsigned char gz[] = {0x1f, 0x8b};
 	static const unsigned char zst[] = {0x28, 0xb5, 0x2f, 0xfd};
+	static const unsigned char skip[] = {0x2a, 0x4d, 0x18}; /* 0x184D2A5? */
 	if (in->head_len >= sizeof gz && !memcmp(in->head, gz, sizeof gz))
 		in->comp = SL_COMP_GZIP;
-	else if (in->head_len >= sizeof zst && !memcmp(in->head, zst, sizeof zst))
+	else if (in->head_len == MAGIC_LEN &&
+		 (!memcmp(in->head, zst, sizeof zst) ||
+		  ((in->head[0] & 0xf0) == 0x50 && !memcmp(in->head + 1, skip, sizeof skip))))
 		in->comp = SL_COMP_ZSTD;
 	else
 		in->comp = SL_COMP_NONE;
@@ -431,13 +497,14 @@ static sl_status start_decoder(sl_input *in)
 	in->zbuf = sl_malloc(in->b, ZBUF_SIZE);
 	if (!in->zbuf)
 		return SL_ENOMEM;
+	charge(in, ZBUF_SIZE);
 	memcpy(in->zbuf, in->head, in->head_len);
 	in->zlen = in->head_len;
 	in->head_pos = in->head_len; /* now in zbuf */
 	if (in->comp == SL_COMP_GZIP) {
 		in->z.zalloc = z_alloc;
 		in->z.zfree = z_free;
-		in->z.opaque = in->b;
+		in->z.opaque = in;
 		in->z.next_in = in->zbuf;
 		in->z.avail_in = 0;
 		int ret = inflateInit2(&in->z, 15 + 16);
@@ -446,7 +513,7 @@ static sl_status start_decoder(sl_input *in)
 			return SL_OK;
 		}
 	} else {
-		ZSTD_customMem mem = {zs_alloc, zs_free, in->b};
+		ZSTD_customMem mem = {zs_alloc, zs_free, in};
 		in->zs = ZSTD_createDStream_advanced(mem);
 		if (in->zs) {
 			ZSTD_bounds wl = ZSTD_dParam_getBounds(ZSTD_d_windowLogMax);
@@ -459,6 +526,7 @@ static sl_status start_decoder(sl_input *in)
 	}
 	sl_free(in->b, in->zbuf, ZBUF_SIZE);
 	in->zbuf = NULL;
+	in->held -= ZBUF_SIZE;
 	return SL_ENOMEM;
 }
 
@@ -487,7 +555,17 @@ sl_status sl_input_open_fd(sl_input **out, sl_budget *b, int fd,
 	in->src = &fd_source;
 	in->b = b;
 	in->fd = fd;
+	charge(in, sizeof *in);
 	in->size = S_ISREG(st.st_mode) && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+	if (in->size && st.st_blocks > 0) {
+		/* a real file (sysfs and procfs ones claim a size but hold no
+		 * blocks): it should give its size from the current offset */
+		off_t at = lseek(fd, 0, SEEK_CUR);
+		if (at >= 0 && (uint64_t)at <= in->size) {
+			in->expect = in->size - (uint64_t)at;
+			in->sized = true;
+		}
+	}
 	if ((s = sniff(in, &e)) != SL_OK || (s = start_decoder(in)) != SL_OK) {
 		if (err)
 			*err = s == SL_EIO ? e : 0;
@@ -558,10 +636,12 @@ sl_status sl_input_open_range(sl_input **out, sl_budget *b, const char *path,
 	in->b = b;
 	in->fd = fd;
 	in->owns_fd = true;
+	charge(in, sizeof *in);
 	in->comp = SL_COMP_NONE;
 	in->size = length;
 	in->pos = offset;
 	in->end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
+	in->sized = length != UINT64_MAX;
 	*out = in;
 	return SL_OK;
 }
@@ -584,9 +664,10 @@ sl_status sl_input_read(sl_input *in, char *buf, size_t cap, size_t *got,
 	}
 	sl_status s = in->dec->read(in, buf, cap, got, &e);
 	if (s != SL_OK) {
-		*got = 0;
 		in->failed = s;
 		in->failed_err = s == SL_EIO ? e : 0;
+		if (*got > 0)
+			return SL_OK; /* the bytes first, the error next time */
 		if (err)
 			*err = in->failed_err;
 	}
@@ -616,4 +697,14 @@ void sl_input_close(sl_input *in)
 	in->src->close(in);
 	sl_free(in->b, in->zbuf, ZBUF_SIZE);
 	sl_free(in->b, in, sizeof *in);
+}
+
+uint64_t sl_input_need(const sl_input *in)
+{
+	return in->refused > in->held_peak ? in->refused : in->held_peak;
+}
+
+bool sl_input_shrank(const sl_input *in)
+{
+	return in->shrank;
 }

@@ -410,20 +410,26 @@ static void probe_inputs(sl_budget *b, char **paths, size_t n, size_t limit, boo
 }
 
 /* Records why `in` could not be read; the first error wins. Workers reading
- * chunks of one file may fail at the same time, so the store is locked,
- * and every message is a constant string (strerrordesc_np, not strerror,
- * whose buffer for unknown codes is shared). */
-static void input_error(cli_input *in, sl_status st, int err)
+ * chunks of one file may fail at the same time, so the store is locked. src:
+ * the input that failed, when open (its decoder's need names the memory
+ * that would do); r: for the --memory that would hold it. */
+static void input_error(const run_t *r, cli_input *in, const sl_input *src, sl_status st,
+			int err)
 {
 	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-	const char *msg;
-	if (st == SL_ENOMEM)
-		msg = "the decompressor needs more memory than the budget has left; raise --memory";
-	else if (st != SL_EIO || !(msg = strerrordesc_np(err)))
-		msg = sl_strerror(st);
+	uint64_t need = st == SL_ENOMEM && src ? sl_input_need(src) : 0;
+	uint64_t suggest = 0;
+	struct stat sb;
+	if (need && need != UINT64_MAX && need > r->decoders.limit) {
+		bool stream = strcmp(in->path, "-") == 0 || stat(in->path, &sb) != 0 ||
+			      !S_ISREG(sb.st_mode);
+		/* a stream's decoders get a quarter of the budget; a file's
+		 * reserve is what its probe asked for, beside the rest */
+		suggest = stream ? 4 * need : r->budget.limit + (need - r->decoders.limit);
+	}
 	pthread_mutex_lock(&mu);
 	if (!in->error)
-		in->error = msg;
+		in->error = cli_input_error_text(in->why, sizeof in->why, st, err, need, suggest);
 	pthread_mutex_unlock(&mu);
 }
 
@@ -541,7 +547,7 @@ static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src, 
 		size_t got = 0;
 		sl_status st = fill(src, cur + carried, r->cap - carried, &got, &err, &pending);
 		if (st != SL_OK) {
-			input_error(in, st, err);
+			input_error(r, in, src, st, err);
 			break;
 		}
 		atomic_store(&r->in_flight, sl_input_consumed(src));
@@ -603,6 +609,8 @@ static int read_sequential(run_t *r, cli_input *in, uint32_t id, sl_input *src, 
 		}
 		progress(r);
 	}
+	if (!in->error && sl_input_shrank(src))
+		in->error = "the file shrank while it was read; the figures cover what it still held";
 	if (carried && !skipping && !in->error && r->incremental) {
 		t->unfed = carried; /* the writer may not have finished it */
 		carried = 0;
@@ -634,7 +642,7 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 	w->lines = 0;
 	sl_status st = sl_input_open_range(&src, &w->budget, w->in->path, from, UINT64_MAX, &err);
 	if (st != SL_OK) {
-		input_error(w->in, st, err);
+		input_error(r, w->in, NULL, st, err);
 		return -1;
 	}
 	uint64_t lines0 = w->report->lines;
@@ -648,7 +656,7 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 		size_t got = 0;
 		st = sl_input_read(src, buf + carried, r->cap - carried, &got, &err);
 		if (st != SL_OK) {
-			input_error(w->in, st, err);
+			input_error(r, w->in, src, st, err);
 			rc = -1;
 			break;
 		}
@@ -1016,7 +1024,7 @@ static int read_input(run_t *r, cli_input *in, uint32_t id)
 		discard = 0;
 	}
 	if (st != SL_OK) {
-		input_error(in, st, err);
+		input_error(r, in, NULL, st, err);
 		return 0;
 	}
 	uint64_t size = sl_input_size(src);
@@ -1042,8 +1050,8 @@ static int read_input(run_t *r, cli_input *in, uint32_t id)
 		struct stat sb;
 		if (stat(in->path, &sb) == 0 && (uint64_t)sb.st_size < size) {
 			t->content = (uint64_t)sb.st_size;
-			in->error = "the file was truncated while it was read; the figures cover "
-				    "what it still held";
+			in->error = "the file shrank while it was read; the figures cover what it "
+				    "still held";
 		}
 	} else {
 		/* the queue's workers run while this input is read; the stop
@@ -1056,7 +1064,7 @@ static int read_input(run_t *r, cli_input *in, uint32_t id)
 		rc = read_sequential(r, in, id, src, t, discard);
 		if (r->jobs > 1)
 			stop_queue_workers(r);
-		r->done += size ? size : sl_input_consumed(src);
+		r->done += size && size != UINT64_MAX ? size : sl_input_consumed(src);
 		sl_input_close(src);
 	}
 	atomic_store(&r->in_flight, 0);

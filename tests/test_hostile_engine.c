@@ -293,6 +293,22 @@ static void messages_name_the_cause_of_a_refusal(void **state)
 	assert_int_equal(shf("grep -q '20000 inputs take .* give fewer at once' c.err"), 0);
 }
 
+/* Messages: the decompressor says how much memory the file needs, and the
+ * --memory it names is enough, for a file and for a stream. */
+static void messages_decoder_names_what_would_do(void **state)
+{
+	(void)state;
+	gen_log("z.log", 60000, 21);
+	sh("zstd -q -f z.log -o z.zst");
+	assert_int_equal(shf("'%s' -q -m 1M z.zst > /dev/null 2> z.err", bin), 2);
+	assert_int_equal(shf("grep -q 'the decompressor needs 2.5 MiB' z.err"), 0);
+	assert_int_equal(shf("m=$(grep -o 'at least [0-9]*M' z.err | grep -o '[0-9]*M') && "
+			     "'%s' -q -m $m z.zst > /dev/null", bin), 0);
+	assert_int_equal(shf("cat z.zst | '%s' -q -m 1M > /dev/null 2> z.err", bin), 2);
+	assert_int_equal(shf("m=$(grep -o 'at least [0-9]*M' z.err | grep -o '[0-9]*M') && "
+			     "cat z.zst | '%s' -q -m $m > /dev/null", bin), 0);
+}
+
 int main(void)
 {
 	tu_seed("test_hostile_engine", 0); /* no randomness; printed for the record */
@@ -305,6 +321,7 @@ int main(void)
 		cmocka_unit_test(item13_one_file_given_twice_is_read_once),
 		cmocka_unit_test(item14_state_format_is_checked_under_auto),
 		cmocka_unit_test(messages_name_the_cause_of_a_refusal),
+		cmocka_unit_test(messages_decoder_names_what_would_do),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
