@@ -1152,7 +1152,7 @@ void sl_dedup_free(sl_dedup *d);
  * or SL_ECORRUPT, every later call except sl_exact_free returns the same
  * status and no figure is given (the accessors return 0).
  *   SL_EBUDGET  max_bytes < SL_EXACT_MIN_BYTES (new), or finish cannot fit
- *               top_n rows plus two merge readers in max_bytes
+ *               top_n rows plus one merge reader in max_bytes
  *   SL_ENOMEM   the budget refused memory
  *   SL_EINVAL   wrong call order, NULL tmpdir, a key over SL_EXACT_KEY_MAX
  *               (these leave the object unchanged and are not sticky)
@@ -1166,13 +1166,14 @@ void sl_dedup_free(sl_dedup *d);
  * run table, and the rest as one slab. While adding, the slab is the hash
  * table (slots of 8 bytes at load <= 1/2, and an arena of keys); its split
  * is re-chosen after each spill from the mean key size seen. While merging
- * (the table is then empty) the slab holds the readers, one block and its
- * compressed copy each; at finish it also holds the top_n rows (each
- * min(SL_TOPK_VALUE_MAX, longest key) bytes + 28). The one exception, as in
- * sl_xsort: a record longer than B is read back whole into a block taken
- * from the budget beyond max_bytes while it is merged.
+ * (the table is then empty) the slab holds the readers, each with a buffer
+ * of max(one block and its compressed copy, the longest key added + 20):
+ * long keys lower the fan-in of a merge, never the bound. At finish it also
+ * holds the top_n rows (each min(SL_TOPK_VALUE_MAX, longest key) bytes +
+ * 28). SL_EXACT_MIN_BYTES leaves room for a merge of two runs of keys of
+ * SL_EXACT_KEY_MAX bytes.
  */
-#define SL_EXACT_MIN_BYTES (128 * 1024)
+#define SL_EXACT_MIN_BYTES (160 * 1024)
 #define SL_EXACT_KEY_MAX (64 * 1024)
 
 typedef struct sl_exact sl_exact;

@@ -3,8 +3,8 @@
  * (sl_exact_*): distinct count, total weight and the top n keys by count.
  *
  * Contract (see sluice.h): every figure is exact whatever the data size;
- * memory stays within max_bytes (one documented exception: records longer
- * than a block while merging); temporary bytes live in one unnamed file.
+ * memory stays within max_bytes, keys of any length up to SL_EXACT_KEY_MAX
+ * included; temporary bytes live in one unnamed file.
  *
  * Algorithm: pre-aggregation, then an external sort-merge of aggregated
  * runs (Knuth vol. 3, 5.4; the GROUP BY of database engines):
@@ -25,9 +25,15 @@
  *     (little-endian), the payload being LZ4 block format (or raw) of rlen
  *     bytes of records `LEB128 len | LEB128 count | key`. Blocks hold at
  *     most B raw bytes; a longer record gets a raw block of its own.
- *  4. Merging: up to F runs are read (each through a block and a compressed
- *     block carved from the slab, which is free since the table was just
- *     emptied) and merged with a binary heap ordered by key. Since keys are
+ *  4. Merging: up to F runs are read, each through its own buffer carved
+ *     from the slab (which is free since the table was just emptied), and
+ *     merged with a binary heap ordered by key. A reader's buffer is
+ *     max(B + CB, L + VARMAX) bytes, L the longest key ever added: a
+ *     compressed block goes to its last CB bytes and is decoded into its
+ *     first B, and a raw block of one long record is read whole into it.
+ *     So the fan-in of a merge is min(F, slab / buffer), at least 2 since
+ *     the slab holds two buffers for the longest key allowed: a long key
+ *     streams through the merge like any other, within max_bytes. Since keys are
  *     distinct within a run, equal keys are all at the heads of their runs
  *     at once: the merge pops every head equal to the smallest, sums their
  *     counts and emits one record, so a merged run again has distinct keys.
@@ -81,9 +87,7 @@ typedef struct {
 
 typedef struct {
 	uint64_t off, end;	/* next block header .. end of the run */
-	char *raw, *comp;	/* B and CB bytes in the slab */
-	char *big;		/* a block longer than B (from the budget) */
-	size_t bigcap;
+	char *raw;		/* bufsize(e) bytes in the slab */
 	const unsigned char *p, *lim; /* records left in the current block */
 	const char *key;	/* current record */
 	size_t len;
@@ -341,6 +345,20 @@ static sl_status write_rec(sl_exact *e, const char *key, size_t len, uint64_t co
 
 /* ---- the readers and the merge ----------------------------------------------- */
 
+/* Bytes of one reader's buffer: a block and its compressed copy, or the
+ * longest record any run of e can hold (a raw block of its own). */
+static size_t bufsize_for(const sl_exact *e, size_t maxlen)
+{
+	size_t rec = maxlen + VARMAX;
+	size_t n = e->B + e->CB > rec ? e->B + e->CB : rec;
+	return (n + 15) & ~(size_t)15;
+}
+
+static size_t bufsize(const sl_exact *e)
+{
+	return bufsize_for(e, e->maxlen);
+}
+
 /* Loads the block at r->off. */
 static sl_status load_block(sl_exact *e, int fd, reader *r)
 {
@@ -353,32 +371,20 @@ static sl_status load_block(sl_exact *e, int fd, reader *r)
 	uint32_t clen = get32le(h), rlen = get32le(h + 4);
 	int raw = (clen & RAWBIT) != 0;
 	clen &= ~RAWBIT;
+	/* a raw block is at most the longest record, which the buffer holds */
 	if ((uint64_t)clen > r->end - r->off - HDR || (raw && clen != rlen) ||
+	    (raw && rlen > bufsize(e)) ||
 	    (!raw && (rlen > e->B || clen > e->CB - HDR)) || rlen == 0)
 		return fail(e, SL_ECORRUPT, 0);
 	char *dst = r->raw;
-	if (rlen > e->B) {
-		if (rlen > r->bigcap) {
-			char *p = sl_malloc(e->b, rlen);
-			if (!p)
-				return fail(e, SL_ENOMEM, 0);
-			sl_free(e->b, r->big, r->bigcap);
-			r->big = p;
-			r->bigcap = rlen;
-		}
-		dst = r->big;
-	} else if (r->big) {
-		sl_free(e->b, r->big, r->bigcap);
-		r->big = NULL;
-		r->bigcap = 0;
-	}
 	if (raw) {
 		if ((s = pread_all(e, fd, dst, rlen, r->off + HDR)))
 			return s;
 	} else {
-		if ((s = pread_all(e, fd, r->comp, clen, r->off + HDR)))
+		char *comp = r->raw + bufsize(e) - e->CB;	/* after the B bytes */
+		if ((s = pread_all(e, fd, comp, clen, r->off + HDR)))
 			return s;
-		int d = LZ4_decompress_safe(r->comp, dst, (int)clen, (int)e->B);
+		int d = LZ4_decompress_safe(comp, dst, (int)clen, (int)e->B);
 		if (d < 0 || (uint32_t)d != rlen)
 			return fail(e, SL_ECORRUPT, 0);
 	}
@@ -413,7 +419,14 @@ static sl_status reader_next(sl_exact *e, int fd, reader *r)
 
 static size_t per_reader(const sl_exact *e)
 {
-	return sizeof(reader) + sizeof(uint32_t) + e->B + e->CB + 16;
+	return sizeof(reader) + sizeof(uint32_t) + bufsize(e) + 16;
+}
+
+/* Runs one merge can take in `area` bytes of the slab (at most F). */
+static uint32_t fan_in(const sl_exact *e, size_t area)
+{
+	size_t f = area / per_reader(e);
+	return f > e->F ? e->F : (uint32_t)f;
 }
 
 static inline int rless(const reader *rd, uint32_t a, uint32_t b)
@@ -563,7 +576,8 @@ static sl_status merge(sl_exact *e, size_t first, uint32_t k, size_t area,
 	uint32_t *h = (uint32_t *)(void *)(rd + k);
 	char *buf = (char *)(h + k);
 	buf += (16 - (uintptr_t)buf % 16) % 16;
-	if ((size_t)(buf - e->slab) + (size_t)k * (e->B + e->CB) > area)
+	size_t rb = bufsize(e);
+	if ((size_t)(buf - e->slab) + (size_t)k * rb > area)
 		return fail(e, SL_EBUDGET, 0);
 	size_t n = 0, nh = 0;
 	uint64_t start = e->wpos, total = 0;
@@ -572,10 +586,9 @@ static sl_status merge(sl_exact *e, size_t first, uint32_t k, size_t area,
 		memset(r, 0, sizeof *r);
 		r->off = e->runs[first + i].start;
 		r->end = e->runs[first + i].end;
-		r->raw = buf + (size_t)i * (e->B + e->CB);
-		r->comp = r->raw + e->B;
+		r->raw = buf + (size_t)i * rb;
 		if ((s = reader_next(e, e->fd, r)))
-			goto out;
+			return s;
 		if (r->key) {
 			h[n] = i;
 			heap_up(rd, h, n++);
@@ -600,10 +613,10 @@ static sl_status merge(sl_exact *e, size_t first, uint32_t k, size_t area,
 		if (final)
 			take(e, w->key, w->len, sum, top_n, &nh);
 		else if ((s = write_rec(e, w->key, w->len, sum)))
-			goto out;
+			return s;
 		for (size_t i = 0; i < ng; i++) {
 			if ((s = reader_next(e, e->fd, &rd[g[i]])))
-				goto out;
+				return s;
 			if (rd[g[i]].key) {
 				h[n] = g[i];
 				heap_up(rd, h, n++);
@@ -612,12 +625,12 @@ static sl_status merge(sl_exact *e, size_t first, uint32_t k, size_t area,
 	}
 	if (final) {
 		if (total != e->total)
-			s = fail(e, SL_ECORRUPT, 0);
+			return fail(e, SL_ECORRUPT, 0);
 		e->nres = nh;
-		goto out;
+		return SL_OK;
 	}
 	if ((s = flush_block(e)))
-		goto out;
+		return s;
 	/* give back the merged runs' disk: one hole over their span */
 	uint64_t a = e->runs[first].start, z = e->runs[first + k - 1].end;
 	if (e->holes && z > a) {
@@ -634,16 +647,12 @@ static sl_status merge(sl_exact *e, size_t first, uint32_t k, size_t area,
 	e->runs[first].level = level;
 	e->nruns = first + 1;
 	e->st.merges++;
-out:
-	for (uint32_t i = 0; i < k; i++) {
-		sl_free(e->b, rd[i].big, rd[i].bigcap);
-		rd[i].big = NULL;
-	}
-	return s;
+	return SL_OK;
 }
 
-/* Appends a run; merges the last F runs while they share a level (or while
- * the table is full). The slab must be free (the hash table empty). */
+/* Appends a run; merges the last f runs while they share a level (or while
+ * the table is full), f = the fan-in the longest key allows (F unless keys
+ * are long). The slab must be free (the hash table empty). */
 static sl_status push_run(sl_exact *e, uint64_t start, uint64_t end, uint32_t level)
 {
 	sl_status s;
@@ -652,10 +661,11 @@ static sl_status push_run(sl_exact *e, uint64_t start, uint64_t end, uint32_t le
 	r->end = end;
 	r->level = level;
 	e->st.runs++;
-	while (e->nruns >= e->F) {
+	uint32_t f = fan_in(e, e->slab_len);	/* >= 2: see sl_exact_new */
+	while (e->nruns >= f) {
 		uint32_t top = 0;
 		int same = 1;
-		for (size_t i = e->nruns - e->F; i < e->nruns; i++) {
+		for (size_t i = e->nruns - f; i < e->nruns; i++) {
 			if (e->runs[i].level != e->runs[e->nruns - 1].level)
 				same = 0;
 			if (e->runs[i].level > top)
@@ -663,7 +673,7 @@ static sl_status push_run(sl_exact *e, uint64_t start, uint64_t end, uint32_t le
 		}
 		if (!same && e->nruns < e->runs_cap)
 			break;
-		if ((s = merge(e, e->nruns - e->F, e->F, e->slab_len, 0, top + 1, 0)))
+		if ((s = merge(e, e->nruns - f, f, e->slab_len, 0, top + 1, 0)))
 			return s;
 	}
 	return SL_OK;
@@ -777,8 +787,10 @@ sl_status sl_exact_new(sl_exact **out, sl_budget *b, size_t max_bytes, const cha
 	if (e->slab_len > ((size_t)1 << 32))
 		e->slab_len = (size_t)1 << 32;
 	s = SL_EBUDGET;
+	/* the table holds the longest key, and a merge two readers of it */
 	if (e->slab_len < recsize(SL_EXACT_KEY_MAX) + 64 * 8 ||
-	    e->slab_len < (size_t)F * per_reader(e))
+	    e->slab_len < (size_t)F * per_reader(e) ||
+	    e->slab_len < 2 * (per_reader(e) - bufsize(e) + bufsize_for(e, SL_EXACT_KEY_MAX)))
 		goto out;
 	s = SL_ENOMEM;
 	if (!(e->slab = sl_malloc(b, e->slab_len)))
@@ -868,6 +880,9 @@ sl_status sl_exact_merge(sl_exact *dst, sl_exact *src)
 		if ((s = sl_exact_addw(dst, RKEY(r), RLEN(r), RCOUNT(r))))
 			return s;
 	}
+	/* dst's readers must hold src's longest record before its runs come */
+	if (src->maxlen > dst->maxlen)
+		dst->maxlen = src->maxlen;
 	if (src->nruns) {
 		/* src's runs, copied block for block through src's slab; dst's
 		 * table is spilled first so that its slab is free to merge */
@@ -895,8 +910,6 @@ sl_status sl_exact_merge(sl_exact *dst, sl_exact *src)
 		dst->keys_seen += src->keys_seen;
 		dst->bytes_seen += src->bytes_seen;
 	}
-	if (src->maxlen > dst->maxlen)
-		dst->maxlen = src->maxlen;
 	/* src is left empty */
 	if (src->fd >= 0 && ftruncate(src->fd, 0) == 0)
 		src->live = 0;
@@ -936,10 +949,11 @@ static void finish_table(sl_exact *e, size_t top_n)
 static sl_status merge_down_to(sl_exact *e, size_t F)
 {
 	sl_status s;
+	size_t f = fan_in(e, e->slab_len);
 	while (e->nruns > F) {
 		size_t count = e->nruns - F + 1;
-		if (count > e->F)
-			count = e->F;
+		if (count > f)
+			count = f;
 		uint32_t top = 0;
 		for (size_t i = e->nruns - count; i < e->nruns; i++)
 			if (e->runs[i].level > top)
@@ -969,17 +983,17 @@ sl_status sl_exact_finish(sl_exact *e, size_t top_n)
 	size_t row = e->keyslot + sizeof(toprow) + sizeof(uint32_t);
 	size_t area = e->slab_len;
 	if (top_n) {
-		if (top_n > (e->slab_len - 2 * per_reader(e)) / row)
+		if (top_n > (e->slab_len - per_reader(e) - 16) / row)
 			return fail(e, SL_EBUDGET, 0);
 		area = (e->slab_len - top_n * row) & ~(size_t)15;
 		e->rows = (toprow *)(void *)(e->slab + area);
 		e->order = (uint32_t *)(e->rows + top_n);
 		e->keys = (char *)(e->order + top_n);
 	}
-	size_t F = area / per_reader(e);
-	if (F > e->F)
-		F = e->F;
-	if (F < 2)
+	/* the rows may leave room for one reader only: the runs are then
+	 * merged into one first, with the whole slab */
+	size_t F = fan_in(e, area);
+	if (F < 1)
 		return fail(e, SL_EBUDGET, 0);
 	if ((s = merge_down_to(e, F)))
 		return s;
@@ -1016,9 +1030,7 @@ sl_status sl_exact_finish_each(sl_exact *e, sl_exact_each_fn fn, void *ud)
 	}
 	if ((s = spill(e)))
 		return s;
-	size_t F = e->slab_len / per_reader(e);
-	if (F > e->F)
-		F = e->F;
+	size_t F = fan_in(e, e->slab_len);
 	if (F < 2)
 		return fail(e, SL_EBUDGET, 0);
 	if ((s = merge_down_to(e, F)))
