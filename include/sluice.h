@@ -645,7 +645,9 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt,
  * size (--exact): their keys go to one exact table (sl_exact) that spills
  * sorted, LZ4-compressed runs to an unnamed temporary file in tmpdir. The
  * other parts are as in sl_report_new. top_n is the number of rows each
- * list will keep (their bytes are reserved now). Errors as sl_report_new;
+ * list will keep (their bytes are reserved now). For SL_FMT_LINES the one
+ * list is the lines (each line its own key) and distinct lines are exact;
+ * line lengths keep their quantile sketch. Errors as sl_report_new;
  * SL_EBUDGET below sl_report_min_bytes_exact(top_n).
  * After the input: sl_report_finish_exact, then the accessors below.
  * A temporary-file error (a full disk: sl_report_exact_errno() == ENOSPC)
@@ -674,6 +676,13 @@ sl_estimate sl_report_unique_visitors(const sl_report *r);
 size_t sl_report_top(const sl_report *r, sl_top_list t, sl_topk_row *rows, size_t n);
 void sl_report_top_info(const sl_report *r, sl_top_list t, bool *exact, size_t *capacity,
 			uint64_t *total);
+/* The same for the generic line report (SL_FMT_LINES, sketches or exact):
+ * distinct lines, the top lines, and their list's exactness, capacity and
+ * total. For any other format: an exact 0, no rows, exact with total 0. */
+sl_estimate sl_report_distinct_lines(const sl_report *r);
+size_t sl_report_top_lines(const sl_report *r, sl_topk_row *rows, size_t n);
+void sl_report_top_lines_info(const sl_report *r, bool *exact, size_t *capacity,
+			      uint64_t *total);
 
 /* Starts a new input: line numbers restart at 1 and samples carry this id. */
 void sl_report_begin_input(sl_report *r, uint32_t input_id);

@@ -271,12 +271,15 @@ static int render_lines_json(FILE *o, const cli_view *v)
 	fprintf(o, "  \"lines\": %llu,\n  \"oversized\": %llu,\n  \"bytes\": %llu,\n",
 		(unsigned long long)r->lines, (unsigned long long)r->oversized,
 		(unsigned long long)r->bytes_sent);
-	json_estimate(o, "distinct_lines", sl_distinct_estimate(r->distinct_lines));
+	bool exact;
+	size_t cap;
+	uint64_t total;
+	json_estimate(o, "distinct_lines", sl_report_distinct_lines(r));
 	fputs("  \"top\": {", o);
-	json_rows(o, "line", v->rows, v->rows ? sl_topk_list(r->top_lines, v->rows, v->top_n) : 0);
+	json_rows(o, "line", v->rows, v->rows ? sl_report_top_lines(r, v->rows, v->top_n) : 0);
 	fputs("\n  },\n  \"top_info\": {", o);
-	json_top_info(o, "line", sl_topk_is_exact(r->top_lines), sl_topk_capacity(r->top_lines),
-		      sl_topk_total(r->top_lines));
+	sl_report_top_lines_info(r, &exact, &cap, &total);
+	json_top_info(o, "line", exact, cap, total);
 	fputs("\n  },\n", o);
 	json_dist(o, "line_length", r->line_length_q, &r->line_length);
 	fprintf(o, "  \"memory\": {\"budget\": %zu, \"peak\": %zu}\n}\n", v->budget, v->peak);
@@ -542,12 +545,15 @@ static int render_lines_text(FILE *o, const cli_view *v)
 	fprintf(o, "  %-18s %s  (oversized %s)\n", "Lines", grouped(a, sizeof a, r->lines),
 		grouped(b, sizeof b, r->oversized));
 	fprintf(o, "  %-18s %s\n", "Bytes", grouped(a, sizeof a, r->bytes_sent));
-	text_estimate(o, "Distinct lines", sl_distinct_estimate(r->distinct_lines));
+	text_estimate(o, "Distinct lines", sl_report_distinct_lines(r));
 	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",
 		grouped(a, sizeof a, v->budget), grouped(b, sizeof b, v->peak));
+	bool exact;
+	size_t cap;
+	uint64_t total;
+	sl_report_top_lines_info(r, &exact, &cap, &total);
 	text_rows(o, "Top lines", v->rows,
-		  v->rows ? sl_topk_list(r->top_lines, v->rows, v->top_n) : 0,
-		  sl_topk_is_exact(r->top_lines));
+		  v->rows ? sl_report_top_lines(r, v->rows, v->top_n) : 0, exact);
 	text_dist(o, "Line length", "bytes", true, r->line_length_q, &r->line_length);
 	return ferror(o) ? -1 : 0;
 }
