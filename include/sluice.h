@@ -858,7 +858,8 @@ void sl_state_free(sl_state *s);
 /*
  * Sorts records (arbitrary byte strings; lines are passed without their
  * newline) of any total size within max_bytes of memory, spilling sorted runs
- * to one temporary file (LZ4 frames) and merging them with a loser tree.
+ * to one temporary file (LZ4 blocks, through lib/spill.h) and merging them
+ * with a binary heap.
  * The order is that of `LC_ALL=C sort` given the same options (see
  * sl_xsort_opts), including its last-resort whole-record comparison.
  *

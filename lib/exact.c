@@ -20,39 +20,41 @@
  *     in the slot array because load <= 1/2; an introsort (Musser 1997) on
  *     them compares the prefixes as integers and falls back to memcmp. Keys
  *     of one run are distinct.
- *  3. Run format: a run is a sequence of blocks, each
- *         u32 clen (bit 31: stored raw) | u32 rlen | clen bytes
- *     (little-endian), the payload being LZ4 block format (or raw) of rlen
- *     bytes of records `LEB128 len | LEB128 count | key`. Blocks hold at
- *     most B raw bytes; a longer record gets a raw block of its own.
+ *  3. Runs go to the library's spill layer (lib/spill.h, shared with
+ *     xsort.c): blocks of at most B bytes of records `LEB128 len | LEB128
+ *     count | key`, LZ4 block format or raw; a record longer than B gets a
+ *     raw block of its own.
  *  4. Merging: up to F runs are read, each through its own buffer carved
  *     from the slab (which is free since the table was just emptied), and
- *     merged with a binary heap ordered by key. A reader's buffer is
- *     max(B + CB, L + VARMAX) bytes, L the longest key ever added: a
- *     compressed block goes to its last CB bytes and is decoded into its
- *     first B, and a raw block of one long record is read whole into it.
- *     So the fan-in of a merge is min(F, slab / buffer), at least 2 since
- *     the slab holds two buffers for the longest key allowed: a long key
- *     streams through the merge like any other, within max_bytes. Since keys are
- *     distinct within a run, equal keys are all at the heads of their runs
- *     at once: the merge pops every head equal to the smallest, sums their
- *     counts and emits one record, so a merged run again has distinct keys.
- *     Runs carry a level; whenever the last F runs share one they are merged
- *     into a run of the next level, appended to the file, and their extent
- *     is released with fallocate(PUNCH_HOLE). The run table thus stays small
- *     and each record is rewritten about log_F(spills) times. At finish the
- *     tail runs are merged until few enough remain, and the final merge
- *     feeds the answers instead of a writer: distinct += 1 and total +=
- *     count per key, and the top n in a heap. The stream is in key order, so
- *     a later key with an equal count never displaces an earlier one: the
- *     tie rule (key bytes ascending) holds without keeping whole keys.
+ *     merged with the spill layer's heap ordered by key. A reader's buffer
+ *     is max(B, L + VARMAX) bytes, L the longest key ever added (compressed
+ *     blocks pass through the spill's one shared buffer), so a raw block of
+ *     one long record is read whole into it. The fan-in of a merge is
+ *     min(F, slab / buffer), at least 2 since the slab holds two buffers for
+ *     the longest key allowed: a long key streams through the merge like
+ *     any other, within max_bytes. When the top rows of the final merge
+ *     leave room for one reader only, the runs are merged into one first.
+ *     Since keys are distinct within a run, equal keys are all at the heads
+ *     of their runs at once: the merge pops every head equal to the
+ *     smallest, sums their counts and emits one record, so a merged run
+ *     again has distinct keys. Runs carry a level; whenever the last f runs
+ *     share one they are merged into a run of the next level, appended to
+ *     the file, and their extent is released with fallocate(PUNCH_HOLE)
+ *     (the spill layer's policy). The run table thus stays small and each
+ *     record is rewritten about log_f(spills) times. At finish the tail
+ *     runs are merged until few enough remain, and the final merge feeds
+ *     the answers instead of a writer: distinct += 1 and total += count per
+ *     key, and the top n in a heap. The stream is in key order, so a later
+ *     key with an equal count never displaces an earlier one: the tie rule
+ *     (key bytes ascending) holds without keeping whole keys.
  *     The total is also counted while adding and must agree (SL_ECORRUPT).
  *  5. If nothing was ever spilled the answers come straight from the table
  *     (a heap over the compacted offsets, ties by full key bytes).
  *
- * Memory layout (max_bytes): the object, a copy of tmpdir, the LZ4 state,
- * the write block (B) and its compressed copy, the run table ((F - 1) *
- * LEVELS + 1 runs), and the slab with all the rest. The slab is the table
+ * Memory layout (max_bytes): the object, a copy of tmpdir, the spill layer
+ * (the LZ4 state, the write block B and one compressed block), the run
+ * table ((F - 1) * LEVELS + 1 runs, fewer near the minimum budget), and the
+ * slab with all the rest. The slab is the table
  * while adding, readers and heap while merging, plus the top rows (at its
  * end) in the final merge. After each spill the table's split is re-chosen
  * from the mean arena bytes per key seen so far: cap = slab / (8 + mean/2).
@@ -394,7 +396,7 @@ static sl_status merge(sl_exact *e, size_t first, uint32_t k, size_t area,
 	if ((s = sl_spill_flush(&e->sp)))
 		return sfail(e, s);
 	/* give back the merged runs' disk: one hole over their span */
-	sl_spill_release(&e->sp, e->runs[first].start, e->runs[first + k - 1].end);
+	sl_spill_release(&e->sp, &e->runs[first], k);
 	e->runs[first].start = start;
 	e->runs[first].end = e->sp.wpos;
 	e->runs[first].level = level;

@@ -139,15 +139,20 @@ sl_status sl_spill_pread(sl_spill *sp, char *p, size_t n, uint64_t off)
 	return s;
 }
 
-void sl_spill_release(sl_spill *sp, uint64_t start, uint64_t end)
+void sl_spill_release(sl_spill *sp, const sl_spill_run *runs, size_t n)
 {
+	uint64_t start = runs[0].start, end = runs[n - 1].end;
 	if (!sp->holes || end <= start || sp->fd < 0)
 		return;
+	/* one hole over their span: the gaps between them are holes already
+	 * (runs merged before), so only the runs' own bytes come back */
 	if (fallocate(sp->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
-		      (off_t)(end - start)) == 0)
-		sp->live -= end - start;
-	else
+		      (off_t)(end - start)) == 0) {
+		for (size_t i = 0; i < n; i++)
+			sp->live -= runs[i].end - runs[i].start;
+	} else {
 		sp->holes = 0;
+	}
 }
 
 void sl_spill_truncate(sl_spill *sp)

@@ -146,8 +146,9 @@ sl_status sl_spill_flush(sl_spill *sp);
  * spill to another by exact.c's merge). */
 sl_status sl_spill_append(sl_spill *sp, const char *p, size_t n);
 sl_status sl_spill_pread(sl_spill *sp, char *p, size_t n, uint64_t off);
-/* Gives back [start, end) of the file (a merged run's extent). */
-void sl_spill_release(sl_spill *sp, uint64_t start, uint64_t end);
+/* Gives back the disk of runs[0 .. n) (n >= 1, in file order, just
+ * merged), where the file system can punch holes. */
+void sl_spill_release(sl_spill *sp, const sl_spill_run *runs, size_t n);
 /* Drops every byte of the file (its runs are no longer needed). */
 void sl_spill_truncate(sl_spill *sp);
 
