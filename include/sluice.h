@@ -699,7 +699,9 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt,
  * size (--exact): their keys go to one exact table (sl_exact) that spills
  * sorted, LZ4-compressed runs to an unnamed temporary file in tmpdir. The
  * other parts are as in sl_report_new. top_n is the number of rows each
- * list will keep (their bytes are reserved now). Errors as sl_report_new;
+ * list will keep (their bytes are reserved now). For SL_FMT_LINES the one
+ * list is the lines (each line its own key) and distinct lines are exact;
+ * line lengths keep their quantile sketch. Errors as sl_report_new;
  * SL_EBUDGET below sl_report_min_bytes_exact(top_n).
  * After the input: sl_report_finish_exact, then the accessors below.
  * A temporary-file error (a full disk: sl_report_exact_errno() == ENOSPC)
@@ -741,6 +743,13 @@ sl_estimate sl_report_distinct_lines(const sl_report *r);
 size_t sl_report_top(const sl_report *r, sl_top_list t, sl_topk_row *rows, size_t n);
 void sl_report_top_info(const sl_report *r, sl_top_list t, bool *exact, size_t *capacity,
 			uint64_t *total);
+/* The same for the generic line report (SL_FMT_LINES, sketches or exact):
+ * distinct lines, the top lines, and their list's exactness, capacity and
+ * total. For any other format: an exact 0, no rows, exact with total 0. */
+sl_estimate sl_report_distinct_lines(const sl_report *r);
+size_t sl_report_top_lines(const sl_report *r, sl_topk_row *rows, size_t n);
+void sl_report_top_lines_info(const sl_report *r, bool *exact, size_t *capacity,
+			      uint64_t *total);
 
 /* Starts a new input: line numbers restart at 1 and samples carry this id. */
 void sl_report_begin_input(sl_report *r, uint32_t input_id);
@@ -1044,7 +1053,8 @@ void sl_state_free(sl_state *s);
 /*
  * Sorts records (arbitrary byte strings; lines are passed without their
  * newline) of any total size within max_bytes of memory, spilling sorted runs
- * to one temporary file (LZ4 frames) and merging them with a loser tree.
+ * to one temporary file (LZ4 blocks, through lib/spill.h) and merging them
+ * with a binary heap.
  * The order is that of `LC_ALL=C sort` given the same options (see
  * sl_xsort_opts), including its last-resort whole-record comparison.
  *
@@ -1347,7 +1357,7 @@ void sl_dedup_free(sl_dedup *d);
  * or SL_ECORRUPT, every later call except sl_exact_free returns the same
  * status and no figure is given (the accessors return 0).
  *   SL_EBUDGET  max_bytes < SL_EXACT_MIN_BYTES (new), or finish cannot fit
- *               top_n rows plus two merge readers in max_bytes
+ *               top_n rows plus one merge reader in max_bytes
  *   SL_ENOMEM   the budget refused memory
  *   SL_EINVAL   wrong call order, NULL tmpdir, a key over SL_EXACT_KEY_MAX
  *               (these leave the object unchanged and are not sticky)
@@ -1361,13 +1371,14 @@ void sl_dedup_free(sl_dedup *d);
  * run table, and the rest as one slab. While adding, the slab is the hash
  * table (slots of 8 bytes at load <= 1/2, and an arena of keys); its split
  * is re-chosen after each spill from the mean key size seen. While merging
- * (the table is then empty) the slab holds the readers, one block and its
- * compressed copy each; at finish it also holds the top_n rows (each
- * min(SL_TOPK_VALUE_MAX, longest key) bytes + 28). The one exception, as in
- * sl_xsort: a record longer than B is read back whole into a block taken
- * from the budget beyond max_bytes while it is merged.
+ * (the table is then empty) the slab holds the readers, each with a buffer
+ * of max(one block and its compressed copy, the longest key added + 20):
+ * long keys lower the fan-in of a merge, never the bound. At finish it also
+ * holds the top_n rows (each min(SL_TOPK_VALUE_MAX, longest key) bytes +
+ * 28). SL_EXACT_MIN_BYTES leaves room for a merge of two runs of keys of
+ * SL_EXACT_KEY_MAX bytes.
  */
-#define SL_EXACT_MIN_BYTES (128 * 1024)
+#define SL_EXACT_MIN_BYTES (160 * 1024)
 #define SL_EXACT_KEY_MAX (64 * 1024)
 
 typedef struct sl_exact sl_exact;

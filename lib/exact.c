@@ -3,8 +3,8 @@
  * (sl_exact_*): distinct count, total weight and the top n keys by count.
  *
  * Contract (see sluice.h): every figure is exact whatever the data size;
- * memory stays within max_bytes (one documented exception: records longer
- * than a block while merging); temporary bytes live in one unnamed file.
+ * memory stays within max_bytes, keys of any length up to SL_EXACT_KEY_MAX
+ * included; temporary bytes live in one unnamed file.
  *
  * Algorithm: pre-aggregation, then an external sort-merge of aggregated
  * runs (Knuth vol. 3, 5.4; the GROUP BY of database engines):
@@ -20,75 +20,59 @@
  *     in the slot array because load <= 1/2; an introsort (Musser 1997) on
  *     them compares the prefixes as integers and falls back to memcmp. Keys
  *     of one run are distinct.
- *  3. Run format: a run is a sequence of blocks, each
- *         u32 clen (bit 31: stored raw) | u32 rlen | clen bytes
- *     (little-endian), the payload being LZ4 block format (or raw) of rlen
- *     bytes of records `LEB128 len | LEB128 count | key`. Blocks hold at
- *     most B raw bytes; a longer record gets a raw block of its own.
- *  4. Merging: up to F runs are read (each through a block and a compressed
- *     block carved from the slab, which is free since the table was just
- *     emptied) and merged with a binary heap ordered by key. Since keys are
- *     distinct within a run, equal keys are all at the heads of their runs
- *     at once: the merge pops every head equal to the smallest, sums their
- *     counts and emits one record, so a merged run again has distinct keys.
- *     Runs carry a level; whenever the last F runs share one they are merged
- *     into a run of the next level, appended to the file, and their extent
- *     is released with fallocate(PUNCH_HOLE). The run table thus stays small
- *     and each record is rewritten about log_F(spills) times. At finish the
- *     tail runs are merged until few enough remain, and the final merge
- *     feeds the answers instead of a writer: distinct += 1 and total +=
- *     count per key, and the top n in a heap. The stream is in key order, so
- *     a later key with an equal count never displaces an earlier one: the
- *     tie rule (key bytes ascending) holds without keeping whole keys.
+ *  3. Runs go to the library's spill layer (lib/spill.h, shared with
+ *     xsort.c): blocks of at most B bytes of records `LEB128 len | LEB128
+ *     count | key`, LZ4 block format or raw; a record longer than B gets a
+ *     raw block of its own.
+ *  4. Merging: up to F runs are read, each through its own buffer carved
+ *     from the slab (which is free since the table was just emptied), and
+ *     merged with the spill layer's heap ordered by key. A reader's buffer
+ *     is max(B, L + VARMAX) bytes, L the longest key ever added (compressed
+ *     blocks pass through the spill's one shared buffer), so a raw block of
+ *     one long record is read whole into it. The fan-in of a merge is
+ *     min(F, slab / buffer), at least 2 since the slab holds two buffers for
+ *     the longest key allowed: a long key streams through the merge like
+ *     any other, within max_bytes. When the top rows of the final merge
+ *     leave room for one reader only, the runs are merged into one first.
+ *     Since keys are distinct within a run, equal keys are all at the heads
+ *     of their runs at once: the merge pops every head equal to the
+ *     smallest, sums their counts and emits one record, so a merged run
+ *     again has distinct keys. Runs carry a level; whenever the last f runs
+ *     share one they are merged into a run of the next level, appended to
+ *     the file, and their extent is released with fallocate(PUNCH_HOLE)
+ *     (the spill layer's policy). The run table thus stays small and each
+ *     record is rewritten about log_f(spills) times. At finish the tail
+ *     runs are merged until few enough remain, and the final merge feeds
+ *     the answers instead of a writer: distinct += 1 and total += count per
+ *     key, and the top n in a heap. The stream is in key order, so a later
+ *     key with an equal count never displaces an earlier one: the tie rule
+ *     (key bytes ascending) holds without keeping whole keys.
  *     The total is also counted while adding and must agree (SL_ECORRUPT).
  *  5. If nothing was ever spilled the answers come straight from the table
  *     (a heap over the compacted offsets, ties by full key bytes).
  *
- * Memory layout (max_bytes): the object, a copy of tmpdir, the LZ4 state,
- * the write block (B) and its compressed copy, the run table ((F - 1) *
- * LEVELS + 1 runs), and the slab with all the rest. The slab is the table
+ * Memory layout (max_bytes): the object, a copy of tmpdir, the spill layer
+ * (the LZ4 state, the write block B and one compressed block), the run
+ * table ((F - 1) * LEVELS + 1 runs, fewer near the minimum budget), and the
+ * slab with all the rest. The slab is the table
  * while adding, readers and heap while merging, plus the top rows (at its
  * end) in the final merge. After each spill the table's split is re-chosen
  * from the mean arena bytes per key seen so far: cap = slab / (8 + mean/2).
  */
 #include "sluice.h"
 #include "entrysort.h"
-#include "tmpfile.h"
+#include "spill.h"
 #include "unaligned.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <lz4.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define HDR 8			/* block header: clen, rlen */
-#define RAWBIT 0x80000000u	/* clen flag: payload stored uncompressed */
 #define RECHDR 12		/* arena record: u64 count, u32 len */
 #define LEVELS 12		/* run table: (F - 1) runs per level */
 #define FAN_MAX 64
 #define BLOCK_MIN 2048
 #define BLOCK_MAX (16 * 1024)
-#define VARMAX 20		/* two LEB128 varints */
-
-typedef struct {
-	uint64_t start, end;	/* extent in the temporary file */
-	uint32_t level;
-} run;
-
-typedef struct {
-	uint64_t off, end;	/* next block header .. end of the run */
-	char *raw, *comp;	/* B and CB bytes in the slab */
-	char *big;		/* a block longer than B (from the budget) */
-	size_t bigcap;
-	const unsigned char *p, *lim; /* records left in the current block */
-	const char *key;	/* current record */
-	size_t len;
-	uint64_t count;
-} reader;
+#define VARMAX SL_SPILL_VARMAX	/* a record's two LEB128 varints */
 
 typedef struct {
 	uint64_t count;
@@ -123,16 +107,11 @@ struct sl_exact {
 	char *arena;
 	size_t arena_cap, afill;
 
-	/* the temporary file and its writer */
-	int fd;
-	uint64_t wpos;		/* end of file */
-	void *lz;
-	size_t lz_len;
-	char *wraw, *wcomp;
-	size_t B, CB, wfill;	/* CB = HDR + LZ4_COMPRESSBOUND(B) */
-	int holes;		/* punching holes works */
+	/* the temporary file, its writer and readers (spill.h) */
+	sl_spill sp;
+	size_t B;
 
-	run *runs;
+	sl_spill_run *runs;
 	size_t nruns, runs_cap;
 	uint32_t F;
 
@@ -145,7 +124,6 @@ struct sl_exact {
 	size_t keyslot;
 
 	sl_xsort_stats st;
-	uint64_t live;		/* temporary bytes held now */
 
 	/* sl_exact_finish_each: every distinct key goes to each(each_ud, ...) */
 	sl_exact_each_fn each;
@@ -161,48 +139,13 @@ static sl_status fail(sl_exact *e, sl_status s, int err)
 	return e->err;
 }
 
+/* A spill operation's status, made sticky (with errno for SL_EIO). */
+static sl_status sfail(sl_exact *e, sl_status s)
+{
+	return s == SL_OK ? SL_OK : fail(e, s, e->sp.err_no);
+}
+
 /* ---- little helpers -------------------------------------------------------- */
-
-static void put32le(char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (char)(v >> (8 * i));
-}
-
-static uint32_t get32le(const char *p)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 |
-	       (uint32_t)u[3] << 24;
-}
-
-static size_t putvar(char *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (char)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (char)v;
-	return n;
-}
-
-static int getvar(const unsigned char **pp, const unsigned char *lim, uint64_t *v)
-{
-	const unsigned char *p = *pp;
-	uint64_t x = 0;
-	for (int sh = 0;; sh += 7) {
-		if (p >= lim || sh > 63)
-			return -1;
-		unsigned char c = *p++;
-		x |= (uint64_t)(c & 0x7f) << sh;
-		if (!(c & 0x80))
-			break;
-	}
-	*pp = p;
-	*v = x;
-	return 0;
-}
 
 /* Lexicographic order of byte strings, a prefix first. */
 static inline int keycmp(const char *a, size_t an, const char *b, size_t bn)
@@ -259,196 +202,39 @@ static inline size_t slot_of(const sl_exact *e, uint64_t h)
 	return (size_t)(((h & 0xffffffffu) * (uint64_t)e->cap) >> 32);
 }
 
-/* ---- the temporary file ---------------------------------------------------- */
-
-static sl_status open_tmp(sl_exact *e)
-{
-	int err;
-	sl_status s = sl_tmp_open(e->tmpdir, "sluice-exact", e->b, &e->fd, &err);
-	if (s != SL_OK)
-		return fail(e, s, err);
-	e->holes = 1;
-	return SL_OK;
-}
-
-/* Appends p[0 .. n-1] at the end of the file, counting temporary bytes. */
-static sl_status pwrite_all(sl_exact *e, const char *p, size_t n)
-{
-	int err = 0;
-	sl_status s = sl_tmp_pwrite(e->fd, p, n, e->wpos, &err);
-	if (s != SL_OK)
-		return fail(e, s, err);
-	e->wpos += n;
-	e->live += n;
-	e->st.temp_written += n;
-	if (e->live > e->st.temp_peak)
-		e->st.temp_peak = e->live;
-	return SL_OK;
-}
-
-static sl_status pread_all(sl_exact *e, int fd, char *p, size_t n, uint64_t off)
-{
-	int err = 0;
-	sl_status s = sl_tmp_pread(fd, p, n, off, &err);
-	if (s != SL_OK)
-		return fail(e, s, err);
-	e->st.temp_read += n;
-	return SL_OK;
-}
-
-/* ---- the writer ------------------------------------------------------------ */
-
-static sl_status flush_block(sl_exact *e)
-{
-	if (!e->wfill)
-		return SL_OK;
-	int c = LZ4_compress_fast_extState(e->lz, e->wraw, e->wcomp + HDR, (int)e->wfill,
-					   (int)(e->CB - HDR), 1);
-	uint32_t clen = (uint32_t)c;
-	if (c <= 0 || (size_t)c >= e->wfill) {
-		memcpy(e->wcomp + HDR, e->wraw, e->wfill);
-		clen = (uint32_t)e->wfill | RAWBIT;
-		c = (int)e->wfill;
-	}
-	put32le(e->wcomp, clen);
-	put32le(e->wcomp + 4, (uint32_t)e->wfill);
-	e->wfill = 0;
-	return pwrite_all(e, e->wcomp, HDR + (size_t)c);
-}
-
-static sl_status write_rec(sl_exact *e, const char *key, size_t len, uint64_t count)
-{
-	sl_status s;
-	char v[VARMAX + HDR];
-	size_t vn = putvar(v + HDR, len);
-	vn += putvar(v + HDR + vn, count);
-	size_t need = vn + len;
-	if (e->wfill + need > e->B && (s = flush_block(e)))
-		return s;
-	if (need > e->B) {
-		/* a raw block of its own, from the caller's memory */
-		put32le(v, (uint32_t)need | RAWBIT);
-		put32le(v + 4, (uint32_t)need);
-		if ((s = pwrite_all(e, v, HDR + vn)) || (s = pwrite_all(e, key, len)))
-			return s;
-		return SL_OK;
-	}
-	memcpy(e->wraw + e->wfill, v + HDR, vn);
-	memcpy(e->wraw + e->wfill + vn, key, len);
-	e->wfill += need;
-	return SL_OK;
-}
-
 /* ---- the readers and the merge ----------------------------------------------- */
 
-/* Loads the block at r->off. */
-static sl_status load_block(sl_exact *e, int fd, reader *r)
+/* Bytes of one reader's buffer: a block, or the longest record any run of
+ * e can hold (a raw block of its own). Compressed blocks are read into the
+ * spill's one shared buffer. */
+static size_t bufsize_for(const sl_exact *e, size_t maxlen)
 {
-	sl_status s;
-	char h[HDR];
-	if (r->end - r->off < HDR)
-		return fail(e, SL_ECORRUPT, 0);
-	if ((s = pread_all(e, fd, h, HDR, r->off)))
-		return s;
-	uint32_t clen = get32le(h), rlen = get32le(h + 4);
-	int raw = (clen & RAWBIT) != 0;
-	clen &= ~RAWBIT;
-	if ((uint64_t)clen > r->end - r->off - HDR || (raw && clen != rlen) ||
-	    (!raw && (rlen > e->B || clen > e->CB - HDR)) || rlen == 0)
-		return fail(e, SL_ECORRUPT, 0);
-	char *dst = r->raw;
-	if (rlen > e->B) {
-		if (rlen > r->bigcap) {
-			char *p = sl_malloc(e->b, rlen);
-			if (!p)
-				return fail(e, SL_ENOMEM, 0);
-			sl_free(e->b, r->big, r->bigcap);
-			r->big = p;
-			r->bigcap = rlen;
-		}
-		dst = r->big;
-	} else if (r->big) {
-		sl_free(e->b, r->big, r->bigcap);
-		r->big = NULL;
-		r->bigcap = 0;
-	}
-	if (raw) {
-		if ((s = pread_all(e, fd, dst, rlen, r->off + HDR)))
-			return s;
-	} else {
-		if ((s = pread_all(e, fd, r->comp, clen, r->off + HDR)))
-			return s;
-		int d = LZ4_decompress_safe(r->comp, dst, (int)clen, (int)e->B);
-		if (d < 0 || (uint32_t)d != rlen)
-			return fail(e, SL_ECORRUPT, 0);
-	}
-	r->off += HDR + clen;
-	r->p = (const unsigned char *)dst;
-	r->lim = r->p + rlen;
-	return SL_OK;
+	size_t rec = maxlen + VARMAX;
+	size_t n = e->B > rec ? e->B : rec;
+	return (n + 15) & ~(size_t)15;
 }
 
-/* Moves r to its next record; r->key = NULL at the end of its run. */
-static sl_status reader_next(sl_exact *e, int fd, reader *r)
+static size_t bufsize(const sl_exact *e)
 {
-	sl_status s;
-	if (r->p == r->lim) {
-		if (r->off >= r->end) {
-			r->key = NULL;
-			return SL_OK;
-		}
-		if ((s = load_block(e, fd, r)))
-			return s;
-	}
-	uint64_t len, count;
-	if (getvar(&r->p, r->lim, &len) || getvar(&r->p, r->lim, &count) ||
-	    len > (uint64_t)(r->lim - r->p) || count == 0)
-		return fail(e, SL_ECORRUPT, 0);
-	r->key = (const char *)r->p;
-	r->len = (size_t)len;
-	r->count = count;
-	r->p += len;
-	return SL_OK;
+	return bufsize_for(e, e->maxlen);
 }
 
 static size_t per_reader(const sl_exact *e)
 {
-	return sizeof(reader) + sizeof(uint32_t) + e->B + e->CB + 16;
+	return sizeof(sl_spill_reader) + sizeof(uint32_t) + bufsize(e) + 16;
 }
 
-static inline int rless(const reader *rd, uint32_t a, uint32_t b)
+/* Runs one merge can take in `area` bytes of the slab (at most F). */
+static uint32_t fan_in(const sl_exact *e, size_t area)
 {
-	return keycmp(rd[a].key, rd[a].len, rd[b].key, rd[b].len) < 0;
+	size_t f = area / per_reader(e);
+	return f > e->F ? e->F : (uint32_t)f;
 }
 
-static void heap_down(const reader *rd, uint32_t *h, size_t n, size_t i)
+static int reader_cmp(void *ctx, const sl_spill_reader *a, const sl_spill_reader *b)
 {
-	uint32_t x = h[i];
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && rless(rd, h[c + 1], h[c]))
-			c++;
-		if (!rless(rd, h[c], x))
-			break;
-		h[i] = h[c];
-		i = c;
-	}
-	h[i] = x;
-}
-
-static void heap_up(const reader *rd, uint32_t *h, size_t i)
-{
-	uint32_t x = h[i];
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!rless(rd, x, h[p]))
-			break;
-		h[i] = h[p];
-		i = p;
-	}
-	h[i] = x;
+	(void)ctx;
+	return keycmp(a->rec, a->len, b->rec, b->len);
 }
 
 /* ---- the top list ---------------------------------------------------------- */
@@ -553,119 +339,88 @@ static void take(sl_exact *e, const char *key, size_t len, uint64_t count,
 /*
  * Merges runs[first .. first + k) with readers in slab[0 .. area). With
  * final == 0 it writes one run of `level` replacing them; else it feeds
- * take() and checks the total.
+ * take() and checks the total. Since keys are distinct within a run, equal
+ * keys are all at the heads of their runs at once: every head equal to the
+ * smallest is popped, their counts summed, one record given, and then they
+ * all move on.
  */
 static sl_status merge(sl_exact *e, size_t first, uint32_t k, size_t area,
 		       int final, uint32_t level, size_t top_n)
 {
-	sl_status s = SL_OK;
-	reader *rd = (reader *)(void *)e->slab;
-	uint32_t *h = (uint32_t *)(void *)(rd + k);
-	char *buf = (char *)(h + k);
+	sl_status s;
+	sl_spill_reader *rd = (sl_spill_reader *)(void *)e->slab;
+	uint32_t *heap = (uint32_t *)(void *)(rd + k);
+	char *buf = (char *)(heap + k);
 	buf += (16 - (uintptr_t)buf % 16) % 16;
-	if ((size_t)(buf - e->slab) + (size_t)k * (e->B + e->CB) > area)
+	size_t rb = bufsize(e);
+	if ((size_t)(buf - e->slab) + (size_t)k * rb > area)
 		return fail(e, SL_EBUDGET, 0);
-	size_t n = 0, nh = 0;
-	uint64_t start = e->wpos, total = 0;
-	for (uint32_t i = 0; i < k; i++) {
-		reader *r = &rd[i];
-		memset(r, 0, sizeof *r);
-		r->off = e->runs[first + i].start;
-		r->end = e->runs[first + i].end;
-		r->raw = buf + (size_t)i * (e->B + e->CB);
-		r->comp = r->raw + e->B;
-		if ((s = reader_next(e, e->fd, r)))
-			goto out;
-		if (r->key) {
-			h[n] = i;
-			heap_up(rd, h, n++);
-		}
-	}
-	while (n) {
+	size_t nh = 0;
+	uint64_t start = e->sp.wpos, total = 0;
+	for (uint32_t i = 0; i < k; i++)
+		if ((s = sl_spill_reader_open(&e->sp, &rd[i], &e->runs[first + i],
+					      buf + (size_t)i * rb, rb)))
+			return sfail(e, s);
+	sl_spill_merge m = {rd, heap, k, 0, reader_cmp, NULL, NULL};
+	sl_spill_merge_start(&m);
+	while (m.n) {
 		/* pop every head equal to the smallest key; they stay valid
 		 * until their readers move */
 		uint32_t g[FAN_MAX];
 		size_t ng = 0;
 		uint64_t sum = 0;
 		do {
-			uint32_t w = h[0];
+			uint32_t w = sl_spill_merge_pop(&m);
 			g[ng++] = w;
 			sum += rd[w].count;
-			h[0] = h[--n];
-			if (n)
-				heap_down(rd, h, n, 0);
-		} while (n && keycmp(rd[h[0]].key, rd[h[0]].len, rd[g[0]].key, rd[g[0]].len) == 0);
-		const reader *w = &rd[g[0]];
+		} while (m.n && keycmp(rd[m.heap[0]].rec, rd[m.heap[0]].len, rd[g[0]].rec,
+				       rd[g[0]].len) == 0);
+		const sl_spill_reader *head = &rd[g[0]];
 		total += sum;
 		if (final)
-			take(e, w->key, w->len, sum, top_n, &nh);
-		else if ((s = write_rec(e, w->key, w->len, sum)))
-			goto out;
+			take(e, head->rec, head->len, sum, top_n, &nh);
+		else if ((s = sl_spill_put(&e->sp, head->rec, head->len, sum)))
+			return sfail(e, s);
 		for (size_t i = 0; i < ng; i++) {
-			if ((s = reader_next(e, e->fd, &rd[g[i]])))
-				goto out;
-			if (rd[g[i]].key) {
-				h[n] = g[i];
-				heap_up(rd, h, n++);
-			}
+			if ((s = sl_spill_reader_next(&e->sp, &rd[g[i]])))
+				return sfail(e, s);
+			sl_spill_merge_push(&m, g[i]);
 		}
 	}
 	if (final) {
 		if (total != e->total)
-			s = fail(e, SL_ECORRUPT, 0);
+			return fail(e, SL_ECORRUPT, 0);
 		e->nres = nh;
-		goto out;
+		return SL_OK;
 	}
-	if ((s = flush_block(e)))
-		goto out;
+	if ((s = sl_spill_flush(&e->sp)))
+		return sfail(e, s);
 	/* give back the merged runs' disk: one hole over their span */
-	uint64_t a = e->runs[first].start, z = e->runs[first + k - 1].end;
-	if (e->holes && z > a) {
-		if (fallocate(e->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)a,
-			      (off_t)(z - a)) == 0) {
-			for (size_t i = first; i < first + k; i++)
-				e->live -= e->runs[i].end - e->runs[i].start;
-		} else {
-			e->holes = 0;
-		}
-	}
+	sl_spill_release(&e->sp, &e->runs[first], k);
 	e->runs[first].start = start;
-	e->runs[first].end = e->wpos;
+	e->runs[first].end = e->sp.wpos;
 	e->runs[first].level = level;
 	e->nruns = first + 1;
 	e->st.merges++;
-out:
-	for (uint32_t i = 0; i < k; i++) {
-		sl_free(e->b, rd[i].big, rd[i].bigcap);
-		rd[i].big = NULL;
-	}
-	return s;
+	return SL_OK;
 }
 
-/* Appends a run; merges the last F runs while they share a level (or while
- * the table is full). The slab must be free (the hash table empty). */
+/* Appends a run; merges the last f runs while the policy (spill.h) says so,
+ * f = the fan-in the longest key allows (F unless keys are long). The slab
+ * must be free (the hash table empty). */
 static sl_status push_run(sl_exact *e, uint64_t start, uint64_t end, uint32_t level)
 {
 	sl_status s;
-	run *r = &e->runs[e->nruns++];
+	sl_spill_run *r = &e->runs[e->nruns++];
 	r->start = start;
 	r->end = end;
 	r->level = level;
 	e->st.runs++;
-	while (e->nruns >= e->F) {
-		uint32_t top = 0;
-		int same = 1;
-		for (size_t i = e->nruns - e->F; i < e->nruns; i++) {
-			if (e->runs[i].level != e->runs[e->nruns - 1].level)
-				same = 0;
-			if (e->runs[i].level > top)
-				top = e->runs[i].level;
-		}
-		if (!same && e->nruns < e->runs_cap)
-			break;
-		if ((s = merge(e, e->nruns - e->F, e->F, e->slab_len, 0, top + 1, 0)))
+	uint32_t f = fan_in(e, e->slab_len);	/* >= 2: see sl_exact_new */
+	size_t k;
+	while ((k = sl_spill_due(e->runs, e->nruns, e->runs_cap, f, &level)))
+		if ((s = merge(e, e->nruns - k, (uint32_t)k, e->slab_len, 0, level, 0)))
 			return s;
-	}
 	return SL_OK;
 }
 
@@ -703,8 +458,6 @@ static sl_status spill(sl_exact *e)
 	sl_status s;
 	if (!e->n)
 		return SL_OK;
-	if (e->fd < 0 && (s = open_tmp(e)))
-		return s;
 	size_t n = e->n;
 	uint32_t *o = compact(e);
 	entry *a = (entry *)(void *)e->slots;
@@ -715,18 +468,18 @@ static sl_status spill(sl_exact *e)
 		a[i] = t;
 	}
 	entry_sort(e, a, n);
-	uint64_t start = e->wpos;
+	uint64_t start = e->sp.wpos;
 	for (size_t i = 0; i < n; i++) {
 		const char *r = REC(e, a[i].off);
-		if ((s = write_rec(e, RKEY(r), a[i].len, RCOUNT(r))))
-			return s;
+		if ((s = sl_spill_put(&e->sp, RKEY(r), a[i].len, RCOUNT(r))))
+			return sfail(e, s);
 	}
-	if ((s = flush_block(e)))
-		return s;
+	if ((s = sl_spill_flush(&e->sp)))
+		return sfail(e, s);
 	e->st.records += n;
 	e->n = 0;		/* the slab is free for merging now */
 	e->afill = 0;
-	s = push_run(e, start, e->wpos, 0);
+	s = push_run(e, start, e->sp.wpos, 0);
 	relayout(e);
 	return s;
 }
@@ -746,39 +499,45 @@ sl_status sl_exact_new(sl_exact **out, sl_budget *b, size_t max_bytes, const cha
 		return SL_ENOMEM;
 	e->b = b;
 	e->max_bytes = max_bytes;
-	e->fd = -1;
 	e->tmpdir_len = strlen(tmpdir);
 	size_t B = max_bytes / 64;
 	B = B < BLOCK_MIN ? BLOCK_MIN : B > BLOCK_MAX ? BLOCK_MAX : B;
 	e->B = B;
-	e->CB = HDR + LZ4_COMPRESSBOUND(B);
-	e->lz_len = (size_t)LZ4_sizeofState();
-	if (!(e->tmpdir = sl_malloc(b, e->tmpdir_len + 1)) ||
-	    !(e->lz = sl_malloc(b, e->lz_len)) || !(e->wraw = sl_malloc(b, e->B)) ||
-	    !(e->wcomp = sl_malloc(b, e->CB)))
+	if (!(e->tmpdir = sl_malloc(b, e->tmpdir_len + 1)))
 		goto out;
 	memcpy(e->tmpdir, tmpdir, e->tmpdir_len + 1);
+	/* records longer than B come back whole into a reader's buffer,
+	 * which is planned for the longest key: no growing */
+	if (sl_spill_init(&e->sp, b, B, e->tmpdir, "sluice-exact", 1, 0, &e->st))
+		goto out;
 
-	size_t held = sizeof *e + e->tmpdir_len + 1 + e->lz_len + e->B + e->CB;
+	size_t held = sizeof *e + e->tmpdir_len + 1 + sl_spill_bytes(B);
 	size_t rest = max_bytes > held ? max_bytes - held : 0;
-	size_t F = rest / (per_reader(e) + LEVELS * sizeof(run));
+	size_t F = rest / (per_reader(e) + LEVELS * sizeof(sl_spill_run));
 	if (F > FAN_MAX)
 		F = FAN_MAX;
+	/* the slab must hold the longest key, and a merge two readers of it:
+	 * near the minimum budget the run table gives way */
+	size_t need = 2 * (per_reader(e) - bufsize(e) + bufsize_for(e, SL_EXACT_KEY_MAX));
+	if (need < recsize(SL_EXACT_KEY_MAX) + 64 * 8)
+		need = recsize(SL_EXACT_KEY_MAX) + 64 * 8;
+	while (F > 2 && rest < need + 16 + ((F - 1) * LEVELS + 1) * sizeof(sl_spill_run))
+		F--;
 	s = SL_EBUDGET;
 	if (F < 2)
 		goto out;
 	e->F = (uint32_t)F;
 	e->runs_cap = (F - 1) * LEVELS + 1;
 	s = SL_ENOMEM;
-	if (!(e->runs = sl_malloc(b, e->runs_cap * sizeof(run))))
+	if (!(e->runs = sl_malloc(b, e->runs_cap * sizeof(sl_spill_run))))
 		goto out;
-	held += e->runs_cap * sizeof(run);
+	held += e->runs_cap * sizeof(sl_spill_run);
 	e->slab_len = (max_bytes - held) & ~(size_t)15;
 	if (e->slab_len > ((size_t)1 << 32))
 		e->slab_len = (size_t)1 << 32;
 	s = SL_EBUDGET;
-	if (e->slab_len < recsize(SL_EXACT_KEY_MAX) + 64 * 8 ||
-	    e->slab_len < (size_t)F * per_reader(e))
+	/* the table holds the longest key, and a merge two readers of it */
+	if (e->slab_len < need || e->slab_len < (size_t)F * per_reader(e))
 		goto out;
 	s = SL_ENOMEM;
 	if (!(e->slab = sl_malloc(b, e->slab_len)))
@@ -868,23 +627,26 @@ sl_status sl_exact_merge(sl_exact *dst, sl_exact *src)
 		if ((s = sl_exact_addw(dst, RKEY(r), RLEN(r), RCOUNT(r))))
 			return s;
 	}
+	/* dst's readers must hold src's longest record before its runs come */
+	if (src->maxlen > dst->maxlen)
+		dst->maxlen = src->maxlen;
 	if (src->nruns) {
 		/* src's runs, copied block for block through src's slab; dst's
 		 * table is spilled first so that its slab is free to merge */
-		if ((s = spill(dst)) || (dst->fd < 0 && (s = open_tmp(dst))))
+		if ((s = spill(dst)))
 			return s;
 		for (size_t i = 0; i < src->nruns; i++) {
 			uint64_t a = src->runs[i].start, z = src->runs[i].end;
-			uint64_t start = dst->wpos;
+			uint64_t start = dst->sp.wpos;
 			while (a < z) {
 				size_t take = z - a < src->slab_len ? (size_t)(z - a) : src->slab_len;
-				if ((s = pread_all(src, src->fd, src->slab, take, a)))
-					return fail(dst, s, src->err_no);
-				if ((s = pwrite_all(dst, src->slab, take)))
-					return s;
+				if ((s = sl_spill_pread(&src->sp, src->slab, take, a)))
+					return fail(dst, s, src->sp.err_no);
+				if ((s = sl_spill_append(&dst->sp, src->slab, take)))
+					return sfail(dst, s);
 				a += take;
 			}
-			if ((s = push_run(dst, start, dst->wpos, src->runs[i].level)))
+			if ((s = push_run(dst, start, dst->sp.wpos, src->runs[i].level)))
 				return s;
 		}
 		dst->st.records += src->st.records;
@@ -895,12 +657,8 @@ sl_status sl_exact_merge(sl_exact *dst, sl_exact *src)
 		dst->keys_seen += src->keys_seen;
 		dst->bytes_seen += src->bytes_seen;
 	}
-	if (src->maxlen > dst->maxlen)
-		dst->maxlen = src->maxlen;
 	/* src is left empty */
-	if (src->fd >= 0 && ftruncate(src->fd, 0) == 0)
-		src->live = 0;
-	src->wpos = 0;
+	sl_spill_truncate(&src->sp);
 	src->nruns = 0;
 	src->total = 0;
 	relayout(src);
@@ -936,17 +694,11 @@ static void finish_table(sl_exact *e, size_t top_n)
 static sl_status merge_down_to(sl_exact *e, size_t F)
 {
 	sl_status s;
-	while (e->nruns > F) {
-		size_t count = e->nruns - F + 1;
-		if (count > e->F)
-			count = e->F;
-		uint32_t top = 0;
-		for (size_t i = e->nruns - count; i < e->nruns; i++)
-			if (e->runs[i].level > top)
-				top = e->runs[i].level;
-		if ((s = merge(e, e->nruns - count, (uint32_t)count, e->slab_len, 0, top + 1, 0)))
+	uint32_t f = fan_in(e, e->slab_len), level;
+	size_t count;
+	while ((count = sl_spill_tail(e->runs, e->nruns, F, f, &level)))
+		if ((s = merge(e, e->nruns - count, (uint32_t)count, e->slab_len, 0, level, 0)))
 			return s;
-	}
 	return SL_OK;
 }
 
@@ -969,17 +721,17 @@ sl_status sl_exact_finish(sl_exact *e, size_t top_n)
 	size_t row = e->keyslot + sizeof(toprow) + sizeof(uint32_t);
 	size_t area = e->slab_len;
 	if (top_n) {
-		if (top_n > (e->slab_len - 2 * per_reader(e)) / row)
+		if (top_n > (e->slab_len - per_reader(e) - 16) / row)
 			return fail(e, SL_EBUDGET, 0);
 		area = (e->slab_len - top_n * row) & ~(size_t)15;
 		e->rows = (toprow *)(void *)(e->slab + area);
 		e->order = (uint32_t *)(e->rows + top_n);
 		e->keys = (char *)(e->order + top_n);
 	}
-	size_t F = area / per_reader(e);
-	if (F > e->F)
-		F = e->F;
-	if (F < 2)
+	/* the rows may leave room for one reader only: the runs are then
+	 * merged into one first, with the whole slab */
+	size_t F = fan_in(e, area);
+	if (F < 1)
 		return fail(e, SL_EBUDGET, 0);
 	if ((s = merge_down_to(e, F)))
 		return s;
@@ -1016,9 +768,7 @@ sl_status sl_exact_finish_each(sl_exact *e, sl_exact_each_fn fn, void *ud)
 	}
 	if ((s = spill(e)))
 		return s;
-	size_t F = e->slab_len / per_reader(e);
-	if (F > e->F)
-		F = e->F;
+	size_t F = fan_in(e, e->slab_len);
 	if (F < 2)
 		return fail(e, SL_EBUDGET, 0);
 	if ((s = merge_down_to(e, F)))
@@ -1084,13 +834,9 @@ void sl_exact_free(sl_exact *e)
 	if (!e)
 		return;
 	sl_budget *b = e->b;
-	if (e->fd >= 0)
-		close(e->fd);
+	sl_spill_free(&e->sp);
 	sl_free(b, e->slab, e->slab_len);
-	sl_free(b, e->runs, e->runs_cap * sizeof(run));
-	sl_free(b, e->wcomp, e->CB);
-	sl_free(b, e->wraw, e->B);
-	sl_free(b, e->lz, e->lz_len);
+	sl_free(b, e->runs, e->runs_cap * sizeof(sl_spill_run));
 	sl_free(b, e->tmpdir, e->tmpdir_len + 1);
 	sl_free(b, e, sizeof *e);
 }

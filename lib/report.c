@@ -101,9 +101,13 @@ static size_t fixed_bytes(size_t max_bytes)
  * best top_n rows (count descending, then key bytes ascending; keys longer
  * than SL_TOPK_VALUE_MAX are kept by their first SL_TOPK_VALUE_MAX bytes).
  * The rows' bytes are reserved at creation.
+ * SL_FMT_LINES has one list, the lines: each line is its key as it is (no
+ * tag, so a line of SL_LINE_MAX bytes fits SL_EXACT_KEY_MAX), and the
+ * tagged-key scratch is not needed.
  */
 #define EXACT_LISTS (SL_TOP_COUNT + 1)
 #define EXACT_VISITORS SL_TOP_COUNT
+#define EXACT_LINES 0
 #define EXACT_KEY_BYTES (SL_LINE_MAX + 16)
 
 struct sl_report_exact_list {
@@ -113,10 +117,15 @@ struct sl_report_exact_list {
 	char *keys;		/* SL_TOPK_VALUE_MAX bytes per row */
 };
 
-static size_t exact_lists_bytes(size_t top_n)
+static size_t exact_nlists(sl_format fmt)
 {
-	return EXACT_LISTS * (sizeof(struct sl_report_exact_list) +
-			      top_n * (sizeof(sl_topk_row) + SL_TOPK_VALUE_MAX));
+	return fmt == SL_FMT_LINES ? 1 : EXACT_LISTS;
+}
+
+static size_t exact_lists_bytes(sl_format fmt, size_t top_n)
+{
+	return exact_nlists(fmt) * (sizeof(struct sl_report_exact_list) +
+				    top_n * (sizeof(sl_topk_row) + SL_TOPK_VALUE_MAX));
 }
 
 int sl_report_hll_precision(size_t max_bytes)
@@ -157,7 +166,7 @@ void sl_report_free(sl_report *r)
 	sl_exact_free(r->exact);
 	sl_free(r->budget, r->exact_key, EXACT_KEY_BYTES);
 	if (r->exact_lists)
-		sl_free(r->budget, r->exact_lists, exact_lists_bytes(r->exact_top_n));
+		sl_free(r->budget, r->exact_lists, exact_lists_bytes(r->format, r->exact_top_n));
 	sl_free(r->budget, r->scan, sizeof *r->scan);
 	sl_free(r->budget, r, sizeof *r);
 }
@@ -256,14 +265,16 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t m
 
 size_t sl_report_min_bytes_exact(size_t top_n)
 {
-	return fixed_bytes(0) + EXACT_KEY_BYTES + exact_lists_bytes(top_n) + SL_EXACT_MIN_BYTES;
+	/* the access-log plan; the lines plan needs less */
+	return fixed_bytes(0) + EXACT_KEY_BYTES + exact_lists_bytes(SL_FMT_COMBINED, top_n) +
+	       SL_EXACT_MIN_BYTES;
 }
 
 sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes,
 			      int hll_p, const char *tmpdir, size_t top_n)
 {
 	*out = NULL;
-	if (fmt <= SL_FMT_AUTO || fmt == SL_FMT_LINES || fmt >= SL_FMT_COUNT || !tmpdir || hll_p < SL_HLL_MIN_P ||
+	if (fmt <= SL_FMT_AUTO || fmt >= SL_FMT_COUNT || !tmpdir || hll_p < SL_HLL_MIN_P ||
 	    hll_p > SL_HLL_MAX_P || top_n > ((size_t)1 << 20))
 		return SL_EINVAL;
 	if (max_bytes < sl_report_min_bytes_exact(top_n))
@@ -272,22 +283,27 @@ sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt, size
 	if (!r)
 		return SL_ENOMEM;
 	r->exact_top_n = top_n;
-	bool ok = new_fixed_parts(r, max_bytes);
-	r->exact_key = sl_malloc(b, EXACT_KEY_BYTES);
-	r->exact_lists = sl_calloc(b, 1, exact_lists_bytes(top_n));
+	bool lines = fmt == SL_FMT_LINES, ok;
+	size_t nlists = exact_nlists(fmt), key_bytes = lines ? 0 : EXACT_KEY_BYTES;
+	if (lines)
+		ok = (r->line_length_q = sl_kll_new(b, kll_k_for(max_bytes), KLL_SEED_BYTES)) != NULL;
+	else
+		ok = new_fixed_parts(r, max_bytes) &&
+		     (r->exact_key = sl_malloc(b, EXACT_KEY_BYTES)) != NULL;
+	r->exact_lists = sl_calloc(b, 1, exact_lists_bytes(fmt, top_n));
 	sl_status st = SL_ENOMEM;
-	if (ok && r->exact_key && r->exact_lists) {
-		size_t table = max_bytes - fixed_bytes(max_bytes) - EXACT_KEY_BYTES -
-			       exact_lists_bytes(top_n);
+	if (ok && r->exact_lists) {
+		size_t table = max_bytes - fixed_bytes(max_bytes) - key_bytes -
+			       exact_lists_bytes(fmt, top_n);
 		st = sl_exact_new(&r->exact, b, table, tmpdir);
 	}
 	if (st != SL_OK) {
 		sl_report_free(r);
 		return st;
 	}
-	char *keys = (char *)(r->exact_lists + EXACT_LISTS);
-	sl_topk_row *rows = (sl_topk_row *)(void *)(keys + EXACT_LISTS * top_n * SL_TOPK_VALUE_MAX);
-	for (int i = 0; i < EXACT_LISTS; i++) {
+	char *keys = (char *)(r->exact_lists + nlists);
+	sl_topk_row *rows = (sl_topk_row *)(void *)(keys + nlists * top_n * SL_TOPK_VALUE_MAX);
+	for (size_t i = 0; i < nlists; i++) {
 		r->exact_lists[i].keys = keys + (size_t)i * top_n * SL_TOPK_VALUE_MAX;
 		r->exact_lists[i].rows = rows + (size_t)i * top_n;
 	}
@@ -405,15 +421,21 @@ static void heap_up(sl_topk_row *h, size_t i)
 	}
 }
 
-/* Each distinct tagged key with its count (sl_exact_finish_each). */
+/* Each distinct tagged key (a line as it is for SL_FMT_LINES) with its count
+ * (sl_exact_finish_each). */
 static void exact_take(void *ud, const char *key, size_t len, uint64_t count)
 {
 	sl_report *r = ud;
-	if (len == 0 || (unsigned char)key[0] >= EXACT_LISTS)
-		return;
-	struct sl_report_exact_list *l = &r->exact_lists[(unsigned char)key[0]];
-	key++;
-	len--;
+	struct sl_report_exact_list *l;
+	if (r->format == SL_FMT_LINES) {
+		l = &r->exact_lists[EXACT_LINES];
+	} else {
+		if (len == 0 || (unsigned char)key[0] >= EXACT_LISTS)
+			return;
+		l = &r->exact_lists[(unsigned char)key[0]];
+		key++;
+		len--;
+	}
 	l->distinct++;
 	l->total += count;
 	size_t keep = len < SL_TOPK_VALUE_MAX ? len : SL_TOPK_VALUE_MAX;
@@ -451,7 +473,7 @@ sl_status sl_report_finish_exact(sl_report *r)
 		r->exact_status = st;
 		return st;
 	}
-	for (int i = 0; i < EXACT_LISTS; i++) { /* heap -> best first */
+	for (size_t i = 0; i < exact_nlists(r->format); i++) { /* heap -> best first */
 		struct sl_report_exact_list *l = &r->exact_lists[i];
 		for (size_t n = l->nrows; n > 1; n--) {
 			sl_topk_row t = l->rows[0];
@@ -500,6 +522,46 @@ static sl_estimate at_most(sl_estimate e, uint64_t added)
 	return e;
 }
 
+sl_estimate sl_report_distinct_lines(const sl_report *r)
+{
+	if (r->format != SL_FMT_LINES) {
+		sl_estimate none = {0, 0, 0, true};
+		return none;
+	}
+	if (r->exact)
+		return exact_estimate(r->exact_done ? r->exact_lists[EXACT_LINES].distinct : 0);
+	return at_most(sl_distinct_estimate(r->distinct_lines), r->requests);
+}
+
+size_t sl_report_top_lines(const sl_report *r, sl_topk_row *rows, size_t n)
+{
+	if (r->format != SL_FMT_LINES)
+		return 0;
+	if (!r->exact)
+		return sl_topk_list(r->top_lines, rows, n);
+	if (!r->exact_done)
+		return 0;
+	const struct sl_report_exact_list *l = &r->exact_lists[EXACT_LINES];
+	if (n > l->nrows)
+		n = l->nrows;
+	memcpy(rows, l->rows, n * sizeof *rows);
+	return n;
+}
+
+void sl_report_top_lines_info(const sl_report *r, bool *exact, size_t *capacity,
+			      uint64_t *total)
+{
+	if (r->format != SL_FMT_LINES || r->exact) {
+		*exact = true;
+		*capacity = 0;
+		*total = r->exact && r->exact_done ? r->exact_lists[EXACT_LINES].total : 0;
+		return;
+	}
+	*exact = sl_topk_is_exact(r->top_lines);
+	*capacity = sl_topk_capacity(r->top_lines);
+	*total = sl_topk_total(r->top_lines);
+}
+
 sl_estimate sl_report_unique_ips(const sl_report *r)
 {
 	if (r->exact)
@@ -512,11 +574,6 @@ sl_estimate sl_report_unique_visitors(const sl_report *r)
 	if (r->exact)
 		return exact_estimate(r->exact_done ? r->exact_lists[EXACT_VISITORS].distinct : 0);
 	return at_most(sl_distinct_estimate(r->visitors), r->requests);
-}
-
-sl_estimate sl_report_distinct_lines(const sl_report *r)
-{
-	return at_most(sl_distinct_estimate(r->distinct_lines), r->requests);
 }
 
 size_t sl_report_top(const sl_report *r, sl_top_list t, sl_topk_row *rows, size_t n)
@@ -719,13 +776,20 @@ static void record(sl_report *r, const sl_access_rec *rec)
 
 static void record_line(sl_report *r, const char *line, size_t len)
 {
-	uint64_t h = sl_hash(line, len);
 	r->requests++;
 	add_bytes(r, len);
-	sl_distinct_add_hash(r->distinct_lines, h);
-	sl_topk_add(r->top_lines, len ? line : "", len, h, 1);
 	sl_kll_add(r->line_length_q, (double)len);
 	sl_moments_add(&r->line_length, (double)len);
+	if (r->exact) {
+		/* the line is its own key (len <= SL_LINE_MAX = SL_EXACT_KEY_MAX);
+		 * the first error stops the table, finish reports it */
+		if (r->exact_status == SL_OK)
+			r->exact_status = sl_exact_add(r->exact, line, len);
+		return;
+	}
+	uint64_t h = sl_hash(line, len);
+	sl_distinct_add_hash(r->distinct_lines, h);
+	sl_topk_add(r->top_lines, len ? line : "", len, h, 1);
 }
 
 /* it: the feed's line reader when the line lies in its index, else NULL */
@@ -821,9 +885,18 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 	add_bytes(dst, src->bytes_sent);
 	dst->bytes_sent_high += src->bytes_sent_high;
 	keep_first_samples(dst, src);
+	if (dst->exact && src->exact) {
+		/* src's table moves into dst's (src is left empty) */
+		if (dst->exact_status == SL_OK)
+			dst->exact_status = src->exact_status;
+		if (dst->exact_status == SL_OK)
+			dst->exact_status = sl_exact_merge(dst->exact, src->exact);
+	}
 	if (dst->format == SL_FMT_LINES) {
-		sl_distinct_merge(dst->distinct_lines, src->distinct_lines);
-		sl_topk_merge(dst->top_lines, src->top_lines);
+		if (!dst->exact) {
+			sl_distinct_merge(dst->distinct_lines, src->distinct_lines);
+			sl_topk_merge(dst->top_lines, src->top_lines);
+		}
 		sl_kll_merge(dst->line_length_q, src->line_length_q);
 		sl_moments_merge(&dst->line_length, &src->line_length);
 		return SL_OK;
@@ -832,13 +905,7 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 		dst->status[i] += src->status[i];
 	sl_tally_merge(&dst->methods, &src->methods);
 	sl_tally_merge(&dst->protocols, &src->protocols);
-	if (dst->exact && src->exact) {
-		/* src's table moves into dst's (src is left empty) */
-		if (dst->exact_status == SL_OK)
-			dst->exact_status = src->exact_status;
-		if (dst->exact_status == SL_OK)
-			dst->exact_status = sl_exact_merge(dst->exact, src->exact);
-	} else {
+	if (!dst->exact) {
 		sl_distinct_merge(dst->ips, src->ips);
 		sl_distinct_merge(dst->visitors, src->visitors);
 		for (int i = 0; i < SL_TOP_COUNT; i++)

@@ -330,12 +330,15 @@ static int render_lines_json(FILE *o, const cli_view *v)
 	fprintf(o, "  \"lines\": %llu,\n  \"oversized\": %llu,\n  \"bytes\": %s,\n",
 		(unsigned long long)r->lines, (unsigned long long)r->oversized,
 		u128_digits(digits, r->bytes_sent_high, r->bytes_sent));
+	bool exact;
+	size_t cap;
+	uint64_t total;
 	json_estimate(o, "distinct_lines", sl_report_distinct_lines(r));
 	fputs("  \"top\": {", o);
-	json_rows(o, "line", v->rows, v->rows ? sl_topk_list(r->top_lines, v->rows, v->top_n) : 0);
+	json_rows(o, "line", v->rows, v->rows ? sl_report_top_lines(r, v->rows, v->top_n) : 0);
 	fputs("\n  },\n  \"top_info\": {", o);
-	json_top_info(o, "line", sl_topk_is_exact(r->top_lines), sl_topk_capacity(r->top_lines),
-		      sl_topk_total(r->top_lines));
+	sl_report_top_lines_info(r, &exact, &cap, &total);
+	json_top_info(o, "line", exact, cap, total);
 	fputs("\n  },\n", o);
 	json_dist(o, "line_length", r->line_length_q, &r->line_length);
 	fprintf(o, "  \"memory\": {\"budget\": %zu, \"peak\": %zu}\n}\n", v->budget, v->peak);
@@ -346,7 +349,7 @@ int render_json(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
 	char a[32], b[32];
-	if (r->top_lines) /* by what the report holds: the line format's sketches */
+	if (r->format == SL_FMT_LINES)
 		return render_lines_json(o, v);
 	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"%s\",\n", SLUICE_VERSION,
 		sl_format_name(r->format));
@@ -751,9 +754,12 @@ static int render_lines_text(FILE *o, const cli_view *v)
 	text_estimate(o, "Distinct lines", sl_report_distinct_lines(r));
 	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",
 		grouped(a, sizeof a, v->budget), grouped(b, sizeof b, v->peak));
+	bool exact;
+	size_t cap;
+	uint64_t total;
+	sl_report_top_lines_info(r, &exact, &cap, &total);
 	text_rows(o, "Top lines", v->rows,
-		  v->rows ? sl_topk_list(r->top_lines, v->rows, v->top_n) : 0,
-		  sl_topk_is_exact(r->top_lines));
+		  v->rows ? sl_report_top_lines(r, v->rows, v->top_n) : 0, exact);
 	text_dist(o, "Line length", "bytes", true, r->line_length_q, &r->line_length);
 	return ferror(o) ? -1 : 0;
 }
@@ -761,7 +767,7 @@ static int render_lines_text(FILE *o, const cli_view *v)
 int render_text(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
-	if (r->top_lines)
+	if (r->format == SL_FMT_LINES)
 		return render_lines_text(o, v);
 	char a[32], b[32], c[32], d[32];
 	static const char *const titles[SL_TOP_COUNT] = {

@@ -293,7 +293,7 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 		worker_t *w = &r->workers[i];
 		if (w->report) /* loaded from --state */
 			continue;
-		sl_status st = r->exact && fmt != SL_FMT_LINES
+		sl_status st = r->exact
 				       ? sl_report_new_exact(&w->report, &w->budget, fmt, r->share,
 							     r->hll_p, r->tmpdir, r->top_n)
 				       : sl_report_new_p(&w->report, &w->budget, fmt, r->share, r->hll_p);

@@ -355,26 +355,27 @@ static void all_distinct_ties(void **state)
 }
 
 /* Keys up to SL_EXACT_KEY_MAX, many sharing their first 2 KiB (so the top
- * list's order depends on bytes past what it shows), forced to spill. */
-static void long_keys(void **state)
+ * list's order depends on bytes past what it shows), forced to spill, at
+ * max_bytes of 256 KiB and at SL_EXACT_MIN_BYTES. The budget is max_bytes:
+ * a long record is merged within it (it used to be read back beyond it, and
+ * a block that failed to load freed readers that were never set up). */
+static void long_keys_at(size_t max_bytes, int n, size_t top_n, uint64_t salt)
 {
-	(void)state;
-	tu_rng rng = {seed ^ 4};
+	tu_rng rng = {seed ^ salt};
 	char *dir = mkdir_tmp();
 	sl_budget b;
-	/* records longer than a block are read whole beyond max_bytes */
-	sl_budget_init(&b, 8 << 20);
+	sl_budget_init(&b, max_bytes);
 	sl_exact *e;
-	assert_int_equal(sl_exact_new(&e, &b, 256 * 1024, dir), SL_OK);
+	assert_int_equal(sl_exact_new(&e, &b, max_bytes, dir), SL_OK);
 	char *k = malloc(SL_EXACT_KEY_MAX);
 	assert_non_null(k);
 	memset(k, 'x', SL_EXACT_KEY_MAX);
 	ref r = {0};
-	for (int i = 0; i < 1500; i++) {
+	for (int i = 0; i < n; i++) {
 		uint64_t id = tu_below(&rng, 120);
 		size_t len;
 		switch (id % 4) {
-		case 0: len = SL_EXACT_KEY_MAX; break;
+		case 0: len = SL_EXACT_KEY_MAX - (id & 1); break;
 		case 1: len = 2048 + id; break;
 		case 2: len = SL_TOPK_VALUE_MAX + (id & 1); break;
 		default: len = id; break;
@@ -388,16 +389,69 @@ static void long_keys(void **state)
 		ref_add(&r, k, len, w);
 		memset(k + (len >= 2048 + 8 ? 2048 : len >= 8 ? len - 8 : 0), 'x', 8);
 	}
-	check(e, &r, 60);
+	check(e, &r, top_n);
 	sl_xsort_stats st;
 	sl_exact_stats(e, &st);
-	print_message("spills %llu, merges %llu\n", (unsigned long long)st.runs,
-		      (unsigned long long)st.merges);
+	print_message("max_bytes %zu: spills %llu, merges %llu, peak %zu\n", max_bytes,
+		      (unsigned long long)st.runs, (unsigned long long)st.merges, b.peak);
 	assert_true(st.runs > 1);
+	assert_true(st.merges > 0);
+	assert_true(b.peak <= max_bytes);
 	sl_exact_free(e);
 	assert_int_equal(b.used, 0);
 	free(k);
 	ref_free(&r);
+	rmdir(dir);
+	free(dir);
+}
+
+static void long_keys(void **state)
+{
+	(void)state;
+	long_keys_at(256 * 1024, 1500, 60, 4);
+	/* at the minimum the rows leave room for one reader: the runs are
+	 * merged into one before the final pass */
+	long_keys_at(SL_EXACT_MIN_BYTES, 800, 40, 14);
+}
+
+/* Two instances, one holding only short keys and runs, the other long
+ * keys, merged both ways: the merged runs' readers must make room for the
+ * longest key of either side. */
+static void long_keys_merge(void **state)
+{
+	(void)state;
+	tu_rng rng = {seed ^ 15};
+	char *dir = mkdir_tmp();
+	char *k = malloc(SL_EXACT_KEY_MAX);
+	assert_non_null(k);
+	for (int order = 0; order < 2; order++) {
+		sl_budget b;
+		sl_budget_init(&b, 2 * SL_EXACT_MIN_BYTES);
+		sl_exact *shortk, *longk;
+		assert_int_equal(sl_exact_new(&shortk, &b, SL_EXACT_MIN_BYTES, dir), SL_OK);
+		assert_int_equal(sl_exact_new(&longk, &b, SL_EXACT_MIN_BYTES, dir), SL_OK);
+		ref r = {0};
+		for (int i = 0; i < 60000; i++) {
+			size_t len = url_key(k, tu_below(&rng, 30000));
+			assert_int_equal(sl_exact_add(shortk, k, len), SL_OK);
+			ref_add(&r, k, len, 1);
+		}
+		for (int i = 0; i < 40; i++) {
+			size_t len = SL_EXACT_KEY_MAX - tu_below(&rng, 3);
+			memset(k, 'a' + (int)tu_below(&rng, 4), len);
+			assert_int_equal(sl_exact_add(longk, k, len), SL_OK);
+			ref_add(&r, k, len, 1);
+		}
+		sl_exact *dst = order ? longk : shortk, *src = order ? shortk : longk;
+		assert_int_equal(sl_exact_merge(dst, src), SL_OK);
+		check(dst, &r, 10);
+		assert_true(b.peak <= 2 * SL_EXACT_MIN_BYTES);
+		sl_exact_free(shortk);
+		sl_exact_free(longk);
+		assert_int_equal(b.used, 0);
+		ref_free(&r);
+	}
+	free(k);
 	rmdir(dir);
 	free(dir);
 }
@@ -632,6 +686,7 @@ int main(void)
 		cmocka_unit_test(skewed_spills),
 		cmocka_unit_test(all_distinct_ties),
 		cmocka_unit_test(long_keys),
+		cmocka_unit_test(long_keys_merge),
 		cmocka_unit_test(merge_two),
 		cmocka_unit_test(merge_seven),
 		cmocka_unit_test(merge_mixed),
