@@ -5,7 +5,8 @@
  * Container (docs/state-format.md has every field):
  *
  *     0   8  magic "SLUICEST"
- *     8   4  format version (2 written; 1, whose inputs lack `lines`, read)
+ *     8   4  format version (3 written; 1, whose inputs lack `lines`, and
+ *            2, whose HLLs have one-byte registers, read)
  *    12   4  S, the number of sections (1 .. 64)
  *    16   8  length of the whole file
  *    24 24S  section table: u32 type | u32 flags (0) | u64 length
@@ -690,7 +691,7 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 	if (len < HEADER + 8)
 		return fail(why, "truncated header");
 	uint32_t version = sl_wire_le32(buf + 8);
-	if (version != SL_STATE_VERSION && version != 1)
+	if (version != SL_STATE_VERSION && version != 1 && version != 2)
 		return fail(why, "unsupported state format version");
 	uint32_t ns = sl_wire_le32(buf + 12);
 	uint64_t file_len = sl_wire_le64(buf + 16);
