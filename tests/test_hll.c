@@ -17,7 +17,8 @@
  *    union, at the lower precision when precisions differ; a merge switches
  *    to Ertl, a fold keeps HIP;
  *  - state codec: a sketch comes back as it was (registers, HIP figure,
- *    flag); the one-byte form of versions 1 and 2 loads as merged;
+ *    flag); the one-byte form of versions 1 and 2 loads as merged, also
+ *    from the version-2 seed of the fuzz corpus;
  *  - the checkers themselves fail on a deliberately wrong input.
  *
  * Distinct hashes come from tu_next: splitmix64's output is a bijection of
@@ -29,7 +30,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint64_t seed;
 
@@ -44,6 +47,14 @@ static bool within(double est, double truth, int p, double k)
 	return fabs(est - truth) <= k * std_error(p) * truth;
 }
 
+/* The same figures, to the bit (a struct compare would read padding). */
+static bool same_estimate(sl_estimate a, sl_estimate b)
+{
+	return memcmp(&a.estimate, &b.estimate, sizeof(double)) == 0 &&
+	       memcmp(&a.low, &b.low, sizeof(double)) == 0 &&
+	       memcmp(&a.high, &b.high, sizeof(double)) == 0 && a.exact == b.exact;
+}
+
 /* Index and rank of hash at precision p, one bit at a time. */
 static void naive_split(uint64_t hash, int p, uint32_t *index, uint8_t *rank)
 {
@@ -55,6 +66,17 @@ static void naive_split(uint64_t hash, int p, uint32_t *index, uint8_t *rank)
 		r++;
 	*index = i;
 	*rank = r;
+}
+
+/* Register i of a six-bit packing, one bit at a time. */
+static unsigned naive_unpack(const uint8_t *bytes, uint32_t i)
+{
+	unsigned v = 0;
+	for (int j = 0; j < 6; j++) {
+		size_t bit = (size_t)i * 6 + (size_t)j;
+		v |= (unsigned)((bytes[bit / 8] >> (bit % 8)) & 1) << j;
+	}
+	return v;
 }
 
 /* Index of the first register where a and b differ, or -1. */
@@ -365,6 +387,18 @@ static void checkers_can_fail(void **state)
 	assert_int_equal(rank, 1);
 	naive_split(0, 14, &i, &rank);
 	assert_int_equal(rank, 51);
+
+	/* the naive unpacker against the hand-packed example, and one bit off */
+	const uint8_t packed[3] = {0x40, 0x0b, 0x00};
+	assert_int_equal(naive_unpack(packed, 0), 0);
+	assert_int_equal(naive_unpack(packed, 1), 45);
+	const uint8_t off_by_bit[3] = {0x40, 0x0a, 0x00};
+	assert_int_equal(naive_unpack(off_by_bit, 1), 41);
+
+	sl_estimate x = {1000.0, 990.0, 1010.0, false}, y = x;
+	assert_true(same_estimate(x, y));
+	y.high = nextafter(y.high, 2000.0);
+	assert_false(same_estimate(x, y));
 }
 
 /* The bytes sl_hll_encode writes for h, in a malloc'd buffer. */
@@ -381,17 +415,6 @@ static uint8_t *encode_hll(const sl_hll *h, size_t *len)
 	*len = w.len;
 	sl_wire_release(&w);
 	return out;
-}
-
-/* Register i of a six-bit packing, one bit at a time. */
-static unsigned naive_unpack(const uint8_t *bytes, uint32_t i)
-{
-	unsigned v = 0;
-	for (int j = 0; j < 6; j++) {
-		size_t bit = (size_t)i * 6 + (size_t)j;
-		v |= (unsigned)((bytes[bit / 8] >> (bit % 8)) & 1) << j;
-	}
-	return v;
 }
 
 /* Random adds against a byte-per-register model: the packed bytes the codec
@@ -542,7 +565,7 @@ static void estimator_switches(void **state)
 	feed(a, seed ^ 11, 200000);
 	feed(c, seed ^ 11, 200000);
 	sl_estimate ea = sl_hll_estimate(a), ec = sl_hll_estimate(c);
-	assert_memory_equal(&ea, &ec, sizeof ea);
+	assert_true(same_estimate(ea, ec));
 	assert_false(sl_hll_is_merged(a));
 
 	sl_hll *empty = sl_hll_new(&b, 14);
@@ -678,6 +701,78 @@ static void codec_round_trip(void **state)
 	assert_int_equal(b.used, 0);
 }
 
+/* A state written by a version-2 build with degraded distinct counters
+ * (the fuzz corpus's seed): each HLL loads with the file's one-byte
+ * registers, as merged, and is written back packed (version 3) with the
+ * same registers and the same estimate. */
+static void version_2_state_converts(void **state)
+{
+	(void)state;
+	const char *path = "fuzz/corpus/fuzz_state/v2-degraded.state";
+	size_t len;
+	uint8_t *buf = (uint8_t *)tu_slurp(path, &len);
+	if (!buf) {
+		print_message("no %s (run from the top of the tree)\n", path);
+		assert_int_equal(access("fuzz/corpus/fuzz_state", F_OK), -1);
+		return;
+	}
+	assert_int_equal(sl_wire_le32(buf + 8), 2);
+	uint32_t nsec = sl_wire_le32(buf + 12);
+	sl_budget b;
+	sl_budget_init(&b, 64 << 20);
+	sl_state *s = NULL;
+	const char *why = NULL;
+	assert_int_equal(sl_state_decode(&s, &b, buf, len, 0, &why), SL_OK);
+	size_t off = 32 + 24 * (size_t)nsec;
+	int checked = 0;
+	for (uint32_t k = 0; k < nsec; k++) {
+		const uint8_t *e = buf + 24 + 24 * (size_t)k;
+		uint32_t type = sl_wire_le32(e);
+		size_t slen = (size_t)sl_wire_le64(e + 8);
+		if (type == 16 || type == 17) {
+			const uint8_t *sec = buf + off;
+			const sl_distinct *d = type == 16 ? s->report->ips : s->report->visitors;
+			if (sec[1] == 1) { /* degraded, one byte a register */
+				int p = sec[10];
+				const sl_hll *h = sl_distinct_hll(d);
+				assert_non_null(h);
+				assert_true(sl_hll_is_merged(h));
+				assert_int_equal(sl_hll_precision(h), p);
+				for (uint32_t i = 0; i < (1u << p); i++)
+					assert_int_equal(sl_hll_register(h, i), sec[11 + i]);
+				checked++;
+			}
+		}
+		off += slen;
+	}
+	assert_true(checked > 0);
+
+	void *out;
+	size_t olen;
+	assert_int_equal(sl_state_encode(&b, s->report, s->inputs, s->ninputs, s->budget, s->peak,
+					 &out, &olen),
+			 SL_OK);
+	assert_int_equal(((uint8_t *)out)[8], 3);
+	sl_state *again = NULL;
+	assert_int_equal(sl_state_decode(&again, &b, out, olen, 0, &why), SL_OK);
+	const sl_distinct *pairs[2][2] = {{s->report->ips, again->report->ips},
+					  {s->report->visitors, again->report->visitors}};
+	for (int k = 0; k < 2; k++) {
+		sl_estimate x = sl_distinct_estimate(pairs[k][0]);
+		sl_estimate y = sl_distinct_estimate(pairs[k][1]);
+		assert_true(same_estimate(x, y));
+		const sl_hll *hx = sl_distinct_hll(pairs[k][0]), *hy = sl_distinct_hll(pairs[k][1]);
+		assert_int_equal(hx == NULL, hy == NULL);
+		if (hx)
+			assert_int_equal(first_difference(hx, hy), -1);
+	}
+	sl_state_free(again);
+	sl_free(&b, out, olen);
+	sl_state_free(s);
+	free(buf);
+	assert_int_equal(b.used, 0);
+}
+
 int main(void)
 {
 	seed = tu_seed("test_hll", 20240601);
@@ -695,6 +790,7 @@ int main(void)
 		cmocka_unit_test(side_by_side_accuracy),
 		cmocka_unit_test(estimator_switches),
 		cmocka_unit_test(codec_round_trip),
+		cmocka_unit_test(version_2_state_converts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
