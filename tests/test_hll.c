@@ -19,6 +19,8 @@
  *  - state codec: a sketch comes back as it was (registers, HIP figure,
  *    flag); the one-byte form of versions 1 and 2 loads as merged, also
  *    from the version-2 seed of the fuzz corpus;
+ *  - a distinct counter's figure is the same to the bit for a stream fed
+ *    whole, reversed or split and merged (Ertl, not HIP, once degraded);
  *  - the checkers themselves fail on a deliberately wrong input.
  *
  * Distinct hashes come from tu_next: splitmix64's output is a bijection of
@@ -773,6 +775,54 @@ static void version_2_state_converts(void **state)
 	assert_int_equal(b.used, 0);
 }
 
+/* A report's distinct counters give one figure however the stream was
+ * split and in whatever order it came: the degraded counter answers with
+ * Ertl's estimator. Fed whole, reversed, or as three parts merged, the
+ * estimates agree to the bit (HIP's would not). */
+static void distinct_figure_ignores_split(void **state)
+{
+	(void)state;
+	enum { N = 60000 };
+	sl_budget b;
+	sl_budget_init(&b, 1 << 24);
+	enum { POOL = 40000 };
+	uint64_t *pool = test_malloc(POOL * sizeof *pool);
+	uint64_t *hashes = test_malloc(N * sizeof *hashes);
+	tu_rng r = {seed ^ 16};
+	for (int i = 0; i < POOL; i++)
+		pool[i] = i ? tu_next(&r) : 0;
+	for (int i = 0; i < N; i++) /* repeats, and the hash 0 */
+		hashes[i] = pool[tu_below(&r, POOL)];
+	size_t share = 64 << 10;
+	sl_distinct *whole = sl_distinct_new(&b, share, 14);
+	sl_distinct *reversed = sl_distinct_new(&b, share, 14);
+	sl_distinct *parts[3];
+	for (int k = 0; k < 3; k++)
+		parts[k] = sl_distinct_new(&b, share, 14);
+	for (int i = 0; i < N; i++) {
+		sl_distinct_add_hash(whole, hashes[i]);
+		sl_distinct_add_hash(reversed, hashes[N - 1 - i]);
+		sl_distinct_add_hash(parts[i % 3], hashes[i]);
+	}
+	for (int k = 1; k < 3; k++)
+		assert_int_equal(sl_distinct_merge(parts[0], parts[k]), SL_OK);
+	assert_false(sl_distinct_is_exact(whole));
+	sl_estimate a = sl_distinct_estimate(whole), c = sl_distinct_estimate(reversed),
+		    d = sl_distinct_estimate(parts[0]);
+	print_message("distinct: whole %.1f, reversed %.1f, three parts %.1f\n", a.estimate,
+		      c.estimate, d.estimate);
+	assert_true(same_estimate(a, c));
+	assert_true(same_estimate(a, d));
+	assert_true(sl_hll_is_merged(sl_distinct_hll(whole)));
+	sl_distinct_free(whole);
+	sl_distinct_free(reversed);
+	for (int k = 0; k < 3; k++)
+		sl_distinct_free(parts[k]);
+	test_free(hashes);
+	test_free(pool);
+	assert_int_equal(b.used, 0);
+}
+
 int main(void)
 {
 	seed = tu_seed("test_hll", 20240601);
@@ -791,6 +841,7 @@ int main(void)
 		cmocka_unit_test(estimator_switches),
 		cmocka_unit_test(codec_round_trip),
 		cmocka_unit_test(version_2_state_converts),
+		cmocka_unit_test(distinct_figure_ignores_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
