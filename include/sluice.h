@@ -160,15 +160,21 @@ typedef struct {
 
 #define SL_HLL_MIN_P 4
 #define SL_HLL_MAX_P 18
+/* Relative standard error times sqrt(2^p) of the two estimators: HIP
+ * (sqrt(ln 2), a sketch fed by one stream) and Ertl's (merged sketches). */
+#define SL_HLL_HIP_SE 0.8326
+#define SL_HLL_ERTL_SE 1.04
 
 typedef struct sl_hll sl_hll;
 
-/* New empty HLL with 2^p one-byte registers, p in [SL_HLL_MIN_P,
+/* New empty HLL with 2^p six-bit registers, p in [SL_HLL_MIN_P,
  * SL_HLL_MAX_P]. NULL on SL_ENOMEM or a bad p. Owned by the caller. */
 sl_hll *sl_hll_new(sl_budget *b, int p);
+/* Frees h and returns its bytes to its budget. NULL is a no-op. */
 void sl_hll_free(sl_hll *h);
 int sl_hll_precision(const sl_hll *h);
-/* Bytes this HLL holds from its budget. */
+/* Bytes an HLL of precision p holds from its budget (sizeof the handle +
+ * 3 * 2^p / 4 + 1); 0 for a p out of range. */
 size_t sl_hll_bytes(int p);
 
 /* Adds a 64-bit hash: register index = the top p bits, value = 1 + the number
@@ -179,20 +185,34 @@ void sl_hll_add_hash(sl_hll *h, uint64_t hash);
 void sl_hll_prefetch(const sl_hll *h, uint64_t hash);
 
 /*
- * dst := union(dst, src). If src has the lower precision, dst is first folded
- * to src's precision (which needs no new memory: registers shrink in place).
- * Returns SL_OK; never fails.
+ * dst := union(dst, src), and dst is marked merged (Ertl's estimator from
+ * now on, even if src was empty). If src has the lower precision, dst is
+ * first folded to src's precision (which needs no new memory: registers
+ * shrink in place). src is unchanged. Returns SL_OK; never fails.
  */
 sl_status sl_hll_merge(sl_hll *dst, const sl_hll *src);
 
-/* Folds h to precision p <= its own, as if built at p from the same hashes. */
+/* Folds h to precision p <= its own, as if built at p from the same hashes.
+ * The HIP estimate stays valid (its error is now that of p). */
 void sl_hll_fold(sl_hll *h, int p);
 
-/* Ertl's improved estimator (2017), as in Redis. Interval: estimate times
- * (1 -/+ 1.96 * 1.04 / sqrt(2^p)). exact is false. */
+/* The estimate and its 95% interval, estimate times (1 -/+ 1.96 *
+ * sl_hll_std_error(h)), low clipped at 0; all 0 for an empty sketch. A
+ * never-merged sketch answers with HIP (Cohen 2014, Ting 2014), which
+ * depends on the order the hashes came in; a merged one with Ertl's improved
+ * estimator (2017), which depends on the registers only. exact is false. */
 sl_estimate sl_hll_estimate(const sl_hll *h);
+/* The relative standard error the estimate states: SL_HLL_HIP_SE or
+ * SL_HLL_ERTL_SE over sqrt(2^p). */
+double sl_hll_std_error(const sl_hll *h);
+/* Whether h has been merged (or loaded from a version 1 or 2 state). */
+bool sl_hll_is_merged(const sl_hll *h);
+/* Marks h merged without a merge: for a caller that replays the contents of
+ * another sketch into h by sl_hll_add_hash (lib/distinct.c's merge), where
+ * the replay order would otherwise decide the figure. */
+void sl_hll_mark_merged(sl_hll *h);
 
-/* Register i (0 <= i < 2^p), for tests and serialization. */
+/* Register i (0 <= i < 2^p; 0 otherwise), for tests and serialization. */
 uint8_t sl_hll_register(const sl_hll *h, uint32_t i);
 
 /* ------------------------------------------------------------------------ */
@@ -937,7 +957,7 @@ void sl_outfile_signal_cleanup(void);
 #define SL_STATE_MAGIC "SLUICEST"
 #define SL_STATE_MAGIC_LEN 8
 #define SL_STATE_VERSION 3	/* written; versions 1 (no input line counts) and 2
-				 * (bytes_sent of 64 bits) are still read */
+				 * (64-bit bytes_sent, one-byte HLL registers) are still read */
 /* Bytes at the start of each input covered by head_hash. */
 #define SL_STATE_HEAD_BYTES 4096
 

@@ -10,7 +10,15 @@
  *             h * 0x9e37..., so structured hashes still spread. Capacity is
  *             a power of two >= 16, kept at load <= 3/4, doubled on demand.
  *   degraded  the HLL, which answers with Ertl's estimator and its 95%
- *             interval. The set's count at the switch, n0, is kept: the
+ *             interval (lib/hll.c). The HLL is marked merged when the
+ *             counter degrades, so its HIP figure is never used: HIP
+ *             depends on the order of the hashes, and a report's counters
+ *             are fed in an order that depends on -j (each worker's share,
+ *             then merges; a degrade replays the set in slot order). Ertl's
+ *             figure depends on the registers alone, which are the same for
+ *             any split and merge order, so `-j 1`, `-j N`, a resumed state
+ *             and merged states all print the same estimate. The price is
+ *             the error: 1.04 / sqrt(m) instead of HIP's 0.83 / sqrt(m). The set's count at the switch, n0, is kept: the
  *             counter has seen at least n0 distinct hashes, so the estimate
  *             and both ends of the interval are raised to n0 when below it.
  *
@@ -145,6 +153,7 @@ static void degrade(sl_distinct *d, uint64_t extra)
 			sl_hll_add_hash(d->hll, d->set[i]);
 	if (d->has_zero)
 		sl_hll_add_hash(d->hll, 0);
+	sl_hll_mark_merged(d->hll); /* Ertl: see the top comment */
 	sl_free(d->budget, d->set, d->cap * sizeof(uint64_t));
 	d->set = NULL;
 	d->cap = 0;
@@ -315,10 +324,13 @@ const sl_hll *sl_distinct_hll(const sl_distinct *d)
  *
  *   u8 p          the HLL's current precision (a merge may have folded it
  *                 even while the counter is exact)
- *   u8 mode       0 exact, 1 degraded
+ *   u8 mode       0 exact, 2 degraded (1 degraded, state versions 1, 2)
  *   exact:    u8 has_zero | u64 count | (count - has_zero) nonzero u64
  *             hashes, in slot order
- *   degraded: u64 floor | the HLL (lib/hll.c: u8 p, 2^p registers)
+ *   mode 2:   u64 floor | the HLL (lib/hll.c sl_hll_encode: u8 p, u8 merged,
+ *             f64 HIP estimate, 3 * 2^p / 4 packed register bytes)
+ *   mode 1:   u64 floor | the HLL (lib/hll.c sl_hll_load_v2: u8 p, 2^p
+ *             one-byte registers), read only
  *
  * Loading merges into an empty dst as sl_distinct_merge would. When dst has
  * room for the whole set (its max_bytes) it stays exact and must end with
@@ -331,7 +343,7 @@ const sl_hll *sl_distinct_hll(const sl_distinct *d)
 void sl_distinct_encode(const sl_distinct *d, sl_wire_writer *w)
 {
 	sl_wire_u8(w, (uint8_t)sl_hll_precision(d->hll));
-	sl_wire_u8(w, d->set ? 0 : 1);
+	sl_wire_u8(w, d->set ? 0 : 2);
 	if (!d->set) {
 		sl_wire_u64(w, d->floor);
 		sl_hll_encode(d->hll, w);
@@ -362,9 +374,9 @@ sl_status sl_distinct_load(sl_distinct *dst, sl_wire_reader *r, const char **why
 		return bad(why, "distinct counter truncated");
 	if (p < SL_HLL_MIN_P || p > SL_HLL_MAX_P)
 		return bad(why, "distinct counter precision out of range");
-	if (mode > 1)
+	if (mode > 2)
 		return bad(why, "distinct counter mode unknown");
-	if (mode == 1) {
+	if (mode != 0) {
 		uint64_t floor = sl_wire_get_u64(r);
 		if (r->bad)
 			return bad(why, "distinct counter truncated");
@@ -373,7 +385,8 @@ sl_status sl_distinct_load(sl_distinct *dst, sl_wire_reader *r, const char **why
 		if (p < sl_hll_precision(dst->hll))
 			sl_hll_fold(dst->hll, p);
 		degrade(dst, 0);
-		sl_status st = sl_hll_load(dst->hll, r, why);
+		sl_status st = mode == 2 ? sl_hll_load(dst->hll, r, why)
+					 : sl_hll_load_v2(dst->hll, r, why);
 		if (st != SL_OK)
 			return st;
 		if (dst->floor < floor)

@@ -6,7 +6,8 @@
  *
  *     0   8  magic "SLUICEST"
  *     8   4  format version (3 written; 2, whose bytes_sent has no high
- *            word, and 1, whose inputs also lack `lines`, read)
+ *            word and whose HLLs have one-byte registers, and 1, whose
+ *            inputs also lack `lines`, read)
  *    12   4  S, the number of sections (1 .. 64)
  *    16   8  length of the whole file
  *    24 24S  section table: u32 type | u32 flags (0) | u64 length

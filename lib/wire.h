@@ -113,6 +113,8 @@ int sl_distinct_created_precision(const sl_distinct *d);
 
 void sl_hll_encode(const sl_hll *h, sl_wire_writer *w);
 sl_status sl_hll_load(sl_hll *dst, sl_wire_reader *r, const char **why);
+/* The one-byte-a-register HLL of state versions 1 and 2; loads as merged. */
+sl_status sl_hll_load_v2(sl_hll *dst, sl_wire_reader *r, const char **why);
 
 void sl_distinct_encode(const sl_distinct *d, sl_wire_writer *w);
 sl_status sl_distinct_load(sl_distinct *dst, sl_wire_reader *r, const char **why);

@@ -786,23 +786,33 @@ static void impossible_sketches(void **state)
 	uint8_t *orig = small_state(&b, 20000, 30000, &len);
 	uint8_t *buf = malloc(len);
 
-	/* HLL register above 65 - p */
+	/* HLL register above 65 - p (register 4: the low six bits of packed
+	 * byte 3) */
 	memcpy(buf, orig, len);
 	assert_true(find_section(buf, 16, &off, &slen));
-	assert_int_equal(buf[off + 1], 1); /* degraded */
+	assert_int_equal(buf[off + 1], 2); /* degraded, packed HLL */
 	int p = buf[off];
 	assert_int_equal(buf[off + 10], p);
-	size_t reg = off + 11;
-	buf[reg + 5] = (uint8_t)(65 - p);
+	assert_int_equal(buf[off + 11], 1); /* merged: Ertl */
+	size_t reg = off + 20;
+	buf[reg + 3] = (uint8_t)((buf[reg + 3] & 0xc0) | (65 - p));
 	reseal(buf, len);
 	sl_state_free(decode_ok(&b, buf, len, 0)); /* 65 - p is possible */
-	buf[reg + 5] = (uint8_t)(66 - p);
+	buf[reg + 3] = (uint8_t)((buf[reg + 3] & 0xc0) | (66 - p));
 	reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL register 66 - p");
 	memcpy(buf, orig, len);
 	buf[off + 10] = 3;
 	reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL precision 3");
+	memcpy(buf, orig, len);
+	buf[off + 11] = 2;
+	reseal(buf, len);
+	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL merged flag 2");
+	memcpy(buf, orig, len);
+	buf[off + 11] = 0; /* HIP with a zero estimate but registers set */
+	reseal(buf, len);
+	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL HIP estimate 0");
 
 	/* KLL: the items of a sorted level (the first above level 0 whose
 	 * first and last items differ) out of order */
@@ -1151,7 +1161,7 @@ static void reads_version_2(void **state)
 						 s->peak, &out, &olen),
 				 SL_OK);
 		assert_int_equal(((uint8_t *)out)[8], 3);
-		assert_int_equal(olen, len + 8); /* the high word of bytes_sent */
+		assert_true(olen != len); /* v3's layout: bytes_sent's high word, packed HLLs */
 		sl_state *again = decode_ok(&b, out, olen, 0);
 		assert_same_report(s->report, again->report, true);
 		sl_state_free(again);
