@@ -10,6 +10,7 @@
  *   sl_topk_*     heavy hitters: exact counts, degrading to Space-Saving
  *   sl_tally_*    a small exact string -> count map (methods, protocols)
  *   sl_kll_*      KLL quantile sketch (Karnin, Lang, Liberty 2016)
+ *   sl_relq_*     quantiles with a relative error in the value (DDSketch)
  *   sl_moments_*  count/min/max/mean/stddev (Welford) and sum (Neumaier)
  *   sl_series_*   requests per time bucket (hour or minute)
  *   sl_access_*   zero-copy nginx/apache access-log line parser
@@ -339,6 +340,84 @@ double sl_kll_quantile(const sl_kll *s, double q);
 double sl_kll_rank(const sl_kll *s, double v);
 /* 95% bound on |estimated rank - true rank| / n; 0 while exact. */
 double sl_kll_rank_error(const sl_kll *s);
+
+/* Visits every retained item with its weight (2^level), level 0 first;
+ * the weights sum to sl_kll_count(s). */
+void sl_kll_visit(const sl_kll *s, void (*fn)(void *ud, double v, uint64_t w), void *ud);
+
+/* ------------------------------------------------------------------------ */
+/* Relative-error quantiles (lib/relq.c)                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Quantiles of values >= 0 whose error is relative to the value: DDSketch
+ * (Masson, Rim, Lee, VLDB 2019) with B logarithmic buckets of ratio
+ * gamma = (1 + a) / (1 - a), after an exact phase that keeps up to B raw
+ * values. Every quantile is exact while the raw values fit
+ * (sl_relq_relative_error() == 0), then within a * (true value). Zero has
+ * its own exact bucket; min, max and count are exact. When the keys in use
+ * would span more than B buckets the lowest ones are folded together: the
+ * quantiles that fall there lose the bound (sl_relq_bounded). Deterministic;
+ * merge adds bucket counts, so the answers do not depend on the order of
+ * adds and merges.
+ *
+ * Quantile definition (nearest rank): quantile(q) is the value of rank
+ * sl_relq_rank(q, n) in ascending order.
+ *
+ * Memory: one block of sl_relq_bytes(B) taken at creation; adds and merges
+ * never allocate and never fail for lack of memory.
+ */
+#define SL_RELQ_DEFAULT_ALPHA 0.005
+#define SL_RELQ_DEFAULT_BUCKETS 4096
+#define SL_RELQ_MIN_BUCKETS 64
+#define SL_RELQ_MAX_BUCKETS (1u << 20)
+
+typedef struct sl_relq sl_relq;
+
+/* A sketch of `buckets` cells (SL_RELQ_MIN_BUCKETS .. SL_RELQ_MAX_BUCKETS)
+ * and relative accuracy alpha (1e-4 .. 0.25). NULL when the budget refuses
+ * (SL_ENOMEM) or a parameter is out of range. Owned by the caller
+ * (sl_relq_free; NULL is a no-op). */
+sl_relq *sl_relq_new(sl_budget *b, uint32_t buckets, double alpha);
+void sl_relq_free(sl_relq *s);
+/* Bytes sl_relq_new(buckets) takes; SIZE_MAX when out of range. */
+size_t sl_relq_bytes(uint32_t buckets);
+/* Adds v; false (nothing added) for NaN and negative values. +inf is kept
+ * in the highest bucket (min and max stay exact). */
+bool sl_relq_add(sl_relq *s, double v);
+/* dst := dst + src (src unchanged). SL_EINVAL, changing nothing, when the
+ * relative accuracies differ, dst == src, or the count would pass 2^64.
+ * Sketches of different B merge into dst's B. */
+sl_status sl_relq_merge(sl_relq *dst, const sl_relq *src);
+/* Adds the items of a KLL sketch with their weights (state files of
+ * versions 1 and 2): its quantiles then carry the KLL's rank error too
+ * (sl_relq_rank_slack). SL_EINVAL for a KLL holding negative values. */
+sl_status sl_relq_add_kll(sl_relq *dst, const sl_kll *k);
+
+uint64_t sl_relq_count(const sl_relq *s);
+uint32_t sl_relq_buckets(const sl_relq *s);
+double sl_relq_alpha(const sl_relq *s);
+double sl_relq_min(const sl_relq *s); /* NaN when empty */
+double sl_relq_max(const sl_relq *s); /* NaN when empty */
+/* The rank of quantile q among n values: ceil(q n) in [1, n] (q n lowered
+ * by a relative 1e-12 first, so that 0.999 * 1000 is rank 999); 0 when
+ * n = 0. */
+uint64_t sl_relq_rank(double q, uint64_t n);
+/* The value of rank sl_relq_rank(q, n); NaN when empty. Never allocates,
+ * never changes the sketch. */
+double sl_relq_quantile(const sl_relq *s, double q);
+/* 0 while the raw values are kept (exact), else alpha: each quantile that
+ * sl_relq_bounded is within that fraction of its true value. */
+double sl_relq_relative_error(const sl_relq *s);
+/* Whether quantile q keeps the relative bound: false only for ranks in the
+ * folded lowest bucket (the value range outgrew B buckets). */
+bool sl_relq_bounded(const sl_relq *s, double q);
+/* True while every quantile is exact (raw values, nothing converted). */
+bool sl_relq_is_exact(const sl_relq *s);
+/* Rank error inherited from converted KLL sketches, in ranks (0 normally):
+ * a quantile is then within the relative bound of a value whose rank is
+ * within this many ranks of the asked one. */
+double sl_relq_rank_slack(const sl_relq *s);
 
 /* ------------------------------------------------------------------------ */
 /* Moments (lib/moments.c)                                                   */
