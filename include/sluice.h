@@ -655,9 +655,9 @@ struct sl_report {
 	sl_distinct *ips;
 	sl_distinct *visitors;	/* IP + date + user agent (GoAccess) */
 	sl_topk *top[SL_TOP_COUNT];
-	sl_kll *request_time_q; /* seconds */
+	sl_relq *request_time_q; /* seconds */
 	sl_moments request_time;
-	sl_kll *response_bytes_q;
+	sl_relq *response_bytes_q;
 	sl_moments response_bytes;
 	sl_series *per_hour;
 	sl_series *per_minute;	/* NULL once the span reaches 6 hours */
@@ -665,7 +665,7 @@ struct sl_report {
 	 * `requests` counts the lines kept and bytes_sent their bytes) */
 	sl_distinct *distinct_lines;
 	sl_topk *top_lines;
-	sl_kll *line_length_q;
+	sl_relq *line_length_q;
 	sl_moments line_length;
 	uint32_t nsamples;
 	sl_sample samples[SL_SAMPLES_MAX];
@@ -829,7 +829,7 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src);
  */
 #define SL_STATE_MAGIC "SLUICEST"
 #define SL_STATE_MAGIC_LEN 8
-#define SL_STATE_VERSION 2	/* written; version 1 (no input line counts) is still read */
+#define SL_STATE_VERSION 3	/* written; versions 2 (KLL quantiles) and 1 (no input line counts) are still read */
 /* Bytes at the start of each input covered by head_hash. */
 #define SL_STATE_HEAD_BYTES 4096
 

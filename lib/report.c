@@ -9,7 +9,7 @@
  *                GoAccess's definition)                   (exact -> HLL)
  *   top          url, path, ip, referrer, user_agent,
  *                not_found (path of 404s)                 (exact -> Space-Saving)
- *   quantiles    request_time, response_bytes             (KLL + moments)
+ *   quantiles    request_time, response_bytes   (relative error, + moments)
  *   series       per hour, and per minute while the span is under 6 hours
  * Every line counts in `lines`; each is exactly one of requests, malformed
  * or oversized, so lines == requests + malformed + oversized.
@@ -21,8 +21,10 @@
  *
  * Memory plan (sl_report_new): the report's max_bytes are shared as
  *   fixed     the report struct, its line reader (lib/scan.h, ~7 KiB),
- *             two KLLs (k = 200, less when the budget is small), the two
- *             series
+ *             two relative-error quantile sketches (lib/relq.c: 4096
+ *             buckets of 0.5%, fewer when the budget is small; the first
+ *             4096 values of each are kept raw, so small logs have exact
+ *             quantiles), the two series
  *   the rest  ips 9%, visitors 9% (each at least four times its HLL, whose
  *             precision the caller may fix so that reports of one run merge
  *             register for register), and the six top lists the remainder,
@@ -54,8 +56,6 @@ static inline uint64_t key_hash(const char *p, size_t n)
 }
 
 #define SIX_HOURS (6 * 3600)
-#define KLL_SEED_TIME 0x9e3779b97f4a7c15ULL
-#define KLL_SEED_BYTES 0xc2b2ae3d27d4eb4fULL
 #define HOUR_SERIES_BYTES (16 * 1024)  /* 2048 hours (85 days) before coarsening */
 #define MINUTE_SERIES_BYTES (3 * 1024) /* 6 hours of minutes fit */
 #define MIN_SKETCH_BYTES (64 * 1024)
@@ -73,18 +73,26 @@ const char *sl_top_name(sl_top_list t)
 	return (unsigned)t < SL_TOP_COUNT ? top_names[t] : NULL;
 }
 
-static uint32_t kll_k_for(size_t max_bytes)
+/* Buckets of each quantile sketch: two of them may take at most 1/8 of the
+ * report, and never fewer than 512 buckets (a value ratio of ~160 before
+ * the lowest buckets fold; 4096 at the default budget: ~5e17). */
+#define QUANT_MIN_BUCKETS 512
+static uint32_t quant_buckets_for(size_t max_bytes)
 {
-	/* Two KLLs may take at most 1/8 of the report. */
-	uint32_t k = SL_KLL_DEFAULT_K;
-	while (k > SL_KLL_MIN_K && 2 * sl_kll_bytes(k) > max_bytes / 8)
-		k /= 2;
-	return k < SL_KLL_MIN_K ? SL_KLL_MIN_K : k;
+	uint32_t n = SL_RELQ_DEFAULT_BUCKETS;
+	while (n > QUANT_MIN_BUCKETS && 2 * sl_relq_bytes(n) > max_bytes / 8)
+		n /= 2;
+	return n;
+}
+
+static sl_relq *new_quantiles(sl_budget *b, size_t max_bytes)
+{
+	return sl_relq_new(b, quant_buckets_for(max_bytes), SL_RELQ_DEFAULT_ALPHA);
 }
 
 static size_t fixed_bytes(size_t max_bytes)
 {
-	return sizeof(sl_report) + sizeof(sl_scan_lines) + 2 * sl_kll_bytes(kll_k_for(max_bytes)) +
+	return sizeof(sl_report) + sizeof(sl_scan_lines) + 2 * sl_relq_bytes(quant_buckets_for(max_bytes)) +
 	       HOUR_SERIES_BYTES + MINUTE_SERIES_BYTES + 1024 /* series headers, slack */;
 }
 
@@ -143,13 +151,13 @@ void sl_report_free(sl_report *r)
 	sl_distinct_free(r->visitors);
 	for (int i = 0; i < SL_TOP_COUNT; i++)
 		sl_topk_free(r->top[i]);
-	sl_kll_free(r->request_time_q);
-	sl_kll_free(r->response_bytes_q);
+	sl_relq_free(r->request_time_q);
+	sl_relq_free(r->response_bytes_q);
 	sl_series_free(r->per_hour);
 	sl_series_free(r->per_minute);
 	sl_distinct_free(r->distinct_lines);
 	sl_topk_free(r->top_lines);
-	sl_kll_free(r->line_length_q);
+	sl_relq_free(r->line_length_q);
 	sl_exact_free(r->exact);
 	sl_free(r->budget, r->exact_key, EXACT_KEY_BYTES);
 	if (r->exact_lists)
@@ -167,7 +175,7 @@ static sl_status new_lines_report(sl_report *r, size_t max_bytes, int hll_p)
 		distinct = 4 * sl_hll_bytes(hll_p);
 	r->distinct_lines = sl_distinct_new(b, distinct, hll_p);
 	r->top_lines = sl_topk_new(b, sketch - distinct);
-	r->line_length_q = sl_kll_new(b, kll_k_for(max_bytes), KLL_SEED_BYTES);
+	r->line_length_q = new_quantiles(b, max_bytes);
 	return r->distinct_lines && r->top_lines && r->line_length_q ? SL_OK : SL_ENOMEM;
 }
 
@@ -193,13 +201,12 @@ static sl_report *new_report(sl_budget *b, sl_format fmt, size_t max_bytes)
 	return r;
 }
 
-/* The parts of fixed_bytes() every access-log report has: the two KLLs and
+/* The parts of fixed_bytes() every access-log report has: the two quantile sketches and
  * the two series. False when one does not fit (sl_report_free cleans up). */
 static bool new_fixed_parts(sl_report *r, size_t max_bytes)
 {
-	uint32_t k = kll_k_for(max_bytes);
-	r->request_time_q = sl_kll_new(r->budget, k, KLL_SEED_TIME);
-	r->response_bytes_q = sl_kll_new(r->budget, k, KLL_SEED_BYTES);
+	r->request_time_q = new_quantiles(r->budget, max_bytes);
+	r->response_bytes_q = new_quantiles(r->budget, max_bytes);
 	r->per_hour = sl_series_new(r->budget, 3600, HOUR_SERIES_BYTES);
 	r->per_minute = sl_series_new(r->budget, 60, MINUTE_SERIES_BYTES);
 	return r->request_time_q && r->response_bytes_q && r->per_hour && r->per_minute;
@@ -582,10 +589,10 @@ static void figures(sl_report *r, const sl_access_rec *rec)
 	sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
 	sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
 	if (rec->has_request_time) {
-		sl_kll_add(r->request_time_q, rec->request_time);
+		sl_relq_add(r->request_time_q, rec->request_time);
 		sl_moments_add(&r->request_time, rec->request_time);
 	}
-	sl_kll_add(r->response_bytes_q, (double)rec->bytes);
+	sl_relq_add(r->response_bytes_q, (double)rec->bytes);
 	sl_moments_add(&r->response_bytes, (double)rec->bytes);
 
 	sl_series_add(r->per_hour, rec->time, 1);
@@ -661,7 +668,7 @@ static void record_line(sl_report *r, const char *line, size_t len)
 	r->bytes_sent += len;
 	sl_distinct_add_hash(r->distinct_lines, h);
 	sl_topk_add(r->top_lines, len ? line : "", len, h, 1);
-	sl_kll_add(r->line_length_q, (double)len);
+	sl_relq_add(r->line_length_q, (double)len);
 	sl_moments_add(&r->line_length, (double)len);
 }
 
@@ -757,7 +764,7 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 	if (dst->format == SL_FMT_LINES) {
 		sl_distinct_merge(dst->distinct_lines, src->distinct_lines);
 		sl_topk_merge(dst->top_lines, src->top_lines);
-		sl_kll_merge(dst->line_length_q, src->line_length_q);
+		sl_relq_merge(dst->line_length_q, src->line_length_q);
 		sl_moments_merge(&dst->line_length, &src->line_length);
 		return SL_OK;
 	}
@@ -777,9 +784,9 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 		for (int i = 0; i < SL_TOP_COUNT; i++)
 			sl_topk_merge(dst->top[i], src->top[i]);
 	}
-	sl_kll_merge(dst->request_time_q, src->request_time_q);
+	sl_relq_merge(dst->request_time_q, src->request_time_q);
 	sl_moments_merge(&dst->request_time, &src->request_time);
-	sl_kll_merge(dst->response_bytes_q, src->response_bytes_q);
+	sl_relq_merge(dst->response_bytes_q, src->response_bytes_q);
 	sl_moments_merge(&dst->response_bytes, &src->response_bytes);
 	sl_series_merge(dst->per_hour, src->per_hour);
 	if (dst->per_minute && (!src->per_minute ||

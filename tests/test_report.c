@@ -50,7 +50,7 @@ static void assert_reports_equal(const sl_report *a, const sl_report *b)
 	assert_int_equal(a->request_time.n, b->request_time.n);
 	assert_true(a->request_time.min == b->request_time.min);
 	assert_true(a->request_time.max == b->request_time.max);
-	assert_int_equal(sl_kll_count(a->request_time_q), sl_kll_count(b->request_time_q));
+	assert_int_equal(sl_relq_count(a->request_time_q), sl_relq_count(b->request_time_q));
 	const sl_distinct *da[2] = {a->ips, a->visitors}, *db[2] = {b->ips, b->visitors};
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(sl_distinct_is_exact(da[k]), sl_distinct_is_exact(db[k]));
