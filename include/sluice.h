@@ -419,6 +419,29 @@ bool sl_relq_is_exact(const sl_relq *s);
  * within this many ranks of the asked one. */
 double sl_relq_rank_slack(const sl_relq *s);
 
+/*
+ * Exact mode (a report's --exact): the raw values are kept whatever their
+ * number, never turned into buckets. sl_relq_set_exact on an empty sketch
+ * (SL_EINVAL otherwise). While sl_relq_raw_full, sl_relq_add refuses
+ * positive values (returns false, counts nothing): the caller first copies
+ * the sl_relq_raw_count values (sl_relq_raw_value, in no order) to its own
+ * store and calls sl_relq_raw_spilled, which empties the array and counts
+ * them as spilled. After a spill, sl_relq_quantile answers the min, the
+ * max, the zeros and the q given to sl_relq_set_answers (at most
+ * SL_RELQ_MAX_ANSWERS; values the caller selected from all of them, at rank
+ * sl_relq_rank), and NaN for any other q. sl_relq_merge of exact-mode
+ * sketches needs the two raw arrays to fit one (SL_EINVAL otherwise).
+ */
+#define SL_RELQ_MAX_ANSWERS 8
+sl_status sl_relq_set_exact(sl_relq *s);
+bool sl_relq_raw_full(const sl_relq *s);
+uint32_t sl_relq_raw_count(const sl_relq *s);
+double sl_relq_raw_value(const sl_relq *s, uint32_t i); /* NaN out of range */
+void sl_relq_raw_spilled(sl_relq *s);
+uint64_t sl_relq_spilled(const sl_relq *s);	/* positive values spilled */
+uint64_t sl_relq_zero_count(const sl_relq *s);	/* values equal to 0 */
+sl_status sl_relq_set_answers(sl_relq *s, const double *q, const double *v, size_t n);
+
 /* ------------------------------------------------------------------------ */
 /* Moments (lib/moments.c)                                                   */
 /* ------------------------------------------------------------------------ */
@@ -681,6 +704,8 @@ struct sl_report {
 	char *exact_key;	/* scratch: a tagged key */
 	size_t exact_top_n;
 	struct sl_report_exact_list *exact_lists;
+	struct sl_xsort *quant_sort; /* --exact: spilled quantile values */
+	char *quant_tmpdir;	/* --exact: a copy of tmpdir for quant_sort */
 	sl_budget *budget;
 	sl_time_cache tc;
 	struct sl_scan_lines *scan; /* the line reader of sl_report_feed */
@@ -720,10 +745,14 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt,
 			  size_t max_bytes, int hll_p);
 
 /*
- * A report whose distinct counts and top lists are exact whatever the data
- * size (--exact): their keys go to one exact table (sl_exact) that spills
- * sorted, LZ4-compressed runs to an unnamed temporary file in tmpdir. The
- * other parts are as in sl_report_new. top_n is the number of rows each
+ * A report whose distinct counts, top lists and quantiles are exact whatever
+ * the data size (--exact): their keys go to one exact table (sl_exact) that
+ * spills sorted, LZ4-compressed runs to an unnamed temporary file in tmpdir;
+ * the quantile sketches keep their raw values and spill them to one
+ * external sort (sl_xsort, SL_XSORT_MIN_BYTES of max_bytes kept for it), so
+ * after sl_report_finish_exact p50, p90, p99 and p999 (and min, max) are the
+ * exact values of rank sl_relq_rank(q, n). The other parts are as in
+ * sl_report_new. top_n is the number of rows each
  * list will keep (their bytes are reserved now). Errors as sl_report_new;
  * SL_EBUDGET below sl_report_min_bytes_exact(top_n).
  * After the input: sl_report_finish_exact, then the accessors below.

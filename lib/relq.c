@@ -62,6 +62,15 @@
  * concatenated), so any order of adds and merges gives the same quantiles.
  * The window's placement (offset) depends on the order but no answer does.
  *
+ * Exact mode (sl_relq_set_exact, for --exact): the raw array never turns
+ * into buckets. When it is full the caller moves its values elsewhere (the
+ * report spills them to an external sort, lib/xsort.c) and calls
+ * sl_relq_raw_spilled; sl_relq_add refuses a positive value while the array
+ * is full. Once values have been spilled, quantiles other than the min, the
+ * max and the zeros are only those the caller computed from the sorted
+ * values and set with sl_relq_set_answers (NaN for any other q). Merging two
+ * exact-mode sketches needs their raw values to fit one array.
+
  * Converted sketches: state files of versions 1 and 2 hold KLL sketches;
  * sl_relq_add_kll adds a KLL's retained items with their weights and carries
  * its rank error (in ranks, summed over merges) as rank_slack: those
@@ -112,6 +121,10 @@ struct sl_relq {
 	uint32_t nraw;		/* phase 1: raw values held */
 	bool bucketed;		/* phase 2 */
 	bool collapsed;		/* floor holds folded counts */
+	bool exact;		/* never bucketed: the caller spills (exact mode) */
+	uint64_t spilled;	/* exact mode: positive values moved out */
+	uint32_t nanswers;	/* exact mode: answers set after a spill */
+	double answer_q[SL_RELQ_MAX_ANSWERS], answer_v[SL_RELQ_MAX_ANSWERS];
 	int32_t offset;		/* key of cell 0 */
 	int32_t lo, hi;		/* keys in use (valid when bucket_n > 0) */
 	int32_t floor;		/* valid when collapsed */
@@ -374,6 +387,8 @@ static void add_positive(sl_relq *s, double v, uint64_t c)
 			s->cell[s->nraw++] = to_bits(v);
 			return;
 		}
+		if (s->exact)
+			return; /* not reached: callers check raw_full first */
 		to_buckets(s);
 	}
 	int32_t k;
@@ -397,7 +412,7 @@ static void see(sl_relq *s, double v)
 
 bool sl_relq_add(sl_relq *s, double v)
 {
-	if (!(v >= 0))
+	if (!(v >= 0) || (v != 0 && s->exact && s->nraw == s->cap))
 		return false;
 	s->n++;
 	see(s, v);
@@ -450,6 +465,10 @@ sl_status sl_relq_merge(sl_relq *dst, const sl_relq *src)
 		return SL_OK;
 	if (dst->n > UINT64_MAX - src->n)
 		return SL_EINVAL;
+	if (dst->exact != src->exact ||
+	    (dst->exact && (uint64_t)dst->nraw + src->nraw > dst->cap))
+		return SL_EINVAL;
+	dst->spilled += src->spilled;
 	add_content(dst, src);
 	dst->n += src->n;
 	dst->zero += src->zero;
@@ -495,6 +514,12 @@ double sl_relq_quantile(const sl_relq *s, double q)
 	if (s->n == 0 || isnan(q))
 		return NAN;
 	uint64_t r = sl_relq_rank(q, s->n);
+	if (s->spilled && r != 1 && r != s->n && r > s->zero) {
+		for (uint32_t i = 0; i < s->nanswers; i++)
+			if (s->answer_q[i] == q)
+				return s->answer_v[i];
+		return NAN;
+	}
 	if (r == 1)
 		return s->min;
 	if (r == s->n)
@@ -515,6 +540,62 @@ bool sl_relq_bounded(const sl_relq *s, double q)
 	if (r == 1 || r == s->n || r <= s->zero)
 		return true;
 	return r - s->zero > s->cell[s->floor - s->offset];
+}
+
+/* ---- exact mode -------------------------------------------------------------- */
+
+sl_status sl_relq_set_exact(sl_relq *s)
+{
+	if (s->n || s->bucketed)
+		return SL_EINVAL;
+	s->exact = true;
+	return SL_OK;
+}
+
+bool sl_relq_raw_full(const sl_relq *s)
+{
+	return s->exact && s->nraw == s->cap;
+}
+
+uint32_t sl_relq_raw_count(const sl_relq *s)
+{
+	return s->bucketed ? 0 : s->nraw;
+}
+
+double sl_relq_raw_value(const sl_relq *s, uint32_t i)
+{
+	return !s->bucketed && i < s->nraw ? from_bits(s->cell[i]) : NAN;
+}
+
+void sl_relq_raw_spilled(sl_relq *s)
+{
+	if (!s->exact)
+		return;
+	s->spilled += s->nraw;
+	s->nraw = 0;
+	s->nanswers = 0;
+}
+
+uint64_t sl_relq_spilled(const sl_relq *s)
+{
+	return s->spilled;
+}
+
+uint64_t sl_relq_zero_count(const sl_relq *s)
+{
+	return s->zero;
+}
+
+sl_status sl_relq_set_answers(sl_relq *s, const double *q, const double *v, size_t n)
+{
+	if (!s->exact || n > SL_RELQ_MAX_ANSWERS)
+		return SL_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		s->answer_q[i] = q[i];
+		s->answer_v[i] = v[i];
+	}
+	s->nanswers = (uint32_t)n;
+	return SL_OK;
 }
 
 /* ---- conversion from KLL (state files of versions 1 and 2) ----------------- */

@@ -37,12 +37,16 @@
  * feeds ips, top ip and the visitor key; a path equal to its URL reuses the
  * URL's hash.
  *
+ * --exact (sl_report_new_exact) also makes the quantiles exact: see "exact
+ * quantiles" below.
+ *
  * Merge combines every part with its module's merge; samples keep the first
  * ones by (input, line). Order: new -> (begin_input -> feed*)* -> merge* -> free.
  */
 #include "sluice.h"
 #include "scan.h"
 
+#include <math.h>
 #include <string.h>
 /* XXH3-64 inlined, so that each field's call site has its own copy of the
  * length dispatch (its branches then predict well: a field's lengths vary
@@ -159,6 +163,9 @@ void sl_report_free(sl_report *r)
 	sl_topk_free(r->top_lines);
 	sl_relq_free(r->line_length_q);
 	sl_exact_free(r->exact);
+	sl_xsort_free(r->quant_sort);
+	if (r->quant_tmpdir)
+		sl_free(r->budget, r->quant_tmpdir, strlen(r->quant_tmpdir) + 1);
 	sl_free(r->budget, r->exact_key, EXACT_KEY_BYTES);
 	if (r->exact_lists)
 		sl_free(r->budget, r->exact_lists, exact_lists_bytes(r->exact_top_n));
@@ -257,9 +264,178 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t m
 	return SL_OK;
 }
 
+/* ---- exact quantiles (--exact) -------------------------------------------
+ *
+ * Each quantile sketch keeps its raw values (sl_relq_set_exact); when its
+ * array is full they are spilled to one external sort per report (lib/
+ * xsort.c, created on the first spill within QUANT_SORT_BYTES, which the
+ * exact table's share leaves free) as 9-byte records: the sketch's tag
+ * (its index in quant_sketches) then the value's IEEE bits big-endian,
+ * whose byte order is the numeric order of positive doubles. Merging moves
+ * src's sorted records and raw values into dst's sort. At the finish, the
+ * remaining raw values join the sort and one pass over the sorted records
+ * selects, per sketch, the values of rank sl_relq_rank(q, n) for the
+ * report's quantiles (zeros are counted apart and never spilled).
+ */
+#define QUANT_SORT_BYTES SL_XSORT_MIN_BYTES
+#define QUANT_TAGS 3
+static const double report_quantiles[] = {0.5, 0.9, 0.99, 0.999};
+#define NREPORT_Q (sizeof report_quantiles / sizeof *report_quantiles)
+
+static sl_relq *quant_sketch(sl_report *r, int tag)
+{
+	return tag == 0 ? r->request_time_q : tag == 1 ? r->response_bytes_q : r->line_length_q;
+}
+
+static bool new_quant_exact(sl_report *r, const char *tmpdir)
+{
+	size_t n = strlen(tmpdir) + 1;
+	if (!(r->quant_tmpdir = sl_malloc(r->budget, n)))
+		return false;
+	memcpy(r->quant_tmpdir, tmpdir, n);
+	for (int t = 0; t < QUANT_TAGS; t++)
+		if (quant_sketch(r, t) && sl_relq_set_exact(quant_sketch(r, t)) != SL_OK)
+			return false;
+	return true;
+}
+
+static sl_status quant_put(sl_report *r, int tag, double v)
+{
+	if (!r->quant_sort) {
+		sl_xsort_opts o;
+		memset(&o, 0, sizeof o);
+		sl_status st = sl_xsort_new(&r->quant_sort, r->budget, QUANT_SORT_BYTES, &o,
+					    r->quant_tmpdir);
+		if (st != SL_OK)
+			return st;
+	}
+	uint64_t u;
+	memcpy(&u, &v, sizeof u);
+	char rec[9];
+	rec[0] = (char)tag;
+	for (int i = 0; i < 8; i++)
+		rec[1 + i] = (char)(u >> (56 - 8 * i));
+	return sl_xsort_add(r->quant_sort, rec, sizeof rec);
+}
+
+/* Moves q's raw values to the sort (on an error they are counted as
+ * spilled all the same, and the error stays in exact_status). */
+static void quant_spill(sl_report *r, int tag, sl_relq *q)
+{
+	uint32_t n = sl_relq_raw_count(q);
+	for (uint32_t i = 0; i < n && r->exact_status == SL_OK; i++)
+		r->exact_status = quant_put(r, tag, sl_relq_raw_value(q, i));
+	sl_relq_raw_spilled(q);
+}
+
+static void add_quant(sl_report *r, sl_relq *q, double v)
+{
+	if (r->exact && v > 0 && sl_relq_raw_full(q))
+		quant_spill(r, q == r->request_time_q ? 0 : q == r->response_bytes_q ? 1 : 2, q);
+	sl_relq_add(q, v);
+}
+
+/* dst += src for --exact reports; src's sort and raw values are used up. */
+static sl_status merge_quant_exact(sl_report *dst, sl_report *src)
+{
+	if (src->quant_sort) {
+		sl_status st = sl_xsort_finish(src->quant_sort);
+		const char *rec;
+		size_t len;
+		while (st == SL_OK && (st = sl_xsort_next(src->quant_sort, &rec, &len)) == SL_OK &&
+		       rec) {
+			if (!dst->quant_sort) {
+				double v;
+				uint64_t u = 0;
+				for (int i = 0; i < 8; i++)
+					u = u << 8 | (uint8_t)rec[1 + i];
+				memcpy(&v, &u, sizeof v);
+				st = quant_put(dst, rec[0], v);
+			} else {
+				st = sl_xsort_add(dst->quant_sort, rec, len);
+			}
+		}
+		sl_xsort_free(src->quant_sort);
+		src->quant_sort = NULL;
+		if (st != SL_OK)
+			return st;
+	}
+	for (int t = 0; t < QUANT_TAGS; t++) {
+		sl_relq *d = quant_sketch(dst, t), *s = quant_sketch(src, t);
+		if (!d || !s)
+			continue;
+		if ((uint64_t)sl_relq_raw_count(d) + sl_relq_raw_count(s) >
+		    sl_relq_buckets(d)) {
+			quant_spill(dst, t, d);
+			quant_spill(dst, t, s); /* into dst's sort */
+			if (dst->exact_status != SL_OK)
+				return dst->exact_status;
+		}
+		sl_status st = sl_relq_merge(d, s);
+		if (st != SL_OK)
+			return st;
+	}
+	return SL_OK;
+}
+
+/* The report's quantiles of every sketch that spilled, from the sort. */
+static sl_status finish_quant_exact(sl_report *r)
+{
+	if (!r->quant_sort)
+		return SL_OK;
+	uint64_t want[QUANT_TAGS][NREPORT_Q] = {{0}}, seen[QUANT_TAGS] = {0};
+	double got[QUANT_TAGS][NREPORT_Q] = {{0}};
+	for (int t = 0; t < QUANT_TAGS; t++) {
+		sl_relq *q = quant_sketch(r, t);
+		if (!q || !sl_relq_spilled(q))
+			continue;
+		quant_spill(r, t, q);
+		if (r->exact_status != SL_OK)
+			return r->exact_status;
+		/* positive rank wanted, or 0 when the sketch answers itself */
+		for (size_t i = 0; i < NREPORT_Q; i++) {
+			uint64_t n = sl_relq_count(q), rank = sl_relq_rank(report_quantiles[i], n);
+			uint64_t z = sl_relq_zero_count(q);
+			want[t][i] = rank == 1 || rank == n || rank <= z ? 0 : rank - z;
+			got[t][i] = NAN;
+		}
+	}
+	sl_status st = sl_xsort_finish(r->quant_sort);
+	const char *rec;
+	size_t len;
+	while (st == SL_OK && (st = sl_xsort_next(r->quant_sort, &rec, &len)) == SL_OK && rec) {
+		int t = (uint8_t)rec[0];
+		if (len != 9 || t >= QUANT_TAGS)
+			return SL_ECORRUPT;
+		seen[t]++;
+		for (size_t i = 0; i < NREPORT_Q; i++) {
+			if (want[t][i] == seen[t]) {
+				uint64_t u = 0;
+				for (int k = 0; k < 8; k++)
+					u = u << 8 | (uint8_t)rec[1 + k];
+				memcpy(&got[t][i], &u, sizeof u);
+			}
+		}
+	}
+	sl_xsort_free(r->quant_sort);
+	r->quant_sort = NULL;
+	if (st != SL_OK)
+		return st;
+	for (int t = 0; t < QUANT_TAGS; t++) {
+		sl_relq *q = quant_sketch(r, t);
+		if (!q || !sl_relq_spilled(q))
+			continue;
+		if (seen[t] != sl_relq_spilled(q))
+			return SL_ECORRUPT;
+		sl_relq_set_answers(q, report_quantiles, got[t], NREPORT_Q);
+	}
+	return SL_OK;
+}
+
 size_t sl_report_min_bytes_exact(size_t top_n)
 {
-	return fixed_bytes(0) + EXACT_KEY_BYTES + exact_lists_bytes(top_n) + SL_EXACT_MIN_BYTES;
+	return fixed_bytes(0) + EXACT_KEY_BYTES + exact_lists_bytes(top_n) + SL_EXACT_MIN_BYTES +
+	       QUANT_SORT_BYTES;
 }
 
 sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes,
@@ -275,13 +451,13 @@ sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt, size
 	if (!r)
 		return SL_ENOMEM;
 	r->exact_top_n = top_n;
-	bool ok = new_fixed_parts(r, max_bytes);
+	bool ok = new_fixed_parts(r, max_bytes) && new_quant_exact(r, tmpdir);
 	r->exact_key = sl_malloc(b, EXACT_KEY_BYTES);
 	r->exact_lists = sl_calloc(b, 1, exact_lists_bytes(top_n));
 	sl_status st = SL_ENOMEM;
 	if (ok && r->exact_key && r->exact_lists) {
 		size_t table = max_bytes - fixed_bytes(max_bytes) - EXACT_KEY_BYTES -
-			       exact_lists_bytes(top_n);
+			       exact_lists_bytes(top_n) - QUANT_SORT_BYTES;
 		st = sl_exact_new(&r->exact, b, table, tmpdir);
 	}
 	if (st != SL_OK) {
@@ -424,6 +600,8 @@ sl_status sl_report_finish_exact(sl_report *r)
 {
 	if (!r->exact || r->exact_done)
 		return r->exact ? SL_OK : SL_EINVAL;
+	if (r->exact_status == SL_OK)
+		r->exact_status = finish_quant_exact(r);
 	if (r->exact_status != SL_OK)
 		return r->exact_status;
 	sl_status st = sl_exact_finish_each(r->exact, exact_take, r);
@@ -589,10 +767,10 @@ static void figures(sl_report *r, const sl_access_rec *rec)
 	sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
 	sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
 	if (rec->has_request_time) {
-		sl_relq_add(r->request_time_q, rec->request_time);
+		add_quant(r, r->request_time_q, rec->request_time);
 		sl_moments_add(&r->request_time, rec->request_time);
 	}
-	sl_relq_add(r->response_bytes_q, (double)rec->bytes);
+	add_quant(r, r->response_bytes_q, (double)rec->bytes);
 	sl_moments_add(&r->response_bytes, (double)rec->bytes);
 
 	sl_series_add(r->per_hour, rec->time, 1);
@@ -668,7 +846,7 @@ static void record_line(sl_report *r, const char *line, size_t len)
 	r->bytes_sent += len;
 	sl_distinct_add_hash(r->distinct_lines, h);
 	sl_topk_add(r->top_lines, len ? line : "", len, h, 1);
-	sl_relq_add(r->line_length_q, (double)len);
+	add_quant(r, r->line_length_q, (double)len);
 	sl_moments_add(&r->line_length, (double)len);
 }
 
@@ -784,9 +962,14 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 		for (int i = 0; i < SL_TOP_COUNT; i++)
 			sl_topk_merge(dst->top[i], src->top[i]);
 	}
-	sl_relq_merge(dst->request_time_q, src->request_time_q);
+	if (!dst->exact) {
+		sl_relq_merge(dst->request_time_q, src->request_time_q);
+		sl_relq_merge(dst->response_bytes_q, src->response_bytes_q);
+	} else if (dst->exact_status == SL_OK) {
+		/* src's spilled and raw values move into dst's sort */
+		dst->exact_status = merge_quant_exact(dst, (sl_report *)(uintptr_t)src);
+	}
 	sl_moments_merge(&dst->request_time, &src->request_time);
-	sl_relq_merge(dst->response_bytes_q, src->response_bytes_q);
 	sl_moments_merge(&dst->response_bytes, &src->response_bytes);
 	sl_series_merge(dst->per_hour, src->per_hour);
 	if (dst->per_minute && (!src->per_minute ||

@@ -433,6 +433,60 @@ static void checker_can_fail(void **state)
 	free(x);
 }
 
+/* Exact mode: the raw array never becomes buckets; a full array refuses
+ * positive values until the caller spills; after a spill only the answers
+ * set (and min, max, zeros) are given. */
+static void exact_mode_contract(void **state)
+{
+	(void)state;
+	sl_budget b;
+	sl_budget_init(&b, 1 << 20);
+	sl_relq *s = sl_relq_new(&b, 64, SL_RELQ_DEFAULT_ALPHA);
+	assert_int_equal(sl_relq_set_exact(s), SL_OK);
+	for (int i = 1; i <= 64; i++)
+		assert_true(sl_relq_add(s, i));
+	assert_true(sl_relq_raw_full(s));
+	assert_false(sl_relq_add(s, 65)); /* refused, not counted */
+	assert_true(sl_relq_add(s, 0));	  /* zeros are counted apart */
+	assert_int_equal(sl_relq_count(s), 65);
+	assert_true(sl_relq_is_exact(s));
+	assert_true(sl_relq_quantile(s, 0.5) == 32); /* rank 33 of 0, 1..64 */
+	double sum = 0;
+	for (uint32_t i = 0; i < sl_relq_raw_count(s); i++)
+		sum += sl_relq_raw_value(s, i);
+	assert_true(sum == 64 * 65 / 2);
+	sl_relq_raw_spilled(s);
+	assert_int_equal(sl_relq_spilled(s), 64);
+	assert_int_equal(sl_relq_raw_count(s), 0);
+	assert_true(sl_relq_add(s, 65));
+	assert_int_equal(sl_relq_count(s), 66);
+	assert_true(isnan(sl_relq_quantile(s, 0.5)));
+	assert_true(sl_relq_quantile(s, 0) == 0 && sl_relq_quantile(s, 1) == 65);
+	double q = 0.5, v = 33;
+	assert_int_equal(sl_relq_set_answers(s, &q, &v, 1), SL_OK);
+	assert_true(sl_relq_quantile(s, 0.5) == 33);
+	assert_true(isnan(sl_relq_quantile(s, 0.9)));
+	/* merging needs the raw arrays to fit one */
+	sl_relq *t = sl_relq_new(&b, 64, SL_RELQ_DEFAULT_ALPHA);
+	assert_int_equal(sl_relq_set_exact(t), SL_OK);
+	for (int i = 0; i < 64; i++)
+		assert_true(sl_relq_add(t, 1));
+	assert_int_equal(sl_relq_merge(s, t), SL_EINVAL);
+	sl_relq_raw_spilled(t);
+	assert_true(sl_relq_add(t, 2));
+	assert_int_equal(sl_relq_merge(s, t), SL_OK);
+	assert_int_equal(sl_relq_spilled(s), 128);
+	assert_int_equal(sl_relq_count(s), 66 + 65);
+	/* a plain sketch does not merge into an exact one */
+	sl_relq *u = feed(&b, 64, &q, 1);
+	assert_int_equal(sl_relq_merge(s, u), SL_EINVAL);
+	assert_int_equal(sl_relq_set_exact(u), SL_EINVAL); /* not empty */
+	sl_relq_free(u);
+	sl_relq_free(t);
+	sl_relq_free(s);
+	assert_int_equal(b.used, 0);
+}
+
 int main(void)
 {
 	seed = tu_seed("test_relq", 20261204);
@@ -446,6 +500,7 @@ int main(void)
 		cmocka_unit_test(kll_converted),
 		cmocka_unit_test(refuses_nan_and_negative),
 		cmocka_unit_test(checker_can_fail),
+		cmocka_unit_test(exact_mode_contract),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,6 +320,69 @@ static void quantiles_relative_and_merge_invariant(void **state)
 	quantiles_at(60000);
 }
 
+/* --exact: quantiles exact past the raw arrays, through the external sort,
+ * whole or merged from parts (each part's sort and raw values move into the
+ * merged report's). */
+static void exact_quantiles_through_the_sort(void **state)
+{
+	(void)state;
+	size_t n = 30000;
+	tu_rng r = {seed ^ 99};
+	size_t cap = n * 160 + 1;
+	char *buf = malloc(cap);
+	double *times = malloc(n * sizeof *times), *sizes = malloc(n * sizeof *sizes);
+	assert_true(buf && times && sizes);
+	size_t len = gen_timed(buf, cap, &r, n, times, sizes);
+	qsort(times, n, sizeof *times, cmp_double);
+	qsort(sizes, n, sizeof *sizes, cmp_double);
+	sl_budget bud;
+	sl_budget_init(&bud, 256 << 20);
+	size_t max = sl_report_min_bytes_exact(10) + (1 << 20);
+	int p = sl_report_hll_precision(max);
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	static const double qs[] = {0.5, 0.9, 0.99, 0.999};
+	for (int parts = 1; parts <= 3; parts++) {
+		sl_report *all;
+		assert_int_equal(sl_report_new_exact(&all, &bud, SL_FMT_COMBINED, max, p, tmp, 10),
+				 SL_OK);
+		size_t at = 0;
+		for (int k = 0; k < parts; k++) {
+			size_t end = k + 1 == parts ? len : len / (size_t)parts * (size_t)(k + 1);
+			while (end < len && buf[end - 1] != '\n')
+				end++;
+			if (parts == 1) {
+				sl_report_feed(all, buf, len);
+				break;
+			}
+			sl_report *part;
+			assert_int_equal(sl_report_new_exact(&part, &bud, SL_FMT_COMBINED, max, p,
+							     tmp, 10),
+					 SL_OK);
+			sl_report_feed(part, buf + at, end - at);
+			assert_int_equal(sl_report_merge(all, part), SL_OK);
+			sl_report_free(part);
+			at = end;
+		}
+		assert_int_equal(sl_report_finish_exact(all), SL_OK);
+		assert_true(sl_relq_spilled(all->request_time_q) > 0);
+		for (int i = 0; i < 4; i++) {
+			double t = times[sl_relq_rank(qs[i], n) - 1], z = sizes[sl_relq_rank(qs[i], n) - 1];
+			double gt = sl_relq_quantile(all->request_time_q, qs[i]);
+			double gz = sl_relq_quantile(all->response_bytes_q, qs[i]);
+			if (gt != t || gz != z)
+				fail_msg("%d parts, q=%g: time %.17g (true %.17g), size %.17g (true %.17g)",
+					 parts, qs[i], gt, t, gz, z);
+		}
+		assert_true(sl_relq_quantile(all->request_time_q, 0) == times[0]);
+		assert_true(sl_relq_quantile(all->request_time_q, 1) == times[n - 1]);
+		sl_report_free(all);
+	}
+	assert_int_equal(bud.used, 0);
+	free(buf);
+	free(times);
+	free(sizes);
+}
+
 int main(void)
 {
 	seed = tu_seed("test_report", 7);
@@ -331,6 +394,7 @@ int main(void)
 		cmocka_unit_test(peak_never_exceeds_share),
 		cmocka_unit_test(quantiles_exact_when_small),
 		cmocka_unit_test(quantiles_relative_and_merge_invariant),
+		cmocka_unit_test(exact_quantiles_through_the_sort),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
