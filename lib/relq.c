@@ -643,6 +643,10 @@ sl_status sl_relq_add_kll(sl_relq *dst, const sl_kll *k)
 
 void sl_relq_encode(const sl_relq *s, sl_wire_writer *w)
 {
+	if (s->spilled) {
+		w->failed = true; /* its values are in the caller's sort, not here */
+		return;
+	}
 	sl_wire_f64(w, s->alpha);
 	sl_wire_u32(w, s->cap);
 	sl_wire_u64(w, s->n);

@@ -202,8 +202,7 @@ static void json_dist(FILE *o, const char *key, const sl_relq *q, const sl_momen
 		fprintf(o, ", \"%s\": ", quantile_names[i]);
 		json_num(o, d.count ? d.q[i] : 0);
 	}
-	fputs(", \"relative_error\": ", o);
-	json_num(o, d.rel_error);
+	fprintf(o, ", \"relative_error\": %.15g", d.rel_error); /* 0.005, not 0.0050000000000000001 */
 	fputs(", \"rank_error\": ", o);
 	json_num(o, d.rank_error);
 	fputs(", \"unbounded\": [", o);
