@@ -22,7 +22,7 @@
  * Memory plan (sl_report_new): the report's max_bytes are shared as
  *   fixed     the report struct, its line reader (lib/scan.h, ~7 KiB),
  *             two relative-error quantile sketches (lib/relq.c: 4096
- *             buckets of 0.5%, 2048 when the budget is small; the first
+ *             buckets of 0.5%, fewer when the budget is small; the first
  *             4096 values of each are kept raw, so small logs have exact
  *             quantiles), the two series
  *   the rest  ips 9%, visitors 9% (each at least four times its HLL, whose
@@ -78,11 +78,14 @@ const char *sl_top_name(sl_top_list t)
 }
 
 /* Buckets of each quantile sketch: two of them may take at most 1/8 of the
- * report, but never fewer than 2048 buckets (a value ratio of ~7e8 before
- * the lowest buckets fold: 1 ms .. 8 days, 1 byte .. 700 MB; with 512, an
- * outlier of 3000 s left no bound below 18 s); 4096 at the default budget
- * (~5e17). */
-#define QUANT_MIN_BUCKETS 2048
+ * report (no more than the KLLs they replace took), at least 512. The value
+ * ratio they cover before the lowest buckets fold: 512 ~160, 1024 ~2.7e4,
+ * 2048 ~7e8, 4096 (from 528 KiB of report, the default budget at -j 1)
+ * ~5e17. Folded quantiles are reported as unbounded. A floor of 2048 (+24
+ * KiB of fixed bytes at the smallest budgets) made the top lists of a
+ * default 2-worker --state run degrade and its state outgrow the reload's
+ * room (tests/test_incremental): left for the shared memory pool. */
+#define QUANT_MIN_BUCKETS 512
 static uint32_t quant_buckets_for(size_t max_bytes)
 {
 	uint32_t n = SL_RELQ_DEFAULT_BUCKETS;
