@@ -322,7 +322,11 @@ void sl_tally_merge(sl_tally *dst, const sl_tally *src);
 
 typedef struct sl_kll sl_kll;
 
-/* NULL on SL_ENOMEM or k < SL_KLL_MIN_K. seed fixes the coin flips. */
+/* NULL on SL_ENOMEM or k < SL_KLL_MIN_K. seed fixes the coin flips; the
+ * merged rank bound assumes independent coins, so sketches that will be
+ * merged need different seeds (the report no longer uses KLL: its
+ * quantiles are lib/relq.c; KLL stays a library sketch and reads the
+ * quantile sections of state files of versions 1 and 2). */
 sl_kll *sl_kll_new(sl_budget *b, uint32_t k, uint64_t seed);
 void sl_kll_free(sl_kll *s);
 /* Bytes sl_kll_new(k) takes from its budget. */
