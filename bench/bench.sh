@@ -24,6 +24,8 @@
 #      sluice >= 6x faster than mawk, sluice peak RSS <= 4 MiB.
 #   5. HLL error: unique IPs from sluice's JSON (default -j and -j 1)
 #      against cut -d' ' -f1 | sort -u | wc -l, within the stated interval.
+#   6. The request-time p99 and p999 against the true values (sort -n of
+#      the request-time field), as relative errors (target: within 1%).
 #   6. If goaccess is installed: goaccess --log-format=COMBINED against
 #      sluice on a $BENCH_SLICE (default 100M) slice cut at a line end.
 # Everything printed is computed from this run's measurements; the output
@@ -256,6 +258,31 @@ if [ -n "${SLUICE_OLD:-}" ]; then
 	check "-m 1M wall time / the old binary's ($SLUICE_OLD)" \
 	    "$(calc "sprintf(\"%.3f\", $(result "-m 1M" 2) / $(result "old -m 1M" 2))")" "<=" 1.05
 fi
+
+# ---------------------------------------------------------------- quantile error
+# The request-time p99 and p999 of the default run's JSON against the true
+# values: the request-time field (the last one of every line) sorted with
+# sort -n, read at rank ceil(q n) (nearest rank, as sl_relq_rank defines it).
+# sluice states each quantile within relative_error (0.005) of the truth.
+# shellcheck disable=SC2086
+"$SLUICE" -q --json $SLUICE_ARGS "$log" >"$tmp/q.json"
+rt=$(sed -n 's/^ *"request_time": {\(.*\)}.*$/\1/p' "$tmp/q.json")
+jget() { printf '%s\n' "$rt" | tr ',' '\n' | sed -n "s/^ *\"$1\": *//p"; }
+awk '$NF ~ /^[0-9]+(\.[0-9]+)?$/ { print $NF }' "$log" | LC_ALL=C sort -n >"$tmp/rt.sorted"
+rn=$(wc -l <"$tmp/rt.sorted")
+echo
+echo "request-time quantiles against sort -n ($rn values; sluice counted $(jget count)," \
+    "relative_error $(jget relative_error)):"
+for q in 0.99 0.999; do
+	name=p$(echo "$q" | sed 's/^0\.//')
+	r=$(calc "(int($q * $rn) < $q * $rn * (1 - 1e-12)) ? int($q * $rn) + 1 : int($q * $rn)")
+	truth=$(sed -n "${r}p" "$tmp/rt.sorted")
+	est=$(jget "$name")
+	err=$(calc "sprintf(\"%.4f\", ($est - $truth) / $truth * 100)")
+	printf '  %-5s sluice %-12s true %-10s error %s%%\n' "$name" "$est" "$truth" "$err"
+	check "request-time $name relative error, |%|" "$(calc "($err < 0) ? 0 - ($err) : $err")" "<=" 1
+done
+rm -f "$tmp/rt.sorted"
 
 # ---------------------------------------------------------------- goaccess
 if command -v goaccess >/dev/null 2>&1; then

@@ -10,6 +10,7 @@
  *   sl_topk_*     heavy hitters: exact counts, degrading to Space-Saving
  *   sl_tally_*    a small exact string -> count map (methods, protocols)
  *   sl_kll_*      KLL quantile sketch (Karnin, Lang, Liberty 2016)
+ *   sl_relq_*     quantiles with a relative error in the value (DDSketch)
  *   sl_moments_*  count/min/max/mean/stddev (Welford) and sum (Neumaier)
  *   sl_series_*   requests per time bucket (hour or minute)
  *   sl_access_*   zero-copy nginx/apache access-log line parser
@@ -342,7 +343,11 @@ void sl_tally_merge(sl_tally *dst, const sl_tally *src);
 
 typedef struct sl_kll sl_kll;
 
-/* NULL on SL_ENOMEM or k < SL_KLL_MIN_K. seed fixes the coin flips. */
+/* NULL on SL_ENOMEM or k < SL_KLL_MIN_K. seed fixes the coin flips; the
+ * merged rank bound assumes independent coins, so sketches that will be
+ * merged need different seeds (the report no longer uses KLL: its
+ * quantiles are lib/relq.c; KLL stays a library sketch and reads the
+ * quantile sections of state files of versions 1 and 2). */
 sl_kll *sl_kll_new(sl_budget *b, uint32_t k, uint64_t seed);
 void sl_kll_free(sl_kll *s);
 /* Bytes sl_kll_new(k) takes from its budget. */
@@ -360,6 +365,107 @@ double sl_kll_quantile(const sl_kll *s, double q);
 double sl_kll_rank(const sl_kll *s, double v);
 /* 95% bound on |estimated rank - true rank| / n; 0 while exact. */
 double sl_kll_rank_error(const sl_kll *s);
+
+/* Visits every retained item with its weight (2^level), level 0 first;
+ * the weights sum to sl_kll_count(s). */
+void sl_kll_visit(const sl_kll *s, void (*fn)(void *ud, double v, uint64_t w), void *ud);
+
+/* ------------------------------------------------------------------------ */
+/* Relative-error quantiles (lib/relq.c)                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Quantiles of values >= 0 whose error is relative to the value: DDSketch
+ * (Masson, Rim, Lee, VLDB 2019) with B logarithmic buckets of ratio
+ * gamma = (1 + a) / (1 - a), after an exact phase that keeps up to B raw
+ * values. Every quantile is exact while the raw values fit
+ * (sl_relq_relative_error() == 0), then within a * (true value). Zero has
+ * its own exact bucket; min, max and count are exact. When the keys in use
+ * would span more than B buckets the lowest ones are folded together: the
+ * quantiles that fall there lose the bound (sl_relq_bounded). Deterministic;
+ * merge adds bucket counts, so the answers do not depend on the order of
+ * adds and merges.
+ *
+ * Quantile definition (nearest rank): quantile(q) is the value of rank
+ * sl_relq_rank(q, n) in ascending order.
+ *
+ * Memory: one block of sl_relq_bytes(B) taken at creation; adds and merges
+ * never allocate and never fail for lack of memory.
+ */
+#define SL_RELQ_DEFAULT_ALPHA 0.005
+#define SL_RELQ_DEFAULT_BUCKETS 4096
+#define SL_RELQ_MIN_BUCKETS 64
+#define SL_RELQ_MAX_BUCKETS (1u << 20)
+
+typedef struct sl_relq sl_relq;
+
+/* A sketch of `buckets` cells (SL_RELQ_MIN_BUCKETS .. SL_RELQ_MAX_BUCKETS)
+ * and relative accuracy alpha (1e-4 .. 0.25). NULL when the budget refuses
+ * (SL_ENOMEM) or a parameter is out of range. Owned by the caller
+ * (sl_relq_free; NULL is a no-op). */
+sl_relq *sl_relq_new(sl_budget *b, uint32_t buckets, double alpha);
+void sl_relq_free(sl_relq *s);
+/* Bytes sl_relq_new(buckets) takes; SIZE_MAX when out of range. */
+size_t sl_relq_bytes(uint32_t buckets);
+/* Adds v; false (nothing added) for NaN and negative values. +inf is kept
+ * in the highest bucket (min and max stay exact). */
+bool sl_relq_add(sl_relq *s, double v);
+/* dst := dst + src (src unchanged). SL_EINVAL, changing nothing, when the
+ * relative accuracies differ, dst == src, or the count would pass 2^64.
+ * Sketches of different B merge into dst's B. */
+sl_status sl_relq_merge(sl_relq *dst, const sl_relq *src);
+/* Adds the items of a KLL sketch with their weights (state files of
+ * versions 1 and 2): its quantiles then carry the KLL's rank error too
+ * (sl_relq_rank_slack). SL_EINVAL for a KLL holding negative values. */
+sl_status sl_relq_add_kll(sl_relq *dst, const sl_kll *k);
+
+uint64_t sl_relq_count(const sl_relq *s);
+uint32_t sl_relq_buckets(const sl_relq *s);
+double sl_relq_alpha(const sl_relq *s);
+double sl_relq_min(const sl_relq *s); /* NaN when empty */
+double sl_relq_max(const sl_relq *s); /* NaN when empty */
+/* The rank of quantile q among n values: ceil(q n) in [1, n] (q n lowered
+ * by a relative 1e-12 first, so that 0.999 * 1000 is rank 999); 0 when
+ * n = 0. */
+uint64_t sl_relq_rank(double q, uint64_t n);
+/* The value of rank sl_relq_rank(q, n); NaN when empty. Never allocates,
+ * never changes the sketch. */
+double sl_relq_quantile(const sl_relq *s, double q);
+/* 0 while the raw values are kept (exact), else alpha: each quantile that
+ * sl_relq_bounded is within that fraction of its true value. */
+double sl_relq_relative_error(const sl_relq *s);
+/* Whether quantile q keeps the relative bound: false only for ranks in the
+ * folded lowest bucket (the value range outgrew B buckets). */
+bool sl_relq_bounded(const sl_relq *s, double q);
+/* True while every quantile is exact (raw values, nothing converted). */
+bool sl_relq_is_exact(const sl_relq *s);
+/* Rank error inherited from converted KLL sketches, in ranks (0 normally):
+ * a quantile is then within the relative bound of a value whose rank is
+ * within this many ranks of the asked one. */
+double sl_relq_rank_slack(const sl_relq *s);
+
+/*
+ * Exact mode (a report's --exact): the raw values are kept whatever their
+ * number, never turned into buckets. sl_relq_set_exact on an empty sketch
+ * (SL_EINVAL otherwise). While sl_relq_raw_full, sl_relq_add refuses
+ * positive values (returns false, counts nothing): the caller first copies
+ * the sl_relq_raw_count values (sl_relq_raw_value, in no order) to its own
+ * store and calls sl_relq_raw_spilled, which empties the array and counts
+ * them as spilled. After a spill, sl_relq_quantile answers the min, the
+ * max, the zeros and the q given to sl_relq_set_answers (at most
+ * SL_RELQ_MAX_ANSWERS; values the caller selected from all of them, at rank
+ * sl_relq_rank), and NaN for any other q. sl_relq_merge of exact-mode
+ * sketches needs the two raw arrays to fit one (SL_EINVAL otherwise).
+ */
+#define SL_RELQ_MAX_ANSWERS 8
+sl_status sl_relq_set_exact(sl_relq *s);
+bool sl_relq_raw_full(const sl_relq *s);
+uint32_t sl_relq_raw_count(const sl_relq *s);
+double sl_relq_raw_value(const sl_relq *s, uint32_t i); /* NaN out of range */
+void sl_relq_raw_spilled(sl_relq *s);
+uint64_t sl_relq_spilled(const sl_relq *s);	/* positive values spilled */
+uint64_t sl_relq_zero_count(const sl_relq *s);	/* values equal to 0 */
+sl_status sl_relq_set_answers(sl_relq *s, const double *q, const double *v, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Moments (lib/moments.c)                                                   */
@@ -650,9 +756,9 @@ struct sl_report {
 	sl_distinct *ips;
 	sl_distinct *visitors;	/* IP + date + user agent (GoAccess) */
 	sl_topk *top[SL_TOP_COUNT];
-	sl_kll *request_time_q; /* seconds */
+	sl_relq *request_time_q; /* seconds */
 	sl_moments request_time;
-	sl_kll *response_bytes_q;
+	sl_relq *response_bytes_q;
 	sl_moments response_bytes;
 	sl_series *per_hour;
 	sl_series *per_minute;	/* NULL once the span reaches 6 hours */
@@ -660,7 +766,7 @@ struct sl_report {
 	 * `requests` counts the lines kept and bytes_sent their bytes) */
 	sl_distinct *distinct_lines;
 	sl_topk *top_lines;
-	sl_kll *line_length_q;
+	sl_relq *line_length_q;
 	sl_moments line_length;
 	uint32_t nsamples;
 	sl_sample samples[SL_SAMPLES_MAX];
@@ -676,6 +782,8 @@ struct sl_report {
 	char *exact_key;	/* scratch: a tagged key */
 	size_t exact_top_n;
 	struct sl_report_exact_list *exact_lists;
+	struct sl_xsort *quant_sort; /* --exact: spilled quantile values */
+	char *quant_tmpdir;	/* --exact: a copy of tmpdir for quant_sort */
 	sl_budget *budget;
 	sl_time_cache tc;
 	struct sl_scan_lines *scan; /* the line reader of sl_report_feed */
@@ -715,13 +823,17 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt,
 			  size_t max_bytes, int hll_p);
 
 /*
- * A report whose distinct counts and top lists are exact whatever the data
- * size (--exact): their keys go to one exact table (sl_exact) that spills
- * sorted, LZ4-compressed runs to an unnamed temporary file in tmpdir. The
- * other parts are as in sl_report_new. top_n is the number of rows each
- * list will keep (their bytes are reserved now). For SL_FMT_LINES the one
- * list is the lines (each line its own key) and distinct lines are exact;
- * line lengths keep their quantile sketch. Errors as sl_report_new;
+ * A report whose distinct counts, top lists and quantiles are exact whatever
+ * the data size (--exact): their keys go to one exact table (sl_exact) that
+ * spills sorted, LZ4-compressed runs to an unnamed temporary file in tmpdir;
+ * the quantile sketches keep their raw values and spill them to one
+ * external sort (sl_xsort, SL_XSORT_MIN_BYTES of max_bytes kept for it), so
+ * after sl_report_finish_exact p50, p90, p99 and p999 (and min, max) are the
+ * exact values of rank sl_relq_rank(q, n). The other parts are as in
+ * sl_report_new. top_n is the number of rows each list will keep (their
+ * bytes are reserved now). For SL_FMT_LINES the one list is the lines (each
+ * line its own key), distinct lines are exact, and so are the line lengths'
+ * quantiles. Errors as sl_report_new;
  * SL_EBUDGET below sl_report_min_bytes_exact(top_n).
  * After the input: sl_report_finish_exact, then the accessors below.
  * A temporary-file error (a full disk: sl_report_exact_errno() == ENOSPC)
@@ -957,7 +1069,8 @@ void sl_outfile_signal_cleanup(void);
 #define SL_STATE_MAGIC "SLUICEST"
 #define SL_STATE_MAGIC_LEN 8
 #define SL_STATE_VERSION 3	/* written; versions 1 (no input line counts) and 2
-				 * (64-bit bytes_sent, one-byte HLL registers) are still read */
+				 * (64-bit bytes_sent, one-byte HLL registers, KLL
+				 * quantiles) are still read */
 /* Bytes at the start of each input covered by head_hash. */
 #define SL_STATE_HEAD_BYTES 4096
 

@@ -620,6 +620,13 @@ sl_status sl_kll_merge(sl_kll *dst, const sl_kll *src)
 
 /* ---- queries ----------------------------------------------------------------- */
 
+void sl_kll_visit(const sl_kll *s, void (*fn)(void *ud, double v, uint64_t w), void *ud)
+{
+	for (uint32_t h = 0; h < s->nlevels; h++)
+		for (uint32_t i = s->levels[h]; i < s->levels[h + 1]; i++)
+			fn(ud, s->items[i], (uint64_t)1 << h);
+}
+
 /* W(<= x): the total weight of retained items <= x. Level 0 is scanned;
  * the sorted levels above are searched. */
 static uint64_t weight_le(const sl_kll *s, double x)

@@ -13,7 +13,7 @@
  *                unless visitors_4xx)                      (exact -> HLL)
  *   top          url, path, ip, referrer, user_agent,
  *                not_found (path of 404s)                 (exact -> Space-Saving)
- *   quantiles    request_time, response_bytes             (KLL + moments)
+ *   quantiles    request_time, response_bytes   (relative error, + moments)
  *   series       per hour, and per minute while the span is under 6 hours
  * Every line counts in `lines`; each is exactly one of requests, malformed
  * or oversized, so lines == requests + malformed + oversized.
@@ -25,8 +25,10 @@
  *
  * Memory plan (sl_report_new): the report's max_bytes are shared as
  *   fixed     the report struct, its line reader (lib/scan.h, ~7 KiB),
- *             two KLLs (k = 200, less when the budget is small), the two
- *             series
+ *             two relative-error quantile sketches (lib/relq.c: 4096
+ *             buckets of 0.5%, fewer when the budget is small; the first
+ *             4096 values of each are kept raw, so small logs have exact
+ *             quantiles), the two series
  *   the rest  ips 9%, visitors 9% (each at least four times its HLL, whose
  *             precision the caller may fix so that reports of one run merge
  *             register for register), and the six top lists the remainder,
@@ -39,12 +41,16 @@
  * feeds ips, top ip and the visitor key; a path equal to its URL reuses the
  * URL's hash.
  *
+ * --exact (sl_report_new_exact) also makes the quantiles exact: see "exact
+ * quantiles" below.
+ *
  * Merge combines every part with its module's merge; samples keep the first
  * ones by (input, line). Order: new -> (begin_input -> feed*)* -> merge* -> free.
  */
 #include "sluice.h"
 #include "scan.h"
 
+#include <math.h>
 #include <string.h>
 /* XXH3-64 inlined, so that each field's call site has its own copy of the
  * length dispatch (its branches then predict well: a field's lengths vary
@@ -58,8 +64,6 @@ static inline uint64_t key_hash(const char *p, size_t n)
 }
 
 #define SIX_HOURS (6 * 3600)
-#define KLL_SEED_TIME 0x9e3779b97f4a7c15ULL
-#define KLL_SEED_BYTES 0xc2b2ae3d27d4eb4fULL
 #define HOUR_SERIES_BYTES (16 * 1024)  /* 2048 hours (85 days) before coarsening */
 #define MINUTE_SERIES_BYTES (3 * 1024) /* 6 hours of minutes fit */
 #define MIN_SKETCH_BYTES (64 * 1024)
@@ -77,18 +81,31 @@ const char *sl_top_name(sl_top_list t)
 	return (unsigned)t < SL_TOP_COUNT ? top_names[t] : NULL;
 }
 
-static uint32_t kll_k_for(size_t max_bytes)
+/* Buckets of each quantile sketch: two of them may take at most 1/8 of the
+ * report (no more than the KLLs they replace took), at least 512. The value
+ * ratio they cover before the lowest buckets fold: 512 ~160, 1024 ~2.7e4,
+ * 2048 ~7e8, 4096 (from 528 KiB of report, the default budget at -j 1)
+ * ~5e17. Folded quantiles are reported as unbounded. A floor of 2048 (+24
+ * KiB of fixed bytes at the smallest budgets) made the top lists of a
+ * default 2-worker --state run degrade and its state outgrow the reload's
+ * room (tests/test_incremental): left for the shared memory pool. */
+#define QUANT_MIN_BUCKETS 512
+static uint32_t quant_buckets_for(size_t max_bytes)
 {
-	/* Two KLLs may take at most 1/8 of the report. */
-	uint32_t k = SL_KLL_DEFAULT_K;
-	while (k > SL_KLL_MIN_K && 2 * sl_kll_bytes(k) > max_bytes / 8)
-		k /= 2;
-	return k < SL_KLL_MIN_K ? SL_KLL_MIN_K : k;
+	uint32_t n = SL_RELQ_DEFAULT_BUCKETS;
+	while (n > QUANT_MIN_BUCKETS && 2 * sl_relq_bytes(n) > max_bytes / 8)
+		n /= 2;
+	return n;
+}
+
+static sl_relq *new_quantiles(sl_budget *b, size_t max_bytes)
+{
+	return sl_relq_new(b, quant_buckets_for(max_bytes), SL_RELQ_DEFAULT_ALPHA);
 }
 
 static size_t fixed_bytes(size_t max_bytes)
 {
-	return sizeof(sl_report) + sizeof(sl_scan_lines) + 2 * sl_kll_bytes(kll_k_for(max_bytes)) +
+	return sizeof(sl_report) + sizeof(sl_scan_lines) + 2 * sl_relq_bytes(quant_buckets_for(max_bytes)) +
 	       HOUR_SERIES_BYTES + MINUTE_SERIES_BYTES + 1024 /* series headers, slack */;
 }
 
@@ -156,14 +173,17 @@ void sl_report_free(sl_report *r)
 	sl_distinct_free(r->visitors);
 	for (int i = 0; i < SL_TOP_COUNT; i++)
 		sl_topk_free(r->top[i]);
-	sl_kll_free(r->request_time_q);
-	sl_kll_free(r->response_bytes_q);
+	sl_relq_free(r->request_time_q);
+	sl_relq_free(r->response_bytes_q);
 	sl_series_free(r->per_hour);
 	sl_series_free(r->per_minute);
 	sl_distinct_free(r->distinct_lines);
 	sl_topk_free(r->top_lines);
-	sl_kll_free(r->line_length_q);
+	sl_relq_free(r->line_length_q);
 	sl_exact_free(r->exact);
+	sl_xsort_free(r->quant_sort);
+	if (r->quant_tmpdir)
+		sl_free(r->budget, r->quant_tmpdir, strlen(r->quant_tmpdir) + 1);
 	sl_free(r->budget, r->exact_key, EXACT_KEY_BYTES);
 	if (r->exact_lists)
 		sl_free(r->budget, r->exact_lists, exact_lists_bytes(r->format, r->exact_top_n));
@@ -180,7 +200,7 @@ static sl_status new_lines_report(sl_report *r, size_t max_bytes, int hll_p)
 		distinct = 4 * sl_hll_bytes(hll_p);
 	r->distinct_lines = sl_distinct_new(b, distinct, hll_p);
 	r->top_lines = sl_topk_new(b, sketch - distinct);
-	r->line_length_q = sl_kll_new(b, kll_k_for(max_bytes), KLL_SEED_BYTES);
+	r->line_length_q = new_quantiles(b, max_bytes);
 	return r->distinct_lines && r->top_lines && r->line_length_q ? SL_OK : SL_ENOMEM;
 }
 
@@ -206,13 +226,12 @@ static sl_report *new_report(sl_budget *b, sl_format fmt, size_t max_bytes)
 	return r;
 }
 
-/* The parts of fixed_bytes() every access-log report has: the two KLLs and
+/* The parts of fixed_bytes() every access-log report has: the two quantile sketches and
  * the two series. False when one does not fit (sl_report_free cleans up). */
 static bool new_fixed_parts(sl_report *r, size_t max_bytes)
 {
-	uint32_t k = kll_k_for(max_bytes);
-	r->request_time_q = sl_kll_new(r->budget, k, KLL_SEED_TIME);
-	r->response_bytes_q = sl_kll_new(r->budget, k, KLL_SEED_BYTES);
+	r->request_time_q = new_quantiles(r->budget, max_bytes);
+	r->response_bytes_q = new_quantiles(r->budget, max_bytes);
 	r->per_hour = sl_series_new(r->budget, 3600, HOUR_SERIES_BYTES);
 	r->per_minute = sl_series_new(r->budget, 60, MINUTE_SERIES_BYTES);
 	return r->request_time_q && r->response_bytes_q && r->per_hour && r->per_minute;
@@ -263,11 +282,179 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t m
 	return SL_OK;
 }
 
+/* ---- exact quantiles (--exact) -------------------------------------------
+ *
+ * Each quantile sketch keeps its raw values (sl_relq_set_exact); when its
+ * array is full they are spilled to one external sort per report (lib/
+ * xsort.c, created on the first spill within QUANT_SORT_BYTES, which the
+ * exact table's share leaves free) as 9-byte records: the sketch's tag
+ * (its index in quant_sketches) then the value's IEEE bits big-endian,
+ * whose byte order is the numeric order of positive doubles. Merging moves
+ * src's sorted records and raw values into dst's sort. At the finish, the
+ * remaining raw values join the sort and one pass over the sorted records
+ * selects, per sketch, the values of rank sl_relq_rank(q, n) for the
+ * report's quantiles (zeros are counted apart and never spilled).
+ */
+#define QUANT_SORT_BYTES SL_XSORT_MIN_BYTES
+#define QUANT_TAGS 3
+static const double report_quantiles[] = {0.5, 0.9, 0.99, 0.999};
+#define NREPORT_Q (sizeof report_quantiles / sizeof *report_quantiles)
+
+static sl_relq *quant_sketch(sl_report *r, int tag)
+{
+	return tag == 0 ? r->request_time_q : tag == 1 ? r->response_bytes_q : r->line_length_q;
+}
+
+static bool new_quant_exact(sl_report *r, const char *tmpdir)
+{
+	size_t n = strlen(tmpdir) + 1;
+	if (!(r->quant_tmpdir = sl_malloc(r->budget, n)))
+		return false;
+	memcpy(r->quant_tmpdir, tmpdir, n);
+	for (int t = 0; t < QUANT_TAGS; t++)
+		if (quant_sketch(r, t) && sl_relq_set_exact(quant_sketch(r, t)) != SL_OK)
+			return false;
+	return true;
+}
+
+static sl_status quant_put(sl_report *r, int tag, double v)
+{
+	if (!r->quant_sort) {
+		sl_xsort_opts o;
+		memset(&o, 0, sizeof o);
+		sl_status st = sl_xsort_new(&r->quant_sort, r->budget, QUANT_SORT_BYTES, &o,
+					    r->quant_tmpdir);
+		if (st != SL_OK)
+			return st;
+	}
+	uint64_t u;
+	memcpy(&u, &v, sizeof u);
+	char rec[9];
+	rec[0] = (char)tag;
+	for (int i = 0; i < 8; i++)
+		rec[1 + i] = (char)(u >> (56 - 8 * i));
+	return sl_xsort_add(r->quant_sort, rec, sizeof rec);
+}
+
+/* Moves q's raw values to the sort (on an error they are counted as
+ * spilled all the same, and the error stays in exact_status). */
+static void quant_spill(sl_report *r, int tag, sl_relq *q)
+{
+	uint32_t n = sl_relq_raw_count(q);
+	for (uint32_t i = 0; i < n && r->exact_status == SL_OK; i++)
+		r->exact_status = quant_put(r, tag, sl_relq_raw_value(q, i));
+	sl_relq_raw_spilled(q);
+}
+
+static void add_quant(sl_report *r, sl_relq *q, double v)
+{
+	if (r->exact && v > 0 && sl_relq_raw_full(q))
+		quant_spill(r, q == r->request_time_q ? 0 : q == r->response_bytes_q ? 1 : 2, q);
+	sl_relq_add(q, v);
+}
+
+/* dst += src for --exact reports; src's sort and raw values are used up. */
+static sl_status merge_quant_exact(sl_report *dst, sl_report *src)
+{
+	if (src->quant_sort) {
+		sl_status st = sl_xsort_finish(src->quant_sort);
+		const char *rec;
+		size_t len;
+		while (st == SL_OK && (st = sl_xsort_next(src->quant_sort, &rec, &len)) == SL_OK &&
+		       rec) {
+			if (!dst->quant_sort) {
+				double v;
+				uint64_t u = 0;
+				for (int i = 0; i < 8; i++)
+					u = u << 8 | (uint8_t)rec[1 + i];
+				memcpy(&v, &u, sizeof v);
+				st = quant_put(dst, rec[0], v);
+			} else {
+				st = sl_xsort_add(dst->quant_sort, rec, len);
+			}
+		}
+		sl_xsort_free(src->quant_sort);
+		src->quant_sort = NULL;
+		if (st != SL_OK)
+			return st;
+	}
+	for (int t = 0; t < QUANT_TAGS; t++) {
+		sl_relq *d = quant_sketch(dst, t), *s = quant_sketch(src, t);
+		if (!d || !s)
+			continue;
+		if ((uint64_t)sl_relq_raw_count(d) + sl_relq_raw_count(s) >
+		    sl_relq_buckets(d)) {
+			quant_spill(dst, t, d);
+			quant_spill(dst, t, s); /* into dst's sort */
+			if (dst->exact_status != SL_OK)
+				return dst->exact_status;
+		}
+		sl_status st = sl_relq_merge(d, s);
+		if (st != SL_OK)
+			return st;
+	}
+	return SL_OK;
+}
+
+/* The report's quantiles of every sketch that spilled, from the sort. */
+static sl_status finish_quant_exact(sl_report *r)
+{
+	if (!r->quant_sort)
+		return SL_OK;
+	uint64_t want[QUANT_TAGS][NREPORT_Q] = {{0}}, seen[QUANT_TAGS] = {0};
+	double got[QUANT_TAGS][NREPORT_Q] = {{0}};
+	for (int t = 0; t < QUANT_TAGS; t++) {
+		sl_relq *q = quant_sketch(r, t);
+		if (!q || !sl_relq_spilled(q))
+			continue;
+		quant_spill(r, t, q);
+		if (r->exact_status != SL_OK)
+			return r->exact_status;
+		/* positive rank wanted, or 0 when the sketch answers itself */
+		for (size_t i = 0; i < NREPORT_Q; i++) {
+			uint64_t n = sl_relq_count(q), rank = sl_relq_rank(report_quantiles[i], n);
+			uint64_t z = sl_relq_zero_count(q);
+			want[t][i] = rank == 1 || rank == n || rank <= z ? 0 : rank - z;
+			got[t][i] = NAN;
+		}
+	}
+	sl_status st = sl_xsort_finish(r->quant_sort);
+	const char *rec;
+	size_t len;
+	while (st == SL_OK && (st = sl_xsort_next(r->quant_sort, &rec, &len)) == SL_OK && rec) {
+		int t = (uint8_t)rec[0];
+		if (len != 9 || t >= QUANT_TAGS)
+			return SL_ECORRUPT;
+		seen[t]++;
+		for (size_t i = 0; i < NREPORT_Q; i++) {
+			if (want[t][i] == seen[t]) {
+				uint64_t u = 0;
+				for (int k = 0; k < 8; k++)
+					u = u << 8 | (uint8_t)rec[1 + k];
+				memcpy(&got[t][i], &u, sizeof u);
+			}
+		}
+	}
+	sl_xsort_free(r->quant_sort);
+	r->quant_sort = NULL;
+	if (st != SL_OK)
+		return st;
+	for (int t = 0; t < QUANT_TAGS; t++) {
+		sl_relq *q = quant_sketch(r, t);
+		if (!q || !sl_relq_spilled(q))
+			continue;
+		if (seen[t] != sl_relq_spilled(q))
+			return SL_ECORRUPT;
+		sl_relq_set_answers(q, report_quantiles, got[t], NREPORT_Q);
+	}
+	return SL_OK;
+}
+
 size_t sl_report_min_bytes_exact(size_t top_n)
 {
 	/* the access-log plan; the lines plan needs less */
 	return fixed_bytes(0) + EXACT_KEY_BYTES + exact_lists_bytes(SL_FMT_COMBINED, top_n) +
-	       SL_EXACT_MIN_BYTES;
+	       SL_EXACT_MIN_BYTES + QUANT_SORT_BYTES;
 }
 
 sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes,
@@ -286,15 +473,16 @@ sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt, size
 	bool lines = fmt == SL_FMT_LINES, ok;
 	size_t nlists = exact_nlists(fmt), key_bytes = lines ? 0 : EXACT_KEY_BYTES;
 	if (lines)
-		ok = (r->line_length_q = sl_kll_new(b, kll_k_for(max_bytes), KLL_SEED_BYTES)) != NULL;
+		ok = (r->line_length_q = new_quantiles(b, max_bytes)) != NULL;
 	else
 		ok = new_fixed_parts(r, max_bytes) &&
 		     (r->exact_key = sl_malloc(b, EXACT_KEY_BYTES)) != NULL;
+	ok = ok && new_quant_exact(r, tmpdir);
 	r->exact_lists = sl_calloc(b, 1, exact_lists_bytes(fmt, top_n));
 	sl_status st = SL_ENOMEM;
 	if (ok && r->exact_lists) {
 		size_t table = max_bytes - fixed_bytes(max_bytes) - key_bytes -
-			       exact_lists_bytes(fmt, top_n);
+			       exact_lists_bytes(fmt, top_n) - QUANT_SORT_BYTES;
 		st = sl_exact_new(&r->exact, b, table, tmpdir);
 	}
 	if (st != SL_OK) {
@@ -466,6 +654,8 @@ sl_status sl_report_finish_exact(sl_report *r)
 {
 	if (!r->exact || r->exact_done)
 		return r->exact ? SL_OK : SL_EINVAL;
+	if (r->exact_status == SL_OK)
+		r->exact_status = finish_quant_exact(r);
 	if (r->exact_status != SL_OK)
 		return r->exact_status;
 	sl_status st = sl_exact_finish_each(r->exact, exact_take, r);
@@ -697,10 +887,10 @@ static void figures(sl_report *r, const sl_access_rec *rec)
 	sl_tally_add(&r->methods, f[SL_F_METHOD].p, f[SL_F_METHOD].len, 1);
 	sl_tally_add(&r->protocols, f[SL_F_PROTOCOL].p, f[SL_F_PROTOCOL].len, 1);
 	if (rec->has_request_time) {
-		sl_kll_add(r->request_time_q, rec->request_time);
+		add_quant(r, r->request_time_q, rec->request_time);
 		sl_moments_add(&r->request_time, rec->request_time);
 	}
-	sl_kll_add(r->response_bytes_q, (double)rec->bytes);
+	add_quant(r, r->response_bytes_q, (double)rec->bytes);
 	sl_moments_add(&r->response_bytes, (double)rec->bytes);
 
 	sl_series_add(r->per_hour, rec->time, 1);
@@ -778,7 +968,7 @@ static void record_line(sl_report *r, const char *line, size_t len)
 {
 	r->requests++;
 	add_bytes(r, len);
-	sl_kll_add(r->line_length_q, (double)len);
+	add_quant(r, r->line_length_q, (double)len);
 	sl_moments_add(&r->line_length, (double)len);
 	if (r->exact) {
 		/* the line is its own key (len <= SL_LINE_MAX = SL_EXACT_KEY_MAX);
@@ -896,8 +1086,11 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 		if (!dst->exact) {
 			sl_distinct_merge(dst->distinct_lines, src->distinct_lines);
 			sl_topk_merge(dst->top_lines, src->top_lines);
+			sl_relq_merge(dst->line_length_q, src->line_length_q);
+		} else if (dst->exact_status == SL_OK) {
+			/* src's spilled and raw values move into dst's sort */
+			dst->exact_status = merge_quant_exact(dst, (sl_report *)(uintptr_t)src);
 		}
-		sl_kll_merge(dst->line_length_q, src->line_length_q);
 		sl_moments_merge(&dst->line_length, &src->line_length);
 		return SL_OK;
 	}
@@ -911,9 +1104,14 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 		for (int i = 0; i < SL_TOP_COUNT; i++)
 			sl_topk_merge(dst->top[i], src->top[i]);
 	}
-	sl_kll_merge(dst->request_time_q, src->request_time_q);
+	if (!dst->exact) {
+		sl_relq_merge(dst->request_time_q, src->request_time_q);
+		sl_relq_merge(dst->response_bytes_q, src->response_bytes_q);
+	} else if (dst->exact_status == SL_OK) {
+		/* src's spilled and raw values move into dst's sort */
+		dst->exact_status = merge_quant_exact(dst, (sl_report *)(uintptr_t)src);
+	}
 	sl_moments_merge(&dst->request_time, &src->request_time);
-	sl_kll_merge(dst->response_bytes_q, src->response_bytes_q);
 	sl_moments_merge(&dst->response_bytes, &src->response_bytes);
 	sl_series_merge(dst->per_hour, src->per_hour);
 	if (dst->per_minute && (!src->per_minute ||

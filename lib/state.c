@@ -6,8 +6,8 @@
  *
  *     0   8  magic "SLUICEST"
  *     8   4  format version (3 written; 2, whose bytes_sent has no high
- *            word and whose HLLs have one-byte registers, and 1, whose
- *            inputs also lack `lines`, read)
+ *            word, whose HLLs have one-byte registers and whose quantiles
+ *            are KLL sections, and 1, whose inputs also lack `lines`, read)
  *    12   4  S, the number of sections (1 .. 64)
  *    16   8  length of the whole file
  *    24 24S  section table: u32 type | u32 flags (0) | u64 length
@@ -30,7 +30,12 @@
  *     6 samples   malformed-line samples
  *    16,17 (18)   distinct: ips, visitors (lines)     (lib/distinct.c)
  *    32..37 (38)  top lists in sl_top_list order (lines) (lib/topk.c)
- *    48,49 (50)   KLL: request_time, response_bytes (line_length) (lib/kll.c)
+ *    48,49 (50)   KLL: request_time, response_bytes (line_length) (lib/kll.c),
+ *                 versions 1 and 2 only: converted on loading into the
+ *                 relative-error sketches (sl_relq_add_kll), which then
+ *                 carry the KLL's rank error
+ *    52,53 (54)   relative-error quantiles, version 3: the same three
+ *                 (lib/relq.c)
  *    64,65        series: per_hour, per_minute        (lib/series.c)
  *
  * A file holds the sections of a report of its format: the access-log
@@ -105,7 +110,8 @@ enum {
 	SEC_SAMPLES = 6,
 	SEC_DISTINCT = 16,	/* + 0 ips, + 1 visitors, + 2 distinct_lines */
 	SEC_TOP = 32,		/* + sl_top_list; 38 top_lines */
-	SEC_KLL = 48,		/* + 0 request_time, + 1 response_bytes, + 2 line_length */
+	SEC_KLL = 48,		/* + 0 request_time, + 1 response_bytes, + 2 line_length (v1, v2) */
+	SEC_QUANT = 52,		/* the same, relative-error sketches (v3) */
 	SEC_SERIES = 64,	/* + 0 per_hour, + 1 per_minute */
 	SEC_END = 66
 };
@@ -133,14 +139,20 @@ static sl_topk **topk_of(sl_report *r, int type)
 	return type == SEC_TOP + SL_TOP_COUNT ? &r->top_lines : NULL;
 }
 
-static sl_kll **kll_of(sl_report *r, int type)
+static sl_relq **quant_of(sl_report *r, int type)
 {
 	switch (type) {
-	case SEC_KLL: return &r->request_time_q;
-	case SEC_KLL + 1: return &r->response_bytes_q;
-	case SEC_KLL + 2: return &r->line_length_q;
+	case SEC_QUANT: return &r->request_time_q;
+	case SEC_QUANT + 1: return &r->response_bytes_q;
+	case SEC_QUANT + 2: return &r->line_length_q;
 	default: return NULL;
 	}
+}
+
+/* The version-3 section a KLL section of versions 1 and 2 stands for, or 0. */
+static int kll_alias(int type)
+{
+	return type >= SEC_KLL && type <= SEC_KLL + 2 ? SEC_QUANT + (type - SEC_KLL) : 0;
 }
 
 static sl_series **series_of(sl_report *r, int type)
@@ -160,7 +172,7 @@ static bool holds(const sl_report *cr, int type)
 		return true;
 	sl_distinct **d = distinct_of(r, type);
 	sl_topk **t = topk_of(r, type);
-	sl_kll **k = kll_of(r, type);
+	sl_relq **k = quant_of(r, type);
 	sl_series **s = series_of(r, type);
 	return (d && *d) || (t && *t) || (k && *k) || (s && *s);
 }
@@ -291,8 +303,8 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 			sl_distinct_encode(*distinct_of(m, type), w);
 		else if (topk_of(m, type))
 			sl_topk_encode(*topk_of(m, type), w);
-		else if (kll_of(m, type))
-			sl_kll_encode(*kll_of(m, type), w);
+		else if (quant_of(m, type))
+			sl_relq_encode(*quant_of(m, type), w);
 		else
 			sl_series_encode(*series_of(m, type), w);
 		break;
@@ -769,7 +781,7 @@ static sl_status cross_check(const sl_report *r, const char **why)
 		    r->request_time.n || r->response_bytes.n || r->malformed || r->first_time ||
 		    r->last_time)
 			return fail(why, "a line report holds access-log figures");
-		if (r->line_length.n != r->requests || sl_kll_count(r->line_length_q) != r->requests ||
+		if (r->line_length.n != r->requests || sl_relq_count(r->line_length_q) != r->requests ||
 		    sl_topk_total(r->top_lines) != r->requests)
 			return fail(why, "line counts disagree with the sketches");
 		if (r->requests && r->line_length.max > SL_LINE_MAX)
@@ -795,8 +807,8 @@ static sl_status cross_check(const sl_report *r, const char **why)
 		return fail(why, "times outside the years 0 to 9999, or set without requests");
 	if (r->line_length.n)
 		return fail(why, "an access-log report holds line lengths");
-	if (r->response_bytes.n != r->requests || sl_kll_count(r->response_bytes_q) != r->requests ||
-	    sl_kll_count(r->request_time_q) != r->request_time.n ||
+	if (r->response_bytes.n != r->requests || sl_relq_count(r->response_bytes_q) != r->requests ||
+	    sl_relq_count(r->request_time_q) != r->request_time.n ||
 	    r->request_time.n > r->requests)
 		return fail(why, "quantile counts disagree with the requests");
 	for (int t = 0; t < SL_TOP_COUNT; t++) {
@@ -843,6 +855,26 @@ static sl_status check_run(const sl_state *s, uint64_t report_bytes, const char 
 	return SL_OK;
 }
 
+/* Loads a KLL section (versions 1 and 2) into a KLL of its own k, and adds
+ * its items to the report's relative-error sketch. */
+static sl_status get_old_kll(sl_budget *mem, sl_relq *dst, sl_wire_reader *r,
+			     const char **why)
+{
+	if (r->left < 4)
+		return fail(why, "KLL sketch truncated");
+	uint32_t k = sl_wire_le32(r->p);
+	if (k < SL_KLL_MIN_K || sl_kll_bytes(k) > sl_budget_available(mem))
+		return fail(why, "KLL k out of range");
+	sl_kll *tmp = sl_kll_new(mem, k, 0);
+	if (!tmp)
+		return SL_ENOMEM;
+	sl_status st = sl_kll_load(tmp, r, why);
+	if (st == SL_OK && sl_relq_add_kll(dst, tmp) != SL_OK)
+		st = fail(why, "KLL sketch holds negative values");
+	sl_kll_free(tmp);
+	return st;
+}
+
 /* Reads the section whose bytes are in r into s (report made by meta), of a
  * file of format version `version`. */
 static sl_status get_section(sl_state *s, int type, sl_wire_reader *r, uint32_t version,
@@ -874,8 +906,10 @@ static sl_status get_section(sl_state *s, int type, sl_wire_reader *r, uint32_t 
 			st = sl_distinct_load(*distinct_of(rep, type), r, why);
 		else if (topk_of(rep, type))
 			st = sl_topk_load(*topk_of(rep, type), r, why);
-		else if (kll_of(rep, type))
-			st = sl_kll_load(*kll_of(rep, type), r, why);
+		else if (quant_of(rep, type))
+			st = sl_relq_load(*quant_of(rep, type), r, why);
+		else if (kll_alias(type))
+			st = get_old_kll(s->mem, *quant_of(rep, kll_alias(type)), r, why);
 		else
 			st = sl_series_load(*series_of(rep, type), r, why);
 		break;
@@ -890,7 +924,7 @@ static bool known_type(int t)
 	sl_report r;
 	memset(&r, 0, sizeof r);
 	return (t >= SEC_META && t <= SEC_SAMPLES) || distinct_of(&r, t) || topk_of(&r, t) ||
-	       kll_of(&r, t) || series_of(&r, t);
+	       quant_of(&r, t) || kll_alias(t) || series_of(&r, t);
 }
 
 static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want_bytes,
@@ -926,13 +960,15 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 		uint64_t slen = sl_wire_le64(e + 8);
 		if (slen > len - off)
 			return fail(why, "section length past the end of the file");
-		if (!known_type((int)type) || flags != 0)
+		if (!known_type((int)type) || flags != 0 ||
+		    (kll_alias((int)type) ? version >= 3
+					       : type >= SEC_QUANT && type <= SEC_QUANT + 2 && version < 3))
 			return fail(why, "unknown section type");
 		if ((int)type <= prev)
 			return fail(why, "sections out of order or repeated");
 		if (sl_hash(buf + off, (size_t)slen) != sl_wire_le64(e + 16) && CHECK_SUMS)
 			return fail(why, "section checksum mismatch");
-		seen[type] = true;
+		seen[kll_alias((int)type) ? kll_alias((int)type) : (int)type] = true;
 		prev = (int)type;
 		off += (size_t)slen;
 	}

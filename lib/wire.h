@@ -122,6 +122,9 @@ sl_status sl_distinct_load(sl_distinct *dst, sl_wire_reader *r, const char **why
 void sl_kll_encode(const sl_kll *s, sl_wire_writer *w);
 sl_status sl_kll_load(sl_kll *dst, sl_wire_reader *r, const char **why);
 
+void sl_relq_encode(const sl_relq *s, sl_wire_writer *w);
+sl_status sl_relq_load(sl_relq *dst, sl_wire_reader *r, const char **why);
+
 void sl_series_encode(const sl_series *s, sl_wire_writer *w);
 sl_status sl_series_load(sl_series *dst, sl_wire_reader *r, const char **why);
 

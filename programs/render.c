@@ -118,13 +118,15 @@ typedef struct {
 	uint64_t count;
 	double min, max, mean, stddev, sum;
 	double q[4]; /* p50 p90 p99 p999 */
-	double rank_error;
+	bool bounded[4]; /* false: in the folded lowest buckets, no bound */
+	double rel_error;  /* each bounded quantile within this fraction of its value */
+	double rank_error; /* rank slack of a converted version-2 state, over n */
 } dist_summary;
 
 static const double quantiles[4] = {0.5, 0.9, 0.99, 0.999};
 static const char *const quantile_names[4] = {"p50", "p90", "p99", "p999"};
 
-static dist_summary summarize(const sl_kll *q, const sl_moments *m)
+static dist_summary summarize(const sl_relq *q, const sl_moments *m)
 {
 	dist_summary d;
 	memset(&d, 0, sizeof d);
@@ -136,9 +138,12 @@ static dist_summary summarize(const sl_kll *q, const sl_moments *m)
 	d.mean = m->mean;
 	d.stddev = sl_moments_stddev(m);
 	d.sum = sl_moments_sum(m);
-	for (int i = 0; i < 4; i++)
-		d.q[i] = sl_kll_quantile(q, quantiles[i]);
-	d.rank_error = sl_kll_rank_error(q);
+	for (int i = 0; i < 4; i++) {
+		d.q[i] = sl_relq_quantile(q, quantiles[i]);
+		d.bounded[i] = sl_relq_bounded(q, quantiles[i]);
+	}
+	d.rel_error = sl_relq_relative_error(q);
+	d.rank_error = sl_relq_rank_slack(q) / (double)sl_relq_count(q);
 	return d;
 }
 
@@ -238,7 +243,7 @@ static void json_tally(FILE *o, const char *key, const sl_tally *t)
 	fputs("},\n", o);
 }
 
-static void json_dist(FILE *o, const char *key, const sl_kll *q, const sl_moments *m)
+static void json_dist(FILE *o, const char *key, const sl_relq *q, const sl_moments *m)
 {
 	dist_summary d = summarize(q, m);
 	fprintf(o, "  \"%s\": {\"count\": %llu, \"min\": ", key, (unsigned long long)d.count);
@@ -255,9 +260,18 @@ static void json_dist(FILE *o, const char *key, const sl_kll *q, const sl_moment
 		fprintf(o, ", \"%s\": ", quantile_names[i]);
 		json_num(o, d.count ? d.q[i] : 0);
 	}
+	fprintf(o, ", \"relative_error\": %.15g", d.rel_error); /* 0.005, not 0.0050000000000000001 */
 	fputs(", \"rank_error\": ", o);
 	json_num(o, d.rank_error);
-	fprintf(o, ", \"exact\": %s},\n", d.rank_error == 0 ? "true" : "false");
+	fputs(", \"unbounded\": [", o);
+	for (int i = 0, first = 1; i < 4; i++) {
+		if (d.count && !d.bounded[i]) {
+			fprintf(o, "%s\"%s\"", first ? "" : ", ", quantile_names[i]);
+			first = 0;
+		}
+	}
+	fprintf(o, "], \"exact\": %s},\n",
+		d.rank_error == 0 && d.rel_error == 0 ? "true" : "false");
 }
 
 static void json_series(FILE *o, const char *key, const sl_series *s)
@@ -534,19 +548,47 @@ static const char *dist_value(char *out, size_t n, double v, bool whole)
 }
 
 static void text_dist(FILE *o, const char *title, const char *unit, bool whole,
-		      const sl_kll *q, const sl_moments *m)
+		      const sl_relq *q, const sl_moments *m)
 {
 	dist_summary d = summarize(q, m);
-	char a[32], v[8][32];
+	char a[32], v[8][48];
 	fprintf(o, "\n%s (%s)  n=%s", title, unit, grouped(a, sizeof a, d.count));
-	if (d.rank_error > 0)
-		fprintf(o, ", quantiles ≈ within ±%.2f%% of rank (95%%)", 100 * d.rank_error);
+	if (d.count && d.rel_error > 0)
+		fprintf(o, ", quantiles within ±%.2g%% of the value", 100 * d.rel_error);
+	if (d.count && d.rank_error > 0)
+		fprintf(o, " and ±%.2f%% of rank (95%%, from a version-2 state)",
+			100 * d.rank_error);
+	for (int i = 0, first = 1; d.count && i < 4; i++) {
+		if (!d.bounded[i]) {
+			fprintf(o, "%s%s", first ? "; no bound for " : ", ", quantile_names[i]);
+			first = 0;
+		}
+	}
 	fputs("\n", o);
 	if (!d.count)
 		return;
 	const double x[8] = {d.min, d.q[0], d.q[1], d.q[2], d.q[3], d.max, d.mean, d.stddev};
 	for (int i = 0; i < 8; i++)
 		dist_value(v[i], sizeof v[i], x[i], whole);
+	/* each approximate quantile to 4 digits, with its bound in the value's
+	 * unit to 2 (whole numbers stay whole) */
+	for (int i = 0; i < 4 && d.rel_error > 0; i++) {
+		double qv = d.q[i], err = d.rel_error * qv;
+		if (!d.bounded[i] || qv == 0 || !isfinite(qv))
+			continue;
+		char e[32];
+		if (whole) {
+			if (err < 0.5)
+				continue; /* shown exactly */
+			dist_value(e, sizeof e, err, true);
+		} else {
+			snprintf(v[i + 1], sizeof v[i + 1], "%.4g", qv);
+			int dec = 1 - (int)floor(log10(err));
+			snprintf(e, sizeof e, "%.*f", dec < 0 ? 0 : dec > 20 ? 20 : dec, err);
+		}
+		size_t at = strlen(v[i + 1]);
+		snprintf(v[i + 1] + at, sizeof v[i + 1] - at, " ±%s", e);
+	}
 	fprintf(o, "  min %-12s p50 %-12s p90 %-12s p99 %-12s\n", v[0], v[1], v[2], v[3]);
 	fprintf(o, "  p999 %-11s max %-12s mean %-11s stddev %s\n", v[4], v[5], v[6], v[7]);
 }

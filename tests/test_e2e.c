@@ -375,21 +375,16 @@ static void check_top_exact(const jv *list, const char *values, size_t stride,
 	free(listed);
 }
 
-/* The value at normalized rank q must have a true rank within the stated
- * error (plus one item, for discreteness). */
-static void check_quantile(const double *sorted, size_t n, double x, double q, double err)
+/* The value of quantile q (nearest rank, sl_relq_rank) must be within the
+ * stated relative error of the true one (exactly it when the error is 0);
+ * `unbounded` must be empty for these value ranges. */
+static void check_quantile(const double *sorted, size_t n, double x, double q, double rel)
 {
-	size_t lt = 0, le = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (sorted[i] < x) lt++;
-		if (sorted[i] <= x) le++;
-	}
-	double slack = err + 1.0 / (double)n;
-	if (!((double)lt / (double)n <= q + slack && (double)le / (double)n >= q - slack))
-		print_error("quantile %g: value %g has rank [%g, %g], error %g\n", q, x,
-			    (double)lt / (double)n, (double)le / (double)n, err);
-	assert_true((double)lt / (double)n <= q + slack);
-	assert_true((double)le / (double)n >= q - slack);
+	double truth = sorted[sl_relq_rank(q, n) - 1];
+	if (!(fabs(x - truth) <= rel * truth * (1 + 1e-9)))
+		print_error("quantile %g: value %.17g, true %.17g, relative error %g\n", q, x,
+			    truth, rel);
+	assert_true(fabs(x - truth) <= rel * truth * (1 + 1e-9));
 }
 
 static void check_dist(const jv *d, double *vals, size_t n)
@@ -407,8 +402,11 @@ static void check_dist(const jv *d, double *vals, size_t n)
 	for (size_t i = 0; i < n; i++) ss += (vals[i] - mean) * (vals[i] - mean);
 	double sd = sqrt((double)(ss / n));
 	assert_true(fabs(json_get(d, "stddev")->num - sd) <= 1e-6 * sd + 1e-12);
-	double err = json_get(d, "rank_error")->num;
-	assert_true(err >= 0 && err < 0.05);
+	assert_true(json_get(d, "rank_error")->num == 0);
+	assert_int_equal(json_get(d, "unbounded")->n, 0);
+	double err = json_get(d, "relative_error")->num;
+	assert_true(err == 0 || err == SL_RELQ_DEFAULT_ALPHA);
+	assert_true(json_get(d, "exact")->b == (err == 0));
 	static const char *const qn[] = {"p50", "p90", "p99", "p999"};
 	static const double qv[] = {0.5, 0.9, 0.99, 0.999};
 	for (int i = 0; i < 4; i++)

@@ -4,10 +4,15 @@
  *    exact figure and in the HLL registers, one report fed A then B;
  *  - a budget that starts refusing after set-up: feeding never fails, exact
  *    counters stay exact, and sketches degrade;
- *  - the minimum budget is enforced with SL_EBUDGET.
+ *  - the minimum budget is enforced with SL_EBUDGET;
+ *  - quantiles: request times (lognormal, many 0.000) and sizes (Pareto)
+ *    against the sorted values: exact for a small log, within the stated
+ *    relative error past 4096 values, and the same doubles whether the
+ *    lines go through one report or 2 .. 8 merged parts (as -j does).
  */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +56,7 @@ static void assert_reports_equal(const sl_report *a, const sl_report *b)
 	assert_int_equal(a->request_time.n, b->request_time.n);
 	assert_true(a->request_time.min == b->request_time.min);
 	assert_true(a->request_time.max == b->request_time.max);
-	assert_int_equal(sl_kll_count(a->request_time_q), sl_kll_count(b->request_time_q));
+	assert_int_equal(sl_relq_count(a->request_time_q), sl_relq_count(b->request_time_q));
 	const sl_distinct *da[2] = {a->ips, a->visitors}, *db[2] = {b->ips, b->visitors};
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(sl_distinct_is_exact(da[k]), sl_distinct_is_exact(db[k]));
@@ -203,6 +208,182 @@ static void peak_never_exceeds_share(void **state)
 	free(a);
 }
 
+/* ---- quantiles ------------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* n combined lines with lognormal request times (3 decimals: many 0.000)
+ * and Pareto sizes; the values go to times[] and sizes[]. */
+static size_t gen_timed(char *buf, size_t cap, tu_rng *r, size_t n, double *times,
+			double *sizes)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		double u = tu_unit(r), v = tu_unit(r);
+		double z = sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v);
+		char t[32];
+		snprintf(t, sizeof t, "%.3f", exp(log(0.004) + 2.0 * z));
+		times[i] = strtod(t, NULL);
+		unsigned long sz = (unsigned long)floor(100 / pow(1 - tu_unit(r), 1 / 1.1));
+		if (sz > 4000000000UL)
+			sz = 4000000000UL;
+		sizes[i] = (double)sz;
+		char when[27];
+		tu_log_time(when, 1700000000 + (int64_t)i);
+		len += (size_t)snprintf(buf + len, cap - len,
+			"10.0.0.%zu - - [%s] \"GET /x HTTP/1.1\" 200 %lu \"-\" \"ua\" %s\n",
+			i % 200, when, sz, t);
+	}
+	return len;
+}
+
+static void check_quantiles(const sl_relq *q, double *vals, size_t n, const char *what)
+{
+	qsort(vals, n, sizeof *vals, cmp_double);
+	double rel = sl_relq_relative_error(q);
+	assert_true(rel == (n <= 4096 ? 0 : SL_RELQ_DEFAULT_ALPHA));
+	assert_int_equal(sl_relq_count(q), n);
+	for (int i = 0; i <= 1000; i++) {
+		double qq = i < 1000 ? i / 1000.0 : 0.9999;
+		assert_true(sl_relq_bounded(q, qq));
+		double truth = vals[sl_relq_rank(qq, n) - 1], est = sl_relq_quantile(q, qq);
+		if (!(fabs(est - truth) <= rel * truth * (1 + 1e-9)))
+			fail_msg("%s q=%g: %.17g, true %.17g (seed %llu)", what, qq, est, truth,
+				 (unsigned long long)seed);
+	}
+}
+
+static void assert_same_quantiles(const sl_relq *a, const sl_relq *b)
+{
+	assert_int_equal(sl_relq_count(a), sl_relq_count(b));
+	for (int i = 0; i <= 1000; i++) {
+		double x = sl_relq_quantile(a, i / 1000.0), y = sl_relq_quantile(b, i / 1000.0);
+		assert_true(x == y);
+	}
+}
+
+static void quantiles_at(size_t n)
+{
+	tu_rng r = {seed ^ n};
+	size_t cap = n * 160 + 1;
+	char *buf = malloc(cap);
+	double *times = malloc(n * sizeof *times), *sizes = malloc(n * sizeof *sizes);
+	assert_true(buf && times && sizes);
+	size_t len = gen_timed(buf, cap, &r, n, times, sizes);
+	sl_budget bud;
+	sl_budget_init(&bud, 64 << 20);
+	sl_report *one;
+	assert_int_equal(sl_report_new(&one, &bud, SL_FMT_COMBINED, 1 << 20), SL_OK);
+	sl_report_feed(one, buf, len);
+	assert_int_equal(one->requests, n);
+	for (int parts = 2; parts <= 8; parts += 3) {
+		sl_report *all;
+		assert_int_equal(sl_report_new(&all, &bud, SL_FMT_COMBINED, 1 << 20), SL_OK);
+		size_t at = 0;
+		for (int p = 0; p < parts; p++) {
+			/* cut at a line end near p/parts of the buffer */
+			size_t end = p + 1 == parts ? len : len / (size_t)parts * (size_t)(p + 1);
+			while (end < len && buf[end - 1] != '\n')
+				end++;
+			sl_report *part;
+			assert_int_equal(sl_report_new(&part, &bud, SL_FMT_COMBINED, 1 << 20), SL_OK);
+			sl_report_feed(part, buf + at, end - at);
+			assert_int_equal(sl_report_merge(all, part), SL_OK);
+			sl_report_free(part);
+			at = end;
+		}
+		assert_same_quantiles(all->request_time_q, one->request_time_q);
+		assert_same_quantiles(all->response_bytes_q, one->response_bytes_q);
+		sl_report_free(all);
+	}
+	check_quantiles(one->request_time_q, times, n, "request_time");
+	check_quantiles(one->response_bytes_q, sizes, n, "response_bytes");
+	sl_report_free(one);
+	assert_int_equal(bud.used, 0);
+	free(buf);
+	free(times);
+	free(sizes);
+}
+
+static void quantiles_exact_when_small(void **state)
+{
+	(void)state;
+	quantiles_at(3000);
+}
+
+static void quantiles_relative_and_merge_invariant(void **state)
+{
+	(void)state;
+	quantiles_at(60000);
+}
+
+/* --exact: quantiles exact past the raw arrays, through the external sort,
+ * whole or merged from parts (each part's sort and raw values move into the
+ * merged report's). */
+static void exact_quantiles_through_the_sort(void **state)
+{
+	(void)state;
+	size_t n = 30000;
+	tu_rng r = {seed ^ 99};
+	size_t cap = n * 160 + 1;
+	char *buf = malloc(cap);
+	double *times = malloc(n * sizeof *times), *sizes = malloc(n * sizeof *sizes);
+	assert_true(buf && times && sizes);
+	size_t len = gen_timed(buf, cap, &r, n, times, sizes);
+	qsort(times, n, sizeof *times, cmp_double);
+	qsort(sizes, n, sizeof *sizes, cmp_double);
+	sl_budget bud;
+	sl_budget_init(&bud, 256 << 20);
+	size_t max = sl_report_min_bytes_exact(10) + (1 << 20);
+	int p = sl_report_hll_precision(max);
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	static const double qs[] = {0.5, 0.9, 0.99, 0.999};
+	for (int parts = 1; parts <= 3; parts++) {
+		sl_report *all;
+		assert_int_equal(sl_report_new_exact(&all, &bud, SL_FMT_COMBINED, max, p, tmp, 10),
+				 SL_OK);
+		size_t at = 0;
+		for (int k = 0; k < parts; k++) {
+			size_t end = k + 1 == parts ? len : len / (size_t)parts * (size_t)(k + 1);
+			while (end < len && buf[end - 1] != '\n')
+				end++;
+			if (parts == 1) {
+				sl_report_feed(all, buf, len);
+				break;
+			}
+			sl_report *part;
+			assert_int_equal(sl_report_new_exact(&part, &bud, SL_FMT_COMBINED, max, p,
+							     tmp, 10),
+					 SL_OK);
+			sl_report_feed(part, buf + at, end - at);
+			assert_int_equal(sl_report_merge(all, part), SL_OK);
+			sl_report_free(part);
+			at = end;
+		}
+		assert_int_equal(sl_report_finish_exact(all), SL_OK);
+		assert_true(sl_relq_spilled(all->request_time_q) > 0);
+		for (int i = 0; i < 4; i++) {
+			double t = times[sl_relq_rank(qs[i], n) - 1], z = sizes[sl_relq_rank(qs[i], n) - 1];
+			double gt = sl_relq_quantile(all->request_time_q, qs[i]);
+			double gz = sl_relq_quantile(all->response_bytes_q, qs[i]);
+			if (gt != t || gz != z)
+				fail_msg("%d parts, q=%g: time %.17g (true %.17g), size %.17g (true %.17g)",
+					 parts, qs[i], gt, t, gz, z);
+		}
+		assert_true(sl_relq_quantile(all->request_time_q, 0) == times[0]);
+		assert_true(sl_relq_quantile(all->request_time_q, 1) == times[n - 1]);
+		sl_report_free(all);
+	}
+	assert_int_equal(bud.used, 0);
+	free(buf);
+	free(times);
+	free(sizes);
+}
+
 int main(void)
 {
 	seed = tu_seed("test_report", 7);
@@ -212,6 +393,9 @@ int main(void)
 		cmocka_unit_test(refusing_budget_degrades),
 		cmocka_unit_test(budget_minimum),
 		cmocka_unit_test(peak_never_exceeds_share),
+		cmocka_unit_test(quantiles_exact_when_small),
+		cmocka_unit_test(quantiles_relative_and_merge_invariant),
+		cmocka_unit_test(exact_quantiles_through_the_sort),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,19 +193,21 @@ static void assert_same_topk(const sl_topk *a, const sl_topk *b, bool all)
 	free(rb);
 }
 
-static void assert_same_kll(const sl_kll *a, const sl_kll *b, bool all)
+/* The relative-error sketches answer alike, merged or not: their store is
+ * a function of the values' keys (lib/relq.c), so no `all` flag. */
+static void assert_same_quant(const sl_relq *a, const sl_relq *b)
 {
 	assert_int_equal(a == NULL, b == NULL);
 	if (!a)
 		return;
-	assert_int_equal(sl_kll_count(a), sl_kll_count(b));
-	if (!all && !(sl_kll_rank_error(a) == 0 && sl_kll_rank_error(b) == 0))
-		return;
-	assert_true(same_double(sl_kll_rank_error(a), sl_kll_rank_error(b)));
+	assert_int_equal(sl_relq_count(a), sl_relq_count(b));
+	assert_true(same_double(sl_relq_relative_error(a), sl_relq_relative_error(b)));
+	assert_true(same_double(sl_relq_rank_slack(a), sl_relq_rank_slack(b)));
 	for (int i = 0; i <= 1000; i++) {
 		double q = i / 1000.0;
-		double x = sl_kll_quantile(a, q), y = sl_kll_quantile(b, q);
+		double x = sl_relq_quantile(a, q), y = sl_relq_quantile(b, q);
 		assert_true(same_double(x, y) || (isnan(x) && isnan(y)));
+		assert_int_equal(sl_relq_bounded(a, q), sl_relq_bounded(b, q));
 	}
 }
 
@@ -252,13 +254,13 @@ static void assert_same_report(const sl_report *a, const sl_report *b, bool full
 	assert_same_distinct(a->visitors, b->visitors);
 	for (int t = 0; t < SL_TOP_COUNT; t++)
 		assert_same_topk(a->top[t], b->top[t], full);
-	assert_same_kll(a->request_time_q, b->request_time_q, full);
-	assert_same_kll(a->response_bytes_q, b->response_bytes_q, full);
+	assert_same_quant(a->request_time_q, b->request_time_q);
+	assert_same_quant(a->response_bytes_q, b->response_bytes_q);
 	assert_same_series(a->per_hour, b->per_hour);
 	assert_same_series(a->per_minute, b->per_minute);
 	assert_same_distinct(a->distinct_lines, b->distinct_lines);
 	assert_same_topk(a->top_lines, b->top_lines, full);
-	assert_same_kll(a->line_length_q, b->line_length_q, full);
+	assert_same_quant(a->line_length_q, b->line_length_q);
 	assert_same_moments(&a->line_length, &b->line_length, full);
 	if (full) {
 		assert_int_equal(a->nsamples, b->nsamples);
@@ -287,7 +289,7 @@ static void round_trip_at(sl_format fmt, size_t bytes, size_t n, unsigned client
 		assert_false(sl_topk_is_exact(r->top_lines));
 	} else if (degraded) {
 		assert_false(sl_distinct_is_exact(r->ips));
-		assert_true(sl_kll_rank_error(r->response_bytes_q) > 0);
+		assert_false(sl_relq_is_exact(r->response_bytes_q));
 		assert_false(sl_topk_is_exact(r->top[SL_TOP_URL]));
 		assert_false(sl_topk_is_exact(r->top[SL_TOP_IP]));
 	}
@@ -537,8 +539,8 @@ static void different_budgets(void **state)
 	assert_same_hll(sl_distinct_hll(grown->report->ips), sl_distinct_hll(ra->ips));
 	assert_same_series(grown->report->per_hour, ra->per_hour);
 	assert_memory_equal(grown->report->status, ra->status, sizeof ra->status);
-	assert_int_equal(sl_kll_count(grown->report->response_bytes_q),
-			 sl_kll_count(ra->response_bytes_q));
+	assert_int_equal(sl_relq_count(grown->report->response_bytes_q),
+			 sl_relq_count(ra->response_bytes_q));
 	sl_state_free(grown);
 
 	sl_hll_free(ref);
@@ -814,46 +816,51 @@ static void impossible_sketches(void **state)
 	reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL HIP estimate 0");
 
-	/* KLL: the items of a sorted level (the first above level 0 whose
-	 * first and last items differ) out of order */
+	/* relative-error quantiles (section 53, response sizes: past their
+	 * raw phase here). Layout: f64 alpha @0, u32 B @8, u64 n @12, u64
+	 * zero @20, f64 min @28, f64 max @36, f64 slack @44, u8 mode @52,
+	 * u8 collapsed @53, i64 first key @54, u32 m @62, counts @66. */
 	memcpy(buf, orig, len);
-	assert_true(find_section(buf, 49, &off, &slen));
-	uint32_t h = le32(buf + off + 44);
-	assert_true(h >= 2);
-	size_t items = off + 48 + 4 * (size_t)h;
-	size_t lv = items + 8 * (size_t)le32(buf + off + 48);
-	uint64_t first = 0, last = 0;
-	uint32_t size = 0;
-	for (uint32_t j = 1; j < h; j++) {
-		size = le32(buf + off + 48 + 4 * (size_t)j);
-		if (size >= 2) {
-			first = le64(buf + lv);
-			last = le64(buf + lv + 8 * (size_t)(size - 1));
-			if (first != last)
-				break;
-		}
-		lv += 8 * (size_t)size;
-	}
-	assert_true(size >= 2 && first != last);
-	put64(buf + lv, last);
-	put64(buf + lv + 8 * (size_t)(size - 1), first);
+	assert_true(find_section(buf, 53, &off, &slen));
+	assert_int_equal(buf[off + 52], 1); /* buckets */
+	uint32_t m = le32(buf + off + 62);
+	assert_int_equal(slen, 66 + 8 * (size_t)m);
+	sl_state_free(decode_ok(&b, buf, len, 0)); /* unchanged: accepted */
+	put64(buf + off + 12, le64(buf + off + 12) + 1);
 	reseal(buf, len);
-	expect_reject(&b, buf, len, SL_ECORRUPT, "KLL sorted level out of order");
-	/* KLL: a count that disagrees with the weights */
+	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile n + 1");
 	memcpy(buf, orig, len);
-	put64(buf + off + 4, le64(buf + off + 4) + 1);
+	put64(buf + off + 66, 0);
 	reseal(buf, len);
-	expect_reject(&b, buf, len, SL_ECORRUPT, "KLL n + 1");
-	/* KLL: 65 levels */
+	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile first bucket empty");
 	memcpy(buf, orig, len);
-	put32(buf + off + 44, 65);
+	buf[off + 52] = 2;
 	reseal(buf, len);
-	expect_reject(&b, buf, len, SL_ECORRUPT, "KLL 65 levels");
-	/* KLL: a NaN item */
+	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile mode 2");
 	memcpy(buf, orig, len);
-	put64(buf + items, 0x7ff8000000000001ULL);
+	put64(buf + off, 0x3f847ae147ae147bULL); /* alpha 0.01 */
 	reseal(buf, len);
-	expect_reject(&b, buf, len, SL_ECORRUPT, "KLL NaN item");
+	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile of another alpha");
+	memcpy(buf, orig, len);
+	put64(buf + off + 28, le64(buf + off + 36) + 1); /* min above max */
+	reseal(buf, len);
+	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile min above max");
+	memcpy(buf, orig, len);
+	put32(buf + off + 62, UINT32_MAX);
+	reseal(buf, len);
+	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile 2^32 buckets");
+	memcpy(buf, orig, len);
+	put64(buf + off + 44, 0x7ff8000000000001ULL); /* NaN slack */
+	reseal(buf, len);
+	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile NaN rank slack");
+	/* a KLL section in a version-3 file */
+	memcpy(buf, orig, len);
+	assert_true(find_section(buf, 53, &off, &slen));
+	for (uint32_t i = 0; i < le32(buf + 12); i++)
+		if (le32(buf + 24 + 24 * (size_t)i) == 52 || le32(buf + 24 + 24 * (size_t)i) == 53)
+			put32(buf + 24 + 24 * (size_t)i, le32(buf + 24 + 24 * (size_t)i) - 4);
+	reseal(buf, len);
+	expect_reject(&b, buf, len, SL_ECORRUPT, "KLL section in version 3");
 
 	/* top lists: the url list is Space-Saving here, the user agents exact */
 	memcpy(buf, orig, len);
@@ -1135,15 +1142,18 @@ static void reads_version_1(void **state)
 	assert_int_equal(b.used, 0);
 }
 
-/* States of version 2 (bytes_sent without its high word: the v2-* seeds)
- * decode with bytes_sent_high 0 and come back the same from version 3. */
+/* States of version 2 (the v2-* seeds) decode with bytes_sent_high 0, and
+ * their KLL quantile sections (48..50) load into the relative-error
+ * sketches, which carry the KLL's rank error (nonzero for the degraded seed)
+ * and the exact count, min and max; written back as version 3 they come back
+ * with the same answers. */
 static void reads_version_2(void **state)
 {
 	(void)state;
 	static const char *const names[] = {"v2-common", "v2-degraded", "v2-empty", "v2-lines"};
 	sl_budget b;
 	sl_budget_init(&b, 64 << 20);
-	int seen = 0;
+	int seen = 0, slack = 0;
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		char path[256];
 		snprintf(path, sizeof path, "fuzz/corpus/fuzz_state/%s.state", names[i]);
@@ -1152,16 +1162,24 @@ static void reads_version_2(void **state)
 		size_t len;
 		uint8_t *buf = read_whole(path, &len);
 		assert_true(len >= 12);
-		assert_int_equal(buf[8] | buf[9] << 8 | buf[10] << 16 | (uint32_t)buf[11] << 24, 2);
+		assert_int_equal(le32(buf + 8), 2);
 		sl_state *s = decode_ok(&b, buf, len, 0);
 		assert_int_equal(s->report->bytes_sent_high, 0);
+		const sl_report *r = s->report;
+		const sl_relq *q = r->format == SL_FMT_LINES ? r->line_length_q : r->response_bytes_q;
+		const sl_moments *mo = r->format == SL_FMT_LINES ? &r->line_length : &r->response_bytes;
+		assert_int_equal(sl_relq_count(q), mo->n);
+		if (mo->n) {
+			assert_true(sl_relq_min(q) == mo->min);
+			assert_true(sl_relq_max(q) == mo->max);
+		}
+		slack += sl_relq_rank_slack(q) > 0;
 		void *out;
 		size_t olen;
 		assert_int_equal(sl_state_encode(&b, s->report, s->inputs, s->ninputs, s->budget,
 						 s->peak, &out, &olen),
 				 SL_OK);
-		assert_int_equal(((uint8_t *)out)[8], 3);
-		assert_true(olen != len); /* v3's layout: bytes_sent's high word, packed HLLs */
+		assert_int_equal(le32((const uint8_t *)out + 8), SL_STATE_VERSION);
 		sl_state *again = decode_ok(&b, out, olen, 0);
 		assert_same_report(s->report, again->report, true);
 		sl_state_free(again);
@@ -1170,8 +1188,10 @@ static void reads_version_2(void **state)
 		free(buf);
 		seen++;
 	}
-	if (access("fuzz/corpus/fuzz_state", F_OK) == 0)
-		assert_true(seen > 0);
+	if (access("fuzz/corpus/fuzz_state", F_OK) == 0) {
+		assert_int_equal(seen, 4);
+		assert_true(slack > 0); /* the degraded seed's KLL had compacted */
+	}
 	assert_int_equal(b.used, 0);
 }
 
