@@ -1057,7 +1057,8 @@ static void keep_first_samples(sl_report *dst, const sl_report *src)
 
 sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 {
-	if (dst->format != src->format || !dst->exact != !src->exact)
+	if (dst->format != src->format || !dst->exact != !src->exact ||
+	    dst->visitors_4xx != src->visitors_4xx)
 		return SL_EMISMATCH;
 	if (src->requests) {
 		if (!dst->requests || src->first_time < dst->first_time ||

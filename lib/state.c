@@ -24,6 +24,7 @@
  *     2 inputs    u32 n | n x input entry
  *     3 counters  lines, requests, malformed, oversized, bytes_sent (u64),
  *                 bytes_sent_high (u64, v3), first_time, last_time (i64),
+ *                 log_offset (i32 as u32, v3), visitors_4xx (u8, v3),
  *                 status codes in use
  *     4 tallies   methods, protocols
  *     5 moments   request_time, response_bytes, line_length
@@ -259,6 +260,8 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 		sl_wire_u64(w, r->bytes_sent_high);
 		sl_wire_i64(w, r->first_time);
 		sl_wire_i64(w, r->last_time);
+		sl_wire_u32(w, (uint32_t)r->log_offset);
+		sl_wire_u8(w, r->visitors_4xx);
 		uint32_t used = 0;
 		for (int c = 100; c < 600; c++)
 			used += r->status[c] != 0;
@@ -599,6 +602,13 @@ static sl_status get_counters(sl_report *rep, sl_wire_reader *r, uint32_t versio
 	rep->bytes_sent_high = version >= 3 ? sl_wire_get_u64(r) : 0;
 	rep->first_time = sl_wire_get_i64(r);
 	rep->last_time = sl_wire_get_i64(r);
+	if (version >= 3) { /* the log's own UTC offset, and the visitors' rule */
+		rep->log_offset = (int32_t)sl_wire_get_u32(r);
+		uint8_t v4 = sl_wire_get_u8(r);
+		if (v4 > 1 || rep->log_offset <= -86400 || rep->log_offset >= 86400)
+			return fail(why, "log offset or visitor rule impossible");
+		rep->visitors_4xx = v4;
+	}
 	uint32_t used = sl_wire_get_u32(r);
 	if (!sl_wire_need(r, used, 10))
 		return fail(why, "status codes past the end of the section");
@@ -1162,6 +1172,10 @@ sl_status sl_state_merge(sl_state *dst, const sl_state *src, const char **why)
 	*why = NULL;
 	if (dst->report->format != src->report->format) {
 		*why = "states of different log formats cannot be merged";
+		return SL_EMISMATCH;
+	}
+	if (dst->report->visitors_4xx != src->report->visitors_4xx) {
+		*why = "one state counts 4xx responses among unique visitors, the other does not";
 		return SL_EMISMATCH;
 	}
 	size_t n = dst->ninputs + src->ninputs;

@@ -131,11 +131,14 @@ static int load_all(char **paths, size_t n, sl_budget *b, sl_state **out)
 		}
 		const char *why = NULL;
 		sl_status st = sl_state_merge(dst, s, &why);
-		if (st == SL_EMISMATCH) {
+		if (st == SL_EMISMATCH && s->report->format != dst->report->format) {
 			fprintf(stderr,
 				"%s: %s: cannot merge a state of %s logs into one of %s logs (%s)\n",
 				prog, paths[i], sl_format_name(s->report->format),
 				sl_format_name(dst->report->format), paths[0]);
+		} else if (st == SL_EMISMATCH) {
+			fprintf(stderr, "%s: %s: cannot merge into %s: %s\n", prog, paths[i],
+				paths[0], why ? why : sl_strerror(st));
 		} else if (st != SL_OK) {
 			fprintf(stderr, "%s: %s: cannot merge: %s\n", prog, paths[i],
 				why ? why : sl_strerror(st));

@@ -1411,7 +1411,13 @@ int main(int argc, char **argv)
 			r.format_from_state = r.format == SL_FMT_AUTO;
 			r.format = f;
 			r.workers[0].report = r.loaded->report;
-			sl_report_visitors_4xx(r.loaded->report, opt_visitors_4xx);
+			if (r.loaded->report->visitors_4xx != opt_visitors_4xx) {
+				fprintf(stderr, "%s: %s counted unique visitors %s 4xx responses; "
+					"resume it %s --4xx-visitors\n", prog, state_path,
+					opt_visitors_4xx ? "without" : "with",
+					opt_visitors_4xx ? "without" : "with");
+				return EXIT_TROUBLE;
+			}
 			nmap = r.loaded->ninputs + 1;
 			map = sl_calloc(&r.own, nmap, sizeof *map);
 			if (!map) {

@@ -309,6 +309,29 @@ static void messages_decoder_names_what_would_do(void **state)
 			     "cat z.zst | '%s' -q -m $m > /dev/null", bin), 0);
 }
 
+/* A state keeps the log's own offset and its visitor rule: a report from it
+ * shows the log's times as the plain run does, and resuming or merging with
+ * the other rule for 4xx visitors is refused rather than mixed. */
+static void state_keeps_offset_and_visitor_rule(void **state)
+{
+	(void)state;
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "'%s' --lines 300 --seed 8 --tz +0530 > tz.log", gen);
+	sh(cmd);
+	sh("rm -f tz.st tz4.st");
+	assert_int_equal(shf("'%s' -q tz.log > plain.txt", bin), 0);
+	assert_int_equal(shf("'%s' -q --save tz.st tz.log > /dev/null", bin), 0);
+	assert_int_equal(shf("'%s' report tz.st > st.txt", bin), 0);
+	assert_int_equal(shf("grep '^  Time' plain.txt > a && grep '^  Time' st.txt > b && "
+			     "grep -q '+05:30' a && cmp -s a b"), 0);
+	assert_int_equal(shf("'%s' -q --4xx-visitors --state tz.st tz.log > /dev/null 2> v.err",
+			     bin), 2);
+	assert_int_equal(shf("grep -q 'counted unique visitors without 4xx' v.err"), 0);
+	assert_int_equal(shf("'%s' -q --4xx-visitors --save tz4.st tz.log > /dev/null", bin), 0);
+	assert_int_equal(shf("'%s' merge tz.st tz4.st -o m.st 2> m.err", bin), 2);
+	assert_int_equal(shf("grep -q '4xx responses among unique visitors' m.err"), 0);
+}
+
 int main(void)
 {
 	tu_seed("test_hostile_engine", 0); /* no randomness; printed for the record */
@@ -322,6 +345,7 @@ int main(void)
 		cmocka_unit_test(item14_state_format_is_checked_under_auto),
 		cmocka_unit_test(messages_name_the_cause_of_a_refusal),
 		cmocka_unit_test(messages_decoder_names_what_would_do),
+		cmocka_unit_test(state_keeps_offset_and_visitor_rule),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
