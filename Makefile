@@ -39,7 +39,7 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TUTIL_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 TUTIL_OBJ := $(TUTIL_SRC:%.c=$(BUILD)/%.o)
-DEPFILES  := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TUTIL_OBJ:.o=.d)
+DEPFILES  := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TUTIL_OBJ:.o=.d) $(TEST_BIN:=.d)
 
 .PHONY: all deps demo test check sanitize valgrind bench install clean fuzz torture
 all: sluice sluice-gen
@@ -68,7 +68,7 @@ sluice-gen: $(BUILD)/sluice-gen
 
 $(BUILD)/tests/%: tests/%.c $(TUTIL_OBJ) $(BUILD)/libsluice.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests -o $@ $< $(TUTIL_OBJ) \
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests -MMD -MP -MF $@.d -o $@ $< $(TUTIL_OBJ) \
 	    $(BUILD)/libsluice.a $(ALL_LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
 
 # Every test binary runs from the top of the tree; end-to-end tests find the
