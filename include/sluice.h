@@ -113,6 +113,26 @@ void sl_budget_set_alloc(sl_budget *b, sl_alloc_fn fn, void *ud);
 /* Bytes still available: the smaller of this budget's and its ancestors'. */
 size_t sl_budget_available(const sl_budget *b);
 
+/* Sets b's limit to `limit`, clamped to the parent's limit for a child.
+ * A limit below `used` refuses every new allocation until enough is freed;
+ * nothing already allocated is touched. Typical use: when a run merges
+ * its workers' reports into worker 0's, the engine raises worker 0's
+ * child budget by what each freed worker leaves, so that the merged
+ * tables may stay exact. Not thread-safe against allocations from b. */
+void sl_budget_set_limit(sl_budget *b, size_t limit);
+
+/*
+ * The pool of exact tables (lib/topk.c, lib/distinct.c, used by
+ * lib/report.c). Tables that share one budget may join a pool: an exact
+ * table then grows past its own max_bytes while the budget allows, and
+ * when the budget refuses, it calls the pool's relieve function with
+ * itself as `requester`. relieve frees memory by degrading some other
+ * pooled table (to its sketch, within that table's own max_bytes) and
+ * returns true, or returns false when the requester is the one to
+ * degrade. It must degrade a table that was exact (so repeated calls end).
+ */
+typedef bool (*sl_relieve_fn)(void *ud, const void *requester);
+
 /*
  * sl_malloc: n bytes, or NULL when the budget (or an ancestor's) would be
  * exceeded or the hook fails; the budget is then unchanged. n == 0 -> NULL.
@@ -224,6 +244,19 @@ void sl_distinct_prefetch(const sl_distinct *d, uint64_t hash);
 sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src);
 sl_estimate sl_distinct_estimate(const sl_distinct *d);
 bool sl_distinct_is_exact(const sl_distinct *d);
+/* Joins a pool (see sl_relieve_fn): while exact, the set may grow past
+ * max_bytes as long as the budget allows; fn(ud, d) is asked for room when
+ * it refuses. fn NULL: leaves the pool. */
+void sl_distinct_set_pool(sl_distinct *d, sl_relieve_fn fn, void *ud);
+/* Switches to the HLL now (its registers are held from creation, so this
+ * needs no memory and never fails) and frees the exact set. No-op when
+ * degraded already. */
+void sl_distinct_degrade(sl_distinct *d);
+/* While exact, the bytes of the exact set beyond max_bytes' share for it
+ * (what degrading gives back past max_bytes); 0 when degraded. */
+size_t sl_distinct_excess(const sl_distinct *d);
+/* Bytes of the exact set now (0 when degraded). */
+size_t sl_distinct_set_bytes(const sl_distinct *d);
 /* The HLL once degraded, else NULL (read-only). */
 const sl_hll *sl_distinct_hll(const sl_distinct *d);
 
@@ -274,8 +307,24 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src);
  * how many were written. */
 size_t sl_topk_list(const sl_topk *t, sl_topk_row *rows, size_t n);
 uint64_t sl_topk_total(const sl_topk *t);     /* N */
-size_t sl_topk_capacity(const sl_topk *t);    /* m */
+/* m: the counters it holds; while exact, at least the Space-Saving
+ * capacity max_bytes buys (the table grows to it as keys arrive). */
+size_t sl_topk_capacity(const sl_topk *t);
 bool sl_topk_is_exact(const sl_topk *t);
+/* Joins a pool (see sl_relieve_fn): while exact, t may grow past its
+ * max_bytes as long as its budget allows; fn(ud, t) is asked for room when
+ * the budget refuses. fn NULL: leaves the pool (growth up to max_bytes). */
+void sl_topk_set_pool(sl_topk *t, sl_relieve_fn fn, void *ud);
+/* Turns an exact table into Space-Saving now, of at most the capacity its
+ * max_bytes buys (the largest counts kept, the rest bounded by the floor),
+ * giving back any memory beyond max_bytes. Needs no memory; never fails.
+ * No-op when not exact. */
+void sl_topk_degrade(sl_topk *t);
+/* Bytes t holds from its budget now. */
+size_t sl_topk_bytes(const sl_topk *t);
+/* While exact, the bytes t holds beyond its max_bytes (what sl_topk_degrade
+ * would give back); 0 when not exact. */
+size_t sl_topk_excess(const sl_topk *t);
 
 /* ------------------------------------------------------------------------ */
 /* Small exact tally (lib/tally.c)                                           */
@@ -608,7 +657,19 @@ struct sl_report {
 	uint32_t input;
 	uint64_t input_line;
 	size_t bytes_held;
+	/* the pool of the exact tables (lib/report.c): a child of `budget`
+	 * holding max_bytes less the fixed parts */
+	sl_budget pool;
 };
+
+/* Raises (or lowers) the bytes report r may hold to max_bytes, e.g. before
+ * merging other workers' reports into it once they are freed, so that its
+ * exact tables may take what those workers held and the merge stay exact
+ * (sl_report_merge keeps dst exact where the union fits). The pool of its
+ * exact tables changes by the same amount (clamped to the parent budget's
+ * limit); nothing is allocated. Lowering below what is held refuses further
+ * growth (tables then degrade) but frees nothing. */
+void sl_report_set_limit(sl_report *r, size_t max_bytes);
 
 /* The smallest budget sl_report_new accepts. */
 size_t sl_report_min_bytes(void);
