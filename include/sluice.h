@@ -227,7 +227,8 @@ uint8_t sl_hll_register(const sl_hll *h, uint32_t i);
  * n^2 / 2^65 (1e-11 at n = 10^4).
  *
  * Memory: the HLL registers are reserved at creation, so the degrade step
- * can never fail; the set grows by doubling within max_bytes.
+ * can never fail; the set grows by doubling within max_bytes (or, in a
+ * pool, while the budget allows: sl_distinct_set_pool).
  */
 typedef struct sl_distinct sl_distinct;
 
@@ -273,10 +274,17 @@ const sl_hll *sl_distinct_hll(const sl_distinct *d);
  * and every key with true count > N / m is listed (N = total weight added).
  * Merge follows Agarwal et al. 2012 ("Mergeable summaries"), keeping both.
  *
- * Stored key bytes are capped at SL_TOPK_VALUE_MAX; a longer key is counted
- * under its full hash and length but shown truncated (row.truncated). When
- * the sketch's key memory is short, a long key may be stored shorter still,
- * but never shorter than its first SL_TOPK_PREFIX_MIN bytes.
+ * Memory follows the data: a table starts small and grows (sl_realloc) as
+ * keys arrive, up to the capacity max_bytes buys, or further in a pool.
+ *
+ * While the table is exact every key is stored whole (up to 65535 bytes)
+ * and row.truncated is false. Once it is Space-Saving, stored key bytes are
+ * capped at SL_TOPK_VALUE_MAX; a longer key is counted under its full hash
+ * and length but shown cut, with row.truncated set. When the sketch's key
+ * memory is short, a long key may be stored shorter still, but never
+ * shorter than its first SL_TOPK_PREFIX_MIN bytes. row.truncated is about
+ * the stored key only: a renderer that cuts a value for display must say
+ * so on its own.
  */
 #define SL_TOPK_VALUE_MAX 1024
 #define SL_TOPK_PREFIX_MIN 32
@@ -301,7 +309,13 @@ void sl_topk_free(sl_topk *t);
 void sl_topk_prefetch(const sl_topk *t, uint64_t hash);
 void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 		 uint64_t w);
-/* dst := merge(dst, src), keeping dst's capacity. Never fails. */
+/* dst := merge(dst, src). Both exact: src's keys are added to dst with
+ * their counts, so dst grows as adds do and stays exact when the union
+ * fits (else it degrades on the way, keeping the guarantees). Otherwise
+ * dst first takes the capacity its max_bytes buys if the budget allows
+ * (an exact dst may be smaller), then the Space-Saving merge keeps that
+ * capacity. Deterministic: src is walked in slot order, so the same
+ * tables give the same result whatever their addresses. Never fails. */
 sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src);
 /* Writes up to n rows, by count descending, then value ascending; returns
  * how many were written. */

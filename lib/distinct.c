@@ -27,6 +27,13 @@
  *          bound too. When that does not hold, or the budget refuses the new
  *          table, the counter degrades (once): every hash in the set is added
  *          to the HLL and the set is freed.
+ *   pool   a counter in a pool (sl_distinct_set_pool, lib/report.c) is not
+ *          held to max_bytes: its set doubles while the budget allows, and
+ *          when the budget refuses, the pool is asked to degrade another
+ *          table first. The pool may also degrade this counter
+ *          (sl_distinct_degrade: replays the set into the reserved HLL and
+ *          frees it; no memory needed). A pooled load that degrades is not
+ *          an error.
  *
  * Precision rule: p is the largest p <= max_p (max_p clamped to
  * SL_HLL_MAX_P) with sl_hll_bytes(p) <= max_bytes / 4, so at least 3/4 of

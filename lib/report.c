@@ -23,13 +23,18 @@
  *   fixed     the report struct, its line reader (lib/scan.h, ~7 KiB),
  *             two KLLs (k = 200, less when the budget is small), the two
  *             series
- *   the rest  ips 9%, visitors 9% (each at least four times its HLL, whose
+ *   the rest  the pool of the exact tables (a child budget, `pool`): ips
+ *             9%, visitors 9% (each at least four times its HLL, whose
  *             precision the caller may fix so that reports of one run merge
  *             register for register), and the six top lists the remainder,
  *             split url 18 : path 14 : ip 14 : referrer 12 : user_agent 14 :
- *             not_found 10
- * Each sketch degrades on its own when its share is full, so adding never
- * fails and the peak never exceeds max_bytes.
+ *             not_found 10. These shares are what each sketch holds once
+ *             degraded; they are not taken up front. Every exact table
+ *             starts small and grows as its keys arrive, past its share
+ *             while the pool has room; when the pool is full, the table
+ *             holding most beyond its share degrades first (pool_relieve).
+ * So a small log touches a few hundred KiB whatever max_bytes is, adding
+ * never fails, and the peak never exceeds max_bytes.
  *
  * Keys are hashed once (sl_hash) and the hash is shared: the client hash
  * feeds ips, top ip and the visitor key; a path equal to its URL reuses the

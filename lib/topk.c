@@ -90,9 +90,34 @@
  *   the minimum run, so an eviction takes them first and they are handed
  *   out with count floor + w and error floor as Space-Saving asks.
  *
- * Memory (one block from the budget at creation; adds and merges never
- * allocate, so they never fail)
- *   struct sl_topk
+ * Growth (memory is a cap, not a reservation)
+ *   A table starts with FIRST_KEYS counters and a FIRST_ARENA-byte arena
+ *   and, while exact, grows as keys arrive: the counters double (one
+ *   sl_realloc of the block; the slots slide to their new place and order
+ *   and index are rebuilt), the arena doubles when a key does not fit. A
+ *   table on its own grows up to the capacity m_max and arena arena_max
+ *   that max_bytes buys (the cost model below), so its peak never passes
+ *   max_bytes. A pooled table (sl_topk_set_pool, lib/report.c) grows past
+ *   them while its budget allows; when the budget refuses, it asks the pool
+ *   (relieve) to degrade another table, or degrades itself.
+ *   Exact tables store every key whole (up to KEY_MAX = 65535 bytes, so a
+ *   SL_FMT_LINES line of exactly SL_LINE_MAX bytes is the one key that
+ *   can be cut while exact): a key that does not fit makes the table grow
+ *   or degrade, never a cut key.
+ *   Degrading (sl_topk_degrade, the first eviction) needs no memory and
+ *   never fails: a table at or below m_max becomes Space-Saving in place;
+ *   a larger one keeps its m_max largest counts (the floor is the largest
+ *   count dropped), slides the kept slots down, compacts the arena and
+ *   shrinks both blocks (shrink()). Once not exact, long keys are cut to
+ *   SL_TOPK_VALUE_MAX and to the arena share long_max (computed from
+ *   arena_max and m only), and the table never grows again except its
+ *   arena up to arena_max.
+ *
+ * Memory (adds after the table stopped growing, merges of a table that is
+ * not exact and listing never allocate)
+ *   struct sl_topk  a block of its own (its address never changes)
+ *   block        slots, index, order and gend, 64-byte aligned (64 bytes of
+ *                slack); the layout is [slots][index][order][gend]
  *   index        8 P bytes, P = a power of two >= 2m, as P / 8 chunks of
  *                one cache line (64-byte aligned; the block has 64 bytes of
  *                slack for that): 7 lanes of (tag, slot), tag = the high 32
@@ -109,7 +134,7 @@
  *                reads one chunk nearly always. A hit confirms on the
  *                slot's hash and length and on the bytes (compared inline,
  *                16 at a time).
- *   slots[m]     64 bytes, one cache line (aligned, after the index): hash,
+ *   slots[m]     64 bytes, one cache line (aligned, before the index): hash,
  *                error, len, position of the entry in order[], place of the
  *                index entry (so that an eviction clears it with a store,
  *                without a search that waits for the line), stored length,
@@ -121,7 +146,7 @@
  *                rather than in the slot so that the neighbours an add
  *                compares with share its cache line.
  *   gend[m]      4 bytes: last position of each group, or the next free id.
- *   arena        the rest, for keys longer than INLINE: records [u32 slot]
+ *   arena        a block of its own, for keys longer than INLINE: records [u32 slot]
  *                [u16 size][size bytes], appended. A record is live when its
  *                slot still points at it; its first `stored` bytes are the
  *                key. An evicted key's record is rewritten in place when the
@@ -132,17 +157,23 @@
  *                7/8 of the arena (m headers are reserved, the rest,
  *                long_max, is shared by the long keys first come first
  *                served), so a compaction frees at least 1/8 and the copying
- *                is amortized O(1) per stored byte. A long key that finds
- *                the pool spent keeps its first INLINE bytes in the slot
- *                (listed as truncated); every key thus keeps at least
- *                min(len, 32) bytes.
+ *                is amortized O(1) per stored byte. In Space-Saving a
+ *                long key that finds the pool spent keeps its first INLINE
+ *                bytes in the slot (listed as truncated); every key thus
+ *                keeps at least min(len, 32) bytes. Keys stored whole while
+ *                exact may hold more than long_max when the table degrades;
+ *                new long keys are then cut to INLINE until evictions free
+ *                room.
  *   Cost model: m is the largest count with
  *       sizeof(struct) + 64 + 8 P + m (64 + 16 + 4 + 6 + 40) <= max_bytes,
  *       m <= P / 2
  *   over powers of two P: 130 bytes per key plus 16..32 of index, where 40
  *   bytes is the arena allowance per key for the long ones. Every byte left
  *   over goes to the arena (capped at what m keys of SL_TOPK_VALUE_MAX bytes
- *   could use). m < 16 -> sl_topk_new returns NULL.
+ *   could use). m < 16 -> sl_topk_new returns NULL. These are m_max and
+ *   arena_max: what the table holds once grown; it starts far smaller.
+ *   A counter costs about 100 bytes while exact (slot 64, order 16, gend 4,
+ *   index 16..32) plus key bytes past INLINE.
  *
  * Speed (a 2-core VM where wall time is noisy; cachegrind counts are not):
  *   a hit costs a probe of one index line, the slot, the key bytes and one
