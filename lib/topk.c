@@ -890,6 +890,36 @@ static void settle_arena(sl_topk *t)
 	set_long_max(t);
 }
 
+/* Cuts the keys of slots 0..keep-1 (a table degrading to capacity mt) as
+ * Space-Saving stores them: to SL_TOPK_VALUE_MAX bytes, then, while the
+ * long keys pass the share long_max of capacity mt, to INLINE bytes (in
+ * slot order, so one input cuts the same keys), so that the degraded
+ * table fits what max_bytes buys. The rows of cut keys say truncated. */
+static void cut_keys(sl_topk *t, uint32_t keep, uint32_t mt)
+{
+	size_t limit = t->arena_max - t->arena_max / 8, hdrs = (size_t)mt * HDR;
+	size_t long_max = limit > hdrs ? limit - hdrs : 0;
+	for (uint32_t s = 0; s < keep; s++) {
+		struct slot *sl = &t->slots[s];
+		if (sl->stored > SL_TOPK_VALUE_MAX) {
+			size_t d = sl->stored - (size_t)SL_TOPK_VALUE_MAX;
+			t->long_live -= d;
+			t->arena_live -= d;
+			sl->stored = SL_TOPK_VALUE_MAX;
+		}
+	}
+	for (uint32_t s = 0; s < keep && t->long_live > long_max; s++) {
+		struct slot *sl = &t->slots[s];
+		if (sl->stored <= INLINE)
+			continue;
+		char head[INLINE];
+		memcpy(head, t->arena + sl->k.off, INLINE);
+		drop_key(t, sl);
+		memcpy(sl->k.inl, head, INLINE);
+		sl->stored = INLINE;
+	}
+}
+
 /* Turns an exact table of capacity m > mt into Space-Saving of capacity
  * mt, in its own memory: the mt largest counts are kept (ties broken by the
  * heap sort over slot numbers, so one input gives one table), the floor is
@@ -934,6 +964,7 @@ static void shrink(sl_topk *t, uint32_t mt)
 	}
 	for (uint32_t s = 0; s < keep; s++)
 		t->slots[s].mark = 0;
+	cut_keys(t, keep, mt);
 	compact(t);
 
 	size_t pt = index_for(mt), nb = block_size(mt, pt);
