@@ -115,6 +115,26 @@ void sl_budget_set_alloc(sl_budget *b, sl_alloc_fn fn, void *ud);
 /* Bytes still available: the smaller of this budget's and its ancestors'. */
 size_t sl_budget_available(const sl_budget *b);
 
+/* Sets b's limit to `limit`, clamped to the parent's limit for a child.
+ * A limit below `used` refuses every new allocation until enough is freed;
+ * nothing already allocated is touched. Typical use: when a run merges
+ * its workers' reports into worker 0's, the engine raises worker 0's
+ * child budget by what each freed worker leaves, so that the merged
+ * tables may stay exact. Not thread-safe against allocations from b. */
+void sl_budget_set_limit(sl_budget *b, size_t limit);
+
+/*
+ * The pool of exact tables (lib/topk.c, lib/distinct.c, used by
+ * lib/report.c). Tables that share one budget may join a pool: an exact
+ * table then grows past its own max_bytes while the budget allows, and
+ * when the budget refuses, it calls the pool's relieve function with
+ * itself as `requester`. relieve frees memory by degrading some other
+ * pooled table (to its sketch, within that table's own max_bytes) and
+ * returns true, or returns false when the requester is the one to
+ * degrade. It must degrade a table that was exact (so repeated calls end).
+ */
+typedef bool (*sl_relieve_fn)(void *ud, const void *requester);
+
 /*
  * sl_malloc: n bytes, or NULL when the budget (or an ancestor's) would be
  * exceeded or the hook fails; the budget is then unchanged. n == 0 -> NULL.
@@ -229,7 +249,8 @@ uint8_t sl_hll_register(const sl_hll *h, uint32_t i);
  * n^2 / 2^65 (1e-11 at n = 10^4).
  *
  * Memory: the HLL registers are reserved at creation, so the degrade step
- * can never fail; the set grows by doubling within max_bytes.
+ * can never fail; the set grows by doubling within max_bytes (or, in a
+ * pool, while the budget allows: sl_distinct_set_pool).
  */
 typedef struct sl_distinct sl_distinct;
 
@@ -246,6 +267,19 @@ void sl_distinct_prefetch(const sl_distinct *d, uint64_t hash);
 sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src);
 sl_estimate sl_distinct_estimate(const sl_distinct *d);
 bool sl_distinct_is_exact(const sl_distinct *d);
+/* Joins a pool (see sl_relieve_fn): while exact, the set may grow past
+ * max_bytes as long as the budget allows; fn(ud, d) is asked for room when
+ * it refuses. fn NULL: leaves the pool. */
+void sl_distinct_set_pool(sl_distinct *d, sl_relieve_fn fn, void *ud);
+/* Switches to the HLL now (its registers are held from creation, so this
+ * needs no memory and never fails) and frees the exact set. No-op when
+ * degraded already. */
+void sl_distinct_degrade(sl_distinct *d);
+/* While exact, the bytes of the exact set beyond max_bytes' share for it
+ * (what degrading gives back past max_bytes); 0 when degraded. */
+size_t sl_distinct_excess(const sl_distinct *d);
+/* Bytes of the exact set now (0 when degraded). */
+size_t sl_distinct_set_bytes(const sl_distinct *d);
 /* The HLL once degraded, else NULL (read-only). */
 const sl_hll *sl_distinct_hll(const sl_distinct *d);
 
@@ -262,10 +296,17 @@ const sl_hll *sl_distinct_hll(const sl_distinct *d);
  * and every key with true count > N / m is listed (N = total weight added).
  * Merge follows Agarwal et al. 2012 ("Mergeable summaries"), keeping both.
  *
- * Stored key bytes are capped at SL_TOPK_VALUE_MAX; a longer key is counted
- * under its full hash and length but shown truncated (row.truncated). When
- * the sketch's key memory is short, a long key may be stored shorter still,
- * but never shorter than its first SL_TOPK_PREFIX_MIN bytes.
+ * Memory follows the data: a table starts small and grows (sl_realloc) as
+ * keys arrive, up to the capacity max_bytes buys, or further in a pool.
+ *
+ * While the table is exact every key is stored whole (up to 65535 bytes)
+ * and row.truncated is false. Once it is Space-Saving, stored key bytes are
+ * capped at SL_TOPK_VALUE_MAX; a longer key is counted under its full hash
+ * and length but shown cut, with row.truncated set. When the sketch's key
+ * memory is short, a long key may be stored shorter still, but never
+ * shorter than its first SL_TOPK_PREFIX_MIN bytes. row.truncated is about
+ * the stored key only: a renderer that cuts a value for display must say
+ * so on its own.
  */
 #define SL_TOPK_VALUE_MAX 1024
 #define SL_TOPK_PREFIX_MIN 32
@@ -290,14 +331,36 @@ void sl_topk_free(sl_topk *t);
 void sl_topk_prefetch(const sl_topk *t, uint64_t hash);
 void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 		 uint64_t w);
-/* dst := merge(dst, src), keeping dst's capacity. Never fails. */
+/* dst := merge(dst, src). Both exact: src's keys are added to dst with
+ * their counts, so dst grows as adds do and stays exact when the union
+ * fits (else it degrades on the way, keeping the guarantees). Otherwise
+ * dst first takes the capacity its max_bytes buys if the budget allows
+ * (an exact dst may be smaller), then the Space-Saving merge keeps that
+ * capacity. Deterministic: src is walked in slot order, so the same
+ * tables give the same result whatever their addresses. Never fails. */
 sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src);
 /* Writes up to n rows, by count descending, then value ascending; returns
  * how many were written. */
 size_t sl_topk_list(const sl_topk *t, sl_topk_row *rows, size_t n);
 uint64_t sl_topk_total(const sl_topk *t);     /* N */
-size_t sl_topk_capacity(const sl_topk *t);    /* m */
+/* m: the counters it holds; while exact, at least the Space-Saving
+ * capacity max_bytes buys (the table grows to it as keys arrive). */
+size_t sl_topk_capacity(const sl_topk *t);
 bool sl_topk_is_exact(const sl_topk *t);
+/* Joins a pool (see sl_relieve_fn): while exact, t may grow past its
+ * max_bytes as long as its budget allows; fn(ud, t) is asked for room when
+ * the budget refuses. fn NULL: leaves the pool (growth up to max_bytes). */
+void sl_topk_set_pool(sl_topk *t, sl_relieve_fn fn, void *ud);
+/* Turns an exact table into Space-Saving now, of at most the capacity its
+ * max_bytes buys (the largest counts kept, the rest bounded by the floor),
+ * giving back any memory beyond max_bytes. Needs no memory; never fails.
+ * No-op when not exact. */
+void sl_topk_degrade(sl_topk *t);
+/* Bytes t holds from its budget now. */
+size_t sl_topk_bytes(const sl_topk *t);
+/* While exact, the bytes t holds beyond its max_bytes (what sl_topk_degrade
+ * would give back); 0 when not exact. */
+size_t sl_topk_excess(const sl_topk *t);
 
 /* ------------------------------------------------------------------------ */
 /* Small exact tally (lib/tally.c)                                           */
@@ -790,7 +853,19 @@ struct sl_report {
 	uint32_t input;
 	uint64_t input_line;
 	size_t bytes_held;
+	/* the pool of the exact tables (lib/report.c): a child of `budget`
+	 * holding max_bytes less the fixed parts */
+	sl_budget pool;
 };
+
+/* Raises (or lowers) the bytes report r may hold to max_bytes, e.g. before
+ * merging other workers' reports into it once they are freed, so that its
+ * exact tables may take what those workers held and the merge stay exact
+ * (sl_report_merge keeps dst exact where the union fits). The pool of its
+ * exact tables changes by the same amount (clamped to the parent budget's
+ * limit); nothing is allocated. Lowering below what is held refuses further
+ * growth (tables then degrade) but frees nothing. */
+void sl_report_set_limit(sl_report *r, size_t max_bytes);
 
 /* The smallest budget sl_report_new accepts. */
 size_t sl_report_min_bytes(void);

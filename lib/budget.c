@@ -52,6 +52,13 @@ void sl_budget_init_child(sl_budget *b, sl_budget *parent, size_t limit)
 	b->alloc_ud = parent->alloc_ud;
 }
 
+void sl_budget_set_limit(sl_budget *b, size_t limit)
+{
+	if (b->parent && limit > b->parent->limit)
+		limit = b->parent->limit;
+	b->limit = limit;
+}
+
 void sl_budget_set_alloc(sl_budget *b, sl_alloc_fn fn, void *ud)
 {
 	b->alloc = fn ? fn : default_alloc;

@@ -35,6 +35,13 @@
  *          bound too. When that does not hold, or the budget refuses the new
  *          table, the counter degrades (once): every hash in the set is added
  *          to the HLL and the set is freed.
+ *   pool   a counter in a pool (sl_distinct_set_pool, lib/report.c) is not
+ *          held to max_bytes: its set doubles while the budget allows, and
+ *          when the budget refuses, the pool is asked to degrade another
+ *          table first. The pool may also degrade this counter
+ *          (sl_distinct_degrade: replays the set into the reserved HLL and
+ *          frees it; no memory needed). A pooled load that degrades is not
+ *          an error.
  *
  * Precision rule: p is the largest p <= max_p (max_p clamped to
  * SL_HLL_MAX_P) with sl_hll_bytes(p) <= max_bytes / 4, so at least 3/4 of
@@ -75,6 +82,8 @@ struct sl_distinct {
 	bool has_zero;		/* the hash 0 was seen (exact mode) */
 	uint64_t count;		/* distinct hashes in the set, 0 included */
 	uint64_t floor;		/* degraded: distinct hashes known seen */
+	sl_relieve_fn relieve;	/* set: pooled (the set may pass max_bytes) */
+	void *relieve_ud;
 };
 
 static size_t fixed_bytes(int p)
@@ -161,19 +170,23 @@ static void degrade(sl_distinct *d, uint64_t extra)
 	d->floor = d->count + extra;
 }
 
-/* Doubles the set; false (set unchanged) if that would pass max_bytes or
- * the budget refuses. */
+/* Doubles the set; false (set unchanged) if that would pass max_bytes
+ * (unless pooled) or the budget refuses. A pooled set asks the pool for
+ * room while it can. */
 static bool grow(sl_distinct *d)
 {
 	size_t cap = d->cap * 2;
 	size_t fixed = fixed_bytes(sl_hll_precision(d->hll));
 	size_t old_bytes = d->cap * sizeof(uint64_t);
-	if (cap > SIZE_MAX / 16 || fixed > d->max_bytes ||
-	    old_bytes + cap * sizeof(uint64_t) > d->max_bytes - fixed)
+	if (cap > SIZE_MAX / 16)
 		return false;
-	uint64_t *set = sl_calloc(d->budget, cap, sizeof(uint64_t));
-	if (!set)
+	if (!d->relieve && (fixed > d->max_bytes ||
+			    old_bytes + cap * sizeof(uint64_t) > d->max_bytes - fixed))
 		return false;
+	uint64_t *set;
+	while (!(set = sl_calloc(d->budget, cap, sizeof(uint64_t))))
+		if (!d->relieve || !d->relieve(d->relieve_ud, d) || !d->set)
+			return false;
 	int shift = d->shift - 1;
 	size_t mask = cap - 1;
 	for (size_t i = 0; i < d->cap; i++) {
@@ -190,6 +203,30 @@ static bool grow(sl_distinct *d)
 	d->cap = cap;
 	d->shift = shift;
 	return true;
+}
+
+void sl_distinct_set_pool(sl_distinct *d, sl_relieve_fn fn, void *ud)
+{
+	d->relieve = fn;
+	d->relieve_ud = ud;
+}
+
+void sl_distinct_degrade(sl_distinct *d)
+{
+	degrade(d, 0);
+}
+
+size_t sl_distinct_set_bytes(const sl_distinct *d)
+{
+	return d->set ? d->cap * sizeof(uint64_t) : 0;
+}
+
+size_t sl_distinct_excess(const sl_distinct *d)
+{
+	size_t fixed = fixed_bytes(sl_hll_precision(d->hll));
+	size_t share = d->max_bytes > fixed ? d->max_bytes - fixed : 0;
+	size_t bytes = sl_distinct_set_bytes(d);
+	return bytes > share ? bytes - share : 0;
 }
 
 /* True if hash (nonzero) is in the set; else *at is the empty slot for it. */
@@ -416,7 +453,7 @@ sl_status sl_distinct_load(sl_distinct *dst, sl_wire_reader *r, const char **why
 	while (nonzero * 4 > cap * 3 && cap < ((uint64_t)1 << 60))
 		cap *= 2;
 	size_t fixed = fixed_bytes(sl_hll_precision(dst->hll));
-	bool fits = fixed <= dst->max_bytes && cap <= (dst->max_bytes - fixed) / 8 / 3 * 2;
+	bool fits = !dst->relieve && fixed <= dst->max_bytes && cap <= (dst->max_bytes - fixed) / 8 / 3 * 2;
 	for (uint64_t i = 0; i < nonzero; i++)
 		sl_distinct_add_hash(dst, sl_wire_le64(h + 8 * i));
 	if (has_zero)

@@ -29,13 +29,18 @@
  *             buckets of 0.5%, fewer when the budget is small; the first
  *             4096 values of each are kept raw, so small logs have exact
  *             quantiles), the two series
- *   the rest  ips 9%, visitors 9% (each at least four times its HLL, whose
+ *   the rest  the pool of the exact tables (a child budget, `pool`): ips
+ *             9%, visitors 9% (each at least four times its HLL, whose
  *             precision the caller may fix so that reports of one run merge
  *             register for register), and the six top lists the remainder,
  *             split url 18 : path 14 : ip 14 : referrer 12 : user_agent 14 :
- *             not_found 10
- * Each sketch degrades on its own when its share is full, so adding never
- * fails and the peak never exceeds max_bytes.
+ *             not_found 10. These shares are what each sketch holds once
+ *             degraded; they are not taken up front. Every exact table
+ *             starts small and grows as its keys arrive, past its share
+ *             while the pool has room; when the pool is full, the table
+ *             holding most beyond its share degrades first (pool_relieve).
+ * So a small log touches a few hundred KiB whatever max_bytes is, adding
+ * never fails, and the peak never exceeds max_bytes.
  *
  * Keys are hashed once (sl_hash) and the hash is shared: the client hash
  * feeds ips, top ip and the visitor key; a path equal to its URL reuses the
@@ -191,17 +196,79 @@ void sl_report_free(sl_report *r)
 	sl_free(r->budget, r, sizeof *r);
 }
 
+/* ---- the pool ------------------------------------------------------------
+ *
+ * The report's exact tables (ips, visitors and the six top lists; for
+ * SL_FMT_LINES distinct_lines and top_lines) share the report's budget:
+ * each may grow past its share while the budget allows. When the budget
+ * refuses one, pool_relieve degrades the table holding the most bytes
+ * beyond its own share (ties: the first in the order above), which gives
+ * those bytes back; if that table is the one asking, or none holds more
+ * than its share, the one asking degrades itself. A degraded table keeps
+ * at most its share, so degrading never needs memory and never fails. The
+ * choice depends only on the tables' contents: one input, one answer.
+ */
+static bool pool_relieve(void *ud, const void *requester)
+{
+	sl_report *r = ud;
+	const void *best = NULL;
+	size_t most = 0;
+	bool best_topk = false;
+	sl_distinct *d[3] = {r->ips, r->visitors, r->distinct_lines};
+	for (int i = 0; i < 3; i++) {
+		size_t x = d[i] ? sl_distinct_excess(d[i]) : 0;
+		if (x > most) {
+			most = x;
+			best = d[i];
+			best_topk = false;
+		}
+	}
+	for (int i = 0; i <= SL_TOP_COUNT; i++) {
+		sl_topk *t = i < SL_TOP_COUNT ? r->top[i] : r->top_lines;
+		size_t x = t ? sl_topk_excess(t) : 0;
+		if (x > most) {
+			most = x;
+			best = t;
+			best_topk = true;
+		}
+	}
+	if (!best || best == requester)
+		return false;
+	if (best_topk)
+		sl_topk_degrade((sl_topk *)(uintptr_t)best);
+	else
+		sl_distinct_degrade((sl_distinct *)(uintptr_t)best);
+	return true;
+}
+
+/* Puts the report's exact tables in one pool. */
+static void join_pool(sl_report *r)
+{
+	sl_distinct *d[3] = {r->ips, r->visitors, r->distinct_lines};
+	for (int i = 0; i < 3; i++)
+		if (d[i])
+			sl_distinct_set_pool(d[i], pool_relieve, r);
+	for (int i = 0; i <= SL_TOP_COUNT; i++) {
+		sl_topk *t = i < SL_TOP_COUNT ? r->top[i] : r->top_lines;
+		if (t)
+			sl_topk_set_pool(t, pool_relieve, r);
+	}
+}
+
 static sl_status new_lines_report(sl_report *r, size_t max_bytes, int hll_p)
 {
-	sl_budget *b = r->budget;
+	sl_budget *b = &r->pool;
 	size_t sketch = max_bytes - fixed_bytes(max_bytes);
 	size_t distinct = sketch / 4;
 	if (distinct < 4 * sl_hll_bytes(hll_p))
 		distinct = 4 * sl_hll_bytes(hll_p);
 	r->distinct_lines = sl_distinct_new(b, distinct, hll_p);
 	r->top_lines = sl_topk_new(b, sketch - distinct);
-	r->line_length_q = new_quantiles(b, max_bytes);
-	return r->distinct_lines && r->top_lines && r->line_length_q ? SL_OK : SL_ENOMEM;
+	r->line_length_q = new_quantiles(r->budget, max_bytes);
+	if (!r->distinct_lines || !r->top_lines || !r->line_length_q)
+		return SL_ENOMEM;
+	join_pool(r);
+	return SL_OK;
 }
 
 sl_status sl_report_new(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes)
@@ -218,6 +285,8 @@ static sl_report *new_report(sl_budget *b, sl_format fmt, size_t max_bytes)
 	r->budget = b;
 	r->format = fmt;
 	r->bytes_held = max_bytes;
+	size_t fixed = fixed_bytes(max_bytes);
+	sl_budget_init_child(&r->pool, b, max_bytes > fixed ? max_bytes - fixed : 0);
 	r->scan = sl_malloc(b, sizeof *r->scan);
 	if (!r->scan) {
 		sl_free(b, r, sizeof *r);
@@ -267,17 +336,18 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t m
 	for (int i = 0; i < SL_TOP_COUNT; i++)
 		top_total += top_share[i];
 	bool ok = new_fixed_parts(r, max_bytes);
-	r->ips = sl_distinct_new(b, distinct, hll_p);
-	r->visitors = sl_distinct_new(b, distinct, hll_p);
+	r->ips = sl_distinct_new(&r->pool, distinct, hll_p);
+	r->visitors = sl_distinct_new(&r->pool, distinct, hll_p);
 	ok = ok && r->ips && r->visitors;
 	for (int i = 0; i < SL_TOP_COUNT && ok; i++) {
-		r->top[i] = sl_topk_new(b, tops / top_total * top_share[i]);
+		r->top[i] = sl_topk_new(&r->pool, tops / top_total * top_share[i]);
 		ok = r->top[i] != NULL;
 	}
 	if (!ok) {
 		sl_report_free(r);
 		return SL_ENOMEM;
 	}
+	join_pool(r);
 	*out = r;
 	return SL_OK;
 }
@@ -448,6 +518,17 @@ static sl_status finish_quant_exact(sl_report *r)
 		sl_relq_set_answers(q, report_quantiles, got[t], NREPORT_Q);
 	}
 	return SL_OK;
+}
+
+void sl_report_set_limit(sl_report *r, size_t max_bytes)
+{
+	size_t held = r->bytes_held, limit = r->pool.limit;
+	if (max_bytes >= held)
+		limit = limit + (max_bytes - held) < limit ? SIZE_MAX : limit + (max_bytes - held);
+	else
+		limit = limit > held - max_bytes ? limit - (held - max_bytes) : 0;
+	sl_budget_set_limit(&r->pool, limit);
+	r->bytes_held = max_bytes;
 }
 
 size_t sl_report_min_bytes_exact(size_t top_n)

@@ -90,9 +90,34 @@
  *   the minimum run, so an eviction takes them first and they are handed
  *   out with count floor + w and error floor as Space-Saving asks.
  *
- * Memory (one block from the budget at creation; adds and merges never
- * allocate, so they never fail)
- *   struct sl_topk
+ * Growth (memory is a cap, not a reservation)
+ *   A table starts with FIRST_KEYS counters and a FIRST_ARENA-byte arena
+ *   and, while exact, grows as keys arrive: the counters double (one
+ *   sl_realloc of the block; the slots slide to their new place and order
+ *   and index are rebuilt), the arena doubles when a key does not fit. A
+ *   table on its own grows up to the capacity m_max and arena arena_max
+ *   that max_bytes buys (the cost model below), so its peak never passes
+ *   max_bytes. A pooled table (sl_topk_set_pool, lib/report.c) grows past
+ *   them while its budget allows; when the budget refuses, it asks the pool
+ *   (relieve) to degrade another table, or degrades itself.
+ *   Exact tables store every key whole (up to KEY_MAX = 65535 bytes, so a
+ *   SL_FMT_LINES line of exactly SL_LINE_MAX bytes is the one key that
+ *   can be cut while exact): a key that does not fit makes the table grow
+ *   or degrade, never a cut key.
+ *   Degrading (sl_topk_degrade, the first eviction) needs no memory and
+ *   never fails: a table at or below m_max becomes Space-Saving in place;
+ *   a larger one keeps its m_max largest counts (the floor is the largest
+ *   count dropped), slides the kept slots down, compacts the arena and
+ *   shrinks both blocks (shrink()). Once not exact, long keys are cut to
+ *   SL_TOPK_VALUE_MAX and to the arena share long_max (computed from
+ *   arena_max and m only), and the table never grows again except its
+ *   arena up to arena_max.
+ *
+ * Memory (adds after the table stopped growing, merges of a table that is
+ * not exact and listing never allocate)
+ *   struct sl_topk  a block of its own (its address never changes)
+ *   block        slots, index, order and gend, 64-byte aligned (64 bytes of
+ *                slack); the layout is [slots][index][order][gend]
  *   index        8 P bytes, P = a power of two >= 2m, as P / 8 chunks of
  *                one cache line (64-byte aligned; the block has 64 bytes of
  *                slack for that): 7 lanes of (tag, slot), tag = the high 32
@@ -109,7 +134,7 @@
  *                reads one chunk nearly always. A hit confirms on the
  *                slot's hash and length and on the bytes (compared inline,
  *                16 at a time).
- *   slots[m]     64 bytes, one cache line (aligned, after the index): hash,
+ *   slots[m]     64 bytes, one cache line (aligned, before the index): hash,
  *                error, len, position of the entry in order[], place of the
  *                index entry (so that an eviction clears it with a store,
  *                without a search that waits for the line), stored length,
@@ -121,7 +146,7 @@
  *                rather than in the slot so that the neighbours an add
  *                compares with share its cache line.
  *   gend[m]      4 bytes: last position of each group, or the next free id.
- *   arena        the rest, for keys longer than INLINE: records [u32 slot]
+ *   arena        a block of its own, for keys longer than INLINE: records [u32 slot]
  *                [u16 size][size bytes], appended. A record is live when its
  *                slot still points at it; its first `stored` bytes are the
  *                key. An evicted key's record is rewritten in place when the
@@ -132,17 +157,23 @@
  *                7/8 of the arena (m headers are reserved, the rest,
  *                long_max, is shared by the long keys first come first
  *                served), so a compaction frees at least 1/8 and the copying
- *                is amortized O(1) per stored byte. A long key that finds
- *                the pool spent keeps its first INLINE bytes in the slot
- *                (listed as truncated); every key thus keeps at least
- *                min(len, 32) bytes.
+ *                is amortized O(1) per stored byte. In Space-Saving a
+ *                long key that finds the pool spent keeps its first INLINE
+ *                bytes in the slot (listed as truncated); every key thus
+ *                keeps at least min(len, 32) bytes. Keys stored whole while
+ *                exact may hold more than long_max when the table degrades;
+ *                new long keys are then cut to INLINE until evictions free
+ *                room.
  *   Cost model: m is the largest count with
  *       sizeof(struct) + 64 + 8 P + m (64 + 16 + 4 + 6 + 40) <= max_bytes,
  *       m <= P / 2
  *   over powers of two P: 130 bytes per key plus 16..32 of index, where 40
  *   bytes is the arena allowance per key for the long ones. Every byte left
  *   over goes to the arena (capped at what m keys of SL_TOPK_VALUE_MAX bytes
- *   could use). m < 16 -> sl_topk_new returns NULL.
+ *   could use). m < 16 -> sl_topk_new returns NULL. These are m_max and
+ *   arena_max: what the table holds once grown; it starts far smaller.
+ *   A counter costs about 100 bytes while exact (slot 64, order 16, gend 4,
+ *   index 16..32) plus key bytes past INLINE.
  *
  * Speed (a 2-core VM where wall time is noisy; cachegrind counts are not):
  *   a hit costs a probe of one index line, the slot, the key bytes and one
@@ -184,6 +215,9 @@
 #define KEY_ALLOWANCE 40	/* arena bytes budgeted per key, for longer keys */
 #define MIN_KEYS 16
 #define MAX_KEYS ((uint32_t)1 << 30)
+#define KEY_MAX UINT16_MAX	/* stored bytes of a key, exact or not */
+#define FIRST_KEYS 64		/* capacity of a new table, before it grows */
+#define FIRST_ARENA 2048	/* arena bytes of a new table */
 #define NONE UINT32_MAX
 
 struct slot {
@@ -224,25 +258,30 @@ struct place {
 		 sizeof(uint32_t) + HDR + KEY_ALLOWANCE)
 
 struct sl_topk {
-	struct slot *slots;
-	struct chunk *index;	/* 64-byte aligned */
+	struct slot *slots;	/* 64-byte aligned, first in `block` */
+	struct chunk *index;	/* right after the slots */
 	struct place *order;	/* one entry per counter; see below */
 	uint32_t *gend;		/* group -> its last position, or next free */
-	char *arena;
+	char *arena;		/* a block of its own */
 	uint32_t mask;		/* chunks - 1 (chunks = P / 8, P >= 2m) */
-	uint32_t m;		/* capacity */
+	uint32_t m;		/* capacity now */
 	uint32_t n;		/* counters holding a key */
 	uint32_t free_group;	/* head of the free group list, NONE: empty */
 	size_t arena_size;
 	size_t arena_used;	/* end of the last record */
 	size_t arena_live;	/* bytes of live records */
 	size_t long_live;	/* stored bytes of the keys in the arena */
-	size_t long_max;	/* the most long_live may reach */
+	size_t long_max;	/* the most long_live may reach (Space-Saving) */
 	uint64_t total;		/* N */
 	uint64_t floor;		/* bound on any key not held */
 	bool exact;
 	sl_budget *budget;
-	size_t bytes;		/* the block's size */
+	char *block;		/* slots, index, order, gend (+ CHUNK_ALIGN) */
+	size_t block_bytes;
+	uint32_t m_max;		/* the Space-Saving capacity max_bytes buys */
+	size_t arena_max;	/* the arena max_bytes buys with m_max */
+	sl_relieve_fn relieve; /* set: pooled (grows past max_bytes) */
+	void *relieve_ud;
 };
 
 /* ---- the order: counters by count ascending, in runs (groups) ----
@@ -586,6 +625,7 @@ static inline void copy_key(char *dst, const char *src, size_t n)
 }
 
 static void store_long(sl_topk *t, uint32_t s, const char *key, size_t want);
+static bool grow_arena(sl_topk *t, size_t need);
 
 /* Puts want <= INLINE bytes of key in slot sl itself. */
 static inline void store_inline(struct slot *sl, const char *key, size_t want)
@@ -613,11 +653,14 @@ static __attribute__((noinline)) void store_long(sl_topk *t, uint32_t s, const c
 						 size_t want)
 {
 	struct slot *sl = &t->slots[s];
-	if (want > SL_TOPK_VALUE_MAX)
-		want = SL_TOPK_VALUE_MAX;
-	if (want > t->long_max - t->long_live) {
-		size_t room = t->long_max - t->long_live;
-		want = room > INLINE ? room : INLINE;
+	if (want > KEY_MAX)
+		want = KEY_MAX;
+	if (!t->exact) {	/* exact: make_room made room for the whole key */
+		if (want > SL_TOPK_VALUE_MAX)
+			want = SL_TOPK_VALUE_MAX;
+		size_t room = t->long_max > t->long_live ? t->long_max - t->long_live : 0;
+		if (want > room)
+			want = room > INLINE ? room : INLINE;
 	}
 	if (want <= INLINE) {
 		store_inline(sl, key, want);
@@ -635,10 +678,19 @@ static __attribute__((noinline)) void store_long(sl_topk *t, uint32_t s, const c
 		}
 	}
 	sl->stored = 0;	/* its old record, if any, is garbage now */
-	/* live <= m HDR + long_max = 7/8 of the arena, so after a
-	 * compaction the record fits */
-	if (t->arena_used + HDR + want > t->arena_size)
+	/* live <= m HDR + long_max = 7/8 of arena_max, so after a compaction
+	 * the record fits an arena of arena_max bytes; a smaller one (a table
+	 * that degraded before its arena grew) grows now, or if the budget
+	 * refuses, the key keeps its first INLINE bytes */
+	if (t->arena_used + HDR + want > t->arena_size) {
 		compact(t);
+		if (t->arena_used + HDR + want > t->arena_size &&
+		    !grow_arena(t, t->arena_used + HDR + want)) {
+			t->long_live -= want;
+			store_inline(sl, key, INLINE);
+			return;
+		}
+	}
 	uint16_t len16 = (uint16_t)want;
 	char *p = t->arena + t->arena_used;
 	memcpy(p, &s, 4);
@@ -650,32 +702,333 @@ static __attribute__((noinline)) void store_long(sl_topk *t, uint32_t s, const c
 	t->arena_live += HDR + want;
 }
 
-/* ---- creation ---- */
+/* ---- creation, growth and degrading ---- */
 
-/* Lays the arrays out in block (see Memory) for capacity m and P = p index
- * entries (p / 8 chunks, from the first 64-byte boundary after the struct:
- * CHUNK_ALIGN bytes of the block are slack for it; the slots follow, so
- * they are cache-line aligned too), all empty. */
-static sl_topk *lay_out(char *block, uint32_t m, size_t p)
+/* P for capacity m: the least power of two >= 2m (and >= 2 MIN_KEYS). */
+static size_t index_for(uint32_t m)
 {
-	size_t head = sizeof(struct sl_topk);
-	sl_topk *t = (sl_topk *)(void *)block;
-	memset(t, 0, sizeof *t);
-	uintptr_t at = (uintptr_t)(block + head);
-	at = (at + CHUNK_ALIGN - 1) & ~(uintptr_t)(CHUNK_ALIGN - 1);
-	t->index = (struct chunk *)at;
-	size_t nchunks = p / 8;
-	t->slots = (struct slot *)(void *)(t->index + nchunks);
-	t->order = (struct place *)(void *)(t->slots + m);
+	size_t p = 2 * MIN_KEYS;
+	while (p < 2 * (size_t)m)
+		p *= 2;
+	return p;
+}
+
+/* Bytes of the block for capacity m and P = p, with its alignment slack. */
+static size_t block_size(uint32_t m, size_t p)
+{
+	return CHUNK_ALIGN +
+	       (size_t)m * (sizeof(struct slot) + sizeof(struct place) + sizeof(uint32_t)) + 8 * p;
+}
+
+/* Points the arrays into t->block for capacity m and P = p: the slots at
+ * the first 64-byte boundary, then the index (aligned too: 64 m bytes
+ * on), order and gend. Moves nothing. */
+static void point(sl_topk *t, uint32_t m, size_t p)
+{
+	uintptr_t at = ((uintptr_t)t->block + CHUNK_ALIGN - 1) & ~(uintptr_t)(CHUNK_ALIGN - 1);
+	t->slots = (struct slot *)at;
+	t->index = (struct chunk *)(void *)(t->slots + m);
+	t->order = (struct place *)(void *)(t->index + p / 8);
 	t->gend = (uint32_t *)(void *)(t->order + m);
-	t->arena = (char *)(t->gend + m);
-	memset(t->slots, 0, m * sizeof(struct slot));
-	memset(t->index, 0, nchunks * sizeof(struct chunk));
-	for (uint32_t s = 0; s < m; s++) {
-		t->order[s] = (struct place){0, s, 0};
-		t->slots[s].pos = s;
+	t->mask = (uint32_t)(p / 8 - 1);
+	t->m = m;
+}
+
+/* The arena share long keys may hold once not exact (see Memory): 7/8 of
+ * arena_max, less a header per counter. It depends on max_bytes and m
+ * only, not on the arena's size now, so a table restored from a state cuts
+ * later keys as the saved one would have. */
+static void set_long_max(sl_topk *t)
+{
+	size_t limit = t->arena_max - t->arena_max / 8, hdrs = (size_t)t->m * HDR;
+	t->long_max = limit > hdrs ? limit - hdrs : 0;
+}
+
+/* Rebuilds order[] as the identity, pos and the index from slots[0..m):
+ * slots below n hold keys, their counts parked in `error` (which becomes 0
+ * again); the other slots are cleared. */
+static void rebuild(sl_topk *t)
+{
+	memset(t->index, 0, ((size_t)t->mask + 1) * sizeof(struct chunk));
+	for (uint32_t s = 0; s < t->m; s++) {
+		struct slot *sl = &t->slots[s];
+		uint64_t c = 0;
+		if (s < t->n) {
+			c = sl->error;
+			sl->error = 0;
+		} else {
+			memset(sl, 0, sizeof *sl);
+		}
+		t->order[s] = (struct place){c, s, 0};
+		sl->pos = s;
+		if (s < t->n)
+			index_insert(t, s, sl->hash);
 	}
-	t->mask = (uint32_t)(nchunks - 1);
+}
+
+/* Grows the block of an exact table (held slots 0..n-1) to capacity
+ * m2 > m: one sl_realloc (the budget is charged the difference only), the
+ * slots slid to their new place, the rest rebuilt. False (the table
+ * unchanged) if the budget refuses. */
+static bool grow_to(sl_topk *t, uint32_t m2)
+{
+	size_t p2 = index_for(m2), nb = block_size(m2, p2);
+	size_t off_s = (size_t)((char *)t->slots - t->block);
+	size_t off_o = (size_t)((char *)t->order - t->block);
+	char *blk = sl_realloc(t->budget, t->block, t->block_bytes, nb);
+	if (!blk)
+		return false;
+	struct slot *old = (struct slot *)(void *)(blk + off_s);
+	const struct place *o = (const struct place *)(const void *)(blk + off_o);
+	for (uint32_t s = 0; s < t->n; s++)	/* park the counts */
+		old[s].error = o[old[s].pos].count;
+	t->block = blk;
+	t->block_bytes = nb;
+	point(t, m2, p2);
+	memmove(t->slots, old, (size_t)t->n * sizeof *old);
+	rebuild(t);
+	set_long_max(t);
+	return true;
+}
+
+/* The most the arena may hold: a pooled table is held by the budget only. */
+static size_t arena_cap(const sl_topk *t)
+{
+	return t->relieve ? UINT32_MAX / 2 : t->arena_max;
+}
+
+/* Grows the arena to at least need bytes (doubling when it can); false
+ * (unchanged) past arena_cap or if the budget refuses. */
+static bool grow_arena(sl_topk *t, size_t need)
+{
+	size_t cap = arena_cap(t), a = 2 * t->arena_size;
+	if (!t->exact)	/* Space-Saving needs arena_max at most */
+		cap = t->arena_max > t->arena_size ? t->arena_max : t->arena_size;
+	if (need > cap)
+		return false;
+	if (a < need)
+		a = need;
+	if (a > cap)
+		a = cap;
+	char *p = sl_realloc(t->budget, t->arena, t->arena_size, a);
+	if (!p && a > need)
+		p = sl_realloc(t->budget, t->arena, t->arena_size, a = need);
+	if (!p)
+		return false;
+	t->arena = p;
+	t->arena_size = a;
+	set_long_max(t);
+	return true;
+}
+
+/* Room, in an exact table, for one more key of `bytes` stored bytes: a
+ * free counter and, for a long key, its record in the arena. */
+static bool try_room(sl_topk *t, size_t bytes)
+{
+	if (t->n == t->m) {
+		uint32_t cap = t->relieve ? MAX_KEYS : t->m_max;
+		if (t->m >= cap)
+			return false;
+		/* doubling, or else up to what max_bytes buys */
+		if (!grow_to(t, t->m > cap / 2 ? cap : 2 * t->m) &&
+		    (t->m >= t->m_max || !grow_to(t, t->m_max)))
+			return false;
+	}
+	if (bytes > INLINE && t->arena_used + HDR + bytes > t->arena_size) {
+		if (t->arena_live < t->arena_used)
+			compact(t);
+		if (t->arena_used + HDR + bytes > t->arena_size &&
+		    !grow_arena(t, t->arena_used + HDR + bytes))
+			return false;
+	}
+	return true;
+}
+
+/* try_room, asking the pool (relieve) to free memory while it can. */
+static bool make_room(sl_topk *t, size_t bytes)
+{
+	while (!try_room(t, bytes))
+		if (!t->relieve || !t->relieve(t->relieve_ud, t) || !t->exact)
+			return false;
+	return true;
+}
+
+/* Arena bytes that hold k keys' long bytes (key_bytes) whole, also as
+ * Space-Saving: then limit = 7/8 arena >= key_bytes + k HDR, so long_max =
+ * limit - k HDR holds them. */
+static size_t arena_for(uint32_t k, size_t key_bytes)
+{
+	return (key_bytes + (size_t)k * HDR) / 7 * 8 + 8 * (HDR + 8);
+}
+
+/* Once not exact, the arena a table of capacity m holding long_live long
+ * bytes has: what max_bytes buys, or more when its keys need it. A
+ * function of the contents only, so that a table loaded from a state
+ * (sl_topk_load) has the same arena and cuts later keys the same way.
+ * Best effort: a refused resize leaves the arena as it is. */
+static size_t ss_arena(const sl_topk *t, uint32_t m, size_t long_bytes)
+{
+	size_t a = arena_for(m, long_bytes);
+	if (a < t->arena_max)
+		a = t->arena_max;
+	return a < arena_cap(t) ? a : arena_cap(t);
+}
+
+static void settle_arena(sl_topk *t)
+{
+	size_t a = ss_arena(t, t->m, t->long_live);
+	if (a < t->arena_size) {
+		compact(t);
+		if (a >= t->arena_used) {
+			char *p = sl_realloc(t->budget, t->arena, t->arena_size, a);
+			if (p) {
+				t->arena = p;
+				t->arena_size = a;
+			}
+		}
+	}
+	set_long_max(t);
+}
+
+/* Cuts the keys of slots 0..keep-1 (a table degrading to capacity mt) as
+ * Space-Saving stores them: to SL_TOPK_VALUE_MAX bytes, then, while the
+ * long keys pass the share long_max of capacity mt, to INLINE bytes (in
+ * slot order, so one input cuts the same keys), so that the degraded
+ * table fits what max_bytes buys. The rows of cut keys say truncated. */
+static void cut_keys(sl_topk *t, uint32_t keep, uint32_t mt)
+{
+	size_t limit = t->arena_max - t->arena_max / 8, hdrs = (size_t)mt * HDR;
+	size_t long_max = limit > hdrs ? limit - hdrs : 0;
+	for (uint32_t s = 0; s < keep; s++) {
+		struct slot *sl = &t->slots[s];
+		if (sl->stored > SL_TOPK_VALUE_MAX) {
+			size_t d = sl->stored - (size_t)SL_TOPK_VALUE_MAX;
+			t->long_live -= d;
+			t->arena_live -= d;
+			sl->stored = SL_TOPK_VALUE_MAX;
+		}
+	}
+	for (uint32_t s = 0; s < keep && t->long_live > long_max; s++) {
+		struct slot *sl = &t->slots[s];
+		if (sl->stored <= INLINE)
+			continue;
+		char head[INLINE];
+		memcpy(head, t->arena + sl->k.off, INLINE);
+		drop_key(t, sl);
+		memcpy(sl->k.inl, head, INLINE);
+		sl->stored = INLINE;
+	}
+}
+
+/* Turns an exact table of capacity m > mt into Space-Saving of capacity
+ * mt, in its own memory: the mt largest counts are kept (ties broken by the
+ * heap sort over slot numbers, so one input gives one table), the floor is
+ * the largest count dropped, the kept slots slide to 0..mt-1, the arena is
+ * compacted, then block and arena shrink (a shrinking sl_realloc that
+ * fails leaves the larger block, which still holds the layout). */
+static void shrink(sl_topk *t, uint32_t mt)
+{
+	uint32_t m = t->m, n = t->n, keep = n < mt ? n : mt;
+	uint64_t floor = 0;
+	if (n > mt) {
+		build_order(t);	/* ascending; floor is 0, free counters first */
+		floor = t->order[m - mt - 1].count;
+		for (uint32_t i = m - mt; i < m; i++)
+			t->slots[t->order[i].slot].mark = 1;
+	} else {
+		for (uint32_t s = 0; s < n; s++)
+			t->slots[s].mark = 1;
+	}
+	for (uint32_t s = 0; s < n; s++) {
+		struct slot *sl = &t->slots[s];
+		if (sl->mark) {
+			sl->error = t->order[sl->pos].count;	/* parked */
+		} else {
+			drop_key(t, sl);
+			sl->held = 0;
+			sl->stored = 0;
+		}
+	}
+	for (uint32_t i = 0, j = keep; i < keep; i++) {
+		if (t->slots[i].mark)
+			continue;
+		while (!t->slots[j].mark)
+			j++;
+		struct slot *a = &t->slots[i], *b = &t->slots[j++];
+		*a = *b;
+		if (a->stored > INLINE)	/* its record names its slot */
+			memcpy(t->arena + a->k.off - HDR, &i, 4);
+		b->held = 0;
+		b->mark = 0;
+		b->stored = 0;
+	}
+	for (uint32_t s = 0; s < keep; s++)
+		t->slots[s].mark = 0;
+	cut_keys(t, keep, mt);
+	compact(t);
+
+	size_t pt = index_for(mt), nb = block_size(mt, pt);
+	size_t off_s = (size_t)((char *)t->slots - t->block);
+	char *blk = sl_realloc(t->budget, t->block, t->block_bytes, nb);
+	if (blk) {
+		t->block = blk;
+		t->block_bytes = nb;
+	}
+	struct slot *old = (struct slot *)(void *)(t->block + off_s);
+	t->n = keep;
+	point(t, mt, pt);
+	memmove(t->slots, old, (size_t)keep * sizeof *old);
+	rebuild(t);
+	t->exact = false;
+	t->floor = floor;
+	build_order(t);
+
+	settle_arena(t);
+}
+
+void sl_topk_degrade(sl_topk *t)
+{
+	if (!t->exact)
+		return;
+	/* Space-Saving at the capacity max_bytes buys when the budget still
+	 * has it (a table below it takes nobody's share); beyond it, the
+	 * excess goes back */
+	if (t->m < t->m_max)
+		grow_to(t, t->m_max);
+	if (t->m > t->m_max || t->arena_size > t->arena_max) {
+		shrink(t, t->m < t->m_max ? t->m : t->m_max);
+		return;
+	}
+	t->exact = false;
+	build_order(t);
+	settle_arena(t);
+}
+
+/* A new table: capacity m and an arena of `arena` bytes now; m_max and
+ * arena_max are what max_bytes buys once full (see Memory). */
+static sl_topk *create(sl_budget *b, uint32_t m, size_t arena, uint32_t m_max, size_t arena_max)
+{
+	sl_topk *t = sl_calloc(b, 1, sizeof *t);
+	if (!t)
+		return NULL;
+	size_t p = index_for(m);
+	t->budget = b;
+	t->block_bytes = block_size(m, p);
+	t->block = sl_malloc(b, t->block_bytes);
+	t->arena = arena ? sl_malloc(b, arena) : NULL;
+	if (!t->block || (arena && !t->arena)) {
+		sl_free(b, t->block, t->block_bytes);
+		sl_free(b, t->arena, arena);
+		sl_free(b, t, sizeof *t);
+		return NULL;
+	}
+	t->arena_size = arena;
+	point(t, m, p);
+	rebuild(t);
+	t->exact = true;
+	t->m_max = m_max;
+	t->arena_max = arena_max;
+	set_long_max(t);
 	return t;
 }
 
@@ -704,24 +1057,35 @@ sl_topk *sl_topk_new(sl_budget *b, size_t max_bytes)
 		arena = useful;
 	if (arena > UINT32_MAX / 2)
 		arena = UINT32_MAX / 2;
-	char *block = sl_malloc(b, fixed + arena);
-	if (!block)
-		return NULL;
-	sl_topk *t = lay_out(block, (uint32_t)m, p);
-	t->m = (uint32_t)m;
-	t->arena_size = arena;
-	size_t limit = arena - arena / 8;
-	t->long_max = limit > m * HDR ? limit - m * HDR : 0;
-	t->exact = true;
-	t->budget = b;
-	t->bytes = fixed + arena;
-	return t;
+	return create(b, m < FIRST_KEYS ? (uint32_t)m : FIRST_KEYS,
+		      arena < FIRST_ARENA ? arena : FIRST_ARENA, (uint32_t)m, arena);
+}
+
+void sl_topk_set_pool(sl_topk *t, sl_relieve_fn fn, void *ud)
+{
+	t->relieve = fn;
+	t->relieve_ud = ud;
+}
+
+size_t sl_topk_bytes(const sl_topk *t)
+{
+	return sizeof *t + t->block_bytes + t->arena_size;
+}
+
+size_t sl_topk_excess(const sl_topk *t)
+{
+	size_t target = sizeof *t + block_size(t->m_max, index_for(t->m_max)) + t->arena_max;
+	size_t bytes = sl_topk_bytes(t);
+	return t->exact && bytes > target ? bytes - target : 0;
 }
 
 void sl_topk_free(sl_topk *t)
 {
-	if (t)
-		sl_free(t->budget, t, t->bytes);
+	if (!t)
+		return;
+	sl_free(t->budget, t->block, t->block_bytes);
+	sl_free(t->budget, t->arena, t->arena_size);
+	sl_free(t->budget, t, sizeof *t);
 }
 
 /* ---- adds ---- */
@@ -733,7 +1097,13 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 		    uint64_t hash, uint64_t w)
 {
 	uint32_t s;
-	if (t->exact && t->n < t->m) {
+	if (t->exact) {
+		size_t bytes = len < KEY_MAX ? len : KEY_MAX;
+		if ((t->n == t->m || (bytes > INLINE && t->arena_used + HDR + bytes > t->arena_size)) &&
+		    !make_room(t, bytes))
+			sl_topk_degrade(t);
+	}
+	if (t->exact) {
 		s = t->n++;
 		struct slot *sl = &t->slots[s];
 		sl->hash = hash;
@@ -744,10 +1114,6 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 		store_key(t, s, key, len);
 		index_insert(t, s, hash);
 		return;
-	}
-	if (t->exact) {
-		t->exact = false;
-		build_order(t);
 	}
 	uint32_t g = t->order[0].group, e = t->gend[g];
 	const struct place *p = &t->order[e];
@@ -813,13 +1179,54 @@ void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 
 /* ---- merge ---- */
 
+/* sl_topk_add of a key given by its first nbytes bytes (nbytes <= len32;
+ * fewer for a key stored shortened), matched as find() does. */
+static void add_key(sl_topk *t, const char *key, size_t nbytes, uint32_t len32, uint64_t hash,
+		    uint64_t w)
+{
+	if (w == 0)
+		return;
+	t->total += w;
+	struct slot *a = find(t, key, nbytes, len32, hash);
+	if (!a) {
+		add_new(t, key, nbytes, len32, hash, w);
+	} else if (t->exact) {
+		t->order[a->pos].count += w;
+	} else {
+		bump(t, (uint32_t)(a - t->slots), w);
+	}
+}
+
 sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 {
+	if (dst != src && dst->exact && src->exact) {
+		/* src's keys added to dst in slot order (held slots are
+		 * 0..n-1), each with its count: dst grows while it may, and
+		 * if it must degrade, the rest are weighted Space-Saving adds
+		 * of exact counts, which keep (1)-(3) */
+		for (uint32_t i = 0; i < src->n; i++) {
+			const struct slot *b = &src->slots[i];
+			add_key(dst, key_at(src, b), b->stored, b->len, b->hash,
+				src->order[b->pos].count);
+		}
+		return SL_OK;
+	}
+	if (dst != src && dst->exact) {
+		/* Space-Saving from here on: take the capacity max_bytes buys
+		 * first, if the budget allows, rather than stay at the size
+		 * the exact keys needed */
+		if (dst->m < dst->m_max)
+			grow_to(dst, dst->m_max);
+		if (dst->arena_size < dst->arena_max)
+			grow_arena(dst, dst->arena_max);
+	}
 	uint64_t floor_a = dst->floor, floor_b = src->floor;
 	uint64_t total_b = src->total;
 	uint32_t m_a = dst->m, m_b = src->m;
 	bool was_exact = dst->exact, exact = dst->exact && src->exact, lost = false;
 	uint64_t dropped = 0;
+	if (!exact)
+		dst->exact = false;	/* stores are Space-Saving's (cut to fit) */
 
 	/* (a) keys held by both */
 	for (uint32_t i = 0; i < m_b; i++) {
@@ -983,7 +1390,7 @@ uint64_t sl_topk_total(const sl_topk *t)
 
 size_t sl_topk_capacity(const sl_topk *t)
 {
-	return t->m;
+	return t->exact && t->m < t->m_max ? t->m_max : t->m;
 }
 
 bool sl_topk_is_exact(const sl_topk *t)
@@ -1118,7 +1525,7 @@ static sl_status check_table(sl_wire_reader *r, table_head *h, const char **why)
 			continue;
 		}
 		held++;
-		if (e.stored > SL_TOPK_VALUE_MAX || e.stored > e.len || e.count < e.error ||
+		if (e.stored > e.len || e.count < e.error ||
 		    e.count == 0 || (h->exact && e.error) || (!h->exact && e.count < h->floor))
 			return bad_table(why, "top list entry impossible");
 		uint64_t add = h->exact ? e.count : e.count - e.error;
@@ -1181,33 +1588,41 @@ static sl_status fill_table(sl_topk *t, const table_head *h, const char **why)
 	return SL_OK;
 }
 
-/* A table of capacity m whose arena holds key_bytes of long keys whole,
- * laid out as sl_topk_new does. */
+/* A table of capacity m whose arena holds key_bytes of long keys whole. */
 static sl_topk *new_table(sl_budget *b, uint32_t m, size_t key_bytes)
 {
-	size_t p = 2 * MIN_KEYS;
-	while (p < 2 * (size_t)m)
-		p *= 2;
-	size_t head = sizeof(struct sl_topk);
-	size_t fixed = head + m * (sizeof(struct slot) + sizeof(struct place) +
-				   sizeof(uint32_t)) + 8 * p + CHUNK_ALIGN;
-	/* limit = 7/8 arena >= 2 (key_bytes + m HDR), so long_max = limit -
-	 * m HDR holds every long key whole */
-	size_t arena = (key_bytes + (size_t)m * HDR) / 7 * 16 + 16 * (HDR + 8);
+	size_t arena = arena_for(m, key_bytes);
 	if (arena > UINT32_MAX / 2)
 		return NULL;
-	char *block = sl_malloc(b, fixed + arena);
-	if (!block)
-		return NULL;
-	sl_topk *t = lay_out(block, (uint32_t)m, p);
-	t->m = m;
-	t->arena_size = arena;
-	size_t limit = arena - arena / 8;
-	t->long_max = limit - (size_t)m * HDR;
-	t->exact = true;
-	t->budget = b;
-	t->bytes = fixed + arena;
-	return t;
+	return create(b, m, arena, m, arena);
+}
+
+/* Grows the empty exact table dst (best effort) to capacity m with an
+ * arena for key_bytes (of an exact table: whole keys and no garbage; else
+ * as arena_for); whether it then has them. */
+static bool fit_empty(sl_topk *dst, uint32_t m, size_t key_bytes, bool exact)
+{
+	uint32_t cap = dst->relieve ? MAX_KEYS : dst->m_max;
+	if (m > dst->m && m <= cap)
+		grow_to(dst, m);
+	if (exact) {
+		size_t need = key_bytes + (size_t)m * HDR;
+		if (need > dst->arena_size)
+			grow_arena(dst, need);
+		return m <= dst->m && need <= dst->arena_size;
+	}
+	/* the arena settle_arena gives the saved table, exactly */
+	size_t a = ss_arena(dst, m, key_bytes);
+	if (a < arena_for(m, key_bytes))
+		return false;
+	if (a != dst->arena_size) {
+		char *p = sl_realloc(dst->budget, dst->arena, dst->arena_size, a);
+		if (!p)
+			return false;
+		dst->arena = p;
+		dst->arena_size = a;
+	}
+	return m <= dst->m;
 }
 
 sl_status sl_topk_load(sl_topk *dst, sl_wire_reader *r, const char **why)
@@ -1220,8 +1635,13 @@ sl_status sl_topk_load(sl_topk *dst, sl_wire_reader *r, const char **why)
 	sl_status st = check_table(r, &h, why);
 	if (st != SL_OK)
 		return st;
-	if (h.exact ? h.n <= dst->m : h.m == dst->m)
-		return fill_table(dst, &h, why);
+	if (h.exact ? fit_empty(dst, h.n, h.key_bytes, true)
+		    : h.m <= dst->m_max && fit_empty(dst, h.m, h.key_bytes, false) &&
+			      h.m == dst->m) {
+		st = fill_table(dst, &h, why);
+		set_long_max(dst);
+		return st;
+	}
 	uint32_t m = h.exact ? (h.n > MIN_KEYS ? h.n : MIN_KEYS) : h.m;
 	sl_topk *tmp = new_table(dst->budget, m, h.key_bytes);
 	if (!tmp) {

@@ -91,6 +91,33 @@ static void parse_sizes(void **state)
 	assert_int_equal(sl_parse_size("99999999999T", &v), SL_EINVAL);
 }
 
+/* sl_budget_set_limit: raising lets more in, clamped to the parent's
+ * limit; lowering below `used` refuses growth and frees nothing. */
+static void set_limit(void **state)
+{
+	(void)state;
+	sl_budget root, child;
+	sl_budget_init(&root, 10000);
+	sl_budget_init_child(&child, &root, 1000);
+	void *a = sl_malloc(&child, 900);
+	assert_non_null(a);
+	assert_null(sl_malloc(&child, 200));
+	sl_budget_set_limit(&child, 5000);
+	assert_int_equal(child.limit, 5000);
+	void *c = sl_malloc(&child, 200);
+	assert_non_null(c);
+	sl_budget_set_limit(&child, 20000); /* clamped to the parent's */
+	assert_int_equal(child.limit, 10000);
+	sl_budget_set_limit(&child, 500); /* below used: nothing freed */
+	assert_int_equal(child.used, 1100);
+	assert_null(sl_malloc(&child, 1));
+	sl_free(&child, a, 900);
+	sl_free(&child, c, 200);
+	assert_int_equal(root.used, 0);
+	assert_non_null(a = sl_malloc(&child, 500));
+	sl_free(&child, a, 500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -98,6 +125,7 @@ int main(void)
 		cmocka_unit_test(children_share_parent),
 		cmocka_unit_test(failing_hook_leaves_counts),
 		cmocka_unit_test(parse_sizes),
+		cmocka_unit_test(set_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

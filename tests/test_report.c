@@ -8,7 +8,11 @@
  *  - quantiles: request times (lognormal, many 0.000) and sizes (Pareto)
  *    against the sorted values: exact for a small log, within the stated
  *    relative error past 4096 values, and the same doubles whether the
- *    lines go through one report or 2 .. 8 merged parts (as -j does).
+ *    lines go through one report or 2 .. 8 merged parts (as -j does);
+ *  - exact whenever it fits (issue 12): 30,000 lines from sluice-gen at 1 MiB
+ *    and 16 MiB against a naive reference (sort and count), 100,000 distinct
+ *    clients exact at 16 MiB, worker reports whose union fits merging to an
+ *    exact report, the same merge twice giving identical rows.
  */
 #include "testutil.h"
 
@@ -16,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint64_t seed;
 
@@ -384,6 +389,355 @@ static void exact_quantiles_through_the_sort(void **state)
 	free(sizes);
 }
 
+/* ---- exact whenever it fits -------------------------------------------- */
+
+/* The naive reference: every (list, key) of the valid lines, sorted, then
+ * counted by runs. List numbers: the top lists, then ips, then visitors. */
+#define REF_IPS SL_TOP_COUNT
+#define REF_VISITORS (SL_TOP_COUNT + 1)
+#define REF_LISTS (SL_TOP_COUNT + 2)
+
+typedef struct {
+	char *key;	/* list byte, then the key */
+	size_t len;
+} ref_key;
+
+typedef struct {
+	ref_key *k;
+	size_t n, cap;
+} ref_set;
+
+static void ref_put(ref_set *r, int list, const char *a, size_t alen, const char *b, size_t blen,
+		    const char *c, size_t clen)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 4096;
+		r->k = realloc(r->k, r->cap * sizeof *r->k);
+		assert_non_null(r->k);
+	}
+	char *k = malloc(1 + alen + blen + clen + 2);
+	assert_non_null(k);
+	size_t n = 0;
+	k[n++] = (char)list;
+	memcpy(k + n, a, alen);
+	n += alen;
+	if (b) {
+		k[n++] = 0;
+		memcpy(k + n, b, blen);
+		n += blen;
+		k[n++] = 0;
+		memcpy(k + n, c, clen);
+		n += clen;
+	}
+	r->k[r->n++] = (ref_key){k, n};
+}
+
+static int ref_cmp(const void *x, const void *y)
+{
+	const ref_key *a = x, *b = y;
+	size_t m = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->key, b->key, m);
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* Feeds every valid line of text to the reference. */
+static void ref_build(ref_set *r, const char *text, size_t len)
+{
+	sl_time_cache tc;
+	memset(&tc, 0, sizeof tc);
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		sl_access_rec rec;
+		if (sl_access_parse(SL_FMT_COMBINED, p, n, &rec, &tc) == SL_OK) {
+			const sl_str *f = rec.field;
+			ref_put(r, SL_TOP_URL, f[SL_F_URL].p, f[SL_F_URL].len, NULL, 0, NULL, 0);
+			ref_put(r, SL_TOP_PATH, f[SL_F_PATH].p, f[SL_F_PATH].len, NULL, 0, NULL, 0);
+			ref_put(r, SL_TOP_IP, f[SL_F_CLIENT].p, f[SL_F_CLIENT].len, NULL, 0, NULL, 0);
+			ref_put(r, SL_TOP_REFERRER, f[SL_F_REFERRER].p, f[SL_F_REFERRER].len, NULL, 0,
+				NULL, 0);
+			ref_put(r, SL_TOP_USER_AGENT, f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len,
+				NULL, 0, NULL, 0);
+			if (rec.status == 404)
+				ref_put(r, SL_TOP_NOT_FOUND, f[SL_F_PATH].p, f[SL_F_PATH].len, NULL, 0,
+					NULL, 0);
+			ref_put(r, REF_IPS, f[SL_F_CLIENT].p, f[SL_F_CLIENT].len, NULL, 0, NULL, 0);
+			if (rec.status / 100 != 4) /* visitors leave 4xx out (GoAccess) */
+				ref_put(r, REF_VISITORS, f[SL_F_CLIENT].p, f[SL_F_CLIENT].len,
+					f[SL_F_TIME].p, 11, f[SL_F_USER_AGENT].p,
+					f[SL_F_USER_AGENT].len);
+		}
+		p += n + 1;
+	}
+	qsort(r->k, r->n, sizeof *r->k, ref_cmp);
+}
+
+static void ref_free(ref_set *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->k[i].key);
+	free(r->k);
+}
+
+/* Checks list `list` of rep against the reference: when its sketch says it
+ * is exact, every distinct key is listed with its true count; otherwise
+ * every listed count bounds the truth. Returns whether the list is exact
+ * and right (false when a check fails; prints why). */
+static bool check_list(const sl_report *rep, const ref_set *r, int list, bool *exact)
+{
+	size_t lo = 0;
+	while (lo < r->n && r->k[lo].key[0] != (char)list)
+		lo++;
+	size_t hi = lo, distinct = 0;
+	while (hi < r->n && r->k[hi].key[0] == (char)list)
+		hi++;
+	for (size_t i = lo; i < hi; i++)
+		distinct += i == lo || ref_cmp(&r->k[i], &r->k[i - 1]) != 0;
+	if (list >= SL_TOP_COUNT) {
+		sl_estimate e = list == REF_IPS ? sl_report_unique_ips(rep)
+						: sl_report_unique_visitors(rep);
+		*exact = e.exact;
+		if (e.exact && e.estimate != (double)distinct) {
+			print_message("list %d: %.0f distinct, truth %zu\n", list, e.estimate, distinct);
+			return false;
+		}
+		return true;
+	}
+	bool ex;
+	size_t cap;
+	uint64_t total;
+	sl_report_top_info(rep, (sl_top_list)list, &ex, &cap, &total);
+	*exact = ex;
+	if (total != hi - lo) {
+		print_message("list %d: total %llu, truth %zu\n", list, (unsigned long long)total,
+			      hi - lo);
+		return false;
+	}
+	size_t want = distinct ? distinct : 1;
+	sl_topk_row *rows = calloc(want, sizeof *rows);
+	assert_non_null(rows);
+	size_t k = sl_report_top(rep, (sl_top_list)list, rows, want);
+	bool ok = true;
+	if (ex && k != distinct) {
+		print_message("list %d: %zu rows, %zu distinct keys\n", list, k, distinct);
+		ok = false;
+	}
+	for (size_t i = 0; ok && i < k; i++) {
+		/* find the row's key in the reference */
+		char *q = malloc(rows[i].len + 1);
+		assert_non_null(q);
+		q[0] = (char)list;
+		memcpy(q + 1, rows[i].value, rows[i].len);
+		ref_key x = {q, rows[i].len + 1};
+		size_t a = lo, b = hi;
+		while (a < b) {
+			size_t mid = (a + b) / 2;
+			if (ref_cmp(&r->k[mid], &x) < 0)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		uint64_t truth = 0;
+		while (a < hi && ref_cmp(&r->k[a], &x) == 0) {
+			truth++;
+			a++;
+		}
+		free(q);
+		if (ex && (rows[i].truncated || rows[i].count != truth || rows[i].max_error)) {
+			print_message("list %d row %zu: count %llu, truth %llu%s\n", list, i,
+				      (unsigned long long)rows[i].count, (unsigned long long)truth,
+				      rows[i].truncated ? " (cut while exact)" : "");
+			ok = false;
+		}
+		if (!ex && !rows[i].truncated &&
+		    (truth > rows[i].count || rows[i].count - rows[i].max_error > truth)) {
+			print_message("list %d row %zu: truth %llu outside its bounds\n", list, i,
+				      (unsigned long long)truth);
+			ok = false;
+		}
+	}
+	free(rows);
+	return ok;
+}
+
+/* Runs $SLUICE_GEN with args into a buffer. */
+static char *generate(const char *args, size_t *len)
+{
+	const char *gen = getenv("SLUICE_GEN") ? getenv("SLUICE_GEN") : "./sluice-gen";
+	char path[] = "/tmp/test_report_genXXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "%s %s -o %s", gen, args, path);
+	assert_int_equal(tu_run(cmd), 0);
+	char *text = tu_slurp(path, len);
+	assert_non_null(text);
+	unlink(path);
+	return text;
+}
+
+/* 30,000 lines of sluice-gen's Zipf traffic (default key diversity): at
+ * 16 MiB every list and both distinct counts are exact and right; at 1 MiB
+ * every list that says it is exact is right and every other row holds its
+ * bounds (the lists that fit stay exact: the report says how many). */
+static void exact_30k_lines(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = generate("--lines 30000 --seed 12", &len);
+	ref_set ref = {0};
+	ref_build(&ref, text, len);
+	const size_t budgets[] = {1 << 20, 16 << 20};
+	for (int bi = 0; bi < 2; bi++) {
+		sl_budget b;
+		sl_budget_init(&b, budgets[bi]);
+		sl_report *rep;
+		assert_int_equal(sl_report_new(&rep, &b, SL_FMT_COMBINED, budgets[bi]), SL_OK);
+		sl_report_feed(rep, text, len);
+		int exact = 0;
+		for (int list = 0; list < REF_LISTS; list++) {
+			bool ex;
+			assert_true(check_list(rep, &ref, list, &ex));
+			exact += ex;
+			if (budgets[bi] == 16 << 20 && !ex)
+				print_message("list %d not exact at 16 MiB\n", list);
+			if (budgets[bi] == 16 << 20)
+				assert_true(ex);
+		}
+		print_message("%zu bytes: %d of %d lists exact, peak %zu\n", budgets[bi], exact,
+			      REF_LISTS, b.peak);
+		assert_true(b.peak <= budgets[bi]);
+		sl_report_free(rep);
+		assert_int_equal(b.used, 0);
+	}
+	ref_free(&ref);
+	free(text);
+}
+
+/* 100,000 distinct clients at 16 MiB: the unique count is exact (its set
+ * takes the pool the top lists gave back), and the other figures keep
+ * their bounds. */
+static void exact_100k_ips_at_16m(void **state)
+{
+	(void)state;
+	size_t n = 120000, cap = n * 200;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		char when[27];
+		unsigned c = (unsigned)(i % 100000);
+		tu_log_time(when, 1700000000 + (int64_t)i);
+		len += (size_t)snprintf(text + len, cap - len,
+			"10.%u.%u.%u - - [%s] \"GET /p/%zu HTTP/1.1\" 200 5 \"-\" \"ua%zu\"\n",
+			c >> 16, (c >> 8) & 255, c & 255, when, i % 5000, i % 300);
+	}
+	sl_budget b;
+	sl_budget_init(&b, 16 << 20);
+	sl_report *rep;
+	assert_int_equal(sl_report_new(&rep, &b, SL_FMT_COMBINED, 16 << 20), SL_OK);
+	sl_report_feed(rep, text, len);
+	sl_estimate e = sl_report_unique_ips(rep);
+	print_message("unique ips %.0f (exact %d), peak %zu\n", e.estimate, e.exact, b.peak);
+	assert_true(e.exact);
+	assert_true(e.estimate == 100000.0);
+	assert_true(b.peak <= 16 << 20);
+	sl_report_free(rep);
+	free(text);
+}
+
+/* Worker reports merged into worker 0's, whose limit is raised by what the
+ * freed workers held (as the engine does): the union fits, so every list
+ * stays exact and equals one report fed everything; the same merge twice
+ * gives identical rows (nothing depends on addresses: the second run's
+ * blocks sit elsewhere). */
+static void merge_union_stays_exact(void **state)
+{
+	(void)state;
+	size_t n = 12000, cap = n * 200;
+	char *a = malloc(cap), *bb = malloc(cap);
+	assert_true(a && bb);
+	tu_rng r = {seed + 5};
+	size_t la = gen(a, cap, &r, n, 9000, 9000, 1700000000);
+	size_t lb = gen(bb, cap, &r, n, 9000, 9000, 1700000000 + 86400);
+	/* each part fits its share alone (beside the fixed parts: the quantile
+	 * sketches take 64 KiB each), their union only the two shares */
+	const size_t share = 3 << 20;
+	sl_topk_row *rows[2] = {calloc(20000, sizeof(sl_topk_row)), calloc(20000, sizeof(sl_topk_row))};
+	size_t nrows[2][SL_TOP_COUNT];
+	char *copies[2] = {malloc(64 << 20), malloc(64 << 20)};
+	size_t clen[2] = {0, 0};
+	for (int run = 0; run < 2; run++) {
+		void *shift = run ? malloc(12345) : NULL; /* other addresses */
+		sl_budget root;
+		sl_budget_init(&root, 64 << 20);
+		sl_budget w0, w1;
+		sl_budget_init_child(&w0, &root, share);
+		sl_budget_init_child(&w1, &root, share);
+		sl_report *r0, *r1;
+		assert_int_equal(sl_report_new(&r0, &w0, SL_FMT_COMBINED, share), SL_OK);
+		assert_int_equal(sl_report_new(&r1, &w1, SL_FMT_COMBINED, share), SL_OK);
+		sl_report_feed(r0, a, la);
+		sl_report_feed(r1, bb, lb);
+		assert_true(w0.peak < share && w1.peak < share); /* no part degraded */
+		sl_budget_set_limit(&w0, 2 * share);
+		assert_int_equal(w0.limit, 2 * share);
+		sl_report_set_limit(r0, 2 * share);
+		assert_int_equal(sl_report_merge(r0, r1), SL_OK);
+		sl_report_free(r1);
+
+		sl_budget ob;
+		sl_budget_init(&ob, 64 << 20);
+		sl_report *all;
+		assert_int_equal(sl_report_new(&all, &ob, SL_FMT_COMBINED, 2 * share), SL_OK);
+		sl_report_feed(all, a, la);
+		sl_report_feed(all, bb, lb);
+		for (int t = 0; t < SL_TOP_COUNT; t++) {
+			bool ex;
+			size_t c;
+			uint64_t tot;
+			sl_report_top_info(r0, (sl_top_list)t, &ex, &c, &tot);
+			if (!ex)
+				print_error("run %d: top list %d is not exact after the merge\n", run, t);
+			assert_true(ex);
+			size_t k = sl_report_top(r0, (sl_top_list)t, rows[0], 20000);
+			size_t k2 = sl_report_top(all, (sl_top_list)t, rows[1], 20000);
+			assert_int_equal(k, k2);
+			nrows[run][t] = k;
+			for (size_t i = 0; i < k; i++) {
+				assert_int_equal(rows[0][i].count, rows[1][i].count);
+				assert_int_equal(rows[0][i].len, rows[1][i].len);
+				assert_memory_equal(rows[0][i].value, rows[1][i].value, rows[0][i].len);
+				assert_false(rows[0][i].truncated);
+				/* record the run's rows byte for byte */
+				memcpy(copies[run] + clen[run], &rows[0][i].count, 8);
+				clen[run] += 8;
+				memcpy(copies[run] + clen[run], rows[0][i].value, rows[0][i].len);
+				clen[run] += rows[0][i].len;
+			}
+		}
+		assert_true(sl_report_unique_ips(r0).exact);
+		assert_true(sl_report_unique_ips(r0).estimate == sl_report_unique_ips(all).estimate);
+		assert_true(sl_report_unique_visitors(r0).estimate ==
+			    sl_report_unique_visitors(all).estimate);
+		sl_report_free(all);
+		sl_report_free(r0);
+		assert_int_equal(root.used, 0);
+		free(shift);
+	}
+	assert_int_equal(clen[0], clen[1]);
+	assert_memory_equal(copies[0], copies[1], clen[0]);
+	assert_memory_equal(nrows[0], nrows[1], sizeof nrows[0]);
+	free(copies[0]);
+	free(copies[1]);
+	free(rows[0]);
+	free(rows[1]);
+	free(a);
+	free(bb);
+}
+
 int main(void)
 {
 	seed = tu_seed("test_report", 7);
@@ -393,6 +747,9 @@ int main(void)
 		cmocka_unit_test(refusing_budget_degrades),
 		cmocka_unit_test(budget_minimum),
 		cmocka_unit_test(peak_never_exceeds_share),
+		cmocka_unit_test(exact_30k_lines),
+		cmocka_unit_test(exact_100k_ips_at_16m),
+		cmocka_unit_test(merge_union_stays_exact),
 		cmocka_unit_test(quantiles_exact_when_small),
 		cmocka_unit_test(quantiles_relative_and_merge_invariant),
 		cmocka_unit_test(exact_quantiles_through_the_sort),

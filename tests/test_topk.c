@@ -11,6 +11,8 @@
  *   rows sorted by count desc, then value bytes asc, then shorter first;
  *   every row's value is a prefix of its key, truncated iff shorter, and
  *   at least its first SL_TOPK_PREFIX_MIN bytes (so its id always decodes);
+ *   a cut key keeps at most SL_TOPK_VALUE_MAX bytes; while exact no key is
+ *   cut (keys are stored whole);
  *   true count in [count - max_error, count];
  *   every key with true count > N / m is listed (true * m > N);
  *   when exact: every key listed, count == true, max_error == 0.
@@ -164,8 +166,10 @@ static bool check_rows(const sl_topk_row *rows, size_t k, const ref *r,
 		const sl_topk_row *row = &rows[i];
 		if (i > 0 && !ordered(&rows[i - 1], row))
 			FAIL("row %zu out of order\n", i);
-		if (row->len > SL_TOPK_VALUE_MAX)
-			FAIL("row %zu stores %zu bytes\n", i, row->len);
+		if (row->truncated && row->len > SL_TOPK_VALUE_MAX)
+			FAIL("row %zu stores %zu bytes of a cut key\n", i, row->len);
+		if (exact && row->truncated)
+			FAIL("row %zu: key cut while exact\n", i);
 		long id = decode(row);
 		if (id < 0 || (size_t)id >= r->nkeys)
 			FAIL("row %zu: undecodable value\n", i);
@@ -307,8 +311,7 @@ static void exact_mode_matches_naive(void **state)
 	assert_true(sl_topk_is_exact(t));
 	check_topk(t, &r);
 
-	/* the long keys: stored truncated to SL_TOPK_VALUE_MAX, counted fully;
-	 * the others whole (the arena has room for all of them) */
+	/* every key stored whole while exact, the 5000-byte one too */
 	size_t m = sl_topk_capacity(t);
 	sl_topk_row *rows = calloc(m, sizeof *rows);
 	size_t k = sl_topk_list(t, rows, m);
@@ -318,8 +321,9 @@ static void exact_mode_matches_naive(void **state)
 		long id = decode(&rows[i]);
 		assert_true(id >= 0);
 		size_t len = make_key((uint64_t)id, KEYS_VARIED, buf);
-		assert_int_equal(rows[i].len, len > SL_TOPK_VALUE_MAX ? SL_TOPK_VALUE_MAX : len);
-		assert_int_equal(rows[i].truncated, len > SL_TOPK_VALUE_MAX);
+		assert_int_equal(rows[i].len, len);
+		assert_memory_equal(rows[i].value, buf, len);
+		assert_false(rows[i].truncated);
 		assert_int_equal(rows[i].count, r.truth[id]);
 		longs += len > SL_TOPK_VALUE_MAX;
 	}
@@ -636,8 +640,7 @@ static void arena_compaction(void **state)
 			long id = decode(&rows[i]);
 			assert_true(id >= 0);
 			size_t len = make_key((uint64_t)id, mode, buf);
-			size_t want = len > SL_TOPK_VALUE_MAX ? SL_TOPK_VALUE_MAX : len;
-			assert_true(rows[i].len <= want);
+			assert_true(rows[i].len <= len);
 			assert_memory_equal(rows[i].value, buf, rows[i].len);
 		}
 		ref_free(&r);
@@ -827,7 +830,8 @@ static void budget_and_failures(void **state)
 	assert_int_equal(b.used, 0);
 	print_message("smallest max_bytes: %zu\n", hi);
 
-	/* never more than max_bytes; adds, merges and lists take nothing */
+	/* never more than max_bytes: a table starts small and grows as keys
+	 * arrive, up to what max_bytes buys; merges and lists take nothing */
 	tu_rng rng = {tu_seed("topk_budget", 29)};
 	const size_t sizes[] = {4096, 10000, SMALL, 100000, 1 << 20};
 	for (int i = 0; i < 5; i++) {
@@ -836,16 +840,17 @@ static void budget_and_failures(void **state)
 		sl_topk *y = sl_topk_new(&b, sizes[i]);
 		assert_non_null(x);
 		assert_non_null(y);
-		size_t used = b.used;
-		assert_true(used <= 2 * sizes[i]);
+		assert_true(b.used <= 2 * sizes[i]);
 		ref r;
 		ref_init(&r, 5000, KEYS_VARIED);
 		for (int j = 0; j < 20000; j++)
 			feed(j & 1 ? x : y, &r, tu_below(&rng, 5000), 1);
+		size_t used = b.used;
 		sl_topk_merge(x, y);
 		sl_topk_row rows[8];
 		sl_topk_list(x, rows, 8);
-		assert_int_equal(b.used, used);
+		assert_true(b.used <= used || sizes[i] == 1 << 20);
+		assert_true(b.peak <= 2 * sizes[i]);
 		ref_free(&r);
 		sl_topk_free(x);
 		sl_topk_free(y);
@@ -924,6 +929,128 @@ static void checker_can_fail(void **state)
 	zipf_free(&z);
 }
 
+/* A pool as the report keeps one (lib/report.c pool_relieve): the table
+ * holding most beyond its max_bytes degrades, unless it is the one asking. */
+typedef struct {
+	sl_topk *t[3];
+	unsigned calls;
+} test_pool;
+
+static bool pool_relieve(void *ud, const void *requester)
+{
+	test_pool *p = ud;
+	sl_topk *best = NULL;
+	size_t most = 0;
+	p->calls++;
+	for (int i = 0; i < 3; i++) {
+		size_t x = sl_topk_excess(p->t[i]);
+		if (x > most) {
+			most = x;
+			best = p->t[i];
+		}
+	}
+	if (!best || best == requester)
+		return false;
+	sl_topk_degrade(best);
+	return true;
+}
+
+/* Three pooled tables in one small budget: they grow past max_bytes while
+ * it allows, the busiest one degrades (shrinking back to its max_bytes and
+ * keeping the guarantees), a quiet one stays exact with whole keys, the
+ * budget's peak stays under its limit, and two runs give the same rows. */
+static void pool_grows_then_shrinks(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_pool", 31)};
+	uint64_t s0 = rng.s;
+	zipf z;
+	zipf_init(&z, 1 << 14, 0.9);
+	size_t nrows[2] = {0, 0};
+	uint64_t sums[2] = {0, 0};
+	for (int run = 0; run < 2; run++) {
+		rng.s = s0;
+		sl_budget root, b;
+		sl_budget_init(&root, 64 << 20);
+		sl_budget_init_child(&b, &root, 600 * 1024);
+		test_pool p = {{NULL}, 0};
+		ref r[3];
+		for (int i = 0; i < 3; i++) {
+			p.t[i] = sl_topk_new(&b, SMALL);
+			assert_non_null(p.t[i]);
+			sl_topk_set_pool(p.t[i], pool_relieve, &p);
+			ref_init(&r[i], z.n, i == 1 ? KEYS_SHORT : KEYS_VARIED);
+		}
+		/* t[0]: 16k ids, many long; t[1]: 300 short ids; t[2]: 2,000 ids */
+		for (int i = 0; i < 60000; i++) {
+			feed(p.t[0], &r[0], zipf_draw(&z, &rng), 1);
+			feed(p.t[1], &r[1], tu_below(&rng, 300), 1);
+			feed(p.t[2], &r[2], tu_below(&rng, 2000), 1 + tu_below(&rng, 2));
+		}
+		print_message("pool: exact %d %d %d, capacity %zu %zu %zu, peak %zu, %u calls\n",
+			      sl_topk_is_exact(p.t[0]), sl_topk_is_exact(p.t[1]),
+			      sl_topk_is_exact(p.t[2]), sl_topk_capacity(p.t[0]),
+			      sl_topk_capacity(p.t[1]), sl_topk_capacity(p.t[2]), b.peak, p.calls);
+		assert_true(b.peak <= 600 * 1024);
+		assert_false(sl_topk_is_exact(p.t[0]));
+		assert_true(sl_topk_is_exact(p.t[1]));
+		/* a degraded table holds what its max_bytes buys, no more */
+		assert_true(sl_topk_bytes(p.t[0]) <= SMALL + 4096);
+		for (int i = 0; i < 3; i++)
+			check_topk(p.t[i], &r[i]);
+		sl_topk_row rows[64];
+		size_t k = sl_topk_list(p.t[0], rows, 64);
+		nrows[run] = k;
+		for (size_t i = 0; i < k; i++)
+			sums[run] = sums[run] * 31 + rows[i].count * 7 + rows[i].max_error +
+				    sl_hash(rows[i].value, rows[i].len);
+		/* an exact pair whose union fits merges exact */
+		sl_topk_merge(p.t[1], p.t[1]);
+		assert_true(sl_topk_is_exact(p.t[1]));
+		for (int i = 0; i < 3; i++) {
+			sl_topk_free(p.t[i]);
+			ref_free(&r[i]);
+		}
+		assert_int_equal(b.used, 0);
+	}
+	assert_int_equal(nrows[0], nrows[1]);
+	assert_true(sums[0] == sums[1]);
+	zipf_free(&z);
+}
+
+/* Two exact tables whose union passes each one's max_bytes: the merge
+ * grows dst (pooled) and stays exact, every key whole; at the same sizes
+ * without a pool it degrades and keeps the bounds. */
+static void merge_grows_exact(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("topk_merge_grow", 32)};
+	for (int pooled = 0; pooled < 2; pooled++) {
+		sl_topk *a = sl_topk_new(&budget, SMALL), *b = sl_topk_new(&budget, SMALL);
+		ref ra, rb;
+		ref_init(&ra, 400, KEYS_SHORT);
+		ref_init(&rb, 400, KEYS_SHORT);
+		for (int i = 0; i < 5000; i++) {
+			feed(a, &ra, tu_below(&rng, 200), 1);	      /* ids 0..199 */
+			feed(b, &rb, 200 + tu_below(&rng, 200), 1); /* ids 200..399 */
+		}
+		assert_true(sl_topk_is_exact(a) && sl_topk_is_exact(b));
+		test_pool p = {{a, b, b}, 0};
+		if (pooled)
+			sl_topk_set_pool(a, pool_relieve, &p);
+		sl_topk_merge(a, b);
+		ref_add(&ra, &rb);
+		print_message("pooled %d: exact %d, capacity %zu\n", pooled, sl_topk_is_exact(a),
+			      sl_topk_capacity(a));
+		assert_int_equal(sl_topk_is_exact(a), pooled); /* 400 keys > m = 233 */
+		check_topk(a, &ra);
+		sl_topk_free(a);
+		sl_topk_free(b);
+		ref_free(&ra);
+		ref_free(&rb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -940,6 +1067,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(merge_into_itself, setup, teardown),
 		cmocka_unit_test_setup_teardown(budget_and_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(checker_can_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(pool_grows_then_shrinks, setup, teardown),
+		cmocka_unit_test_setup_teardown(merge_grows_exact, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
