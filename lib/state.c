@@ -997,6 +997,9 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 	if (st != SL_OK)
 		return st;
 	uint64_t recorded_bytes = m.report_bytes;
+	if (m.peak > m.budget || m.report_bytes > m.budget) /* before allocating anything */
+		return fail(why, m.peak > m.budget ? "peak memory above the run's memory budget"
+						   : "a report larger than the run's memory budget");
 	/* A report smaller than this build's minimum (one written by a build
 	 * with smaller structures) is made at the minimum: its sketches then
 	 * merge into the larger ones. */
@@ -1004,7 +1007,12 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 		m.report_bytes = sl_report_min_bytes_p(m.hll_p);
 	if (m.report_bytes < want_bytes)
 		m.report_bytes = want_bytes;
-	if (m.report_bytes > sl_budget_available(s->mem)) {
+	/* The recorded size is a cap, not what the report holds (its tables
+	 * grow as keys arrive): a cap above what b has left is lowered to it,
+	 * and the contents fail to load only if they do not fit. */
+	if (m.report_bytes > sl_budget_available(s->mem))
+		m.report_bytes = sl_budget_available(s->mem);
+	if (m.report_bytes < sl_report_min_bytes_p(m.hll_p)) {
 		*why = "the state's report needs more memory than the budget has";
 		return SL_ENOMEM;
 	}

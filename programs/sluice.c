@@ -65,7 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_BUDGET ((size_t)1 << 20)
+#define DEFAULT_BUDGET ((size_t)16 << 20) /* a cap: what a run touches follows its data */
 #define STREAM_RESERVE ((size_t)128 << 10) /* decoders of unnamed inputs: gzip fits */
 #define MIN_RESERVE ((size_t)4 << 10)	     /* the least decoder reserve */
 #define MAX_LINE_BUFFER ((size_t)1 << 20)
@@ -191,7 +191,7 @@ static void usage(FILE *f)
 		"(gzip, zstd) are recognised by their content, whatever their names.\n"
 		"\n"
 		"  -m, --memory SIZE   memory budget for all state and buffers; K, M, G, T\n"
-		"                      suffixes (default 1M)\n"
+		"                      suffixes (default 16M, a cap: small logs use little)\n"
 		"  -j, --jobs N        worker threads (default: the number of online cores)\n"
 		"  -f, --format NAME   auto (default), combined, common, vcombined, vcommon;\n"
 		"                      or lines: every whole line is a key (distinct lines,\n"
@@ -1333,15 +1333,18 @@ int main(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 		if (r.loaded) {
-			size_t held = r.loaded->report->bytes_held; /* what it may grow to */
-			if (held < r.state_mem.used)
-				held = r.state_mem.used;
+			/* worker 0's report is the state's: it gets a worker's
+			 * share, or what it holds now if that is more (its tables
+			 * grow as keys arrive, so what it was saved with is only
+			 * the cap it had then) */
+			size_t held = r.state_mem.used > r.share ? r.state_mem.used : r.share;
 			need = plan_jobs(&r, budget, jobs, fixed, ranges, held);
 			if (budget < need) {
 				fprintf(stderr, "%s: %s: the state takes %zu bytes; with the buffers "
 					"that needs --memory %zu or more\n", prog, state_path, held, need);
 				return EXIT_TROUBLE;
 			}
+			sl_report_set_limit(r.loaded->report, held);
 		}
 	}
 	if (jobs_given && r.jobs < requested && !r.quiet)
@@ -1462,8 +1465,29 @@ int main(int argc, char **argv)
 	progress_clear(&r);
 	if (ensure_reports(&r, "", 0) < 0)
 		return EXIT_TROUBLE;
+	/* The workers' reports merge into worker 0's in worker order. The read
+	 * buffers are freed first; before each merge worker 0's report may
+	 * grow into all the budget no part holds now (less what the rows and
+	 * the state facts will take), so worker tables whose union fits stay
+	 * exact. Every thread has ended, so what is free is the same on every
+	 * run. */
+	for (int i = 0; i < r.nbuf; i++) {
+		sl_free(&r.own, r.pool[i], r.cap);
+		r.pool[i] = NULL;
+	}
 	sl_report *rep = r.workers[0].report;
+	size_t after = (size_t)top_n * sizeof(sl_topk_row) +
+		       (ninputs + (r.loaded ? r.loaded->ninputs : 0)) *
+			       (sizeof(cli_input) + sizeof(sl_state_input)) +
+		       REPORT_SLACK;
+	sl_budget *b0 = r.loaded ? &r.state_mem : &r.workers[0].budget;
 	for (int i = 1; i < r.jobs; i++) {
+		size_t used = atomic_load((_Atomic size_t *)&r.budget.used);
+		size_t room = r.budget.limit > used + after ? r.budget.limit - used - after : 0;
+		if (b0->limit < b0->used + room) /* b0->used + room <= the budget */
+			sl_budget_set_limit(b0, b0->used + room);
+		if (rep->bytes_held < b0->used + room)
+			sl_report_set_limit(rep, b0->used + room);
 		sl_report_merge(rep, r.workers[i].report);
 		sl_report_free(r.workers[i].report);
 		r.workers[i].report = NULL;
@@ -1537,12 +1561,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* Rows for the top lists: no list holds more than its capacity, and
-	 * the buffers' bytes are free again. */
-	for (int i = 0; i < r.nbuf; i++) {
-		sl_free(&r.own, r.pool[i], r.cap);
-		r.pool[i] = NULL;
-	}
+	/* Rows for the top lists: no list holds more than its capacity. */
 	nrows = (size_t)top_n;
 	size_t most = 0;
 	for (int t = 0; t < SL_TOP_COUNT; t++)

@@ -616,7 +616,7 @@ static void zstd_window_in_the_plan(void **state)
 	assert_true(json_u64(mem, "peak") <= json_u64(mem, "budget"));
 	run_free(&r);
 
-	snprintf(args, sizeof args, "--json -q %s %s", zst, path);
+	snprintf(args, sizeof args, "--json -q -m 1M %s %s", zst, path);
 	r = run(args);
 	assert_int_equal(r.status, 2);
 	check_counters(r.json, &m, 1); /* the plain copy alone */
@@ -898,13 +898,13 @@ static void same_figures_for_any_jobs(void **state)
 		}
 		json_free(first);
 	}
-	/* The default budget, where the plan gives each worker one buffer
+	/* The seed's 1 MiB budget, where the plan gives each worker one buffer
 	 * when every input is read in ranges (a plain file) and adds the
 	 * reader's spare otherwise (the gzip file): the exact counters, and
 	 * the peak within the budget, both ways. */
 	for (int f = 0; f < 2; f++) {
 		for (int j = 2; j <= 3; j++) {
-			snprintf(args, sizeof args, "--json -q -j %d %s", j, files[f]);
+			snprintf(args, sizeof args, "--json -q -m 1M -j %d %s", j, files[f]);
 			run_result r = run(args);
 			assert_int_equal(r.status, 0);
 			check_counters(r.json, &m, 1);
@@ -1033,7 +1033,7 @@ static void lines_mode(void **state)
 	for (size_t i = 0; i < N; i++)
 		fprintf(f, "%llu\n", (unsigned long long)(tu_next(&rng) % 20000));
 	fclose(f);
-	snprintf(args, sizeof args, "--json -f lines -j 1 --top 100000 %s", path);
+	snprintf(args, sizeof args, "--json -f lines -j 1 -m 1M --top 100000 %s", path);
 	run_result r = run(args);
 	assert_int_equal(r.status, 0);
 	const jv *info = json_get(json_get(r.json, "top_info"), "line");

@@ -286,10 +286,10 @@ static void messages_name_the_cause_of_a_refusal(void **state)
 {
 	(void)state;
 	gen_log("c.log", 10, 5);
-	assert_int_equal(shf("'%s' --exact -n 100000 c.log > /dev/null 2> c.err", bin), 2);
+	assert_int_equal(shf("'%s' -m 1M --exact -n 100000 c.log > /dev/null 2> c.err", bin), 2);
 	assert_int_equal(shf("grep -q -- '--exact with --top 100000 keeps .* lower --top' c.err"), 0);
-	assert_int_equal(shf("'%s' $(for i in $(seq 1 20000); do echo c.log; done) > /dev/null "
-			     "2> c.err", bin), 2);
+	assert_int_equal(shf("'%s' -m 1M $(for i in $(seq 1 20000); do echo c.log; done) "
+			     "> /dev/null 2> c.err", bin), 2);
 	assert_int_equal(shf("grep -q '20000 inputs take .* give fewer at once' c.err"), 0);
 }
 
