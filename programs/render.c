@@ -477,12 +477,16 @@ static void text_estimate(FILE *o, const char *label, sl_estimate e)
 }
 
 /* A value for a table cell: cut to width columns; see cli_print_safe. */
+/* A value cut for display ends in "..."; one whose stored key was cut (a
+ * Space-Saving table keeps the first bytes of long keys: other values that
+ * share them count under it) ends in " [key cut]" as well, so the two are
+ * never confused. */
 static void text_value(FILE *o, const char *p, size_t n, size_t width, int truncated)
 {
-	if (cli_print_safe(o, p, n, width) < n)
-		truncated = 1;
-	if (truncated)
+	if (cli_print_safe(o, p, n, width) < n || truncated)
 		fputs("...", o);
+	if (truncated)
+		fputs(" [key cut]", o);
 	fputc('\n', o);
 }
 

@@ -332,6 +332,25 @@ static void state_keeps_offset_and_visitor_rule(void **state)
 	assert_int_equal(shf("grep -q '4xx responses among unique visitors' m.err"), 0);
 }
 
+/* Issue 12: a key is never shortened while its list is exact, and when a
+ * sketch does cut one, the text says so apart from a display cut: 4,000
+ * distinct 3 KB user agents at -m 1M degrade the list (keys cut, marked
+ * "[key cut]"), at 64M it stays exact (long values end in "..." only). */
+static void keys_cut_are_marked_apart_from_display_cuts(void **state)
+{
+	(void)state;
+	sh("awk 'BEGIN { for (i = 0; i < 4000; i++) { a = sprintf(\"agent-%05d-\", i % 2000); "
+	   "while (length(a) < 3000) a = a \"z\"; printf \"10.0.0.1 - - "
+	   "[14/Nov/2023:22:13:20 +0000] \\\"GET / HTTP/1.1\\\" 200 1 \\\"-\\\" "
+	   "\\\"%s\\\"\\n\", a } }' > ua.log");
+	assert_int_equal(shf("'%s' -q -j 1 -m 1M ua.log > small.txt", bin), 0);
+	assert_int_equal(shf("grep -A3 '^Top user agents' small.txt | grep -q ' \\[key cut\\]$'"),
+			 0);
+	assert_int_equal(shf("'%s' -q -j 1 -m 64M ua.log > big.txt", bin), 0);
+	assert_int_equal(shf("grep -A3 '^Top user agents' big.txt | grep -q '\\.\\.\\.$'"), 0);
+	assert_int_equal(shf("grep -q 'key cut' big.txt"), 1);
+}
+
 int main(void)
 {
 	tu_seed("test_hostile_engine", 0); /* no randomness; printed for the record */
@@ -346,6 +365,7 @@ int main(void)
 		cmocka_unit_test(messages_name_the_cause_of_a_refusal),
 		cmocka_unit_test(messages_decoder_names_what_would_do),
 		cmocka_unit_test(state_keeps_offset_and_visitor_rule),
+		cmocka_unit_test(keys_cut_are_marked_apart_from_display_cuts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
