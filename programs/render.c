@@ -37,11 +37,12 @@
 
 /* ---- shared helpers --------------------------------------------------- */
 
-/* ISO 8601 in UTC with a four-digit year (0000 to 9999, what the parser
- * accepts); a year outside those (only an older state can hold one) in the
- * standard's expanded form, signed: -0001, +10000. (strftime's %Y would
- * print year 0 as "0".) */
-static void iso_time(char *out, size_t n, int64_t t)
+/* Time t as "YYYY-MM-DDTHH:MM:SSZ" (iso: ISO 8601 in UTC) or "YYYY-MM-DD
+ * HH:MM:SS" (t already shifted to the offset shown), with a four-digit year
+ * (0000 to 9999, what the parser accepts); a year outside those (only an
+ * older state can hold one) in the standard's expanded form, signed: -0001,
+ * +10000. (strftime's %Y would print year 0 as "0".) */
+static void civil_time(char *out, size_t n, int64_t t, bool iso)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -50,9 +51,16 @@ static void iso_time(char *out, size_t n, int64_t t)
 		return;
 	}
 	long year = (long)tm.tm_year + 1900;
-	snprintf(out, n, year >= 0 && year <= 9999 ? "%04ld-%02d-%02dT%02d:%02d:%02dZ"
-						   : "%+05ld-%02d-%02dT%02d:%02d:%02dZ",
-		 year, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	bool plain = year >= 0 && year <= 9999;
+	snprintf(out, n,
+		 plain ? "%04ld-%02d-%02d%c%02d:%02d:%02d%s" : "%+05ld-%02d-%02d%c%02d:%02d:%02d%s",
+		 year, tm.tm_mon + 1, tm.tm_mday, iso ? 'T' : ' ', tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 iso ? "Z" : "");
+}
+
+static void iso_time(char *out, size_t n, int64_t t)
+{
+	civil_time(out, n, t, true);
 }
 
 /* The decimal digits of high * 2^64 + low (at most 39) into out[40]: the
@@ -651,20 +659,9 @@ static void offset_text(char *out, size_t n, int32_t off)
 }
 
 /* "2023-10-10 13:55:36" of the shifted time t (seconds). */
-/* t (already shifted to the shown offset) as "YYYY-MM-DD HH:MM:SS", the
- * year in four digits as iso_time writes it. */
 static void local_time(char *out, size_t n, int64_t t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm)) {
-		snprintf(out, n, "?");
-		return;
-	}
-	long year = (long)tm.tm_year + 1900;
-	snprintf(out, n, year >= 0 && year <= 9999 ? "%04ld-%02d-%02d %02d:%02d:%02d"
-						   : "%+05ld-%02d-%02d %02d:%02d:%02d",
-		 year, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	civil_time(out, n, t, false);
 }
 
 static void text_series(FILE *o, const cli_view *v)
