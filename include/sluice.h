@@ -1206,10 +1206,11 @@ sl_status sl_state_decode(sl_state **out, sl_budget *b, const void *buf, size_t 
 			  size_t report_bytes, const char **why);
 
 /*
- * Reads the file at path (with read(2), into a buffer from b whose size is
- * checked against the budget before it is allocated) and decodes it as
- * sl_state_decode does; the buffer is freed before returning. SL_EIO with
- * *err = errno when the file cannot be read.
+ * Reads the file at path and decodes it as sl_state_decode does, a section
+ * at a time (pread into one buffer from b, as large as the largest section,
+ * freed before returning), so that loading holds the report and one section,
+ * not the whole file. SL_EIO with *err = errno when the file cannot be read;
+ * SL_ECORRUPT when it shrinks while it is read.
  */
 sl_status sl_state_load(sl_state **out, sl_budget *b, const char *path, size_t report_bytes,
 			int *err, const char **why);

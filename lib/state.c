@@ -937,13 +937,68 @@ static bool known_type(int t)
 	       quant_of(&r, t) || kll_alias(t) || series_of(&r, t);
 }
 
-static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want_bytes,
+/* Where decode reads the file's bytes: a buffer holding all of them, or a
+ * descriptor read a part at a time (sl_state_load), so that loading holds
+ * at most the largest section beside the report instead of the whole file.
+ * get() returns len bytes at off, valid until the next call; NULL when
+ * they cannot be had (*why says why: a short read is a file that changed,
+ * a refused buffer is memory). */
+typedef struct {
+	const uint8_t *buf;	/* the whole file, or NULL: read from fd */
+	int fd;
+	sl_budget *b;		/* the scratch buffer's budget */
+	uint8_t *scratch;
+	size_t cap;
+	sl_status st;		/* why get() failed */
+	int err;
+} source;
+
+static const uint8_t *get(source *in, uint64_t off, size_t len, const char **why)
+{
+	if (in->buf)
+		return in->buf + off;
+	if (len > in->cap) {
+		uint8_t *p = sl_realloc(in->b, in->scratch, in->cap, len);
+		if (!p) {
+			in->st = SL_ENOMEM;
+			*why = "no memory for a section of the file";
+			return NULL;
+		}
+		in->scratch = p;
+		in->cap = len;
+	}
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(in->fd, in->scratch + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			in->st = n < 0 ? SL_EIO : SL_ECORRUPT;
+			in->err = n < 0 ? errno : 0;
+			*why = n < 0 ? "read error" : "file truncated while it was read";
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	return in->scratch;
+}
+
+static sl_status decode(sl_state *s, source *in, size_t len, size_t want_bytes,
 			const char **why)
 {
-	if (len < SL_STATE_MAGIC_LEN || !sl_state_is_state(buf, len))
+	if (len < HEADER + 8) {
+		const uint8_t *head = len >= SL_STATE_MAGIC_LEN ? get(in, 0, len, why) : NULL;
+		if (len >= SL_STATE_MAGIC_LEN && !head)
+			return in->st;
+		return fail(why, head && sl_state_is_state(head, len)
+					 ? "truncated header"
+					 : "not a sluice state file (wrong magic)");
+	}
+	const uint8_t *buf = get(in, 0, HEADER, why);
+	if (!buf)
+		return in->st;
+	if (!sl_state_is_state(buf, len))
 		return fail(why, "not a sluice state file (wrong magic)");
-	if (len < HEADER + 8)
-		return fail(why, "truncated header");
 	uint32_t version = sl_wire_le32(buf + 8);
 	if (version < 1 || version > SL_STATE_VERSION)
 		return fail(why, "unsupported state format version");
@@ -954,6 +1009,12 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 	size_t table_end = HEADER + (size_t)ns * ENTRY;
 	if (len < table_end + 8)
 		return fail(why, "truncated section table");
+	/* the header and table, kept aside: get() reuses its buffer */
+	uint8_t table[HEADER + MAX_SECTIONS * ENTRY + 8];
+	if (!(buf = get(in, 0, table_end + 8, why)))
+		return in->st;
+	memcpy(table, buf, table_end + 8);
+	buf = table;
 	if (sl_hash(buf, table_end) != sl_wire_le64(buf + table_end) && CHECK_SUMS)
 		return fail(why, "header checksum mismatch");
 	if (file_len != len)
@@ -976,7 +1037,10 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 			return fail(why, "unknown section type");
 		if ((int)type <= prev)
 			return fail(why, "sections out of order or repeated");
-		if (sl_hash(buf + off, (size_t)slen) != sl_wire_le64(e + 16) && CHECK_SUMS)
+		const uint8_t *sec = get(in, off, (size_t)slen, why);
+		if (!sec)
+			return in->st;
+		if (sl_hash(sec, (size_t)slen) != sl_wire_le64(e + 16) && CHECK_SUMS)
 			return fail(why, "section checksum mismatch");
 		seen[kll_alias((int)type) ? kll_alias((int)type) : (int)type] = true;
 		prev = (int)type;
@@ -992,7 +1056,10 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 	off = table_end + 8;
 	sl_wire_reader r;
 	meta m;
-	sl_wire_reader_init(&r, buf + off, (size_t)sl_wire_le64(buf + HEADER + 8));
+	const uint8_t *sec = get(in, off, (size_t)sl_wire_le64(buf + HEADER + 8), why);
+	if (!sec)
+		return in->st;
+	sl_wire_reader_init(&r, sec, (size_t)sl_wire_le64(buf + HEADER + 8));
 	sl_status st = get_meta(&r, &m, why);
 	if (st != SL_OK)
 		return st;
@@ -1036,10 +1103,13 @@ static sl_status decode(sl_state *s, const uint8_t *buf, size_t len, size_t want
 		const uint8_t *e = buf + HEADER + (size_t)i * ENTRY;
 		int type = (int)sl_wire_le32(e);
 		size_t slen = (size_t)sl_wire_le64(e + 8);
-		sl_wire_reader_init(&r, buf + off, slen);
+		size_t at = off;
 		off += slen;
 		if (type == SEC_META)
 			continue;
+		if (!(sec = get(in, at, slen, why)))
+			return in->st;
+		sl_wire_reader_init(&r, sec, slen);
 		st = get_section(s, type, &r, version, why);
 		if (st != SL_OK)
 			return st;
@@ -1062,8 +1132,9 @@ void sl_state_free(sl_state *s)
 	sl_free(s->mem, s, sizeof *s);
 }
 
-sl_status sl_state_decode(sl_state **out, sl_budget *b, const void *buf, size_t len,
-			  size_t report_bytes, const char **why)
+/* A new state decoded from in (len bytes), as sl_state_decode. */
+static sl_status decode_new(sl_state **out, sl_budget *b, source *in, size_t len,
+			    size_t report_bytes, const char **why)
 {
 	*out = NULL;
 	*why = NULL;
@@ -1073,7 +1144,7 @@ sl_status sl_state_decode(sl_state **out, sl_budget *b, const void *buf, size_t 
 		return SL_ENOMEM;
 	}
 	s->mem = b;
-	sl_status st = decode(s, buf, len, report_bytes, why);
+	sl_status st = decode(s, in, len, report_bytes, why);
 	if (st != SL_OK) {
 		if (!*why)
 			*why = sl_strerror(st);
@@ -1082,6 +1153,13 @@ sl_status sl_state_decode(sl_state **out, sl_budget *b, const void *buf, size_t 
 	}
 	*out = s;
 	return SL_OK;
+}
+
+sl_status sl_state_decode(sl_state **out, sl_budget *b, const void *buf, size_t len,
+			  size_t report_bytes, const char **why)
+{
+	source in = {.buf = buf};
+	return decode_new(out, b, &in, len, report_bytes, why);
 }
 
 /* ---- files ----------------------------------------------------------------- */
@@ -1117,36 +1195,18 @@ sl_status sl_state_load(sl_state **out, sl_budget *b, const char *path, size_t r
 		*why = "empty file (not a sluice state file)";
 		return SL_ECORRUPT;
 	}
-	if (size > sl_budget_available(b)) {
+	if (size > SIZE_MAX) {
 		close(fd);
-		*why = "the file is larger than the memory budget";
+		*why = "the file is larger than this machine can address";
 		return SL_ENOMEM;
 	}
-	uint8_t *buf = sl_malloc(b, (size_t)size);
-	if (!buf) {
-		close(fd);
-		*why = "no memory for the file";
-		return SL_ENOMEM;
-	}
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, (size_t)size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*err = errno;
-			*why = "read error";
-			close(fd);
-			sl_free(b, buf, (size_t)size);
-			return SL_EIO;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
+	/* read a section at a time: the scratch buffer holds the largest one */
+	source in = {.fd = fd, .b = b};
+	sl_status st = decode_new(out, b, &in, (size_t)size, report_bytes, why);
+	if (st == SL_EIO)
+		*err = in.err;
+	sl_free(b, in.scratch, in.cap);
 	close(fd);
-	sl_status st = sl_state_decode(out, b, buf, got, report_bytes, why);
-	sl_free(b, buf, (size_t)size);
 	return st;
 }
 

@@ -351,6 +351,35 @@ static void keys_cut_are_marked_apart_from_display_cuts(void **state)
 	assert_int_equal(shf("grep -q 'key cut' big.txt"), 1);
 }
 
+/* Item 5, its second half: a state saved at -j 1 -m 2M..8M from a
+ * 20,000-line log is resumed at the same settings (the state is read a
+ * section at a time, so loading it does not hold the whole file beside the
+ * report), and every line is counted once. */
+static void item05_state_resumes_at_small_budgets(void **state)
+{
+	(void)state;
+	static const char *const budgets[] = {"2M", "4M", "8M"};
+	for (int k = 0; k < 3; k++) {
+		char cmd[1024];
+		snprintf(cmd, sizeof cmd, "rm -f s5.st && '%s' --lines 20000 --seed 3 > s5.log", gen);
+		sh(cmd);
+		assert_int_equal(shf("'%s' -q -j 1 -m %s --state s5.st s5.log > /dev/null", bin,
+				     budgets[k]),
+				 0);
+		snprintf(cmd, sizeof cmd, "'%s' --lines 500 --seed 9 --start 1800000000 >> s5.log",
+			 gen);
+		sh(cmd);
+		int st = shf("'%s' -q -j 1 -m %s --state s5.st --json s5.log > s5.json", bin,
+			     budgets[k]);
+		if (st != 0)
+			print_error("-m %s: the resume exited %d\n", budgets[k], st);
+		assert_int_equal(st, 0);
+		jv *j = load_json("s5.json");
+		assert_int_equal(num(j, "lines"), 20500);
+		json_free(j);
+	}
+}
+
 int main(void)
 {
 	tu_seed("test_hostile_engine", 0); /* no randomness; printed for the record */
@@ -358,6 +387,7 @@ int main(void)
 		cmocka_unit_test(one_answer_per_input),
 		cmocka_unit_test(item03_budget_beyond_the_machine_is_refused),
 		cmocka_unit_test(item04_named_pipes_keep_their_first_bytes),
+		cmocka_unit_test(item05_state_resumes_at_small_budgets),
 		cmocka_unit_test(item06_state_resumes_at_any_jobs),
 		cmocka_unit_test(item09_one_truncated_input_still_reports),
 		cmocka_unit_test(item13_one_file_given_twice_is_read_once),

@@ -1219,12 +1219,26 @@ static void save_and_load(void **state)
 	assert_same_report(r, s->report, true);
 	sl_state_free(s);
 
-	/* a file larger than the budget is refused before it is read */
+	/* a budget that cannot hold the report is refused, having held no more
+	 * than the header, the meta section and the state struct: the file is
+	 * read a section at a time, never whole */
 	sl_budget tiny;
 	sl_budget_init(&tiny, 4096);
 	assert_int_equal(sl_state_load(&s, &tiny, path, 0, &err, &why), SL_ENOMEM);
-	assert_int_equal(tiny.peak, 0);
-	print_message("tiny budget: %s\n", why);
+	assert_true(tiny.peak <= 4096);
+	assert_int_equal(tiny.used, 0);
+	print_message("tiny budget: %s (peak %zu)\n", why, tiny.peak);
+	/* and one that holds the report but not the whole file beside it
+	 * loads: the budget the report was made with, less most of the file */
+	struct stat fst;
+	assert_int_equal(stat(path, &fst), 0);
+	sl_budget snug;
+	sl_budget_init(&snug, b.peak); /* b held the report and more */
+	assert_int_equal(sl_state_load(&s, &snug, path, 0, &err, &why), SL_OK);
+	print_message("file %lld bytes, loaded with a peak of %zu beside a report of %zu\n",
+		      (long long)fst.st_size, snug.peak, snug.used);
+	assert_true(snug.peak - snug.used < (size_t)fst.st_size); /* never the whole file */
+	sl_state_free(s);
 
 	snprintf(path, sizeof path, "%s/missing.state", tmpdir);
 	assert_int_equal(sl_state_load(&s, &b, path, 0, &err, &why), SL_EIO);
