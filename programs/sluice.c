@@ -1102,6 +1102,13 @@ int main(int argc, char **argv)
 
 	run_t r;
 	memset(&r, 0, sizeof r);
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
+	pthread_condattr_t monotonic;
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&r.finished_cv, &monotonic);
+	pthread_condattr_destroy(&monotonic);
 	size_t budget = DEFAULT_BUDGET;
 	const char *output = NULL, *save_path = NULL, *state_path = NULL;
 	const char *memory_arg = NULL, *top_arg = NULL;
@@ -1304,6 +1311,15 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 
+	/* Everything below is freed at done:, whatever the way out. */
+	int status = 0;
+	cli_input *inputs = NULL, *all = NULL; /* all: the inputs the report speaks of */
+	sl_state_input *facts = NULL;	       /* what --save / --state record of them */
+	sl_report *rep = NULL;
+	sl_topk_row *rows = NULL;
+	uint32_t *map = NULL;
+	size_t nrows = 0, nall = ninputs, nmap = 0; /* nall: these, then the state's unseen */
+
 	/* --state FILE: what earlier runs counted becomes worker 0's report,
 	 * and each input resumes where they stopped. The state is loaded
 	 * before the workers' shares are fixed, with the share one worker
@@ -1330,7 +1346,7 @@ int main(int argc, char **argv)
 			else
 				fprintf(stderr, "%s: %s: not a valid state: %s\n", prog, state_path,
 					why ? why : sl_strerror(st));
-			return EXIT_TROUBLE;
+			{ status = EXIT_TROUBLE; goto done; }
 		}
 		if (r.loaded) {
 			/* worker 0's report is the state's: it gets a worker's
@@ -1342,7 +1358,7 @@ int main(int argc, char **argv)
 			if (budget < need) {
 				fprintf(stderr, "%s: %s: the state takes %zu bytes; with the buffers "
 					"that needs --memory %zu or more\n", prog, state_path, held, need);
-				return EXIT_TROUBLE;
+				{ status = EXIT_TROUBLE; goto done; }
 			}
 			sl_report_set_limit(r.loaded->report, held);
 		}
@@ -1353,7 +1369,7 @@ int main(int argc, char **argv)
 			r.loaded ? state_path : "", requested);
 
 	sl_budget_init_child(&r.own, &r.budget, budget);
-	cli_input *inputs = sl_calloc(&r.own, ninputs, sizeof *inputs);
+	inputs = sl_calloc(&r.own, ninputs, sizeof *inputs);
 	r.workers = sl_calloc(&r.own, (size_t)r.jobs, sizeof *r.workers);
 	r.pool = sl_calloc(&r.own, (size_t)r.nbuf, sizeof *r.pool);
 	r.free_bufs = sl_calloc(&r.own, (size_t)r.nbuf, sizeof *r.free_bufs);
@@ -1369,7 +1385,7 @@ int main(int argc, char **argv)
 	}
 	if (!ok) {
 		fprintf(stderr, "%s: cannot allocate the buffers within the budget\n", prog);
-		return EXIT_TROUBLE;
+		{ status = EXIT_TROUBLE; goto done; }
 	}
 	for (int i = 0; i < r.jobs; i++) {
 		r.workers[i].run = &r;
@@ -1378,14 +1394,7 @@ int main(int argc, char **argv)
 		sl_budget_init_child(&r.workers[i].budget, &r.budget,
 				     (i == 0 && r.held ? 0 : r.share) + REPORT_SLACK);
 	}
-	pthread_mutex_init(&r.mu, NULL);
-	pthread_cond_init(&r.cv, NULL);
 	sl_budget_init_child(&r.decoders, &r.budget, reserve);
-	pthread_condattr_t monotonic;
-	pthread_condattr_init(&monotonic);
-	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
-	pthread_cond_init(&r.finished_cv, &monotonic);
-	pthread_condattr_destroy(&monotonic);
 
 	for (size_t i = 0; i < ninputs; i++) {
 		inputs[i].path = argc > optind ? argv[optind + (int)i] : "-";
@@ -1397,19 +1406,16 @@ int main(int argc, char **argv)
 	r.track = sl_calloc(&r.own, ninputs, sizeof *r.track);
 	if (!r.track) {
 		fprintf(stderr, "%s: too many inputs for the memory budget\n", prog);
-		return EXIT_TROUBLE;
+		{ status = EXIT_TROUBLE; goto done; }
 	}
 
-	size_t nall = ninputs; /* inputs, then the state's inputs not seen now */
-	uint32_t *map = NULL;
-	size_t nmap = 0;
 	if (state_path) {
 		if (r.loaded) {
 			sl_format f = r.loaded->report->format;
 			if (r.format != SL_FMT_AUTO && r.format != f) {
 				fprintf(stderr, "%s: %s holds a %s report, not %s\n", prog, state_path,
 					sl_format_name(f), sl_format_name(r.format));
-				return EXIT_TROUBLE;
+				{ status = EXIT_TROUBLE; goto done; }
 			}
 			r.format_from_state = r.format == SL_FMT_AUTO;
 			r.format = f;
@@ -1419,18 +1425,18 @@ int main(int argc, char **argv)
 					"resume it %s --4xx-visitors\n", prog, state_path,
 					opt_visitors_4xx ? "without" : "with",
 					opt_visitors_4xx ? "without" : "with");
-				return EXIT_TROUBLE;
+				{ status = EXIT_TROUBLE; goto done; }
 			}
 			nmap = r.loaded->ninputs + 1;
 			map = sl_calloc(&r.own, nmap, sizeof *map);
 			if (!map) {
 				fprintf(stderr, "%s: %s: too many inputs for the memory budget\n", prog,
 					state_path);
-				return EXIT_TROUBLE;
+				{ status = EXIT_TROUBLE; goto done; }
 			}
 			nall = match_inputs(&r, inputs, ninputs, map);
 			if (nall == SIZE_MAX)
-				return EXIT_TROUBLE;
+				{ status = EXIT_TROUBLE; goto done; }
 			sl_report_remap_inputs(r.workers[0].report, map, (uint32_t)r.loaded->ninputs);
 		} else {
 			char head[SL_STATE_HEAD_BYTES];
@@ -1449,11 +1455,10 @@ int main(int argc, char **argv)
 	r.show_progress = !r.quiet && isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &r.start);
 
-	int status = 0;
 	for (size_t i = 0; i < ninputs; i++) {
 		if (read_input(&r, &inputs[i], (uint32_t)i) < 0) {
 			progress_clear(&r);
-			return EXIT_TROUBLE;
+			{ status = EXIT_TROUBLE; goto done; }
 		}
 		if (inputs[i].error) {
 			progress_clear(&r);
@@ -1464,7 +1469,7 @@ int main(int argc, char **argv)
 	}
 	progress_clear(&r);
 	if (ensure_reports(&r, "", 0) < 0)
-		return EXIT_TROUBLE;
+		{ status = EXIT_TROUBLE; goto done; }
 	/* The workers' reports merge into worker 0's in worker order. The read
 	 * buffers are freed first; before each merge worker 0's report may
 	 * grow into all the budget no part holds now (less what the rows and
@@ -1475,7 +1480,7 @@ int main(int argc, char **argv)
 		sl_free(&r.own, r.pool[i], r.cap);
 		r.pool[i] = NULL;
 	}
-	sl_report *rep = r.workers[0].report;
+	rep = r.workers[0].report;
 	size_t after = (size_t)top_n * sizeof(sl_topk_row) +
 		       (ninputs + (r.loaded ? r.loaded->ninputs : 0)) *
 			       (sizeof(cli_input) + sizeof(sl_state_input)) +
@@ -1493,10 +1498,7 @@ int main(int argc, char **argv)
 		r.workers[i].report = NULL;
 	}
 	sl_report_add_oversized(rep, r.reader_oversized);
-	cli_input *all = inputs;	  /* the inputs the report speaks of */
-	sl_state_input *facts = NULL;	  /* what --save / --state record of them */
-	sl_topk_row *rows = NULL;
-	size_t nrows = 0;
+	all = inputs;
 	int readable = r.loaded != NULL; /* anything to report on? */
 	for (size_t i = 0; i < ninputs; i++) /* read whole, or in part */
 		readable |= inputs[i].error == NULL || r.track[i].content > 0 || r.track[i].lines > 0;
@@ -1528,7 +1530,7 @@ int main(int argc, char **argv)
 		facts = sl_calloc(&r.own, nall, sizeof *facts);
 		if (!all || !facts) {
 			fprintf(stderr, "%s: no memory left in the budget to save the state\n", prog);
-			return EXIT_TROUBLE;
+			{ status = EXIT_TROUBLE; goto done; }
 		}
 		for (size_t i = 0; i < ninputs; i++) {
 			all[i] = inputs[i];
@@ -1576,7 +1578,7 @@ int main(int argc, char **argv)
 	rows = nrows ? sl_calloc(&r.own, nrows, sizeof *rows) : NULL;
 	if (nrows && !rows) {
 		fprintf(stderr, "%s: no memory left in the budget for %zu rows\n", prog, nrows);
-		return EXIT_TROUBLE;
+		{ status = EXIT_TROUBLE; goto done; }
 	}
 
 	cli_view v = {
@@ -1615,9 +1617,15 @@ int main(int argc, char **argv)
 	if (cli_check_parsed(prog, rep, r.format == SL_FMT_AUTO))
 		status = EXIT_TROUBLE;
 done:
-	for (int i = 0; i < r.nbuf; i++)
+	for (int i = 0; r.pool && i < r.nbuf; i++)
 		if (r.pool[i])
 			sl_free(&r.own, r.pool[i], r.cap);
+	/* workers' reports not merged yet (a way out during the run); worker
+	 * 0's is rep, or the loaded state's */
+	for (int i = 0; r.workers && i < r.jobs; i++)
+		if (r.workers[i].report && r.workers[i].report != rep &&
+		    (!r.loaded || r.workers[i].report != r.loaded->report))
+			sl_report_free(r.workers[i].report);
 	if (r.loaded)
 		sl_state_free(r.loaded); /* rep is its report */
 	else
@@ -1630,7 +1638,7 @@ done:
 	sl_free(&r.own, r.workers, (size_t)r.jobs * sizeof *r.workers);
 	if (facts)
 		sl_free(&r.own, facts, nall * sizeof *facts);
-	if (all != inputs)
+	if (all && all != inputs)
 		sl_free(&r.own, all, nall * sizeof *all);
 	if (map)
 		sl_free(&r.own, map, nmap * sizeof *map);
