@@ -15,6 +15,8 @@
 #             may be left beside the state
 #   jobs      the same input, the same options, -j 2 and -j 3, repeated:
 #             the JSON must be the same bytes every time
+#   shrink    a file truncated while it is read: all its lines, the cut
+#             file's, or exit 2 saying it shrank
 #
 # TORTURE_SCALE (default 1) multiplies the number of runs; TORTURE_SEED
 # (default: the time) seeds the shell's choices and is printed.
@@ -136,10 +138,37 @@ for j in 2 3; do
 	done
 done
 
+# shrink: a file truncated while it is read (in ranges at -j 2, or by the
+# reader at -j 1): the run must end with every line of the file as it was
+# (read before the cut), or of the file as cut (opened after it), or exit 2
+# saying the file shrank; never another status, count or message.
+t_shrink=0 f_shrink=0
+full=$(wc -l < d.log)
+for i in $(seq 1 $((10 * scale))); do
+	t_shrink=$((t_shrink + 1))
+	cp d.log s.log
+	j=$(( $(rnd 2) + 1 ))
+	"$bin" -q -j $j --json s.log > out.json 2> err.txt &
+	pid=$!
+	sleep "0.0$(rnd 9)"
+	truncate -s $(( $(wc -c < d.log) / 2 )) s.log
+	wait $pid
+	rc=$?
+	cut=$(wc -l < s.log)
+	lines=$(grep -o '"lines": [0-9]*' out.json | head -1 | grep -o '[0-9]*$')
+	case $rc in
+	0) [ "$lines" = "$full" ] || [ "$lines" = "$cut" ] || [ "$lines" = "$((cut + 1))" ] ||
+		{ f_shrink=$((f_shrink + 1)); fail "shrink: -j $j: exit 0 with $lines lines (file $full, cut $cut)"; } ;;
+	2) grep -q 'shrank while it was read' err.txt ||
+		{ f_shrink=$((f_shrink + 1)); fail "shrink: -j $j: exit 2 without saying the file shrank ($(head -c 200 err.txt))"; } ;;
+	*) f_shrink=$((f_shrink + 1)); fail "shrink: -j $j: exit $rc ($(head -c 200 err.txt))" ;;
+	esac
+done
+
 printf '\n%-10s %6s %9s\n' family runs failures
 printf '%-10s %6d %9d\n' longkeys $t_longkeys $f_longkeys pipes $t_pipes $f_pipes \
-	kills $t_kills $f_kills jobs $t_jobs $f_jobs
-total=$((f_longkeys + f_pipes + f_kills + f_jobs))
+	kills $t_kills $f_kills jobs $t_jobs $f_jobs shrink $t_shrink $f_shrink
+total=$((f_longkeys + f_pipes + f_kills + f_jobs + f_shrink))
 if [ $total -ne 0 ]; then
 	printf '\nfailures:%s\n' "$fails"
 	exit 1
