@@ -11,6 +11,7 @@
  */
 #include "testutil.h"
 #include "json.h"
+#include "runutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -30,41 +31,16 @@ static uint64_t seed;
 
 /* ---- running the program ------------------------------------------------ */
 
-typedef struct {
-	int status;	/* exit status */
-	char *out;	/* stdout */
-	size_t out_len;
-	char *err;	/* stderr */
-	jv *json;	/* parsed stdout, when it is JSON */
-} run_result;
 
 /* Runs "sluice ARGS" through the shell; ARGS may hold redirections. */
 static run_result run(const char *args)
 {
-	run_result r;
-	memset(&r, 0, sizeof r);
-	char out[512], err[512], cmd[4096];
-	snprintf(out, sizeof out, "%s/stdout", tmpdir);
-	snprintf(err, sizeof err, "%s/stderr", tmpdir);
-	snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", sluice_bin, args, out, err);
-	int st = system(cmd);
-	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-	r.out = tu_slurp(out, &r.out_len);
-	r.err = tu_slurp(err, NULL);
-	if (r.out && r.out_len && r.out[0] == '{') {
-		size_t at = 0;
-		r.json = json_parse(r.out, r.out_len, &at);
-		if (!r.json)
-			print_error("stdout is not valid JSON (error at byte %zu)\n", at);
-	}
-	return r;
+	return tu_run_sluice(tmpdir, sluice_bin, args);
 }
 
 static void run_free(run_result *r)
 {
-	free(r->out);
-	free(r->err);
-	json_free(r->json);
+	run_result_free(r);
 }
 
 /* ---- the log model -------------------------------------------------------- */

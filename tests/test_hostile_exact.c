@@ -19,6 +19,7 @@
  */
 #include "testutil.h"
 #include "json.h"
+#include "runutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,37 +31,14 @@ static char tmpdir[256];
 static const char *sluice_bin;
 static uint64_t seed;
 
-typedef struct {
-	int status;
-	char *out, *err;
-	size_t out_len;
-	jv *json;
-} run_result;
-
 static run_result run(const char *args)
 {
-	run_result r;
-	memset(&r, 0, sizeof r);
-	char out[512], err[512], cmd[4096];
-	snprintf(out, sizeof out, "%s/stdout", tmpdir);
-	snprintf(err, sizeof err, "%s/stderr", tmpdir);
-	snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", sluice_bin, args, out, err);
-	int st = system(cmd);
-	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	r.out = tu_slurp(out, &r.out_len);
-	r.err = tu_slurp(err, NULL);
-	if (r.out && r.out_len && r.out[0] == '{') {
-		size_t at = 0;
-		r.json = json_parse(r.out, r.out_len, &at);
-	}
-	return r;
+	return tu_run_sluice(tmpdir, sluice_bin, args);
 }
 
 static void run_free(run_result *r)
 {
-	free(r->out);
-	free(r->err);
-	json_free(r->json);
+	run_result_free(r);
 }
 
 /* ---- the reference: keys with counts, ranked as the report ranks --------- */
