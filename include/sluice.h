@@ -69,6 +69,16 @@ typedef enum {
 /* A static, human-readable description of s. Never NULL. */
 const char *sl_strerror(sl_status s);
 
+/* The library's version (lib/version.c): SL_VERSION_STRING, "MAJOR.MINOR.PATCH",
+ * as built into the library (the macros are the header's). */
+#define SL_VERSION_MAJOR 0
+#define SL_VERSION_MINOR 1
+#define SL_VERSION_PATCH 0
+#define SL_VERSION_STRING "0.1.0"
+#define SL_VERSION_NUMBER (SL_VERSION_MAJOR * 10000 + SL_VERSION_MINOR * 100 + SL_VERSION_PATCH)
+const char *sl_version(void);
+unsigned sl_version_number(void); /* SL_VERSION_NUMBER of the library */
+
 /* ------------------------------------------------------------------------ */
 /* Budgeted allocator (lib/budget.c)                                         */
 /* ------------------------------------------------------------------------ */

@@ -11,7 +11,8 @@
 
 #include "sluice.h"
 
-#define SLUICE_VERSION "0.1.0"
+/* The version the programs print: the library's. */
+#define SLUICE_VERSION sl_version()
 
 /* One input named on the command line. */
 typedef struct {
