@@ -326,10 +326,13 @@ static const char *input_error_text(char *buf, size_t cap, sl_status st, int err
 			snprintf(more, sizeof more, " to at least %" PRIu64 "M",
 				 suggest / mib + (suggest % mib != 0));
 		bool small = need < mib;
-		snprintf(buf, cap, "the decompressor needs %.1f %s (%s bytes) for this file, "
-				   "more than the budget has left; raise --memory%s",
-			 (double)need / (small ? 1024.0 : (double)mib), small ? "KiB" : "MiB",
-			 bytes, more);
+		/* at most 1.8e16 KiB, well within cap; the result is looked at
+		 * so that the compiler does not guess at a double's width */
+		if (snprintf(buf, cap, "the decompressor needs %.1f %s (%s bytes) for this file, "
+				       "more than the budget has left; raise --memory%s",
+			     (double)need / (small ? 1024.0 : (double)mib), small ? "KiB" : "MiB",
+			     bytes, more) < 0)
+			buf[0] = '\0';
 	} else {
 		if (st == SL_ENOMEM)
 			text = "the decompressor needs more memory than the budget has left; "
@@ -671,6 +674,19 @@ static int read_sequential(run_t *r, input_t *in, uint32_t id, sl_input *src, tr
 
 /* ---- byte ranges ------------------------------------------------------------ */
 
+/* Counts the bytes of the chunk read so far (up to file offset pos) in the
+ * progress: a worker reads past its chunk's end to finish a line, and a byte
+ * read by two workers is counted once, so the sum stays within the file. */
+static void credit(run_t *r, const worker_t *w, uint64_t pos, uint64_t *credited)
+{
+	uint64_t upto = pos < w->end ? pos : w->end;
+	uint64_t c = upto > w->start ? upto - w->start : 0;
+	if (c > *credited) {
+		atomic_fetch_add(&r->in_flight, c - *credited);
+		*credited = c;
+	}
+}
+
 /* Reads the lines of chunk `chunk` ([w->start, w->end)); -1 when the input
  * failed (reported). */
 static int read_chunk(worker_t *w, uint32_t chunk)
@@ -688,6 +704,7 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 	uint64_t lines0 = w->report->lines;
 	sl_report_begin_input(w->report, CHUNK_ID + chunk);
 	uint64_t abs = from;	 /* file offset of buf[0] */
+	uint64_t pos = from, credited = 0; /* read up to; bytes of the chunk counted */
 	size_t carried = 0;
 	int leading = w->start > 0; /* skip the line begun in the previous range */
 	int skipping = 0, done = 0;
@@ -700,7 +717,8 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 			rc = -1;
 			break;
 		}
-		atomic_fetch_add(&r->in_flight, got);
+		pos += got;
+		credit(r, w, pos, &credited);
 		size_t n = carried + got, s = 0;
 		if (got == 0) { /* end of file: a last line without newline */
 			if (carried && !skipping && !leading && abs < w->end)
@@ -752,6 +770,8 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 	}
 	w->lines = w->report->lines - lines0;
 	sl_input_close(src);
+	if (rc == 0)
+		credit(r, w, w->end, &credited);
 	return rc;
 }
 
@@ -819,8 +839,8 @@ static int read_ranges(run_t *r, input_t *in, uint32_t id, uint64_t size)
 		}
 		pthread_cond_timedwait(&r->finished_cv, &r->mu, &until);
 		pthread_mutex_unlock(&r->mu);
-		canceled(r); /* the workers see r->stop */
-		progress(r);
+		if (!canceled(r)) /* else the workers see r->stop */
+			progress(r);
 		pthread_mutex_lock(&r->mu);
 	}
 	r->finished = 0;
