@@ -1080,7 +1080,9 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 	}
 	uint64_t size = sl_input_size(src);
 	int rc;
-	if (r->jobs > 1 && !r->incremental && !t->skip &&
+	/* Ranges reopen the file by its name: standard input cannot be, even
+	 * when it is a regular file (it is then read through the queue). */
+	if (r->jobs > 1 && !r->incremental && !t->skip && strcmp(in->path, "-") != 0 &&
 	    sl_input_compression(src) == SL_COMP_NONE && size >= RANGE_MIN) {
 		/* the reports need the format: detect it from the file's start */
 		if (!r->workers[r->jobs - 1].report) {

@@ -21,12 +21,16 @@
  *   progress_has_the_total          the callback's total is the inputs' size
  *   refusals_and_notes_are_text     a budget below the minimum and two names
  *                                   of one file come back as text
+ *   stdin_regular_file_read_whole   standard input redirected from a file
+ *                                   over the range threshold, two jobs:
+ *                                   "-" cannot be reopened for ranges
  */
 #include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -379,6 +383,32 @@ static void refusals_and_notes_are_text(void **state)
 	sl_engine_free(e);
 }
 
+static void stdin_regular_file_read_whole(void **state)
+{
+	(void)state;
+	int saved = dup(STDIN_FILENO), fd = open(big, O_RDONLY);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_int_equal(dup2(fd, STDIN_FILENO), STDIN_FILENO);
+	close(fd);
+	sl_engine *e;
+	sl_engine_opts o = options(16u << 20, 2);
+	sl_status st = sl_engine_run(&e, &o, NULL, 0);
+	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	close(saved);
+	assert_int_equal(st, SL_OK);
+	size_t n;
+	const sl_engine_input *in = sl_engine_inputs(e, &n, NULL);
+	assert_int_equal(n, 1);
+	assert_string_equal(in[0].path, "-");
+	if (in[0].error)
+		fail_msg("standard input: %s", in[0].error);
+	const sl_report *r = sl_engine_report(e);
+	assert_non_null(r);
+	assert_int_equal(r->lines, 45000);
+	assert_int_equal(r->malformed, 45000 / 997);
+	sl_engine_free(e);
+}
+
 static void version_is_the_header_s(void **state)
 {
 	(void)state;
@@ -394,6 +424,7 @@ int main(void)
 		cmocka_unit_test(cancel_stops_with_its_status),
 		cmocka_unit_test(progress_has_the_total),
 		cmocka_unit_test(refusals_and_notes_are_text),
+		cmocka_unit_test(stdin_regular_file_read_whole),
 		cmocka_unit_test(version_is_the_header_s),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
