@@ -1291,12 +1291,15 @@ void sl_state_free(sl_state *s);
 typedef enum {
 	SL_ENGINE_NOTE_SAME_FILE,   /* "A is the same file as B: read once" */
 	SL_ENGINE_NOTE_FEWER_JOBS,  /* "--memory N holds K workers, not J" */
+	SL_ENGINE_NOTE_INPUT_ERROR, /* "NAME: why", as soon as an input that
+				     * failed (in whole or in part) is done;
+				     * NAME is "(standard input)" for "-" */
 } sl_engine_note_kind;
 
 typedef struct {
 	size_t budget;		/* bytes for everything the run holds (-m) */
-	int jobs;		/* workers wanted (1 .. SL_ENGINE_MAX_JOBS); fewer
-				 * when the budget does not hold them */
+	int jobs;		/* workers wanted, clamped to 1 .. SL_ENGINE_MAX_JOBS;
+				 * fewer when the budget does not hold them */
 	sl_format format;	/* SL_FMT_AUTO: detected from the first lines */
 	bool exact;		/* exact distinct counts and top lists (spills) */
 	const char *tmpdir;	/* where exact tables spill (NULL: /tmp) */
@@ -1315,7 +1318,8 @@ typedef struct {
 	void *ud;
 	/* Optional: when *cancel becomes non-zero (a signal handler may set
 	 * it) reading stops at the next block and the run ends with
-	 * SL_ECANCELED, freeing what it held. */
+	 * SL_ECANCELED, freeing what it held. Only the calling thread reads
+	 * it; after it is seen, progress is not called again. */
 	const volatile sig_atomic_t *cancel;
 } sl_engine_opts;
 

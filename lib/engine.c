@@ -1444,9 +1444,15 @@ static void run(run_t *r, size_t given)
 	if (allocate(r, reserve) < 0 || resume(r) < 0)
 		return;
 	for (size_t i = 0; i < r->ninputs; i++) {
+		const input_t *in = &r->inputs[i];
 		if (canceled(r) || read_input(r, &r->inputs[i], (uint32_t)i) < 0 ||
 		    atomic_load(&r->stop))
 			break;
+		if (in->error) {
+			char text[TEXT_MAX];
+			snprintf(text, sizeof text, "%s: %s", input_name(in->path), in->error);
+			note(r, SL_ENGINE_NOTE_INPUT_ERROR, text);
+		}
 	}
 	if (r->status == SL_OK && atomic_load(&r->stop)) {
 		fail(r, SL_ECANCELED, "canceled");

@@ -80,12 +80,15 @@ static void usage(FILE *f)
 		prog, prog, prog);
 }
 
-/* ---- progress ------------------------------------------------------------ */
+/* ---- what the run shows on stderr ---------------------------------------- */
 
+/* The engine's callbacks' state (sl_engine_opts.ud); the engine calls them
+ * from the thread that called sl_engine_run. */
 typedef struct {
-	struct timespec start, last_draw;
+	bool quiet, jobs_given;
+	struct timespec start, last_draw; /* the progress line */
 	int drawn;
-} progress_t;
+} screen_t;
 
 static double since(const struct timespec *a, const struct timespec *b)
 {
@@ -104,11 +107,10 @@ static void human(char *out, size_t n, double bytes)
 }
 
 /* Draws the progress line at most five times a second, after the first
- * second (only on a terminal: the callback is given then). The engine calls
- * it from the thread that called sl_engine_run. */
-static void progress(void *ud, uint64_t done, uint64_t total)
+ * second (only on a terminal: the callback is given then). */
+static void on_progress(void *ud, uint64_t done, uint64_t total)
 {
-	progress_t *p = ud;
+	screen_t *p = ud;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double elapsed = since(&p->start, &now);
@@ -130,41 +132,23 @@ static void progress(void *ud, uint64_t done, uint64_t total)
 	}
 }
 
-static void progress_clear(progress_t *p)
+static void progress_clear(screen_t *p)
 {
 	if (p->drawn)
 		fprintf(stderr, "\r\033[K");
 	p->drawn = 0;
 }
 
-/* What the engine notes: "same file" unless -q, "fewer workers" when -j was
- * given and not -q. */
-typedef struct {
-	bool quiet, jobs_given;
-} notes_t;
-
-static void print_note(void *ud, sl_engine_note_kind kind, const char *text)
-{
-	const notes_t *n = ud;
-	if (n->quiet || (kind == SL_ENGINE_NOTE_FEWER_JOBS && !n->jobs_given))
-		return;
-	fprintf(stderr, "%s: %s\n", prog, text);
-}
-
-/* The engine's options take one ud for both callbacks. */
-typedef struct {
-	progress_t progress;
-	notes_t notes;
-} callbacks_t;
-
-static void on_progress(void *ud, uint64_t done, uint64_t total)
-{
-	progress(&((callbacks_t *)ud)->progress, done, total);
-}
-
+/* What the engine notes, after "sluice: ": an input's error always, "same
+ * file" unless -q, "fewer workers" when -j was given and not -q. */
 static void on_note(void *ud, sl_engine_note_kind kind, const char *text)
 {
-	print_note(&((callbacks_t *)ud)->notes, kind, text);
+	screen_t *p = ud;
+	if (kind != SL_ENGINE_NOTE_INPUT_ERROR &&
+	    (p->quiet || (kind == SL_ENGINE_NOTE_FEWER_JOBS && !p->jobs_given)))
+		return;
+	progress_clear(p);
+	fprintf(stderr, "%s: %s\n", prog, text);
 }
 
 /* ---- state files ----------------------------------------------------------- */
@@ -358,7 +342,7 @@ int main(int argc, char **argv)
 	/* The run: the engine plans, reads and merges; it prints nothing, so
 	 * its notes, each input's trouble and its refusals are printed here,
 	 * in the order the run met them. */
-	callbacks_t cb = {.notes = {.quiet = quiet, .jobs_given = jobs_given}};
+	screen_t screen = {.quiet = quiet, .jobs_given = jobs_given};
 	eo.budget = budget;
 	eo.jobs = (int)jobs;
 	eo.tmpdir = cli_tmpdir(eo.tmpdir);
@@ -366,28 +350,26 @@ int main(int argc, char **argv)
 	eo.state_path = state_path;
 	eo.want_facts = save_path || state_path;
 	eo.note = on_note;
-	eo.ud = &cb;
+	eo.ud = &screen;
 	if (!quiet && isatty(STDERR_FILENO))
 		eo.progress = on_progress;
-	clock_gettime(CLOCK_MONOTONIC, &cb.progress.start);
+	clock_gettime(CLOCK_MONOTONIC, &screen.start);
 	sl_engine *e = NULL;
 	sl_status st = sl_engine_run(&e, &eo, (const char *const *)argv + optind,
 				     (size_t)(argc - optind));
-	progress_clear(&cb.progress);
+	progress_clear(&screen);
 	if (!e) {
 		fprintf(stderr, "%s: %s\n", prog, sl_strerror(st));
 		return EXIT_TROUBLE;
 	}
 
+	/* an input that failed was named as it ended (on_note) */
 	int status = 0;
 	size_t nall, nread;
 	const cli_input *all = sl_engine_inputs(e, &nall, &nread);
 	for (size_t i = 0; i < nread; i++)
-		if (all[i].error) {
-			fprintf(stderr, "%s: %s: %s\n", prog, cli_input_name(all[i].path),
-				all[i].error);
+		if (all[i].error)
 			status = EXIT_TROUBLE;
-		}
 	sl_report *rep = sl_engine_report(e);
 	if (st != SL_OK)
 		fprintf(stderr, "%s: %s\n", prog, sl_engine_error(e));

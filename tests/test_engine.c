@@ -381,6 +381,23 @@ static void refusals_and_notes_are_text(void **state)
 	assert_int_equal(count, 1);
 	assert_string_equal(in[0].path, small);
 	sl_engine_free(e);
+
+	/* an input that cannot be read is named as soon as it is done */
+	char missing[128];
+	snprintf(missing, sizeof missing, "%s/missing.log", dir);
+	const char *two[] = {missing, small};
+	memset(&n, 0, sizeof n);
+	assert_int_equal(sl_engine_run(&e, &o, two, 2), SL_OK);
+	assert_int_equal(n.n, 1);
+	assert_int_equal(n.kind, SL_ENGINE_NOTE_INPUT_ERROR);
+	snprintf(want, sizeof want, "%s: No such file or directory", missing);
+	assert_string_equal(n.text, want);
+	in = sl_engine_inputs(e, &count, NULL);
+	assert_int_equal(count, 2);
+	assert_string_equal(in[0].error, "No such file or directory");
+	assert_null(in[1].error);
+	assert_non_null(sl_engine_report(e));
+	sl_engine_free(e);
 }
 
 static void stdin_regular_file_read_whole(void **state)
