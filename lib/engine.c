@@ -85,7 +85,16 @@
  *
  * Threads: the calling thread plans, reads (reader mode) and merges;
  * workers only feed their own report (and, in ranges, read their chunks).
- * The progress and note callbacks are called from the calling thread.
+ * The progress and note callbacks are called from the calling thread, which
+ * alone reads the caller's cancel flag and turns it into `stop`, an atomic
+ * the workers check between reads.
+ *
+ * Messages: nothing is printed. A refusal is a status and one line of text
+ * (fail(): the first one is kept); notes (a name dropped as the same file,
+ * fewer workers than asked, an input that failed) go to the note callback
+ * as they happen; each input's error stays in its sl_engine_input. The
+ * texts are the ones the sluice command prints after "sluice: ", so they
+ * name its options (--memory, -f, --4xx-visitors).
  */
 #include "sluice.h"
 
