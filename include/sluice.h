@@ -16,6 +16,7 @@
  *   sl_access_*   zero-copy nginx/apache access-log line parser
  *   sl_input_*    byte sources (file, stdin, gzip, zstd) behind one interface
  *   sl_report_*   the access-log report: a set of sketches over parsed fields
+ *   sl_engine_*   a whole run: budget plan, reader, workers, resume, merge
  *
  * Conventions, for every function below unless its comment says otherwise:
  *  - The library never prints, never exits and never reads the environment.
@@ -36,6 +37,7 @@
 #ifndef SLUICE_H
 #define SLUICE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,7 +59,8 @@ extern "C" {
 	X(SL_EFORMAT, "malformed record")                                     \
 	X(SL_ECORRUPT, "corrupt or truncated compressed data")                \
 	X(SL_EMISMATCH, "structures of different kinds or formats")          \
-	X(SL_ENOTREG, "not a regular file (a directory, device, pipe or socket is never replaced)")
+	X(SL_ENOTREG, "not a regular file (a directory, device, pipe or socket is never replaced)") \
+	X(SL_ECANCELED, "canceled")
 
 typedef enum {
 #define SL_STATUS_ENUM(name, text) name,
@@ -68,6 +71,16 @@ typedef enum {
 
 /* A static, human-readable description of s. Never NULL. */
 const char *sl_strerror(sl_status s);
+
+/* The library's version (lib/version.c): SL_VERSION_STRING, "MAJOR.MINOR.PATCH",
+ * as built into the library (the macros are the header's). */
+#define SL_VERSION_MAJOR 0
+#define SL_VERSION_MINOR 1
+#define SL_VERSION_PATCH 0
+#define SL_VERSION_STRING "0.1.0"
+#define SL_VERSION_NUMBER (SL_VERSION_MAJOR * 10000 + SL_VERSION_MINOR * 100 + SL_VERSION_PATCH)
+const char *sl_version(void);
+unsigned sl_version_number(void); /* SL_VERSION_NUMBER of the library */
 
 /* ------------------------------------------------------------------------ */
 /* Budgeted allocator (lib/budget.c)                                         */
@@ -1254,6 +1267,136 @@ sl_status sl_state_save(const char *path, sl_budget *b, const sl_report *r,
 sl_status sl_state_merge(sl_state *dst, const sl_state *src, const char **why);
 
 void sl_state_free(sl_state *s);
+
+/* ------------------------------------------------------------------------ */
+/* Engine: a whole run (lib/engine.c)                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One call reads a set of inputs into one report, in a memory budget, with
+ * worker threads; lib/engine.c's opening comment gives the budget split, the
+ * two ways work is shared and why the result never depends on thread
+ * timing. The engine prints nothing: refusals come back as a status and a
+ * message (sl_engine_error), notes through a callback, and each input's
+ * trouble in its sl_engine_input.
+ *
+ * Order: sl_engine_run -> (sl_engine_report, _inputs, _facts, _peak, ...)*
+ *        -> sl_engine_free. The results live until sl_engine_free.
+ */
+
+/* The most worker threads a run takes (jobs above it are lowered to it). */
+#define SL_ENGINE_MAX_JOBS 256
+
+/* What a note says (see sl_engine_opts.note). */
+typedef enum {
+	SL_ENGINE_NOTE_SAME_FILE,   /* "A is the same file as B: read once" */
+	SL_ENGINE_NOTE_FEWER_JOBS,  /* "--memory N holds K workers, not J" */
+	SL_ENGINE_NOTE_INPUT_ERROR, /* "NAME: why", as soon as an input that
+				     * failed (in whole or in part) is done;
+				     * NAME is "(standard input)" for "-" */
+} sl_engine_note_kind;
+
+typedef struct {
+	size_t budget;		/* bytes for everything the run holds (-m) */
+	int jobs;		/* workers wanted, clamped to 1 .. SL_ENGINE_MAX_JOBS;
+				 * fewer when the budget does not hold them */
+	sl_format format;	/* SL_FMT_AUTO: detected from the first lines */
+	bool exact;		/* exact distinct counts and top lists (spills) */
+	const char *tmpdir;	/* where exact tables spill (NULL: /tmp) */
+	size_t top_n;		/* rows per top list the caller will ask for */
+	bool visitors_4xx;	/* count 4xx responses in the unique visitors */
+	const char *state_path; /* NULL, or resume from this state file (a
+				 * missing file is a first run): read only what
+				 * is new in each input; the caller saves it */
+	bool want_facts;	/* build the state facts (--save or --state) */
+	/* Optional, called from the calling thread only. progress: bytes of
+	 * content read so far and the size of all regular-file inputs (0 if
+	 * unknown), now and then while reading. note: one line of text
+	 * without a newline; the text is valid during the call only. */
+	void (*progress)(void *ud, uint64_t done, uint64_t total);
+	void (*note)(void *ud, sl_engine_note_kind kind, const char *text);
+	void *ud;
+	/* Optional: when *cancel becomes non-zero (a signal handler may set
+	 * it) reading stops at the next block and the run ends with
+	 * SL_ECANCELED, freeing what it held. Only the calling thread reads
+	 * it; after it is seen, progress is not called again. */
+	const volatile sig_atomic_t *cancel;
+} sl_engine_opts;
+
+/* What a run says of one input. */
+typedef struct {
+	const char *path;    /* as given; "-" is standard input */
+	const char *error;   /* NULL, or why it could not be (fully) read */
+	uint64_t resumed_at; /* state_path: content bytes an earlier run counted */
+	uint64_t bytes_read; /* content bytes read by this run */
+	char why[160];	     /* room for an error with numbers in it */
+} sl_engine_input;
+
+typedef struct sl_engine sl_engine;
+
+/*
+ * Runs the whole job: plans the budget, loads the state, reads paths[0 ..
+ * npaths - 1] ("-" is standard input; npaths == 0 reads standard input)
+ * and merges the workers' reports into one. With want_facts, two names
+ * of one file (same device and inode) are read once, with a note.
+ * *out is set whatever the status (NULL only when the handle itself could
+ * not be allocated: SL_ENOMEM); free it with sl_engine_free. The path
+ * strings must outlive *out (the pointers are copied, the strings are not).
+ * The handle and its copy of the path pointers are the only memory outside
+ * opts->budget.
+ * Returns:
+ *   SL_OK        a report, or none when every input failed: see
+ *                sl_engine_report; inputs that failed say why in .error
+ *   SL_EBUDGET   the budget cannot hold the run (more than the machine's
+ *                memory, below the minimum, a state too large for it)
+ *   SL_EINVAL    options that do not go together (exact with state files)
+ *   SL_EMISMATCH the state holds another format or visitors rule, or the
+ *                inputs look like another format than the state's
+ *   SL_ECORRUPT  the state file is not a valid state
+ *   SL_EIO       the state file or a temporary file could not be used
+ *   SL_ENOMEM    the budget ran out for the run's own bookkeeping
+ *   SL_ECANCELED *opts->cancel was set
+ * sl_engine_error gives the message for any status but SL_OK.
+ */
+sl_status sl_engine_run(sl_engine **out, const sl_engine_opts *opts, const char *const *paths,
+			size_t npaths);
+
+/* The message of a failed run, one line without a newline ("" after SL_OK);
+ * owned by e. */
+const char *sl_engine_error(const sl_engine *e);
+
+/* The merged report (owned by e), or NULL when the run failed or no input
+ * could be read at all. */
+sl_report *sl_engine_report(const sl_engine *e);
+
+/* The inputs the report speaks of, owned by e: this run's (after names of a
+ * file already given were dropped), then a loaded state's inputs that this
+ * run did not see. Sample input ids index this array. */
+const sl_engine_input *sl_engine_inputs(const sl_engine *e, size_t *n, size_t *this_run);
+
+/* With want_facts: what a state file records of the same inputs (identity,
+ * content consumed, lines), for sl_state_save; NULL otherwise. Owned by e. */
+const sl_state_input *sl_engine_facts(const sl_engine *e, size_t *n);
+
+/* The workers the run used. */
+int sl_engine_jobs(const sl_engine *e);
+
+/* The format the run was told or found in the state; SL_FMT_AUTO when it
+ * was detected from the data. */
+sl_format sl_engine_format(const sl_engine *e);
+
+/* The run's budget, for what the caller allocates to render the report
+ * (rows of top lists): the run left room for top_n rows. */
+sl_budget *sl_engine_budget(sl_engine *e);
+
+/* The memory peak the report states: the sum of every part's own peak (the
+ * engine's, the decoders', the state's, each worker's, and what the caller
+ * took from sl_engine_budget so far), at most the budget. Unlike a single
+ * budget's peak it does not depend on how threads interleave. */
+size_t sl_engine_peak(const sl_engine *e);
+
+/* Frees everything the run holds, the report included. NULL is a no-op. */
+void sl_engine_free(sl_engine *e);
 
 /* ------------------------------------------------------------------------ */
 /* External sort (lib/xsort.c)                                               */

@@ -11,16 +11,12 @@
 
 #include "sluice.h"
 
-#define SLUICE_VERSION "0.1.0"
+/* The version the programs print: the library's. */
+#define SLUICE_VERSION sl_version()
 
-/* One input named on the command line. */
-typedef struct {
-	const char *path;   /* as given; "-" is standard input */
-	const char *error;  /* NULL, or why it could not be (fully) read */
-	uint64_t resumed_at; /* --state: content bytes an earlier run counted */
-	uint64_t bytes_read; /* content bytes read by this run */
-	char why[160];	     /* room for an error with numbers in it */
-} cli_input;
+/* One input named on the command line: what the engine says of it
+ * (path, error, resumed_at, bytes_read; sluice.h). */
+typedef sl_engine_input cli_input;
 
 /* Everything a renderer needs besides the report itself. */
 typedef struct {
