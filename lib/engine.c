@@ -53,9 +53,11 @@
  *            directly.
  *
  * Determinism: besides the fixed assignments above, the merge happens after
- * every thread has ended, and the peak the report states is the sum of
- * every part's own peak (run_peak), not the root budget's, whose peak
- * depends on how the threads' allocations interleave.
+ * every thread has ended, and the peak the report states (run_peak) is the
+ * larger of two figures that do not depend on how the threads' allocations
+ * interleave: for the threaded part, the sum of every part's own peak (an
+ * upper bound), and from the merge on, when one thread allocates, the root
+ * budget's own peak.
  *
  * The budget covers everything but the handle. The split:
  *
@@ -180,6 +182,8 @@ struct sl_engine {
 	sl_budget own;	     /* child of budget: what the calling thread allocates */
 	sl_budget state_mem; /* child of budget: the loaded --state (worker 0's report) */
 	size_t held;	     /* bytes that report may hold; 0 without a state */
+	size_t threads_peak; /* parts_peak() when the threads had ended */
+	bool merged;	     /* merge() has begun: the root's peak counts from there */
 	sl_budget decoders;  /* child of budget: the inputs' decoders (the reserve) */
 	sl_format format;
 	int jobs;
@@ -1058,12 +1062,22 @@ static size_t drop_same_files(const run_t *r, const char **paths, size_t n)
  * main thread's, the decoders', every worker's). It bounds the true peak
  * from above and, unlike the root budget's peak, which depends on how the
  * threads' allocations interleave, it is the same on every run. */
-static size_t run_peak(const run_t *r)
+static size_t parts_peak(const run_t *r)
 {
 	size_t peak = r->own.peak + r->decoders.peak + r->state_mem.peak;
 	for (int i = 0; i < r->jobs; i++)
 		peak += r->workers[i].budget.peak;
 	return peak < r->budget.limit ? peak : r->budget.limit;
+}
+
+/* While the threads run, the sum of the parts' peaks (an upper bound, the
+ * same every run); from the merge on, one thread allocates, so the root's
+ * own peak since then is exact and deterministic: the larger of the two. */
+static size_t run_peak(const run_t *r)
+{
+	if (!r->merged)
+		return parts_peak(r);
+	return r->threads_peak > r->budget.peak ? r->threads_peak : r->budget.peak;
 }
 
 /* ---- one input ------------------------------------------------------------- */
@@ -1340,6 +1354,9 @@ static int resume(run_t *r)
  * Every thread has ended, so what is free is the same on every run. */
 static void merge(run_t *r)
 {
+	r->threads_peak = parts_peak(r);
+	r->budget.peak = r->budget.used; /* the root's peak from here on */
+	r->merged = true;
 	for (int i = 0; i < r->nbuf; i++) {
 		sl_free(&r->own, r->pool[i], r->cap);
 		r->pool[i] = NULL;
