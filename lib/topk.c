@@ -219,6 +219,7 @@
 #define FIRST_KEYS 64		/* capacity of a new table, before it grows */
 #define FIRST_ARENA 2048	/* arena bytes of a new table */
 #define NONE UINT32_MAX
+#define AHEAD 8			/* keys ahead whose index line a loop prefetches */
 
 struct slot {
 	uint64_t hash;
@@ -391,7 +392,11 @@ static void heap_set(sl_topk *t, uint32_t i, struct place p)
 	t->slots[p.slot].pos = i;
 }
 
-static void sift_down(sl_topk *t, uint32_t i, uint32_t n)
+/* Sifts order[i] down the heap order[0..n). With track, every entry moved
+ * updates its slot's pos (the merge looks entries up through pos); without
+ * it (build_order, which sets every pos once at the end) the sort touches
+ * order[] alone instead of a random slot per step. */
+static inline void sift(sl_topk *t, uint32_t i, uint32_t n, bool track)
 {
 	struct place *o = t->order, p = o[i];
 	for (;;) {
@@ -402,14 +407,25 @@ static void sift_down(sl_topk *t, uint32_t i, uint32_t n)
 			l++;
 		if (!below(&o[l], &p))
 			break;
-		heap_set(t, i, o[l]);
+		if (track)
+			heap_set(t, i, o[l]);
+		else
+			o[i] = o[l];
 		i = l;
 	}
-	heap_set(t, i, p);
+	if (track)
+		heap_set(t, i, p);
+	else
+		o[i] = p;
 }
 
-/* Makes order[] a heap; free counters count `free_count`. */
-static void heapify(sl_topk *t, uint64_t free_count)
+static void sift_down(sl_topk *t, uint32_t i, uint32_t n)
+{
+	sift(t, i, n, true);
+}
+
+/* Makes order[] a heap; free counters count `free_count`. track: as sift. */
+static void heapify(sl_topk *t, uint64_t free_count, bool track)
 {
 	for (uint32_t i = 0; i < t->m; i++) {
 		struct place *p = &t->order[i];
@@ -418,7 +434,7 @@ static void heapify(sl_topk *t, uint64_t free_count)
 			p->count = free_count;
 	}
 	for (uint32_t i = t->m / 2; i-- > 0;)
-		sift_down(t, i, t->m);
+		sift(t, i, t->m, track);
 }
 
 /* Sorts the entries (free counters count floor): heap sort (descending),
@@ -429,12 +445,12 @@ static void build_order(sl_topk *t)
 {
 	uint32_t m = t->m, nfree = 0;
 	struct place *o = t->order;
-	heapify(t, t->floor);
+	heapify(t, t->floor, false);
 	for (uint32_t end = m; end > 1; end--) {
 		struct place p = o[0];
 		o[0] = o[end - 1];
 		o[end - 1] = p;
-		sift_down(t, 0, end - 1);
+		sift(t, 0, end - 1, false);
 	}
 	for (uint32_t i = 0, j = m - 1; i < j; i++, j--) {
 		struct place p = o[i];
@@ -761,6 +777,8 @@ static void rebuild(sl_topk *t)
 		}
 		t->order[s] = (struct place){c, s, 0};
 		sl->pos = s;
+		if (s + AHEAD < t->n)	/* a large table's index is out of cache */
+			__builtin_prefetch(&t->index[(uint32_t)t->slots[s + AHEAD].hash & t->mask], 1);
 		if (s < t->n)
 			index_insert(t, s, sl->hash);
 	}
@@ -1148,6 +1166,35 @@ void sl_topk_prefetch(const sl_topk *t, uint64_t hash)
 	__builtin_prefetch(&t->index[(uint32_t)hash & t->mask]);
 }
 
+/* The slot the first lane of hash's home chunk with hash's tag names, or
+ * NULL: a guess (no bytes compared, no chunk past home) good enough for a
+ * prefetch. Reads the home chunk. */
+static inline const struct slot *likely_slot(const sl_topk *t, uint64_t hash)
+{
+	const struct chunk *ch = &t->index[(uint32_t)hash & t->mask];
+	unsigned m = lanes(ch, tag_of(hash));
+	return m ? &t->slots[ch->slot[__builtin_ctz(m)]] : NULL;
+}
+
+void sl_topk_prefetch_slot(const sl_topk *t, uint64_t hash)
+{
+	const struct slot *s = likely_slot(t, hash);
+	if (s)
+		__builtin_prefetch(s);
+}
+
+void sl_topk_prefetch_count(const sl_topk *t, uint64_t hash)
+{
+	const struct slot *s = likely_slot(t, hash);
+	if (!s)
+		return;
+	__builtin_prefetch(&t->order[s->pos], 1);
+	if (s->stored > INLINE) {	/* both ends: the compare reads both */
+		__builtin_prefetch(t->arena + s->k.off);
+		__builtin_prefetch(t->arena + s->k.off + s->stored - 1);
+	}
+}
+
 void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 		 uint64_t w)
 {
@@ -1206,6 +1253,8 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		 * of exact counts, which keep (1)-(3) */
 		for (uint32_t i = 0; i < src->n; i++) {
 			const struct slot *b = &src->slots[i];
+			if (i + AHEAD < src->n)
+				sl_topk_prefetch(dst, src->slots[i + AHEAD].hash);
 			add_key(dst, key_at(src, b), b->stored, b->len, b->hash,
 				src->order[b->pos].count);
 		}
@@ -1231,6 +1280,8 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 	/* (a) keys held by both */
 	for (uint32_t i = 0; i < m_b; i++) {
 		const struct slot *b = &src->slots[i];
+		if (i + AHEAD < m_b)
+			sl_topk_prefetch(dst, src->slots[i + AHEAD].hash);
 		if (!b->held)
 			continue;
 		struct slot *a = find(dst, key_at(src, b), b->stored, b->len, b->hash);
@@ -1251,10 +1302,12 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		}
 	}
 	/* (c) */
-	heapify(dst, floor_a);
+	heapify(dst, floor_a, true);
 	/* (d) src keys dst does not hold: dst's floor bounds their count there */
 	for (uint32_t i = 0; i < m_b; i++) {
 		const struct slot *b = &src->slots[i];
+		if (i + AHEAD < m_b)
+			sl_topk_prefetch(dst, src->slots[i + AHEAD].hash);
 		if (!b->held)
 			continue;
 		const char *key = key_at(src, b);
