@@ -223,7 +223,7 @@
 
 struct slot {
 	uint64_t hash;
-	uint64_t error;
+	uint64_t error;		/* exact: the count (see count_of) */
 	uint32_t len;		/* full key length, saturated at 2^32 - 1 */
 	uint32_t pos;		/* its entry in `order` */
 	uint32_t where;		/* its index entry: chunk * 8 + lane (held) */
@@ -760,28 +760,46 @@ static void set_long_max(sl_topk *t)
 	t->long_max = limit > hdrs ? limit - hdrs : 0;
 }
 
-/* Rebuilds order[] as the identity, pos and the index from slots[0..m):
- * slots below n hold keys, their counts parked in `error` (which becomes 0
- * again); the other slots are cleared. */
+/* Rebuilds order[] as the identity (counts 0), pos and the index from
+ * slots[0..m): slots below n hold keys, their counts in `error` as an
+ * exact table keeps them (to_order moves them); the other slots are
+ * cleared. */
 static void rebuild(sl_topk *t)
 {
 	memset(t->index, 0, ((size_t)t->mask + 1) * sizeof(struct chunk));
 	for (uint32_t s = 0; s < t->m; s++) {
 		struct slot *sl = &t->slots[s];
-		uint64_t c = 0;
-		if (s < t->n) {
-			c = sl->error;
-			sl->error = 0;
-		} else {
+		if (s >= t->n)
 			memset(sl, 0, sizeof *sl);
-		}
-		t->order[s] = (struct place){c, s, 0};
+		t->order[s] = (struct place){0, s, 0};
 		sl->pos = s;
 		if (s + AHEAD < t->n)	/* a large table's index is out of cache */
 			__builtin_prefetch(&t->index[(uint32_t)t->slots[s + AHEAD].hash & t->mask], 1);
 		if (s < t->n)
 			index_insert(t, s, sl->hash);
 	}
+}
+
+/* An exact table's counts, kept in the slots' `error` (an exact table's
+ * errors are all 0), go to their entries in order[], as Space-Saving keeps
+ * them; the errors become 0. For a table that stops being exact. */
+static void to_order(sl_topk *t)
+{
+	for (uint32_t s = 0; s < t->n; s++) {	/* held: 0..n-1 */
+		t->order[t->slots[s].pos].count = t->slots[s].error;
+		t->slots[s].error = 0;
+	}
+}
+
+/* A held slot's count and error, wherever the table keeps them. */
+static inline uint64_t count_of(const sl_topk *t, const struct slot *s)
+{
+	return t->exact ? s->error : t->order[s->pos].count;
+}
+
+static inline uint64_t error_of(const sl_topk *t, const struct slot *s)
+{
+	return t->exact ? 0 : s->error;
 }
 
 /* Grows the block of an exact table (held slots 0..n-1) to capacity
@@ -792,14 +810,10 @@ static bool grow_to(sl_topk *t, uint32_t m2)
 {
 	size_t p2 = index_for(m2), nb = block_size(m2, p2);
 	size_t off_s = (size_t)((char *)t->slots - t->block);
-	size_t off_o = (size_t)((char *)t->order - t->block);
 	char *blk = sl_realloc(t->budget, t->block, t->block_bytes, nb);
 	if (!blk)
 		return false;
 	struct slot *old = (struct slot *)(void *)(blk + off_s);
-	const struct place *o = (const struct place *)(const void *)(blk + off_o);
-	for (uint32_t s = 0; s < t->n; s++)	/* park the counts */
-		old[s].error = o[old[s].pos].count;
 	t->block = blk;
 	t->block_bytes = nb;
 	point(t, m2, p2);
@@ -948,6 +962,7 @@ static void shrink(sl_topk *t, uint32_t mt)
 {
 	uint32_t m = t->m, n = t->n, keep = n < mt ? n : mt;
 	uint64_t floor = 0;
+	to_order(t);
 	if (n > mt) {
 		build_order(t);	/* ascending; floor is 0, free counters first */
 		floor = t->order[m - mt - 1].count;
@@ -997,6 +1012,7 @@ static void shrink(sl_topk *t, uint32_t mt)
 	point(t, mt, pt);
 	memmove(t->slots, old, (size_t)keep * sizeof *old);
 	rebuild(t);
+	to_order(t);	/* the parked counts */
 	t->exact = false;
 	t->floor = floor;
 	build_order(t);
@@ -1017,6 +1033,7 @@ void sl_topk_degrade(sl_topk *t)
 		shrink(t, t->m < t->m_max ? t->m : t->m_max);
 		return;
 	}
+	to_order(t);
 	t->exact = false;
 	build_order(t);
 	settle_arena(t);
@@ -1126,8 +1143,7 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 		struct slot *sl = &t->slots[s];
 		sl->hash = hash;
 		sl->len = len32;
-		t->order[sl->pos].count = w;
-		sl->error = 0;
+		sl->error = w;	/* the count, while exact */
 		sl->held = 1;
 		store_key(t, s, key, len);
 		index_insert(t, s, hash);
@@ -1188,7 +1204,8 @@ void sl_topk_prefetch_count(const sl_topk *t, uint64_t hash)
 	const struct slot *s = likely_slot(t, hash);
 	if (!s)
 		return;
-	__builtin_prefetch(&t->order[s->pos], 1);
+	if (!t->exact)	/* an exact table counts in the slot */
+		__builtin_prefetch(&t->order[s->pos], 1);
 	if (s->stored > INLINE) {	/* both ends: the compare reads both */
 		__builtin_prefetch(t->arena + s->k.off);
 		__builtin_prefetch(t->arena + s->k.off + s->stored - 1);
@@ -1211,7 +1228,7 @@ void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 			if (sl->hash == hash && sl->len == len32 &&
 			    same_bytes(key_at(t, sl), key, sl->stored)) {
 				if (t->exact)
-					t->order[sl->pos].count += w;
+					sl->error += w;	/* the count */
 				else
 					bump(t, s, w);
 				return;
@@ -1238,7 +1255,7 @@ static void add_key(sl_topk *t, const char *key, size_t nbytes, uint32_t len32, 
 	if (!a) {
 		add_new(t, key, nbytes, len32, hash, w);
 	} else if (t->exact) {
-		t->order[a->pos].count += w;
+		a->error += w;	/* the count */
 	} else {
 		bump(t, (uint32_t)(a - t->slots), w);
 	}
@@ -1255,8 +1272,7 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 			const struct slot *b = &src->slots[i];
 			if (i + AHEAD < src->n)
 				sl_topk_prefetch(dst, src->slots[i + AHEAD].hash);
-			add_key(dst, key_at(src, b), b->stored, b->len, b->hash,
-				src->order[b->pos].count);
+			add_key(dst, key_at(src, b), b->stored, b->len, b->hash, b->error);
 		}
 		return SL_OK;
 	}
@@ -1274,8 +1290,12 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 	uint32_t m_a = dst->m, m_b = src->m;
 	bool was_exact = dst->exact, exact = dst->exact && src->exact, lost = false;
 	uint64_t dropped = 0;
-	if (!exact)
-		dst->exact = false;	/* stores are Space-Saving's (cut to fit) */
+	/* counts where Space-Saving keeps them; stores are Space-Saving's
+	 * (cut to fit). Only dst == src can be exact here: it goes back
+	 * below. */
+	if (was_exact)
+		to_order(dst);
+	dst->exact = false;
 
 	/* (a) keys held by both */
 	for (uint32_t i = 0; i < m_b; i++) {
@@ -1286,7 +1306,7 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 			continue;
 		struct slot *a = find(dst, key_at(src, b), b->stored, b->len, b->hash);
 		if (a) {
-			uint64_t c = src->order[b->pos].count, e = b->error;
+			uint64_t c = count_of(src, b), e = error_of(src, b);
 			dst->order[a->pos].count += c;
 			a->error += e;
 			a->mark = 1;
@@ -1314,13 +1334,13 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		struct slot *a = find(dst, key, b->stored, b->len, b->hash);
 		if (a) {
 			if (!a->mark) {	/* agrees with a key placed in (d) */
-				dst->order[a->pos].count += src->order[b->pos].count;
-				a->error += b->error;
+				dst->order[a->pos].count += count_of(src, b);
+				a->error += error_of(src, b);
 				sift_down(dst, a->pos, m_a);
 			}
 			continue;
 		}
-		uint64_t c = floor_a + src->order[b->pos].count, e = floor_a + b->error;
+		uint64_t c = floor_a + count_of(src, b), e = floor_a + error_of(src, b);
 		uint32_t s = dst->order[0].slot;
 		if (!dst->slots[s].held) {
 			/* a free counter (the root is one when any is left);
@@ -1362,6 +1382,9 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		if (dropped > dst->floor)
 			dst->floor = dropped;
 		build_order(dst);
+	} else {	/* the counts back where an exact table keeps them */
+		for (uint32_t s = 0; s < dst->n; s++)
+			dst->slots[s].error = dst->order[dst->slots[s].pos].count;
 	}
 	return SL_OK;
 }
@@ -1411,8 +1434,8 @@ size_t sl_topk_list(const sl_topk *t, sl_topk_row *rows, size_t n)
 		sl_topk_row r = {
 			.value = key_at(t, s),
 			.len = s->stored,
-			.count = t->order[s->pos].count,
-			.max_error = s->error,
+			.count = count_of(t, s),
+			.max_error = error_of(t, s),
 			.truncated = s->stored < s->len,
 		};
 		if (k < n) {
@@ -1500,8 +1523,8 @@ void sl_topk_encode(const sl_topk *t, sl_wire_writer *w)
 		}
 		sl_wire_u64(w, s->hash);
 		sl_wire_u32(w, s->len);
-		sl_wire_u64(w, p->count);
-		sl_wire_u64(w, s->error);
+		sl_wire_u64(w, count_of(t, s));
+		sl_wire_u64(w, error_of(t, s));
 		sl_wire_u16(w, s->stored);
 		sl_wire_bytes(w, key_at(t, s), s->stored);
 	}
@@ -1613,8 +1636,6 @@ static sl_status fill_table(sl_topk *t, const table_head *h, const char **why)
 				g++;
 			t->order[pos] = (struct place){e.count, s, g};
 			t->gend[g] = pos;
-		} else {
-			t->order[pos].count = e.count;
 		}
 		sl->pos = pos;
 		if (!e.held)
@@ -1624,7 +1645,7 @@ static sl_status fill_table(sl_topk *t, const table_head *h, const char **why)
 			return bad_table(why, "top list holds a key twice");
 		sl->hash = e.hash;
 		sl->len = e.len;
-		sl->error = e.error;
+		sl->error = h->exact ? e.count : e.error;	/* exact: the count */
 		sl->held = 1;
 		store_key(t, s, key, e.stored);
 		index_insert(t, s, e.hash);
