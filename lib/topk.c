@@ -106,8 +106,9 @@
  *   or degrade, never a cut key.
  *   Degrading (sl_topk_degrade, the first eviction) needs no memory and
  *   never fails: a table at or below m_max becomes Space-Saving in place;
- *   a larger one keeps its m_max largest counts (the floor is the largest
- *   count dropped), slides the kept slots down, compacts the arena and
+ *   a larger one keeps its m_max largest counts (ties broken by slot, that
+ *   is by arrival; found by selection, O(m), not by a sort; the floor is
+ *   the largest count dropped), slides the kept slots down, compacts the arena and
  *   shrinks both blocks (shrink()). Once not exact, long keys are cut to
  *   SL_TOPK_VALUE_MAX and to the arena share long_max (computed from
  *   arena_max and m only), and the table never grows again except its
@@ -968,14 +969,63 @@ static void cut_keys(sl_topk *t, uint32_t keep, uint32_t mt)
  * the largest count dropped, the kept slots slide to 0..mt-1, the arena is
  * compacted, then block and arena shrink (a shrinking sl_realloc that
  * fails leaves the larger block, which still holds the layout). */
+/* Is entry a before entry b by (count, slot)? A total order: one input,
+ * one selection, whatever the algorithm. */
+static inline bool select_before(const struct place *a, const struct place *b)
+{
+	return a->count < b->count || (a->count == b->count && a->slot < b->slot);
+}
+
+/* Rearranges order[0..m) so that order[k] is the entry of rank k by
+ * (count, slot), those before it are of lower rank and those after of
+ * higher (Hoare's FIND, as Wirth writes it): O(m) expected, touching
+ * order[] only. Then every entry's slot learns its pos again. After a
+ * bound on the rounds (an order that defeats the pivot) it heap-sorts
+ * instead (build_order), which also places rank k at k. */
+static void select_rank(sl_topk *t, uint32_t k)
+{
+	struct place *o = t->order;
+	int64_t lo = 0, hi = (int64_t)t->m - 1;
+	unsigned rounds = 0;
+	while (lo < hi) {
+		if (++rounds > 128) {	/* heap sort: ascending, ranks kept */
+			build_order(t);
+			return;
+		}
+		struct place x = o[k];	/* lo <= k <= hi: the scans stop at it */
+		int64_t i = lo, j = hi;
+		do {
+			while (select_before(&o[i], &x))
+				i++;
+			while (select_before(&x, &o[j]))
+				j--;
+			if (i <= j) {
+				struct place tmp = o[i];
+				o[i++] = o[j];
+				o[j--] = tmp;
+			}
+		} while (i <= j);
+		if (j < (int64_t)k)
+			lo = i;
+		if ((int64_t)k < i)
+			hi = j;
+	}
+	for (uint32_t i = 0; i < t->m; i++)
+		t->slots[o[i].slot].pos = i;
+}
+
 static void shrink(sl_topk *t, uint32_t mt)
 {
 	uint32_t m = t->m, n = t->n, keep = n < mt ? n : mt;
 	uint64_t floor = 0;
 	to_order(t);
 	if (n > mt) {
-		build_order(t);	/* ascending; floor is 0, free counters first */
-		floor = t->order[m - mt - 1].count;
+		/* the mt largest counts (free counters count 0, so they go
+		 * first), ties broken by slot: a selection, not a sort */
+		select_rank(t, m - mt);
+		for (uint32_t i = 0; i < m - mt; i++)
+			if (t->order[i].count > floor)
+				floor = t->order[i].count;
 		for (uint32_t i = m - mt; i < m; i++)
 			t->slots[t->order[i].slot].mark = 1;
 	} else {
