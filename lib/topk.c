@@ -963,12 +963,6 @@ static void cut_keys(sl_topk *t, uint32_t keep, uint32_t mt)
 	}
 }
 
-/* Turns an exact table of capacity m > mt into Space-Saving of capacity
- * mt, in its own memory: the mt largest counts are kept (ties broken by the
- * heap sort over slot numbers, so one input gives one table), the floor is
- * the largest count dropped, the kept slots slide to 0..mt-1, the arena is
- * compacted, then block and arena shrink (a shrinking sl_realloc that
- * fails leaves the larger block, which still holds the layout). */
 /* Is entry a before entry b by (count, slot)? A total order: one input,
  * one selection, whatever the algorithm. */
 static inline bool select_before(const struct place *a, const struct place *b)
@@ -1014,6 +1008,12 @@ static void select_rank(sl_topk *t, uint32_t k)
 		t->slots[o[i].slot].pos = i;
 }
 
+/* Turns an exact table of capacity m > mt into Space-Saving of capacity
+ * mt, in its own memory: the mt largest counts are kept (ties broken by
+ * slot number: select_rank, so one input gives one table), the floor is
+ * the largest count dropped, the kept slots slide to 0..mt-1, the arena is
+ * compacted, then block and arena shrink (a shrinking sl_realloc that
+ * fails leaves the larger block, which still holds the layout). */
 static void shrink(sl_topk *t, uint32_t mt)
 {
 	uint32_t m = t->m, n = t->n, keep = n < mt ? n : mt;
