@@ -71,6 +71,7 @@
 
 #define MIN_SLOTS 16
 #define MIX 0x9e3779b97f4a7c15ULL
+#define AHEAD 16	/* slots ahead whose place a walk prefetches */
 
 struct sl_distinct {
 	sl_budget *budget;
@@ -170,12 +171,11 @@ static void degrade(sl_distinct *d, uint64_t extra)
 	d->floor = d->count + extra;
 }
 
-/* Doubles the set; false (set unchanged) if that would pass max_bytes
- * (unless pooled) or the budget refuses. A pooled set asks the pool for
- * room while it can. */
-static bool grow(sl_distinct *d)
+/* Grows the set to cap slots (a power of two > d->cap); false (set
+ * unchanged) if that would pass max_bytes (unless pooled) or the budget
+ * refuses. A pooled set asks the pool for room while it can. */
+static bool grow_to(sl_distinct *d, size_t cap)
 {
-	size_t cap = d->cap * 2;
 	size_t fixed = fixed_bytes(sl_hll_precision(d->hll));
 	size_t old_bytes = d->cap * sizeof(uint64_t);
 	if (cap > SIZE_MAX / 16)
@@ -187,10 +187,14 @@ static bool grow(sl_distinct *d)
 	while (!(set = sl_calloc(d->budget, cap, sizeof(uint64_t))))
 		if (!d->relieve || !d->relieve(d->relieve_ud, d) || !d->set)
 			return false;
-	int shift = d->shift - 1;
+	int shift = d->shift;
+	for (size_t c = d->cap; c < cap; c *= 2)
+		shift--;
 	size_t mask = cap - 1;
 	for (size_t i = 0; i < d->cap; i++) {
 		uint64_t h = d->set[i];
+		if (i + AHEAD < d->cap && d->set[i + AHEAD])	/* a random place */
+			__builtin_prefetch(&set[slot_of(d->set[i + AHEAD], shift)], 1);
 		if (!h)
 			continue;
 		size_t j = slot_of(h, shift);
@@ -203,6 +207,12 @@ static bool grow(sl_distinct *d)
 	d->cap = cap;
 	d->shift = shift;
 	return true;
+}
+
+/* Doubles the set (grow_to). */
+static bool grow(sl_distinct *d)
+{
+	return grow_to(d, d->cap * 2);
 }
 
 void sl_distinct_set_pool(sl_distinct *d, sl_relieve_fn fn, void *ud)
@@ -293,6 +303,14 @@ static bool contains(const sl_distinct *s, uint64_t hash)
 	return find(s, hash, &at);
 }
 
+/* A merge walks src's set in slot order and looks each hash up in dst at
+ * a random place: start loading the place of the hash AHEAD slots on. */
+static inline void ahead(const sl_distinct *dst, const sl_distinct *src, size_t i)
+{
+	if (i + AHEAD < src->cap && src->set[i + AHEAD])
+		sl_distinct_prefetch(dst, src->set[i + AHEAD]);
+}
+
 sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src)
 {
 	if (dst == src)
@@ -305,15 +323,28 @@ sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src)
 		if (dst->set) {
 			/* exact union size, before anything can degrade */
 			bound = dst->count;
-			for (size_t i = 0; i < src->cap; i++)
+			for (size_t i = 0; i < src->cap; i++) {
+				ahead(dst, src, i);
 				if (src->set[i] && !contains(dst, src->set[i]))
 					bound++;
+			}
 			if (src->has_zero && !dst->has_zero)
 				bound++;
+			/* the capacity the adds below would double up to, in
+			 * one step: one rehash of dst instead of one per
+			 * doubling, and prefetches into the set that stays
+			 * (if refused, the adds grow it as they go) */
+			size_t nonzero = bound - (dst->has_zero || src->has_zero), cap = dst->cap;
+			while ((uint64_t)nonzero * 4 > (uint64_t)cap * 3)
+				cap *= 2;
+			if (cap > dst->cap)
+				grow_to(dst, cap);
 		}
-		for (size_t i = 0; i < src->cap; i++)
+		for (size_t i = 0; i < src->cap; i++) {
+			ahead(dst, src, i);
 			if (src->set[i])
 				sl_distinct_add_hash(dst, src->set[i]);
+		}
 		if (src->has_zero)
 			sl_distinct_add_hash(dst, 0);
 		if (!dst->set && dst->floor < bound)

@@ -985,8 +985,75 @@ static void figures(sl_report *r, const sl_access_rec *rec)
 	}
 }
 
-static void record(sl_report *r, const sl_access_rec *rec)
+/* A parsed line and the hashes of its keys, between the prefetch stages
+ * and record(). */
+struct keyed {
+	sl_access_rec rec;
+	uint64_t ip, ua, visitor, url, path, ref;
+};
+
+/* Hashes the keys of k->rec. The client hash feeds ips, top ip and the
+ * visitor key; a path equal to its URL reuses the URL's hash. */
+static inline void hash_keys(struct keyed *k)
 {
+	const sl_str *f = k->rec.field;
+	k->ip = key_hash(f[SL_F_CLIENT].p, f[SL_F_CLIENT].len);
+	k->ua = key_hash(f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
+	/* The date as logged ("10/Oct/2000"), so that visitors split at the
+	 * server's midnight, as GoAccess counts them. The parser accepts only
+	 * dd/Mon/yyyy:HH:MM:SS +zzzz, so the first 11 bytes are the date; a
+	 * constant length lets the hash be specialised. */
+	uint64_t h_date = key_hash(f[SL_F_TIME].p, 11);
+	k->visitor = fmix64(k->ip * 0x9e3779b97f4a7c15ULL ^ h_date * 0xc2b2ae3d27d4eb4fULL ^ k->ua);
+	k->url = key_hash(f[SL_F_URL].p, f[SL_F_URL].len);
+	k->path = f[SL_F_PATH].len == f[SL_F_URL].len ? k->url
+						      : key_hash(f[SL_F_PATH].p, f[SL_F_PATH].len);
+	k->ref = key_hash(f[SL_F_REFERRER].p, f[SL_F_REFERRER].len);
+}
+
+/* The first line each keyed sketch will read, at a random place. */
+static inline void prefetch_index(const sl_report *r, const struct keyed *k)
+{
+	sl_distinct_prefetch(r->ips, k->ip);
+	sl_distinct_prefetch(r->visitors, k->visitor);
+	sl_topk_prefetch(r->top[SL_TOP_URL], k->url);
+	sl_topk_prefetch(r->top[SL_TOP_PATH], k->path);
+	sl_topk_prefetch(r->top[SL_TOP_IP], k->ip);
+	sl_topk_prefetch(r->top[SL_TOP_REFERRER], k->ref);
+	sl_topk_prefetch(r->top[SL_TOP_USER_AGENT], k->ua);
+	if (k->rec.status == 404)
+		sl_topk_prefetch(r->top[SL_TOP_NOT_FOUND], k->path);
+}
+
+/* The top lists' counters (after prefetch_index) ... */
+static void prefetch_slots(const sl_report *r, const struct keyed *k)
+{
+	sl_topk_prefetch_slot(r->top[SL_TOP_URL], k->url);
+	sl_topk_prefetch_slot(r->top[SL_TOP_PATH], k->path);
+	sl_topk_prefetch_slot(r->top[SL_TOP_IP], k->ip);
+	sl_topk_prefetch_slot(r->top[SL_TOP_REFERRER], k->ref);
+	sl_topk_prefetch_slot(r->top[SL_TOP_USER_AGENT], k->ua);
+	if (k->rec.status == 404)
+		sl_topk_prefetch_slot(r->top[SL_TOP_NOT_FOUND], k->path);
+}
+
+/* ... then their counts and long keys (after prefetch_slots). */
+static void prefetch_counts(const sl_report *r, const struct keyed *k)
+{
+	sl_topk_prefetch_count(r->top[SL_TOP_URL], k->url);
+	sl_topk_prefetch_count(r->top[SL_TOP_PATH], k->path);
+	sl_topk_prefetch_count(r->top[SL_TOP_IP], k->ip);
+	sl_topk_prefetch_count(r->top[SL_TOP_REFERRER], k->ref);
+	sl_topk_prefetch_count(r->top[SL_TOP_USER_AGENT], k->ua);
+	if (k->rec.status == 404)
+		sl_topk_prefetch_count(r->top[SL_TOP_NOT_FOUND], k->path);
+}
+
+/* The counters of a valid line; then record_exact or the keyed sketches
+ * (whose keys k holds hashed, unless r->exact) and figures(). */
+static void record(sl_report *r, const struct keyed *k)
+{
+	const sl_access_rec *rec = &k->rec;
 	const sl_str *f = rec->field;
 	r->requests++;
 	add_bytes(r, rec->bytes);
@@ -1004,45 +1071,17 @@ static void record(sl_report *r, const sl_access_rec *rec)
 		figures(r, rec);
 		return;
 	}
-	/* Every hash first, and a prefetch of the line each sketch will read
-	 * at a random place; figures() runs while those lines arrive. The
-	 * sketches' misses then overlap instead of each waiting in turn
-	 * (sampled with perf on the bench log: the HLL adds went from 3.4% of
-	 * the samples to 0.8%, the top lists' from 42% to 40%). */
-	uint64_t h_ip = key_hash(f[SL_F_CLIENT].p, f[SL_F_CLIENT].len);
-	uint64_t h_ua = key_hash(f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
-	/* The date as logged ("10/Oct/2000"), so that visitors split at the
-	 * server's midnight, as GoAccess counts them. The parser accepts only
-	 * dd/Mon/yyyy:HH:MM:SS +zzzz, so the first 11 bytes are the date; a
-	 * constant length lets the hash be specialised. */
-	uint64_t h_date = key_hash(f[SL_F_TIME].p, 11);
-	uint64_t h_visitor = fmix64(h_ip * 0x9e3779b97f4a7c15ULL ^
-				    h_date * 0xc2b2ae3d27d4eb4fULL ^ h_ua);
-	uint64_t h_url = key_hash(f[SL_F_URL].p, f[SL_F_URL].len);
-	uint64_t h_path = f[SL_F_PATH].len == f[SL_F_URL].len
-				  ? h_url
-				  : key_hash(f[SL_F_PATH].p, f[SL_F_PATH].len);
-	uint64_t h_ref = key_hash(f[SL_F_REFERRER].p, f[SL_F_REFERRER].len);
-	sl_distinct_prefetch(r->ips, h_ip);
-	sl_distinct_prefetch(r->visitors, h_visitor);
-	sl_topk_prefetch(r->top[SL_TOP_URL], h_url);
-	sl_topk_prefetch(r->top[SL_TOP_PATH], h_path);
-	sl_topk_prefetch(r->top[SL_TOP_IP], h_ip);
-	sl_topk_prefetch(r->top[SL_TOP_REFERRER], h_ref);
-	sl_topk_prefetch(r->top[SL_TOP_USER_AGENT], h_ua);
-
 	figures(r, rec);
-
-	sl_distinct_add_hash(r->ips, h_ip);
+	sl_distinct_add_hash(r->ips, k->ip);
 	if (visitor_line(r, rec))
-		sl_distinct_add_hash(r->visitors, h_visitor);
-	add_str(r->top[SL_TOP_URL], f[SL_F_URL], h_url);
-	add_str(r->top[SL_TOP_PATH], f[SL_F_PATH], h_path);
-	add_str(r->top[SL_TOP_IP], f[SL_F_CLIENT], h_ip);
-	add_str(r->top[SL_TOP_REFERRER], f[SL_F_REFERRER], h_ref);
-	add_str(r->top[SL_TOP_USER_AGENT], f[SL_F_USER_AGENT], h_ua);
+		sl_distinct_add_hash(r->visitors, k->visitor);
+	add_str(r->top[SL_TOP_URL], f[SL_F_URL], k->url);
+	add_str(r->top[SL_TOP_PATH], f[SL_F_PATH], k->path);
+	add_str(r->top[SL_TOP_IP], f[SL_F_CLIENT], k->ip);
+	add_str(r->top[SL_TOP_REFERRER], f[SL_F_REFERRER], k->ref);
+	add_str(r->top[SL_TOP_USER_AGENT], f[SL_F_USER_AGENT], k->ua);
 	if (rec->status == 404)
-		add_str(r->top[SL_TOP_NOT_FOUND], f[SL_F_PATH], h_path);
+		add_str(r->top[SL_TOP_NOT_FOUND], f[SL_F_PATH], k->path);
 }
 
 static void record_line(sl_report *r, const char *line, size_t len)
@@ -1063,39 +1102,96 @@ static void record_line(sl_report *r, const char *line, size_t len)
 	sl_topk_add(r->top_lines, len ? line : "", len, h, 1);
 }
 
-/* it: the feed's line reader when the line lies in its index, else NULL */
-static void one_line(sl_report *r, const char *line, size_t len,
-		     sl_scan_lines *it)
+/* Counts one line and parses it into *rec: true if it is a valid access
+ * line (record() it), false if it was counted as oversized or malformed.
+ * it: the feed's line reader when the line lies in its index, else NULL. */
+static bool parse_line(sl_report *r, const char *line, size_t len, sl_scan_lines *it,
+		       sl_access_rec *rec)
 {
-	sl_access_rec rec;
 	sl_status st;
 	r->lines++;
 	r->input_line++;
 	if (len > SL_LINE_MAX) {
 		r->oversized++;
-		return;
-	}
-	if (r->format == SL_FMT_LINES) {
-		record_line(r, line, len);
-		return;
+		return false;
 	}
 	if (it)
-		st = sl_access_lines_parse(r->format, it, line, len, &rec, &r->tc);
+		st = sl_access_lines_parse(r->format, it, line, len, rec, &r->tc);
 	else
-		st = sl_access_parse(r->format, line, len, &rec, &r->tc);
+		st = sl_access_parse(r->format, line, len, rec, &r->tc);
 	if (st != SL_OK) {
 		r->malformed++;
-		keep_sample(r, line, len, rec.why ? rec.why : "malformed");
-		return;
+		keep_sample(r, line, len, rec->why ? rec->why : "malformed");
+		return false;
 	}
-	record(r, &rec);
+	return true;
+}
+
+static void line_of_lines(sl_report *r, const char *line, size_t len)
+{
+	r->lines++;
+	r->input_line++;
+	if (len > SL_LINE_MAX)
+		r->oversized++;
+	else
+		record_line(r, line, len);
 }
 
 /*
  * Lines come from the line reader (lib/scan.h), which indexes the buffer
  * once for both the line ends and the parser's delimiters; the generic
  * line format needs only the line ends.
+ *
+ * Prefetching. Each keyed sketch reads a line of memory at a random place
+ * per key, and a top list reads three in a chain: its index line, the
+ * counter that line names, then the count and (long keys) the key bytes.
+ * While the report's tables fit the caches (at most DEEP_FROM bytes in the
+ * pool: always at the seed's 1 MiB) a line is recorded as soon as it is
+ * parsed, after one prefetch of the first lines, which its figures() hide.
+ * Once they are larger, every miss would be waited for in turn, so lines
+ * go through a pipeline of RING slots: line j's index lines are prefetched
+ * when it is parsed, its counters STAGE lines later, their counts and keys
+ * STAGE lines after that, and it is recorded STAGE lines after that, each
+ * load having had a few lines' work to arrive. The sketches see the same
+ * adds in the same order either way: only the hints move, so the report
+ * is the same (tests/test_report checks both paths against each other).
  */
+#define RING 16
+#define STAGE 3
+#define DEEP_FROM ((size_t)2 << 20)
+_Static_assert(3 * STAGE < RING, "the pipeline fits the ring");
+
+static void feed_deep(sl_report *r, sl_scan_lines *it)
+{
+	struct keyed ring[RING];
+	uint64_t j = 0;	/* lines parsed and hashed */
+	const char *line;
+	size_t n;
+	bool indexed;
+	for (;;) {
+		bool more = sl_scan_lines_next(it, &line, &n, &indexed);
+		if (more) {
+			struct keyed *k = &ring[j % RING];
+			if (!parse_line(r, line, n, indexed ? it : NULL, &k->rec))
+				continue;
+			hash_keys(k);
+			prefetch_index(r, k);
+		}
+		if (!more) {	/* the lines still held, in order */
+			for (uint64_t i = j > 3 * STAGE ? j - 3 * STAGE : 0; i < j; i++)
+				record(r, &ring[i % RING]);
+			return;
+		}
+		if (j >= STAGE)
+			prefetch_slots(r, &ring[(j - STAGE) % RING]);
+		if (j >= 2 * STAGE)
+			prefetch_counts(r, &ring[(j - 2 * STAGE) % RING]);
+		if (j >= 3 * STAGE)
+			record(r, &ring[(j - 3 * STAGE) % RING]);
+		j++;
+	}
+}
+
 void sl_report_feed(sl_report *r, const char *buf, size_t len)
 {
 	sl_scan_lines *it = r->scan;
@@ -1105,12 +1201,24 @@ void sl_report_feed(sl_report *r, const char *buf, size_t len)
 	if (r->format == SL_FMT_LINES) {
 		sl_scan_lines_init(it, buf, len, "\n", 1);
 		while (sl_scan_lines_next(it, &line, &n, &indexed))
-			one_line(r, line, n, NULL);
+			line_of_lines(r, line, n);
 		return;
 	}
 	sl_access_lines_init(it, buf, len);
-	while (sl_scan_lines_next(it, &line, &n, &indexed))
-		one_line(r, line, n, indexed ? it : NULL);
+	if (!r->exact && r->pool.used > DEEP_FROM) {
+		feed_deep(r, it);
+		return;
+	}
+	struct keyed k;
+	while (sl_scan_lines_next(it, &line, &n, &indexed)) {
+		if (!parse_line(r, line, n, indexed ? it : NULL, &k.rec))
+			continue;
+		if (!r->exact) {
+			hash_keys(&k);
+			prefetch_index(r, &k);
+		}
+		record(r, &k);
+	}
 }
 
 static int sample_before(const sl_sample *a, const sl_sample *b)

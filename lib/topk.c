@@ -106,8 +106,9 @@
  *   or degrade, never a cut key.
  *   Degrading (sl_topk_degrade, the first eviction) needs no memory and
  *   never fails: a table at or below m_max becomes Space-Saving in place;
- *   a larger one keeps its m_max largest counts (the floor is the largest
- *   count dropped), slides the kept slots down, compacts the arena and
+ *   a larger one keeps its m_max largest counts (ties broken by slot, that
+ *   is by arrival; found by selection, O(m), not by a sort; the floor is
+ *   the largest count dropped), slides the kept slots down, compacts the arena and
  *   shrinks both blocks (shrink()). Once not exact, long keys are cut to
  *   SL_TOPK_VALUE_MAX and to the arena share long_max (computed from
  *   arena_max and m only), and the table never grows again except its
@@ -142,9 +143,14 @@
  *                when it has at most INLINE = 32 bytes, else its arena
  *                offset. Client addresses, most paths and "-" then cost no
  *                line beyond the slot's, on a hit or an eviction.
- *   order[m]     16 bytes: count, slot, group (above). The count lives here
- *                rather than in the slot so that the neighbours an add
- *                compares with share its cache line.
+ *   order[m]     16 bytes: count, slot, group (above). In Space-Saving the
+ *                count lives here rather than in the slot so that the
+ *                neighbours an add compares with share its cache line.
+ *                While exact, order[] has no order and the count lives in
+ *                the slot's `error` (every error is 0 then), so that a hit
+ *                touches the index line and the slot only; to_order moves
+ *                the counts here when the table stops being exact
+ *                (degrade, shrink, merge); count_of / error_of read either.
  *   gend[m]      4 bytes: last position of each group, or the next free id.
  *   arena        a block of its own, for keys longer than INLINE: records [u32 slot]
  *                [u16 size][size bytes], appended. A record is live when its
@@ -196,7 +202,12 @@
  *   then (add_new's perf samples halved), and the index entry of an evicted
  *   key is cleared by a store through `where` rather than found by a search
  *   (index_remove's samples fell by 60%). A caller holding several keys can
- *   prefetch their index lines (sl_topk_prefetch), as the report does. An
+ *   prefetch their index lines (sl_topk_prefetch), and later, once those
+ *   have arrived, the counters they name and their counts and long keys
+ *   (sl_topk_prefetch_slot, sl_topk_prefetch_count), as the report does
+ *   once its tables outgrow the caches (lib/report.c, "Prefetching": at
+ *   -m 64M on a 200 MB bench log sl_topk_add fell from 36% of the samples
+ *   to 14%, and the run by about 20%). An
  *   eviction of a key of up to INLINE bytes calls no function (the index
  *   and key stores are inline; longer keys call store_long): the report
  *   went from 597 to 582 M instructions on 50 MB of the bench log. What
@@ -219,10 +230,11 @@
 #define FIRST_KEYS 64		/* capacity of a new table, before it grows */
 #define FIRST_ARENA 2048	/* arena bytes of a new table */
 #define NONE UINT32_MAX
+#define AHEAD 8			/* keys ahead whose index line a loop prefetches */
 
 struct slot {
 	uint64_t hash;
-	uint64_t error;
+	uint64_t error;		/* exact: the count (see count_of) */
 	uint32_t len;		/* full key length, saturated at 2^32 - 1 */
 	uint32_t pos;		/* its entry in `order` */
 	uint32_t where;		/* its index entry: chunk * 8 + lane (held) */
@@ -391,7 +403,11 @@ static void heap_set(sl_topk *t, uint32_t i, struct place p)
 	t->slots[p.slot].pos = i;
 }
 
-static void sift_down(sl_topk *t, uint32_t i, uint32_t n)
+/* Sifts order[i] down the heap order[0..n). With track, every entry moved
+ * updates its slot's pos (the merge looks entries up through pos); without
+ * it (build_order, which sets every pos once at the end) the sort touches
+ * order[] alone instead of a random slot per step. */
+static inline void sift(sl_topk *t, uint32_t i, uint32_t n, bool track)
 {
 	struct place *o = t->order, p = o[i];
 	for (;;) {
@@ -402,14 +418,25 @@ static void sift_down(sl_topk *t, uint32_t i, uint32_t n)
 			l++;
 		if (!below(&o[l], &p))
 			break;
-		heap_set(t, i, o[l]);
+		if (track)
+			heap_set(t, i, o[l]);
+		else
+			o[i] = o[l];
 		i = l;
 	}
-	heap_set(t, i, p);
+	if (track)
+		heap_set(t, i, p);
+	else
+		o[i] = p;
 }
 
-/* Makes order[] a heap; free counters count `free_count`. */
-static void heapify(sl_topk *t, uint64_t free_count)
+static void sift_down(sl_topk *t, uint32_t i, uint32_t n)
+{
+	sift(t, i, n, true);
+}
+
+/* Makes order[] a heap; free counters count `free_count`. track: as sift. */
+static void heapify(sl_topk *t, uint64_t free_count, bool track)
 {
 	for (uint32_t i = 0; i < t->m; i++) {
 		struct place *p = &t->order[i];
@@ -418,7 +445,7 @@ static void heapify(sl_topk *t, uint64_t free_count)
 			p->count = free_count;
 	}
 	for (uint32_t i = t->m / 2; i-- > 0;)
-		sift_down(t, i, t->m);
+		sift(t, i, t->m, track);
 }
 
 /* Sorts the entries (free counters count floor): heap sort (descending),
@@ -429,12 +456,12 @@ static void build_order(sl_topk *t)
 {
 	uint32_t m = t->m, nfree = 0;
 	struct place *o = t->order;
-	heapify(t, t->floor);
+	heapify(t, t->floor, false);
 	for (uint32_t end = m; end > 1; end--) {
 		struct place p = o[0];
 		o[0] = o[end - 1];
 		o[end - 1] = p;
-		sift_down(t, 0, end - 1);
+		sift(t, 0, end - 1, false);
 	}
 	for (uint32_t i = 0, j = m - 1; i < j; i++, j--) {
 		struct place p = o[i];
@@ -744,26 +771,46 @@ static void set_long_max(sl_topk *t)
 	t->long_max = limit > hdrs ? limit - hdrs : 0;
 }
 
-/* Rebuilds order[] as the identity, pos and the index from slots[0..m):
- * slots below n hold keys, their counts parked in `error` (which becomes 0
- * again); the other slots are cleared. */
+/* Rebuilds order[] as the identity (counts 0), pos and the index from
+ * slots[0..m): slots below n hold keys, their counts in `error` as an
+ * exact table keeps them (to_order moves them); the other slots are
+ * cleared. */
 static void rebuild(sl_topk *t)
 {
 	memset(t->index, 0, ((size_t)t->mask + 1) * sizeof(struct chunk));
 	for (uint32_t s = 0; s < t->m; s++) {
 		struct slot *sl = &t->slots[s];
-		uint64_t c = 0;
-		if (s < t->n) {
-			c = sl->error;
-			sl->error = 0;
-		} else {
+		if (s >= t->n)
 			memset(sl, 0, sizeof *sl);
-		}
-		t->order[s] = (struct place){c, s, 0};
+		t->order[s] = (struct place){0, s, 0};
 		sl->pos = s;
+		if (s + AHEAD < t->n)	/* a large table's index is out of cache */
+			__builtin_prefetch(&t->index[(uint32_t)t->slots[s + AHEAD].hash & t->mask], 1);
 		if (s < t->n)
 			index_insert(t, s, sl->hash);
 	}
+}
+
+/* An exact table's counts, kept in the slots' `error` (an exact table's
+ * errors are all 0), go to their entries in order[], as Space-Saving keeps
+ * them; the errors become 0. For a table that stops being exact. */
+static void to_order(sl_topk *t)
+{
+	for (uint32_t s = 0; s < t->n; s++) {	/* held: 0..n-1 */
+		t->order[t->slots[s].pos].count = t->slots[s].error;
+		t->slots[s].error = 0;
+	}
+}
+
+/* A held slot's count and error, wherever the table keeps them. */
+static inline uint64_t count_of(const sl_topk *t, const struct slot *s)
+{
+	return t->exact ? s->error : t->order[s->pos].count;
+}
+
+static inline uint64_t error_of(const sl_topk *t, const struct slot *s)
+{
+	return t->exact ? 0 : s->error;
 }
 
 /* Grows the block of an exact table (held slots 0..n-1) to capacity
@@ -774,14 +821,10 @@ static bool grow_to(sl_topk *t, uint32_t m2)
 {
 	size_t p2 = index_for(m2), nb = block_size(m2, p2);
 	size_t off_s = (size_t)((char *)t->slots - t->block);
-	size_t off_o = (size_t)((char *)t->order - t->block);
 	char *blk = sl_realloc(t->budget, t->block, t->block_bytes, nb);
 	if (!blk)
 		return false;
 	struct slot *old = (struct slot *)(void *)(blk + off_s);
-	const struct place *o = (const struct place *)(const void *)(blk + off_o);
-	for (uint32_t s = 0; s < t->n; s++)	/* park the counts */
-		old[s].error = o[old[s].pos].count;
 	t->block = blk;
 	t->block_bytes = nb;
 	point(t, m2, p2);
@@ -920,9 +963,54 @@ static void cut_keys(sl_topk *t, uint32_t keep, uint32_t mt)
 	}
 }
 
+/* Is entry a before entry b by (count, slot)? A total order: one input,
+ * one selection, whatever the algorithm. */
+static inline bool select_before(const struct place *a, const struct place *b)
+{
+	return a->count < b->count || (a->count == b->count && a->slot < b->slot);
+}
+
+/* Rearranges order[0..m) so that order[k] is the entry of rank k by
+ * (count, slot), those before it are of lower rank and those after of
+ * higher (Hoare's FIND, as Wirth writes it): O(m) expected, touching
+ * order[] only. Then every entry's slot learns its pos again. After a
+ * bound on the rounds (an order that defeats the pivot) it heap-sorts
+ * instead (build_order), which also places rank k at k. */
+static void select_rank(sl_topk *t, uint32_t k)
+{
+	struct place *o = t->order;
+	int64_t lo = 0, hi = (int64_t)t->m - 1;
+	unsigned rounds = 0;
+	while (lo < hi) {
+		if (++rounds > 128) {	/* heap sort: ascending, ranks kept */
+			build_order(t);
+			return;
+		}
+		struct place x = o[k];	/* lo <= k <= hi: the scans stop at it */
+		int64_t i = lo, j = hi;
+		do {
+			while (select_before(&o[i], &x))
+				i++;
+			while (select_before(&x, &o[j]))
+				j--;
+			if (i <= j) {
+				struct place tmp = o[i];
+				o[i++] = o[j];
+				o[j--] = tmp;
+			}
+		} while (i <= j);
+		if (j < (int64_t)k)
+			lo = i;
+		if ((int64_t)k < i)
+			hi = j;
+	}
+	for (uint32_t i = 0; i < t->m; i++)
+		t->slots[o[i].slot].pos = i;
+}
+
 /* Turns an exact table of capacity m > mt into Space-Saving of capacity
- * mt, in its own memory: the mt largest counts are kept (ties broken by the
- * heap sort over slot numbers, so one input gives one table), the floor is
+ * mt, in its own memory: the mt largest counts are kept (ties broken by
+ * slot number: select_rank, so one input gives one table), the floor is
  * the largest count dropped, the kept slots slide to 0..mt-1, the arena is
  * compacted, then block and arena shrink (a shrinking sl_realloc that
  * fails leaves the larger block, which still holds the layout). */
@@ -930,9 +1018,14 @@ static void shrink(sl_topk *t, uint32_t mt)
 {
 	uint32_t m = t->m, n = t->n, keep = n < mt ? n : mt;
 	uint64_t floor = 0;
+	to_order(t);
 	if (n > mt) {
-		build_order(t);	/* ascending; floor is 0, free counters first */
-		floor = t->order[m - mt - 1].count;
+		/* the mt largest counts (free counters count 0, so they go
+		 * first), ties broken by slot: a selection, not a sort */
+		select_rank(t, m - mt);
+		for (uint32_t i = 0; i < m - mt; i++)
+			if (t->order[i].count > floor)
+				floor = t->order[i].count;
 		for (uint32_t i = m - mt; i < m; i++)
 			t->slots[t->order[i].slot].mark = 1;
 	} else {
@@ -979,6 +1072,7 @@ static void shrink(sl_topk *t, uint32_t mt)
 	point(t, mt, pt);
 	memmove(t->slots, old, (size_t)keep * sizeof *old);
 	rebuild(t);
+	to_order(t);	/* the parked counts */
 	t->exact = false;
 	t->floor = floor;
 	build_order(t);
@@ -999,6 +1093,7 @@ void sl_topk_degrade(sl_topk *t)
 		shrink(t, t->m < t->m_max ? t->m : t->m_max);
 		return;
 	}
+	to_order(t);
 	t->exact = false;
 	build_order(t);
 	settle_arena(t);
@@ -1108,8 +1203,7 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 		struct slot *sl = &t->slots[s];
 		sl->hash = hash;
 		sl->len = len32;
-		t->order[sl->pos].count = w;
-		sl->error = 0;
+		sl->error = w;	/* the count, while exact */
 		sl->held = 1;
 		store_key(t, s, key, len);
 		index_insert(t, s, hash);
@@ -1148,6 +1242,36 @@ void sl_topk_prefetch(const sl_topk *t, uint64_t hash)
 	__builtin_prefetch(&t->index[(uint32_t)hash & t->mask]);
 }
 
+/* The slot the first lane of hash's home chunk with hash's tag names, or
+ * NULL: a guess (no bytes compared, no chunk past home) good enough for a
+ * prefetch. Reads the home chunk. */
+static inline const struct slot *likely_slot(const sl_topk *t, uint64_t hash)
+{
+	const struct chunk *ch = &t->index[(uint32_t)hash & t->mask];
+	unsigned m = lanes(ch, tag_of(hash));
+	return m ? &t->slots[ch->slot[__builtin_ctz(m)]] : NULL;
+}
+
+void sl_topk_prefetch_slot(const sl_topk *t, uint64_t hash)
+{
+	const struct slot *s = likely_slot(t, hash);
+	if (s)
+		__builtin_prefetch(s);
+}
+
+void sl_topk_prefetch_count(const sl_topk *t, uint64_t hash)
+{
+	const struct slot *s = likely_slot(t, hash);
+	if (!s)
+		return;
+	if (!t->exact)	/* an exact table counts in the slot */
+		__builtin_prefetch(&t->order[s->pos], 1);
+	if (s->stored > INLINE) {	/* both ends: the compare reads both */
+		__builtin_prefetch(t->arena + s->k.off);
+		__builtin_prefetch(t->arena + s->k.off + s->stored - 1);
+	}
+}
+
 void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 		 uint64_t w)
 {
@@ -1164,7 +1288,7 @@ void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 			if (sl->hash == hash && sl->len == len32 &&
 			    same_bytes(key_at(t, sl), key, sl->stored)) {
 				if (t->exact)
-					t->order[sl->pos].count += w;
+					sl->error += w;	/* the count */
 				else
 					bump(t, s, w);
 				return;
@@ -1191,7 +1315,7 @@ static void add_key(sl_topk *t, const char *key, size_t nbytes, uint32_t len32, 
 	if (!a) {
 		add_new(t, key, nbytes, len32, hash, w);
 	} else if (t->exact) {
-		t->order[a->pos].count += w;
+		a->error += w;	/* the count */
 	} else {
 		bump(t, (uint32_t)(a - t->slots), w);
 	}
@@ -1206,8 +1330,9 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		 * of exact counts, which keep (1)-(3) */
 		for (uint32_t i = 0; i < src->n; i++) {
 			const struct slot *b = &src->slots[i];
-			add_key(dst, key_at(src, b), b->stored, b->len, b->hash,
-				src->order[b->pos].count);
+			if (i + AHEAD < src->n)
+				sl_topk_prefetch(dst, src->slots[i + AHEAD].hash);
+			add_key(dst, key_at(src, b), b->stored, b->len, b->hash, b->error);
 		}
 		return SL_OK;
 	}
@@ -1225,17 +1350,23 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 	uint32_t m_a = dst->m, m_b = src->m;
 	bool was_exact = dst->exact, exact = dst->exact && src->exact, lost = false;
 	uint64_t dropped = 0;
-	if (!exact)
-		dst->exact = false;	/* stores are Space-Saving's (cut to fit) */
+	/* counts where Space-Saving keeps them; stores are Space-Saving's
+	 * (cut to fit). Only dst == src can be exact here: it goes back
+	 * below. */
+	if (was_exact)
+		to_order(dst);
+	dst->exact = false;
 
 	/* (a) keys held by both */
 	for (uint32_t i = 0; i < m_b; i++) {
 		const struct slot *b = &src->slots[i];
+		if (i + AHEAD < m_b)
+			sl_topk_prefetch(dst, src->slots[i + AHEAD].hash);
 		if (!b->held)
 			continue;
 		struct slot *a = find(dst, key_at(src, b), b->stored, b->len, b->hash);
 		if (a) {
-			uint64_t c = src->order[b->pos].count, e = b->error;
+			uint64_t c = count_of(src, b), e = error_of(src, b);
 			dst->order[a->pos].count += c;
 			a->error += e;
 			a->mark = 1;
@@ -1251,23 +1382,25 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		}
 	}
 	/* (c) */
-	heapify(dst, floor_a);
+	heapify(dst, floor_a, true);
 	/* (d) src keys dst does not hold: dst's floor bounds their count there */
 	for (uint32_t i = 0; i < m_b; i++) {
 		const struct slot *b = &src->slots[i];
+		if (i + AHEAD < m_b)
+			sl_topk_prefetch(dst, src->slots[i + AHEAD].hash);
 		if (!b->held)
 			continue;
 		const char *key = key_at(src, b);
 		struct slot *a = find(dst, key, b->stored, b->len, b->hash);
 		if (a) {
 			if (!a->mark) {	/* agrees with a key placed in (d) */
-				dst->order[a->pos].count += src->order[b->pos].count;
-				a->error += b->error;
+				dst->order[a->pos].count += count_of(src, b);
+				a->error += error_of(src, b);
 				sift_down(dst, a->pos, m_a);
 			}
 			continue;
 		}
-		uint64_t c = floor_a + src->order[b->pos].count, e = floor_a + b->error;
+		uint64_t c = floor_a + count_of(src, b), e = floor_a + error_of(src, b);
 		uint32_t s = dst->order[0].slot;
 		if (!dst->slots[s].held) {
 			/* a free counter (the root is one when any is left);
@@ -1309,6 +1442,9 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		if (dropped > dst->floor)
 			dst->floor = dropped;
 		build_order(dst);
+	} else {	/* the counts back where an exact table keeps them */
+		for (uint32_t s = 0; s < dst->n; s++)
+			dst->slots[s].error = dst->order[dst->slots[s].pos].count;
 	}
 	return SL_OK;
 }
@@ -1358,8 +1494,8 @@ size_t sl_topk_list(const sl_topk *t, sl_topk_row *rows, size_t n)
 		sl_topk_row r = {
 			.value = key_at(t, s),
 			.len = s->stored,
-			.count = t->order[s->pos].count,
-			.max_error = s->error,
+			.count = count_of(t, s),
+			.max_error = error_of(t, s),
 			.truncated = s->stored < s->len,
 		};
 		if (k < n) {
@@ -1447,8 +1583,8 @@ void sl_topk_encode(const sl_topk *t, sl_wire_writer *w)
 		}
 		sl_wire_u64(w, s->hash);
 		sl_wire_u32(w, s->len);
-		sl_wire_u64(w, p->count);
-		sl_wire_u64(w, s->error);
+		sl_wire_u64(w, count_of(t, s));
+		sl_wire_u64(w, error_of(t, s));
 		sl_wire_u16(w, s->stored);
 		sl_wire_bytes(w, key_at(t, s), s->stored);
 	}
@@ -1560,8 +1696,6 @@ static sl_status fill_table(sl_topk *t, const table_head *h, const char **why)
 				g++;
 			t->order[pos] = (struct place){e.count, s, g};
 			t->gend[g] = pos;
-		} else {
-			t->order[pos].count = e.count;
 		}
 		sl->pos = pos;
 		if (!e.held)
@@ -1571,7 +1705,7 @@ static sl_status fill_table(sl_topk *t, const table_head *h, const char **why)
 			return bad_table(why, "top list holds a key twice");
 		sl->hash = e.hash;
 		sl->len = e.len;
-		sl->error = e.error;
+		sl->error = h->exact ? e.count : e.error;	/* exact: the count */
 		sl->held = 1;
 		store_key(t, s, key, e.stored);
 		index_insert(t, s, e.hash);

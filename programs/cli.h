@@ -52,6 +52,13 @@ int cmd_dedup(int argc, char **argv);  /* programs/cmd_dedup.c */
 int cmd_merge(int argc, char **argv);  /* programs/cmd_state.c */
 int cmd_report(int argc, char **argv); /* programs/cmd_state.c */
 
+/* Sets the C library's allocation policy for a run (programs/cli_io.c):
+ * one arena for all threads, blocks of 32 KiB and more mapped on their own,
+ * no padding at the heap's top; it keeps the peak RSS near the budget.
+ * Call it first in main, before any allocation. Does nothing outside
+ * glibc. */
+void cli_malloc_policy(void);
+
 /* Length of the well-formed UTF-8 sequence at s[0 .. n-1] (RFC 3629), or 0. */
 size_t cli_utf8_seq(const unsigned char *s, size_t n);
 

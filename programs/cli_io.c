@@ -4,7 +4,8 @@
  * lib/outfile.c, checked before any input is read), the temporary
  * directory's default, option values (sizes, --series, --tz), long options
  * spelled in full, the text of an input's read error, and the messages a
- * run prints at its end (malformed-line samples, "no line parsed").
+ * run prints at its end (malformed-line samples, "no line parsed"), and
+ * the C library's allocation policy (cli_malloc_policy).
  */
 #include "cli.h"
 
@@ -13,8 +14,33 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
+
+/*
+ * The budget (lib/budget.c) caps the bytes the structures ask for; what the
+ * process holds beyond them is the C library's: glibc gives each worker
+ * thread an arena of its own, keeps freed heap memory, and raises its mmap
+ * threshold each time a large block is freed, so the blocks a growing
+ * table frees stay in the heap as holes. Measured at -m 1M -j 2 on a 200 MB
+ * log (peak RSS, 8 runs): 4.1-4.5 MB with the defaults, 3.7-4.0 MB with
+ * one arena, blocks of 32 KiB and more mapped on their own (a fixed
+ * threshold: freed, they go back to the system; grown, they are remapped
+ * rather than copied) and no padding at the heap's top. The workers do not
+ * allocate per line, so one arena costs no measurable time (-m 1M and
+ * -m 64M run as fast). Other C libraries: nothing to set.
+ */
+void cli_malloc_policy(void)
+{
+#if defined(__GLIBC__)
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
+	mallopt(M_TOP_PAD, 0);
+#endif
+}
 
 const char *cli_tmpdir(const char *given)
 {

@@ -131,6 +131,75 @@ static void merge_matches_one_pass(size_t max_bytes, unsigned clients, size_t n)
 	free(b);
 }
 
+/* Every row of top list t of a and b: the same keys, counts and errors. */
+static void assert_same_top(const sl_topk *a, const sl_topk *b)
+{
+	assert_int_equal(sl_topk_is_exact(a), sl_topk_is_exact(b));
+	assert_int_equal(sl_topk_total(a), sl_topk_total(b));
+	size_t cap = sl_topk_capacity(a) + 1;
+	sl_topk_row *ra = malloc(cap * sizeof *ra), *rb = malloc(cap * sizeof *rb);
+	size_t na = sl_topk_list(a, ra, cap), nb = sl_topk_list(b, rb, cap);
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++) {
+		assert_int_equal(ra[i].count, rb[i].count);
+		assert_int_equal(ra[i].max_error, rb[i].max_error);
+		assert_int_equal(ra[i].len, rb[i].len);
+		assert_memory_equal(ra[i].value, rb[i].value, ra[i].len);
+	}
+	free(ra);
+	free(rb);
+}
+
+/* Once the pool holds more than the caches (2 MiB), sl_report_feed runs the
+ * lines through its prefetch pipeline (a ring of lines between parsing and
+ * recording). The sketches must see the same adds in the same order as
+ * when each line is fed on its own (the ring then holds one line): the
+ * same report, exact lists and Space-Saving ones alike, with malformed
+ * lines between valid ones and feeds that end inside the ring. */
+static void pipeline_feeds_like_single_lines(void **state)
+{
+	(void)state;
+	tu_rng r = {seed};
+	size_t n = 120000, cap = n * 200;
+	char *buf = malloc(cap);
+	size_t len = gen(buf, cap, &r, n, 200000, 60000, 1700000000);
+	sl_budget bud;
+	sl_budget_init(&bud, 64 << 20);
+	sl_report *whole, *single;
+	assert_int_equal(sl_report_new(&whole, &bud, SL_FMT_COMBINED, 6 << 20), SL_OK);
+	assert_int_equal(sl_report_new(&single, &bud, SL_FMT_COMBINED, 6 << 20), SL_OK);
+	/* the first third grows the tables (fed whole: not yet pipelined) */
+	size_t third = len / 3;
+	while (buf[third - 1] != '\n')
+		third++;
+	sl_report_feed(whole, buf, third);
+	assert_true(whole->pool.used > (2u << 20)); /* the rest is pipelined */
+	/* then pieces of 1 to 40 lines: most end inside the ring */
+	for (size_t at = third; at < len;) {
+		size_t end = at, lines = 1 + (size_t)tu_below(&r, 40);
+		while (end < len && lines)
+			lines -= buf[end++] == '\n';
+		sl_report_feed(whole, buf + at, end - at);
+		at = end;
+	}
+	for (size_t at = 0; at < len;) {
+		const char *nl = memchr(buf + at, '\n', len - at);
+		size_t end = nl ? (size_t)(nl - buf) + 1 : len;
+		sl_report_feed(single, buf + at, end - at);
+		at = end;
+	}
+	assert_reports_equal(whole, single);
+	bool some_degraded = false;
+	for (int t = 0; t < SL_TOP_COUNT; t++) {
+		assert_same_top(whole->top[t], single->top[t]);
+		some_degraded |= !sl_topk_is_exact(whole->top[t]);
+	}
+	assert_true(some_degraded); /* Space-Saving's adds were compared too */
+	sl_report_free(whole);
+	sl_report_free(single);
+	free(buf);
+}
+
 static void merge_exact(void **state)
 {
 	(void)state;
@@ -743,6 +812,7 @@ int main(void)
 	seed = tu_seed("test_report", 7);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(merge_exact),
+		cmocka_unit_test(pipeline_feeds_like_single_lines),
 		cmocka_unit_test(merge_degraded),
 		cmocka_unit_test(refusing_budget_degrades),
 		cmocka_unit_test(budget_minimum),

@@ -1018,6 +1018,78 @@ static void pool_grows_then_shrinks(void **state)
 	zipf_free(&z);
 }
 
+/* A pool that never frees anything: a pooled table grows while its budget
+ * allows and degrades itself only when asked (sl_topk_degrade). */
+static bool never_relieve(void *ud, const void *requester)
+{
+	(void)ud;
+	(void)requester;
+	return false;
+}
+
+/* A grown exact table that degrades keeps the m_max largest counts
+ * (shrink selects them, ties broken by arrival), whatever the order the
+ * counts came in: flat counts (every key tied at the boundary), counts
+ * rising or falling with the arrival order, two levels, and a random
+ * draw. Checked against the naive counts: every key not kept has a true
+ * count <= every kept count, plus the guarantees of check_topk. */
+static void degrade_keeps_the_largest(void **state)
+{
+	(void)state;
+	uint64_t seed0 = tu_seed("topk_shrink", 41);
+	tu_rng rng = {seed0};
+	const size_t nkeys = 3000;
+	for (int pattern = 0; pattern < 5; pattern++) {
+		sl_budget b;
+		sl_budget_init(&b, 16 << 20);
+		sl_topk *t = sl_topk_new(&b, SMALL);
+		assert_non_null(t);
+		sl_topk_set_pool(t, never_relieve, NULL);
+		ref r;
+		ref_init(&r, nkeys, KEYS_VARIED);
+		for (size_t id = 0; id < nkeys; id++) {
+			uint64_t w = pattern == 0   ? 3
+				     : pattern == 1 ? 1 + id / 100
+				     : pattern == 2 ? 1 + (nkeys - id) / 100
+				     : pattern == 3 ? 1 + (id % 7 == 0)
+						    : 1 + tu_below(&rng, 5);
+			feed(t, &r, id, w);
+		}
+		assert_true(sl_topk_is_exact(t));
+		assert_true(sl_topk_capacity(t) >= nkeys);
+		sl_topk_degrade(t);
+		assert_false(sl_topk_is_exact(t));
+		size_t m = sl_topk_capacity(t);
+		assert_true(m < nkeys);
+		check_topk(t, &r);
+		sl_topk_row *rows = calloc(m, sizeof *rows);
+		char *kept = calloc(nkeys, 1);
+		assert_true(rows && kept);
+		size_t k = sl_topk_list(t, rows, m);
+		assert_int_equal(k, m);
+		uint64_t least_kept = UINT64_MAX;
+		for (size_t i = 0; i < k; i++) {
+			long id = decode(&rows[i]);
+			assert_true(id >= 0 && (size_t)id < nkeys);
+			kept[id] = 1;
+			/* degrading alone loses no count: kept keys are exact */
+			assert_int_equal(rows[i].count, r.truth[id]);
+			if (r.truth[id] < least_kept)
+				least_kept = r.truth[id];
+		}
+		for (size_t id = 0; id < nkeys; id++)
+			if (!kept[id] && r.truth[id] > least_kept)
+				fail_msg("pattern %d: key %zu (count %llu) dropped, %llu kept (seed %llu)",
+					 pattern, id, (unsigned long long)r.truth[id],
+					 (unsigned long long)least_kept, (unsigned long long)seed0);
+		free(rows);
+		free(kept);
+		ref_free(&r);
+		sl_topk_free(t);
+		assert_int_equal(b.used, 0);
+	}
+}
+
 /* Two exact tables whose union passes each one's max_bytes: the merge
  * grows dst (pooled) and stays exact, every key whole; at the same sizes
  * without a pool it degrades and keeps the bounds. */
@@ -1068,6 +1140,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(budget_and_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(checker_can_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(pool_grows_then_shrinks, setup, teardown),
+		cmocka_unit_test_setup_teardown(degrade_keeps_the_largest, setup, teardown),
 		cmocka_unit_test_setup_teardown(merge_grows_exact, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
