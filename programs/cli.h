@@ -107,18 +107,6 @@ int cli_check_parsed(const char *prog, const sl_report *rep, bool detected);
 /* A field number N >= 1 (-k N), digits only: 0, or -1 (nothing printed). */
 int cli_parse_field(const char *text, uint32_t *out);
 
-/*
- * The message for an input whose read failed with st (err: the errno of an
- * SL_EIO), as one line without a newline, into buf (cap > 0); returns buf.
- * For SL_ENOMEM, need is sl_input_need() of the failed input: 0 (unknown)
- * gives the old generic text, UINT64_MAX says no budget can decode it, any
- * other value is named ("needs 2.5 MiB (2,652,288 bytes)", KiB below 1 MiB);
- * suggest, when not 0, is a --memory value that would do, printed rounded up
- * to whole MiB (programs/cli_io.c).
- */
-const char *cli_input_error_text(char *buf, size_t cap, sl_status st, int err,
-				 uint64_t need, uint64_t suggest);
-
 /* Does s end with suffix? */
 int cli_ends_with(const char *s, const char *suffix);
 

@@ -10,7 +10,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -310,47 +309,4 @@ int cli_outfile_fclose(const char *prog, sl_outfile *f, FILE *out, const char *p
 		return -1;
 	}
 	return cli_outfile_commit(prog, f, path);
-}
-
-/* n with a comma every three digits, into out (at least 27 bytes). */
-static void grouped(char *out, uint64_t n)
-{
-	char digits[21];
-	int len = snprintf(digits, sizeof digits, "%" PRIu64, n), o = 0;
-	for (int i = 0; i < len; i++) {
-		if (i > 0 && (len - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = digits[i];
-	}
-	out[o] = '\0';
-}
-
-const char *cli_input_error_text(char *buf, size_t cap, sl_status st, int err,
-				 uint64_t need, uint64_t suggest)
-{
-	const char *text;
-	if (st == SL_ENOMEM && need == UINT64_MAX) {
-		snprintf(buf, cap, "the file's zstd window is larger than the decoder accepts "
-				   "(over 2 GiB): no --memory can read it");
-	} else if (st == SL_ENOMEM && need > 0) {
-		char bytes[32], more[64] = "";
-		const uint64_t mib = (uint64_t)1 << 20;
-		grouped(bytes, need);
-		if (suggest)
-			snprintf(more, sizeof more, " to at least %" PRIu64 "M",
-				 suggest / mib + (suggest % mib != 0));
-		bool small = need < mib;
-		snprintf(buf, cap, "the decompressor needs %.1f %s (%s bytes) for this file, "
-				   "more than the budget has left; raise --memory%s",
-			 (double)need / (small ? 1024.0 : (double)mib), small ? "KiB" : "MiB",
-			 bytes, more);
-	} else {
-		if (st == SL_ENOMEM)
-			text = "the decompressor needs more memory than the budget has left; "
-			       "raise --memory";
-		else if (st != SL_EIO || !(text = strerrordesc_np(err)))
-			text = sl_strerror(st);
-		snprintf(buf, cap, "%s", text);
-	}
-	return buf;
 }

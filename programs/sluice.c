@@ -194,6 +194,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{"sort", cmd_sort}, {"dedup", cmd_dedup}, {"merge", cmd_merge}, {"report", cmd_report},
 	};
+	cli_malloc_policy();   /* before any allocation: freed memory goes back */
 	cli_signals_install(); /* a save in progress is abandoned cleanly */
 	if (argc > 1)
 		for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
