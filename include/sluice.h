@@ -1022,6 +1022,16 @@ void sl_report_add_oversized(sl_report *r, uint64_t n);
  * the first of the union. */
 sl_status sl_report_merge(sl_report *dst, const sl_report *src);
 
+/*
+ * As sl_report_merge, then frees src; its exact tables are freed as each
+ * is merged (the top lists first, then the distinct sets), so that what
+ * src held is the budget's again while dst grows: worker reports whose
+ * union fits the budget, though not beside both parts, merge exact. src is
+ * invalid afterwards on SL_OK; on an error it is as sl_report_merge leaves
+ * it (SL_EMISMATCH: untouched) and still the caller's.
+ */
+sl_status sl_report_merge_free(sl_report *dst, sl_report *src);
+
 /* ------------------------------------------------------------------------ */
 /* Output files (lib/outfile.c)                                              */
 /* ------------------------------------------------------------------------ */

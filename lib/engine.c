@@ -1348,10 +1348,11 @@ static int resume(run_t *r)
 }
 
 /* Step 5: the workers' reports merge into worker 0's in worker order. The
- * read buffers are freed first; before each merge worker 0's report may
- * grow into all the budget no part holds now (less what the rows and the
- * state facts will take), so worker tables whose union fits stay exact.
- * Every thread has ended, so what is free is the same on every run. */
+ * read buffers are freed first; worker 0's report may then grow into all
+ * the budget no part holds (less what the rows and the state facts will
+ * take), and each worker's tables are freed as they are merged, so worker
+ * tables whose union fits stay exact. Every thread has ended, so what is
+ * free is the same on every run. */
 static void merge(run_t *r)
 {
 	r->threads_peak = parts_peak(r);
@@ -1366,18 +1367,22 @@ static void merge(run_t *r)
 		       (r->ninputs + (r->loaded ? r->loaded->ninputs : 0)) *
 			       (sizeof(input_t) + sizeof(sl_state_input)) +
 		       REPORT_SLACK;
+	/* What the rows and the facts will need is set aside first; worker 0's
+	 * report may then take whatever the root budget has free, which grows
+	 * as each merged part of each worker is freed (sl_report_merge_free) */
+	void *aside = sl_malloc(&r->own, after);
 	sl_budget *b0 = r->loaded ? &r->state_mem : &r->workers[0].budget;
+	if (r->jobs > 1) {
+		sl_budget_set_limit(b0, r->budget.limit);
+		if (rep->bytes_held < r->budget.limit)
+			sl_report_set_limit(rep, r->budget.limit);
+	}
 	for (int i = 1; i < r->jobs; i++) {
-		size_t used = atomic_load((_Atomic size_t *)&r->budget.used);
-		size_t room = r->budget.limit > used + after ? r->budget.limit - used - after : 0;
-		if (b0->limit < b0->used + room) /* b0->used + room <= the budget */
-			sl_budget_set_limit(b0, b0->used + room);
-		if (rep->bytes_held < b0->used + room)
-			sl_report_set_limit(rep, b0->used + room);
-		sl_report_merge(rep, r->workers[i].report);
-		sl_report_free(r->workers[i].report);
+		if (sl_report_merge_free(rep, r->workers[i].report) != SL_OK)
+			sl_report_free(r->workers[i].report); /* cannot happen: one format */
 		r->workers[i].report = NULL;
 	}
+	sl_free(&r->own, aside, after);
 	sl_report_add_oversized(rep, r->reader_oversized);
 	r->rep = rep;
 }

@@ -201,11 +201,17 @@ void sl_report_free(sl_report *r)
  * The report's exact tables (ips, visitors and the six top lists; for
  * SL_FMT_LINES distinct_lines and top_lines) share the report's budget:
  * each may grow past its share while the budget allows. When the budget
- * refuses one, pool_relieve degrades the table holding the most bytes
- * beyond its own share (ties: the first in the order above), which gives
- * those bytes back; if that table is the one asking, or none holds more
- * than its share, the one asking degrades itself. A degraded table keeps
- * at most its share, so degrading never needs memory and never fails. The
+ * refuses one, pool_relieve degrades a table that holds more than its own
+ * share, which gives the excess back: first the top list holding the most
+ * beyond its share (ties: the first in the order above), and only when no
+ * top list does, the distinct set over its share with the most keys (ties:
+ * the visitors before the IPs). A key costs a top list about
+ * a hundred bytes and a distinct set eight, and a degraded top list still
+ * ranks its heavy hitters within Space-Saving's bound, while a distinct
+ * count is the figure users check first: so the distinct counts stay exact
+ * the longest. If the table chosen is the one asking, or none holds more
+ * than its share, the one asking degrades itself. A degraded table keeps at
+ * most its share, so degrading never needs memory and never fails. The
  * choice depends only on the tables' contents: one input, one answer.
  */
 static bool pool_relieve(void *ud, const void *requester)
@@ -214,15 +220,6 @@ static bool pool_relieve(void *ud, const void *requester)
 	const void *best = NULL;
 	size_t most = 0;
 	bool best_topk = false;
-	sl_distinct *d[3] = {r->ips, r->visitors, r->distinct_lines};
-	for (int i = 0; i < 3; i++) {
-		size_t x = d[i] ? sl_distinct_excess(d[i]) : 0;
-		if (x > most) {
-			most = x;
-			best = d[i];
-			best_topk = false;
-		}
-	}
 	for (int i = 0; i <= SL_TOP_COUNT; i++) {
 		sl_topk *t = i < SL_TOP_COUNT ? r->top[i] : r->top_lines;
 		size_t x = t ? sl_topk_excess(t) : 0;
@@ -230,6 +227,20 @@ static bool pool_relieve(void *ud, const void *requester)
 			most = x;
 			best = t;
 			best_topk = true;
+		}
+	}
+	/* among the distinct sets holding more than their share, the one with
+	 * the most keys (it will ask again first; ties: the visitors before
+	 * the IPs, the cheaper and more read figure) */
+	sl_distinct *d[3] = {r->visitors, r->ips, r->distinct_lines};
+	double keys = -1;
+	for (int i = 0; i < 3 && !best_topk; i++) {
+		if (!d[i] || !sl_distinct_excess(d[i]))
+			continue;
+		double k = sl_distinct_estimate(d[i]).estimate;
+		if (k > keys) {
+			keys = k;
+			best = d[i];
 		}
 	}
 	if (!best || best == requester)
@@ -1244,7 +1255,26 @@ static void keep_first_samples(sl_report *dst, const sl_report *src)
 	dst->nsamples = n;
 }
 
+/* dst += src. consume: src is the caller's to give up: each of its exact
+ * tables is freed as soon as it is merged, top lists first, so the memory it
+ * held is the budget's again when the distinct sets, whose union may need a
+ * larger table, are merged. */
+static sl_status merge(sl_report *dst, sl_report *src, bool consume);
+
 sl_status sl_report_merge(sl_report *dst, const sl_report *src)
+{
+	return merge(dst, (sl_report *)(uintptr_t)src, false);
+}
+
+sl_status sl_report_merge_free(sl_report *dst, sl_report *src)
+{
+	sl_status st = merge(dst, src, true);
+	if (st == SL_OK)
+		sl_report_free(src);
+	return st;
+}
+
+static sl_status merge(sl_report *dst, sl_report *src, bool consume)
 {
 	if (dst->format != src->format || !dst->exact != !src->exact ||
 	    dst->visitors_4xx != src->visitors_4xx)
@@ -1274,8 +1304,12 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 	}
 	if (dst->format == SL_FMT_LINES) {
 		if (!dst->exact) {
-			sl_distinct_merge(dst->distinct_lines, src->distinct_lines);
 			sl_topk_merge(dst->top_lines, src->top_lines);
+			if (consume) {
+				sl_topk_free(src->top_lines);
+				src->top_lines = NULL;
+			}
+			sl_distinct_merge(dst->distinct_lines, src->distinct_lines);
 			sl_relq_merge(dst->line_length_q, src->line_length_q);
 		} else if (dst->exact_status == SL_OK) {
 			/* src's spilled and raw values move into dst's sort */
@@ -1289,10 +1323,19 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 	sl_tally_merge(&dst->methods, &src->methods);
 	sl_tally_merge(&dst->protocols, &src->protocols);
 	if (!dst->exact) {
-		sl_distinct_merge(dst->ips, src->ips);
-		sl_distinct_merge(dst->visitors, src->visitors);
-		for (int i = 0; i < SL_TOP_COUNT; i++)
+		for (int i = 0; i < SL_TOP_COUNT; i++) {
 			sl_topk_merge(dst->top[i], src->top[i]);
+			if (consume) {
+				sl_topk_free(src->top[i]);
+				src->top[i] = NULL;
+			}
+		}
+		sl_distinct_merge(dst->ips, src->ips);
+		if (consume) {
+			sl_distinct_free(src->ips);
+			src->ips = NULL;
+		}
+		sl_distinct_merge(dst->visitors, src->visitors);
 	}
 	if (!dst->exact) {
 		sl_relq_merge(dst->request_time_q, src->request_time_q);
