@@ -27,7 +27,8 @@
 #      against cut -d' ' -f1 | sort -u | wc -l, within the stated interval.
 #   6. The request-time p99 and p999 against the true values (sort -n of
 #      the request-time field), as relative errors (target: within 1%).
-#   6. If goaccess is installed: goaccess --log-format=COMBINED against
+#   7. Budgets: -m 1M against -m 64M (and SLUICE_OLD beside -m 1M).
+#   8. If goaccess is installed: goaccess --log-format=COMBINED against
 #      sluice on a $BENCH_SLICE (default 100M) slice cut at a line end.
 # Everything printed is computed from this run's measurements; the output
 # goes to stdout only (record it in docs/benchmarks.md by hand).
