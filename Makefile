@@ -107,7 +107,8 @@ valgrind: deps
 	    scripts/run-tests.sh $(BUILD) $(TEST_BIN)
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@echo "demo: building sluice (make all)"
+	@$(MAKE) --no-print-directory -s all
 	@mkdir -p $(BUILD)
 	@./sluice-gen --lines 200000 --seed 1 --request-time --malformed 0.001 > $(BUILD)/demo.log
 	@echo "demo: ./sluice $(BUILD)/demo.log (200,000 generated lines, 0.1% malformed)"; echo
