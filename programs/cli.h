@@ -80,6 +80,10 @@ void cli_print_samples(const char *prog, const sl_report *rep, const cli_input *
 int cli_parse_memory(const char *prog, const char *text, size_t *out);
 int cli_parse_separator(const char *prog, const char *text, int *out);
 
+/* --top N (0 to 100000 rows): store and return 0, or print "PROG: invalid
+ * --top 'N'" and -1. */
+int cli_parse_top(const char *prog, const char *text, long *out);
+
 /* --series NAME (minute, hour, day) and --tz (UTC, Z or [+-]HH[:]MM, at
  * most 14:59): store and return 0, or print "PROG: invalid ..." and -1. */
 int cli_parse_series(const char *prog, const char *text, int *out);

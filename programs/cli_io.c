@@ -126,6 +126,18 @@ int cli_check_parsed(const char *prog, const sl_report *rep, bool detected)
 	return 2;
 }
 
+int cli_parse_top(const char *prog, const char *text, long *out)
+{
+	char *end;
+	long n = strtol(text, &end, 10);
+	if (*text == '\0' || *end != '\0' || n < 0 || n > 100000) {
+		fprintf(stderr, "%s: invalid --top '%s'\n", prog, text);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
 int cli_parse_series(const char *prog, const char *text, int *out)
 {
 	static const char *const names[] = {"auto", "minute", "hour", "day"};

@@ -258,15 +258,10 @@ int cmd_report(int argc, char **argv)
 			tz_given = true;
 			break;
 		case 'o': output = optarg; break;
-		case 'n': {
-			char *end;
-			top_n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || top_n < 0 || top_n > 100000) {
-				fprintf(stderr, "%s: invalid --top '%s'\n", prog, optarg);
+		case 'n':
+			if (cli_parse_top(prog, optarg, &top_n) < 0)
 				return EXIT_TROUBLE;
-			}
 			break;
-		}
 		case 'q': quiet = 1; break;
 		case 'h':
 			printf("Usage: %s report [OPTION]... STATE...\n"

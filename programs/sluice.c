@@ -251,16 +251,11 @@ int main(int argc, char **argv)
 		case OPT_SAVE: save_path = optarg; break;
 		case OPT_STATE: state_path = optarg; break;
 		case 'o': output = optarg; break;
-		case 'n': {
-			char *end;
+		case 'n':
 			top_arg = optarg;
-			top_n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || top_n < 0 || top_n > 100000) {
-				fprintf(stderr, "%s: invalid --top '%s'\n", prog, optarg);
+			if (cli_parse_top(prog, optarg, &top_n) < 0)
 				return EXIT_TROUBLE;
-			}
 			break;
-		}
 		case OPT_SERIES:
 			if (cli_parse_series(prog, optarg, &series) < 0)
 				return EXIT_TROUBLE;
