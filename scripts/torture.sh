@@ -17,6 +17,8 @@
 #             the JSON must be the same bytes every time
 #   shrink    a file truncated while it is read: all its lines, the cut
 #             file's, or exit 2 saying it shrank
+#   exactbig  --exact at -m 1M on millions of distinct keys, against seq
+#             and awk
 #
 # TORTURE_SCALE (default 1) multiplies the number of runs; TORTURE_SEED
 # (default: the time) seeds the shell's choices and is printed.
@@ -165,10 +167,35 @@ for i in $(seq 1 $((10 * scale))); do
 	esac
 done
 
+# exactbig: --exact at -m 1M on millions of distinct keys (issue 12 item
+# 5): 3 million distinct lines, and an access log of 1.5 million lines with
+# about half a million distinct clients, against seq's and awk's counts.
+t_exactbig=0 f_exactbig=0
+for j in 1 2; do
+	t_exactbig=$((t_exactbig + 1))
+	seq 1 3000000 > many.txt
+	"$bin" -q --exact -f lines -m 1M -j $j --json many.txt > out.json 2> err.txt
+	got=$(grep -o '"distinct_lines": {"estimate": [0-9]*' out.json | grep -o '[0-9]*$')
+	ex=$(grep -o '"distinct_lines": {[^}]*}' out.json | grep -o '"exact": [a-z]*' | cut -d ' ' -f 2)
+	[ "$got" = 3000000 ] && [ "$ex" = true ] ||
+		{ f_exactbig=$((f_exactbig + 1)); fail "exactbig: -f lines -j $j: $got distinct (exact: $ex) of 3000000 ($(head -c 200 err.txt))"; }
+done
+"$gen" --lines 1500000 --seed "$seed" --ips 16000000 > ips.log
+want=$(awk '{print $1}' ips.log | sort -u | wc -l)
+for j in 1 2; do
+	t_exactbig=$((t_exactbig + 1))
+	"$bin" -q --exact -m 1M -j $j --json ips.log > out.json 2> err.txt
+	got=$(grep -o '"unique_ips": {"estimate": [0-9]*' out.json | grep -o '[0-9]*$')
+	[ "$got" = "$want" ] ||
+		{ f_exactbig=$((f_exactbig + 1)); fail "exactbig: -j $j: $got unique IPs, awk counts $want ($(head -c 200 err.txt))"; }
+done
+rm -f many.txt ips.log
+
 printf '\n%-10s %6s %9s\n' family runs failures
 printf '%-10s %6d %9d\n' longkeys $t_longkeys $f_longkeys pipes $t_pipes $f_pipes \
-	kills $t_kills $f_kills jobs $t_jobs $f_jobs shrink $t_shrink $f_shrink
-total=$((f_longkeys + f_pipes + f_kills + f_jobs + f_shrink))
+	kills $t_kills $f_kills jobs $t_jobs $f_jobs shrink $t_shrink $f_shrink \
+	exactbig $t_exactbig $f_exactbig
+total=$((f_longkeys + f_pipes + f_kills + f_jobs + f_shrink + f_exactbig))
 if [ $total -ne 0 ]; then
 	printf '\nfailures:%s\n' "$fails"
 	exit 1
