@@ -420,9 +420,7 @@ int main(void)
 		cmocka_unit_test(lines_exact),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
+	if (tu_rmtree(tmpdir) != 0)
 		rc = rc ? rc : 1;
 	return rc;
 }

@@ -292,9 +292,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return tu_run(cmd) == 0 ? 0 : -1;
+	return tu_rmtree(dir);
 }
 
 int main(void)

@@ -25,7 +25,6 @@
 #include "json.h"
 #include "testutil.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -354,19 +353,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	DIR *d = opendir(tmpdir);
-	if (!d)
-		return -1;
-	struct dirent *e;
-	char path[512];
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	return rmdir(tmpdir);
+	return tu_rmtree(tmpdir);
 }
 
 /* ---- item 4: pipes, FIFOs and /dev/stdin lose no byte ------------------ */

@@ -11,7 +11,6 @@
  */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -277,20 +276,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	DIR *d = opendir(tmpdir);
-	if (!d)
-		return -1;
-	struct dirent *e;
-	char path[512];
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-		if (unlink(path) != 0)
-			rmdir(path);
-	}
-	closedir(d);
-	return rmdir(tmpdir);
+	return tu_rmtree(tmpdir);
 }
 
 /* ---- tests ------------------------------------------------------------- */

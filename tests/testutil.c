@@ -2,6 +2,8 @@
  * program under test, log times and the failing allocator. */
 #include "testutil.h"
 
+#include <ftw.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,4 +100,18 @@ const char *tu_sluice_bin(void)
 {
 	const char *bin = getenv("SLUICE_BIN");
 	return bin && *bin ? bin : "./sluice";
+}
+
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 ? 0 : -1;
+}
+
+int tu_rmtree(const char *dir)
+{
+	/* depth first, not following symlinks (a test's links stay links) */
+	return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }

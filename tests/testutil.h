@@ -55,6 +55,10 @@ void tu_write_file(const char *path, const char *data, size_t n);
 /* Do files a and b hold the same bytes? (false if either is unreadable) */
 bool tu_same_files(const char *a, const char *b);
 
+/* Removes dir and everything under it (no shell); 0, or -1 if something
+ * could not be removed. */
+int tu_rmtree(const char *dir);
+
 /* Runs cmd through the shell; its exit status, or -1 if it did not exit. */
 int tu_run(const char *cmd);
 
