@@ -38,21 +38,6 @@ static double worst_overall;
 
 /* ---- exact reference ------------------------------------------------------ */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double *sorted_copy(const double *x, size_t n)
-{
-	double *s = malloc(n * sizeof *s);
-	assert_non_null(s);
-	memcpy(s, x, n * sizeof *s);
-	qsort(s, n, sizeof *s, cmp_double);
-	return s;
-}
-
 /* #(values < x) in sorted[0..n) */
 static size_t count_lt(const double *sorted, size_t n, double x)
 {
@@ -254,7 +239,7 @@ static void exact_until_first_compaction(void **state)
 			sl_kll_add(s, x[m - 1]);
 			if (m % 7 != 0 && m != k)
 				continue;
-			double *sorted = sorted_copy(x, m);
+			double *sorted = tu_sorted_copy(x, m);
 			assert_true(sl_kll_rank_error(s) == 0);
 			for (int j = 0; j <= 100; j++) {
 				double q = j / 100.0;
@@ -297,7 +282,7 @@ static void every_rank_within_stated_error(void **state)
 	for (int dist = 0; dist < NDIST; dist++) {
 		for (size_t n = 10000; n <= 100000; n *= 10) {
 			fill(x, n, dist, &r);
-			double *sorted = sorted_copy(x, n);
+			double *sorted = tu_sorted_copy(x, n);
 			for (uint32_t k = 50; k <= 200; k += 150) {
 				sl_kll *s = feed(&b, k, tu_next(&r), x, n);
 				double eps = check_sketch(s, sorted, n, &r);
@@ -314,7 +299,7 @@ static void every_rank_within_stated_error(void **state)
 	for (size_t i = 0; i < sizeof big / sizeof *big; i++) {
 		size_t n = big[i].n;
 		fill(x, n, big[i].dist, &r);
-		double *sorted = sorted_copy(x, n);
+		double *sorted = tu_sorted_copy(x, n);
 		clock_t t0 = clock();
 		sl_kll *s = feed(&b, big[i].k, tu_next(&r), x, n);
 		double ns = (double)(clock() - t0) / CLOCKS_PER_SEC * 1e9 / n;
@@ -351,7 +336,7 @@ static void signed_zeros_and_ties(void **state)
 	assert_non_null(x);
 	for (size_t i = 0; i < N; i++)
 		x[i] = pool[tu_below(&r, 7)];
-	double *sorted = sorted_copy(x, N);
+	double *sorted = tu_sorted_copy(x, N);
 	sl_kll *s = feed(&b, 50, tu_next(&r), x, N);
 	double eps = check_sketch(s, sorted, N, &r);
 	assert_true(eps <= eps_bound(track_stream(N, 50)));
@@ -387,7 +372,7 @@ static void merge_matches_one_stream(void **state)
 	assert_non_null(x);
 	for (int dist = UNIFORM; dist < NDIST; dist += 2) {
 		fill(x, n, dist, &r);
-		double *sorted = sorted_copy(x, n);
+		double *sorted = tu_sorted_copy(x, n);
 		sl_kll *a = feed(&b, 200, tu_next(&r), x, cut);
 		sl_kll *c = feed(&b, 200, tu_next(&r), x + cut, n - cut);
 		sl_kll *whole = feed(&b, 200, tu_next(&r), x, n);
@@ -430,7 +415,7 @@ static void merge_different_k(void **state)
 	double *x = malloc(n * sizeof *x);
 	assert_non_null(x);
 	fill(x, n, EXPONENTIAL, &r);
-	double *sorted = sorted_copy(x, n);
+	double *sorted = tu_sorted_copy(x, n);
 	static const uint32_t pairs[][2] = {{50, 400}, {400, 50}, {8, 200},
 					    {200, 8}};
 	for (int i = 0; i < 4; i++) {
@@ -466,7 +451,7 @@ static void seven_way_merge(void **state)
 	assert_non_null(x);
 	for (int dist = DUPLICATES; dist <= ZIPF; dist++) {
 		fill(x, n, dist, &r);
-		double *sorted = sorted_copy(x, n);
+		double *sorted = tu_sorted_copy(x, n);
 		sl_kll *piece[7];
 		vtrack track[7];
 		size_t at = 0;
@@ -687,7 +672,7 @@ static void checker_can_fail(void **state)
 	double *x = malloc(n * sizeof *x);
 	assert_non_null(x);
 	fill(x, n, UNIFORM, &r);
-	double *sorted = sorted_copy(x, n);
+	double *sorted = tu_sorted_copy(x, n);
 	sl_kll *s = feed(&b, 200, 11, x, n);
 	double eps = sl_kll_rank_error(s);
 	double good = sl_kll_quantile(s, 0.5);
@@ -706,7 +691,7 @@ static void checker_can_fail(void **state)
 	for (size_t i = 0; i < n; i++)
 		x[i] = (double)(i % 10);
 	free(sorted);
-	sorted = sorted_copy(x, n);
+	sorted = tu_sorted_copy(x, n);
 	assert_true(rank_ok(sorted, n, 3, 0.35, 0));
 	assert_true(rank_ok(sorted, n, 3, 0.4, 0));
 	assert_false(rank_ok(sorted, n, 3, 0.5, 0.05));

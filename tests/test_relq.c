@@ -26,21 +26,6 @@
 
 static uint64_t seed;
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double *sorted_copy(const double *x, size_t n)
-{
-	double *s = malloc(n * sizeof *s);
-	assert_non_null(s);
-	memcpy(s, x, n * sizeof *s);
-	qsort(s, n, sizeof *s, cmp_double);
-	return s;
-}
-
 /* Standard normal by Box-Muller. */
 static double normal(tu_rng *r)
 {
@@ -121,7 +106,7 @@ static int count_misses(const sl_relq *s, const double *sorted, size_t n, double
 
 static void check_sketch(const sl_relq *s, const double *x, size_t n, const char *what)
 {
-	double *sorted = sorted_copy(x, n);
+	double *sorted = tu_sorted_copy(x, n);
 	assert_int_equal(sl_relq_count(s), n);
 	assert_true(sl_relq_quantile(s, 0) == sorted[0]);
 	assert_true(sl_relq_quantile(s, 1) == sorted[n - 1]);
@@ -417,7 +402,7 @@ static void checker_can_fail(void **state)
 	size_t n = 100000;
 	double *x = make(&r, LOGNORMAL, n);
 	sl_relq *s = feed(&b, 4096, x, n);
-	double *sorted = sorted_copy(x, n);
+	double *sorted = tu_sorted_copy(x, n);
 	assert_int_equal(count_misses(s, sorted, n, sl_relq_relative_error(s), "clean"), 0);
 	/* the true p999 set 3 alpha above the estimate: exactly that query
 	 * fails */

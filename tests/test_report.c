@@ -284,12 +284,6 @@ static void peak_never_exceeds_share(void **state)
 
 /* ---- quantiles ------------------------------------------------------------ */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* n combined lines with lognormal request times (3 decimals: many 0.000)
  * and Pareto sizes; the values go to times[] and sizes[]. */
 static size_t gen_timed(char *buf, size_t cap, tu_rng *r, size_t n, double *times,
@@ -317,7 +311,7 @@ static size_t gen_timed(char *buf, size_t cap, tu_rng *r, size_t n, double *time
 
 static void check_quantiles(const sl_relq *q, double *vals, size_t n, const char *what)
 {
-	qsort(vals, n, sizeof *vals, cmp_double);
+	qsort(vals, n, sizeof *vals, tu_cmp_double);
 	double rel = sl_relq_relative_error(q);
 	assert_true(rel == (n <= 4096 ? 0 : SL_RELQ_DEFAULT_ALPHA));
 	assert_int_equal(sl_relq_count(q), n);
@@ -408,8 +402,8 @@ static void exact_quantiles_through_the_sort(void **state)
 	double *times = malloc(n * sizeof *times), *sizes = malloc(n * sizeof *sizes);
 	assert_true(buf && times && sizes);
 	size_t len = gen_timed(buf, cap, &r, n, times, sizes);
-	qsort(times, n, sizeof *times, cmp_double);
-	qsort(sizes, n, sizeof *sizes, cmp_double);
+	qsort(times, n, sizeof *times, tu_cmp_double);
+	qsort(sizes, n, sizeof *sizes, tu_cmp_double);
 	sl_budget bud;
 	sl_budget_init(&bud, 256 << 20);
 	size_t max = sl_report_min_bytes_exact(10) + (1 << 20);

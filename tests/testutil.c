@@ -115,3 +115,18 @@ int tu_rmtree(const char *dir)
 	/* depth first, not following symlinks (a test's links stay links) */
 	return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
+
+int tu_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double *tu_sorted_copy(const double *x, size_t n)
+{
+	double *s = malloc(n * sizeof *s);
+	assert_non_null(s);
+	memcpy(s, x, n * sizeof *s);
+	qsort(s, n, sizeof *s, tu_cmp_double);
+	return s;
+}

@@ -55,6 +55,11 @@ void tu_write_file(const char *path, const char *data, size_t n);
 /* Do files a and b hold the same bytes? (false if either is unreadable) */
 bool tu_same_files(const char *a, const char *b);
 
+/* qsort comparator for doubles (ascending), and a malloc'd sorted copy of
+ * x[0 .. n-1] (the caller frees it): the naive quantile reference. */
+int tu_cmp_double(const void *a, const void *b);
+double *tu_sorted_copy(const double *x, size_t n);
+
 /* Removes dir and everything under it (no shell); 0, or -1 if something
  * could not be removed. */
 int tu_rmtree(const char *dir);
