@@ -19,6 +19,7 @@
  * The CLI cases run $SLUICE_BIN (default ./sluice) in a temporary directory.
  */
 #include "testutil.h"
+#include "statefile.h"
 #include "json.h"
 
 #include <dirent.h>
@@ -381,37 +382,6 @@ static void item16_forged_sketch_figures(void **state)
 	assert_int_equal(b.used, 0);
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Recomputes the section checksums and the header checksum. */
-static void reseal(uint8_t *buf, size_t len)
-{
-	uint32_t ns = le32(buf + 12);
-	size_t at = 24 + 24 * (size_t)ns + 8;
-	for (uint32_t i = 0; i < ns; i++) {
-		uint8_t *e = buf + 24 + 24 * (size_t)i;
-		size_t sl = (size_t)le64(e + 8);
-		assert_true(at + sl <= len);
-		put64(e + 16, sl_hash(buf + at, sl));
-		at += sl;
-	}
-	put64(buf + 24 + 24 * (size_t)ns, sl_hash(buf, 24 + 24 * (size_t)ns));
-}
-
 /* A top-list row counted above the requests: the last counter of a
  * Space-Saving table (the largest count), its count and error both raised,
  * so that the table's own checks (order, count - error within the total)
@@ -429,21 +399,21 @@ static void item16_forged_top_row(void **state)
 	assert_int_equal(sl_state_encode(&b, r, &in, 1, 1 << 20, 1 << 19, &out, &len), SL_OK);
 	uint8_t *buf = out;
 	/* section 32 (url) */
-	uint32_t ns = le32(buf + 12);
+	uint32_t ns = sf_le32(buf + 12);
 	size_t at = 24 + 24 * (size_t)ns + 8, sec = 0;
 	for (uint32_t i = 0; i < ns; i++) {
-		if (le32(buf + 24 + 24 * (size_t)i) == 32) {
+		if (sf_le32(buf + 24 + 24 * (size_t)i) == 32) {
 			sec = at;
 			break;
 		}
-		at += (size_t)le64(buf + 24 + 24 * (size_t)i + 8);
+		at += (size_t)sf_le64(buf + 24 + 24 * (size_t)i + 8);
 	}
 	assert_true(sec > 0);
 	/* u32 m, u8 exact, u64 total, u64 floor, u32 n, u32 k, entries */
 	uint8_t *p = buf + sec;
 	assert_int_equal(p[4], 0);
-	uint64_t total = le64(p + 5);
-	uint32_t k = le32(p + 25);
+	uint64_t total = sf_le64(p + 5);
+	uint32_t k = sf_le32(p + 25);
 	p += 29;
 	uint8_t *last = NULL;
 	for (uint32_t i = 0; i < k; i++) {
@@ -457,10 +427,10 @@ static void item16_forged_top_row(void **state)
 		}
 	}
 	assert_non_null(last);
-	uint64_t count = le64(last + 13), error = le64(last + 21);
-	put64(last + 13, count + total);
-	put64(last + 21, error + total);
-	reseal(buf, len);
+	uint64_t count = sf_le64(last + 13), error = sf_le64(last + 21);
+	sf_put64(last + 13, count + total);
+	sf_put64(last + 21, error + total);
+	sf_reseal(buf, len);
 	sl_state *s = NULL;
 	const char *why = NULL;
 	sl_status st = sl_state_decode(&s, &b, buf, len, 0, &why);

@@ -19,6 +19,7 @@
  * the check it aims at; re-sealing an unmodified file must still decode.
  */
 #include "testutil.h"
+#include "statefile.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -560,62 +561,6 @@ static void different_budgets(void **state)
 
 /* ---- corruption --------------------------------------------------------- */
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Offset and length of the section of this type; false if absent. */
-static bool find_section(const uint8_t *buf, uint32_t type, size_t *off, size_t *len)
-{
-	uint32_t ns = le32(buf + 12);
-	size_t at = 24 + 24 * (size_t)ns + 8;
-	for (uint32_t i = 0; i < ns; i++) {
-		const uint8_t *e = buf + 24 + 24 * (size_t)i;
-		if (le32(e) == type) {
-			*off = at;
-			*len = (size_t)le64(e + 8);
-			return true;
-		}
-		at += (size_t)le64(e + 8);
-	}
-	return false;
-}
-
-/* Recomputes every section checksum, the file length and the header
- * checksum (lengths as they stand in the table). */
-static void reseal(uint8_t *buf, size_t len)
-{
-	uint32_t ns = le32(buf + 12);
-	size_t at = 24 + 24 * (size_t)ns + 8;
-	for (uint32_t i = 0; i < ns; i++) {
-		uint8_t *e = buf + 24 + 24 * (size_t)i;
-		size_t sl = (size_t)le64(e + 8);
-		if (at <= len && sl <= len - at)
-			put64(e + 16, sl_hash(buf + at, sl));
-		at += sl;
-	}
-	put64(buf + 16, len);
-	put64(buf + 24 + 24 * (size_t)ns, sl_hash(buf, 24 + 24 * (size_t)ns));
-}
-
 /* Decoding must fail with `want` and give a reason; prints it. */
 static void expect_reject(sl_budget *b, const uint8_t *buf, size_t len, sl_status want,
 			  const char *label)
@@ -703,7 +648,7 @@ static void forged_headers(void **state)
 
 	/* the checker can fail: re-sealing an intact file keeps it valid */
 	memcpy(buf, orig, len);
-	reseal(buf, len);
+	sf_reseal(buf, len);
 	assert_memory_equal(buf, orig, len);
 	sl_state_free(decode_ok(&b, buf, len, 0));
 
@@ -714,35 +659,35 @@ static void forged_headers(void **state)
 	assert_true(sl_state_is_state(orig, len));
 
 	memcpy(buf, orig, len);
-	put32(buf + 8, SL_STATE_VERSION + 1);
-	reseal(buf, len);
+	sf_put32(buf + 8, SL_STATE_VERSION + 1);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "a newer version");
 
 	/* version 1 reads the inputs without `lines`: this file's entries
 	 * then leave 8 bytes each over */
 	memcpy(buf, orig, len);
-	put32(buf + 8, 1);
-	reseal(buf, len);
+	sf_put32(buf + 8, 1);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "version 1 with version-2 inputs");
 
 	memcpy(buf, orig, len);
-	put32(buf + 12, 1000);
+	sf_put32(buf + 12, 1000);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "1000 sections");
 
 	/* a section length past the end of the file */
 	memcpy(buf, orig, len);
-	put64(buf + 24 + 24 * 2 + 8, (uint64_t)1 << 40);
-	reseal(buf, len);
+	sf_put64(buf + 24 + 24 * 2 + 8, (uint64_t)1 << 40);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "section length past the end");
 	memcpy(buf, orig, len);
-	put64(buf + 24 + 8, UINT64_MAX);
-	reseal(buf, len);
+	sf_put64(buf + 24 + 8, UINT64_MAX);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "section length 2^64-1");
 
 	/* unknown section type, and sections out of order */
 	memcpy(buf, orig, len);
-	put32(buf + 24 + 24 * 3, 99);
-	reseal(buf, len);
+	sf_put32(buf + 24 + 24 * 3, 99);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "unknown section type");
 	memcpy(buf, orig, len);
 	{
@@ -750,31 +695,31 @@ static void forged_headers(void **state)
 		memcpy(e, buf + 24 + 24 * 3, 24);
 		memcpy(buf + 24 + 24 * 3, buf + 24 + 24 * 4, 24);
 		memcpy(buf + 24 + 24 * 4, e, 24);
-		reseal(buf, len);
+		sf_reseal(buf, len);
 		expect_reject(&b, buf, len, SL_ECORRUPT, "sections swapped");
 	}
 
 	/* a lying count inside a section: 2^31 inputs */
 	size_t off, slen;
 	memcpy(buf, orig, len);
-	assert_true(find_section(buf, 2, &off, &slen));
-	put32(buf + off, 1u << 31);
-	reseal(buf, len);
+	assert_true(sf_find_section(buf, 2, &off, &slen));
+	sf_put32(buf + off, 1u << 31);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "2^31 inputs");
 
 	/* line counts that disagree */
 	memcpy(buf, orig, len);
-	assert_true(find_section(buf, 3, &off, &slen));
-	put64(buf + off, le64(buf + off) + 1);
-	reseal(buf, len);
+	assert_true(sf_find_section(buf, 3, &off, &slen));
+	sf_put64(buf + off, sf_le64(buf + off) + 1);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "lines + 1");
 
 	/* an exact distinct counter claiming 2^40 hashes */
 	memcpy(buf, orig, len);
-	assert_true(find_section(buf, 16, &off, &slen));
+	assert_true(sf_find_section(buf, 16, &off, &slen));
 	assert_int_equal(buf[off + 1], 0); /* exact */
-	put64(buf + off + 3, (uint64_t)1 << 40);
-	reseal(buf, len);
+	sf_put64(buf + off + 3, (uint64_t)1 << 40);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "2^40 distinct hashes");
 
 	free(buf);
@@ -795,29 +740,29 @@ static void impossible_sketches(void **state)
 	/* HLL register above 65 - p (register 4: the low six bits of packed
 	 * byte 3) */
 	memcpy(buf, orig, len);
-	assert_true(find_section(buf, 16, &off, &slen));
+	assert_true(sf_find_section(buf, 16, &off, &slen));
 	assert_int_equal(buf[off + 1], 2); /* degraded, packed HLL */
 	int p = buf[off];
 	assert_int_equal(buf[off + 10], p);
 	assert_int_equal(buf[off + 11], 1); /* merged: Ertl */
 	size_t reg = off + 20;
 	buf[reg + 3] = (uint8_t)((buf[reg + 3] & 0xc0) | (65 - p));
-	reseal(buf, len);
+	sf_reseal(buf, len);
 	sl_state_free(decode_ok(&b, buf, len, 0)); /* 65 - p is possible */
 	buf[reg + 3] = (uint8_t)((buf[reg + 3] & 0xc0) | (66 - p));
-	reseal(buf, len);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL register 66 - p");
 	memcpy(buf, orig, len);
 	buf[off + 10] = 3;
-	reseal(buf, len);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL precision 3");
 	memcpy(buf, orig, len);
 	buf[off + 11] = 2;
-	reseal(buf, len);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL merged flag 2");
 	memcpy(buf, orig, len);
 	buf[off + 11] = 0; /* HIP with a zero estimate but registers set */
-	reseal(buf, len);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL HIP estimate 0");
 
 	/* relative-error quantiles (section 53, response sizes: past their
@@ -825,91 +770,91 @@ static void impossible_sketches(void **state)
 	 * zero @20, f64 min @28, f64 max @36, f64 slack @44, u8 mode @52,
 	 * u8 collapsed @53, i64 first key @54, u32 m @62, counts @66. */
 	memcpy(buf, orig, len);
-	assert_true(find_section(buf, 53, &off, &slen));
+	assert_true(sf_find_section(buf, 53, &off, &slen));
 	assert_int_equal(buf[off + 52], 1); /* buckets */
-	uint32_t m = le32(buf + off + 62);
+	uint32_t m = sf_le32(buf + off + 62);
 	assert_int_equal(slen, 66 + 8 * (size_t)m);
 	sl_state_free(decode_ok(&b, buf, len, 0)); /* unchanged: accepted */
-	put64(buf + off + 12, le64(buf + off + 12) + 1);
-	reseal(buf, len);
+	sf_put64(buf + off + 12, sf_le64(buf + off + 12) + 1);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile n + 1");
 	memcpy(buf, orig, len);
-	put64(buf + off + 66, 0);
-	reseal(buf, len);
+	sf_put64(buf + off + 66, 0);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile first bucket empty");
 	memcpy(buf, orig, len);
 	buf[off + 52] = 2;
-	reseal(buf, len);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile mode 2");
 	memcpy(buf, orig, len);
-	put64(buf + off, 0x3f847ae147ae147bULL); /* alpha 0.01 */
-	reseal(buf, len);
+	sf_put64(buf + off, 0x3f847ae147ae147bULL); /* alpha 0.01 */
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile of another alpha");
 	memcpy(buf, orig, len);
-	put64(buf + off + 28, le64(buf + off + 36) + 1); /* min above max */
-	reseal(buf, len);
+	sf_put64(buf + off + 28, sf_le64(buf + off + 36) + 1); /* min above max */
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile min above max");
 	memcpy(buf, orig, len);
-	put32(buf + off + 62, UINT32_MAX);
-	reseal(buf, len);
+	sf_put32(buf + off + 62, UINT32_MAX);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile 2^32 buckets");
 	memcpy(buf, orig, len);
-	put64(buf + off + 44, 0x7ff8000000000001ULL); /* NaN slack */
-	reseal(buf, len);
+	sf_put64(buf + off + 44, 0x7ff8000000000001ULL); /* NaN slack */
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "quantile NaN rank slack");
 	/* a KLL section in a version-3 file */
 	memcpy(buf, orig, len);
-	assert_true(find_section(buf, 53, &off, &slen));
-	for (uint32_t i = 0; i < le32(buf + 12); i++)
-		if (le32(buf + 24 + 24 * (size_t)i) == 52 || le32(buf + 24 + 24 * (size_t)i) == 53)
-			put32(buf + 24 + 24 * (size_t)i, le32(buf + 24 + 24 * (size_t)i) - 4);
-	reseal(buf, len);
+	assert_true(sf_find_section(buf, 53, &off, &slen));
+	for (uint32_t i = 0; i < sf_le32(buf + 12); i++)
+		if (sf_le32(buf + 24 + 24 * (size_t)i) == 52 || sf_le32(buf + 24 + 24 * (size_t)i) == 53)
+			sf_put32(buf + 24 + 24 * (size_t)i, sf_le32(buf + 24 + 24 * (size_t)i) - 4);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "KLL section in version 3");
 
 	/* top lists: the url list is Space-Saving here, the user agents exact */
 	memcpy(buf, orig, len);
-	assert_true(find_section(buf, 32, &off, &slen));
+	assert_true(sf_find_section(buf, 32, &off, &slen));
 	assert_int_equal(buf[off + 4], 0); /* not exact */
 	assert_int_equal(buf[off + 29], 1); /* the first entry holds a key */
 	size_t count_at = off + 29 + 1 + 8 + 4;
-	put64(buf + count_at, UINT64_MAX);
-	reseal(buf, len);
+	sf_put64(buf + count_at, UINT64_MAX);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "top counts out of order");
 	memcpy(buf, orig, len);
-	put64(buf + count_at + 8, le64(buf + count_at) + 1);
-	reseal(buf, len);
+	sf_put64(buf + count_at + 8, sf_le64(buf + count_at) + 1);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "top error above count");
 	memcpy(buf, orig, len);
 	buf[off + 4] = 1;
-	reseal(buf, len);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "top marked exact");
 	memcpy(buf, orig, len);
-	put32(buf + off, 1u << 31);
-	reseal(buf, len);
+	sf_put32(buf + off, 1u << 31);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "top capacity 2^31");
 
 	memcpy(buf, orig, len);
-	assert_true(find_section(buf, 36, &off, &slen));
+	assert_true(sf_find_section(buf, 36, &off, &slen));
 	assert_int_equal(buf[off + 4], 1); /* exact: "ua0" .. "ua6" */
-	assert_true(le32(buf + off + 21) >= 2);
+	assert_true(sf_le32(buf + off + 21) >= 2);
 	size_t e0 = off + 29, e1 = e0 + 34;
-	assert_int_equal(le32(buf + e0 + 9), 3);
-	assert_int_equal(le32(buf + e1 + 9), 3);
-	uint64_t c1 = le64(buf + e1 + 13);
+	assert_int_equal(sf_le32(buf + e0 + 9), 3);
+	assert_int_equal(sf_le32(buf + e1 + 9), 3);
+	uint64_t c1 = sf_le64(buf + e1 + 13);
 	memcpy(buf + e1, buf + e0, 34);
-	put64(buf + e1 + 13, c1); /* the total still adds up */
-	reseal(buf, len);
+	sf_put64(buf + e1 + 13, c1); /* the total still adds up */
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "top key twice");
 	memcpy(buf, orig, len);
-	put64(buf + e1 + 13, c1 + 1);
-	reseal(buf, len);
+	sf_put64(buf + e1 + 13, c1 + 1);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "exact top count + 1");
 
 	/* series: zero width */
 	memcpy(buf, orig, len);
-	assert_true(find_section(buf, 64, &off, &slen));
-	put32(buf + off, 0);
-	reseal(buf, len);
+	assert_true(sf_find_section(buf, 64, &off, &slen));
+	sf_put32(buf + off, 0);
+	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "series width 0");
 
 	free(buf);
@@ -934,23 +879,23 @@ static void budget_too_small(void **state)
 	/* a forged report size of 2^40 bytes: above the run's recorded budget,
 	 * so impossible (a cap above what b has left would only be lowered);
 	 * refused before allocating */
-	assert_true(find_section(buf, 1, &off, &slen));
-	uint64_t saved = le64(buf + off + 20);
-	put64(buf + off + 20, (uint64_t)1 << 40);
-	reseal(buf, len);
+	assert_true(sf_find_section(buf, 1, &off, &slen));
+	uint64_t saved = sf_le64(buf + off + 20);
+	sf_put64(buf + off + 20, (uint64_t)1 << 40);
+	sf_reseal(buf, len);
 	size_t peak = b.peak;
 	expect_reject(&b, buf, len, SL_ECORRUPT, "report of 2^40 bytes");
 	assert_true(b.peak <= peak + sizeof(sl_state));
 	/* one below this build's minimum (an older build's) is made at the
 	 * minimum, with the same figures */
-	put64(buf + off + 20, 1000);
-	reseal(buf, len);
+	sf_put64(buf + off + 20, 1000);
+	sf_reseal(buf, len);
 	sl_state *low = decode_ok(&b, buf, len, 0);
 	assert_int_equal(low->report->bytes_held, sl_report_min_bytes_p(buf[off + 28]));
 	assert_int_equal(low->report->lines, 300);
 	sl_state_free(low);
-	put64(buf + off + 20, saved);
-	reseal(buf, len);
+	sf_put64(buf + off + 20, saved);
+	sf_reseal(buf, len);
 	sl_state_free(decode_ok(&b, buf, len, 0));
 	free(buf);
 	assert_int_equal(b.used, 0);
@@ -1168,7 +1113,7 @@ static void reads_version_2(void **state)
 		size_t len;
 		uint8_t *buf = read_whole(path, &len);
 		assert_true(len >= 12);
-		assert_int_equal(le32(buf + 8), 2);
+		assert_int_equal(sf_le32(buf + 8), 2);
 		sl_state *s = decode_ok(&b, buf, len, 0);
 		assert_int_equal(s->report->bytes_sent_high, 0);
 		const sl_report *r = s->report;
@@ -1185,7 +1130,7 @@ static void reads_version_2(void **state)
 		assert_int_equal(sl_state_encode(&b, s->report, s->inputs, s->ninputs, s->budget,
 						 s->peak, &out, &olen),
 				 SL_OK);
-		assert_int_equal(le32((const uint8_t *)out + 8), SL_STATE_VERSION);
+		assert_int_equal(sf_le32((const uint8_t *)out + 8), SL_STATE_VERSION);
 		sl_state *again = decode_ok(&b, out, olen, 0);
 		assert_same_report(s->report, again->report, true);
 		sl_state_free(again);
