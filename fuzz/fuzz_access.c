@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int f = SL_FMT_COMMON; f < SL_FMT_COUNT; f++) {
 		if (f == SL_FMT_LINES) /* not an access-log parser */
 			continue;
-		sl_access_rec rec;
+		sl_record rec;
 		sl_time_cache tc;
 		memset(&tc, 0, sizeof tc);
 		sl_status st = sl_access_parse((sl_format)f, line, size, &rec, &tc);
@@ -53,10 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sl_report_new(&report, &budget, SL_FMT_COMBINED, 4 << 20) != SL_OK)
 			abort();
 	}
-	uint64_t lines = report->lines;
+	sl_report_counts c;
+	sl_report_get_counts(report, &c);
+	uint64_t lines = c.lines;
 	sl_report_feed(report, line, size);
-	if (report->lines < lines ||
-	    report->lines != report->requests + report->malformed + report->oversized)
+	sl_report_get_counts(report, &c);
+	if (c.lines < lines || c.lines != c.requests + c.malformed + c.oversized)
 		abort();
 	free(line);
 	return 0;

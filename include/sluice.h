@@ -614,37 +614,63 @@ const char *sl_format_name(sl_format f);
 /* SL_FMT_COUNT for an unknown name. */
 sl_format sl_format_from_name(const char *name);
 
-/* Named fields a parser yields. */
+/*
+ * The schema: the named fields a record has. A format's parser yields a
+ * subset of them (sl_format_has_field); each is a (pointer, length) into the
+ * line, and the typed ones also carry a parsed value (sl_record_number).
+ * Names are what plans, state files and JSON use ("client", "user_agent").
+ */
 typedef enum {
 	SL_F_VHOST,
-	SL_F_CLIENT,	  /* %h: IPv4, IPv6 or host name */
+	SL_F_CLIENT,	  /* %h: IPv4, IPv6 or host name           (ip) */
 	SL_F_IDENT,
 	SL_F_USER,
-	SL_F_TIME,	  /* inside the brackets */
+	SL_F_TIME,	  /* inside the brackets                 (time) */
 	SL_F_REQUEST,	  /* inside the quotes */
 	SL_F_METHOD,	  /* parts of the request; see sl_access_parse */
 	SL_F_URL,	  /* request target, with query string */
 	SL_F_PATH,	  /* URL up to '?' */
 	SL_F_PROTOCOL,
-	SL_F_STATUS,
-	SL_F_BYTES,
+	SL_F_STATUS,	  /*                                  (integer) */
+	SL_F_BYTES,	  /*                                  (integer) */
 	SL_F_REFERRER,
 	SL_F_USER_AGENT,
-	SL_F_REQUEST_TIME, /* first numeric field after the user agent */
+	SL_F_REQUEST_TIME, /* first numeric field after the user agent (float) */
+	SL_F_QUERY,	  /* URL after '?', empty if none */
+	SL_F_DATE,	  /* the day as logged ("10/Oct/2000"), local time */
+	SL_F_LINE,	  /* the whole line, in every format */
+	SL_F_LENGTH,	  /* the line's length in bytes           (integer) */
 	SL_F_COUNT
 } sl_field;
 
+typedef enum {
+	SL_TYPE_STRING,
+	SL_TYPE_INT,
+	SL_TYPE_FLOAT,
+	SL_TYPE_TIME,	/* Unix seconds */
+	SL_TYPE_IP
+} sl_field_type;
+
 /* "client", "url", "user_agent", ...; NULL for an unknown field. */
 const char *sl_field_name(sl_field f);
+/* SL_F_COUNT for an unknown name. */
+sl_field sl_field_from_name(const char *name);
+sl_field_type sl_field_type_of(sl_field f);
+/* Is f numeric (integer, float or time), so that a quantiles item or a
+ * range condition may use it? */
+bool sl_field_is_number(sl_field f);
+/* Does format fmt (not SL_FMT_AUTO) yield field f? */
+bool sl_format_has_field(sl_format fmt, sl_field f);
 
 typedef struct {
 	const char *p;
 	size_t len;
 } sl_str;
 
-/* One parsed line. Fields point into the caller's line (zero-copy); an
+/* One parsed record. Fields point into the caller's line (zero-copy); an
  * absent field has len 0. Quoted fields are given without their quotes and
- * with escapes (\" and \x22) left as they are in the log. */
+ * with escapes (\" and \x22) left as they are in the log. The typed
+ * fields' parsed values: */
 typedef struct {
 	sl_str field[SL_F_COUNT];
 	int64_t time;		/* Unix seconds, UTC */
@@ -653,7 +679,11 @@ typedef struct {
 	double request_time;	/* seconds; valid when has_request_time */
 	bool has_request_time;
 	const char *why;	/* on SL_EFORMAT: static reason, else NULL */
-} sl_access_rec;
+} sl_record;
+
+/* The value of numeric field f of rec into *v: false when f is not numeric
+ * or rec lacks it (a line without a request time). */
+bool sl_record_number(const sl_record *rec, sl_field f, double *v);
 
 /* Per-stream cache for timestamps: the date is converted once per distinct
  * second string (consecutive lines share it). Zero it to initialize. */
@@ -674,7 +704,7 @@ typedef struct {
  * URL/PATH hold the whole request field.
  */
 sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
-			  sl_access_rec *rec, sl_time_cache *tc);
+			  sl_record *rec, sl_time_cache *tc);
 
 /*
  * Detects the format from the complete lines in buf[0 .. len-1] (at most the
@@ -778,7 +808,135 @@ bool sl_input_shrank(const sl_input *in);
 void sl_input_close(sl_input *in);
 
 /* ------------------------------------------------------------------------ */
-/* Access-log report (lib/report.c)                                          */
+/* Plans (lib/plan.c)                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A plan is what a report computes over the records: a list of items, each
+ * a sketch over named fields, optionally only for the records that meet a
+ * condition. Every report has the counters (lines, records, malformed,
+ * oversized, the byte sum, the first and last time); the items add:
+ *
+ *   distinct(f[,g[,h]])  distinct values of the fields together: exact set,
+ *                        then HLL (lib/distinct.c); exact under plan.exact
+ *   top(f)               the heaviest values: exact table, then Space-Saving
+ *                        (lib/topk.c); exact under plan.exact
+ *   quantiles(f)         a numeric field's quantiles (lib/relq.c, relative
+ *                        error) and moments; exact under plan.exact
+ *   tally(f)             an exact count per value: status codes (f =
+ *                        status), or a small string domain (lib/tally.c)
+ *   series(time)         records per hour, and per minute over short spans
+ *
+ * The plan is a plain value: copy it, compare it (sl_plan_equal), and a
+ * state file records it. The default plans (sl_plan_default) give the
+ * access-log report and the line report (`-f lines`); any other plan is
+ * built with sl_plan_add. The report's budget is shared among the plan's
+ * keyed sketches (distinct, top) by one rule, in lib/report.c: each item
+ * weighs its `share`, a weight (0: the kind's default).
+ */
+#define SL_PLAN_MAX 24		/* items in one plan */
+#define SL_ITEM_FIELDS 3	/* fields of one distinct item */
+#define SL_ITEM_NAME 32		/* bytes of an item's name, with its NUL */
+#define SL_WHERE_TEXT 24	/* bytes of a condition's text, with its NUL */
+
+typedef enum {
+	SL_ITEM_DISTINCT,
+	SL_ITEM_TOP,
+	SL_ITEM_QUANTILES,
+	SL_ITEM_TALLY,
+	SL_ITEM_SERIES,
+	SL_ITEM_KINDS
+} sl_item_kind;
+
+/* An item's condition on one field of the record. */
+typedef enum {
+	SL_WHERE_ALL,		/* every record */
+	SL_WHERE_IN,		/* lo <= number < hi (a numeric field) */
+	SL_WHERE_NOT_IN,	/* not (lo <= number < hi); a record that lacks
+				 * the number does not meet IN nor NOT_IN */
+	SL_WHERE_EQ,		/* the field's bytes equal text */
+	SL_WHERE_NE		/* they do not */
+} sl_where_op;
+
+typedef struct {
+	sl_where_op op;
+	sl_field field;
+	double lo, hi;
+	char text[SL_WHERE_TEXT];
+} sl_where;
+
+typedef struct {
+	sl_item_kind kind;
+	uint32_t nfields;		/* 1, or up to SL_ITEM_FIELDS (distinct) */
+	sl_field field[SL_ITEM_FIELDS];
+	sl_where where;
+	uint32_t share;			/* weight in the budget; 0: the default */
+	char name[SL_ITEM_NAME];	/* unique in the plan: the JSON key */
+} sl_item;
+
+typedef struct {
+	uint32_t nitems;
+	sl_item item[SL_PLAN_MAX];
+	/* every distinct, top and quantiles item exact whatever the data size
+	 * (--exact): the keys spill to disk (lib/exact.c, lib/xsort.c) */
+	bool exact;
+} sl_plan;
+
+/*
+ * The default plan of format fmt: for the access-log formats, today's
+ * report (unique_ips = distinct(client), unique_visitors =
+ * distinct(client, date, user_agent) where status not in 400..499 (unless
+ * visitors_4xx), status, methods, protocols, the top lists url, path, ip,
+ * referrer, user_agent and not_found = top(path) where status = 404,
+ * request_time and response_bytes quantiles, the series); for SL_FMT_LINES
+ * distinct_lines, the top lines and the line_length quantiles. One plan
+ * serves every access-log format: a field the format lacks (the user agent
+ * in common) is empty in each record, as the report has always shown it.
+ * exact is false.
+ */
+void sl_plan_default(sl_plan *p, sl_format fmt, bool visitors_4xx);
+
+/* An empty plan (only the counters). */
+void sl_plan_init(sl_plan *p);
+
+/*
+ * Appends item it to p after checking it: a known kind, 1..SL_ITEM_FIELDS
+ * known fields (one but for distinct), a numeric field for quantiles and
+ * for IN/NOT_IN conditions, status or a string field for a tally, time for
+ * a series (one per plan), a non-empty name not used yet. SL_EINVAL with
+ * *why set (static text) otherwise, or when the plan is full.
+ */
+sl_status sl_plan_add(sl_plan *p, const sl_item *it, const char **why);
+
+/* Shorthands of sl_plan_add for one field and an optional condition
+ * (NULL: every record). */
+sl_status sl_plan_add_top(sl_plan *p, const char *name, sl_field f, const sl_where *w,
+			  const char **why);
+sl_status sl_plan_add_quantiles(sl_plan *p, const char *name, sl_field f, const sl_where *w,
+				const char **why);
+sl_status sl_plan_add_distinct(sl_plan *p, const char *name, const sl_field *f, uint32_t n,
+			       const sl_where *w, const char **why);
+
+/* Sets the condition of p's unique_visitors item (if any) to count 4xx
+ * answers or not: the default plan's visitors rule. */
+void sl_plan_visitors_4xx(sl_plan *p, bool count_4xx);
+
+/* Checks that format fmt yields every field p uses: SL_OK, or SL_EINVAL
+ * with *missing set to the first field it lacks. */
+sl_status sl_plan_check(const sl_plan *p, sl_format fmt, sl_field *missing);
+
+/* The index of the item named name, or -1. */
+int sl_plan_find(const sl_plan *p, const char *name);
+
+/* Do a and b compute the same thing (items, conditions, names, exact)? */
+bool sl_plan_equal(const sl_plan *a, const sl_plan *b);
+
+/* Writes a one-line description of item i ("top(path) where status in
+ * [404, 405)") into out (at most n bytes with the NUL); returns out. */
+const char *sl_plan_describe(const sl_plan *p, uint32_t i, char *out, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Reports (lib/report.c)                                          */
 /* ------------------------------------------------------------------------ */
 
 #define SL_SAMPLES_MAX 5
@@ -798,7 +956,7 @@ typedef struct {
 	char text[SL_SAMPLE_TEXT];
 } sl_sample;
 
-/* The heavy-hitter lists of the report, in this order. */
+/* The default access-log plan's top lists (sl_report_top), by name. */
 typedef enum {
 	SL_TOP_URL,
 	SL_TOP_PATH,
@@ -809,75 +967,72 @@ typedef enum {
 	SL_TOP_COUNT
 } sl_top_list;
 
-/* "url", "path", "ip", "referrer", "user_agent", "not_found". */
+/* "url", "path", "ip", "referrer", "user_agent", "not_found": the names of
+ * these items in the default plan. */
 const char *sl_top_name(sl_top_list t);
 
 /*
- * The report state. Fields are read-only to users: feed it with the
- * functions below and read it directly or through the sketches' functions.
+ * A report: the counters and the plan's sketches over the records fed to
+ * it. Opaque: read it through the accessors below.
  */
 typedef struct sl_report sl_report;
-struct sl_report {
-	sl_format format;
+
+/* The counters every report has. */
+typedef struct {
 	uint64_t lines;		/* every line seen, valid or not */
-	uint64_t requests;	/* lines that parsed */
+	uint64_t requests;	/* records that parsed (lines kept, -f lines) */
 	uint64_t malformed;
 	uint64_t oversized;	/* lines over SL_LINE_MAX, skipped */
-	uint64_t bytes_sent;	/* exact sum of the bytes field: its low 64 bits */
-	uint64_t bytes_sent_high; /* and its high 64 bits (the carries): the sum
-				   * is bytes_sent_high * 2^64 + bytes_sent */
+	/* the exact sum of the bytes field (line lengths, -f lines), 128
+	 * bits: bytes_high * 2^64 + bytes */
+	uint64_t bytes, bytes_high;
 	int64_t first_time, last_time; /* valid when requests > 0 */
 	/* seconds east of UTC written in the earliest line's time (ties: the
-	 * smaller offset), valid when requests > 0; 0 in a report loaded from
-	 * a state file (the format does not record it) */
+	 * smaller offset), valid when requests > 0 */
 	int32_t log_offset;
-	/* unique visitors count responses 4xx too (default false: GoAccess
-	 * leaves them out); see sl_report_visitors_4xx */
-	bool visitors_4xx;
-	uint64_t status[600];	/* by code, 100..599 */
-	sl_tally methods;
-	sl_tally protocols;
-	sl_distinct *ips;
-	sl_distinct *visitors;	/* IP + date + user agent (GoAccess) */
-	sl_topk *top[SL_TOP_COUNT];
-	sl_relq *request_time_q; /* seconds */
-	sl_moments request_time;
-	sl_relq *response_bytes_q;
-	sl_moments response_bytes;
-	sl_series *per_hour;
-	sl_series *per_minute;	/* NULL once the span reaches 6 hours */
-	/* SL_FMT_LINES only (the access-log sketches above are then NULL,
-	 * `requests` counts the lines kept and bytes_sent their bytes) */
-	sl_distinct *distinct_lines;
-	sl_topk *top_lines;
-	sl_relq *line_length_q;
-	sl_moments line_length;
-	uint32_t nsamples;
-	sl_sample samples[SL_SAMPLES_MAX];
-	/* --exact (sl_report_new_exact): one exact table (lib/exact.c) holds
-	 * the keys of every top list and of the visitors, each key tagged with
-	 * its list's number; top[], ips and visitors are then NULL and the
-	 * figures come from sl_report_finish_exact. */
-	struct sl_exact *exact;
-	sl_status exact_status;	/* the exact table's first error, or SL_OK */
-	bool exact_done;	/* sl_report_finish_exact succeeded */
+} sl_report_counts;
 
-	/* private */
-	char *exact_key;	/* scratch: a tagged key */
-	size_t exact_top_n;
-	struct sl_report_exact_list *exact_lists;
-	struct sl_xsort *quant_sort; /* --exact: spilled quantile values */
-	char *quant_tmpdir;	/* --exact: a copy of tmpdir for quant_sort */
-	sl_budget *budget;
-	sl_time_cache tc;
-	struct sl_scan_lines *scan; /* the line reader of sl_report_feed */
-	uint32_t input;
-	uint64_t input_line;
-	size_t bytes_held;
-	/* the pool of the exact tables (lib/report.c): a child of `budget`
-	 * holding max_bytes less the fixed parts */
-	sl_budget pool;
-};
+void sl_report_get_counts(const sl_report *r, sl_report_counts *c);
+sl_format sl_report_format(const sl_report *r);
+const sl_plan *sl_report_plan(const sl_report *r);
+/* The plan is exact (--exact). */
+bool sl_report_is_exact(const sl_report *r);
+/* Count of status code `code` (100..599); 0 without a tally(status). */
+uint64_t sl_report_status(const sl_report *r, unsigned code);
+/* The malformed-line samples kept (the first SL_SAMPLES_MAX by input and
+ * line): *n of them. */
+const sl_sample *sl_report_samples(const sl_report *r, uint32_t *n);
+
+/*
+ * Item i of the plan (0 .. nitems - 1), by kind; asked of an item of
+ * another kind they give nothing (0, NULL, an exact 0). Values are valid
+ * while r lives and is not fed or merged into.
+ *   distinct   sl_report_item_distinct: the estimate, clamped to the keys
+ *              added (one per record that met the condition)
+ *   top        sl_report_item_top writes up to n rows, best first, and
+ *              returns how many; _top_info: exactness, capacity (0:
+ *              unbounded) and total weight
+ *   quantiles  the sketch and the moments
+ *   tally      the string tally (NULL for status: sl_report_status)
+ *   series     per hour, and per minute (NULL once the span reached 6 hours)
+ * In an exact report the distinct and top figures are there after
+ * sl_report_finish_exact.
+ */
+sl_estimate sl_report_item_distinct(const sl_report *r, uint32_t i);
+size_t sl_report_item_top(const sl_report *r, uint32_t i, sl_topk_row *rows, size_t n);
+void sl_report_item_top_info(const sl_report *r, uint32_t i, bool *exact, size_t *capacity,
+			     uint64_t *total);
+const sl_relq *sl_report_item_quantiles(const sl_report *r, uint32_t i);
+const sl_moments *sl_report_item_moments(const sl_report *r, uint32_t i);
+const sl_tally *sl_report_item_tally(const sl_report *r, uint32_t i);
+const sl_series *sl_report_item_series(const sl_report *r, uint32_t i, bool per_minute);
+
+/* The rows a caller needs to ask any top item for up to top_n: no list
+ * holds more than its capacity. */
+size_t sl_report_max_rows(const sl_report *r, size_t top_n);
+
+/* The report's share of the budget (sl_report_set_limit). */
+size_t sl_report_bytes(const sl_report *r);
 
 /* Raises (or lowers) the bytes report r may hold to max_bytes, e.g. before
  * merging other workers' reports into it once they are freed, so that its
@@ -933,7 +1088,8 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt,
  * SL_EBUDGET below sl_report_min_bytes_exact(top_n).
  * After the input: sl_report_finish_exact, then the accessors below.
  * A temporary-file error (a full disk: sl_report_exact_errno() == ENOSPC)
- * stops the exact table; r->exact_status keeps it and finish returns it.
+ * stops the exact table; sl_report_exact_status keeps it and finish
+ * returns it.
  */
 sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt,
 			      size_t max_bytes, int hll_p, const char *tmpdir,
@@ -947,13 +1103,20 @@ int sl_report_exact_errno(const sl_report *r);
 void sl_report_exact_disk(const sl_report *r, uint64_t *peak, uint64_t *written);
 
 /*
- * A unique visitor is one (client, date as logged, user agent), as GoAccess
- * counts them; by default lines answered 4xx are left out, as GoAccess does
- * (its --4xx-to-unique-count option puts them in). sl_report_visitors_4xx(r,
- * true) counts them too; call it before the first line is fed (lines fed
- * before keep the rule they were counted with).
+ * The one constructor: a report of plan `plan` over records of format fmt
+ * (not SL_FMT_AUTO), in at most max_bytes of b, its distinct items' HLLs of
+ * precision hll_p. An exact plan (plan->exact) spills to tmpdir and keeps
+ * top_n rows per top item, as sl_report_new_exact says. SL_EINVAL for a bad
+ * argument or a plan over fields the line format lacks (SL_FMT_LINES);
+ * SL_EBUDGET below sl_report_plan_min_bytes; SL_ENOMEM.
+ * sl_report_new, _new_p and _new_exact make the format's default plan
+ * (sl_plan_default, visitors without 4xx).
  */
-void sl_report_visitors_4xx(sl_report *r, bool count_4xx);
+sl_status sl_report_new_plan(sl_report **out, sl_budget *b, sl_format fmt, const sl_plan *plan,
+			     size_t max_bytes, int hll_p, const char *tmpdir, size_t top_n);
+size_t sl_report_plan_min_bytes(const sl_plan *plan, int hll_p, size_t top_n);
+/* The exact table's first error, or SL_OK (SL_OK for a sketch report). */
+sl_status sl_report_exact_status(const sl_report *r);
 
 /*
  * The figures of a report, whichever way they were counted (sketches, or
@@ -1015,11 +1178,12 @@ void sl_report_feed(sl_report *r, const char *buf, size_t len);
 /* Counts n lines the caller skipped as oversized (longer than its buffer). */
 void sl_report_add_oversized(sl_report *r, uint64_t n);
 
-/* dst := merge(dst, src). Both must have the same format and both be exact
- * or both not (else SL_EMISMATCH, nothing changed). In exact mode src's
- * exact table is moved into dst's and src is left without it. Samples keep the first SL_SAMPLES_MAX of both by (input,
- * line): when each side holds its own first samples in line order, these are
- * the first of the union. */
+/* dst := merge(dst, src). Both must have the same format and plan (else
+ * SL_EMISMATCH, nothing changed); src is only read. Exact reports merge
+ * only with sl_report_merge_free, which may move src's tables (SL_EINVAL
+ * here). Samples keep the first SL_SAMPLES_MAX of both by (input, line):
+ * when each side holds its own first samples in line order, these are the
+ * first of the union. */
 sl_status sl_report_merge(sl_report *dst, const sl_report *src);
 
 /*
@@ -1174,9 +1338,10 @@ void sl_outfile_signal_cleanup(void);
  */
 #define SL_STATE_MAGIC "SLUICEST"
 #define SL_STATE_MAGIC_LEN 8
-#define SL_STATE_VERSION 3	/* written; versions 1 (no input line counts) and 2
-				 * (64-bit bytes_sent, one-byte HLL registers, KLL
-				 * quantiles) are still read */
+#define SL_STATE_VERSION 4	/* written (it records its plan); versions 1 (no
+				 * input line counts), 2 (64-bit bytes_sent, one-byte
+				 * HLL registers, KLL quantiles) and 3 (the fixed
+				 * access-log or line plan) are still read */
 /* Bytes at the start of each input covered by head_hash. */
 #define SL_STATE_HEAD_BYTES 4096
 
@@ -1319,6 +1484,10 @@ typedef struct {
 	int jobs;		/* workers wanted, clamped to 1 .. SL_ENGINE_MAX_JOBS;
 				 * fewer when the budget does not hold them */
 	sl_format format;	/* SL_FMT_AUTO: detected from the first lines */
+	/* what to compute: NULL for the format's default plan, with exact
+	 * and visitors_4xx below; else this plan (copied), whose own exact
+	 * flag counts, and whose fields the format must have (SL_EINVAL) */
+	const sl_plan *plan;
 	bool exact;		/* exact distinct counts and top lists (spills) */
 	const char *tmpdir;	/* where exact tables spill (NULL: /tmp) */
 	size_t top_n;		/* rows per top list the caller will ask for */

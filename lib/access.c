@@ -121,7 +121,7 @@ static const char *const format_names[SL_FMT_COUNT] = {
 static const char *const field_names[SL_F_COUNT] = {
 	"vhost", "client", "ident", "user", "time", "request", "method", "url",
 	"path", "protocol", "status", "bytes", "referrer", "user_agent",
-	"request_time",
+	"request_time", "query", "date", "line", "length",
 };
 
 const char *sl_format_name(sl_format f)
@@ -142,6 +142,69 @@ sl_format sl_format_from_name(const char *name)
 const char *sl_field_name(sl_field f)
 {
 	return (unsigned)f < SL_F_COUNT ? field_names[f] : NULL;
+}
+
+sl_field sl_field_from_name(const char *name)
+{
+	for (int f = 0; name && f < SL_F_COUNT; f++)
+		if (strcmp(name, field_names[f]) == 0)
+			return (sl_field)f;
+	return SL_F_COUNT;
+}
+
+sl_field_type sl_field_type_of(sl_field f)
+{
+	switch (f) {
+	case SL_F_CLIENT: return SL_TYPE_IP;
+	case SL_F_TIME: return SL_TYPE_TIME;
+	case SL_F_STATUS:
+	case SL_F_BYTES:
+	case SL_F_LENGTH: return SL_TYPE_INT;
+	case SL_F_REQUEST_TIME: return SL_TYPE_FLOAT;
+	default: return SL_TYPE_STRING;
+	}
+}
+
+bool sl_field_is_number(sl_field f)
+{
+	sl_field_type t = sl_field_type_of(f);
+	return t == SL_TYPE_INT || t == SL_TYPE_FLOAT || t == SL_TYPE_TIME;
+}
+
+/* The schema of each format: the fields its parser yields. */
+bool sl_format_has_field(sl_format fmt, sl_field f)
+{
+	if ((unsigned)f >= SL_F_COUNT || fmt <= SL_FMT_AUTO || fmt >= SL_FMT_COUNT)
+		return false;
+	if (f == SL_F_LINE || f == SL_F_LENGTH)
+		return true;
+	switch (fmt) {
+	case SL_FMT_LINES:
+		return false;
+	case SL_FMT_COMMON:
+		return f != SL_F_VHOST && f != SL_F_REFERRER && f != SL_F_USER_AGENT &&
+		       f != SL_F_REQUEST_TIME;
+	case SL_FMT_VCOMMON:
+		return f != SL_F_REFERRER && f != SL_F_USER_AGENT && f != SL_F_REQUEST_TIME;
+	case SL_FMT_COMBINED:
+		return f != SL_F_VHOST;
+	default:
+		return true;
+	}
+}
+
+bool sl_record_number(const sl_record *rec, sl_field f, double *v)
+{
+	switch (f) {
+	case SL_F_STATUS: *v = rec->status; return true;
+	case SL_F_BYTES: *v = (double)rec->bytes; return true;
+	case SL_F_TIME: *v = (double)rec->time; return true;
+	case SL_F_LENGTH: *v = (double)rec->field[SL_F_LINE].len; return true;
+	case SL_F_REQUEST_TIME:
+		*v = rec->request_time;
+		return rec->has_request_time;
+	default: return false;
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -477,7 +540,7 @@ INLINE const char *closing_quote(line_index *x, const char *p,
 	return q < end ? q : NULL;
 }
 
-static void set(sl_access_rec *rec, sl_field f, const char *p, const char *e)
+static void set(sl_record *rec, sl_field f, const char *p, const char *e)
 {
 	rec->field[f].p = p;
 	rec->field[f].len = (size_t)(e - p);
@@ -550,7 +613,7 @@ static inline const char *find_qmark(const char *s, const char *e,
 #define PROTOCOL_MAX 15
 
 /* Splits the request r[0 .. e) into method, URL, path and protocol. */
-INLINE void split_request(sl_access_rec *rec, const char *line,
+INLINE void split_request(sl_record *rec, const char *line,
 			  const char *r, const char *e)
 {
 	const char *p = r, *url = r, *url_end = e;
@@ -755,7 +818,7 @@ static inline const char *scan_decimal(const char *p, const char *end, double *o
 
 /* Scans the extras after the user agent for the request time. p is at the
  * space that follows the agent's quote. */
-INLINE void scan_extras(sl_access_rec *rec, line_index *x, const char *line,
+INLINE void scan_extras(sl_record *rec, line_index *x, const char *line,
 			const char *p, const char *end, const bool whole)
 {
 	double v;
@@ -827,7 +890,7 @@ found:
  * never re-indexed), else a window that moves along.
  */
 INLINE sl_status parse(sl_format fmt, const char *line, size_t len,
-		       sl_access_rec *rec, sl_time_cache *tc, line_index *x,
+		       sl_record *rec, sl_time_cache *tc, line_index *x,
 		       const bool whole)
 {
 	const char *p = line, *end = line + len;
@@ -999,16 +1062,32 @@ after_bytes:
 	return SL_OK;
 }
 
+/* The fields derived from the parsed ones: the whole line, the query
+ * string (the URL after its '?') and the date as logged (the time field's
+ * first 11 bytes, "10/Oct/2000": the parser has checked its shape). */
+static inline sl_status derive(sl_status st, sl_record *rec, const char *line, size_t len)
+{
+	if (st != SL_OK)
+		return st;
+	const sl_str *f = rec->field;
+	rec->field[SL_F_LINE] = (sl_str){line, len};
+	rec->field[SL_F_LENGTH] = (sl_str){line, 0}; /* a number without text */
+	size_t q = f[SL_F_PATH].len < f[SL_F_URL].len ? f[SL_F_PATH].len + 1 : f[SL_F_URL].len;
+	rec->field[SL_F_QUERY] = (sl_str){f[SL_F_URL].p + q, f[SL_F_URL].len - q};
+	rec->field[SL_F_DATE] = (sl_str){f[SL_F_TIME].p, f[SL_F_TIME].len < 11 ? f[SL_F_TIME].len : 11};
+	return SL_OK;
+}
+
 sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
-			  sl_access_rec *rec, sl_time_cache *tc)
+			  sl_record *rec, sl_time_cache *tc)
 {
 	sl_scan_block own[OWN_BLOCKS];
 	line_index x = {line, line, line + len, own};
 	if (len <= SL_SCAN_BITS_BYTES) {
 		reindex(&x, line);
-		return parse(fmt, line, len, rec, tc, &x, true);
+		return derive(parse(fmt, line, len, rec, tc, &x, true), rec, line, len);
 	}
-	return parse(fmt, line, len, rec, tc, &x, false);
+	return derive(parse(fmt, line, len, rec, tc, &x, false), rec, line, len);
 }
 
 void sl_access_lines_init(sl_scan_lines *it, const char *buf, size_t len)
@@ -1018,12 +1097,12 @@ void sl_access_lines_init(sl_scan_lines *it, const char *buf, size_t len)
 
 sl_status sl_access_lines_parse(sl_format fmt, sl_scan_lines *it,
 				const char *line, size_t len,
-				sl_access_rec *rec, sl_time_cache *tc)
+				sl_record *rec, sl_time_cache *tc)
 {
 	size_t pos = (size_t)(line - it->buf);
 	line_index x = {line - pos % 64, it->buf + it->hi, line + len,
 			&it->ring[pos / 64 % SL_SCAN_RING_BLOCKS]};
-	return parse(fmt, line, len, rec, tc, &x, true);
+	return derive(parse(fmt, line, len, rec, tc, &x, true), rec, line, len);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1054,7 +1133,7 @@ static sl_format best_format(const char *buf, size_t len)
 			continue; /* blank */
 		seen++;
 		for (int i = 0; i < DETECT_FORMATS; i++) {
-			sl_access_rec rec;
+			sl_record rec;
 			sl_time_cache tc = {{0}, 0, 0};
 			if (sl_access_parse(order[i], s, (size_t)(e - s), &rec,
 					    &tc) == SL_OK)

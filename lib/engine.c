@@ -197,6 +197,8 @@ struct sl_engine {
 	const char *tmpdir;
 	size_t top_n;
 	int hll_p;	     /* the same for every worker, whatever the job count */
+	sl_plan plan;	     /* the caller's plan, if plan_given */
+	bool plan_given;
 	size_t cap;	     /* bytes per buffer */
 	int nbuf;
 	char **pool;
@@ -271,6 +273,35 @@ static void progress(run_t *r)
 		r->opts.progress(r->opts.ud, r->done + atomic_load(&r->in_flight), r->total);
 }
 
+static uint64_t report_lines(const sl_report *rep)
+{
+	sl_report_counts c;
+	sl_report_get_counts(rep, &c);
+	return c.lines;
+}
+
+/* The least one worker's report needs under the run's plan: the custom
+ * plan's, or the larger of the default ones (the format may be detected
+ * later). */
+static size_t report_min(const run_t *r)
+{
+	if (r->plan_given)
+		return sl_report_plan_min_bytes(&r->plan, r->hll_p, r->top_n);
+	return r->exact ? sl_report_min_bytes_exact(r->top_n) : sl_report_min_bytes_p(r->hll_p);
+}
+
+/* The plan of a report of format fmt: the caller's, or the format's
+ * default with the run's visitors rule and --exact. */
+static void run_plan(const run_t *r, sl_format fmt, sl_plan *p)
+{
+	if (r->plan_given) {
+		*p = r->plan;
+		return;
+	}
+	sl_plan_default(p, fmt, r->opts.visitors_4xx);
+	p->exact = r->exact;
+}
+
 static const char *input_name(const char *path)
 {
 	return strcmp(path, "-") == 0 ? "(standard input)" : path;
@@ -285,19 +316,24 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 	if (r->workers[r->jobs - 1].report)
 		return 0;
 	sl_format fmt = r->format == SL_FMT_AUTO ? sl_access_detect(data, len) : r->format;
+	sl_plan plan;
+	run_plan(r, fmt, &plan);
+	sl_field missing;
+	if (r->plan_given && sl_plan_check(&plan, fmt, &missing) != SL_OK) {
+		fail(r, SL_EINVAL, "the plan uses the field %s, which the %s format does not have",
+		     sl_field_name(missing), sl_format_name(fmt));
+		return -1;
+	}
 	for (int i = 0; i < r->jobs; i++) {
 		worker_t *w = &r->workers[i];
 		if (w->report) /* loaded from --state */
 			continue;
-		sl_status st = r->exact
-				       ? sl_report_new_exact(&w->report, &w->budget, fmt, r->share,
-							     r->hll_p, r->tmpdir, r->top_n)
-				       : sl_report_new_p(&w->report, &w->budget, fmt, r->share, r->hll_p);
+		sl_status st = sl_report_new_plan(&w->report, &w->budget, fmt, &plan, r->share,
+						  r->hll_p, r->tmpdir, r->top_n);
 		if (st != SL_OK) {
 			fail(r, st, "cannot set up the report: %s", sl_strerror(st));
 			return -1;
 		}
-		sl_report_visitors_4xx(w->report, r->opts.visitors_4xx);
 	}
 	return 0;
 }
@@ -381,8 +417,7 @@ static size_t per_jobs(long jobs)
 static size_t plan_jobs(run_t *r, size_t budget, long jobs, size_t fixed, bool ranges,
 			size_t held)
 {
-	size_t per = (r->exact ? sl_report_min_bytes_exact(r->top_n) : sl_report_min_bytes_p(r->hll_p)) +
-		     REPORT_SLACK;
+	size_t per = report_min(r) + REPORT_SLACK;
 	size_t need, bufs;
 	for (;;) {
 		r->jobs = (int)jobs;
@@ -714,7 +749,7 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 		input_error(r, w->in, NULL, st, err);
 		return -1;
 	}
-	uint64_t lines0 = w->report->lines;
+	uint64_t lines0 = report_lines(w->report);
 	sl_report_begin_input(w->report, CHUNK_ID + chunk);
 	uint64_t abs = from;	 /* file offset of buf[0] */
 	uint64_t pos = from, credited = 0; /* read up to; bytes of the chunk counted */
@@ -781,7 +816,7 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 		memmove(buf, buf + upto, carried);
 		abs += upto;
 	}
-	w->lines = w->report->lines - lines0;
+	w->lines = report_lines(w->report) - lines0;
 	sl_input_close(src);
 	if (rc == 0)
 		credit(r, w, w->end, &credited);
@@ -943,7 +978,7 @@ static int parsed_lines(sl_format fmt, const char *head, size_t len)
 		if (!nl)
 			break;
 		size_t l = (size_t)(nl - head);
-		sl_access_rec rec;
+		sl_record rec;
 		n += sl_access_parse(fmt, head, l && head[l - 1] == '\r' ? l - 1 : l, &rec, &tc) ==
 		     SL_OK;
 		len -= l + 1;
@@ -957,7 +992,7 @@ static int parsed_lines(sl_format fmt, const char *head, size_t len)
  * malformed, so the run is refused instead (as an explicit -f would be). */
 static int format_mismatch(const run_t *r, const char *head, size_t len, sl_format *seen)
 {
-	sl_format f = r->loaded->report->format;
+	sl_format f = sl_report_format(r->loaded->report);
 	if (!r->format_from_state || f == SL_FMT_LINES || len == 0)
 		return 0;
 	*seen = sl_access_detect(head, len);
@@ -989,9 +1024,10 @@ static size_t match_inputs(run_t *r, input_t *inputs, size_t n, uint32_t *map)
 		if (format_mismatch(r, head, got, &seen)) {
 			fail(r, SL_EMISMATCH, "%s holds a %s report, but %s looks %s; give -f %s to "
 			     "read it as %s anyway, or use another state file",
-			     r->state_path, sl_format_name(st->report->format),
+			     r->state_path, sl_format_name(sl_report_format(st->report)),
 			     input_name(inputs[i].path), sl_format_name(seen),
-			     sl_format_name(st->report->format), sl_format_name(st->report->format));
+			     sl_format_name(sl_report_format(st->report)),
+			     sl_format_name(sl_report_format(st->report)));
 			sl_free(&r->own, used, st->ninputs);
 			return SIZE_MAX;
 		}
@@ -1177,10 +1213,7 @@ static int plan(run_t *r, size_t given, long jobs, size_t *base, size_t *reserve
 	/* A decoder may have what one worker leaves: an input that needs more
 	 * fails when read, asking for more memory, and the others are still
 	 * reported. */
-	size_t room1 = *base + per_jobs(1) + cap1 + sizeof(char *) +
-		       (r->exact ? sl_report_min_bytes_exact(r->top_n)
-				 : sl_report_min_bytes_p(r->hll_p)) +
-		       REPORT_SLACK;
+	size_t room1 = *base + per_jobs(1) + cap1 + sizeof(char *) + report_min(r) + REPORT_SLACK;
 	probe_inputs(&r->budget, r->paths, given,
 		     budget > room1 + MIN_RESERVE ? budget - room1 : MIN_RESERVE, ranges, reserve);
 	*ranges = *ranges && jobs > 1 && !r->incremental;
@@ -1190,8 +1223,7 @@ static int plan(run_t *r, size_t given, long jobs, size_t *base, size_t *reserve
 	need = plan_jobs(r, budget, jobs, fixed, *ranges, 0);
 	if (budget < need) {
 		char more[160] = "";
-		size_t report = r->exact ? sl_report_min_bytes_exact(r->top_n)
-					 : sl_report_min_bytes_p(r->hll_p);
+		size_t report = report_min(r);
 		if (r->exact && report > need / 2)
 			snprintf(more, sizeof more,
 				 ": --exact with --top %zu keeps %zu bytes of rows; lower --top",
@@ -1318,7 +1350,7 @@ static int resume(run_t *r)
 					    &compressed);
 		return 0;
 	}
-	sl_format f = r->loaded->report->format;
+	sl_format f = sl_report_format(r->loaded->report);
 	if (r->format != SL_FMT_AUTO && r->format != f) {
 		fail(r, SL_EMISMATCH, "%s holds a %s report, not %s", r->state_path,
 		     sl_format_name(f), sl_format_name(r->format));
@@ -1327,11 +1359,21 @@ static int resume(run_t *r)
 	r->format_from_state = r->format == SL_FMT_AUTO;
 	r->format = f;
 	r->workers[0].report = r->loaded->report;
-	bool v4xx = r->opts.visitors_4xx;
-	if (r->loaded->report->visitors_4xx != v4xx) {
-		fail(r, SL_EMISMATCH, "%s counted unique visitors %s 4xx responses; resume it %s "
-		     "--4xx-visitors", r->state_path, v4xx ? "without" : "with",
-		     v4xx ? "without" : "with");
+	sl_plan want, other;
+	run_plan(r, f, &want);
+	const sl_plan *have = sl_report_plan(r->loaded->report);
+	if (!sl_plan_equal(have, &want)) {
+		bool v4xx = r->opts.visitors_4xx;
+		run_plan(r, f, &other);
+		sl_plan_visitors_4xx(&other, !v4xx);
+		if (!r->plan_given && sl_plan_equal(have, &other))
+			fail(r, SL_EMISMATCH, "%s counted unique visitors %s 4xx responses; resume "
+			     "it %s --4xx-visitors", r->state_path, v4xx ? "without" : "with",
+			     v4xx ? "without" : "with");
+		else
+			fail(r, SL_EMISMATCH, "%s holds a report of another plan (its items differ "
+			     "from this run's); resume it with the same report options, or use "
+			     "another state file", r->state_path);
 		return -1;
 	}
 	r->nmap = r->loaded->ninputs + 1;
@@ -1374,7 +1416,7 @@ static void merge(run_t *r)
 	sl_budget *b0 = r->loaded ? &r->state_mem : &r->workers[0].budget;
 	if (r->jobs > 1) {
 		sl_budget_set_limit(b0, r->budget.limit);
-		if (rep->bytes_held < r->budget.limit)
+		if (sl_report_bytes(rep) < r->budget.limit)
 			sl_report_set_limit(rep, r->budget.limit);
 	}
 	for (int i = 1; i < r->jobs; i++) {
@@ -1398,16 +1440,17 @@ static int finish(run_t *r)
 			       r->track[i].lines > 0;
 	if (!r->readable) /* every input failed, and said so: no empty report */
 		return 0;
-	if (rep->exact && sl_report_finish_exact(rep) != SL_OK) {
+	if (sl_report_is_exact(rep) && sl_report_finish_exact(rep) != SL_OK) {
 		/* no figure is given rather than a wrong one */
-		if (rep->exact_status == SL_EIO && sl_report_exact_errno(rep) == ENOSPC)
+		sl_status es = sl_report_exact_status(rep);
+		if (es == SL_EIO && sl_report_exact_errno(rep) == ENOSPC)
 			fail(r, SL_EIO, "%s: no space left for --exact's temporary runs; free space "
 			     "or choose another --tmp", r->tmpdir);
-		else if (rep->exact_status == SL_EIO)
+		else if (es == SL_EIO)
 			fail(r, SL_EIO, "%s: temporary file: %s", r->tmpdir,
 			     strerror(sl_report_exact_errno(rep)));
 		else
-			fail(r, rep->exact_status, "--exact: %s", sl_strerror(rep->exact_status));
+			fail(r, es, "--exact: %s", sl_strerror(es));
 		return -1;
 	}
 	for (size_t i = 0; i < r->ninputs; i++) {
@@ -1515,7 +1558,10 @@ sl_status sl_engine_run(sl_engine **out, const sl_engine_opts *opts, const char 
 		r->paths[0] = "-";
 	r->ninputs = npaths ? npaths : 1;
 	r->format = opts->format;
-	r->exact = opts->exact;
+	r->plan_given = opts->plan != NULL;
+	if (opts->plan)
+		r->plan = *opts->plan;
+	r->exact = opts->plan ? opts->plan->exact : opts->exact;
 	r->tmpdir = opts->tmpdir ? opts->tmpdir : "/tmp";
 	r->top_n = opts->top_n;
 	r->incremental = opts->state_path != NULL;

@@ -165,7 +165,7 @@ last:
 void sl_access_lines_init(sl_scan_lines *it, const char *buf, size_t len);
 sl_status sl_access_lines_parse(sl_format fmt, sl_scan_lines *it,
 				const char *line, size_t len,
-				sl_access_rec *rec, sl_time_cache *tc);
+				sl_record *rec, sl_time_cache *tc);
 
 /*
  * Forces an implementation (SL_SCAN_AUTO to go back to the best one).

@@ -67,7 +67,7 @@
  * exactly one buffer of the state's size; writing and saving hold nothing
  * from the budget (about 7 KiB of stack).
  */
-#include "sluice.h"
+#include "report.h"
 #include "wire.h"
 
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
@@ -109,45 +109,50 @@ enum {
 	SEC_TALLIES = 4,
 	SEC_MOMENTS = 5,
 	SEC_SAMPLES = 6,
-	SEC_DISTINCT = 16,	/* + 0 ips, + 1 visitors, + 2 distinct_lines */
-	SEC_TOP = 32,		/* + sl_top_list; 38 top_lines */
+	SEC_PLAN = 7,		/* version 4 */
+	SEC_DISTINCT = 16,	/* + k: the plan's k-th distinct item */
+	SEC_TOP = 32,		/* + k: its k-th top item */
 	SEC_KLL = 48,		/* + 0 request_time, + 1 response_bytes, + 2 line_length (v1, v2) */
-	SEC_QUANT = 52,		/* the same, relative-error sketches (v3) */
+	SEC_QUANT = 52,		/* + k: its k-th quantiles item (v3: as SEC_KLL) */
 	SEC_SERIES = 64,	/* + 0 per_hour, + 1 per_minute */
 	SEC_END = 66
 };
 
+/* Versions 1 to 3 have fixed plans; their line reports put distinct lines,
+ * top lines and line lengths at + 2, + 6 and + 2 of the ranges above. */
+static int v3_lines_type(int type)
+{
+	if (type == SEC_DISTINCT + 2 || type == SEC_QUANT + 2 || type == SEC_KLL + 2)
+		return type - 2;
+	if (type == SEC_TOP + SL_TOP_COUNT)
+		return SEC_TOP;
+	return type;
+}
+
 /*
  * The sketch a section type holds in r, as a pointer to the report's field
- * (NULL for other types). A report holds the sections whose field is not
- * NULL: the access-log formats have no line sketches and the line format
- * none of the access-log ones, and per_minute goes once dropped.
+ * (NULL for other types): the k-th distinct, top or quantiles item of the
+ * plan, the series. A report holds the sections whose field is not NULL
+ * (per_minute goes once dropped).
  */
 static sl_distinct **distinct_of(sl_report *r, int type)
 {
-	switch (type) {
-	case SEC_DISTINCT: return &r->ips;
-	case SEC_DISTINCT + 1: return &r->visitors;
-	case SEC_DISTINCT + 2: return &r->distinct_lines;
-	default: return NULL;
-	}
+	uint32_t k = (uint32_t)(type - SEC_DISTINCT);
+	return type >= SEC_DISTINCT && k < r->ndistinct && k < 16
+		       ? &r->item[r->distincts[k]].distinct
+		       : NULL;
 }
 
 static sl_topk **topk_of(sl_report *r, int type)
 {
-	if (type >= SEC_TOP && type < SEC_TOP + SL_TOP_COUNT)
-		return &r->top[type - SEC_TOP];
-	return type == SEC_TOP + SL_TOP_COUNT ? &r->top_lines : NULL;
+	uint32_t k = (uint32_t)(type - SEC_TOP);
+	return type >= SEC_TOP && k < r->ntop && k < 16 ? &r->item[r->tops[k]].top : NULL;
 }
 
 static sl_relq **quant_of(sl_report *r, int type)
 {
-	switch (type) {
-	case SEC_QUANT: return &r->request_time_q;
-	case SEC_QUANT + 1: return &r->response_bytes_q;
-	case SEC_QUANT + 2: return &r->line_length_q;
-	default: return NULL;
-	}
+	uint32_t k = (uint32_t)(type - SEC_QUANT);
+	return type >= SEC_QUANT && k < r->nquant && k < 12 ? &r->item[r->quants[k]].q : NULL;
 }
 
 /* The version-3 section a KLL section of versions 1 and 2 stands for, or 0. */
@@ -158,6 +163,8 @@ static int kll_alias(int type)
 
 static sl_series **series_of(sl_report *r, int type)
 {
+	if (r->series_item < 0)
+		return NULL;
 	switch (type) {
 	case SEC_SERIES: return &r->per_hour;
 	case SEC_SERIES + 1: return &r->per_minute;
@@ -169,7 +176,7 @@ static sl_series **series_of(sl_report *r, int type)
 static bool holds(const sl_report *cr, int type)
 {
 	sl_report *r = (sl_report *)(uintptr_t)cr; /* only read */
-	if (type >= SEC_META && type <= SEC_SAMPLES)
+	if (type >= SEC_META && type <= SEC_PLAN)
 		return true;
 	sl_distinct **d = distinct_of(r, type);
 	sl_topk **t = topk_of(r, type);
@@ -214,6 +221,32 @@ static void put_moments(sl_wire_writer *w, const sl_moments *m)
 	sl_wire_f64(w, m->sum_comp);
 }
 
+/* The plan: u32 n, then per item u8 kind | u8 nfields | 3 x u8 field |
+ * u8 condition op | u8 its field | f64 lo | f64 hi | u8 length + text |
+ * u32 share | u8 length + name. */
+static void put_plan(sl_wire_writer *w, const sl_plan *p)
+{
+	sl_wire_u32(w, p->nitems);
+	for (uint32_t i = 0; i < p->nitems; i++) {
+		const sl_item *it = &p->item[i];
+		sl_wire_u8(w, (uint8_t)it->kind);
+		sl_wire_u8(w, (uint8_t)it->nfields);
+		for (int k = 0; k < SL_ITEM_FIELDS; k++)
+			sl_wire_u8(w, (uint8_t)(k < (int)it->nfields ? it->field[k] : 0));
+		sl_wire_u8(w, (uint8_t)it->where.op);
+		sl_wire_u8(w, (uint8_t)it->where.field);
+		sl_wire_f64(w, it->where.lo);
+		sl_wire_f64(w, it->where.hi);
+		size_t tl = strnlen(it->where.text, SL_WHERE_TEXT);
+		sl_wire_u8(w, (uint8_t)tl);
+		sl_wire_bytes(w, it->where.text, tl);
+		sl_wire_u32(w, it->share);
+		size_t nl = strnlen(it->name, SL_ITEM_NAME);
+		sl_wire_u8(w, (uint8_t)nl);
+		sl_wire_bytes(w, it->name, nl);
+	}
+}
+
 typedef struct {
 	const sl_report *r;
 	const sl_state_input *inputs;
@@ -230,8 +263,7 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 		sl_wire_u64(w, a->budget);
 		sl_wire_u64(w, a->peak);
 		sl_wire_u64(w, r->bytes_held);
-		sl_wire_u8(w, (uint8_t)sl_distinct_created_precision(
-				      r->format == SL_FMT_LINES ? r->distinct_lines : r->ips));
+		sl_wire_u8(w, (uint8_t)r->hll_p);
 		break;
 	case SEC_INPUTS:
 		sl_wire_u32(w, (uint32_t)a->ninputs);
@@ -261,7 +293,7 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 		sl_wire_i64(w, r->first_time);
 		sl_wire_i64(w, r->last_time);
 		sl_wire_u32(w, (uint32_t)r->log_offset);
-		sl_wire_u8(w, r->visitors_4xx);
+		sl_wire_u8(w, 0); /* the visitors' rule of versions 1-3: now in the plan */
 		uint32_t used = 0;
 		for (int c = 100; c < 600; c++)
 			used += r->status[c] != 0;
@@ -275,13 +307,16 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 		break;
 	}
 	case SEC_TALLIES:
-		put_tally(w, &r->methods);
-		put_tally(w, &r->protocols);
+		for (uint32_t i = 0; i < r->plan.nitems; i++)
+			if (r->item[i].tally)
+				put_tally(w, r->item[i].tally);
 		break;
 	case SEC_MOMENTS:
-		put_moments(w, &r->request_time);
-		put_moments(w, &r->response_bytes);
-		put_moments(w, &r->line_length);
+		for (uint32_t k = 0; k < r->nquant; k++)
+			put_moments(w, &r->item[r->quants[k]].m);
+		break;
+	case SEC_PLAN:
+		put_plan(w, &r->plan);
 		break;
 	case SEC_SAMPLES:
 		sl_wire_u32(w, r->nsamples);
@@ -514,6 +549,40 @@ static sl_status get_meta(sl_wire_reader *r, meta *m, const char **why)
 	return SL_OK;
 }
 
+/* The plan section (version 4), each item checked again by sl_plan_add. */
+static sl_status get_plan(sl_plan *p, sl_wire_reader *r, const char **why)
+{
+	sl_plan_init(p);
+	uint32_t n = sl_wire_get_u32(r);
+	if (r->bad || n > SL_PLAN_MAX)
+		return fail(why, "plan size impossible");
+	for (uint32_t i = 0; i < n; i++) {
+		sl_item it;
+		memset(&it, 0, sizeof it);
+		it.kind = (sl_item_kind)sl_wire_get_u8(r);
+		it.nfields = sl_wire_get_u8(r);
+		for (int k = 0; k < SL_ITEM_FIELDS; k++)
+			it.field[k] = (sl_field)sl_wire_get_u8(r);
+		it.where.op = (sl_where_op)sl_wire_get_u8(r);
+		it.where.field = (sl_field)sl_wire_get_u8(r);
+		it.where.lo = sl_wire_get_f64(r);
+		it.where.hi = sl_wire_get_f64(r);
+		uint8_t tl = sl_wire_get_u8(r);
+		const uint8_t *t = tl < SL_WHERE_TEXT ? sl_wire_take(r, tl) : NULL;
+		it.share = sl_wire_get_u32(r);
+		uint8_t nl = sl_wire_get_u8(r);
+		const uint8_t *nm = nl < SL_ITEM_NAME ? sl_wire_take(r, nl) : NULL;
+		if (r->bad || !t || !nm || memchr(t, 0, tl) || memchr(nm, 0, nl))
+			return fail(why, "plan item truncated or impossible");
+		memcpy(it.where.text, t, tl);
+		memcpy(it.name, nm, nl);
+		const char *bad = NULL;
+		if (sl_plan_add(p, &it, &bad) != SL_OK || p->item[i].share != it.share)
+			return fail(why, "plan item impossible");
+	}
+	return finish(r, why, "plan section truncated");
+}
+
 /* Reads a u32-length string; *len = NO_ERROR for "none" when allowed. */
 static const uint8_t *get_str(sl_wire_reader *r, uint32_t *len, bool optional)
 {
@@ -605,9 +674,11 @@ static sl_status get_counters(sl_report *rep, sl_wire_reader *r, uint32_t versio
 	if (version >= 3) { /* the log's own UTC offset, and the visitors' rule */
 		rep->log_offset = (int32_t)sl_wire_get_u32(r);
 		uint8_t v4 = sl_wire_get_u8(r);
-		if (v4 > 1 || rep->log_offset <= -86400 || rep->log_offset >= 86400)
+		if (v4 > 1 || (version >= 4 && v4) || rep->log_offset <= -86400 ||
+		    rep->log_offset >= 86400)
 			return fail(why, "log offset or visitor rule impossible");
-		rep->visitors_4xx = v4;
+		if (version < 4) /* the rule lives in the plan now */
+			sl_report_set_visitors_4xx(rep, v4);
 	}
 	uint32_t used = sl_wire_get_u32(r);
 	if (!sl_wire_need(r, used, 10))
@@ -770,16 +841,28 @@ static bool series_agrees(const sl_report *r, const sl_series *s)
 	       last <= r->last_time && (uint64_t)r->last_time - (uint64_t)last < width;
 }
 
+/* The records an item with condition w saw, when the counters know it:
+ * every record, or the records of a range of status codes (the 404s).
+ * -1 when they do not know it (then at most requests). */
+static int64_t known_count(const sl_report *r, const sl_where *w)
+{
+	if (w->op == SL_WHERE_ALL)
+		return (int64_t)r->requests;
+	if (w->op != SL_WHERE_IN || w->field != SL_F_STATUS || r->status_item < 0 ||
+	    !(w->lo >= 100 && w->hi <= 600 && w->lo < w->hi))
+		return -1;
+	uint64_t n = 0;
+	for (int c = (int)ceil(w->lo); c < w->hi; c++)
+		n += r->status[c];
+	return (int64_t)n;
+}
+
 /* Figures that must agree with each other in any report. */
 static sl_status cross_check(const sl_report *r, const char **why)
 {
-	uint64_t sum = 0, m = 0, p = 0;
+	uint64_t sum = 0;
 	for (int c = 100; c < 600; c++)
 		sum += r->status[c];
-	for (uint32_t i = 0; i < r->methods.n; i++)
-		m += r->methods.count[i];
-	for (uint32_t i = 0; i < r->protocols.n; i++)
-		p += r->protocols.count[i];
 	if (r->lines != r->requests + r->malformed + r->oversized ||
 	    r->requests > r->lines || r->malformed > r->lines)
 		return fail(why, "line counts disagree (lines != requests + malformed + oversized)");
@@ -787,58 +870,63 @@ static sl_status cross_check(const sl_report *r, const char **why)
 	if (r->nsamples != (r->malformed < SL_SAMPLES_MAX ? r->malformed : SL_SAMPLES_MAX))
 		return fail(why, "samples disagree with the malformed lines (not the first 5)");
 	if (r->format == SL_FMT_LINES) {
-		if (sum || r->methods.n || r->methods.other || r->protocols.n || r->protocols.other ||
-		    r->request_time.n || r->response_bytes.n || r->malformed || r->first_time ||
-		    r->last_time)
+		if (sum || r->malformed || r->first_time || r->last_time)
 			return fail(why, "a line report holds access-log figures");
-		if (r->line_length.n != r->requests || sl_relq_count(r->line_length_q) != r->requests ||
-		    sl_topk_total(r->top_lines) != r->requests)
-			return fail(why, "line counts disagree with the sketches");
-		if (r->requests && r->line_length.max > SL_LINE_MAX)
-			return fail(why, "a line kept is longer than the longest line parsed");
-		if (!bytes_agree(r, &r->line_length))
-			return fail(why, "bytes disagree with the line lengths");
-		if (!distinct_agrees(r->distinct_lines, r->requests))
-			return fail(why, "more distinct lines than lines (exact distinct count)");
-		if (!top_agrees(r->top_lines))
-			return fail(why, "a top line counted more often than its list's total");
-		return SL_OK;
+	} else {
+		if (r->status_item >= 0 ? sum != r->requests : sum != 0)
+			return fail(why, "status codes do not sum to the requests");
+		if (r->requests && r->first_time > r->last_time)
+			return fail(why, "first time after last time");
+		/* The parser's dates lie in years 0..9999; anything else is
+		 * forged, and would overflow the time arithmetic of a later
+		 * merge. */
+		if (r->requests ? r->first_time < TIME_MIN || r->last_time > TIME_MAX
+				: r->first_time || r->last_time)
+			return fail(why, "times outside the years 0 to 9999, or set without requests");
 	}
-	if (sum != r->requests)
-		return fail(why, "status codes do not sum to the requests");
-	if (m + r->methods.other != r->requests || p + r->protocols.other != r->requests)
-		return fail(why, "methods or protocols do not sum to the requests");
-	if (r->requests && r->first_time > r->last_time)
-		return fail(why, "first time after last time");
-	/* The parser's dates lie in years 0..9999; anything else is forged,
-	 * and would overflow the time arithmetic of a later merge. */
-	if (r->requests ? r->first_time < TIME_MIN || r->last_time > TIME_MAX
-			: r->first_time || r->last_time)
-		return fail(why, "times outside the years 0 to 9999, or set without requests");
-	if (r->line_length.n)
-		return fail(why, "an access-log report holds line lengths");
-	if (r->response_bytes.n != r->requests || sl_relq_count(r->response_bytes_q) != r->requests ||
-	    sl_relq_count(r->request_time_q) != r->request_time.n ||
-	    r->request_time.n > r->requests)
-		return fail(why, "quantile counts disagree with the requests");
-	for (int t = 0; t < SL_TOP_COUNT; t++) {
-		uint64_t want = t == SL_TOP_NOT_FOUND ? r->status[404] : r->requests;
-		if (sl_topk_total(r->top[t]) != want)
-			return fail(why, "a top list's total disagrees with the requests");
-		if (!top_agrees(r->top[t]))
-			return fail(why, "a top row counted more often than its list's total");
+	for (uint32_t i = 0; i < r->plan.nitems; i++) {
+		const sl_item *d = &r->plan.item[i];
+		const struct sl_report_item *it = &r->item[i];
+		int64_t known = known_count(r, &d->where);
+		uint64_t most = known >= 0 ? (uint64_t)known : r->requests;
+		if (it->tally) {
+			uint64_t n = it->tally->other;
+			for (uint32_t k = 0; k < it->tally->n; k++)
+				n += it->tally->count[k];
+			if (known >= 0 ? n != most : n > most)
+				return fail(why, "methods or protocols do not sum to the requests");
+		}
+		if (it->q) {
+			sl_field f = d->field[0];
+			bool always = f != SL_F_REQUEST_TIME; /* every record has the others */
+			if (sl_relq_count(it->q) != it->m.n ||
+			    (always && known >= 0 ? it->m.n != most : it->m.n > most))
+				return fail(why, "quantile counts disagree with the requests");
+			if (it->m.n && it->m.min < 0)
+				return fail(why, "a negative request time or size");
+			if (f == SL_F_LENGTH && it->m.n && it->m.max > SL_LINE_MAX)
+				return fail(why, "a line kept is longer than the longest line parsed");
+			bool sums = d->where.op == SL_WHERE_ALL &&
+				    (f == (r->format == SL_FMT_LINES ? SL_F_LENGTH : SL_F_BYTES));
+			if (sums && !bytes_agree(r, &it->m))
+				return fail(why, "bytes sent disagree with the response sizes");
+		}
+		if (it->top) {
+			if (known >= 0 ? sl_topk_total(it->top) != most : sl_topk_total(it->top) > most)
+				return fail(why, "a top list's total disagrees with the requests");
+			if (!top_agrees(it->top))
+				return fail(why, "a top row counted more often than its list's total");
+		}
+		if (it->distinct && !distinct_agrees(it->distinct, most))
+			return fail(why, "more distinct clients or visitors than requests (exact "
+					 "distinct count)");
 	}
-	if (r->request_time.n && r->request_time.min < 0)
-		return fail(why, "a negative request time");
-	if (!bytes_agree(r, &r->response_bytes))
-		return fail(why, "bytes sent disagree with the response sizes");
-	if (!distinct_agrees(r->ips, r->requests) || !distinct_agrees(r->visitors, r->requests))
-		return fail(why, "more distinct clients or visitors than requests (exact distinct "
-				 "count)");
-	if (!series_agrees(r, r->per_hour) || (r->per_minute && !series_agrees(r, r->per_minute)))
-		return fail(why, "a time series disagrees with the requests or their times");
-	if (r->per_minute && r->requests && r->last_time - r->first_time >= 6 * 3600)
-		return fail(why, "a per-minute series kept over six hours or more");
+	if (r->series_item >= 0) {
+		if (!series_agrees(r, r->per_hour) || (r->per_minute && !series_agrees(r, r->per_minute)))
+			return fail(why, "a time series disagrees with the requests or their times");
+		if (r->per_minute && r->requests && r->last_time - r->first_time >= 6 * 3600)
+			return fail(why, "a per-minute series kept over six hours or more");
+	}
 	return SL_OK;
 }
 
@@ -898,16 +986,42 @@ static sl_status get_section(sl_state *s, int type, sl_wire_reader *r, uint32_t 
 	case SEC_COUNTERS:
 		return get_counters(rep, r, version, why);
 	case SEC_TALLIES:
-		st = get_tally(&rep->methods, r, why);
-		if (st == SL_OK)
-			st = get_tally(&rep->protocols, r, why);
+		st = SL_OK;
+		if (version < 4 && rep->format == SL_FMT_LINES) {
+			/* methods and protocols, empty in a line report */
+			sl_tally none;
+			for (int k = 0; k < 2 && st == SL_OK; k++) {
+				memset(&none, 0, sizeof none);
+				st = get_tally(&none, r, why);
+				if (st == SL_OK && (none.n || none.other))
+					st = fail(why, "a line report holds access-log figures");
+			}
+		}
+		for (uint32_t i = 0; i < rep->plan.nitems && st == SL_OK; i++)
+			if (rep->item[i].tally)
+				st = get_tally(rep->item[i].tally, r, why);
 		return st != SL_OK ? st : finish(r, why, "tallies section truncated");
 	case SEC_MOMENTS:
-		st = get_moments(&rep->request_time, r, why);
-		if (st == SL_OK)
-			st = get_moments(&rep->response_bytes, r, why);
-		if (st == SL_OK)
-			st = get_moments(&rep->line_length, r, why);
+		st = SL_OK;
+		if (version < 4) {
+			/* request_time, response_bytes, line_length, whichever
+			 * the plan has; the others must be empty */
+			sl_moments none[3];
+			memset(none, 0, sizeof none);
+			sl_moments *m[3] = {&none[0], &none[1], &none[2]};
+			bool lines = rep->format == SL_FMT_LINES;
+			for (uint32_t k = 0; k < rep->nquant && k < 2; k++)
+				m[lines ? 2 : k] = &rep->item[rep->quants[k]].m;
+			for (int k = 0; k < 3 && st == SL_OK; k++)
+				st = get_moments(m[k], r, why);
+			if (st == SL_OK && m[2] == &none[2] && none[2].n)
+				st = fail(why, "an access-log report holds line lengths");
+			if (st == SL_OK && lines && (none[0].n || none[1].n))
+				st = fail(why, "a line report holds access-log figures");
+		} else {
+			for (uint32_t k = 0; k < rep->nquant && st == SL_OK; k++)
+				st = get_moments(&rep->item[rep->quants[k]].m, r, why);
+		}
 		return st != SL_OK ? st : finish(r, why, "moments section truncated");
 	case SEC_SAMPLES:
 		return get_samples(s, r, why);
@@ -929,12 +1043,28 @@ static sl_status get_section(sl_state *s, int type, sl_wire_reader *r, uint32_t 
 	return st != SL_OK ? st : finish(r, why, "section truncated");
 }
 
-static bool known_type(int t)
+static bool known_type(int t, uint32_t version)
 {
-	sl_report r;
-	memset(&r, 0, sizeof r);
-	return (t >= SEC_META && t <= SEC_SAMPLES) || distinct_of(&r, t) || topk_of(&r, t) ||
-	       quant_of(&r, t) || kll_alias(t) || series_of(&r, t);
+	if (t >= SEC_META && t <= SEC_SAMPLES)
+		return true;
+	if (t == SEC_PLAN)
+		return version >= 4;
+	if (kll_alias(t))
+		return version < 3;
+	if (t >= SEC_QUANT && t < SEC_SERIES)
+		return version >= 3 && (version >= 4 || t <= SEC_QUANT + 2);
+	if (version < 4 && ((t >= SEC_DISTINCT && t > SEC_DISTINCT + 2 && t < SEC_TOP) ||
+			    (t > SEC_TOP + SL_TOP_COUNT && t < SEC_KLL)))
+		return false;
+	return (t >= SEC_DISTINCT && t < SEC_KLL) || t == SEC_SERIES || t == SEC_SERIES + 1;
+}
+
+/* The type of the i-th section of the table in buf, as this version
+ * numbers it (a line report of versions 1 to 3 numbered its own apart). */
+static int section_type(const uint8_t *buf, uint32_t i, uint32_t version, sl_format fmt)
+{
+	int type = (int)sl_wire_le32(buf + HEADER + (size_t)i * ENTRY);
+	return version < 4 && fmt == SL_FMT_LINES ? v3_lines_type(type) : type;
 }
 
 /* Where decode reads the file's bytes: a buffer holding all of them, or a
@@ -1031,9 +1161,7 @@ static sl_status decode(sl_state *s, source *in, size_t len, size_t want_bytes,
 		uint64_t slen = sl_wire_le64(e + 8);
 		if (slen > len - off)
 			return fail(why, "section length past the end of the file");
-		if (!known_type((int)type) || flags != 0 ||
-		    (kll_alias((int)type) ? version >= 3
-					       : type >= SEC_QUANT && type <= SEC_QUANT + 2 && version < 3))
+		if (!known_type((int)type, version) || flags != 0)
 			return fail(why, "unknown section type");
 		if ((int)type <= prev)
 			return fail(why, "sections out of order or repeated");
@@ -1070,8 +1198,31 @@ static sl_status decode(sl_state *s, source *in, size_t len, size_t want_bytes,
 	/* A report smaller than this build's minimum (one written by a build
 	 * with smaller structures) is made at the minimum: its sketches then
 	 * merge into the larger ones. */
-	if (m.report_bytes < sl_report_min_bytes_p(m.hll_p))
-		m.report_bytes = sl_report_min_bytes_p(m.hll_p);
+	/* The plan next (version 4; before: the format's default plan, whose
+	 * visitors' rule the counters give), wherever its section lies. */
+	sl_plan plan;
+	sl_plan_default(&plan, m.format, false);
+	if (seen[SEC_PLAN]) {
+		size_t poff = table_end + 8;
+		for (uint32_t i = 0; i < ns; i++) {
+			const uint8_t *e = buf + HEADER + (size_t)i * ENTRY;
+			size_t slen = (size_t)sl_wire_le64(e + 8);
+			if (sl_wire_le32(e) == SEC_PLAN) {
+				if (!(sec = get(in, poff, slen, why)))
+					return in->st;
+				sl_wire_reader_init(&r, sec, slen);
+				if ((st = get_plan(&plan, &r, why)) != SL_OK)
+					return st;
+				break;
+			}
+			poff += slen;
+		}
+	} else if (version >= 4) {
+		return fail(why, "a required section is missing");
+	}
+	size_t least = sl_report_plan_min_bytes(&plan, m.hll_p, 0);
+	if (m.report_bytes < least)
+		m.report_bytes = least;
 	if (m.report_bytes < want_bytes)
 		m.report_bytes = want_bytes;
 	/* The recorded size is a cap, not what the report holds (its tables
@@ -1079,20 +1230,30 @@ static sl_status decode(sl_state *s, source *in, size_t len, size_t want_bytes,
 	 * and the contents fail to load only if they do not fit. */
 	if (m.report_bytes > sl_budget_available(s->mem))
 		m.report_bytes = sl_budget_available(s->mem);
-	if (m.report_bytes < sl_report_min_bytes_p(m.hll_p)) {
+	if (m.report_bytes < least) {
 		*why = "the state's report needs more memory than the budget has";
 		return SL_ENOMEM;
 	}
 	s->budget = m.budget;
 	s->peak = m.peak;
-	st = sl_report_new_p(&s->report, s->mem, m.format, (size_t)m.report_bytes, m.hll_p);
+	st = sl_report_new_plan(&s->report, s->mem, m.format, &plan, (size_t)m.report_bytes,
+				m.hll_p, NULL, 0);
 	if (st != SL_OK) {
-		*why = "cannot create the report within the budget";
+		*why = st == SL_EINVAL ? "the plan uses fields its log format does not have"
+				       : "cannot create the report within the budget";
 		return st;
 	}
-	/* The sections must be exactly those of a report of this format
+	/* Versions 1 to 3 number a line report's sections apart. */
+	memset(seen, 0, sizeof seen);
+	for (uint32_t i = 0; i < ns; i++) {
+		int type = section_type(buf, i, version, m.format);
+		seen[kll_alias(type) ? kll_alias(type) : type] = true;
+	}
+	/* The sections must be exactly those of a report of this plan
 	 * (per_minute may be gone). */
 	for (int t = SEC_META; t < SEC_END; t++) {
+		if (t == SEC_PLAN && version < 4)
+			continue;
 		if (seen[t] && !holds(s->report, t))
 			return fail(why, "a section does not belong to this log format");
 		if (!seen[t] && holds(s->report, t) && t != SEC_SERIES + 1)
@@ -1101,11 +1262,11 @@ static sl_status decode(sl_state *s, source *in, size_t len, size_t want_bytes,
 
 	for (uint32_t i = 0; i < ns; i++) {
 		const uint8_t *e = buf + HEADER + (size_t)i * ENTRY;
-		int type = (int)sl_wire_le32(e);
+		int type = section_type(buf, i, version, m.format);
 		size_t slen = (size_t)sl_wire_le64(e + 8);
 		size_t at = off;
 		off += slen;
-		if (type == SEC_META)
+		if (type == SEC_META || type == SEC_PLAN)
 			continue;
 		if (!(sec = get(in, at, slen, why)))
 			return in->st;
@@ -1242,8 +1403,15 @@ sl_status sl_state_merge(sl_state *dst, const sl_state *src, const char **why)
 		*why = "states of different log formats cannot be merged";
 		return SL_EMISMATCH;
 	}
-	if (dst->report->visitors_4xx != src->report->visitors_4xx) {
-		*why = "one state counts 4xx responses among unique visitors, the other does not";
+	if (!sl_plan_equal(&dst->report->plan, &src->report->plan)) {
+		sl_plan other = src->report->plan;
+		int v = sl_plan_find(&other, "unique_visitors");
+		sl_plan_visitors_4xx(&other, v >= 0 && other.item[v].where.op != SL_WHERE_ALL);
+		*why = sl_plan_equal(&dst->report->plan, &other)
+			       ? "one state counts 4xx responses among unique visitors, the other "
+				 "does not"
+			       : "the states were made with different plans (their report items "
+				 "differ)";
 		return SL_EMISMATCH;
 	}
 	size_t n = dst->ninputs + src->ninputs;

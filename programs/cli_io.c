@@ -78,46 +78,55 @@ int cli_out_flush(cli_out *o)
 
 void cli_print_samples(const char *prog, const sl_report *rep, const cli_input *inputs)
 {
-	for (uint32_t i = 0; i < rep->nsamples; i++) {
-		const sl_sample *s = &rep->samples[i];
+	uint32_t nsamples;
+	const sl_sample *samples = sl_report_samples(rep, &nsamples);
+	sl_report_counts c;
+	sl_report_get_counts(rep, &c);
+	for (uint32_t i = 0; i < nsamples; i++) {
+		const sl_sample *s = &samples[i];
 		fprintf(stderr, "%s: %s:%llu: malformed (%s): ", prog,
 			cli_input_name(inputs[s->input].path),
 			(unsigned long long)s->line, s->why);
 		size_t used = cli_print_safe(stderr, s->text, s->len, SAMPLE_COLUMNS);
 		fputs(s->truncated || used < s->len ? "...\n" : "\n", stderr);
 	}
-	if (rep->malformed > rep->nsamples)
+	if (c.malformed > nsamples)
 		fprintf(stderr, "%s: %llu malformed lines in all (first %u shown)\n", prog,
-			(unsigned long long)rep->malformed, rep->nsamples);
+			(unsigned long long)c.malformed, nsamples);
 }
 
 int cli_check_parsed(const char *prog, const sl_report *rep, bool detected)
 {
-	if (rep->format == SL_FMT_LINES || rep->requests > 0 || rep->malformed == 0)
+	sl_report_counts c;
+	sl_report_get_counts(rep, &c);
+	sl_format format = sl_report_format(rep);
+	uint32_t nsamples;
+	const sl_sample *samples = sl_report_samples(rep, &nsamples);
+	if (format == SL_FMT_LINES || c.requests > 0 || c.malformed == 0)
 		return 0;
 	/* What the malformed lines look like: each sample on its own (as the
 	 * report saw the whole line, else from its kept text), the most
 	 * common answer wins (ties: the first seen). */
 	unsigned votes[SL_FMT_COUNT] = {0};
 	sl_format looks[SL_SAMPLES_MAX];
-	for (uint32_t i = 0; i < rep->nsamples; i++) {
-		const sl_sample *s = &rep->samples[i];
+	for (uint32_t i = 0; i < nsamples; i++) {
+		const sl_sample *s = &samples[i];
 		looks[i] = s->looks_like != SL_FMT_AUTO && s->looks_like < SL_FMT_COUNT
 				   ? s->looks_like
 				   : sl_access_guess(s->text, s->len);
 		votes[looks[i]]++;
 	}
 	int like = SL_FMT_AUTO;
-	for (uint32_t i = 0; i < rep->nsamples; i++) {
+	for (uint32_t i = 0; i < nsamples; i++) {
 		sl_format f = looks[i];
 		if (f != SL_FMT_AUTO && (like == SL_FMT_AUTO || votes[f] > votes[like]))
 			like = f;
 	}
-	const char *tried = sl_format_name(rep->format);
+	const char *tried = sl_format_name(format);
 	fprintf(stderr, "%s: no line parsed as %s%s (%llu malformed)", prog, tried,
 		detected ? " (detected from the first lines)" : "",
-		(unsigned long long)rep->malformed);
-	if (like != SL_FMT_AUTO && like != (int)rep->format)
+		(unsigned long long)c.malformed);
+	if (like != SL_FMT_AUTO && like != (int)format)
 		fprintf(stderr, "; the lines look like %s: try -f %s\n", sl_format_name(like),
 			sl_format_name(like));
 	else

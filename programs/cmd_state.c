@@ -131,11 +131,11 @@ static int load_all(char **paths, size_t n, sl_budget *b, sl_state **out)
 		}
 		const char *why = NULL;
 		sl_status st = sl_state_merge(dst, s, &why);
-		if (st == SL_EMISMATCH && s->report->format != dst->report->format) {
+		sl_format sf = sl_report_format(s->report), df = sl_report_format(dst->report);
+		if (st == SL_EMISMATCH && sf != df) {
 			fprintf(stderr,
 				"%s: %s: cannot merge a state of %s logs into one of %s logs (%s)\n",
-				prog, paths[i], sl_format_name(s->report->format),
-				sl_format_name(dst->report->format), paths[0]);
+				prog, paths[i], sl_format_name(sf), sl_format_name(df), paths[0]);
 		} else if (st == SL_EMISMATCH) {
 			fprintf(stderr, "%s: %s: cannot merge into %s: %s\n", prog, paths[i],
 				paths[0], why ? why : sl_strerror(st));
@@ -298,17 +298,7 @@ int cmd_report(int argc, char **argv)
 	int status = EXIT_TROUBLE;
 	size_t ninputs = s->ninputs;
 	cli_input *inputs = ninputs ? sl_calloc(&b, ninputs, sizeof *inputs) : NULL;
-	/* rows for the longest list the report holds: the access-log lists,
-	 * or the line format's one */
-	size_t nrows = (size_t)top_n, most = 0;
-	const sl_report *rep = s->report;
-	for (int t = 0; t <= SL_TOP_COUNT; t++) {
-		const sl_topk *list = t < SL_TOP_COUNT ? rep->top[t] : rep->top_lines;
-		if (list && sl_topk_capacity(list) > most)
-			most = sl_topk_capacity(list);
-	}
-	if (nrows > most)
-		nrows = most;
+	size_t nrows = sl_report_max_rows(s->report, (size_t)top_n);
 	sl_topk_row *rows = nrows ? sl_calloc(&b, nrows, sizeof *rows) : NULL;
 	FILE *out = stdout;
 	if ((ninputs && !inputs) || (nrows && !rows)) {

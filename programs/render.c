@@ -108,18 +108,90 @@ static const char *grouped(char *out, size_t n, uint64_t v)
 }
 
 /* The report's exact byte sum (128 bits), grouped: up to 51 characters. */
-static const char *grouped_bytes(char *out, size_t n, const sl_report *r)
+static const char *grouped_bytes(char *out, size_t n, const sl_report_counts *c)
 {
 	char digits[40];
-	return group_digits(out, n, u128_digits(digits, r->bytes_sent_high, r->bytes_sent));
+	return group_digits(out, n, u128_digits(digits, c->bytes_high, c->bytes));
 }
 
 static uint64_t class_count(const sl_report *r, int cls)
 {
 	uint64_t n = 0;
 	for (int s = cls * 100; s < cls * 100 + 100; s++)
-		n += r->status[s];
+		n += sl_report_status(r, (unsigned)s);
 	return n;
+}
+
+/* ---- plan items ----------------------------------------------------------
+ *
+ * The report is its plan's items, rendered by kind in plan order: distinct
+ * counts, tallies, top lists, the series, quantiles. The default plans'
+ * items keep the titles and units the report has always shown; any other
+ * item is titled by its description ("top(user_agent) where status in
+ * [500, 600)").
+ */
+typedef struct {
+	const char *name, *title, *unit;
+	bool whole;	/* a quantity in whole units (bytes), grouped with commas */
+} item_look;
+
+static const item_look looks[] = {
+	{"url", "Top URLs", NULL, false},
+	{"path", "Top paths", NULL, false},
+	{"ip", "Top client IPs", NULL, false},
+	{"referrer", "Top referrers", NULL, false},
+	{"user_agent", "Top user agents", NULL, false},
+	{"not_found", "Top 404 paths", NULL, false},
+	{"line", "Top lines", NULL, false},
+	{"unique_ips", "Unique IPs", NULL, false},
+	{"unique_visitors", "Unique visitors", NULL, false},
+	{"distinct_lines", "Distinct lines", NULL, false},
+	{"methods", "Methods", NULL, false},
+	{"protocols", "Protocols", NULL, false},
+	{"request_time", "Request time", "seconds", false},
+	{"response_bytes", "Response size", "bytes", true},
+	{"line_length", "Line length", "bytes", true},
+};
+
+/* How item i of r's plan is shown: its title into buf (n bytes) when it has
+ * none of its own, and its unit and wholeness for quantiles. */
+static item_look look_of(const sl_report *r, uint32_t i, char *buf, size_t n)
+{
+	const sl_plan *p = sl_report_plan(r);
+	const sl_item *it = &p->item[i];
+	for (size_t k = 0; k < sizeof looks / sizeof *looks; k++)
+		if (strcmp(looks[k].name, it->name) == 0)
+			return looks[k];
+	item_look l = {it->name, sl_plan_describe(p, i, buf, n), "", false};
+	sl_field f = it->field[0];
+	if (it->kind == SL_ITEM_QUANTILES) {
+		l.unit = f == SL_F_REQUEST_TIME ? "seconds" : f == SL_F_STATUS ? "" : "bytes";
+		l.whole = f != SL_F_REQUEST_TIME;
+	}
+	return l;
+}
+
+static uint32_t nitems(const sl_report *r)
+{
+	return sl_report_plan(r)->nitems;
+}
+
+static sl_item_kind kind_of(const sl_report *r, uint32_t i)
+{
+	return sl_report_plan(r)->item[i].kind;
+}
+
+static const char *name_of(const sl_report *r, uint32_t i)
+{
+	return sl_report_plan(r)->item[i].name;
+}
+
+/* A quantiles item over a field some records lack (the request time), that
+ * no record had. */
+static bool no_values(const sl_report *r, uint32_t i)
+{
+	return sl_report_plan(r)->item[i].field[0] == SL_F_REQUEST_TIME &&
+	       sl_report_item_moments(r, i)->n == 0;
 }
 
 typedef struct {
@@ -342,128 +414,136 @@ static void json_top_info(FILE *o, const char *name, bool exact, size_t capacity
 	fprintf(o, ", \"total\": %llu}", (unsigned long long)total);
 }
 
-/* The generic line report (-f lines). */
-static int render_lines_json(FILE *o, const cli_view *v)
-{
-	const sl_report *r = v->report;
-	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"lines\",\n", SLUICE_VERSION);
-	json_inputs(o, v);
-	char digits[40];
-	fprintf(o, "  \"lines\": %llu,\n  \"oversized\": %llu,\n  \"bytes\": %s,\n",
-		(unsigned long long)r->lines, (unsigned long long)r->oversized,
-		u128_digits(digits, r->bytes_sent_high, r->bytes_sent));
-	bool exact;
-	size_t cap;
-	uint64_t total;
-	json_estimate(o, "distinct_lines", sl_report_distinct_lines(r));
-	fputs("  \"top\": {", o);
-	json_rows(o, "line", v->rows, v->rows ? sl_report_top_lines(r, v->rows, v->top_n) : 0);
-	fputs("\n  },\n  \"top_info\": {", o);
-	sl_report_top_lines_info(r, &exact, &cap, &total);
-	json_top_info(o, "line", exact, cap, total);
-	fputs("\n  },\n", o);
-	json_dist(o, "line_length", r->line_length_q, &r->line_length);
-	fprintf(o, "  \"memory\": {\"budget\": %zu, \"peak\": %zu}\n}\n", v->budget, v->peak);
-	return ferror(o) ? -1 : 0;
-}
-
 int render_json(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
+	sl_report_counts rc;
+	sl_report_get_counts(r, &rc);
+	sl_format format = sl_report_format(r);
+	bool lines = format == SL_FMT_LINES;
 	char a[32], b[32];
-	if (r->format == SL_FMT_LINES)
-		return render_lines_json(o, v);
 	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"%s\",\n", SLUICE_VERSION,
-		sl_format_name(r->format));
+		sl_format_name(format));
 	json_inputs(o, v);
-	fprintf(o,
-		"  \"lines\": %llu,\n  \"requests\": %llu,\n  \"malformed\": %llu,\n"
-		"  \"oversized\": %llu,\n  \"bytes_sent\": %s,\n",
-		(unsigned long long)r->lines, (unsigned long long)r->requests,
-		(unsigned long long)r->malformed, (unsigned long long)r->oversized,
-		u128_digits((char[40]){0}, r->bytes_sent_high, r->bytes_sent));
-	if (r->requests) {
-		iso_time(a, sizeof a, r->first_time);
-		iso_time(b, sizeof b, r->last_time);
-		fprintf(o, "  \"first_time\": \"%s\",\n  \"last_time\": \"%s\",\n", a, b);
+	if (lines) {
+		fprintf(o, "  \"lines\": %llu,\n  \"oversized\": %llu,\n  \"bytes\": %s,\n",
+			(unsigned long long)rc.lines, (unsigned long long)rc.oversized,
+			u128_digits((char[40]){0}, rc.bytes_high, rc.bytes));
 	} else {
-		fputs("  \"first_time\": null,\n  \"last_time\": null,\n", o);
+		fprintf(o,
+			"  \"lines\": %llu,\n  \"requests\": %llu,\n  \"malformed\": %llu,\n"
+			"  \"oversized\": %llu,\n  \"bytes_sent\": %s,\n",
+			(unsigned long long)rc.lines, (unsigned long long)rc.requests,
+			(unsigned long long)rc.malformed, (unsigned long long)rc.oversized,
+			u128_digits((char[40]){0}, rc.bytes_high, rc.bytes));
+		if (rc.requests) {
+			iso_time(a, sizeof a, rc.first_time);
+			iso_time(b, sizeof b, rc.last_time);
+			fprintf(o, "  \"first_time\": \"%s\",\n  \"last_time\": \"%s\",\n", a, b);
+			int32_t off = rc.log_offset, mag = off < 0 ? -off : off;
+			fprintf(o, "  \"log_offset\": \"%c%02d:%02d\",\n", off < 0 ? '-' : '+',
+				mag / 3600, mag / 60 % 60);
+		} else {
+			fputs("  \"first_time\": null,\n  \"last_time\": null,\n", o);
+			fputs("  \"log_offset\": null,\n", o);
+		}
 	}
-	if (r->requests) {
-		int32_t off = r->log_offset, mag = off < 0 ? -off : off;
-		fprintf(o, "  \"log_offset\": \"%c%02d:%02d\",\n", off < 0 ? '-' : '+', mag / 3600,
-			mag / 60 % 60);
-	} else {
-		fputs("  \"log_offset\": null,\n", o);
-	}
-	json_estimate(o, "unique_ips", sl_report_unique_ips(r));
-	json_estimate(o, "unique_visitors", sl_report_unique_visitors(r));
+	uint32_t n = nitems(r);
+	for (uint32_t i = 0; i < n; i++)
+		if (kind_of(r, i) == SL_ITEM_DISTINCT)
+			json_estimate(o, name_of(r, i), sl_report_item_distinct(r, i));
 
-	fputs("  \"status\": {", o);
-	int first = 1;
-	for (int s = 100; s < 600; s++) {
-		if (!r->status[s])
+	for (uint32_t i = 0; i < n; i++) {
+		if (kind_of(r, i) != SL_ITEM_TALLY)
 			continue;
-		fprintf(o, "%s\"%d\": %llu", first ? "" : ", ", s, (unsigned long long)r->status[s]);
-		first = 0;
-	}
-	fputs("},\n  \"status_class\": {", o);
-	first = 1;
-	for (int c = 1; c <= 5; c++) {
-		uint64_t n = class_count(r, c);
-		if (!n)
+		const sl_tally *t = sl_report_item_tally(r, i);
+		if (t) {
+			json_tally(o, name_of(r, i), t);
 			continue;
-		fprintf(o, "%s\"%dxx\": %llu", first ? "" : ", ", c, (unsigned long long)n);
-		first = 0;
+		}
+		fprintf(o, "  \"%s\": {", name_of(r, i));
+		int first = 1;
+		for (unsigned s = 100; s < 600; s++) {
+			uint64_t k = sl_report_status(r, s);
+			if (!k)
+				continue;
+			fprintf(o, "%s\"%u\": %llu", first ? "" : ", ", s, (unsigned long long)k);
+			first = 0;
+		}
+		fputs("},\n  \"status_class\": {", o);
+		first = 1;
+		for (int c = 1; c <= 5; c++) {
+			uint64_t k = class_count(r, c);
+			if (!k)
+				continue;
+			fprintf(o, "%s\"%dxx\": %llu", first ? "" : ", ", c, (unsigned long long)k);
+			first = 0;
+		}
+		fputs("},\n", o);
 	}
-	fputs("},\n", o);
-	json_tally(o, "methods", &r->methods);
-	json_tally(o, "protocols", &r->protocols);
 
 	fputs("  \"top\": {", o);
-	for (int t = 0; t < SL_TOP_COUNT; t++) {
-		fputs(t ? "," : "", o);
-		json_rows(o, sl_top_name(t), v->rows,
-			  v->rows ? sl_report_top(r, t, v->rows, v->top_n) : 0);
+	for (uint32_t i = 0, t = 0; i < n; i++) {
+		if (kind_of(r, i) != SL_ITEM_TOP)
+			continue;
+		fputs(t++ ? "," : "", o);
+		json_rows(o, name_of(r, i), v->rows,
+			  v->rows ? sl_report_item_top(r, i, v->rows, v->top_n) : 0);
 	}
 	fputs("\n  },\n  \"top_info\": {", o);
-	for (int t = 0; t < SL_TOP_COUNT; t++) {
+	for (uint32_t i = 0, t = 0; i < n; i++) {
+		if (kind_of(r, i) != SL_ITEM_TOP)
+			continue;
 		bool exact;
 		size_t cap;
 		uint64_t total;
-		sl_report_top_info(r, t, &exact, &cap, &total);
-		fputs(t ? "," : "", o);
-		json_top_info(o, sl_top_name(t), exact, cap, total);
+		sl_report_item_top_info(r, i, &exact, &cap, &total);
+		fputs(t++ ? "," : "", o);
+		json_top_info(o, name_of(r, i), exact, cap, total);
 	}
 	fputs("\n  },\n", o);
 
-	fprintf(o, "  \"per_hour_bucket_seconds\": %u,\n", sl_series_width(r->per_hour));
-	json_series(o, "per_hour", r->per_hour);
-	if (r->per_minute && r->last_time - r->first_time < SIX_HOURS)
-		json_series(o, "per_minute", r->per_minute);
-	if (r->request_time.n)
-		json_dist(o, "request_time", r->request_time_q, &r->request_time);
-	else
-		fputs("  \"request_time\": null,\n", o);
-	json_dist(o, "response_bytes", r->response_bytes_q, &r->response_bytes);
-
-	fputs("  \"malformed_samples\": [", o);
-	for (uint32_t i = 0; i < r->nsamples; i++) {
-		const sl_sample *s = &r->samples[i];
-		fputs(i ? ",\n    {\"input\": " : "\n    {\"input\": ", o);
-		json_cstr(o, v->inputs[s->input].path);
-		fprintf(o, ", \"line\": %llu, \"reason\": ", (unsigned long long)s->line);
-		json_cstr(o, s->why);
-		fputs(", \"text\": ", o);
-		json_str(o, s->text, s->len);
-		fprintf(o, ", \"truncated\": %s}", s->truncated ? "true" : "false");
+	for (uint32_t i = 0; i < n; i++) {
+		if (kind_of(r, i) != SL_ITEM_SERIES)
+			continue;
+		const sl_series *h = sl_report_item_series(r, i, false);
+		const sl_series *m = sl_report_item_series(r, i, true);
+		fprintf(o, "  \"%s_bucket_seconds\": %u,\n", name_of(r, i), sl_series_width(h));
+		json_series(o, name_of(r, i), h);
+		if (m && rc.last_time - rc.first_time < SIX_HOURS)
+			json_series(o, "per_minute", m);
 	}
-	fputs(r->nsamples ? "\n  ],\n" : "],\n", o);
-	if (r->exact) {
-		uint64_t peak, written;
-		sl_report_exact_disk(r, &peak, &written);
-		fprintf(o, "  \"temp_disk\": {\"peak\": %llu, \"written\": %llu},\n",
-			(unsigned long long)peak, (unsigned long long)written);
+	for (uint32_t i = 0; i < n; i++) {
+		if (kind_of(r, i) != SL_ITEM_QUANTILES)
+			continue;
+		if (no_values(r, i))
+			fprintf(o, "  \"%s\": null,\n", name_of(r, i));
+		else
+			json_dist(o, name_of(r, i), sl_report_item_quantiles(r, i),
+				  sl_report_item_moments(r, i));
+	}
+
+	if (!lines) {
+		uint32_t ns;
+		const sl_sample *samples = sl_report_samples(r, &ns);
+		fputs("  \"malformed_samples\": [", o);
+		for (uint32_t i = 0; i < ns; i++) {
+			const sl_sample *s = &samples[i];
+			fputs(i ? ",\n    {\"input\": " : "\n    {\"input\": ", o);
+			json_cstr(o, v->inputs[s->input].path);
+			fprintf(o, ", \"line\": %llu, \"reason\": ", (unsigned long long)s->line);
+			json_cstr(o, s->why);
+			fputs(", \"text\": ", o);
+			json_str(o, s->text, s->len);
+			fprintf(o, ", \"truncated\": %s}", s->truncated ? "true" : "false");
+		}
+		fputs(ns ? "\n  ],\n" : "],\n", o);
+		if (sl_report_is_exact(r)) {
+			uint64_t peak, written;
+			sl_report_exact_disk(r, &peak, &written);
+			fprintf(o, "  \"temp_disk\": {\"peak\": %llu, \"written\": %llu},\n",
+				(unsigned long long)peak, (unsigned long long)written);
+		}
 	}
 	fprintf(o, "  \"memory\": {\"budget\": %zu, \"peak\": %zu}\n}\n", v->budget, v->peak);
 	return ferror(o) ? -1 : 0;
@@ -664,26 +744,30 @@ static void local_time(char *out, size_t n, int64_t t)
 	civil_time(out, n, t, false);
 }
 
-static void text_series(FILE *o, const cli_view *v)
+static void text_series(FILE *o, const cli_view *v, uint32_t item)
 {
 	const sl_report *r = v->report;
 	static const char *const units[] = {"", "minute", "hour", "day"};
 	int mode = v->series;
-	int64_t span = r->last_time - r->first_time;
+	sl_report_counts rc;
+	sl_report_get_counts(r, &rc);
+	const sl_series *per_minute = sl_report_item_series(r, item, true);
+	const sl_series *per_hour = sl_report_item_series(r, item, false);
+	int64_t span = rc.last_time - rc.first_time;
 	if (mode == CLI_SERIES_AUTO)
-		mode = r->per_minute && span < TEXT_SERIES_ROWS * 60	? CLI_SERIES_MINUTE
+		mode = per_minute && span < TEXT_SERIES_ROWS * 60	? CLI_SERIES_MINUTE
 		       : span < (int64_t)TEXT_SERIES_ROWS * 3600 ? CLI_SERIES_HOUR
 								   : CLI_SERIES_DAY;
-	bool no_minutes = mode == CLI_SERIES_MINUTE && !r->per_minute;
+	bool no_minutes = mode == CLI_SERIES_MINUTE && !per_minute;
 	if (no_minutes)
 		mode = CLI_SERIES_HOUR;
-	const sl_series *s = mode == CLI_SERIES_MINUTE ? r->per_minute : r->per_hour;
+	const sl_series *s = mode == CLI_SERIES_MINUTE ? per_minute : per_hour;
 	int64_t w = sl_series_width(s);
 	int64_t unit = mode == CLI_SERIES_MINUTE ? 60 : mode == CLI_SERIES_HOUR ? 3600 : 86400;
 	if (unit < w || unit % w != 0)
 		unit = w; /* buckets coarser than the unit (a long span) */
 	series_rows it = {s, sl_series_len(s), 0, unit, 1,
-			  v->tz_given ? v->tz_offset : r->log_offset, 0};
+			  v->tz_given ? v->tz_offset : rc.log_offset, 0};
 	if (!it.n)
 		return;
 	int64_t t0, t1;
@@ -784,103 +868,100 @@ static void text_incomplete(FILE *o, const cli_view *v)
 		}
 }
 
-static int render_lines_text(FILE *o, const cli_view *v)
-{
-	const sl_report *r = v->report;
-	char a[32], b[32];
-	fprintf(o, "sluice %s  format lines  %zu input%s\n", SLUICE_VERSION, v->ninputs,
-		v->ninputs == 1 ? "" : "s");
-	fprintf(o, "  %-18s %s  (oversized %s)\n", "Lines", grouped(a, sizeof a, r->lines),
-		grouped(b, sizeof b, r->oversized));
-	text_incomplete(o, v);
-	fprintf(o, "  %-18s %s\n", "Bytes", grouped_bytes((char[64]){0}, 64, r));
-	text_estimate(o, "Distinct lines", sl_report_distinct_lines(r));
-	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",
-		grouped(a, sizeof a, v->budget), grouped(b, sizeof b, v->peak));
-	bool exact;
-	size_t cap;
-	uint64_t total;
-	sl_report_top_lines_info(r, &exact, &cap, &total);
-	text_rows(o, "Top lines", v->rows,
-		  v->rows ? sl_report_top_lines(r, v->rows, v->top_n) : 0, exact);
-	text_dist(o, "Line length", "bytes", true, r->line_length_q, &r->line_length);
-	return ferror(o) ? -1 : 0;
-}
-
 int render_text(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
-	if (r->format == SL_FMT_LINES)
-		return render_lines_text(o, v);
-	char a[32], b[32], c[32], d[32];
-	static const char *const titles[SL_TOP_COUNT] = {
-		"Top URLs", "Top paths", "Top client IPs", "Top referrers", "Top user agents",
-		"Top 404 paths",
-	};
+	sl_report_counts rc;
+	sl_report_get_counts(r, &rc);
+	sl_format format = sl_report_format(r);
+	bool lines = format == SL_FMT_LINES;
+	char a[32], b[32], c[32], d[32], title[160];
 
-	fprintf(o, "sluice %s  format %s  %zu input%s\n", SLUICE_VERSION, sl_format_name(r->format),
+	fprintf(o, "sluice %s  format %s  %zu input%s\n", SLUICE_VERSION, sl_format_name(format),
 		v->ninputs, v->ninputs == 1 ? "" : "s");
-	fprintf(o, "  %-18s %s  (requests %s, malformed %s, oversized %s)\n", "Lines",
-		grouped(a, sizeof a, r->lines), grouped(b, sizeof b, r->requests),
-		grouped(c, sizeof c, r->malformed), grouped(d, sizeof d, r->oversized));
+	if (lines)
+		fprintf(o, "  %-18s %s  (oversized %s)\n", "Lines", grouped(a, sizeof a, rc.lines),
+			grouped(b, sizeof b, rc.oversized));
+	else
+		fprintf(o, "  %-18s %s  (requests %s, malformed %s, oversized %s)\n", "Lines",
+			grouped(a, sizeof a, rc.lines), grouped(b, sizeof b, rc.requests),
+			grouped(c, sizeof c, rc.malformed), grouped(d, sizeof d, rc.oversized));
 	text_incomplete(o, v);
-	if (r->requests) {
-		int32_t off = v->tz_given ? v->tz_offset : r->log_offset;
+	if (!lines && rc.requests) {
+		int32_t off = v->tz_given ? v->tz_offset : rc.log_offset;
 		offset_text(c, sizeof c, off);
-		local_time(a, sizeof a, r->first_time + off);
-		local_time(b, sizeof b, r->last_time + off);
+		local_time(a, sizeof a, rc.first_time + off);
+		local_time(b, sizeof b, rc.last_time + off);
 		fprintf(o, "  %-18s %s to %s %s\n", "Time", a, b, c);
 	}
-	fprintf(o, "  %-18s %s\n", "Bytes sent", grouped_bytes((char[64]){0}, 64, r));
-	text_estimate(o, "Unique IPs", sl_report_unique_ips(r));
-	text_estimate(o, "Unique visitors", sl_report_unique_visitors(r));
+	fprintf(o, "  %-18s %s\n", lines ? "Bytes" : "Bytes sent",
+		grouped_bytes((char[64]){0}, 64, &rc));
+	uint32_t n = nitems(r);
+	for (uint32_t i = 0; i < n; i++)
+		if (kind_of(r, i) == SL_ITEM_DISTINCT)
+			text_estimate(o, look_of(r, i, title, sizeof title).title,
+				      sl_report_item_distinct(r, i));
 	fprintf(o, "  %-18s budget %s bytes, peak %s bytes\n", "Memory",
 		grouped(a, sizeof a, v->budget), grouped(b, sizeof b, v->peak));
-	if (r->exact) {
+	if (!lines && sl_report_is_exact(r)) {
 		uint64_t peak, written;
 		sl_report_exact_disk(r, &peak, &written);
 		fprintf(o, "  %-18s peak %s bytes, %s written (--exact)\n", "Temporary disk",
 			grouped(a, sizeof a, peak), grouped(b, sizeof b, written));
 	}
 
-	fputs("\nStatus codes\n", o);
-	for (int cls = 1; cls <= 5; cls++) {
-		uint64_t n = class_count(r, cls);
-		if (!n)
+	for (uint32_t i = 0; i < n; i++) {
+		if (kind_of(r, i) != SL_ITEM_TALLY)
 			continue;
-		fprintf(o, "  %dxx %16s  %5.1f%%  ", cls, grouped(a, sizeof a, n),
-			r->requests ? 100.0 * (double)n / (double)r->requests : 0.0);
-		int first = 1;
-		for (int s = cls * 100; s < cls * 100 + 100; s++)
-			if (r->status[s]) {
-				fprintf(o, "%s%d: %s", first ? "" : ", ", s,
-					grouped(b, sizeof b, r->status[s]));
-				first = 0;
-			}
-		fputs("\n", o);
+		const sl_tally *t = sl_report_item_tally(r, i);
+		if (t) {
+			text_tally(o, look_of(r, i, title, sizeof title).title, t, rc.requests);
+			continue;
+		}
+		fputs("\nStatus codes\n", o);
+		for (int cls = 1; cls <= 5; cls++) {
+			uint64_t k = class_count(r, cls);
+			if (!k)
+				continue;
+			fprintf(o, "  %dxx %16s  %5.1f%%  ", cls, grouped(a, sizeof a, k),
+				rc.requests ? 100.0 * (double)k / (double)rc.requests : 0.0);
+			int first = 1;
+			for (int s = cls * 100; s < cls * 100 + 100; s++)
+				if (sl_report_status(r, (unsigned)s)) {
+					fprintf(o, "%s%d: %s", first ? "" : ", ", s,
+						grouped(b, sizeof b, sl_report_status(r, (unsigned)s)));
+					first = 0;
+				}
+			fputs("\n", o);
+		}
 	}
-	text_tally(o, "Methods", &r->methods, r->requests);
-	text_tally(o, "Protocols", &r->protocols, r->requests);
 
-	for (int t = 0; t < SL_TOP_COUNT; t++) {
+	for (uint32_t i = 0; i < n; i++) {
+		if (kind_of(r, i) != SL_ITEM_TOP)
+			continue;
 		bool exact;
 		size_t cap;
 		uint64_t total;
-		sl_report_top_info(r, t, &exact, &cap, &total);
-		if ((t == SL_TOP_REFERRER || t == SL_TOP_USER_AGENT) &&
-		    (r->format == SL_FMT_COMMON || r->format == SL_FMT_VCOMMON)) {
-			fprintf(o, "\n%s\n  (not in the %s format)\n", titles[t],
-				sl_format_name(r->format));
+		sl_report_item_top_info(r, i, &exact, &cap, &total);
+		const char *t = look_of(r, i, title, sizeof title).title;
+		sl_field f = sl_report_plan(r)->item[i].field[0];
+		if (!sl_format_has_field(format, f)) {
+			fprintf(o, "\n%s\n  (not in the %s format)\n", t, sl_format_name(format));
 			continue;
 		}
-		text_rows(o, titles[t], v->rows, v->rows ? sl_report_top(r, t, v->rows, v->top_n) : 0,
+		text_rows(o, t, v->rows, v->rows ? sl_report_item_top(r, i, v->rows, v->top_n) : 0,
 			  exact);
 	}
 
-	if (r->request_time.n)
-		text_dist(o, "Request time", "seconds", false, r->request_time_q, &r->request_time);
-	text_dist(o, "Response size", "bytes", true, r->response_bytes_q, &r->response_bytes);
-	if (r->requests)
-		text_series(o, v);
+	for (uint32_t i = 0; i < n; i++) {
+		if (kind_of(r, i) != SL_ITEM_QUANTILES || no_values(r, i))
+			continue;
+		item_look l = look_of(r, i, title, sizeof title);
+		text_dist(o, l.title, l.unit, l.whole, sl_report_item_quantiles(r, i),
+			  sl_report_item_moments(r, i));
+	}
+	for (uint32_t i = 0; i < n && rc.requests; i++)
+		if (kind_of(r, i) == SL_ITEM_SERIES)
+			text_series(o, v, i);
 	return ferror(o) ? -1 : 0;
 }

@@ -396,17 +396,7 @@ int main(int argc, char **argv)
 	}
 
 	/* Rows for the top lists: no list holds more than its capacity. */
-	nrows = (size_t)top_n;
-	size_t most = 0;
-	for (int t = 0; t < SL_TOP_COUNT; t++)
-		if (rep->top[t] && sl_topk_capacity(rep->top[t]) > most)
-			most = sl_topk_capacity(rep->top[t]);
-	if (rep->top_lines)
-		most = sl_topk_capacity(rep->top_lines);
-	if (rep->exact)
-		most = (size_t)top_n;
-	if (nrows > most)
-		nrows = most;
+	nrows = sl_report_max_rows(rep, (size_t)top_n);
 	rows = nrows ? sl_calloc(mem, nrows, sizeof *rows) : NULL;
 	if (nrows && !rows) {
 		fprintf(stderr, "%s: no memory left in the budget for %zu rows\n", prog, nrows);

@@ -75,8 +75,8 @@ static const char *guarded(const char *s, size_t n)
 
 /* The two parses of one line agree: status and reason, and on success every
  * field and value. Prints the first difference. */
-static bool same_parse(sl_status sa, const sl_access_rec *a, sl_status sb,
-		       const sl_access_rec *b)
+static bool same_parse(sl_status sa, const sl_record *a, sl_status sb,
+		       const sl_record *b)
 {
 	if (sa != sb || a->why != b->why) {
 		print_message("paths: status %d/%d, why %s/%s\n", sa, sb,
@@ -111,7 +111,7 @@ static unsigned ring_parses; /* lines parse_both took through the ring */
  * '\n', or too long for the reader's index, has only the first path.
  */
 static sl_status parse_both(sl_format fmt, const char *line, size_t len,
-			    sl_access_rec *rec, sl_time_cache *tc)
+			    sl_record *rec, sl_time_cache *tc)
 {
 	sl_time_cache tc2;
 	if (tc)
@@ -133,7 +133,7 @@ static sl_status parse_both(sl_format fmt, const char *line, size_t len,
 	assert_true(indexed || len > SL_SCAN_BITS_BYTES);
 	if (!indexed)
 		return st;
-	sl_access_rec rec2;
+	sl_record rec2;
 	sl_status st2 = sl_access_lines_parse(fmt, &it, l, n, &rec2,
 					      tc ? &tc2 : NULL);
 	if (!same_parse(st, rec, st2, &rec2) ||
@@ -168,11 +168,25 @@ typedef struct {
 
 /* True when rec holds exactly what s expects, every non-empty field
  * pointing inside line[0 .. n-1]. Prints the first differences. */
-static bool rec_matches(const sl_access_rec *r, const char *line, size_t n,
+static bool rec_matches(const sl_record *r, const char *line, size_t n,
 			const sample *s)
 {
 	bool ok = true;
-	for (int f = 0; f < SL_F_COUNT; f++) {
+	/* the derived fields: the line, the query after the URL's '?', the
+	 * logged date (the time's first 11 bytes) */
+	const sl_str *fl = r->field;
+	const char *url = s->f[SL_F_URL] ? s->f[SL_F_URL] : "";
+	const char *q = strchr(url, '?');
+	const char *qwant = q ? q + 1 : "";
+	size_t tl = s->f[SL_F_TIME] ? strlen(s->f[SL_F_TIME]) : 0;
+	if (fl[SL_F_LINE].p != line || fl[SL_F_LINE].len != n || fl[SL_F_LENGTH].len != 0 ||
+	    fl[SL_F_QUERY].len != strlen(qwant) || memcmp(fl[SL_F_QUERY].p, qwant, strlen(qwant)) ||
+	    fl[SL_F_DATE].len != (tl < 11 ? tl : 11) ||
+	    (tl && memcmp(fl[SL_F_DATE].p, s->f[SL_F_TIME], fl[SL_F_DATE].len))) {
+		print_message("derived fields (line, query, date) wrong\n");
+		ok = false;
+	}
+	for (int f = 0; f < SL_F_QUERY; f++) {
 		const char *want = s->f[f] ? s->f[f] : "";
 		size_t wn = strlen(want);
 		const sl_str *got = &r->field[f];
@@ -472,7 +486,7 @@ static void checker_catches_mismatch(void **state)
 	char line[1024];
 	const sample *s = &samples[4];
 	size_t n = sample_line(s, line, sizeof line);
-	sl_access_rec rec;
+	sl_record rec;
 	sl_time_cache tc = {{0}, 0, 0};
 	assert_int_equal(parse_both(s->fmt, line, n, &rec, &tc), SL_OK);
 	assert_true(rec_matches(&rec, line, n, s));
@@ -486,7 +500,7 @@ static void checker_catches_mismatch(void **state)
 	wrong.has_rt = true;
 	assert_false(rec_matches(&rec, line, n, &wrong));
 	/* a field equal in text but outside the line is not zero-copy */
-	sl_access_rec moved = rec;
+	sl_record moved = rec;
 	moved.field[SL_F_USER].p = "frank";
 	assert_false(rec_matches(&moved, line, n, s));
 	/* the two-path comparison catches a moved field or a value */
@@ -507,7 +521,7 @@ static void known_lines(void **state)
 	for (size_t i = 0; i < NSAMPLES; i++) {
 		const sample *s = &samples[i];
 		size_t n = sample_line(s, line, sizeof line);
-		sl_access_rec rec;
+		sl_record rec;
 		sl_time_cache tc = {{0}, 0, 0};
 		sl_status st = parse_both(s->fmt, line, n, &rec, &tc);
 		if (st != SL_OK)
@@ -533,7 +547,7 @@ static void prefixes_at_guard_page(void **state)
 		const sample *s = &samples[i];
 		size_t n = sample_line(s, line, sizeof line);
 		size_t valid_from = strlen(s->head);
-		sl_access_rec full, rec;
+		sl_record full, rec;
 		sl_time_cache tc = {{0}, 0, 0};
 		assert_int_equal(parse_both(s->fmt, guarded(line, n), n,
 						 &full, &tc), SL_OK);
@@ -684,7 +698,7 @@ static void malformed_lines(void **state)
 	for (size_t i = 0; i < sizeof bad_lines / sizeof bad_lines[0]; i++) {
 		const bad_line *b = &bad_lines[i];
 		size_t n = strlen(b->line);
-		sl_access_rec rec;
+		sl_record rec;
 		sl_time_cache tc = {{0}, 0, 0};
 		sl_status st = parse_both(b->fmt, guarded(b->line, n), n,
 					       &rec, &tc);
@@ -709,14 +723,14 @@ static void malformed_lines(void **state)
 		L_PRE T_OCT "] \"GET / HTTP/1.1\" 200 18446744073709551615",
 	};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		sl_access_rec rec;
+		sl_record rec;
 		sl_time_cache tc = {{0}, 0, 0};
 		assert_int_equal(parse_both(SL_FMT_COMMON, good[i],
 						 strlen(good[i]), &rec, &tc),
 				 SL_OK);
 	}
 	/* SL_FMT_AUTO, LINES and unknown values are not formats to parse with */
-	sl_access_rec rec;
+	sl_record rec;
 	const char *l = L_PRE T_OCT L_REQ;
 	assert_int_equal(parse_both(SL_FMT_AUTO, l, strlen(l), &rec, NULL),
 			 SL_EINVAL);
@@ -746,7 +760,7 @@ static void longest_line(void **state)
 	line[hl + 1000] = '?'; /* path = "/" + 1000 letters */
 	memcpy(line + n - tl, tail, tl);
 
-	sl_access_rec rec;
+	sl_record rec;
 	sl_time_cache tc = {{0}, 0, 0};
 	const char *g = guarded(line, n);
 	assert_int_equal(parse_both(SL_FMT_COMBINED, g, n, &rec, &tc),
@@ -807,7 +821,7 @@ static void window_crossing(void **state)
 				 (int)nu, url, (int)nr, ref, (int)na, ua);
 		assert_true(n > 0 && (size_t)n < sizeof line);
 		const char *g = i % 2 ? guarded(line, (size_t)n) : line;
-		sl_access_rec rec;
+		sl_record rec;
 		sl_time_cache tc = {{0}, 0, 0};
 		if (parse_both(SL_FMT_COMBINED, g, (size_t)n, &rec, &tc) !=
 		    SL_OK) {
@@ -840,7 +854,7 @@ static void window_crossing(void **state)
 				 "1.2.3.4 - - [" T_OCT "] \"GET / HTTP/1.1\" "
 				 "200 7 \"-\" \"%.*s\"", (int)na, ua);
 		const char *g = guarded(line, (size_t)n);
-		sl_access_rec rec;
+		sl_record rec;
 		assert_int_equal(parse_both(SL_FMT_COMBINED, g, (size_t)n,
 						 &rec, NULL), SL_OK);
 		assert_int_equal(rec.field[SL_F_USER_AGENT].len, na);
@@ -875,7 +889,7 @@ static bool time_of(const char *t, sl_time_cache *tc, int64_t *out)
 {
 	char line[128];
 	size_t n = time_line(line, sizeof line, t);
-	sl_access_rec rec;
+	sl_record rec;
 	if (parse_both(SL_FMT_COMMON, line, n, &rec, tc) != SL_OK)
 		return false;
 	*out = rec.time;
@@ -1371,11 +1385,11 @@ static void gen(tu_rng *r, gen_line *g)
 }
 
 /* True when rec holds what the generator put in g->buf (at line). */
-static bool gen_matches(const sl_access_rec *rec, const char *line,
+static bool gen_matches(const sl_record *rec, const char *line,
 			const gen_line *g)
 {
 	bool ok = true;
-	for (int f = 0; f < SL_F_COUNT; f++) {
+	for (int f = 0; f < SL_F_QUERY; f++) {
 		size_t want = g->flen[f];
 		if (rec->field[f].len != want ||
 		    (want && rec->field[f].p != line + g->off[f])) {
@@ -1406,7 +1420,7 @@ static void random_round_trip(void **state)
 	int counts[SL_FMT_COUNT] = {0}, with_rt = 0;
 	for (int i = 0; i < 20000; i++) {
 		gen(&rng, g);
-		sl_access_rec rec;
+		sl_record rec;
 		const char *line = i % 4 ? guarded(g->buf, g->len) : g->buf;
 		sl_status st = parse_both(g->fmt, line, g->len, &rec, &tc);
 		if (st != SL_OK || !gen_matches(&rec, line, g)) {
@@ -1427,7 +1441,7 @@ static void random_round_trip(void **state)
 	}
 	/* the checker fails on a wrong expectation */
 	gen(&rng, g);
-	sl_access_rec rec;
+	sl_record rec;
 	assert_int_equal(parse_both(g->fmt, g->buf, g->len, &rec, &tc),
 			 SL_OK);
 	assert_true(gen_matches(&rec, g->buf, g));
@@ -1532,7 +1546,7 @@ static void lines_round_trip(void **state)
 			indexed_lines += indexed;
 			other_lines += !indexed;
 			for (int f = SL_FMT_COMMON; f <= SL_FMT_VCOMBINED; f++) {
-				sl_access_rec r1, r2;
+				sl_record r1, r2;
 				sl_status s1 = indexed
 					? sl_access_lines_parse((sl_format)f, &it,
 								line, ll, &r1, &tc1)
@@ -1633,7 +1647,7 @@ static void numbers_vs_reference(void **state)
 		for (int e = 0; !common && e < nex && rt < 0; e++)
 			if (ref_decimal(tok[1 + e], tl[1 + e]))
 				rt = e;
-		sl_access_rec rec;
+		sl_record rec;
 		const char *g = guarded(line, (size_t)n);
 		sl_status st = parse_both(common ? SL_FMT_COMMON : SL_FMT_COMBINED,
 					  g, (size_t)n, &rec, NULL);
@@ -1800,9 +1814,12 @@ static void names(void **state)
 	static const char *fields[] = {
 		"vhost", "client", "ident", "user", "time", "request",
 		"method", "url", "path", "protocol", "status", "bytes",
-		"referrer", "user_agent", "request_time",
+		"referrer", "user_agent", "request_time", "query", "date", "line", "length",
 	};
 	assert_int_equal(sizeof fields / sizeof fields[0], SL_F_COUNT);
+	for (int f = 0; f < SL_F_COUNT; f++)
+		assert_int_equal(sl_field_from_name(fields[f]), f);
+	assert_int_equal(sl_field_from_name("User_agent"), SL_F_COUNT);
 	for (int f = 0; f < SL_F_COUNT; f++)
 		assert_string_equal(sl_field_name((sl_field)f), fields[f]);
 	assert_null(sl_field_name(SL_F_COUNT));

@@ -27,6 +27,7 @@
  * its state and the state steps through distinct values, so n draws are n
  * distinct hashes and the true cardinality is known by construction.
  */
+#include "report.h"
 #include "testutil.h"
 #include "wire.h"
 
@@ -733,7 +734,7 @@ static void version_2_state_converts(void **state)
 		size_t slen = (size_t)sl_wire_le64(e + 8);
 		if (type == 16 || type == 17) {
 			const uint8_t *sec = buf + off;
-			const sl_distinct *d = type == 16 ? s->report->ips : s->report->visitors;
+			const sl_distinct *d = type == 16 ? sl_report_named(s->report, "unique_ips")->distinct : sl_report_named(s->report, "unique_visitors")->distinct;
 			if (sec[1] == 1) { /* degraded, one byte a register */
 				int p = sec[10];
 				const sl_hll *h = sl_distinct_hll(d);
@@ -754,11 +755,11 @@ static void version_2_state_converts(void **state)
 	assert_int_equal(sl_state_encode(&b, s->report, s->inputs, s->ninputs, s->budget, s->peak,
 					 &out, &olen),
 			 SL_OK);
-	assert_int_equal(((uint8_t *)out)[8], 3);
+	assert_int_equal(((uint8_t *)out)[8], SL_STATE_VERSION);
 	sl_state *again = NULL;
 	assert_int_equal(sl_state_decode(&again, &b, out, olen, 0, &why), SL_OK);
-	const sl_distinct *pairs[2][2] = {{s->report->ips, again->report->ips},
-					  {s->report->visitors, again->report->visitors}};
+	const sl_distinct *pairs[2][2] = {{sl_report_named(s->report, "unique_ips")->distinct, sl_report_named(again->report, "unique_ips")->distinct},
+					  {sl_report_named(s->report, "unique_visitors")->distinct, sl_report_named(again->report, "unique_visitors")->distinct}};
 	for (int k = 0; k < 2; k++) {
 		sl_estimate x = sl_distinct_estimate(pairs[k][0]);
 		sl_estimate y = sl_distinct_estimate(pairs[k][1]);

@@ -18,6 +18,7 @@
  *
  * The CLI cases run $SLUICE_BIN (default ./sluice) in a temporary directory.
  */
+#include "report.h"
 #include "testutil.h"
 #include "statefile.h"
 #include "json.h"
@@ -219,7 +220,7 @@ static void item15_year_range(void **state)
 	assert_true(file_has("y0.txt", "0000-01-01 00:00:00 to 9999-12-31 23:59:59"));
 
 	/* the parser alone */
-	sl_access_rec rec;
+	sl_record rec;
 	const char *neg = "1.1.1.1 - - [01/Jan/0000:00:59:59 +0100] \"GET / HTTP/1.1\" 200 1";
 	assert_int_equal(sl_access_parse(SL_FMT_COMMON, neg, strlen(neg), &rec, NULL),
 			 SL_EFORMAT);
@@ -350,12 +351,12 @@ static void item16_forged_sketch_figures(void **state)
 
 	/* more distinct clients or visitors than requests */
 	for (uint64_t h = 1; h <= 1000; h++)
-		sl_distinct_add_hash(r->ips, h * 0x9e3779b97f4a7c15ULL);
+		sl_distinct_add_hash(sl_report_named(r, "unique_ips")->distinct, h * 0x9e3779b97f4a7c15ULL);
 	expect(&b, r, &in, mib, mib / 2, SL_ECORRUPT, "distinct");
 	sl_report_free(r);
 	r = access_report(&b, 1 << 20, 500, 30);
 	for (uint64_t h = 1; h <= 1000; h++)
-		sl_distinct_add_hash(r->visitors, h * 0x9e3779b97f4a7c15ULL);
+		sl_distinct_add_hash(sl_report_named(r, "unique_visitors")->distinct, h * 0x9e3779b97f4a7c15ULL);
 	expect(&b, r, &in, mib, mib / 2, SL_ECORRUPT, "distinct");
 	sl_report_free(r);
 
@@ -376,7 +377,7 @@ static void item16_forged_sketch_figures(void **state)
 	assert_int_equal(sl_report_new(&r, &b, SL_FMT_LINES, 1 << 20), SL_OK);
 	sl_report_feed(r, "a\nb\nc\n", 6);
 	expect(&b, r, &in, mib, mib / 2, SL_OK, NULL);
-	sl_distinct_add_hash(r->distinct_lines, 12345);
+	sl_distinct_add_hash(sl_report_named(r, "distinct_lines")->distinct, 12345);
 	expect(&b, r, &in, mib, mib / 2, SL_ECORRUPT, "distinct");
 	sl_report_free(r);
 	assert_int_equal(b.used, 0);
@@ -392,7 +393,7 @@ static void item16_forged_top_row(void **state)
 	sl_budget b;
 	sl_budget_init(&b, 64 << 20);
 	sl_report *r = access_report(&b, sl_report_min_bytes(), 3000, 3000);
-	assert_false(sl_topk_is_exact(r->top[SL_TOP_URL]));
+	assert_false(sl_topk_is_exact(sl_report_named(r, sl_top_name(SL_TOP_URL))->top));
 	sl_state_input in = one_input(3000 * 90);
 	void *out;
 	size_t len;
@@ -522,7 +523,7 @@ static void item18_distinct_clamped(void **state)
 	assert_true(ips.estimate <= 20000 && ips.high <= 20000 && ips.low <= ips.estimate);
 	assert_true(vis.estimate <= 20000 && vis.high <= 20000 && vis.low <= vis.estimate);
 	/* the raw sketch does overshoot here: the clamp is what holds it */
-	assert_true(sl_distinct_estimate(r->ips).high > 20000);
+	assert_true(sl_distinct_estimate(sl_report_named(r, "unique_ips")->distinct).high > 20000);
 	sl_report_free(r);
 }
 

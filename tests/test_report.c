@@ -14,6 +14,7 @@
  *    clients exact at 16 MiB, worker reports whose union fits merging to an
  *    exact report, the same merge twice giving identical rows.
  */
+#include "report.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -57,12 +58,12 @@ static void assert_reports_equal(const sl_report *a, const sl_report *b)
 	assert_int_equal(a->first_time, b->first_time);
 	assert_int_equal(a->last_time, b->last_time);
 	assert_memory_equal(a->status, b->status, sizeof a->status);
-	assert_memory_equal(&a->methods, &b->methods, sizeof a->methods);
-	assert_int_equal(a->request_time.n, b->request_time.n);
-	assert_true(a->request_time.min == b->request_time.min);
-	assert_true(a->request_time.max == b->request_time.max);
-	assert_int_equal(sl_relq_count(a->request_time_q), sl_relq_count(b->request_time_q));
-	const sl_distinct *da[2] = {a->ips, a->visitors}, *db[2] = {b->ips, b->visitors};
+	assert_memory_equal(sl_report_named(a, "methods")->tally, sl_report_named(b, "methods")->tally, sizeof(sl_tally));
+	assert_int_equal(sl_report_named(a, "request_time")->m.n, sl_report_named(b, "request_time")->m.n);
+	assert_true(sl_report_named(a, "request_time")->m.min == sl_report_named(b, "request_time")->m.min);
+	assert_true(sl_report_named(a, "request_time")->m.max == sl_report_named(b, "request_time")->m.max);
+	assert_int_equal(sl_relq_count(sl_report_named(a, "request_time")->q), sl_relq_count(sl_report_named(b, "request_time")->q));
+	const sl_distinct *da[2] = {sl_report_named(a, "unique_ips")->distinct, sl_report_named(a, "unique_visitors")->distinct}, *db[2] = {sl_report_named(b, "unique_ips")->distinct, sl_report_named(b, "unique_visitors")->distinct};
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(sl_distinct_is_exact(da[k]), sl_distinct_is_exact(db[k]));
 		if (sl_distinct_is_exact(da[k])) {
@@ -76,10 +77,10 @@ static void assert_reports_equal(const sl_report *a, const sl_report *b)
 		}
 	}
 	for (int t = 0; t < SL_TOP_COUNT; t++) {
-		assert_int_equal(sl_topk_total(a->top[t]), sl_topk_total(b->top[t]));
-		if (sl_topk_is_exact(a->top[t]) && sl_topk_is_exact(b->top[t])) {
+		assert_int_equal(sl_topk_total(sl_report_named(a, sl_top_name(t))->top), sl_topk_total(sl_report_named(b, sl_top_name(t))->top));
+		if (sl_topk_is_exact(sl_report_named(a, sl_top_name(t))->top) && sl_topk_is_exact(sl_report_named(b, sl_top_name(t))->top)) {
 			sl_topk_row ra[64], rb[64];
-			size_t na = sl_topk_list(a->top[t], ra, 64), nb = sl_topk_list(b->top[t], rb, 64);
+			size_t na = sl_topk_list(sl_report_named(a, sl_top_name(t))->top, ra, 64), nb = sl_topk_list(sl_report_named(b, sl_top_name(t))->top, rb, 64);
 			assert_int_equal(na, nb);
 			for (size_t i = 0; i < na; i++) {
 				assert_int_equal(ra[i].count, rb[i].count);
@@ -191,8 +192,8 @@ static void pipeline_feeds_like_single_lines(void **state)
 	assert_reports_equal(whole, single);
 	bool some_degraded = false;
 	for (int t = 0; t < SL_TOP_COUNT; t++) {
-		assert_same_top(whole->top[t], single->top[t]);
-		some_degraded |= !sl_topk_is_exact(whole->top[t]);
+		assert_same_top(sl_report_named(whole, sl_top_name(t))->top, sl_report_named(single, sl_top_name(t))->top);
+		some_degraded |= !sl_topk_is_exact(sl_report_named(whole, sl_top_name(t))->top);
 	}
 	assert_true(some_degraded); /* Space-Saving's adds were compared too */
 	sl_report_free(whole);
@@ -231,8 +232,8 @@ static void refusing_budget_degrades(void **state)
 	assert_int_equal(rep->lines, n);
 	assert_int_equal(rep->malformed, (n + 93) / 101);
 	assert_int_equal(rep->requests, n - rep->malformed);
-	assert_false(sl_distinct_is_exact(rep->ips));
-	sl_estimate e = sl_distinct_estimate(rep->ips);
+	assert_false(sl_distinct_is_exact(sl_report_named(rep, "unique_ips")->distinct));
+	sl_estimate e = sl_distinct_estimate(sl_report_named(rep, "unique_ips")->distinct);
 	assert_true(e.low <= e.estimate && e.estimate <= e.high);
 	assert_true(e.estimate > 30000); /* 60000 clients drawn 49500 times: ~34k distinct */
 	print_message("allocations refused: %ld\n", fs.failures);
@@ -364,12 +365,12 @@ static void quantiles_at(size_t n)
 			sl_report_free(part);
 			at = end;
 		}
-		assert_same_quantiles(all->request_time_q, one->request_time_q);
-		assert_same_quantiles(all->response_bytes_q, one->response_bytes_q);
+		assert_same_quantiles(sl_report_named(all, "request_time")->q, sl_report_named(one, "request_time")->q);
+		assert_same_quantiles(sl_report_named(all, "response_bytes")->q, sl_report_named(one, "response_bytes")->q);
 		sl_report_free(all);
 	}
-	check_quantiles(one->request_time_q, times, n, "request_time");
-	check_quantiles(one->response_bytes_q, sizes, n, "response_bytes");
+	check_quantiles(sl_report_named(one, "request_time")->q, times, n, "request_time");
+	check_quantiles(sl_report_named(one, "response_bytes")->q, sizes, n, "response_bytes");
 	sl_report_free(one);
 	assert_int_equal(bud.used, 0);
 	free(buf);
@@ -428,22 +429,23 @@ static void exact_quantiles_through_the_sort(void **state)
 							     tmp, 10),
 					 SL_OK);
 			sl_report_feed(part, buf + at, end - at);
-			assert_int_equal(sl_report_merge(all, part), SL_OK);
-			sl_report_free(part);
+			/* exact tables move: only the consuming merge takes them */
+			assert_int_equal(sl_report_merge(all, part), SL_EINVAL);
+			assert_int_equal(sl_report_merge_free(all, part), SL_OK);
 			at = end;
 		}
 		assert_int_equal(sl_report_finish_exact(all), SL_OK);
-		assert_true(sl_relq_spilled(all->request_time_q) > 0);
+		assert_true(sl_relq_spilled(sl_report_named(all, "request_time")->q) > 0);
 		for (int i = 0; i < 4; i++) {
 			double t = times[sl_relq_rank(qs[i], n) - 1], z = sizes[sl_relq_rank(qs[i], n) - 1];
-			double gt = sl_relq_quantile(all->request_time_q, qs[i]);
-			double gz = sl_relq_quantile(all->response_bytes_q, qs[i]);
+			double gt = sl_relq_quantile(sl_report_named(all, "request_time")->q, qs[i]);
+			double gz = sl_relq_quantile(sl_report_named(all, "response_bytes")->q, qs[i]);
 			if (gt != t || gz != z)
 				fail_msg("%d parts, q=%g: time %.17g (true %.17g), size %.17g (true %.17g)",
 					 parts, qs[i], gt, t, gz, z);
 		}
-		assert_true(sl_relq_quantile(all->request_time_q, 0) == times[0]);
-		assert_true(sl_relq_quantile(all->request_time_q, 1) == times[n - 1]);
+		assert_true(sl_relq_quantile(sl_report_named(all, "request_time")->q, 0) == times[0]);
+		assert_true(sl_relq_quantile(sl_report_named(all, "request_time")->q, 1) == times[n - 1]);
 		sl_report_free(all);
 	}
 	assert_int_equal(bud.used, 0);
@@ -512,7 +514,7 @@ static void ref_build(ref_set *r, const char *text, size_t len)
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		sl_access_rec rec;
+		sl_record rec;
 		if (sl_access_parse(SL_FMT_COMBINED, p, n, &rec, &tc) == SL_OK) {
 			const sl_str *f = rec.field;
 			ref_put(r, SL_TOP_URL, f[SL_F_URL].p, f[SL_F_URL].len, NULL, 0, NULL, 0);

@@ -18,6 +18,7 @@
  * docs/state-format.md) and re-seal checksums, so each forged file reaches
  * the check it aims at; re-sealing an unmodified file must still decode.
  */
+#include "report.h"
 #include "testutil.h"
 #include "statefile.h"
 
@@ -247,22 +248,24 @@ static void assert_same_report(const sl_report *a, const sl_report *b, bool full
 		assert_int_equal(a->last_time, b->last_time);
 	}
 	assert_memory_equal(a->status, b->status, sizeof a->status);
-	assert_memory_equal(&a->methods, &b->methods, sizeof a->methods);
-	assert_memory_equal(&a->protocols, &b->protocols, sizeof a->protocols);
-	assert_same_moments(&a->request_time, &b->request_time, full);
-	assert_same_moments(&a->response_bytes, &b->response_bytes, full);
-	assert_same_distinct(a->ips, b->ips);
-	assert_same_distinct(a->visitors, b->visitors);
-	for (int t = 0; t < SL_TOP_COUNT; t++)
-		assert_same_topk(a->top[t], b->top[t], full);
-	assert_same_quant(a->request_time_q, b->request_time_q);
-	assert_same_quant(a->response_bytes_q, b->response_bytes_q);
-	assert_same_series(a->per_hour, b->per_hour);
-	assert_same_series(a->per_minute, b->per_minute);
-	assert_same_distinct(a->distinct_lines, b->distinct_lines);
-	assert_same_topk(a->top_lines, b->top_lines, full);
-	assert_same_quant(a->line_length_q, b->line_length_q);
-	assert_same_moments(&a->line_length, &b->line_length, full);
+	assert_true(sl_plan_equal(&a->plan, &b->plan));
+	for (uint32_t i = 0; i < a->plan.nitems; i++) {
+		const struct sl_report_item *x = &a->item[i], *y = &b->item[i];
+		if (x->tally)
+			assert_memory_equal(x->tally, y->tally, sizeof *x->tally);
+		if (x->q) {
+			assert_same_moments(&x->m, &y->m, full);
+			assert_same_quant(x->q, y->q);
+		}
+		if (x->distinct)
+			assert_same_distinct(x->distinct, y->distinct);
+		if (x->top)
+			assert_same_topk(x->top, y->top, full);
+	}
+	if (a->series_item >= 0) {
+		assert_same_series(a->per_hour, b->per_hour);
+		assert_same_series(a->per_minute, b->per_minute);
+	}
 	if (full) {
 		assert_int_equal(a->nsamples, b->nsamples);
 		for (uint32_t i = 0; i < a->nsamples; i++) {
@@ -286,13 +289,13 @@ static void round_trip_at(sl_format fmt, size_t bytes, size_t n, unsigned client
 	logbuf l = make_log(seed, n, clients, urls, 1700000000);
 	sl_report *r = report_fmt(&b, fmt, bytes, &l, 1);
 	if (degraded && fmt == SL_FMT_LINES) {
-		assert_false(sl_distinct_is_exact(r->distinct_lines));
-		assert_false(sl_topk_is_exact(r->top_lines));
+		assert_false(sl_distinct_is_exact(sl_report_named(r, "distinct_lines")->distinct));
+		assert_false(sl_topk_is_exact(sl_report_named(r, "line")->top));
 	} else if (degraded) {
-		assert_false(sl_distinct_is_exact(r->ips));
-		assert_false(sl_relq_is_exact(r->response_bytes_q));
-		assert_false(sl_topk_is_exact(r->top[SL_TOP_URL]));
-		assert_false(sl_topk_is_exact(r->top[SL_TOP_IP]));
+		assert_false(sl_distinct_is_exact(sl_report_named(r, "unique_ips")->distinct));
+		assert_false(sl_relq_is_exact(sl_report_named(r, "response_bytes")->q));
+		assert_false(sl_topk_is_exact(sl_report_named(r, sl_top_name(SL_TOP_URL))->top));
+		assert_false(sl_topk_is_exact(sl_report_named(r, sl_top_name(SL_TOP_IP))->top));
 	}
 	size_t len;
 	void *buf = encode(&b, r, &len);
@@ -401,7 +404,7 @@ static void merge_matches_one_pass(size_t bytes, size_t n, unsigned clients)
 	sl_state *dm = decode_ok(&b, sm, lm, 0);
 	assert_same_report(dm->report, da->report, true);
 	if (clients > 10000)
-		assert_false(sl_distinct_is_exact(dall->report->ips));
+		assert_false(sl_distinct_is_exact(sl_report_named(dall->report, "unique_ips")->distinct));
 
 	sl_state_free(dm);
 	sl_free(&b, sm, lm);
@@ -468,7 +471,7 @@ static sl_hll *clients_hll(sl_budget *b, int p, const logbuf *logs, size_t nlogs
 		memset(&tc, 0, sizeof tc);
 		while (s < end) {
 			const char *nl = memchr(s, '\n', (size_t)(end - s));
-			sl_access_rec rec;
+			sl_record rec;
 			if (sl_access_parse(SL_FMT_COMBINED, s, (size_t)(nl - s), &rec, &tc) == SL_OK)
 				sl_hll_add_hash(h, sl_hash(rec.field[SL_F_CLIENT].p,
 							   rec.field[SL_F_CLIENT].len));
@@ -490,10 +493,10 @@ static void different_budgets(void **state)
 		       make_log(seed + 4, 150000, 400000, 30000, 1700000000 + 86400)};
 	sl_report *ra = report_of(&b, small, &l[0], 1);
 	sl_report *rb = report_of(&b, big, &l[1], 1);
-	assert_false(sl_distinct_is_exact(ra->ips));
-	assert_false(sl_distinct_is_exact(rb->ips));
-	int pa = sl_hll_precision(sl_distinct_hll(ra->ips));
-	int pb = sl_hll_precision(sl_distinct_hll(rb->ips));
+	assert_false(sl_distinct_is_exact(sl_report_named(ra, "unique_ips")->distinct));
+	assert_false(sl_distinct_is_exact(sl_report_named(rb, "unique_ips")->distinct));
+	int pa = sl_hll_precision(sl_distinct_hll(sl_report_named(ra, "unique_ips")->distinct));
+	int pb = sl_hll_precision(sl_distinct_hll(sl_report_named(rb, "unique_ips")->distinct));
 	print_message("HLL precisions: small %d, big %d\n", pa, pb);
 	assert_true(pa < pb);
 	size_t la, lb;
@@ -508,10 +511,10 @@ static void different_budgets(void **state)
 		sl_state *d2 = decode_ok(&b, order ? sa : sb, order ? la : lb, 0);
 		size_t cap_before[SL_TOP_COUNT];
 		for (int t = 0; t < SL_TOP_COUNT; t++)
-			cap_before[t] = sl_topk_capacity(d1->report->top[t]);
+			cap_before[t] = sl_topk_capacity(sl_report_named(d1->report, sl_top_name(t))->top);
 		const char *why;
 		assert_int_equal(sl_state_merge(d1, d2, &why), SL_OK);
-		const sl_hll *h = sl_distinct_hll(d1->report->ips);
+		const sl_hll *h = sl_distinct_hll(sl_report_named(d1->report, "unique_ips")->distinct);
 		assert_non_null(h);
 		assert_same_hll(h, ref);
 		/* the checker can fail: one log's HLL differs */
@@ -520,9 +523,9 @@ static void different_budgets(void **state)
 			differs |= sl_hll_register(h, i) != sl_hll_register(wrong, i);
 		assert_true(differs);
 		for (int t = 0; t < SL_TOP_COUNT; t++) {
-			assert_int_equal(sl_topk_capacity(d1->report->top[t]), cap_before[t]);
-			assert_int_equal(sl_topk_total(d1->report->top[t]),
-					 sl_topk_total(ra->top[t]) + sl_topk_total(rb->top[t]));
+			assert_int_equal(sl_topk_capacity(sl_report_named(d1->report, sl_top_name(t))->top), cap_before[t]);
+			assert_int_equal(sl_topk_total(sl_report_named(d1->report, sl_top_name(t))->top),
+					 sl_topk_total(sl_report_named(ra, sl_top_name(t))->top) + sl_topk_total(sl_report_named(rb, sl_top_name(t))->top));
 		}
 		assert_int_equal(d1->report->requests, ra->requests + rb->requests);
 		sl_state_free(d1);
@@ -536,16 +539,16 @@ static void different_budgets(void **state)
 	sl_state *grown = decode_ok(&b, sa, la, big);
 	assert_int_equal(grown->report->bytes_held, big);
 	for (int t = 0; t < SL_TOP_COUNT; t++) {
-		if (!sl_topk_is_exact(ra->top[t]))
-			assert_int_equal(sl_topk_capacity(grown->report->top[t]),
-					 sl_topk_capacity(ra->top[t]));
-		assert_int_equal(sl_topk_total(grown->report->top[t]), sl_topk_total(ra->top[t]));
+		if (!sl_topk_is_exact(sl_report_named(ra, sl_top_name(t))->top))
+			assert_int_equal(sl_topk_capacity(sl_report_named(grown->report, sl_top_name(t))->top),
+					 sl_topk_capacity(sl_report_named(ra, sl_top_name(t))->top));
+		assert_int_equal(sl_topk_total(sl_report_named(grown->report, sl_top_name(t))->top), sl_topk_total(sl_report_named(ra, sl_top_name(t))->top));
 	}
-	assert_same_hll(sl_distinct_hll(grown->report->ips), sl_distinct_hll(ra->ips));
+	assert_same_hll(sl_distinct_hll(sl_report_named(grown->report, "unique_ips")->distinct), sl_distinct_hll(sl_report_named(ra, "unique_ips")->distinct));
 	assert_same_series(grown->report->per_hour, ra->per_hour);
 	assert_memory_equal(grown->report->status, ra->status, sizeof ra->status);
-	assert_int_equal(sl_relq_count(grown->report->response_bytes_q),
-			 sl_relq_count(ra->response_bytes_q));
+	assert_int_equal(sl_relq_count(sl_report_named(grown->report, "response_bytes")->q),
+			 sl_relq_count(sl_report_named(ra, "response_bytes")->q));
 	sl_state_free(grown);
 
 	sl_hll_free(ref);
@@ -959,7 +962,7 @@ static void replay_access(const char *path, sl_budget *b)
 	char *exact = malloc(n ? n : 1); /* exactly sized: a read past it is caught */
 	memcpy(exact, line, n);
 	for (int fmt = SL_FMT_COMMON; fmt <= SL_FMT_VCOMBINED; fmt++) {
-		sl_access_rec rec;
+		sl_record rec;
 		sl_time_cache tc;
 		memset(&tc, 0, sizeof tc);
 		sl_status st = sl_access_parse((sl_format)fmt, exact, n, &rec, &tc);
@@ -1117,8 +1120,8 @@ static void reads_version_2(void **state)
 		sl_state *s = decode_ok(&b, buf, len, 0);
 		assert_int_equal(s->report->bytes_sent_high, 0);
 		const sl_report *r = s->report;
-		const sl_relq *q = r->format == SL_FMT_LINES ? r->line_length_q : r->response_bytes_q;
-		const sl_moments *mo = r->format == SL_FMT_LINES ? &r->line_length : &r->response_bytes;
+		const sl_relq *q = r->format == SL_FMT_LINES ? sl_report_named(r, "line_length")->q : sl_report_named(r, "response_bytes")->q;
+		const sl_moments *mo = r->format == SL_FMT_LINES ? &sl_report_named(r, "line_length")->m : &sl_report_named(r, "response_bytes")->m;
 		assert_int_equal(sl_relq_count(q), mo->n);
 		if (mo->n) {
 			assert_true(sl_relq_min(q) == mo->min);
