@@ -57,9 +57,11 @@
  * one pass lowers every nibble by the rise and moves the exceptions that
  * now fit back into their nibbles. Sizing: for n random hashes the number
  * of registers at base + 15 or more hovers around m / 1000 (measured for
- * p = 8 .. 16 over 200 m hashes: at most 33 at p = 15, 64 at p = 16), so
- * E(p) is 4 to 6 times that plus 16: the table does not fill for random
- * hashes. Crafted hashes can fill it; an exception that does not fit then
+ * p = 8 .. 16 over 200 m hashes: at most 33 at p = 15, 64 at p = 16),
+ * and E(p) is over four times that (144 at p = 15, 272 at p = 16): that
+ * count is close to Poisson, so random hashes fill the table with a
+ * negligible probability. Crafted hashes can fill it; an exception that
+ * does not fit then
  * folds the sketch to p - 1 (see folding below: exact for the lower
  * precision, HIP stays valid, the stated error becomes that of p - 1) and
  * the add is retried, until it fits. At SL_HLL_MIN_P = 4, E = 16 = m, so
@@ -67,8 +69,8 @@
  * needs memory.
  *
  * Memory: sl_hll_bytes(p) = sizeof(struct sl_hll) + 2^p / 2 + 4 E(p), all
- * taken by sl_hll_new (p = 14: 8,192 + 320 bytes; p = 15: 16,384 + 576,
- * 17,0xx in all with the handle), and adds, merges, folds and estimates
+ * taken by sl_hll_new (p = 14: 8,192 + 320 bytes, 8,568 with the handle;
+ * p = 15: 16,384 + 576, 17,016 in all), and adds, merges, folds and estimates
  * never allocate. For comparison: six-bit packing took 12,289 bytes at
  * p = 14 and one byte a register 16,384.
  *
@@ -124,7 +126,8 @@
  * register). HIP on four bits: 0.833 * sqrt(4.14) = 1.69 (the table adds
  * 0.14 bits a register), as HLL_4 with HIP; Ertl 1.04 * sqrt(4.14) = 2.12.
  * The six-bit layout gave 2.04 (HIP) and 2.55 (Ertl), one byte a register
- * 2.94. At p = 15 (17.0 KB): HIP 0.46%, Ertl 0.57% relative standard error.
+ * 2.94. At p = 15 (17,016 bytes): HIP 0.46%, Ertl 0.57% relative standard
+ * error.
  *
  * Folding to a lower precision
  * ----------------------------

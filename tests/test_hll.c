@@ -22,8 +22,9 @@
  *    to Ertl, a fold keeps HIP;
  *  - state codec: a sketch comes back as it was (registers, HIP figure,
  *    flag); the six-bit packing of version 3 states comes back the same
- *    way; the one-byte form of versions 1 and 2 loads as merged, also
- *    from the version-2 seed of the fuzz corpus;
+ *    way; the one-byte form of versions 1 and 2 loads as merged; the
+ *    version-2 and version-3 seeds of the fuzz corpus load with their
+ *    registers and are written back in the four-bit layout;
  *  - a degraded distinct counter answers with HIP restarted from its exact
  *    count (the same bits for the same stream, exact at the switch), and
  *    with Ertl's estimator once merged, over the registers a whole,
@@ -898,14 +899,13 @@ static void codec_round_trip(void **state)
 	assert_int_equal(b.used, 0);
 }
 
-/* A state written by a version-2 build with degraded distinct counters
- * (the fuzz corpus's seed): each HLL loads with the file's one-byte
- * registers, as merged, and is written back packed (version 3) with the
+/* A state written by an older build with degraded distinct counters (the
+ * fuzz corpus's seeds): each HLL loads with the file's registers (version
+ * 2: one byte each, distinct mode 1; version 3: six-bit packed, mode 2),
+ * as merged, and is written back in the four-bit layout (mode 3) with the
  * same registers and the same estimate. */
-static void version_2_state_converts(void **state)
+static void old_state_converts(const char *path, uint32_t version)
 {
-	(void)state;
-	const char *path = "fuzz/corpus/fuzz_state/v2-degraded.state";
 	size_t len;
 	uint8_t *buf = (uint8_t *)tu_slurp(path, &len);
 	if (!buf) {
@@ -913,7 +913,7 @@ static void version_2_state_converts(void **state)
 		assert_int_equal(access("fuzz/corpus/fuzz_state", F_OK), -1);
 		return;
 	}
-	assert_int_equal(sl_wire_le32(buf + 8), 2);
+	assert_int_equal(sl_wire_le32(buf + 8), version);
 	uint32_t nsec = sl_wire_le32(buf + 12);
 	sl_budget b;
 	sl_budget_init(&b, 64 << 20);
@@ -929,14 +929,16 @@ static void version_2_state_converts(void **state)
 		if (type == 16 || type == 17) {
 			const uint8_t *sec = buf + off;
 			const sl_distinct *d = type == 16 ? s->report->ips : s->report->visitors;
-			if (sec[1] == 1) { /* degraded, one byte a register */
+			if (sec[1] == (version == 2 ? 1 : 2)) { /* degraded */
 				int p = sec[10];
 				const sl_hll *h = sl_distinct_hll(d);
 				assert_non_null(h);
 				assert_true(sl_hll_is_merged(h));
 				assert_int_equal(sl_hll_precision(h), p);
 				for (uint32_t i = 0; i < (1u << p); i++)
-					assert_int_equal(sl_hll_register(h, i), sec[11 + i]);
+					assert_int_equal(sl_hll_register(h, i),
+							 version == 2 ? sec[11 + i]
+								      : naive_unpack(sec + 20, i));
 				checked++;
 			}
 		}
@@ -949,7 +951,16 @@ static void version_2_state_converts(void **state)
 	assert_int_equal(sl_state_encode(&b, s->report, s->inputs, s->ninputs, s->budget, s->peak,
 					 &out, &olen),
 			 SL_OK);
-	assert_int_equal(((uint8_t *)out)[8], 3);
+	/* written back in the four-bit layout, mode 3 */
+	uint32_t onsec = sl_wire_le32((uint8_t *)out + 12);
+	size_t ooff = 32 + 24 * (size_t)onsec;
+	for (uint32_t k = 0; k < onsec; k++) {
+		const uint8_t *e = (uint8_t *)out + 24 + 24 * (size_t)k;
+		uint32_t type = sl_wire_le32(e);
+		if ((type == 16 || type == 17) && ((uint8_t *)out)[ooff + 1] != 0)
+			assert_int_equal(((uint8_t *)out)[ooff + 1], 3);
+		ooff += (size_t)sl_wire_le64(e + 8);
+	}
 	sl_state *again = NULL;
 	assert_int_equal(sl_state_decode(&again, &b, out, olen, 0, &why), SL_OK);
 	const sl_distinct *pairs[2][2] = {{s->report->ips, again->report->ips},
@@ -968,6 +979,18 @@ static void version_2_state_converts(void **state)
 	sl_state_free(s);
 	free(buf);
 	assert_int_equal(b.used, 0);
+}
+
+static void version_2_state_converts(void **state)
+{
+	(void)state;
+	old_state_converts("fuzz/corpus/fuzz_state/v2-degraded.state", 2);
+}
+
+static void version_3_state_converts(void **state)
+{
+	(void)state;
+	old_state_converts("fuzz/corpus/fuzz_state/v3-degraded.state", 3);
 }
 
 /* A degraded distinct counter answers with HIP restarted from its exact
@@ -1080,6 +1103,7 @@ int main(void)
 		cmocka_unit_test(estimator_switches),
 		cmocka_unit_test(codec_round_trip),
 		cmocka_unit_test(version_2_state_converts),
+		cmocka_unit_test(version_3_state_converts),
 		cmocka_unit_test(distinct_estimators),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
