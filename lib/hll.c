@@ -182,8 +182,9 @@
  * on whether a merge happened, never on how work was split. When src has
  * the lower precision dst is folded first; when dst has the lower precision
  * each of dst's registers is merged with the folded value of src's block
- * computed on the fly, with no copy. A merge that fills dst's exception
- * table folds dst by one and starts over (max is idempotent).
+ * computed on the fly, with no copy. A merge first counts the exceptions
+ * of the result and, when they would not fit dst's table (crafted hashes
+ * only), folds dst until they do (see max_into).
  */
 #include "sluice.h"
 
@@ -514,22 +515,20 @@ void sl_hll_prefetch(const sl_hll *h, uint64_t hash)
 	__builtin_prefetch(&h->reg[(size_t)(hash >> (64 - h->p)) / 2], 1);
 }
 
-void sl_hll_add_hash(sl_hll *h, uint64_t hash)
+/* The rest of an add whose rank is above the register's nibble: reads an
+ * exception, changes the register, and folds when the table is full. Kept
+ * out of line so that the common add (no change) stays a few instructions
+ * with no stack frame. */
+static __attribute__((noinline)) void add_slow(sl_hll *h, uint64_t hash)
 {
 	for (;;) {
 		int p = h->p;
 		uint32_t i = (uint32_t)(hash >> (64 - p));
 		uint64_t rest = (hash << p) | ((uint64_t)1 << (p - 1));
 		unsigned rank = (unsigned)__builtin_clzll(rest) + 1;
-		unsigned n = nib(h->reg, i);
-		unsigned old = h->base + n;
-		if (rank <= old)	/* also when n is 15: the value is >= */
+		unsigned old = get(h, i);
+		if (rank <= old)
 			return;
-		if (n == EXC_NIBBLE) {
-			old = get(h, i);
-			if (rank <= old)
-				return;
-		}
 		/* HIP: 1 / P(this change), P read before the change. */
 		double step = (double)(1u << p) / kxq(h);
 		if (put(h, i, old, rank)) {
@@ -538,6 +537,17 @@ void sl_hll_add_hash(sl_hll *h, uint64_t hash)
 		}
 		sl_hll_fold(h, p - 1);	/* table full: never at SL_HLL_MIN_P */
 	}
+}
+
+void sl_hll_add_hash(sl_hll *h, uint64_t hash)
+{
+	int p = h->p;
+	uint32_t i = (uint32_t)(hash >> (64 - p));
+	uint64_t rest = (hash << p) | ((uint64_t)1 << (p - 1));
+	unsigned rank = (unsigned)__builtin_clzll(rest) + 1;
+	/* base + nibble is the register, or for a nibble 15 at most it */
+	if (rank > h->base + nib(h->reg, i))
+		add_slow(h, hash);
 }
 
 /* The register the 2^d registers first .. first + 2^d - 1 of v fold to
