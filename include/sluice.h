@@ -201,18 +201,23 @@ typedef struct {
 
 typedef struct sl_hll sl_hll;
 
-/* New empty HLL with 2^p six-bit registers, p in [SL_HLL_MIN_P,
+/* New empty HLL with 2^p registers (four bits each over a base, plus a
+ * table for the few far above it; lib/hll.c), p in [SL_HLL_MIN_P,
  * SL_HLL_MAX_P]. NULL on SL_ENOMEM or a bad p. Owned by the caller. */
 sl_hll *sl_hll_new(sl_budget *b, int p);
 /* Frees h and returns its bytes to its budget. NULL is a no-op. */
 void sl_hll_free(sl_hll *h);
 int sl_hll_precision(const sl_hll *h);
-/* Bytes an HLL of precision p holds from its budget (sizeof the handle +
- * 3 * 2^p / 4 + 1); 0 for a p out of range. */
+/* Bytes an HLL of precision p holds from its budget, all of them from
+ * sl_hll_new on (sizeof the handle + 2^p / 2 + 4 * (2^p / 256 + 16): 16,960
+ * plus the handle at p = 15); 0 for a p out of range. Nothing after
+ * sl_hll_new allocates: an add whose register would not fit the exception
+ * table folds the sketch to p - 1 instead (crafted hashes only). */
 size_t sl_hll_bytes(int p);
 
 /* Adds a 64-bit hash: register index = the top p bits, value = 1 + the number
- * of leading zeros of the remaining 64 - p bits (at most 65 - p). */
+ * of leading zeros of the remaining 64 - p bits (at most 65 - p). Never
+ * fails; may lower the precision by folding (see sl_hll_bytes). */
 void sl_hll_add_hash(sl_hll *h, uint64_t hash);
 /* A hint: starts loading the register sl_hll_add_hash(h, hash) will touch.
  * Changes nothing. */
@@ -245,6 +250,11 @@ bool sl_hll_is_merged(const sl_hll *h);
  * another sketch into h by sl_hll_add_hash (lib/distinct.c's merge), where
  * the replay order would otherwise decide the figure. */
 void sl_hll_mark_merged(sl_hll *h);
+/* For a caller that knows h's registers are those of exactly n distinct
+ * hashes (it replayed an exact set into h): the estimate becomes n and HIP
+ * goes on from there (h is no longer marked merged). Later adds keep the
+ * estimate unbiased, with an error below HIP's stated one. */
+void sl_hll_restart_hip(sl_hll *h, double n);
 
 /* Register i (0 <= i < 2^p; 0 otherwise), for tests and serialization. */
 uint8_t sl_hll_register(const sl_hll *h, uint32_t i);

@@ -9,18 +9,25 @@
  *             flag records the hash 0). The slot of h is the top bits of
  *             h * 0x9e37..., so structured hashes still spread. Capacity is
  *             a power of two >= 16, kept at load <= 3/4, doubled on demand.
- *   degraded  the HLL, which answers with Ertl's estimator and its 95%
- *             interval (lib/hll.c). The HLL is marked merged when the
- *             counter degrades, so its HIP figure is never used: HIP
- *             depends on the order of the hashes, and a report's counters
- *             are fed in an order that depends on -j (each worker's share,
- *             then merges; a degrade replays the set in slot order). Ertl's
- *             figure depends on the registers alone, which are the same for
- *             any split and merge order, so `-j 1`, `-j N`, a resumed state
- *             and merged states all print the same estimate. The price is
- *             the error: 1.04 / sqrt(m) instead of HIP's 0.83 / sqrt(m). The set's count at the switch, n0, is kept: the
- *             counter has seen at least n0 distinct hashes, so the estimate
- *             and both ends of the interval are raised to n0 when below it.
+ *   degraded  the HLL (lib/hll.c), with its 95% interval. When the
+ *             counter degrades, its set's hashes are replayed into the
+ *             registers (in slot order: the order does not matter to the
+ *             registers) and the HLL's HIP estimate restarts from the set's
+ *             exact count n0 (sl_hll_restart_hip); the hashes that come
+ *             after, in stream order, go on with HIP. So a counter fed by
+ *             one stream answers with HIP: exact up to n0, then unbiased
+ *             with a relative standard error below 0.833 / sqrt(m). Once
+ *             a degraded counter takes part in a merge (an HLL merge, or
+ *             an exact set added to a degraded counter, whose order is
+ *             the set's slot order and so depends on the hashes) the HLL
+ *             is marked merged and answers with Ertl's estimator, 1.04 /
+ *             sqrt(m), which depends on the registers alone. Either way the
+ *             figure depends only on the input and on how it was split: the
+ *             same run at the same -j gives the same bits; -j 1 (one
+ *             stream, HIP) and -j 2 (merged, Ertl) may differ within their
+ *             intervals. n0 is kept as a hard floor: the counter has seen
+ *             at least n0 distinct hashes, so the estimate and both ends of
+ *             the interval are raised to n0 when below it.
  *
  * While exact, estimate = low = high = count and exact = true ("exact over
  * 64-bit hashes": distinct keys collide with probability ~ n^2 / 2^65).
@@ -56,8 +63,9 @@
  *   exact + exact  the exact union size u is counted first (lookups only);
  *                  then src's hashes are added one by one. If the set cannot
  *                  grow on the way, dst degrades and the rest go to the HLL;
- *                  the bound is then n0 = u, still exact.
- *   exact src, degraded dst   src's hashes go to dst's HLL;
+ *                  its registers are then those of the union, whose size u
+ *                  is known: HIP restarts from n0 = u, still exact.
+ *   exact src, degraded dst   src's hashes go to dst's HLL, marked merged;
  *                             n0 = max(n0, |src|).
  *   degraded src, exact dst   dst degrades (n0 = |dst|), then HLL merge;
  *                             n0 = max(n0, src's n0).
@@ -152,9 +160,10 @@ void sl_distinct_free(sl_distinct *d)
 	sl_free(d->budget, d, sizeof *d);
 }
 
-/* Switches to the HLL: replays the set into it and frees the set. The
- * bound is the set's count plus `extra` hashes known to be new. */
-static void degrade(sl_distinct *d, uint64_t extra)
+/* Switches to the HLL: replays the set into it, and *also (a hash known
+ * not to be in the set) when not NULL, and frees the set. The HLL's HIP
+ * estimate restarts from that exact count, which is also the floor. */
+static void degrade(sl_distinct *d, const uint64_t *also)
 {
 	if (!d->set)
 		return;
@@ -163,12 +172,14 @@ static void degrade(sl_distinct *d, uint64_t extra)
 			sl_hll_add_hash(d->hll, d->set[i]);
 	if (d->has_zero)
 		sl_hll_add_hash(d->hll, 0);
-	sl_hll_mark_merged(d->hll); /* Ertl: see the top comment */
+	if (also)
+		sl_hll_add_hash(d->hll, *also);
 	sl_free(d->budget, d->set, d->cap * sizeof(uint64_t));
 	d->set = NULL;
 	d->cap = 0;
 	d->has_zero = false;
-	d->floor = d->count + extra;
+	d->floor = d->count + (also != NULL);
+	sl_hll_restart_hip(d->hll, (double)d->floor);
 }
 
 /* Grows the set to cap slots (a power of two > d->cap); false (set
@@ -223,7 +234,7 @@ void sl_distinct_set_pool(sl_distinct *d, sl_relieve_fn fn, void *ud)
 
 void sl_distinct_degrade(sl_distinct *d)
 {
-	degrade(d, 0);
+	degrade(d, NULL);
 }
 
 size_t sl_distinct_set_bytes(const sl_distinct *d)
@@ -284,8 +295,7 @@ void sl_distinct_add_hash(sl_distinct *d, uint64_t hash)
 	uint64_t used = d->count - d->has_zero + 1;
 	if (used * 4 > (uint64_t)d->cap * 3) {
 		if (!grow(d)) {
-			degrade(d, 1);
-			sl_hll_add_hash(d->hll, hash);
+			degrade(d, &hash);
 			return;
 		}
 		find(d, hash, &at);
@@ -320,7 +330,8 @@ sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src)
 
 	if (src->set) {
 		uint64_t bound = src->count;
-		if (dst->set) {
+		bool was_exact = dst->set != NULL;
+		if (was_exact) {
 			/* exact union size, before anything can degrade */
 			bound = dst->count;
 			for (size_t i = 0; i < src->cap; i++) {
@@ -347,12 +358,18 @@ sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src)
 		}
 		if (src->has_zero)
 			sl_distinct_add_hash(dst, 0);
-		if (!dst->set && dst->floor < bound)
+		if (dst->set)
+			return SL_OK;
+		if (dst->floor < bound)
 			dst->floor = bound;
+		if (was_exact) /* the registers are the union's, of size bound */
+			sl_hll_restart_hip(dst->hll, (double)bound);
+		else
+			sl_hll_mark_merged(dst->hll);
 		return SL_OK;
 	}
 
-	degrade(dst, 0);
+	degrade(dst, NULL);
 	sl_hll_merge(dst->hll, src->hll);
 	if (dst->floor < src->floor)
 		dst->floor = src->floor;
@@ -392,13 +409,17 @@ const sl_hll *sl_distinct_hll(const sl_distinct *d)
  *
  *   u8 p          the HLL's current precision (a merge may have folded it
  *                 even while the counter is exact)
- *   u8 mode       0 exact, 2 degraded (1 degraded, state versions 1, 2)
+ *   u8 mode       0 exact, 3 degraded (2 and 1: degraded, as state
+ *                 version 3 and versions 1, 2 wrote them; read only)
  *   exact:    u8 has_zero | u64 count | (count - has_zero) nonzero u64
  *             hashes, in slot order
- *   mode 2:   u64 floor | the HLL (lib/hll.c sl_hll_encode: u8 p, u8 merged,
- *             f64 HIP estimate, 3 * 2^p / 4 packed register bytes)
+ *   mode 3:   u64 floor | the HLL (lib/hll.c sl_hll_encode: u8 p, u8 merged,
+ *             f64 HIP estimate, u8 base, u32 k, 2^p / 2 nibble bytes, k
+ *             exception words)
+ *   mode 2:   u64 floor | the HLL (lib/hll.c sl_hll_load_packed: u8 p,
+ *             u8 merged, f64 HIP estimate, 3 * 2^p / 4 packed register bytes)
  *   mode 1:   u64 floor | the HLL (lib/hll.c sl_hll_load_v2: u8 p, 2^p
- *             one-byte registers), read only
+ *             one-byte registers)
  *
  * Loading merges into an empty dst as sl_distinct_merge would. When dst has
  * room for the whole set (its max_bytes) it stays exact and must end with
@@ -411,7 +432,7 @@ const sl_hll *sl_distinct_hll(const sl_distinct *d)
 void sl_distinct_encode(const sl_distinct *d, sl_wire_writer *w)
 {
 	sl_wire_u8(w, (uint8_t)sl_hll_precision(d->hll));
-	sl_wire_u8(w, d->set ? 0 : 2);
+	sl_wire_u8(w, d->set ? 0 : 3);
 	if (!d->set) {
 		sl_wire_u64(w, d->floor);
 		sl_hll_encode(d->hll, w);
@@ -442,7 +463,7 @@ sl_status sl_distinct_load(sl_distinct *dst, sl_wire_reader *r, const char **why
 		return bad(why, "distinct counter truncated");
 	if (p < SL_HLL_MIN_P || p > SL_HLL_MAX_P)
 		return bad(why, "distinct counter precision out of range");
-	if (mode > 2)
+	if (mode > 3)
 		return bad(why, "distinct counter mode unknown");
 	if (mode != 0) {
 		uint64_t floor = sl_wire_get_u64(r);
@@ -452,9 +473,10 @@ sl_status sl_distinct_load(sl_distinct *dst, sl_wire_reader *r, const char **why
 			return bad(why, "distinct counter precision disagrees with its HLL");
 		if (p < sl_hll_precision(dst->hll))
 			sl_hll_fold(dst->hll, p);
-		degrade(dst, 0);
-		sl_status st = mode == 2 ? sl_hll_load(dst->hll, r, why)
-					 : sl_hll_load_v2(dst->hll, r, why);
+		degrade(dst, NULL);
+		sl_status st = mode == 3   ? sl_hll_load(dst->hll, r, why)
+			       : mode == 2 ? sl_hll_load_packed(dst->hll, r, why)
+					   : sl_hll_load_v2(dst->hll, r, why);
 		if (st != SL_OK)
 			return st;
 		if (dst->floor < floor)
@@ -496,8 +518,9 @@ sl_status sl_distinct_load(sl_distinct *dst, sl_wire_reader *r, const char **why
 	}
 	if (fits)
 		return SL_ENOMEM; /* the budget, not max_bytes, refused the set */
-	if (dst->floor < count)
-		dst->floor = count;
+	/* dst was empty: its registers are those of the `count` listed hashes */
+	dst->floor = count;
+	sl_hll_restart_hip(dst->hll, (double)count);
 	return SL_OK;
 }
 

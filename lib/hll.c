@@ -1,6 +1,7 @@
 /*
- * hll.c: HyperLogLog registers (sl_hll_*), packed six bits a register, with
- * the HIP estimator for a single stream and Ertl's estimator after merges.
+ * hll.c: HyperLogLog registers (sl_hll_*), four bits a register over an
+ * offset with a small exception table, with the HIP estimator for a single
+ * stream and Ertl's estimator after merges.
  *
  * Papers:
  *   P. Flajolet, E. Fusy, O. Gandouet, F. Meunier, "HyperLogLog: the analysis
@@ -12,6 +13,9 @@
  *   O. Ertl, "New cardinality estimation algorithms for HyperLogLog
  *   sketches", arXiv:1702.01284, 2017 (the "improved" estimator, as used by
  *   Redis since 5.0).
+ *   The four-bit layout follows the idea of Apache DataSketches' HLL_4 (an
+ *   offset, "cur_min", and an exception map for the registers far above
+ *   it); the code and the table below are this module's own.
  *
  * Registers
  * ---------
@@ -27,27 +31,48 @@
  *     rank            = 1 + (leading zeros of rest, within its q bits)
  *                     = q + 1 = 65 - p when rest is all zero
  *
- * so a register holds 0 (never hit) or 1 .. 65 - p <= 61: six bits hold every
- * value exactly, for every allowed p. The add computes the rank branch-free:
- * shift the rest to the top of a word and OR in a sentinel bit at position
- * p - 1, so that __builtin_clzll never sees zero and stops at q when the
- * rest is all zero.
+ * so a register holds 0 (never hit) or 1 .. 65 - p <= 61. The add computes
+ * the rank branch-free: shift the rest to the top of a word and OR in a
+ * sentinel bit at position p - 1, so that __builtin_clzll never sees zero
+ * and stops at q when the rest is all zero.
  *
- * Packed layout (in memory and in state files): register i occupies bits
- * 6i .. 6i + 5 of the byte string, bits numbered from the least significant
- * bit of byte 0 upwards, i.e. four registers in three bytes:
+ * Layout: a base, four-bit nibbles and an exception table
+ * --------------------------------------------------------
+ * Every register is >= base (the "cur_min" of HLL_4: the smallest register
+ * value; 0 while a register is empty). Register i is stored as the nibble
+ * n = value - base when that is at most 14; n = 15 marks an exception,
+ * whose value is in the exception table. Nibble i is in byte i / 2, the low
+ * four bits for even i, the high four for odd i:
  *
- *     byte    0                 1                 2
- *     bit     7 6 5 4 3 2 1 0   7 6 5 4 3 2 1 0   7 6 5 4 3 2 1 0
- *             b a a a a a a a   c c c c b b b b   d d d d d d c c
- *                                                 (a = reg 0 ... d = reg 3)
+ *     byte      0         1         2     ...   2^p / 2 - 1
+ *            [r1|r0]   [r3|r2]   [r5|r4]         [r(m-1)|r(m-2)]
  *
- * A register is read as the little-endian 16-bit window at byte 6i / 8,
- * shifted right by 6i mod 8 (0, 6, 4 or 2) and masked with 63. Example:
- * register 1 = 45 (0b101101) and the others 0 give bytes 0x40 0x0b 0x00:
- * window at byte 0 is 0x0b40, >> 6 = 0x2d = 45. The block holds
- * 3 * 2^p / 4 register bytes plus one pad byte (always zero), so the last
- * register's window never reads outside the block.
+ * The exception table holds up to E(p) = 2^p / 256 + 16 four-byte words,
+ * index << 8 | value, little-endian, sorted by index, one for each nibble
+ * 15 and no other. Example, p = 4, base 3: registers 3, 5, 19 and 3
+ * (i = 0..3, the rest 3) give bytes 0x20 0x0f 0x00 ... and one word
+ * 0x00000213 (index 2, value 19 = 0x13), bytes 13 02 00 00.
+ *
+ * base rises when no register is left at it (a count, at_base, is kept):
+ * one pass lowers every nibble by the rise and moves the exceptions that
+ * now fit back into their nibbles. Sizing: for n random hashes the number
+ * of registers at base + 15 or more hovers around m / 1000 (measured for
+ * p = 8 .. 16 over 200 m hashes: at most 33 at p = 15, 64 at p = 16),
+ * and E(p) is over four times that (144 at p = 15, 272 at p = 16): that
+ * count is close to Poisson, so random hashes fill the table with a
+ * negligible probability. Crafted hashes can fill it; an exception that
+ * does not fit then
+ * folds the sketch to p - 1 (see folding below: exact for the lower
+ * precision, HIP stays valid, the stated error becomes that of p - 1) and
+ * the add is retried, until it fits. At SL_HLL_MIN_P = 4, E = 16 = m, so
+ * every register fits: a full table never loses a register and never
+ * needs memory.
+ *
+ * Memory: sl_hll_bytes(p) = sizeof(struct sl_hll) + 2^p / 2 + 4 E(p), all
+ * taken by sl_hll_new (p = 14: 8,192 + 320 bytes, 8,568 with the handle;
+ * p = 15: 16,384 + 576, 17,016 in all), and adds, merges, folds and estimates
+ * never allocate. For comparison: six-bit packing took 12,289 bytes at
+ * p = 14 and one byte a register 16,384.
  *
  * Estimators
  * ----------
@@ -56,8 +81,9 @@
  * with probability P = (sum over registers of 2^-register) / m; the change
  * adds 1 / P to the running estimate. Given the history each new distinct
  * hash adds 1 in expectation and a repeated hash never changes a register,
- * so the estimate is unbiased at every n; its relative standard error tends
- * to sqrt(ln 2) / sqrt(m) ~ 0.833 / sqrt(m) from below as n grows (Ting 2014,
+ * so the estimate is unbiased at every n as long as the order of the hashes
+ * does not depend on their values; its relative standard error tends to
+ * sqrt(ln 2) / sqrt(m) ~ 0.833 / sqrt(m) from below as n grows (Ting 2014,
  * section 5; Cohen 2014), against 1.04 / sqrt(m) for the estimators that
  * read only the registers. The sum of 2^-register is kept exactly in two
  * integers, kxq_low = sum of 2^(31 - v) over registers v <= 31 and kxq_high
@@ -65,11 +91,15 @@
  * overflows), updated on each change, so P is the same on every machine
  * and run. HIP depends on the order the hashes came in: the same stream
  * always gives the same figure, two orders of one set differ within the
- * bound.
+ * bound. A caller that knows the exact number n of distinct hashes behind
+ * the registers (lib/distinct.c, when it replays its exact set) restarts
+ * HIP from n (sl_hll_restart_hip): the later increments are still 1 in
+ * expectation each, so the estimate stays unbiased and its error only
+ * comes from the hashes after the restart.
  *
  * Ertl's improved raw estimator once the sketch has been merged (HIP's sum
  * is a property of one stream's history and has no meaning for the union of
- * two), or loaded from a version 1 or 2 state (which kept no HIP sum). With
+ * two), or loaded from a state that was merged or kept no HIP sum. With
  * C[k] the number of registers equal to k (k = 0 .. q + 1):
  *
  *                           alpha_inf * m^2
@@ -91,6 +121,13 @@
  * E * (1 -/+ 1.96 * se), clipped at 0, with se = SL_HLL_HIP_SE / sqrt(m)
  * (HIP) or SL_HLL_ERTL_SE / sqrt(m) (merged); sl_hll_std_error says which.
  * All registers empty gives E = 0 with either.
+ *
+ * Error per byte: at equal bytes the error scales with se * sqrt(bits a
+ * register). HIP on four bits: 0.833 * sqrt(4.14) = 1.69 (the table adds
+ * 0.14 bits a register), as HLL_4 with HIP; Ertl 1.04 * sqrt(4.14) = 2.12.
+ * The six-bit layout gave 2.04 (HIP) and 2.55 (Ertl), one byte a register
+ * 2.94. At p = 15 (17,016 bytes): HIP 0.46%, Ertl 0.57% relative standard
+ * error.
  *
  * Folding to a lower precision
  * ----------------------------
@@ -128,11 +165,16 @@
  * probability, and each new distinct hash still adds 1 in expectation; the
  * stated error is that of p' (the larger).
  *
- * Folding runs in place in increasing i' order: new[i'] (bits 6i' .. 6i' + 5)
- * is written after reading old[i' << d ..], which start at bit
- * 6 (i' << d) >= 12 i', and every later read starts beyond 6i' + 6; the
- * 16-bit window write puts back the neighbouring bits it read. The block
- * keeps its size (a fold never allocates or frees, so it cannot fail);
+ * Folding runs in two passes, both in place. First each new register
+ * i' is computed from the old registers i' << d .. (i' + 1) << d - 1 and
+ * written as one byte at byte i' of the nibble area: those old nibbles are
+ * in bytes >= i' (equal to i' only for d = 1, whose two nibbles are read
+ * before the write), and the exception table is only read. Then the bytes
+ * are packed back into nibbles over a new base (byte j gets the nibbles of
+ * bytes 2j and 2j + 1, read first) and the exception table is rewritten in
+ * index order; if its entries would not fit, the bytes are folded once more
+ * (d = 1, in place the same way) first. Bytes past the new nibbles are
+ * zeroed. A fold never allocates or frees, so it cannot fail;
  * sl_hll_free returns the bytes of the original precision.
  *
  * Merge is register-wise max and marks dst merged (Ertl from then on), even
@@ -140,19 +182,9 @@
  * on whether a merge happened, never on how work was split. When src has
  * the lower precision dst is folded first; when dst has the lower precision
  * each of dst's registers is merged with the folded value of src's block
- * computed on the fly, with no copy.
- *
- * Memory: sl_hll_bytes(p) = sizeof(struct sl_hll) + 3 * 2^p / 4 + 1, all
- * taken by sl_hll_new (12,289 register bytes at p = 14, against 16,384 one
- * byte a register); adds, merges, folds and estimates allocate nothing.
- *
- * Error per byte: at equal bytes the error scales with se * sqrt(bits a
- * register): Ertl 1.04 * sqrt(6) = 2.55, HIP 0.833 * sqrt(6) = 2.04, against
- * 1.04 * sqrt(8) = 2.94 for one-byte registers and about 0.833 * sqrt(4) =
- * 1.67 for DataSketches' HLL_4 with HIP (four bits and an exception table).
- * So this layout is about 1.5x (Ertl) or 1.2x (HIP) HLL_4's error at equal
- * bytes, down from 1.8x; equal precision gives HLL_4's error with HIP at
- * 1.5x its bytes.
+ * computed on the fly, with no copy. A merge first counts the exceptions
+ * of the result and, when they would not fit dst's table (crafted hashes
+ * only), folds dst until they do (see max_into).
  */
 #include "sluice.h"
 
@@ -164,22 +196,96 @@ struct sl_hll {
 	int p;			/* current precision */
 	int alloc_p;		/* precision the block was sized for */
 	bool merged;		/* a merge happened: Ertl, not HIP */
+	unsigned base;		/* every register >= base */
+	uint32_t at_base;	/* registers equal to base */
+	uint32_t nexc;		/* exception words in use */
 	double hip;		/* HIP estimate of this stream */
 	uint64_t kxq_low;	/* sum of 2^(31 - v), registers v <= 31 */
 	uint64_t kxq_high;	/* sum of 2^(61 - v), registers v >= 32 */
-	uint8_t reg[];		/* 3 * 2^p / 4 packed bytes + 1 pad byte */
+	uint8_t reg[];		/* 2^alloc_p / 2 nibble bytes, then E(alloc_p)
+				 * exception words */
 };
 
-/* Bytes of 2^p six-bit registers (p >= 2: a whole number). */
-static size_t packed_bytes(int p)
+#define EXC_NIBBLE 15u	/* the nibble of a register in the table */
+
+/* Bytes of 2^p nibbles. */
+static size_t nibble_bytes(int p)
 {
-	return ((size_t)3 << p) / 4;
+	return ((size_t)1 << p) / 2;
 }
 
-/* Register i of a packed string. Reads the second byte only when the
- * register reaches into it (shift 4 or 6), so it never reads past the
- * last register: this is safe on the wire bytes, which have no pad. */
-static inline unsigned get(const uint8_t *reg, uint32_t i)
+/* E(p): exception words the table holds. */
+static uint32_t exc_cap(int p)
+{
+	return (uint32_t)(((size_t)1 << p) / 256 + 16);
+}
+
+static uint8_t *exc_table(const sl_hll *h)
+{
+	return (uint8_t *)(uintptr_t)h->reg + nibble_bytes(h->alloc_p);
+}
+
+static inline unsigned nib(const uint8_t *reg, uint32_t i)
+{
+	return (reg[i >> 1] >> ((i & 1) * 4)) & 15u;
+}
+
+static inline void set_nib(uint8_t *reg, uint32_t i, unsigned n)
+{
+	unsigned s = (i & 1) * 4;
+	reg[i >> 1] = (uint8_t)((reg[i >> 1] & ~(15u << s)) | n << s);
+}
+
+/* Exception word k of a table (little-endian, whatever the host). */
+static inline uint32_t word(const uint8_t *t, uint32_t k)
+{
+	const uint8_t *b = t + 4 * (size_t)k;
+	return b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static inline void put_word(uint8_t *t, uint32_t k, uint32_t v)
+{
+	uint8_t *b = t + 4 * (size_t)k;
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)(v >> 16);
+	b[3] = (uint8_t)(v >> 24);
+}
+
+/* Position of index i in the n sorted words of t, or where it would go
+ * (*found says which). */
+static uint32_t exc_find(const uint8_t *t, uint32_t n, uint32_t i, bool *found)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if ((word(t, mid) >> 8) < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < n && (word(t, lo) >> 8) == i;
+	return lo;
+}
+
+/* Registers to read from: this module's layout (in memory or on the wire,
+ * the same bytes), the six-bit packing of version 3 states or the one byte
+ * a register of versions 1 and 2. */
+enum layout { NIBBLES, SIX_BITS, BYTES };
+
+struct view {
+	enum layout layout;
+	int p;
+	unsigned base;		/* NIBBLES */
+	const uint8_t *reg;
+	const uint8_t *exc;	/* NIBBLES: nexc sorted words */
+	uint32_t nexc;
+};
+
+/* Register i of a six-bit packing: bits 6i .. 6i + 5, least significant
+ * bit of byte 0 first. Reads the second byte only when the register reaches
+ * into it, so it never reads past the last register. */
+static unsigned six_get(const uint8_t *reg, uint32_t i)
 {
 	size_t bit = (size_t)i * 6;
 	unsigned s = (unsigned)(bit & 7);
@@ -188,15 +294,39 @@ static inline unsigned get(const uint8_t *reg, uint32_t i)
 	return (w >> s) & 63u;
 }
 
-static inline void set(uint8_t *reg, uint32_t i, unsigned v)
+static unsigned vget(const struct view *v, uint32_t i)
 {
-	size_t bit = (size_t)i * 6;
-	unsigned s = (unsigned)(bit & 7);
-	uint8_t *b = reg + (bit >> 3);
-	unsigned w = b[0] | (unsigned)b[1] << 8;
-	w = (w & ~(63u << s)) | v << s;
-	b[0] = (uint8_t)w;
-	b[1] = (uint8_t)(w >> 8);
+	switch (v->layout) {
+	case SIX_BITS:
+		return six_get(v->reg, i);
+	case BYTES:
+		return v->reg[i];
+	case NIBBLES:
+	default: {
+		unsigned n = nib(v->reg, i);
+		if (n != EXC_NIBBLE)
+			return v->base + n;
+		bool found;
+		uint32_t k = exc_find(v->exc, v->nexc, i, &found);
+		return found ? (word(v->exc, k) & 255u) : 0;
+	}
+	}
+}
+
+static struct view view_of(const sl_hll *h)
+{
+	struct view v = {NIBBLES, h->p, h->base, h->reg, exc_table(h), h->nexc};
+	return v;
+}
+
+static inline unsigned get(const sl_hll *h, uint32_t i)
+{
+	unsigned n = nib(h->reg, i);
+	if (n != EXC_NIBBLE)
+		return h->base + n;
+	bool found;
+	uint32_t k = exc_find(exc_table(h), h->nexc, i, &found);
+	return word(exc_table(h), k) & 255u;
 }
 
 /* Moves one register's term of the kxq sums from value `from` to `to`. */
@@ -218,13 +348,13 @@ static inline double kxq(const sl_hll *h)
 	return (double)h->kxq_low * 0x1p-31 + (double)h->kxq_high * 0x1p-61;
 }
 
-/* Recomputes the kxq sums from the registers (after a fold, merge, load). */
+/* Recomputes the kxq sums from the registers (after a fold). */
 static void recount(sl_hll *h)
 {
 	uint32_t m = 1u << h->p;
 	h->kxq_low = h->kxq_high = 0;
 	for (uint32_t i = 0; i < m; i++) {
-		unsigned v = get(h->reg, i);
+		unsigned v = get(h, i);
 		if (v <= 31)
 			h->kxq_low += (uint64_t)1 << (31 - v);
 		else
@@ -238,11 +368,87 @@ static bool is_empty(const sl_hll *h)
 	return h->kxq_high == 0 && h->kxq_low == (uint64_t)1 << (h->p + 31);
 }
 
+/* Raises every register below lo to lo and makes lo the base (lo >= base),
+ * in one pass: nibbles are rewritten over lo, and the exceptions that now
+ * fit go back into their nibbles (the table is compacted in order, so it
+ * only shrinks). */
+static void floor_at(sl_hll *h, unsigned lo)
+{
+	uint32_t m = 1u << h->p;
+	uint8_t *t = exc_table(h);
+	uint32_t kept = 0, k = 0, at = 0;
+	for (uint32_t i = 0; i < m; i++) {
+		unsigned n = nib(h->reg, i);
+		if (n != EXC_NIBBLE) {
+			n = h->base + n > lo ? h->base + n - lo : 0;
+		} else {
+			uint32_t w = word(t, k++);
+			unsigned v = w & 255u;
+			if (v - lo < EXC_NIBBLE)
+				n = v - lo;
+			else
+				put_word(t, kept++, w);
+		}
+		set_nib(h->reg, i, n);
+		at += n == 0;
+	}
+	h->nexc = kept;
+	h->base = lo;
+	h->at_base = at;
+	recount(h);
+}
+
+/* No register is left at base: raises base to the smallest register. */
+static void raise_base(sl_hll *h)
+{
+	uint32_t m = 1u << h->p;
+	uint8_t *t = exc_table(h);
+	unsigned lo = 64;
+	for (uint32_t i = 0; i < m; i++) {
+		unsigned n = nib(h->reg, i);
+		if (n != EXC_NIBBLE && h->base + n < lo)
+			lo = h->base + n;
+	}
+	for (uint32_t k = 0; k < h->nexc; k++)
+		if ((word(t, k) & 255u) < lo)
+			lo = word(t, k) & 255u;
+	floor_at(h, lo);
+}
+
+/*
+ * Register i goes from old to v > old. False, with h unchanged, when v
+ * needs a new exception word and the table is full. Keeps kxq, at_base and
+ * base up to date.
+ */
+static bool put(sl_hll *h, uint32_t i, unsigned old, unsigned v)
+{
+	if (v - h->base >= EXC_NIBBLE) {
+		uint8_t *t = exc_table(h);
+		bool found;
+		uint32_t k = exc_find(t, h->nexc, i, &found);
+		if (!found) {
+			if (h->nexc == exc_cap(h->alloc_p))
+				return false;
+			memmove(t + 4 * ((size_t)k + 1), t + 4 * (size_t)k,
+				4 * (size_t)(h->nexc - k));
+			h->nexc++;
+			set_nib(h->reg, i, EXC_NIBBLE);
+		}
+		put_word(t, k, i << 8 | v);
+	} else {
+		set_nib(h->reg, i, v - h->base);
+	}
+	kxq_move(h, old, v);
+	if (old == h->base && --h->at_base == 0)
+		raise_base(h);
+	return true;
+}
+
 size_t sl_hll_bytes(int p)
 {
 	if (p < SL_HLL_MIN_P || p > SL_HLL_MAX_P)
 		return 0;
-	return sizeof(struct sl_hll) + packed_bytes(p) + 1;
+	return sizeof(struct sl_hll) + nibble_bytes(p) + 4 * (size_t)exc_cap(p);
 }
 
 sl_hll *sl_hll_new(sl_budget *b, int p)
@@ -257,6 +463,9 @@ sl_hll *sl_hll_new(sl_budget *b, int p)
 	h->p = p;
 	h->alloc_p = p;
 	h->merged = false;
+	h->base = 0;
+	h->at_base = 1u << p;
+	h->nexc = 0;
 	h->hip = 0.0;
 	h->kxq_low = (uint64_t)1 << (p + 31);
 	h->kxq_high = 0;
@@ -276,7 +485,7 @@ int sl_hll_precision(const sl_hll *h)
 
 uint8_t sl_hll_register(const sl_hll *h, uint32_t i)
 {
-	return i < (1u << h->p) ? (uint8_t)get(h->reg, i) : 0;
+	return i < (1u << h->p) ? (uint8_t)get(h, i) : 0;
 }
 
 bool sl_hll_is_merged(const sl_hll *h)
@@ -289,6 +498,12 @@ void sl_hll_mark_merged(sl_hll *h)
 	h->merged = true;
 }
 
+void sl_hll_restart_hip(sl_hll *h, double n)
+{
+	h->merged = false;
+	h->hip = n;
+}
+
 double sl_hll_std_error(const sl_hll *h)
 {
 	double c = h->merged ? SL_HLL_ERTL_SE : SL_HLL_HIP_SE;
@@ -297,7 +512,31 @@ double sl_hll_std_error(const sl_hll *h)
 
 void sl_hll_prefetch(const sl_hll *h, uint64_t hash)
 {
-	__builtin_prefetch(&h->reg[(size_t)(hash >> (64 - h->p)) * 6 / 8], 1);
+	__builtin_prefetch(&h->reg[(size_t)(hash >> (64 - h->p)) / 2], 1);
+}
+
+/* The rest of an add whose rank is above the register's nibble: reads an
+ * exception, changes the register, and folds when the table is full. Kept
+ * out of line so that the common add (no change) stays a few instructions
+ * with no stack frame. */
+static __attribute__((noinline)) void add_slow(sl_hll *h, uint64_t hash)
+{
+	for (;;) {
+		int p = h->p;
+		uint32_t i = (uint32_t)(hash >> (64 - p));
+		uint64_t rest = (hash << p) | ((uint64_t)1 << (p - 1));
+		unsigned rank = (unsigned)__builtin_clzll(rest) + 1;
+		unsigned old = get(h, i);
+		if (rank <= old)
+			return;
+		/* HIP: 1 / P(this change), P read before the change. */
+		double step = (double)(1u << p) / kxq(h);
+		if (put(h, i, old, rank)) {
+			h->hip += step;
+			return;
+		}
+		sl_hll_fold(h, p - 1);	/* table full: never at SL_HLL_MIN_P */
+	}
 }
 
 void sl_hll_add_hash(sl_hll *h, uint64_t hash)
@@ -306,32 +545,70 @@ void sl_hll_add_hash(sl_hll *h, uint64_t hash)
 	uint32_t i = (uint32_t)(hash >> (64 - p));
 	uint64_t rest = (hash << p) | ((uint64_t)1 << (p - 1));
 	unsigned rank = (unsigned)__builtin_clzll(rest) + 1;
-	size_t bit = (size_t)i * 6;
-	unsigned s = (unsigned)(bit & 7);
-	uint8_t *b = h->reg + (bit >> 3);
-	unsigned w = b[0] | (unsigned)b[1] << 8;
-	unsigned old = (w >> s) & 63u;
-	if (rank <= old)
-		return;
-	/* HIP: 1 / P(this change), P read before the change. */
-	h->hip += (double)(1u << p) / kxq(h);
-	kxq_move(h, old, rank);
-	w = (w & ~(63u << s)) | rank << s;
-	b[0] = (uint8_t)w;
-	b[1] = (uint8_t)(w >> 8);
+	/* base + nibble is the register, or for a nibble 15 at most it */
+	if (rank > h->base + nib(h->reg, i))
+		add_slow(h, hash);
 }
 
-/* The register the 2^d registers base .. base + 2^d - 1 of reg fold to (see
- * the top comment). */
-static unsigned fold_block(const uint8_t *reg, uint32_t base, int d)
+/* The register the 2^d registers first .. first + 2^d - 1 of v fold to
+ * (see the top comment). */
+static unsigned fold_block(const struct view *v, uint32_t first, int d)
 {
-	unsigned v = get(reg, base);
-	if (v)
-		return v + (unsigned)d;
+	unsigned x = vget(v, first);
+	if (x)
+		return x + (unsigned)d;
 	for (uint32_t k = 1; k < (1u << d); k++)
-		if (get(reg, base + k))
+		if (vget(v, first + k))
 			return (unsigned)(1 + d - (32 - __builtin_clz(k)));
 	return 0;
+}
+
+/* The nibble area's first 2^h->p bytes hold one register each: packs them
+ * over their smallest value, folding once more (in place, d = 1) while the
+ * exceptions would not fit the table. */
+static void pack(sl_hll *h)
+{
+	uint8_t *b = h->reg;
+	unsigned lo;
+	for (;;) {
+		uint32_t m = 1u << h->p;
+		lo = 64;
+		for (uint32_t i = 0; i < m; i++)
+			if (b[i] < lo)
+				lo = b[i];
+		uint32_t over = 0;
+		for (uint32_t i = 0; i < m; i++)
+			over += b[i] - lo >= EXC_NIBBLE;
+		if (over <= exc_cap(h->alloc_p) || h->p == SL_HLL_MIN_P)
+			break;
+		for (uint32_t j = 0; j < m / 2; j++) {
+			unsigned v0 = b[2 * j], v1 = b[2 * j + 1];
+			b[j] = (uint8_t)(v0 ? v0 + 1 : v1 ? 1 : 0);
+		}
+		h->p--;
+	}
+	uint32_t m = 1u << h->p, at = 0, k = 0;
+	uint8_t *t = exc_table(h);
+	for (uint32_t j = 0; j < m / 2; j++) {
+		unsigned n[2];
+		for (int s = 0; s < 2; s++) {
+			uint32_t i = 2 * j + (uint32_t)s;
+			unsigned v = b[i];
+			if (v - lo >= EXC_NIBBLE) {
+				put_word(t, k++, i << 8 | v);
+				n[s] = EXC_NIBBLE;
+			} else {
+				n[s] = v - lo;
+			}
+			at += v == lo;
+		}
+		b[j] = (uint8_t)(n[0] | n[1] << 4);
+	}
+	memset(b + m / 2, 0, nibble_bytes(h->alloc_p) - m / 2);
+	h->base = lo;
+	h->at_base = at;
+	h->nexc = k;
+	recount(h);
 }
 
 void sl_hll_fold(sl_hll *h, int p)
@@ -339,26 +616,61 @@ void sl_hll_fold(sl_hll *h, int p)
 	if (p >= h->p || p < SL_HLL_MIN_P)
 		return;
 	int d = h->p - p;
+	struct view v = view_of(h);
 	uint32_t m = 1u << p;
 	for (uint32_t i = 0; i < m; i++)
-		set(h->reg, i, fold_block(h->reg, i << d, d));
-	memset(h->reg + packed_bytes(p), 0, packed_bytes(h->p) - packed_bytes(p));
+		h->reg[i] = (uint8_t)fold_block(&v, i << d, d);
 	h->p = p;
-	recount(h);
+	pack(h);
 }
 
-/* dst := register-wise max(dst, src's registers at precision p_src >= dst's
- * precision, folded on the fly). */
-static void max_into(sl_hll *dst, const uint8_t *src, int p_src)
+/* Register i of src folded to precision p <= src->p. */
+static unsigned src_at(const struct view *src, int p, uint32_t i)
 {
-	uint32_t m = 1u << dst->p;
-	int d = p_src - dst->p;
-	for (uint32_t i = 0; i < m; i++) {
-		unsigned v = d ? fold_block(src, i << d, d) : get(src, i);
-		if (v > get(dst->reg, i))
-			set(dst->reg, i, v);
+	int d = src->p - p;
+	return d ? fold_block(src, i << d, d) : vget(src, i);
+}
+
+/*
+ * dst := register-wise max(dst, src's registers at precision src->p >=
+ * dst's precision, folded on the fly). Adding the registers one by one over
+ * dst's base could need exception words that a later rise of the base
+ * would free again (dst empty, src far above 15), so the merge first finds
+ * the result's smallest register lo and its number of exceptions over lo:
+ * when they would not fit the table dst is folded by one (and src folded
+ * one more on the fly) until they do; then every register of dst below lo
+ * is raised to lo (exact: each result register is >= lo), which makes lo
+ * the base, and the registers are merged one by one; the table then only
+ * grows, to its final size, which fits.
+ */
+static void max_into(sl_hll *dst, const struct view *src)
+{
+	unsigned lo;
+	for (;;) {
+		uint32_t m = 1u << dst->p, over = 0;
+		lo = 64;
+		for (uint32_t i = 0; i < m; i++) {
+			unsigned v = src_at(src, dst->p, i), old = get(dst, i);
+			if (old > v)
+				v = old;
+			if (v < lo)
+				lo = v;
+		}
+		for (uint32_t i = 0; i < m && over <= exc_cap(dst->alloc_p); i++) {
+			unsigned v = src_at(src, dst->p, i), old = get(dst, i);
+			over += (old > v ? old : v) - lo >= EXC_NIBBLE;
+		}
+		if (over <= exc_cap(dst->alloc_p) || dst->p == SL_HLL_MIN_P)
+			break;
+		sl_hll_fold(dst, dst->p - 1);
 	}
-	recount(dst);
+	if (lo > dst->base)
+		floor_at(dst, lo);
+	for (uint32_t i = 0; i < (1u << dst->p); i++) {
+		unsigned v = src_at(src, dst->p, i), old = get(dst, i);
+		if (v > old)
+			put(dst, i, old, v);	/* fits: see above */
+	}
 }
 
 sl_status sl_hll_merge(sl_hll *dst, const sl_hll *src)
@@ -367,7 +679,8 @@ sl_status sl_hll_merge(sl_hll *dst, const sl_hll *src)
 		return SL_OK;
 	if (src->p < dst->p)
 		sl_hll_fold(dst, src->p);
-	max_into(dst, src->reg, src->p);
+	struct view v = view_of(src);
+	max_into(dst, &v);
 	dst->merged = true;
 	return SL_OK;
 }
@@ -408,7 +721,7 @@ static double ertl(const sl_hll *h)
 	uint32_t hist[64] = {0};	/* values 0 .. q + 1 <= 61 */
 
 	for (uint32_t i = 0; i < m; i++)
-		hist[get(h->reg, i)]++;
+		hist[get(h, i)]++;
 	if (hist[0] == m)
 		return 0.0;
 
@@ -437,20 +750,24 @@ sl_estimate sl_hll_estimate(const sl_hll *h)
 
 /* ---- state codec (lib/wire.h; byte layout in docs/state-format.md) -------
  *
- *   version 3 (sl_hll_encode, sl_hll_load):
+ *   four-bit layout (sl_hll_encode, sl_hll_load; distinct counter mode 3):
  *     u8 p | u8 merged (0 or 1) | f64 HIP estimate (0 when merged) |
- *     3 * 2^p / 4 bytes of packed registers (the layout above; the pad byte
- *     is not written)
- *   versions 1 and 2 (sl_hll_load_v2):
+ *     u8 base | u32 k (exception words) | 2^p / 2 nibble bytes |
+ *     k u32 words index << 8 | value, strictly increasing index
+ *     (the bytes of the layout above, table cut to its k words)
+ *   six-bit layout (sl_hll_load_packed; mode 2, written by state version 3):
+ *     u8 p | u8 merged | f64 HIP estimate | 3 * 2^p / 4 bytes, register i
+ *     in bits 6i .. 6i + 5, least significant bit of byte 0 first
+ *   one byte a register (sl_hll_load_v2; mode 1, versions 1 and 2):
  *     u8 p | 2^p registers, one byte each, register 0 first
  *
- * Loading checks p, the flag, the HIP figure (finite; 0 with no register
- * set, else at least the number of registers set, since every change adds
- * at least 1) and every register (<= 65 - p) before touching dst. Into an
- * empty, never-merged dst the sketch is restored as it was (registers,
- * folded on the fly when dst's precision is lower; HIP figure; merged flag);
- * otherwise it is merged into dst as sl_hll_merge would. A version 1 or 2
- * sketch has no HIP figure: it always loads as merged (Ertl).
+ * Loading checks every field and every register (<= 65 - p) before
+ * touching dst. Into an empty, never-merged dst the sketch is restored as
+ * it was (registers, folded on the fly when dst's precision is lower; HIP
+ * figure; merged flag); otherwise it is merged into dst as sl_hll_merge
+ * would. A one-byte sketch has no HIP figure: it always loads as merged.
+ * The HIP figure must be finite, 0 with no register set, else at least the
+ * number of registers set (every change adds at least 1).
  */
 #include "wire.h"
 
@@ -459,7 +776,10 @@ void sl_hll_encode(const sl_hll *h, sl_wire_writer *w)
 	sl_wire_u8(w, (uint8_t)h->p);
 	sl_wire_u8(w, h->merged ? 1 : 0);
 	sl_wire_f64(w, h->merged ? 0.0 : h->hip);
-	sl_wire_bytes(w, h->reg, packed_bytes(h->p));
+	sl_wire_u8(w, (uint8_t)h->base);
+	sl_wire_u32(w, h->nexc);
+	sl_wire_bytes(w, h->reg, nibble_bytes(h->p));
+	sl_wire_bytes(w, exc_table(h), 4 * (size_t)h->nexc);
 }
 
 static sl_status corrupt(const char **why, const char *text)
@@ -483,7 +803,75 @@ static int get_precision(sl_wire_reader *r, const char **why)
 	return p;
 }
 
+/* Checks v's registers (<= 65 - p) and the HIP figure, then restores or
+ * merges v into dst (see above). */
+static sl_status load_view(sl_hll *dst, const struct view *v, bool merged, double hip,
+			   const char **why)
+{
+	uint32_t set_count = 0;
+	for (uint32_t i = 0; i < (1u << v->p); i++) {
+		unsigned x = vget(v, i);
+		if (x > (unsigned)(65 - v->p))
+			return corrupt(why, "HLL register above 65 - p");
+		set_count += x != 0;
+	}
+	if (!(hip >= 0.0) || !isfinite(hip) || (merged && hip != 0.0))
+		return corrupt(why, "HLL estimate impossible");
+	if (!merged && (set_count ? hip < (double)set_count : hip != 0.0))
+		return corrupt(why, "HLL estimate disagrees with its registers");
+
+	bool restore = !dst->merged && is_empty(dst);
+	if (v->p < dst->p)
+		sl_hll_fold(dst, v->p);
+	max_into(dst, v);
+	if (restore) {
+		dst->merged = merged;
+		dst->hip = hip;
+	} else {
+		dst->merged = true;
+	}
+	return SL_OK;
+}
+
 sl_status sl_hll_load(sl_hll *dst, sl_wire_reader *r, const char **why)
+{
+	int p = get_precision(r, why);
+	if (!p)
+		return SL_ECORRUPT;
+	uint8_t merged = sl_wire_get_u8(r);
+	double hip = sl_wire_get_f64(r);
+	unsigned base = sl_wire_get_u8(r);
+	uint32_t k = sl_wire_get_u32(r);
+	if (r->bad)
+		return corrupt(why, "HLL truncated");
+	if (merged > 1)
+		return corrupt(why, "HLL merged flag is neither 0 nor 1");
+	if (base > (unsigned)(65 - p))
+		return corrupt(why, "HLL base above 65 - p");
+	if (k > (1u << p))
+		return corrupt(why, "HLL has more exceptions than registers");
+	const uint8_t *reg = sl_wire_take(r, nibble_bytes(p));
+	const uint8_t *exc = reg ? sl_wire_take(r, 4 * (size_t)k) : NULL;
+	if (!exc)
+		return corrupt(why, "HLL registers truncated");
+	/* the words: increasing index < m, each on a nibble 15, each value
+	 * base + 15 or more; and no other nibble 15 */
+	uint32_t fifteen = 0;
+	for (uint32_t i = 0; i < (1u << p); i++)
+		fifteen += nib(reg, i) == EXC_NIBBLE;
+	if (fifteen != k)
+		return corrupt(why, "HLL exception count disagrees with its registers");
+	for (uint32_t j = 0; j < k; j++) {
+		uint32_t w = word(exc, j), i = w >> 8;
+		if (i >= (1u << p) || (j && i <= word(exc, j - 1) >> 8) ||
+		    nib(reg, i) != EXC_NIBBLE || (w & 255u) < base + EXC_NIBBLE)
+			return corrupt(why, "HLL exception table impossible");
+	}
+	struct view v = {NIBBLES, p, base, reg, exc, k};
+	return load_view(dst, &v, merged, hip, why);
+}
+
+sl_status sl_hll_load_packed(sl_hll *dst, sl_wire_reader *r, const char **why)
 {
 	int p = get_precision(r, why);
 	if (!p)
@@ -494,32 +882,11 @@ sl_status sl_hll_load(sl_hll *dst, sl_wire_reader *r, const char **why)
 		return corrupt(why, "HLL truncated");
 	if (merged > 1)
 		return corrupt(why, "HLL merged flag is neither 0 nor 1");
-	const uint8_t *reg = sl_wire_take(r, packed_bytes(p));
+	const uint8_t *reg = sl_wire_take(r, ((size_t)3 << p) / 4);
 	if (!reg)
 		return corrupt(why, "HLL registers truncated");
-	uint32_t set_count = 0;
-	for (uint32_t i = 0; i < (1u << p); i++) {
-		unsigned v = get(reg, i);
-		if (v > (unsigned)(65 - p))
-			return corrupt(why, "HLL register above 65 - p");
-		set_count += v != 0;
-	}
-	if (!(hip >= 0.0) || !isfinite(hip) || (merged && hip != 0.0))
-		return corrupt(why, "HLL estimate impossible");
-	if (!merged && (set_count ? hip < (double)set_count : hip != 0.0))
-		return corrupt(why, "HLL estimate disagrees with its registers");
-
-	bool restore = !dst->merged && is_empty(dst);
-	if (p < dst->p)
-		sl_hll_fold(dst, p);
-	max_into(dst, reg, p);
-	if (restore) {
-		dst->merged = merged;
-		dst->hip = hip;
-	} else {
-		dst->merged = true;
-	}
-	return SL_OK;
+	struct view v = {SIX_BITS, p, 0, reg, NULL, 0};
+	return load_view(dst, &v, merged, hip, why);
 }
 
 sl_status sl_hll_load_v2(sl_hll *dst, sl_wire_reader *r, const char **why)
@@ -530,30 +897,11 @@ sl_status sl_hll_load_v2(sl_hll *dst, sl_wire_reader *r, const char **why)
 	const uint8_t *reg = sl_wire_take(r, (size_t)1 << p);
 	if (!reg)
 		return corrupt(why, "HLL registers truncated");
-	for (size_t i = 0; i < ((size_t)1 << p); i++)
-		if (reg[i] > 65 - p)
-			return corrupt(why, "HLL register above 65 - p");
-	if (p < dst->p)
-		sl_hll_fold(dst, p);
-	int d = p - dst->p;
-	uint32_t m = 1u << dst->p;
-	for (uint32_t i = 0; i < m; i++) {
-		unsigned v = reg[(size_t)i << d];
-		if (d && !v) {
-			for (uint32_t k = 1; k < (1u << d); k++)
-				if (reg[((size_t)i << d) + k]) {
-					v = (unsigned)(1 + d - (32 - __builtin_clz(k)));
-					break;
-				}
-		} else if (d) {
-			v += (unsigned)d;
-		}
-		if (v > get(dst->reg, i))
-			set(dst->reg, i, v);
-	}
-	recount(dst);
-	dst->merged = true;
-	return SL_OK;
+	struct view v = {BYTES, p, 0, reg, NULL, 0};
+	sl_status st = load_view(dst, &v, true, 0.0, why);
+	if (st == SL_OK)
+		dst->merged = true;
+	return st;
 }
 
 int sl_hll_created_precision(const sl_hll *h)

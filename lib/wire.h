@@ -113,6 +113,8 @@ int sl_distinct_created_precision(const sl_distinct *d);
 
 void sl_hll_encode(const sl_hll *h, sl_wire_writer *w);
 sl_status sl_hll_load(sl_hll *dst, sl_wire_reader *r, const char **why);
+/* The six-bit packed HLL of state version 3 (distinct counter mode 2). */
+sl_status sl_hll_load_packed(sl_hll *dst, sl_wire_reader *r, const char **why);
 /* The one-byte-a-register HLL of state versions 1 and 2; loads as merged. */
 sl_status sl_hll_load_v2(sl_hll *dst, sl_wire_reader *r, const char **why);
 

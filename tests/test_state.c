@@ -162,9 +162,14 @@ static void assert_same_distinct(const sl_distinct *a, const sl_distinct *b)
 		return;
 	assert_int_equal(sl_distinct_is_exact(a), sl_distinct_is_exact(b));
 	sl_estimate ea = sl_distinct_estimate(a), eb = sl_distinct_estimate(b);
-	assert_true(same_double(ea.estimate, eb.estimate));
-	assert_true(same_double(ea.low, eb.low));
-	assert_true(same_double(ea.high, eb.high));
+	/* a degraded counter fed one stream answers with HIP, a merged one
+	 * with Ertl's estimator: the same figures only for the same one */
+	if (sl_distinct_is_exact(a) ||
+	    sl_hll_is_merged(sl_distinct_hll(a)) == sl_hll_is_merged(sl_distinct_hll(b))) {
+		assert_true(same_double(ea.estimate, eb.estimate));
+		assert_true(same_double(ea.low, eb.low));
+		assert_true(same_double(ea.high, eb.high));
+	}
 	if (!sl_distinct_is_exact(a))
 		assert_same_hll(sl_distinct_hll(a), sl_distinct_hll(b));
 }
@@ -740,21 +745,26 @@ static void impossible_sketches(void **state)
 	uint8_t *orig = small_state(&b, 20000, 30000, &len);
 	uint8_t *buf = malloc(len);
 
-	/* HLL register above 65 - p (register 4: the low six bits of packed
-	 * byte 3) */
+	/* The HLL (lib/hll.c, mode 3): u8 p @10, u8 merged @11, f64 hip @12,
+	 * u8 base @20, u32 k @21, nibbles @25 */
 	memcpy(buf, orig, len);
 	assert_true(sf_find_section(buf, 16, &off, &slen));
-	assert_int_equal(buf[off + 1], 2); /* degraded, packed HLL */
+	assert_int_equal(buf[off + 1], 3); /* degraded, four-bit HLL */
 	int p = buf[off];
 	assert_int_equal(buf[off + 10], p);
-	assert_int_equal(buf[off + 11], 1); /* merged: Ertl */
-	size_t reg = off + 20;
-	buf[reg + 3] = (uint8_t)((buf[reg + 3] & 0xc0) | (65 - p));
+	assert_int_equal(buf[off + 11], 0); /* one stream: HIP */
+	buf[off + 11] = 1;		    /* merged, HIP 0: Ertl, possible */
+	sf_put64(buf + off + 12, 0);
 	sf_reseal(buf, len);
-	sl_state_free(decode_ok(&b, buf, len, 0)); /* 65 - p is possible */
-	buf[reg + 3] = (uint8_t)((buf[reg + 3] & 0xc0) | (66 - p));
+	sl_state_free(decode_ok(&b, buf, len, 0));
+	memcpy(buf, orig, len);
+	buf[off + 20] = (uint8_t)(66 - p); /* every register above 65 - p */
 	sf_reseal(buf, len);
-	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL register 66 - p");
+	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL base 66 - p");
+	memcpy(buf, orig, len);
+	sf_put32(buf + off + 21, sf_le32(buf + off + 21) + 1);
+	sf_reseal(buf, len);
+	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL exception count + 1");
 	memcpy(buf, orig, len);
 	buf[off + 10] = 3;
 	sf_reseal(buf, len);
@@ -764,9 +774,13 @@ static void impossible_sketches(void **state)
 	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL merged flag 2");
 	memcpy(buf, orig, len);
-	buf[off + 11] = 0; /* HIP with a zero estimate but registers set */
+	sf_put64(buf + off + 12, 0); /* HIP with a zero estimate but registers set */
 	sf_reseal(buf, len);
 	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL HIP estimate 0");
+	memcpy(buf, orig, len);
+	buf[off + 11] = 1; /* merged, yet a HIP figure */
+	sf_reseal(buf, len);
+	expect_reject(&b, buf, len, SL_ECORRUPT, "HLL merged with a HIP figure");
 
 	/* relative-error quantiles (section 53, response sizes: past their
 	 * raw phase here). Layout: f64 alpha @0, u32 B @8, u64 n @12, u64
