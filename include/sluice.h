@@ -731,6 +731,17 @@ sl_format sl_access_detect(const char *buf, size_t len);
  */
 sl_format sl_access_guess(const char *buf, size_t len);
 
+/*
+ * A time as logs write it (lib/timeparse.c): ISO 8601 / RFC 3339 with a
+ * 'T' or a space, an optional fraction and zone (none: UTC), the common log
+ * format's "10/Oct/2000:13:55:36 -0700", or Unix seconds with an optional
+ * fraction. The whole of p[0 .. n-1] must be the time. On success *t is
+ * the instant in whole Unix seconds (floored) and *offset (if not NULL)
+ * the zone written, in seconds east of UTC; false for anything else, an
+ * impossible date, or an instant outside the years 0000 to 9999.
+ */
+bool sl_time_parse(const char *p, size_t n, int64_t *t, int32_t *offset);
+
 /* Longest line parsed whole; longer lines are counted as oversized. */
 #define SL_LINE_MAX (64 * 1024)
 

@@ -102,6 +102,7 @@
  * ways (own index and line reader) and compare.
  */
 #include "sluice.h"
+#include "timeparse.h"
 #include "scan.h"
 #include "unaligned.h"
 
@@ -299,15 +300,9 @@ static bool leap(int y)
  * by +400 (one whole 146097-day cycle) so that the March-based year of a
  * January or February in year 0 stays non-negative and plain division floors.
  */
-static int64_t days_from_civil(int y, int m, int d)
+static inline int64_t days_from_civil(int y, int m, int d)
 {
-	int64_t yy = (int64_t)y - (m <= 2) + 400;
-	int mp = m > 2 ? m - 3 : m + 9;
-	int64_t days = yy * 365 + yy / 4 - yy / 100 + yy / 400
-		       + (153 * mp + 2) / 5 + (d - 1);
-	/* days counts from 0000-03-01 shifted by one cycle; 1970-01-01 is
-	 * day 719468 of the unshifted count. */
-	return days - 146097 - 719468;
+	return sl_days_from_civil(y, m, d);
 }
 
 /* Seconds in the day of "HH:MM:SS" at s, or -1 when out of range. */
