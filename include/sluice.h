@@ -60,7 +60,8 @@ extern "C" {
 	X(SL_ECORRUPT, "corrupt or truncated compressed data")                \
 	X(SL_EMISMATCH, "structures of different kinds or formats")          \
 	X(SL_ENOTREG, "not a regular file (a directory, device, pipe or socket is never replaced)") \
-	X(SL_ECANCELED, "canceled")
+	X(SL_ECANCELED, "canceled")                                           \
+	X(SL_ESKIP, "not a record (a header or comment line)")
 
 typedef enum {
 #define SL_STATUS_ENUM(name, text) name,
