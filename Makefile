@@ -17,7 +17,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 OPT     ?= -O2 -g
-PKGS    := libzstd zlib libxxhash liblz4
+PKGS    := libzstd zlib libxxhash liblz4 libpcre2-8
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith \
            -Wmissing-prototypes -Wvla -Wformat=2
 CSTD    := -std=c11 -D_GNU_SOURCE

@@ -896,12 +896,56 @@ typedef struct {
 	char name[SL_ITEM_NAME];	/* unique in the plan: the JSON key */
 } sl_item;
 
+/*
+ * A record filter (--where): FIELD OP VALUE, or its negation. A record is
+ * kept when it meets every filter of the plan and lies in its time range;
+ * the others count as `filtered`, apart from malformed lines.
+ *   = !=        the field's bytes equal the text; for a numeric field, the
+ *               number (status=404, request_time=0)
+ *   < <= > >=   numbers only (bytes>1M: K, M, G, T are powers of 1024)
+ *   ^=          the field's bytes begin with the text
+ *   ~           the text is a PCRE2 pattern found in the field (compiled
+ *               once per report, JIT where available; (?i) for no case)
+ *   in          the field equals one of the comma-separated values
+ * A record that lacks a number (no request time) meets no comparison on
+ * it, and so meets its negation.
+ */
+#define SL_FILTER_MAX 8
+#define SL_FILTER_TEXT 256
+
+typedef enum {
+	SL_CMP_EQ,
+	SL_CMP_NE,
+	SL_CMP_LT,
+	SL_CMP_LE,
+	SL_CMP_GT,
+	SL_CMP_GE,
+	SL_CMP_PREFIX,
+	SL_CMP_REGEX,
+	SL_CMP_IN,
+	SL_CMP_COUNT
+} sl_cmp;
+
+typedef struct {
+	sl_field field;
+	sl_cmp cmp;
+	bool negate;
+	double num;			/* the value, for a numeric field */
+	char text[SL_FILTER_TEXT];	/* the value as given (NUL-terminated) */
+} sl_filter;
+
 typedef struct {
 	uint32_t nitems;
 	sl_item item[SL_PLAN_MAX];
 	/* every distinct, top and quantiles item exact whatever the data size
 	 * (--exact): the keys spill to disk (lib/exact.c, lib/xsort.c) */
 	bool exact;
+	/* the records it counts: every filter met, and the time in [since,
+	 * until) when has_since / has_until (Unix seconds) */
+	uint32_t nfilters;
+	sl_filter filter[SL_FILTER_MAX];
+	bool has_since, has_until;
+	int64_t since, until;
 } sl_plan;
 
 /*
@@ -953,6 +997,22 @@ int sl_plan_find(const sl_plan *p, const char *name);
 /* Do a and b compute the same thing (items, conditions, names, exact)? */
 bool sl_plan_equal(const sl_plan *a, const sl_plan *b);
 
+/*
+ * Parses a filter expression ("status>=500", "method in GET,HEAD",
+ * "path^=/api/", "user_agent~(?i)bot", "not status=404", "bytes>1M") into
+ * *f: the field name, the operator, the value (quotes around it, ' or ",
+ * are removed). SL_EINVAL with *err_pos (the byte offset where it goes
+ * wrong) and *why: an unknown field or operator, a comparison of a string
+ * field with < or >, a number that does not parse, a value too long.
+ */
+sl_status sl_filter_parse(const char *expr, sl_filter *f, size_t *err_pos, const char **why);
+/* Appends filter f (as sl_filter_parse leaves it) to p; SL_EINVAL when p
+ * holds SL_FILTER_MAX already. A pattern is checked when a report is made
+ * (sl_report_new_plan: SL_EINVAL for one PCRE2 refuses). */
+sl_status sl_plan_add_filter(sl_plan *p, const sl_filter *f, const char **why);
+/* The filter as text ("status >= 500"), into out (n bytes); returns out. */
+const char *sl_filter_describe(const sl_filter *f, char *out, size_t n);
+
 /* Writes a one-line description of item i ("top(path) where status in
  * [404, 405)") into out (at most n bytes with the NUL); returns out. */
 const char *sl_plan_describe(const sl_plan *p, uint32_t i, char *out, size_t n);
@@ -999,12 +1059,15 @@ const char *sl_top_name(sl_top_list t);
  */
 typedef struct sl_report sl_report;
 
-/* The counters every report has. */
+/* The counters every report has: lines == requests + malformed +
+ * oversized + filtered + skipped. */
 typedef struct {
 	uint64_t lines;		/* every line seen, valid or not */
-	uint64_t requests;	/* records that parsed (lines kept, -f lines) */
+	uint64_t requests;	/* records counted (lines kept, -f lines) */
 	uint64_t malformed;
 	uint64_t oversized;	/* lines over SL_LINE_MAX, skipped */
+	uint64_t filtered;	/* records the plan's filters or range left out */
+	uint64_t skipped;	/* header and comment lines (SL_ESKIP) */
 	/* the exact sum of the bytes field (line lengths, -f lines), 128
 	 * bits: bytes_high * 2^64 + bytes */
 	uint64_t bytes, bytes_high;
@@ -1510,6 +1573,11 @@ typedef struct {
 	 * and visitors_4xx below; else this plan (copied), whose own exact
 	 * flag counts, and whose fields the format must have (SL_EINVAL) */
 	const sl_plan *plan;
+	/* plan holds what to add to the format's default plan (the CLI's
+	 * --top, --distinct, --quantiles, --where, --since, --until): its
+	 * items are appended, its filters and range taken, and its fields
+	 * checked against the format; exact and visitors_4xx still count */
+	bool plan_adds;
 	bool exact;		/* exact distinct counts and top lists (spills) */
 	const char *tmpdir;	/* where exact tables spill (NULL: /tmp) */
 	size_t top_n;		/* rows per top list the caller will ask for */

@@ -294,12 +294,52 @@ static size_t report_min(const run_t *r)
  * default with the run's visitors rule and --exact. */
 static void run_plan(const run_t *r, sl_format fmt, sl_plan *p)
 {
-	if (r->plan_given) {
+	if (r->plan_given && !r->opts.plan_adds) {
 		*p = r->plan;
 		return;
 	}
 	sl_plan_default(p, fmt, r->opts.visitors_4xx);
 	p->exact = r->exact;
+	if (!r->plan_given)
+		return;
+	/* the additions (their names were checked against the default's by
+	 * check_plan) */
+	for (uint32_t i = 0; i < r->plan.nitems; i++)
+		sl_plan_add(p, &r->plan.item[i], NULL);
+	for (uint32_t i = 0; i < r->plan.nfilters; i++)
+		sl_plan_add_filter(p, &r->plan.filter[i], NULL);
+	p->has_since = r->plan.has_since;
+	p->has_until = r->plan.has_until;
+	p->since = r->plan.since;
+	p->until = r->plan.until;
+}
+
+/* The caller's plan against format fmt: its fields (the additions' only:
+ * the default plan shows absent fields empty), and that the additions fit
+ * the default plan. 0, or -1 after fail(). */
+static int check_plan(run_t *r, sl_format fmt)
+{
+	if (!r->plan_given)
+		return 0;
+	sl_field missing;
+	if (sl_plan_check(&r->plan, fmt, &missing) != SL_OK) {
+		fail(r, SL_EINVAL, "the field %s is not in the %s format", sl_field_name(missing),
+		     sl_format_name(fmt));
+		return -1;
+	}
+	if (r->opts.plan_adds) {
+		sl_plan d;
+		sl_plan_default(&d, fmt, r->opts.visitors_4xx);
+		for (uint32_t i = 0; i < r->plan.nitems; i++) {
+			const char *why = NULL;
+			if (sl_plan_add(&d, &r->plan.item[i], &why) != SL_OK) {
+				fail(r, SL_EINVAL, "cannot add %s to the report: %s",
+				     r->plan.item[i].name, why);
+				return -1;
+			}
+		}
+	}
+	return 0;
 }
 
 static const char *input_name(const char *path)
@@ -317,13 +357,9 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 		return 0;
 	sl_format fmt = r->format == SL_FMT_AUTO ? sl_access_detect(data, len) : r->format;
 	sl_plan plan;
-	run_plan(r, fmt, &plan);
-	sl_field missing;
-	if (r->plan_given && sl_plan_check(&plan, fmt, &missing) != SL_OK) {
-		fail(r, SL_EINVAL, "the plan uses the field %s, which the %s format does not have",
-		     sl_field_name(missing), sl_format_name(fmt));
+	if (check_plan(r, fmt) < 0)
 		return -1;
-	}
+	run_plan(r, fmt, &plan);
 	for (int i = 0; i < r->jobs; i++) {
 		worker_t *w = &r->workers[i];
 		if (w->report) /* loaded from --state */
@@ -1366,7 +1402,7 @@ static int resume(run_t *r)
 		bool v4xx = r->opts.visitors_4xx;
 		run_plan(r, f, &other);
 		sl_plan_visitors_4xx(&other, !v4xx);
-		if (!r->plan_given && sl_plan_equal(have, &other))
+		if ((!r->plan_given || r->opts.plan_adds) && sl_plan_equal(have, &other))
 			fail(r, SL_EMISMATCH, "%s counted unique visitors %s 4xx responses; resume "
 			     "it %s --4xx-visitors", r->state_path, v4xx ? "without" : "with",
 			     v4xx ? "without" : "with");

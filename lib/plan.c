@@ -16,7 +16,10 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 /* Default weights in the budget (see lib/report.c, "Memory plan"). */
 #define SHARE_DISTINCT 9
@@ -206,6 +209,18 @@ void sl_plan_default(sl_plan *p, sl_format fmt, bool visitors_4xx)
 
 sl_status sl_plan_check(const sl_plan *p, sl_format fmt, sl_field *missing)
 {
+	for (uint32_t i = 0; i < p->nfilters; i++) {
+		if (!sl_format_has_field(fmt, p->filter[i].field)) {
+			if (missing)
+				*missing = p->filter[i].field;
+			return SL_EINVAL;
+		}
+	}
+	if ((p->has_since || p->has_until) && !sl_format_has_field(fmt, SL_F_TIME)) {
+		if (missing)
+			*missing = SL_F_TIME;
+		return SL_EINVAL;
+	}
 	for (uint32_t i = 0; i < p->nitems; i++) {
 		const sl_item *it = &p->item[i];
 		for (uint32_t k = 0; k <= it->nfields; k++) {
@@ -234,9 +249,199 @@ int sl_plan_find(const sl_plan *p, const char *name)
  * items are equal bytes. */
 bool sl_plan_equal(const sl_plan *a, const sl_plan *b)
 {
-	if (a->nitems != b->nitems || a->exact != b->exact)
+	if (a->nitems != b->nitems || a->exact != b->exact || a->nfilters != b->nfilters ||
+	    a->has_since != b->has_since || a->has_until != b->has_until ||
+	    (a->has_since && a->since != b->since) || (a->has_until && a->until != b->until))
 		return false;
-	return memcmp(a->item, b->item, a->nitems * sizeof *a->item) == 0;
+	return memcmp(a->item, b->item, a->nitems * sizeof *a->item) == 0 &&
+	       memcmp(a->filter, b->filter, a->nfilters * sizeof *a->filter) == 0;
+}
+
+/* ---- filters ---------------------------------------------------------- */
+
+static const char *const cmp_names[SL_CMP_COUNT] = {
+	"=", "!=", "<", "<=", ">", ">=", "^=", "~", "in",
+};
+
+/* A number with an optional K, M, G or T (powers of 1024), whole. */
+static bool parse_number(const char *s, double *v)
+{
+	char *end;
+	if (!*s)
+		return false;
+	double x = strtod(s, &end);
+	if (end == s || isnan(x) || isinf(x))
+		return false;
+	static const char units[] = "KMGT";
+	const char *u = *end ? strchr(units, *end) : NULL;
+	if (u && *u) {
+		for (const char *k = units; k <= u; k++)
+			x *= 1024;
+		end++;
+	}
+	*v = x;
+	return *end == 0;
+}
+
+/* A bump allocator over a stack buffer, for checking a pattern without a
+ * budget: a pattern of at most 255 bytes compiles in far less. */
+typedef struct {
+	unsigned char *buf;
+	size_t cap, used;
+} arena;
+
+static void *arena_alloc(size_t n, void *ud)
+{
+	arena *a = ud;
+	n = (n + 15) & ~(size_t)15;
+	if (n > a->cap - a->used)
+		return NULL;
+	void *p = a->buf + a->used;
+	a->used += n;
+	return p;
+}
+
+static void arena_free(void *p, void *ud)
+{
+	(void)p;
+	(void)ud;
+}
+
+/* NULL if PCRE2 compiles pattern, else why (static text) with *at the
+ * offset PCRE2 names. */
+static const char *check_pattern(const char *pattern, size_t *at)
+{
+	_Alignas(16) unsigned char buf[32 * 1024];
+	arena a = {buf, sizeof buf, 0};
+	pcre2_general_context *gc = pcre2_general_context_create(arena_alloc, arena_free, &a);
+	pcre2_compile_context *cc = gc ? pcre2_compile_context_create(gc) : NULL;
+	*at = 0;
+	if (!cc)
+		return "pattern: no memory to check it";
+	int err;
+	PCRE2_SIZE off;
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &err, &off, cc);
+	if (code)
+		return NULL;
+	*at = off;
+	if (err == PCRE2_ERROR_NOMEMORY || err == PCRE2_ERROR_HEAP_FAILED)
+		return "pattern too complex";
+	return "not a valid PCRE2 pattern";
+}
+
+sl_status sl_filter_parse(const char *expr, sl_filter *f, size_t *err_pos, const char **why)
+{
+	memset(f, 0, sizeof *f);
+	const char *p = expr;
+	size_t pos = 0;
+#define FAIL(at, text)                         \
+	do {                                   \
+		if (err_pos)                   \
+			*err_pos = (size_t)(at); \
+		if (why)                       \
+			*why = (text);         \
+		return SL_EINVAL;              \
+	} while (0)
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, "not ", 4) == 0) {
+		f->negate = true;
+		p += 4;
+		while (*p == ' ')
+			p++;
+	}
+	const char *name = p;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')
+		p++;
+	char field[32];
+	size_t nl = (size_t)(p - name);
+	if (nl == 0 || nl >= sizeof field)
+		FAIL(name - expr, "a field name first (status, path, user_agent, ...)");
+	memcpy(field, name, nl);
+	field[nl] = 0;
+	f->field = sl_field_from_name(field);
+	if (f->field == SL_F_COUNT)
+		FAIL(name - expr, "unknown field");
+	while (*p == ' ')
+		p++;
+	pos = (size_t)(p - expr);
+	int cmp = -1;
+	size_t oplen = 0;
+	for (int c = 0; c < SL_CMP_COUNT; c++) {
+		size_t n = strlen(cmp_names[c]);
+		if (strncmp(p, cmp_names[c], n) == 0 && n > oplen &&
+		    (c != SL_CMP_IN || p[n] == ' ')) {
+			cmp = c;
+			oplen = n;
+		}
+	}
+	if (cmp < 0)
+		FAIL(pos, "an operator: = != < <= > >= ^= ~ in");
+	f->cmp = (sl_cmp)cmp;
+	p += oplen;
+	while (*p == ' ')
+		p++;
+	pos = (size_t)(p - expr);
+	size_t vl = strlen(p);
+	if (vl >= 2 && (p[0] == '\'' || p[0] == '"') && p[vl - 1] == p[0]) {
+		p++;
+		vl -= 2;
+	}
+	if (vl >= SL_FILTER_TEXT)
+		FAIL(pos, "a value of at most 255 bytes");
+	memcpy(f->text, p, vl);
+	f->text[vl] = 0;
+	bool number = sl_field_is_number(f->field);
+	bool ordered = f->cmp >= SL_CMP_LT && f->cmp <= SL_CMP_GE;
+	if (ordered && !number)
+		FAIL(pos - oplen, "< <= > >= compare numbers: status, bytes, request_time, length");
+	if (number && (ordered || f->cmp <= SL_CMP_NE)) {
+		bool ok;
+		if (f->field == SL_F_TIME) {
+			int64_t t = 0;
+			ok = sl_time_parse(f->text, vl, &t, NULL);
+			f->num = (double)t;
+		} else {
+			ok = parse_number(f->text, &f->num);
+		}
+		if (!ok)
+			FAIL(pos, f->field == SL_F_TIME ? "a time (ISO 8601 or Unix seconds)"
+						       : "a number (K, M, G, T allowed)");
+	}
+	if (f->cmp == SL_CMP_IN && vl == 0)
+		FAIL(pos, "a list of values: in GET,HEAD");
+	if (f->cmp == SL_CMP_REGEX) {
+		size_t at;
+		const char *err = check_pattern(f->text, &at);
+		if (err)
+			FAIL(pos + at, err);
+	}
+#undef FAIL
+	return SL_OK;
+}
+
+sl_status sl_plan_add_filter(sl_plan *p, const sl_filter *f, const char **why)
+{
+	if (p->nfilters >= SL_FILTER_MAX)
+		return bad(why, "at most 8 filters");
+	if ((unsigned)f->field >= SL_F_COUNT || (unsigned)f->cmp >= SL_CMP_COUNT ||
+	    strnlen(f->text, SL_FILTER_TEXT) == SL_FILTER_TEXT)
+		return bad(why, "impossible filter");
+	sl_filter *d = &p->filter[p->nfilters++];
+	memset(d, 0, sizeof *d);
+	d->field = f->field;
+	d->cmp = f->cmp;
+	d->negate = f->negate;
+	d->num = f->num;
+	memcpy(d->text, f->text, strlen(f->text));
+	return SL_OK;
+}
+
+const char *sl_filter_describe(const sl_filter *f, char *out, size_t n)
+{
+	snprintf(out, n, "%s%s %s %s", f->negate ? "not " : "", sl_field_name(f->field),
+		 (unsigned)f->cmp < SL_CMP_COUNT ? cmp_names[f->cmp] : "?", f->text);
+	return out;
 }
 
 static const char *const kind_names[SL_ITEM_KINDS] = {

@@ -3,8 +3,11 @@
  * (lib/plan.c) over the records of a stream.
  *
  * Every line counts in `lines`; each is exactly one of requests (a record
- * that parsed: every line, -f lines), malformed or oversized, so lines ==
- * requests + malformed + oversized. Per record the counters take requests,
+ * that parsed and that the plan's filters keep: every line, -f lines),
+ * malformed, oversized, filtered (parsed, but left out by the plan's
+ * --where filters or time range) or skipped (a header or comment line of
+ * formats that have them), so lines == requests + malformed + oversized +
+ * filtered + skipped. Per record the counters take requests,
  * the byte sum (128 bits: two words with carry, so that a sum of 64-bit
  * byte fields never wraps; the line lengths for -f lines), the first and
  * last time and the earliest line's UTC offset (log_offset). Then each plan
@@ -58,6 +61,8 @@
 
 #include <math.h>
 #include <string.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 /* XXH3-64 inlined, so that each field's call site has its own copy of the
  * length dispatch (its branches then predict well: a field's lengths vary
  * little). key_hash(p, n) == sl_hash(p, n), which the sketches require. */
@@ -70,6 +75,8 @@ static inline uint64_t key_hash(const char *p, size_t n)
 }
 
 struct sl_report_op;	/* "ops" below */
+static void free_regex(sl_report *r);
+static sl_status compile_regex(sl_report *r);
 static size_t op_bytes(void);
 static bool index_ops(sl_report *r);
 static void free_ops(sl_report *r);
@@ -114,6 +121,16 @@ static uint32_t count_kind(const sl_plan *p, sl_item_kind kind, bool string_tall
 	return n;
 }
 
+/* What a compiled pattern and its match data may take, about. */
+#define REGEX_BYTES (8 * 1024)
+static uint32_t count_regex(const sl_plan *p)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < p->nfilters; i++)
+		n += p->filter[i].cmp == SL_CMP_REGEX;
+	return n;
+}
+
 static size_t fixed_bytes(const sl_plan *p, size_t max_bytes)
 {
 	uint32_t nq = count_kind(p, SL_ITEM_QUANTILES, false);
@@ -122,6 +139,7 @@ static size_t fixed_bytes(const sl_plan *p, size_t max_bytes)
 	       nq * sl_relq_bytes(quant_buckets_for(max_bytes, nq)) +
 	       count_kind(p, SL_ITEM_TALLY, true) * sizeof(sl_tally) +
 	       (count_kind(p, SL_ITEM_SERIES, false) ? HOUR_SERIES_BYTES + MINUTE_SERIES_BYTES : 0) +
+	       count_regex(p) * REGEX_BYTES +
 	       1024 /* series headers, slack */;
 }
 
@@ -291,6 +309,7 @@ void sl_report_free(sl_report *r)
 	if (r->exact_lists)
 		sl_free(r->budget, r->exact_lists, exact_lists_bytes(&r->plan, r->exact_top_n));
 	free_ops(r);
+	free_regex(r);
 	sl_free(r->budget, r->scan, sizeof *r->scan);
 	sl_free(r->budget, r, sizeof *r);
 }
@@ -502,8 +521,11 @@ sl_status sl_report_new_plan(sl_report **out, sl_budget *b, sl_format fmt, const
 	if (!r)
 		return SL_ENOMEM;
 	r->hll_p = hll_p;
-	sl_status st = plan->exact ? new_exact_report(r, max_bytes, tmpdir, top_n)
-				   : new_sketch_report(r, max_bytes, hll_p);
+	r->filtering = plan->nfilters || plan->has_since || plan->has_until;
+	sl_status st = compile_regex(r);
+	if (st == SL_OK)
+		st = plan->exact ? new_exact_report(r, max_bytes, tmpdir, top_n)
+				 : new_sketch_report(r, max_bytes, hll_p);
 	if (st != SL_OK) {
 		sl_report_free(r);
 		return st;
@@ -1247,6 +1269,8 @@ void sl_report_get_counts(const sl_report *r, sl_report_counts *c)
 	c->requests = r->requests;
 	c->malformed = r->malformed;
 	c->oversized = r->oversized;
+	c->filtered = r->filtered;
+	c->skipped = r->skipped;
 	c->bytes = r->bytes_sent;
 	c->bytes_high = r->bytes_sent_high;
 	c->first_time = r->first_time;
@@ -1615,6 +1639,150 @@ static void record(sl_report *r, const struct keyed *k)
 	}
 }
 
+/* ---- filters ---------------------------------------------------------------
+ *
+ * The plan's filters (--where) and time range decide which parsed records
+ * the report counts; the others count as `filtered`. A pattern (~) is
+ * compiled once per report with PCRE2 (JIT where the platform has it),
+ * its compiled code and match data allocated through the report's budget
+ * (each block carries its size, which sl_free needs; the JIT's executable
+ * memory is PCRE2's own, outside the budget).
+ */
+struct sl_report_regex {
+	pcre2_general_context *gc;
+	pcre2_code *code;
+	pcre2_match_data *md;
+};
+
+/* PCRE2's allocator: the report's budget, each block prefixed by its size. */
+static void *re_alloc(size_t n, void *ud)
+{
+	size_t *p = sl_malloc(ud, n + sizeof(size_t) * 2);
+	if (!p)
+		return NULL;
+	p[0] = n + sizeof(size_t) * 2;
+	return p + 2;
+}
+
+static void re_free(void *q, void *ud)
+{
+	if (!q)
+		return;
+	size_t *p = (size_t *)q - 2;
+	sl_free(ud, p, p[0]);
+}
+
+static void free_regex(sl_report *r)
+{
+	for (int i = 0; i < SL_FILTER_MAX; i++) {
+		struct sl_report_regex *x = r->regex[i];
+		if (!x)
+			continue;
+		pcre2_match_data_free(x->md);
+		pcre2_code_free(x->code);
+		pcre2_general_context_free(x->gc);
+		sl_free(r->budget, x, sizeof *x);
+		r->regex[i] = NULL;
+	}
+}
+
+/* Compiles the plan's patterns: SL_EINVAL for one PCRE2 refuses. */
+static sl_status compile_regex(sl_report *r)
+{
+	for (uint32_t i = 0; i < r->plan.nfilters; i++) {
+		const sl_filter *f = &r->plan.filter[i];
+		if (f->cmp != SL_CMP_REGEX)
+			continue;
+		struct sl_report_regex *x = sl_calloc(r->budget, 1, sizeof *x);
+		if (!x)
+			return SL_ENOMEM;
+		r->regex[i] = x;
+		x->gc = pcre2_general_context_create(re_alloc, re_free, r->budget);
+		if (!x->gc)
+			return SL_ENOMEM;
+		pcre2_compile_context *cc = pcre2_compile_context_create(x->gc);
+		if (!cc)
+			return SL_ENOMEM;
+		int err;
+		PCRE2_SIZE at;
+		x->code = pcre2_compile((PCRE2_SPTR)f->text, PCRE2_ZERO_TERMINATED, 0, &err, &at, cc);
+		pcre2_compile_context_free(cc);
+		if (!x->code)
+			return err == PCRE2_ERROR_NOMEMORY ? SL_ENOMEM : SL_EINVAL;
+		pcre2_jit_compile(x->code, PCRE2_JIT_COMPLETE); /* where available */
+		x->md = pcre2_match_data_create_from_pattern(x->code, x->gc);
+		if (!x->md)
+			return SL_ENOMEM;
+	}
+	return SL_OK;
+}
+
+static bool same_text(const sl_str *s, const char *t, size_t n)
+{
+	return s->len == n && (n == 0 || memcmp(s->p, t, n) == 0);
+}
+
+/* Does rec meet filter i (before its negation)? */
+static bool filter_meets(const sl_report *r, uint32_t i, const sl_record *rec)
+{
+	const sl_filter *f = &r->plan.filter[i];
+	const sl_str *s = &rec->field[f->field];
+	double v;
+	switch (f->cmp) {
+	case SL_CMP_EQ:
+	case SL_CMP_NE:
+		if (sl_field_is_number(f->field)) {
+			if (!sl_record_number(rec, f->field, &v))
+				return false;
+			return (v == f->num) == (f->cmp == SL_CMP_EQ);
+		}
+		return same_text(s, f->text, strlen(f->text)) == (f->cmp == SL_CMP_EQ);
+	case SL_CMP_LT:
+	case SL_CMP_LE:
+	case SL_CMP_GT:
+	case SL_CMP_GE:
+		if (!sl_record_number(rec, f->field, &v))
+			return false;
+		return f->cmp == SL_CMP_LT ? v < f->num
+		       : f->cmp == SL_CMP_LE ? v <= f->num
+		       : f->cmp == SL_CMP_GT ? v > f->num
+					     : v >= f->num;
+	case SL_CMP_PREFIX: {
+		size_t n = strlen(f->text);
+		return s->len >= n && memcmp(s->p, f->text, n) == 0;
+	}
+	case SL_CMP_REGEX: {
+		const struct sl_report_regex *x = r->regex[i];
+		return pcre2_match(x->code, (PCRE2_SPTR)(s->p ? s->p : ""), s->len, 0, 0, x->md,
+				   NULL) >= 0;
+	}
+	default: { /* SL_CMP_IN: one of the comma-separated values */
+		const char *t = f->text;
+		for (;;) {
+			const char *c = strchr(t, ',');
+			size_t n = c ? (size_t)(c - t) : strlen(t);
+			if (same_text(s, t, n))
+				return true;
+			if (!c)
+				return false;
+			t = c + 1;
+		}
+	}
+	}
+}
+
+/* Does the plan count record rec (its time range and every filter)? */
+static bool kept(const sl_report *r, const sl_record *rec)
+{
+	const sl_plan *p = &r->plan;
+	if ((p->has_since && rec->time < p->since) || (p->has_until && rec->time >= p->until))
+		return false;
+	for (uint32_t i = 0; i < p->nfilters; i++)
+		if (filter_meets(r, i, rec) == p->filter[i].negate)
+			return false;
+	return true;
+}
+
 /* Counts one line and parses it into *rec: true if it is a valid record
  * (record() it), false if it was counted as oversized or malformed.
  * it: the feed's line reader when the line lies in its index, else NULL. */
@@ -1631,15 +1799,23 @@ static bool parse_line(sl_report *r, const char *line, size_t len, sl_scan_lines
 	if (r->format == SL_FMT_LINES) {
 		rec->field[SL_F_LINE].p = line;
 		rec->field[SL_F_LINE].len = len;
-		return true;
-	}
-	if (it)
+		st = SL_OK;
+	} else if (it) {
 		st = sl_access_lines_parse(r->format, it, line, len, rec, &r->tc);
-	else
+	} else {
 		st = sl_access_parse(r->format, line, len, rec, &r->tc);
+	}
+	if (st == SL_ESKIP) {
+		r->skipped++;
+		return false;
+	}
 	if (st != SL_OK) {
 		r->malformed++;
 		keep_sample(r, line, len, rec->why ? rec->why : "malformed");
+		return false;
+	}
+	if (r->filtering && !kept(r, rec)) {
+		r->filtered++;
 		return false;
 	}
 	return true;
@@ -1802,6 +1978,8 @@ static sl_status merge(sl_report *dst, sl_report *src, bool consume)
 	dst->requests += src->requests;
 	dst->malformed += src->malformed;
 	dst->oversized += src->oversized;
+	dst->filtered += src->filtered;
+	dst->skipped += src->skipped;
 	add_bytes(dst, src->bytes_sent);
 	dst->bytes_sent_high += src->bytes_sent_high;
 	keep_first_samples(dst, src);

@@ -33,6 +33,8 @@ struct sl_report {
 	uint64_t requests;	/* lines that parsed */
 	uint64_t malformed;
 	uint64_t oversized;	/* lines over SL_LINE_MAX, skipped */
+	uint64_t filtered;	/* records the plan's filters left out */
+	uint64_t skipped;	/* header and comment lines */
 	uint64_t bytes_sent;	/* exact sum of the bytes field: its low 64 bits */
 	uint64_t bytes_sent_high; /* and its high 64 bits (the carries) */
 	int64_t first_time, last_time; /* valid when requests > 0 */
@@ -56,6 +58,10 @@ struct sl_report {
 	/* the plan compiled for the per-record path (lib/report.c, "ops"):
 	 * the keyed items, then the others, each a dense op */
 	struct sl_report_op *keyops, *figops;
+	/* the plan's filters with a pattern (~), compiled (lib/report.c,
+	 * "filters"); NULL entries for the others */
+	struct sl_report_regex *regex[SL_FILTER_MAX];
+	bool filtering;		/* the plan has filters or a time range */
 	/* the default access-log plan, which has a path of its own (lib/
 	 * report.c, "the default plan's path") */
 	bool fast;

@@ -245,6 +245,20 @@ static void put_plan(sl_wire_writer *w, const sl_plan *p)
 		sl_wire_u8(w, (uint8_t)nl);
 		sl_wire_bytes(w, it->name, nl);
 	}
+	sl_wire_u32(w, p->nfilters);
+	for (uint32_t i = 0; i < p->nfilters; i++) {
+		const sl_filter *f = &p->filter[i];
+		sl_wire_u8(w, (uint8_t)f->field);
+		sl_wire_u8(w, (uint8_t)f->cmp);
+		sl_wire_u8(w, f->negate);
+		sl_wire_f64(w, f->num);
+		size_t tl = strnlen(f->text, SL_FILTER_TEXT);
+		sl_wire_u16(w, (uint16_t)tl);
+		sl_wire_bytes(w, f->text, tl);
+	}
+	sl_wire_u8(w, (uint8_t)(p->has_since | p->has_until << 1));
+	sl_wire_i64(w, p->has_since ? p->since : 0);
+	sl_wire_i64(w, p->has_until ? p->until : 0);
 }
 
 typedef struct {
@@ -288,6 +302,8 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 		sl_wire_u64(w, r->requests);
 		sl_wire_u64(w, r->malformed);
 		sl_wire_u64(w, r->oversized);
+		sl_wire_u64(w, r->filtered);
+		sl_wire_u64(w, r->skipped);
 		sl_wire_u64(w, r->bytes_sent);
 		sl_wire_u64(w, r->bytes_sent_high);
 		sl_wire_i64(w, r->first_time);
@@ -580,6 +596,34 @@ static sl_status get_plan(sl_plan *p, sl_wire_reader *r, const char **why)
 		if (sl_plan_add(p, &it, &bad) != SL_OK || p->item[i].share != it.share)
 			return fail(why, "plan item impossible");
 	}
+	uint32_t nf = sl_wire_get_u32(r);
+	if (r->bad || nf > SL_FILTER_MAX)
+		return fail(why, "plan filters impossible");
+	for (uint32_t i = 0; i < nf; i++) {
+		sl_filter f;
+		memset(&f, 0, sizeof f);
+		f.field = (sl_field)sl_wire_get_u8(r);
+		f.cmp = (sl_cmp)sl_wire_get_u8(r);
+		uint8_t neg = sl_wire_get_u8(r);
+		f.num = sl_wire_get_f64(r);
+		uint16_t tl = sl_wire_get_u16(r);
+		const uint8_t *t = tl < SL_FILTER_TEXT ? sl_wire_take(r, tl) : NULL;
+		if (r->bad || !t || neg > 1 || memchr(t, 0, tl) || isnan(f.num))
+			return fail(why, "plan filter truncated or impossible");
+		f.negate = neg;
+		memcpy(f.text, t, tl);
+		const char *bad = NULL;
+		if (sl_plan_add_filter(p, &f, &bad) != SL_OK)
+			return fail(why, "plan filter impossible");
+	}
+	uint8_t range = sl_wire_get_u8(r);
+	int64_t since = sl_wire_get_i64(r), until = sl_wire_get_i64(r);
+	if (r->bad || range > 3 || (!(range & 1) && since) || (!(range & 2) && until))
+		return fail(why, "plan time range impossible");
+	p->has_since = range & 1;
+	p->has_until = range >> 1;
+	p->since = since;
+	p->until = until;
 	return finish(r, why, "plan section truncated");
 }
 
@@ -667,6 +711,10 @@ static sl_status get_counters(sl_report *rep, sl_wire_reader *r, uint32_t versio
 	rep->requests = sl_wire_get_u64(r);
 	rep->malformed = sl_wire_get_u64(r);
 	rep->oversized = sl_wire_get_u64(r);
+	if (version >= 4) {
+		rep->filtered = sl_wire_get_u64(r);
+		rep->skipped = sl_wire_get_u64(r);
+	}
 	rep->bytes_sent = sl_wire_get_u64(r);
 	rep->bytes_sent_high = version >= 3 ? sl_wire_get_u64(r) : 0;
 	rep->first_time = sl_wire_get_i64(r);
@@ -863,9 +911,13 @@ static sl_status cross_check(const sl_report *r, const char **why)
 	uint64_t sum = 0;
 	for (int c = 100; c < 600; c++)
 		sum += r->status[c];
-	if (r->lines != r->requests + r->malformed + r->oversized ||
-	    r->requests > r->lines || r->malformed > r->lines)
-		return fail(why, "line counts disagree (lines != requests + malformed + oversized)");
+	if (r->requests > r->lines || r->malformed > r->lines || r->filtered > r->lines ||
+	    r->skipped > r->lines || r->oversized > r->lines ||
+	    r->lines != r->requests + r->malformed + r->oversized + r->filtered + r->skipped)
+		return fail(why, "line counts disagree (lines != requests + malformed + oversized + "
+				 "filtered + skipped)");
+	if (r->filtered && !r->filtering)
+		return fail(why, "lines filtered out by a plan without filters");
 	/* every malformed line offers a sample; the first ones are kept */
 	if (r->nsamples != (r->malformed < SL_SAMPLES_MAX ? r->malformed : SL_SAMPLES_MAX))
 		return fail(why, "samples disagree with the malformed lines (not the first 5)");
@@ -1239,7 +1291,7 @@ static sl_status decode(sl_state *s, source *in, size_t len, size_t want_bytes,
 	st = sl_report_new_plan(&s->report, s->mem, m.format, &plan, (size_t)m.report_bytes,
 				m.hll_p, NULL, 0);
 	if (st != SL_OK) {
-		*why = st == SL_EINVAL ? "the plan uses fields its log format does not have"
+		*why = st == SL_EINVAL ? "the plan cannot be made (a field its log format lacks, or a pattern PCRE2 refuses)"
 				       : "cannot create the report within the budget";
 		return st;
 	}

@@ -7,6 +7,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 #include "sluice.h"
@@ -88,6 +89,19 @@ int cli_parse_top(const char *prog, const char *text, long *out);
  * most 14:59): store and return 0, or print "PROG: invalid ..." and -1. */
 int cli_parse_series(const char *prog, const char *text, int *out);
 int cli_parse_tz(const char *prog, const char *text, int32_t *out);
+
+/* The plan options (programs/cli_plan.c). Each prints "PROG: ..." and
+ * returns -1 on an error, else adds to p and returns 0:
+ *   cli_plan_item   --top FIELD (kind SL_ITEM_TOP), --distinct F[,F...]
+ *                   (SL_ITEM_DISTINCT), --quantiles FIELD (SL_ITEM_QUANTILES);
+ *                   the item is named top_FIELD, distinct_F_G, quantiles_FIELD
+ *   cli_plan_where  --where EXPR (sl_filter_parse; a caret marks the error)
+ * cli_parse_when: --since/--until T: ISO 8601 (a date alone: its UTC
+ * midnight), the log's own form, Unix seconds, -30m/-1h/-2d/-1w before now,
+ * now, today, yesterday (local midnights). */
+int cli_plan_item(const char *prog, int kind, const char *arg, sl_plan *p);
+int cli_plan_where(const char *prog, const char *expr, sl_plan *p);
+int cli_parse_when(const char *prog, const char *opt, const char *text, time_t now, int64_t *out);
 
 /* getopt_long takes any unambiguous prefix of a long option ("--stat" for
  * "--state"): a typo then silently means another option. Call this right

@@ -102,7 +102,7 @@ int cli_check_parsed(const char *prog, const sl_report *rep, bool detected)
 	sl_format format = sl_report_format(rep);
 	uint32_t nsamples;
 	const sl_sample *samples = sl_report_samples(rep, &nsamples);
-	if (format == SL_FMT_LINES || c.requests > 0 || c.malformed == 0)
+	if (format == SL_FMT_LINES || c.requests + c.filtered > 0 || c.malformed == 0)
 		return 0;
 	/* What the malformed lines look like: each sample on its own (as the
 	 * report saw the whole line, else from its kept text), the most

@@ -171,6 +171,12 @@ static item_look look_of(const sl_report *r, uint32_t i, char *buf, size_t n)
 	return l;
 }
 
+/* Does the plan leave records out (--where, --since, --until)? */
+static bool filtering(const sl_plan *p)
+{
+	return p->nfilters || p->has_since || p->has_until;
+}
+
 static uint32_t nitems(const sl_report *r)
 {
 	return sl_report_plan(r)->nitems;
@@ -414,6 +420,39 @@ static void json_top_info(FILE *o, const char *name, bool exact, size_t capacity
 	fprintf(o, ", \"total\": %llu}", (unsigned long long)total);
 }
 
+/* The plan's filters and what they left out, when it has any; the header
+ * lines skipped, when there were. */
+static void json_filter(FILE *o, const sl_report *r, const sl_report_counts *rc)
+{
+	const sl_plan *p = sl_report_plan(r);
+	if (rc->skipped)
+		fprintf(o, "  \"skipped\": %llu,\n", (unsigned long long)rc->skipped);
+	if (!filtering(p))
+		return;
+	fprintf(o, "  \"filtered\": %llu,\n  \"filter\": [", (unsigned long long)rc->filtered);
+	for (uint32_t i = 0; i < p->nfilters; i++) {
+		char text[SL_FILTER_TEXT + 64];
+		fputs(i ? ", " : "", o);
+		json_cstr(o, sl_filter_describe(&p->filter[i], text, sizeof text));
+	}
+	char t[32];
+	fputs("],\n  \"since\": ", o);
+	if (p->has_since) {
+		iso_time(t, sizeof t, p->since);
+		fprintf(o, "\"%s\"", t);
+	} else {
+		fputs("null", o);
+	}
+	fputs(",\n  \"until\": ", o);
+	if (p->has_until) {
+		iso_time(t, sizeof t, p->until);
+		fprintf(o, "\"%s\"", t);
+	} else {
+		fputs("null", o);
+	}
+	fputs(",\n", o);
+}
+
 int render_json(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
@@ -429,6 +468,7 @@ int render_json(FILE *o, const cli_view *v)
 		fprintf(o, "  \"lines\": %llu,\n  \"oversized\": %llu,\n  \"bytes\": %s,\n",
 			(unsigned long long)rc.lines, (unsigned long long)rc.oversized,
 			u128_digits((char[40]){0}, rc.bytes_high, rc.bytes));
+		json_filter(o, r, &rc);
 	} else {
 		fprintf(o,
 			"  \"lines\": %llu,\n  \"requests\": %llu,\n  \"malformed\": %llu,\n"
@@ -436,6 +476,7 @@ int render_json(FILE *o, const cli_view *v)
 			(unsigned long long)rc.lines, (unsigned long long)rc.requests,
 			(unsigned long long)rc.malformed, (unsigned long long)rc.oversized,
 			u128_digits((char[40]){0}, rc.bytes_high, rc.bytes));
+		json_filter(o, r, &rc);
 		if (rc.requests) {
 			iso_time(a, sizeof a, rc.first_time);
 			iso_time(b, sizeof b, rc.last_time);
@@ -879,13 +920,37 @@ int render_text(FILE *o, const cli_view *v)
 
 	fprintf(o, "sluice %s  format %s  %zu input%s\n", SLUICE_VERSION, sl_format_name(format),
 		v->ninputs, v->ninputs == 1 ? "" : "s");
+	const sl_plan *plan = sl_report_plan(r);
+	char more[96] = "";
+	if (filtering(plan))
+		snprintf(more, sizeof more, ", filtered out %s", grouped(a, sizeof a, rc.filtered));
+	if (rc.skipped)
+		snprintf(more + strlen(more), sizeof more - strlen(more), ", header lines %s",
+			 grouped(a, sizeof a, rc.skipped));
 	if (lines)
-		fprintf(o, "  %-18s %s  (oversized %s)\n", "Lines", grouped(a, sizeof a, rc.lines),
-			grouped(b, sizeof b, rc.oversized));
+		fprintf(o, "  %-18s %s  (oversized %s%s)\n", "Lines", grouped(a, sizeof a, rc.lines),
+			grouped(b, sizeof b, rc.oversized), more);
 	else
-		fprintf(o, "  %-18s %s  (requests %s, malformed %s, oversized %s)\n", "Lines",
+		fprintf(o, "  %-18s %s  (requests %s, malformed %s, oversized %s%s)\n", "Lines",
 			grouped(a, sizeof a, rc.lines), grouped(b, sizeof b, rc.requests),
-			grouped(c, sizeof c, rc.malformed), grouped(d, sizeof d, rc.oversized));
+			grouped(c, sizeof c, rc.malformed), grouped(d, sizeof d, rc.oversized), more);
+	for (uint32_t i = 0; i < plan->nfilters; i++) {
+		char text[SL_FILTER_TEXT + 64];
+		fprintf(o, "  %-18s ", i ? "" : "Filter");
+		const char *f = sl_filter_describe(&plan->filter[i], text, sizeof text);
+		cli_print_safe(o, f, strlen(f), 200);
+		fputs("\n", o);
+	}
+	if (plan->has_since || plan->has_until) {
+		int32_t off = v->tz_given ? v->tz_offset : rc.log_offset;
+		offset_text(c, sizeof c, off);
+		if (plan->has_since)
+			local_time(a, sizeof a, plan->since + off);
+		if (plan->has_until)
+			local_time(b, sizeof b, plan->until + off);
+		fprintf(o, "  %-18s %s to %s %s (the end excluded)\n", "Time range",
+			plan->has_since ? a : "the start", plan->has_until ? b : "the end", c);
+	}
 	text_incomplete(o, v);
 	if (!lines && rc.requests) {
 		int32_t off = v->tz_given ? v->tz_offset : rc.log_offset;

@@ -174,7 +174,7 @@ static int is_state_file(const char *path)
 int main(int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_EXACT, OPT_TMP, OPT_SAVE, OPT_STATE, OPT_SERIES, OPT_TZ,
-	       OPT_4XX };
+	       OPT_4XX, OPT_WHERE, OPT_SINCE, OPT_UNTIL, OPT_DISTINCT, OPT_QUANTILES, OPT_ONLY };
 	static const struct option longopts[] = {
 		{"memory", required_argument, NULL, 'm'}, {"format", required_argument, NULL, 'f'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -186,6 +186,12 @@ int main(int argc, char **argv)
 		{"series", required_argument, NULL, OPT_SERIES},
 		{"tz", required_argument, NULL, OPT_TZ},
 		{"4xx-visitors", no_argument, NULL, OPT_4XX},
+		{"where", required_argument, NULL, OPT_WHERE},
+		{"since", required_argument, NULL, OPT_SINCE},
+		{"until", required_argument, NULL, OPT_UNTIL},
+		{"distinct", required_argument, NULL, OPT_DISTINCT},
+		{"quantiles", required_argument, NULL, OPT_QUANTILES},
+		{"only", no_argument, NULL, OPT_ONLY},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct {
@@ -210,6 +216,10 @@ int main(int argc, char **argv)
 	bool tz_given = false;
 	int32_t tz = 0;
 	long top_n = 10, jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	sl_plan plan; /* what --top FIELD, --where, ... add (or, with --only, all of it) */
+	sl_plan_init(&plan);
+	bool plan_given = false, only = false;
+	time_t now = time(NULL);
 	int c, li = -1;
 	argv[0] = (char *)prog; /* getopt's messages name argv[0], as ours name prog */
 	while ((c = getopt_long(argc, argv, "m:j:f:o:n:qhV", longopts, &li)) != -1) {
@@ -252,10 +262,46 @@ int main(int argc, char **argv)
 		case OPT_STATE: state_path = optarg; break;
 		case 'o': output = optarg; break;
 		case 'n':
+			/* --top N rows, or --top FIELD: a top list over FIELD */
+			if (optarg[0] >= 'a' && optarg[0] <= 'z') {
+				if (cli_plan_item(prog, SL_ITEM_TOP, optarg, &plan) < 0)
+					return EXIT_TROUBLE;
+				plan_given = true;
+				break;
+			}
 			top_arg = optarg;
 			if (cli_parse_top(prog, optarg, &top_n) < 0)
 				return EXIT_TROUBLE;
 			break;
+		case OPT_DISTINCT:
+		case OPT_QUANTILES:
+			if (cli_plan_item(prog, c == OPT_DISTINCT ? SL_ITEM_DISTINCT : SL_ITEM_QUANTILES,
+					  optarg, &plan) < 0)
+				return EXIT_TROUBLE;
+			plan_given = true;
+			break;
+		case OPT_WHERE:
+			if (cli_plan_where(prog, optarg, &plan) < 0)
+				return EXIT_TROUBLE;
+			plan_given = true;
+			break;
+		case OPT_SINCE:
+		case OPT_UNTIL: {
+			int64_t t;
+			if (cli_parse_when(prog, c == OPT_SINCE ? "--since" : "--until", optarg, now,
+					   &t) < 0)
+				return EXIT_TROUBLE;
+			if (c == OPT_SINCE) {
+				plan.has_since = true;
+				plan.since = t;
+			} else {
+				plan.has_until = true;
+				plan.until = t;
+			}
+			plan_given = true;
+			break;
+		}
+		case OPT_ONLY: only = true; break;
 		case OPT_SERIES:
 			if (cli_parse_series(prog, optarg, &series) < 0)
 				return EXIT_TROUBLE;
@@ -273,6 +319,21 @@ int main(int argc, char **argv)
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 			return EXIT_TROUBLE;
 		}
+	}
+	if (only && !plan.nitems) {
+		fprintf(stderr, "%s: --only reports only the items given: add --top FIELD, "
+			"--distinct FIELD or --quantiles FIELD\n", prog);
+		return EXIT_TROUBLE;
+	}
+	if (plan.has_since && plan.has_until && plan.since >= plan.until) {
+		fprintf(stderr, "%s: --since is not before --until: no record could be counted\n",
+			prog);
+		return EXIT_TROUBLE;
+	}
+	if (plan_given || only) {
+		plan.exact = eo.exact;
+		eo.plan = &plan;
+		eo.plan_adds = !only;
 	}
 	/* Every path the run will write is checked before any input is read
 	 * (nothing is created or truncated until it is written whole). */

@@ -58,7 +58,7 @@ mkdir -p "$build"
 # Library flags: every package that pkg-config knows (liblz4 may be absent
 # from older trees).
 pkg_cflags="" pkg_libs=""
-for p in libzstd zlib libxxhash liblz4; do
+for p in libzstd zlib libxxhash liblz4 libpcre2-8; do
 	if pkg-config --exists "$p" 2>/dev/null; then
 		pkg_cflags="$pkg_cflags $(pkg-config --cflags "$p")"
 		pkg_libs="$pkg_libs $(pkg-config --libs "$p")"
