@@ -1238,7 +1238,7 @@ void sl_topk_degrade(sl_topk *t)
 static uint32_t exact_fits(size_t bytes)
 {
 	size_t per = PER_CHUNK * sizeof(struct slot) + sizeof(struct chunk);	/* a chunk's */
-	size_t m = bytes > CHUNK_ALIGN ? (bytes - CHUNK_ALIGN) * PER_CHUNK / per + 1 : 1;
+	size_t m = bytes > CHUNK_ALIGN ? (bytes - CHUNK_ALIGN) / per * PER_CHUNK + PER_CHUNK : 1;
 	if (m > MAX_KEYS)
 		m = MAX_KEYS;
 	while (m > 1 && block_size((uint32_t)m, exact_order((uint32_t)m)) > bytes)
@@ -1287,7 +1287,7 @@ sl_topk *sl_topk_new(sl_budget *b, size_t max_bytes)
 	 * rounding) */
 	size_t head = sizeof(struct sl_topk) + CHUNK_ALIGN;
 	size_t per = PER_CHUNK * PER_KEY + sizeof(struct chunk);	/* a chunk's counters */
-	size_t m = max_bytes > head ? (max_bytes - head) * PER_CHUNK / per + 1 : 0;
+	size_t m = max_bytes > head ? (max_bytes - head) / per * PER_CHUNK + PER_CHUNK : 0;
 	if (m > MAX_KEYS)
 		m = MAX_KEYS;
 	while (m >= MIN_KEYS && sizeof(struct sl_topk) + block_size((uint32_t)m, true) +
