@@ -150,8 +150,8 @@
  *                and takes itself out of those counts, so entries never
  *                move and there are no tombstones. Load <= PER_CHUNK / 7
  *                = 4/7, so a lookup reads one chunk nearly always (5/7
- *                saves 3 bytes a counter but took 2% more instructions in
- *                the report, from the chunks past home). A hit confirms
+ *                saves 3 bytes a counter but took 3.6% more instructions
+ *                in the report at -m 1M, from the chunks past home). A hit confirms
  *                on the slot's hash and length and on the bytes (compared
  *                inline, 16 at a time).
  *   slots[m]     64 bytes, one cache line (aligned, before the index): hash,
@@ -212,6 +212,14 @@
  *   doubling): 16..32 bytes of index, 100..116 per exact key plus up to
  *   half of the table unused after a doubling, 130 + 16..32 per counter
  *   in the cost model (7,055 counters in 1 MiB, now 7,180).
+ *   Against DataSketches' frequent items (ReversePurgeHashMap: a 64-bit
+ *   item and a 64-bit count in parallel arrays at load 3/4, about 21-24
+ *   bytes, one global error offset and a purge by the median instead of an
+ *   order): a per-key error, a stored 64-bit hash (merges and states of
+ *   string keys need it) and a count are 24 bytes before any index, so
+ *   this layout's floor is about 40 bytes exact; what stands between that
+ *   and 48 is the slot's pos and where (4 + 4, which make an eviction O(1)
+ *   with no search).
  *
  * Speed (a 2-core VM where wall time is noisy; cachegrind counts are not):
  *   a hit costs a probe of one index line, the slot, the key bytes and one
@@ -244,6 +252,14 @@
  *   and key stores are inline; longer keys call store_long): the report
  *   went from 597 to 582 M instructions on 50 MB of the bench log. What
  *   is left is mostly the index line and the slot of each lookup.
+ *   The multiply-shift home and the smaller exact layout (issue 12, item
+ *   4; callgrind, sluice -j1 on a 200,000-line sluice-gen log): 566.0 ->
+ *   559.5 M instructions at the default budget, 494.6 -> 502.7 M (+1.6%,
+ *   the multiply in sl_topk_add and the three prefetch hints) at -m 1M,
+ *   and 15.59 -> 15.57 M on 5,000 lines; sl_topk_add itself is unchanged
+ *   (56.6 -> 56.5 M) once the chunks past home are out of line. Growing by
+ *   half rather than doubling rebuilt the index twice as often, which
+ *   cost 5% on the small run: tables double up to GROW_FAST counters.
  */
 #include "sluice.h"
 #include "unaligned.h"
