@@ -321,7 +321,10 @@ const sl_hll *sl_distinct_hll(const sl_distinct *d);
  * Merge follows Agarwal et al. 2012 ("Mergeable summaries"), keeping both.
  *
  * Memory follows the data: a table starts small and grows (sl_realloc) as
- * keys arrive, up to the capacity max_bytes buys, or further in a pool.
+ * keys arrive, up to what max_bytes buys, or further in a pool. An exact
+ * key costs less than a Space-Saving counter (about 80 bytes against 100,
+ * plus key bytes past 32), so a table alone stays exact up to about 1.26
+ * times the Space-Saving capacity m, then keeps its m largest counts.
  *
  * While the table is exact every key is stored whole (up to 65535 bytes)
  * and row.truncated is false. Once it is Space-Saving, stored key bytes are
@@ -375,8 +378,9 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src);
  * how many were written. */
 size_t sl_topk_list(const sl_topk *t, sl_topk_row *rows, size_t n);
 uint64_t sl_topk_total(const sl_topk *t);     /* N */
-/* m: the counters it holds; while exact, at least the Space-Saving
- * capacity max_bytes buys (the table grows to it as keys arrive). */
+/* m: the counters it holds; while exact, the keys it may hold before it
+ * degrades (the table grows to them as keys arrive): alone, those that fit
+ * the Space-Saving capacity's bytes; pooled, at least that capacity. */
 size_t sl_topk_capacity(const sl_topk *t);
 bool sl_topk_is_exact(const sl_topk *t);
 /* Joins a pool (see sl_relieve_fn): while exact, t may grow past its
@@ -385,8 +389,10 @@ bool sl_topk_is_exact(const sl_topk *t);
 void sl_topk_set_pool(sl_topk *t, sl_relieve_fn fn, void *ud);
 /* Turns an exact table into Space-Saving now, of at most the capacity its
  * max_bytes buys (the largest counts kept, the rest bounded by the floor),
- * giving back any memory beyond max_bytes. Needs no memory; never fails.
- * No-op when not exact. */
+ * giving back any memory beyond max_bytes. Never fails: when the budget
+ * refuses the little a small table needs to become Space-Saving, it keeps
+ * the counters its own memory holds (at least 3/4 of them). No-op when not
+ * exact. */
 void sl_topk_degrade(sl_topk *t);
 /* Bytes t holds from its budget now. */
 size_t sl_topk_bytes(const sl_topk *t);

@@ -92,24 +92,33 @@
  *
  * Growth (memory is a cap, not a reservation)
  *   A table starts with FIRST_KEYS counters and a FIRST_ARENA-byte arena
- *   and, while exact, grows as keys arrive: the counters double (one
- *   sl_realloc of the block; the slots slide to their new place and order
- *   and index are rebuilt), the arena doubles when a key does not fit. A
- *   table on its own grows up to the capacity m_max and arena arena_max
- *   that max_bytes buys (the cost model below), so its peak never passes
- *   max_bytes. A pooled table (sl_topk_set_pool, lib/report.c) grows past
- *   them while its budget allows; when the budget refuses, it asks the pool
- *   (relieve) to degrade another table, or degrades itself.
+ *   and, while exact, grows as keys arrive: the counters grow by half (one
+ *   sl_realloc of the block; the slots slide to their new place and index
+ *   is rebuilt), or by an eighth when the budget refuses a half, so that a
+ *   pooled table fills what is left before it degrades; the arena grows by
+ *   half when a key does not fit. An exact table above FIRST_KEYS counters
+ *   has no order[] or gend[] (see Memory), so a table on its own grows up
+ *   to m_exact_max keys, as many as fit the block of m_max Space-Saving
+ *   counters (about 1.26 m_max), with the arena up to arena_max, so its
+ *   peak never passes max_bytes; it degrades to m_max counters. A pooled
+ *   table (sl_topk_set_pool, lib/report.c) grows past them while its budget
+ *   allows; when the budget refuses, it asks the pool (relieve) to degrade
+ *   another table, or degrades itself.
  *   Exact tables store every key whole (up to KEY_MAX = 65535 bytes, so a
  *   SL_FMT_LINES line of exactly SL_LINE_MAX bytes is the one key that
  *   can be cut while exact): a key that does not fit makes the table grow
  *   or degrade, never a cut key.
- *   Degrading (sl_topk_degrade, the first eviction) needs no memory and
- *   never fails: a table at or below m_max becomes Space-Saving in place;
- *   a larger one keeps its m_max largest counts (ties broken by slot, that
- *   is by arrival; found by selection, O(m), not by a sort; the floor is
- *   the largest count dropped), slides the kept slots down, compacts the arena and
- *   shrinks both blocks (shrink()). Once not exact, long keys are cut to
+ *   Degrading (sl_topk_degrade, the first eviction) never fails: a table
+ *   at or below m_max becomes Space-Saving in place once its block has
+ *   room for order[] and gend[]; a larger one keeps its m_max largest
+ *   counts (ties broken by slot, that is by arrival; found by selection,
+ *   O(m), not by a sort, on slot numbers written over the index; the
+ *   floor is the largest count dropped), slides the kept slots down,
+ *   compacts the arena and shrinks both blocks (shrink()). When the
+ *   budget refuses the room order[] needs, the table keeps as many
+ *   counters as its own block holds with it (at least 3/4 of them, since
+ *   it holds more than FIRST_KEYS): fewer than m_max then, with the same
+ *   guarantees for that m. Once not exact, long keys are cut to
  *   SL_TOPK_VALUE_MAX and to the arena share long_max (computed from
  *   arena_max and m only), and the table never grows again except its
  *   arena up to arena_max.
@@ -118,23 +127,33 @@
  * not exact and listing never allocate)
  *   struct sl_topk  a block of its own (its address never changes)
  *   block        slots, index, order and gend, 64-byte aligned (64 bytes of
- *                slack); the layout is [slots][index][order][gend]
- *   index        8 P bytes, P = a power of two >= 2m, as P / 8 chunks of
- *                one cache line (64-byte aligned; the block has 64 bytes of
- *                slack for that): 7 lanes of (tag, slot), tag = the high 32
- *                bits of the hash | 1 (0 = empty lane), and `over`, the
- *                number of entries that found this chunk full and went on
- *                to a later one. A key's home chunk is its low hash bits;
- *                a lookup compares the 7 tags at once (SSE2), checks each
- *                match's slot, and goes on to the next chunk only while
- *                `over` is not 0. Insertion takes the first free lane from
- *                home on (counting itself in `over` of each full chunk it
- *                passes); removal empties the lane and takes itself out of
- *                those counts, so entries never move and there are no
- *                tombstones. Load <= m / (7 P / 8) <= 4/7, so a lookup
- *                reads one chunk nearly always. A hit confirms on the
- *                slot's hash and length and on the bytes (compared inline,
- *                16 at a time).
+ *                slack); the layout is [slots][index][order][gend]. An
+ *                exact table of more than FIRST_KEYS counters has no order
+ *                or gend ([slots][index]): it needs neither, and it gets
+ *                them when it degrades, so that its keys cost 80 bytes
+ *                rather than 100 and a table stays exact longer.
+ *   index        C = ceil(m / PER_CHUNK) chunks of one cache line (64-byte
+ *                aligned; the block has 64 bytes of slack for that), so
+ *                64 / PER_CHUNK = 16 bytes per counter: 7 lanes of (tag,
+ *                slot), tag = the high 32 bits of the hash | 1 (0 = empty
+ *                lane), and `over`, the number of entries that found this
+ *                chunk full and went on to a later one. A key's home chunk
+ *                is its low 32 hash bits scaled to [0, C) (a multiply and
+ *                a shift: C need not be a power of two, so the index
+ *                grows with m and not by doubling); a lookup compares the 7
+ *                tags at once (SSE2), checks each match's slot, and goes on
+ *                to the next chunk (out of line: find_far) only while
+ *                `over` is not 0, and at most C chunks (every chunk may
+ *                have a non-zero `over` at once). Insertion takes the
+ *                first free lane from home on (counting itself in `over`
+ *                of each full chunk it passes); removal empties the lane
+ *                and takes itself out of those counts, so entries never
+ *                move and there are no tombstones. Load <= PER_CHUNK / 7
+ *                = 4/7, so a lookup reads one chunk nearly always (5/7
+ *                saves 3 bytes a counter but took 3.6% more instructions
+ *                in the report at -m 1M, from the chunks past home). A hit confirms
+ *                on the slot's hash and length and on the bytes (compared
+ *                inline, 16 at a time).
  *   slots[m]     64 bytes, one cache line (aligned, before the index): hash,
  *                error, len, position of the entry in order[], place of the
  *                index entry (so that an eviction clears it with a store,
@@ -143,14 +162,16 @@
  *                when it has at most INLINE = 32 bytes, else its arena
  *                offset. Client addresses, most paths and "-" then cost no
  *                line beyond the slot's, on a hit or an eviction.
- *   order[m]     16 bytes: count, slot, group (above). In Space-Saving the
+ *   order[m]     16 bytes (Space-Saving, or an exact table of at most
+ *                FIRST_KEYS counters): count, slot, group (above). In Space-Saving the
  *                count lives here rather than in the slot so that the
  *                neighbours an add compares with share its cache line.
- *                While exact, order[] has no order and the count lives in
- *                the slot's `error` (every error is 0 then), so that a hit
- *                touches the index line and the slot only; to_order moves
- *                the counts here when the table stops being exact
- *                (degrade, shrink, merge); count_of / error_of read either.
+ *                While exact, order[] (if any) has no order and the count
+ *                lives in the slot's `error` (every error is 0 then), so
+ *                that a hit touches the index line and the slot only;
+ *                to_order moves the counts here when the table stops being
+ *                exact (degrade, shrink, merge); count_of / error_of read
+ *                either.
  *   gend[m]      4 bytes: last position of each group, or the next free id.
  *   arena        a block of its own, for keys longer than INLINE: records [u32 slot]
  *                [u16 size][size bytes], appended. A record is live when its
@@ -171,15 +192,34 @@
  *                new long keys are then cut to INLINE until evictions free
  *                room.
  *   Cost model: m is the largest count with
- *       sizeof(struct) + 64 + 8 P + m (64 + 16 + 4 + 6 + 40) <= max_bytes,
- *       m <= P / 2
- *   over powers of two P: 130 bytes per key plus 16..32 of index, where 40
- *   bytes is the arena allowance per key for the long ones. Every byte left
- *   over goes to the arena (capped at what m keys of SL_TOPK_VALUE_MAX bytes
- *   could use). m < 16 -> sl_topk_new returns NULL. These are m_max and
+ *       sizeof(struct) + 64 + 64 ceil(m / 4) + m (64 + 16 + 4 + 6 + 40)
+ *           <= max_bytes:
+ *   146 bytes per counter, where 40 bytes is the arena allowance per key
+ *   for the long ones and 6 its record header. Every byte left over goes
+ *   to the arena (capped at what m keys of SL_TOPK_VALUE_MAX bytes could
+ *   use). m < 16 -> sl_topk_new returns NULL. These are m_max and
  *   arena_max: what the table holds once grown; it starts far smaller.
- *   A counter costs about 100 bytes while exact (slot 64, order 16, gend 4,
- *   index 16..32) plus key bytes past INLINE.
+ *   Per counter in use: Space-Saving 100 bytes (slot 64, order 16, gend
+ *   4, index 16), exact 80 (slot 64, index 16), plus key bytes past
+ *   INLINE and their 6-byte header; growth leaves up to a third of an
+ *   exact table's counters unused (a half below GROW_FAST counters). The
+ *   slot's 32 key bytes are the key's own for keys of up to 32 bytes
+ *   (addresses, most paths), so the overhead beyond a short key is 48
+ *   bytes exact (hash 8, count 8, length 4 + 2, place in the index 4,
+ *   flags 2, pos 4 (unused while exact), index 16) and 68 in Space-Saving
+ *   (+ order 16 and gend 4), plus the slot's bytes the key leaves unused.
+ *   Before (power-of-two index at load <= 4/7, order[] also while exact,
+ *   doubling): 16..32 bytes of index, 100..116 per exact key plus up to
+ *   half of the table unused after a doubling, 130 + 16..32 per counter
+ *   in the cost model (7,055 counters in 1 MiB, now 7,180).
+ *   Against DataSketches' frequent items (ReversePurgeHashMap: a 64-bit
+ *   item and a 64-bit count in parallel arrays at load 3/4, about 21-24
+ *   bytes, one global error offset and a purge by the median instead of an
+ *   order): a per-key error, a stored 64-bit hash (merges and states of
+ *   string keys need it) and a count are 24 bytes before any index, so
+ *   this layout's floor is about 40 bytes exact; what stands between that
+ *   and 48 is the slot's pos and where (4 + 4, which make an eviction O(1)
+ *   with no search).
  *
  * Speed (a 2-core VM where wall time is noisy; cachegrind counts are not):
  *   a hit costs a probe of one index line, the slot, the key bytes and one
@@ -212,6 +252,14 @@
  *   and key stores are inline; longer keys call store_long): the report
  *   went from 597 to 582 M instructions on 50 MB of the bench log. What
  *   is left is mostly the index line and the slot of each lookup.
+ *   The multiply-shift home and the smaller exact layout (issue 12, item
+ *   4; callgrind, sluice -j1 on a 200,000-line sluice-gen log): 566.0 ->
+ *   559.5 M instructions at the default budget, 494.6 -> 502.7 M (+1.6%,
+ *   the multiply in sl_topk_add and the three prefetch hints) at -m 1M,
+ *   and 15.59 -> 15.57 M on 5,000 lines; sl_topk_add itself is unchanged
+ *   (56.6 -> 56.5 M) once the chunks past home are out of line. Growing by
+ *   half rather than doubling rebuilt the index twice as often, which
+ *   cost 5% on the small run: tables double up to GROW_FAST counters.
  */
 #include "sluice.h"
 #include "unaligned.h"
@@ -230,6 +278,8 @@
 #define FIRST_KEYS 64		/* capacity of a new table, before it grows */
 #define FIRST_ARENA 2048	/* arena bytes of a new table */
 #define NONE UINT32_MAX
+#define GROW_FAST 4096		/* counters: below, a table doubles; above, grows by half */
+#define PER_CHUNK 4		/* counters per index chunk at capacity: load <= 4/7 */
 #define AHEAD 8			/* keys ahead whose index line a loop prefetches */
 
 struct slot {
@@ -275,7 +325,8 @@ struct sl_topk {
 	struct place *order;	/* one entry per counter; see below */
 	uint32_t *gend;		/* group -> its last position, or next free */
 	char *arena;		/* a block of its own */
-	uint32_t mask;		/* chunks - 1 (chunks = P / 8, P >= 2m) */
+	uint32_t chunks;	/* index chunks: ceil(m / PER_CHUNK) */
+	uint32_t m_exact_max;	/* alone (no pool): the most keys while exact */
 	uint32_t m;		/* capacity now */
 	uint32_t n;		/* counters holding a key */
 	uint32_t free_group;	/* head of the free group list, NONE: empty */
@@ -522,12 +573,25 @@ static inline uint32_t tag_of(uint64_t hash)
 	return (uint32_t)(hash >> 32) | 1;
 }
 
+/* A key's home chunk: its low 32 hash bits scaled to [0, chunks) (a
+ * multiply and a shift, so the chunk count need not be a power of two;
+ * the tag is the other 32 bits). */
+static inline uint32_t home(const sl_topk *t, uint64_t hash)
+{
+	return (uint32_t)(((uint64_t)(uint32_t)hash * t->chunks) >> 32);
+}
+
+static inline uint32_t next_chunk(const sl_topk *t, uint32_t c)
+{
+	return c + 1 < t->chunks ? c + 1 : 0;
+}
+
 /* Puts slot s (whose key's hash is `hash`) in the first chunk with a free
  * lane from its home on; every full chunk passed counts it in `over`, so
  * that lookups go on past it. The slot remembers where its entry went. */
 static inline void index_insert(sl_topk *t, uint32_t s, uint64_t hash)
 {
-	uint32_t c = (uint32_t)hash & t->mask;
+	uint32_t c = home(t, hash);
 	for (;;) {
 		struct chunk *ch = &t->index[c];
 		unsigned free_lanes = lanes(ch, 0);
@@ -539,7 +603,7 @@ static inline void index_insert(sl_topk *t, uint32_t s, uint64_t hash)
 			return;
 		}
 		ch->over++;
-		c = (c + 1) & t->mask;
+		c = next_chunk(t, c);
 	}
 }
 
@@ -551,7 +615,7 @@ static inline void index_remove(sl_topk *t, uint32_t s)
 {
 	uint32_t where = t->slots[s].where, at = where / 8;
 	t->index[at].tag[where % 8] = 0;
-	for (uint32_t c = (uint32_t)t->slots[s].hash & t->mask; c != at; c = (c + 1) & t->mask)
+	for (uint32_t c = home(t, t->slots[s].hash); c != at; c = next_chunk(t, c))
 		t->index[c].over--;
 }
 
@@ -566,7 +630,7 @@ static inline const char *key_at(const sl_topk *t, const struct slot *s)
 static struct slot *find(const sl_topk *t, const char *key, size_t nbytes,
 			 uint32_t len, uint64_t hash)
 {
-	uint32_t c = (uint32_t)hash & t->mask, tag = tag_of(hash);
+	uint32_t c = home(t, hash), tag = tag_of(hash), left = t->chunks;
 	for (;;) {
 		const struct chunk *ch = &t->index[c];
 		for (unsigned m = lanes(ch, tag); m; m &= m - 1) {
@@ -576,10 +640,17 @@ static struct slot *find(const sl_topk *t, const char *key, size_t nbytes,
 			    same_bytes(key_at(t, s), key, k))
 				return s;
 		}
-		if (!ch->over)
+		if (!ch->over || !--left)	/* every chunk passed: absent */
 			return NULL;
-		c = (c + 1) & t->mask;
+		c = next_chunk(t, c);
 	}
+}
+
+/* find() for a key whose home chunk did not hold it (sl_topk_add). */
+static __attribute__((noinline)) struct slot *find_far(const sl_topk *t, const char *key,
+						      size_t nbytes, uint32_t len, uint64_t hash)
+{
+	return find(t, key, nbytes, len, hash);
 }
 
 /* ---- key arena ---- */
@@ -731,33 +802,41 @@ static __attribute__((noinline)) void store_long(sl_topk *t, uint32_t s, const c
 
 /* ---- creation, growth and degrading ---- */
 
-/* P for capacity m: the least power of two >= 2m (and >= 2 MIN_KEYS). */
-static size_t index_for(uint32_t m)
+/* Index chunks for capacity m: ceil(m / PER_CHUNK), so that at most 5 of
+ * a chunk's 7 lanes are taken on average. */
+static uint32_t chunks_for(uint32_t m)
 {
-	size_t p = 2 * MIN_KEYS;
-	while (p < 2 * (size_t)m)
-		p *= 2;
-	return p;
+	return (uint32_t)(((size_t)m + PER_CHUNK - 1) / PER_CHUNK);
 }
 
-/* Bytes of the block for capacity m and P = p, with its alignment slack. */
-static size_t block_size(uint32_t m, size_t p)
+/* Bytes of the block for capacity m, with its alignment slack; `order`:
+ * with order[] and gend[] (Space-Saving; an exact table above FIRST_KEYS
+ * counters has neither: see Memory). */
+static size_t block_size(uint32_t m, bool order)
 {
-	return CHUNK_ALIGN +
-	       (size_t)m * (sizeof(struct slot) + sizeof(struct place) + sizeof(uint32_t)) + 8 * p;
+	size_t per = sizeof(struct slot) + (order ? sizeof(struct place) + sizeof(uint32_t) : 0);
+	return CHUNK_ALIGN + (size_t)m * per + (size_t)chunks_for(m) * sizeof(struct chunk);
 }
 
-/* Points the arrays into t->block for capacity m and P = p: the slots at
- * the first 64-byte boundary, then the index (aligned too: 64 m bytes
- * on), order and gend. Moves nothing. */
-static void point(sl_topk *t, uint32_t m, size_t p)
+/* Does an exact table of capacity m keep order[] and gend[]? Only a small
+ * one (a new table, FIRST_KEYS), so that a degrading table always has a
+ * block of at least FIRST_KEYS exact counters to turn into Space-Saving. */
+static bool exact_order(uint32_t m)
+{
+	return m <= FIRST_KEYS;
+}
+
+/* Points the arrays into t->block for capacity m: the slots at the first
+ * 64-byte boundary, then the index (aligned too: 64 m bytes on), then,
+ * with `order`, order and gend (else both NULL). Moves nothing. */
+static void point(sl_topk *t, uint32_t m, bool order)
 {
 	uintptr_t at = ((uintptr_t)t->block + CHUNK_ALIGN - 1) & ~(uintptr_t)(CHUNK_ALIGN - 1);
 	t->slots = (struct slot *)at;
 	t->index = (struct chunk *)(void *)(t->slots + m);
-	t->order = (struct place *)(void *)(t->index + p / 8);
-	t->gend = (uint32_t *)(void *)(t->order + m);
-	t->mask = (uint32_t)(p / 8 - 1);
+	t->chunks = chunks_for(m);
+	t->order = order ? (struct place *)(void *)(t->index + t->chunks) : NULL;
+	t->gend = order ? (uint32_t *)(void *)(t->order + m) : NULL;
 	t->m = m;
 }
 
@@ -777,15 +856,16 @@ static void set_long_max(sl_topk *t)
  * cleared. */
 static void rebuild(sl_topk *t)
 {
-	memset(t->index, 0, ((size_t)t->mask + 1) * sizeof(struct chunk));
+	memset(t->index, 0, (size_t)t->chunks * sizeof(struct chunk));
 	for (uint32_t s = 0; s < t->m; s++) {
 		struct slot *sl = &t->slots[s];
 		if (s >= t->n)
 			memset(sl, 0, sizeof *sl);
-		t->order[s] = (struct place){0, s, 0};
+		if (t->order)
+			t->order[s] = (struct place){0, s, 0};
 		sl->pos = s;
 		if (s + AHEAD < t->n)	/* a large table's index is out of cache */
-			__builtin_prefetch(&t->index[(uint32_t)t->slots[s + AHEAD].hash & t->mask], 1);
+			__builtin_prefetch(&t->index[home(t, t->slots[s + AHEAD].hash)], 1);
 		if (s < t->n)
 			index_insert(t, s, sl->hash);
 	}
@@ -814,20 +894,23 @@ static inline uint64_t error_of(const sl_topk *t, const struct slot *s)
 }
 
 /* Grows the block of an exact table (held slots 0..n-1) to capacity
- * m2 > m: one sl_realloc (the budget is charged the difference only), the
- * slots slid to their new place, the rest rebuilt. False (the table
- * unchanged) if the budget refuses. */
-static bool grow_to(sl_topk *t, uint32_t m2)
+ * m2 >= m, with order[] and gend[] when `order` (m2 = m: only adds them):
+ * one sl_realloc (the budget is charged the difference only), the slots
+ * slid to their new place, the rest rebuilt. False (the table unchanged)
+ * if the budget refuses. */
+static bool grow_to(sl_topk *t, uint32_t m2, bool order)
 {
-	size_t p2 = index_for(m2), nb = block_size(m2, p2);
+	size_t nb = block_size(m2, order);
 	size_t off_s = (size_t)((char *)t->slots - t->block);
-	char *blk = sl_realloc(t->budget, t->block, t->block_bytes, nb);
+	char *blk = nb > t->block_bytes ? sl_realloc(t->budget, t->block, t->block_bytes, nb)
+					: t->block;
 	if (!blk)
 		return false;
 	struct slot *old = (struct slot *)(void *)(blk + off_s);
 	t->block = blk;
-	t->block_bytes = nb;
-	point(t, m2, p2);
+	if (nb > t->block_bytes)
+		t->block_bytes = nb;
+	point(t, m2, order);
 	memmove(t->slots, old, (size_t)t->n * sizeof *old);
 	rebuild(t);
 	set_long_max(t);
@@ -840,11 +923,12 @@ static size_t arena_cap(const sl_topk *t)
 	return t->relieve ? UINT32_MAX / 2 : t->arena_max;
 }
 
-/* Grows the arena to at least need bytes (doubling when it can); false
+/* Grows the arena to at least need bytes (by half when it can); false
  * (unchanged) past arena_cap or if the budget refuses. */
 static bool grow_arena(sl_topk *t, size_t need)
 {
-	size_t cap = arena_cap(t), a = 2 * t->arena_size;
+	size_t cap = arena_cap(t), a = t->arena_size;
+	a += a < GROW_FAST * sizeof(struct slot) ? a : a / 2;
 	if (!t->exact)	/* Space-Saving needs arena_max at most */
 		cap = t->arena_max > t->arena_size ? t->arena_max : t->arena_size;
 	if (need > cap)
@@ -869,12 +953,17 @@ static bool grow_arena(sl_topk *t, size_t need)
 static bool try_room(sl_topk *t, size_t bytes)
 {
 	if (t->n == t->m) {
-		uint32_t cap = t->relieve ? MAX_KEYS : t->m_max;
+		uint32_t cap = t->relieve ? MAX_KEYS : t->m_exact_max;
 		if (t->m >= cap)
 			return false;
-		/* doubling, or else up to what max_bytes buys */
-		if (!grow_to(t, t->m > cap / 2 ? cap : 2 * t->m) &&
-		    (t->m >= t->m_max || !grow_to(t, t->m_max)))
+		/* by half (doubling while small: fewer rebuilds, few
+		 * bytes), or else by an eighth (what is left of the pool
+		 * before a table must degrade) */
+		uint32_t big = t->m + (t->m < GROW_FAST ? t->m : t->m / 2);
+		uint32_t small = t->m + t->m / 8;
+		big = big < cap ? big : cap;
+		small = small < cap ? small : cap;
+		if (!grow_to(t, big, exact_order(big)) && !grow_to(t, small, exact_order(small)))
 			return false;
 	}
 	if (bytes > INLINE && t->arena_used + HDR + bytes > t->arena_size) {
@@ -963,40 +1052,64 @@ static void cut_keys(sl_topk *t, uint32_t keep, uint32_t mt)
 	}
 }
 
-/* Is entry a before entry b by (count, slot)? A total order: one input,
- * one selection, whatever the algorithm. */
-static inline bool select_before(const struct place *a, const struct place *b)
+/* Is held slot a before held slot b of an exact table by (count, slot)?
+ * A total order: one input, one selection, whatever the algorithm. */
+static inline bool select_before(const sl_topk *t, uint32_t a, uint32_t b)
 {
-	return a->count < b->count || (a->count == b->count && a->slot < b->slot);
+	uint64_t ca = t->slots[a].error, cb = t->slots[b].error;	/* the counts */
+	return ca < cb || (ca == cb && a < b);
 }
 
-/* Rearranges order[0..m) so that order[k] is the entry of rank k by
- * (count, slot), those before it are of lower rank and those after of
- * higher (Hoare's FIND, as Wirth writes it): O(m) expected, touching
- * order[] only. Then every entry's slot learns its pos again. After a
- * bound on the rounds (an order that defeats the pivot) it heap-sorts
- * instead (build_order), which also places rank k at k. */
-static void select_rank(sl_topk *t, uint32_t k)
+/* ids[0..n) as a max-heap by select_before: sifts ids[i] down. */
+static void ids_sift(const sl_topk *t, uint32_t *ids, uint32_t n, uint32_t i)
 {
-	struct place *o = t->order;
-	int64_t lo = 0, hi = (int64_t)t->m - 1;
+	uint32_t x = ids[i];
+	for (;;) {
+		uint32_t l = 2 * i + 1;
+		if (l >= n)
+			break;
+		if (l + 1 < n && select_before(t, ids[l], ids[l + 1]))
+			l++;
+		if (!select_before(t, x, ids[l]))
+			break;
+		ids[i] = ids[l];
+		i = l;
+	}
+	ids[i] = x;
+}
+
+/* Rearranges the slot numbers ids[0..n) of an exact table so that ids[k]
+ * is the slot of rank k by (count, slot), those before it of lower rank
+ * and those after of higher (Hoare's FIND, as Wirth writes it): O(n)
+ * expected. After a bound on the rounds (an order that defeats the pivot)
+ * it heap-sorts instead, which also places rank k at k. */
+static void select_rank(const sl_topk *t, uint32_t *ids, uint32_t n, uint32_t k)
+{
+	int64_t lo = 0, hi = (int64_t)n - 1;
 	unsigned rounds = 0;
 	while (lo < hi) {
 		if (++rounds > 128) {	/* heap sort: ascending, ranks kept */
-			build_order(t);
+			for (uint32_t i = n / 2; i-- > 0;)
+				ids_sift(t, ids, n, i);
+			for (uint32_t end = n; end > 1; end--) {
+				uint32_t x = ids[0];
+				ids[0] = ids[end - 1];
+				ids[end - 1] = x;
+				ids_sift(t, ids, end - 1, 0);
+			}
 			return;
 		}
-		struct place x = o[k];	/* lo <= k <= hi: the scans stop at it */
+		uint32_t x = ids[k];	/* lo <= k <= hi: the scans stop at it */
 		int64_t i = lo, j = hi;
 		do {
-			while (select_before(&o[i], &x))
+			while (select_before(t, ids[i], x))
 				i++;
-			while (select_before(&x, &o[j]))
+			while (select_before(t, x, ids[j]))
 				j--;
 			if (i <= j) {
-				struct place tmp = o[i];
-				o[i++] = o[j];
-				o[j--] = tmp;
+				uint32_t tmp = ids[i];
+				ids[i++] = ids[j];
+				ids[j--] = tmp;
 			}
 		} while (i <= j);
 		if (j < (int64_t)k)
@@ -1004,39 +1117,74 @@ static void select_rank(sl_topk *t, uint32_t k)
 		if ((int64_t)k < i)
 			hi = j;
 	}
-	for (uint32_t i = 0; i < t->m; i++)
-		t->slots[o[i].slot].pos = i;
 }
 
-/* Turns an exact table of capacity m > mt into Space-Saving of capacity
- * mt, in its own memory: the mt largest counts are kept (ties broken by
- * slot number: select_rank, so one input gives one table), the floor is
- * the largest count dropped, the kept slots slide to 0..mt-1, the arena is
- * compacted, then block and arena shrink (a shrinking sl_realloc that
- * fails leaves the larger block, which still holds the layout). */
+/* The most counters a Space-Saving block of `bytes` holds (0: fewer than
+ * MIN_KEYS). */
+static uint32_t ss_fits(size_t bytes)
+{
+	size_t per = sizeof(struct slot) + sizeof(struct place) + sizeof(uint32_t) +
+		     sizeof(struct chunk) / PER_CHUNK;
+	size_t m = bytes > CHUNK_ALIGN ? (bytes - CHUNK_ALIGN) / per : 0;
+	if (m > MAX_KEYS)
+		m = MAX_KEYS;
+	while (m >= MIN_KEYS && block_size((uint32_t)m, true) > bytes)
+		m--;
+	return m >= MIN_KEYS ? (uint32_t)m : 0;
+}
+
+/* Turns an exact table of capacity m into Space-Saving of capacity mt <= m
+ * (fewer when the budget refuses the larger block Space-Saving's order
+ * needs: then as many as the block holds, at least 4/5 m), in its own
+ * memory: the mt largest counts are kept (ties broken by slot number:
+ * select_rank, so one input gives one table), the floor is the largest
+ * count dropped, the kept slots slide to 0..mt-1, the arena is compacted,
+ * then block and arena shrink (a shrinking sl_realloc that fails leaves the
+ * larger block, which still holds the layout). */
 static void shrink(sl_topk *t, uint32_t mt)
 {
-	uint32_t m = t->m, n = t->n, keep = n < mt ? n : mt;
+	uint32_t n = t->n;
 	uint64_t floor = 0;
-	to_order(t);
+	size_t nb = block_size(mt, true);
+	if (nb > t->block_bytes) {
+		/* the block grows first (its slots move to the new alignment;
+		 * the index is scratch from here on) */
+		size_t off_s = (size_t)((char *)t->slots - t->block);
+		char *blk = sl_realloc(t->budget, t->block, t->block_bytes, nb);
+		if (blk) {
+			t->block = blk;
+			t->block_bytes = nb;
+			struct slot *old = (struct slot *)(void *)(blk + off_s);
+			point(t, t->m, false);
+			memmove(t->slots, old, (size_t)n * sizeof *old);
+		} else {
+			uint32_t fit = ss_fits(t->block_bytes);
+			if (fit < mt)	/* >= 4/5 m >= MIN_KEYS (exact_order) */
+				mt = fit;
+			nb = block_size(mt, true);
+		}
+	}
+	uint32_t keep = n < mt ? n : mt;
 	if (n > mt) {
-		/* the mt largest counts (free counters count 0, so they go
-		 * first), ties broken by slot: a selection, not a sort */
-		select_rank(t, m - mt);
-		for (uint32_t i = 0; i < m - mt; i++)
-			if (t->order[i].count > floor)
-				floor = t->order[i].count;
-		for (uint32_t i = m - mt; i < m; i++)
-			t->slots[t->order[i].slot].mark = 1;
+		/* the mt largest counts, ties broken by slot: a selection,
+		 * not a sort, on slot numbers written over the index (4 bytes
+		 * a counter, of at least 64 / PER_CHUNK), rebuilt below */
+		uint32_t *ids = (uint32_t *)(void *)t->index;
+		for (uint32_t i = 0; i < n; i++)
+			ids[i] = i;
+		select_rank(t, ids, n, n - mt);
+		for (uint32_t i = 0; i < n - mt; i++)
+			if (t->slots[ids[i]].error > floor)
+				floor = t->slots[ids[i]].error;
+		for (uint32_t i = n - mt; i < n; i++)
+			t->slots[ids[i]].mark = 1;
 	} else {
 		for (uint32_t s = 0; s < n; s++)
 			t->slots[s].mark = 1;
 	}
 	for (uint32_t s = 0; s < n; s++) {
 		struct slot *sl = &t->slots[s];
-		if (sl->mark) {
-			sl->error = t->order[sl->pos].count;	/* parked */
-		} else {
+		if (!sl->mark) {
 			drop_key(t, sl);
 			sl->held = 0;
 			sl->stored = 0;
@@ -1060,19 +1208,18 @@ static void shrink(sl_topk *t, uint32_t mt)
 	cut_keys(t, keep, mt);
 	compact(t);
 
-	size_t pt = index_for(mt), nb = block_size(mt, pt);
 	size_t off_s = (size_t)((char *)t->slots - t->block);
-	char *blk = sl_realloc(t->budget, t->block, t->block_bytes, nb);
+	char *blk = nb < t->block_bytes ? sl_realloc(t->budget, t->block, t->block_bytes, nb) : NULL;
 	if (blk) {
 		t->block = blk;
 		t->block_bytes = nb;
 	}
 	struct slot *old = (struct slot *)(void *)(t->block + off_s);
 	t->n = keep;
-	point(t, mt, pt);
+	point(t, mt, true);
 	memmove(t->slots, old, (size_t)keep * sizeof *old);
-	rebuild(t);
-	to_order(t);	/* the parked counts */
+	rebuild(t);	/* exact still: the counts are in `error` */
+	to_order(t);
 	t->exact = false;
 	t->floor = floor;
 	build_order(t);
@@ -1086,10 +1233,13 @@ void sl_topk_degrade(sl_topk *t)
 		return;
 	/* Space-Saving at the capacity max_bytes buys when the budget still
 	 * has it (a table below it takes nobody's share); beyond it, the
-	 * excess goes back */
+	 * excess goes back. A table without order[] (see Memory) gets it
+	 * here, or if the budget refuses, keeps the counters its block can
+	 * hold with one */
 	if (t->m < t->m_max)
-		grow_to(t, t->m_max);
-	if (t->m > t->m_max || t->arena_size > t->arena_max) {
+		grow_to(t, t->m_max, true);
+	if (t->m > t->m_max || t->arena_size > t->arena_max ||
+	    (!t->order && !grow_to(t, t->m, true))) {
 		shrink(t, t->m < t->m_max ? t->m : t->m_max);
 		return;
 	}
@@ -1099,16 +1249,31 @@ void sl_topk_degrade(sl_topk *t)
 	settle_arena(t);
 }
 
-/* A new table: capacity m and an arena of `arena` bytes now; m_max and
- * arena_max are what max_bytes buys once full (see Memory). */
-static sl_topk *create(sl_budget *b, uint32_t m, size_t arena, uint32_t m_max, size_t arena_max)
+/* The most counters an exact table's block of `bytes` holds (see
+ * exact_order), at least 1. */
+static uint32_t exact_fits(size_t bytes)
+{
+	size_t per = PER_CHUNK * sizeof(struct slot) + sizeof(struct chunk);	/* a chunk's */
+	size_t m = bytes > CHUNK_ALIGN ? (bytes - CHUNK_ALIGN) / per * PER_CHUNK + PER_CHUNK : 1;
+	if (m > MAX_KEYS)
+		m = MAX_KEYS;
+	while (m > 1 && block_size((uint32_t)m, exact_order((uint32_t)m)) > bytes)
+		m--;
+	return (uint32_t)m;
+}
+
+/* A new table: capacity m (with order[] when `order`) and an arena of
+ * `arena` bytes now; m_max and arena_max are what max_bytes buys once full
+ * (see Memory); alone, it stays exact up to the keys that the block of
+ * m_max Space-Saving counters holds. */
+static sl_topk *create(sl_budget *b, uint32_t m, bool order, size_t arena, uint32_t m_max,
+		       size_t arena_max)
 {
 	sl_topk *t = sl_calloc(b, 1, sizeof *t);
 	if (!t)
 		return NULL;
-	size_t p = index_for(m);
 	t->budget = b;
-	t->block_bytes = block_size(m, p);
+	t->block_bytes = block_size(m, order);
 	t->block = sl_malloc(b, t->block_bytes);
 	t->arena = arena ? sl_malloc(b, arena) : NULL;
 	if (!t->block || (arena && !t->arena)) {
@@ -1118,10 +1283,13 @@ static sl_topk *create(sl_budget *b, uint32_t m, size_t arena, uint32_t m_max, s
 		return NULL;
 	}
 	t->arena_size = arena;
-	point(t, m, p);
+	point(t, m, order);
 	rebuild(t);
 	t->exact = true;
 	t->m_max = m_max;
+	t->m_exact_max = exact_fits(block_size(m_max, true));
+	if (t->m_exact_max < m_max)
+		t->m_exact_max = m_max;
 	t->arena_max = arena_max;
 	set_long_max(t);
 	return t;
@@ -1129,30 +1297,28 @@ static sl_topk *create(sl_budget *b, uint32_t m, size_t arena, uint32_t m_max, s
 
 sl_topk *sl_topk_new(sl_budget *b, size_t max_bytes)
 {
+	/* the most m with sizeof(struct) + block_size(m, true) + m (HDR +
+	 * KEY_ALLOWANCE) <= max_bytes: estimated from above, then stepped
+	 * down (a few steps: the estimate's only slack is a chunk's
+	 * rounding) */
 	size_t head = sizeof(struct sl_topk) + CHUNK_ALIGN;
-	size_t m = 0, p = 0;
-	for (size_t q = 2 * MIN_KEYS; q <= ((size_t)MAX_KEYS << 1); q *= 2) {
-		if (max_bytes <= head || (max_bytes - head) / 8 <= q)
-			break;
-		size_t k = (max_bytes - head - 8 * q) / PER_KEY;
-		if (k > q / 2)
-			k = q / 2;
-		if (k > m) {
-			m = k;
-			p = q;
-		}
-	}
+	size_t per = PER_CHUNK * PER_KEY + sizeof(struct chunk);	/* a chunk's counters */
+	size_t m = max_bytes > head ? (max_bytes - head) / per * PER_CHUNK + PER_CHUNK : 0;
+	if (m > MAX_KEYS)
+		m = MAX_KEYS;
+	while (m >= MIN_KEYS && sizeof(struct sl_topk) + block_size((uint32_t)m, true) +
+					m * (HDR + KEY_ALLOWANCE) > max_bytes)
+		m--;
 	if (m < MIN_KEYS)
 		return NULL;
-	size_t fixed = head + m * (sizeof(struct slot) + sizeof(struct place) +
-				   sizeof(uint32_t)) + 8 * p;
+	size_t fixed = sizeof(struct sl_topk) + block_size((uint32_t)m, true);
 	size_t arena = max_bytes - fixed;
 	size_t useful = m * (HDR + SL_TOPK_VALUE_MAX);
 	if (arena > useful)
 		arena = useful;
 	if (arena > UINT32_MAX / 2)
 		arena = UINT32_MAX / 2;
-	return create(b, m < FIRST_KEYS ? (uint32_t)m : FIRST_KEYS,
+	return create(b, m < FIRST_KEYS ? (uint32_t)m : FIRST_KEYS, true,
 		      arena < FIRST_ARENA ? arena : FIRST_ARENA, (uint32_t)m, arena);
 }
 
@@ -1169,7 +1335,7 @@ size_t sl_topk_bytes(const sl_topk *t)
 
 size_t sl_topk_excess(const sl_topk *t)
 {
-	size_t target = sizeof *t + block_size(t->m_max, index_for(t->m_max)) + t->arena_max;
+	size_t target = sizeof *t + block_size(t->m_max, true) + t->arena_max;
 	size_t bytes = sl_topk_bytes(t);
 	return t->exact && bytes > target ? bytes - target : 0;
 }
@@ -1239,7 +1405,7 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 
 void sl_topk_prefetch(const sl_topk *t, uint64_t hash)
 {
-	__builtin_prefetch(&t->index[(uint32_t)hash & t->mask]);
+	__builtin_prefetch(&t->index[home(t, hash)]);
 }
 
 /* The slot the first lane of hash's home chunk with hash's tag names, or
@@ -1247,7 +1413,7 @@ void sl_topk_prefetch(const sl_topk *t, uint64_t hash)
  * prefetch. Reads the home chunk. */
 static inline const struct slot *likely_slot(const sl_topk *t, uint64_t hash)
 {
-	const struct chunk *ch = &t->index[(uint32_t)hash & t->mask];
+	const struct chunk *ch = &t->index[home(t, hash)];
 	unsigned m = lanes(ch, tag_of(hash));
 	return m ? &t->slots[ch->slot[__builtin_ctz(m)]] : NULL;
 }
@@ -1279,26 +1445,25 @@ void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 		return;
 	t->total += w;
 	uint32_t len32 = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-	uint32_t c = (uint32_t)hash & t->mask, tag = tag_of(hash);
-	for (;;) {
-		const struct chunk *ch = &t->index[c];
-		for (unsigned m = lanes(ch, tag); m; m &= m - 1) {
-			uint32_t s = ch->slot[__builtin_ctz(m)];
-			struct slot *sl = &t->slots[s];
-			if (sl->hash == hash && sl->len == len32 &&
-			    same_bytes(key_at(t, sl), key, sl->stored)) {
-				if (t->exact)
-					sl->error += w;	/* the count */
-				else
-					bump(t, s, w);
-				return;
-			}
-		}
-		if (!ch->over)
-			break;
-		c = (c + 1) & t->mask;
+	const struct chunk *ch = &t->index[home(t, hash)];
+	struct slot *sl;
+	for (unsigned m = lanes(ch, tag_of(hash)); m; m &= m - 1) {
+		sl = &t->slots[ch->slot[__builtin_ctz(m)]];
+		if (sl->hash == hash && sl->len == len32 &&
+		    same_bytes(key_at(t, sl), key, sl->stored))
+			goto hit;
 	}
-	add_new(t, key, len, len32, hash, w);
+	/* past the home chunk (rarely): out of line, so that the common
+	 * path keeps its values in registers */
+	if (!ch->over || !(sl = find_far(t, key, len, len32, hash))) {
+		add_new(t, key, len, len32, hash, w);
+		return;
+	}
+hit:
+	if (t->exact)
+		sl->error += w;	/* the count */
+	else
+		bump(t, (uint32_t)(sl - t->slots), w);
 }
 
 /* ---- merge ---- */
@@ -1336,12 +1501,21 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		}
 		return SL_OK;
 	}
-	if (dst != src && dst->exact) {
+	if (dst == src && dst->exact) {	/* every count doubles */
+		for (uint32_t s = 0; s < dst->n; s++)
+			dst->slots[s].error *= 2;	/* the count */
+		dst->total *= 2;
+		return SL_OK;
+	}
+	if (dst->exact) {
 		/* Space-Saving from here on: take the capacity max_bytes buys
 		 * first, if the budget allows, rather than stay at the size
-		 * the exact keys needed */
+		 * the exact keys needed; order[] at least (else degrade, which
+		 * makes room for it) */
 		if (dst->m < dst->m_max)
-			grow_to(dst, dst->m_max);
+			grow_to(dst, dst->m_max, true);
+		if (!dst->order && !grow_to(dst, dst->m, true))
+			sl_topk_degrade(dst);
 		if (dst->arena_size < dst->arena_max)
 			grow_arena(dst, dst->arena_max);
 	}
@@ -1351,8 +1525,7 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 	bool was_exact = dst->exact, exact = dst->exact && src->exact, lost = false;
 	uint64_t dropped = 0;
 	/* counts where Space-Saving keeps them; stores are Space-Saving's
-	 * (cut to fit). Only dst == src can be exact here: it goes back
-	 * below. */
+	 * (cut to fit) */
 	if (was_exact)
 		to_order(dst);
 	dst->exact = false;
@@ -1526,7 +1699,8 @@ uint64_t sl_topk_total(const sl_topk *t)
 
 size_t sl_topk_capacity(const sl_topk *t)
 {
-	return t->exact && t->m < t->m_max ? t->m_max : t->m;
+	uint32_t cap = t->relieve ? t->m_max : t->m_exact_max;	/* exact, alone: more */
+	return t->exact && t->m < cap ? cap : t->m;
 }
 
 bool sl_topk_is_exact(const sl_topk *t)
@@ -1574,11 +1748,10 @@ void sl_topk_encode(const sl_topk *t, sl_wire_writer *w)
 	sl_wire_u32(w, k);
 	for (uint32_t i = 0; i < k; i++) {
 		/* exact: slot i (held slots are 0..n-1); else position i */
-		const struct place *p = t->exact ? &t->order[t->slots[i].pos] : &t->order[i];
-		const struct slot *s = &t->slots[p->slot];
+		const struct slot *s = &t->slots[t->exact ? i : t->order[i].slot];
 		sl_wire_u8(w, s->held);
 		if (!s->held) {
-			sl_wire_u64(w, p->count);
+			sl_wire_u64(w, t->order[i].count);
 			continue;
 		}
 		sl_wire_u64(w, s->hash);
@@ -1723,12 +1896,12 @@ static sl_status fill_table(sl_topk *t, const table_head *h, const char **why)
 }
 
 /* A table of capacity m whose arena holds key_bytes of long keys whole. */
-static sl_topk *new_table(sl_budget *b, uint32_t m, size_t key_bytes)
+static sl_topk *new_table(sl_budget *b, uint32_t m, size_t key_bytes, bool exact)
 {
 	size_t arena = arena_for(m, key_bytes);
 	if (arena > UINT32_MAX / 2)
 		return NULL;
-	return create(b, m, arena, m, arena);
+	return create(b, m, !exact || exact_order(m), arena, m, arena);
 }
 
 /* Grows the empty exact table dst (best effort) to capacity m with an
@@ -1736,9 +1909,10 @@ static sl_topk *new_table(sl_budget *b, uint32_t m, size_t key_bytes)
  * as arena_for); whether it then has them. */
 static bool fit_empty(sl_topk *dst, uint32_t m, size_t key_bytes, bool exact)
 {
-	uint32_t cap = dst->relieve ? MAX_KEYS : dst->m_max;
-	if (m > dst->m && m <= cap)
-		grow_to(dst, m);
+	uint32_t cap = dst->relieve ? MAX_KEYS : exact ? dst->m_exact_max : dst->m_max;
+	/* Space-Saving: with order[], at capacity m exactly */
+	if ((m > dst->m || (!exact && m == dst->m && !dst->order)) && m <= cap)
+		grow_to(dst, m, !exact || exact_order(m));
 	if (exact) {
 		size_t need = key_bytes + (size_t)m * HDR;
 		if (need > dst->arena_size)
@@ -1756,7 +1930,7 @@ static bool fit_empty(sl_topk *dst, uint32_t m, size_t key_bytes, bool exact)
 		dst->arena = p;
 		dst->arena_size = a;
 	}
-	return m <= dst->m;
+	return m <= dst->m && dst->order;
 }
 
 sl_status sl_topk_load(sl_topk *dst, sl_wire_reader *r, const char **why)
@@ -1777,7 +1951,7 @@ sl_status sl_topk_load(sl_topk *dst, sl_wire_reader *r, const char **why)
 		return st;
 	}
 	uint32_t m = h.exact ? (h.n > MIN_KEYS ? h.n : MIN_KEYS) : h.m;
-	sl_topk *tmp = new_table(dst->budget, m, h.key_bytes);
+	sl_topk *tmp = new_table(dst->budget, m, h.key_bytes, h.exact);
 	if (!tmp) {
 		*why = "top list does not fit the memory budget";
 		return SL_ENOMEM;
