@@ -913,6 +913,7 @@ typedef struct {
  *   ~           the text is a PCRE2 pattern found in the field (compiled
  *               once per report, JIT where available; (?i) for no case)
  *   in          the field equals one of the comma-separated values
+ *               (in GET,HEAD or in (GET,HEAD))
  * A record that lacks a number (no request time) meets no comparison on
  * it, and so meets its negation.
  */

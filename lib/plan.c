@@ -383,7 +383,8 @@ sl_status sl_filter_parse(const char *expr, sl_filter *f, size_t *err_pos, const
 		p++;
 	pos = (size_t)(p - expr);
 	size_t vl = strlen(p);
-	if (vl >= 2 && (p[0] == '\'' || p[0] == '"') && p[vl - 1] == p[0]) {
+	if (vl >= 2 && (((p[0] == '\'' || p[0] == '"') && p[vl - 1] == p[0]) ||
+			(f->cmp == SL_CMP_IN && p[0] == '(' && p[vl - 1] == ')'))) {
 		p++;
 		vl -= 2;
 	}

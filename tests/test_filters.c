@@ -204,6 +204,7 @@ static void filters_match_naive(void **state)
 		{"--where 'path^=/api/'", p_api},
 		{"--where \"user_agent~(?i)bot\"", p_bot},
 		{"--where 'method in GET,HEAD'", p_get_head},
+		{"--where 'method in (GET,HEAD)'", p_get_head},
 		{"--where 'not status=404'", p_not_404},
 		{NULL, p_range},
 		{NULL, p_all_at_once},
