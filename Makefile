@@ -17,7 +17,10 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 OPT     ?= -O2 -g
-PKGS    := libzstd zlib libxxhash liblz4 libpcre2-8
+PKGS    := libzstd zlib libxxhash liblz4
+# PCRE2 (--where ~): only its header at build time; lib/regex.c loads the
+# library when a pattern is used, so that runs without one do not map it.
+PCRE2_CFLAGS := $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith \
            -Wmissing-prototypes -Wvla -Wformat=2
 CSTD    := -std=c11 -D_GNU_SOURCE
@@ -26,7 +29,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-ALL_CFLAGS  = $(CSTD) $(OPT) $(WARN) $(SAN_FLAGS) -Iinclude -Ilib $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS  = $(CSTD) $(OPT) $(WARN) $(SAN_FLAGS) -Iinclude -Ilib $(PKG_CFLAGS) $(PCRE2_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 

@@ -13,13 +13,13 @@
  * and the line report of `-f lines`.
  */
 #include "sluice.h"
+#include "regex.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+
 
 /* Default weights in the budget (see lib/report.c, "Memory plan"). */
 #define SHARE_DISTINCT 9
@@ -283,52 +283,6 @@ static bool parse_number(const char *s, double *v)
 	return *end == 0;
 }
 
-/* A bump allocator over a stack buffer, for checking a pattern without a
- * budget: a pattern of at most 255 bytes compiles in far less. */
-typedef struct {
-	unsigned char *buf;
-	size_t cap, used;
-} arena;
-
-static void *arena_alloc(size_t n, void *ud)
-{
-	arena *a = ud;
-	n = (n + 15) & ~(size_t)15;
-	if (n > a->cap - a->used)
-		return NULL;
-	void *p = a->buf + a->used;
-	a->used += n;
-	return p;
-}
-
-static void arena_free(void *p, void *ud)
-{
-	(void)p;
-	(void)ud;
-}
-
-/* NULL if PCRE2 compiles pattern, else why (static text) with *at the
- * offset PCRE2 names. */
-static const char *check_pattern(const char *pattern, size_t *at)
-{
-	_Alignas(16) unsigned char buf[32 * 1024];
-	arena a = {buf, sizeof buf, 0};
-	pcre2_general_context *gc = pcre2_general_context_create(arena_alloc, arena_free, &a);
-	pcre2_compile_context *cc = gc ? pcre2_compile_context_create(gc) : NULL;
-	*at = 0;
-	if (!cc)
-		return "pattern: no memory to check it";
-	int err;
-	PCRE2_SIZE off;
-	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &err, &off, cc);
-	if (code)
-		return NULL;
-	*at = off;
-	if (err == PCRE2_ERROR_NOMEMORY || err == PCRE2_ERROR_HEAP_FAILED)
-		return "pattern too complex";
-	return "not a valid PCRE2 pattern";
-}
-
 sl_status sl_filter_parse(const char *expr, sl_filter *f, size_t *err_pos, const char **why)
 {
 	memset(f, 0, sizeof *f);
@@ -412,10 +366,10 @@ sl_status sl_filter_parse(const char *expr, sl_filter *f, size_t *err_pos, const
 	if (f->cmp == SL_CMP_IN && vl == 0)
 		FAIL(pos, "a list of values: in GET,HEAD");
 	if (f->cmp == SL_CMP_REGEX) {
-		size_t at;
-		const char *err = check_pattern(f->text, &at);
-		if (err)
-			FAIL(pos + at, err);
+		size_t at = 0;
+		const char *err = NULL;
+		if (sl_regex_check(f->text, &at, &err) != SL_OK)
+			FAIL(pos + at, err ? err : "pattern refused");
 	}
 #undef FAIL
 	return SL_OK;

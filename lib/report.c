@@ -58,11 +58,11 @@
  * Order: new -> (begin_input -> feed*)* -> [finish_exact] -> merge* -> free.
  */
 #include "report.h"
+#include "regex.h"
 
 #include <math.h>
 #include <string.h>
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+
 /* XXH3-64 inlined, so that each field's call site has its own copy of the
  * length dispatch (its branches then predict well: a field's lengths vary
  * little). key_hash(p, n) == sl_hash(p, n), which the sketches require. */
@@ -1643,45 +1643,13 @@ static void record(sl_report *r, const struct keyed *k)
  *
  * The plan's filters (--where) and time range decide which parsed records
  * the report counts; the others count as `filtered`. A pattern (~) is
- * compiled once per report with PCRE2 (JIT where the platform has it),
- * its compiled code and match data allocated through the report's budget
- * (each block carries its size, which sl_free needs; the JIT's executable
- * memory is PCRE2's own, outside the budget).
+ * compiled once per report (lib/regex.c: PCRE2, JIT where available,
+ * through the report's budget).
  */
-struct sl_report_regex {
-	pcre2_general_context *gc;
-	pcre2_code *code;
-	pcre2_match_data *md;
-};
-
-/* PCRE2's allocator: the report's budget, each block prefixed by its size. */
-static void *re_alloc(size_t n, void *ud)
-{
-	size_t *p = sl_malloc(ud, n + sizeof(size_t) * 2);
-	if (!p)
-		return NULL;
-	p[0] = n + sizeof(size_t) * 2;
-	return p + 2;
-}
-
-static void re_free(void *q, void *ud)
-{
-	if (!q)
-		return;
-	size_t *p = (size_t *)q - 2;
-	sl_free(ud, p, p[0]);
-}
-
 static void free_regex(sl_report *r)
 {
 	for (int i = 0; i < SL_FILTER_MAX; i++) {
-		struct sl_report_regex *x = r->regex[i];
-		if (!x)
-			continue;
-		pcre2_match_data_free(x->md);
-		pcre2_code_free(x->code);
-		pcre2_general_context_free(x->gc);
-		sl_free(r->budget, x, sizeof *x);
+		sl_regex_free(r->regex[i]);
 		r->regex[i] = NULL;
 	}
 }
@@ -1693,26 +1661,9 @@ static sl_status compile_regex(sl_report *r)
 		const sl_filter *f = &r->plan.filter[i];
 		if (f->cmp != SL_CMP_REGEX)
 			continue;
-		struct sl_report_regex *x = sl_calloc(r->budget, 1, sizeof *x);
-		if (!x)
-			return SL_ENOMEM;
-		r->regex[i] = x;
-		x->gc = pcre2_general_context_create(re_alloc, re_free, r->budget);
-		if (!x->gc)
-			return SL_ENOMEM;
-		pcre2_compile_context *cc = pcre2_compile_context_create(x->gc);
-		if (!cc)
-			return SL_ENOMEM;
-		int err;
-		PCRE2_SIZE at;
-		x->code = pcre2_compile((PCRE2_SPTR)f->text, PCRE2_ZERO_TERMINATED, 0, &err, &at, cc);
-		pcre2_compile_context_free(cc);
-		if (!x->code)
-			return err == PCRE2_ERROR_NOMEMORY ? SL_ENOMEM : SL_EINVAL;
-		pcre2_jit_compile(x->code, PCRE2_JIT_COMPLETE); /* where available */
-		x->md = pcre2_match_data_create_from_pattern(x->code, x->gc);
-		if (!x->md)
-			return SL_ENOMEM;
+		sl_status st = sl_regex_new(&r->regex[i], r->budget, f->text, NULL, NULL);
+		if (st != SL_OK)
+			return st;
 	}
 	return SL_OK;
 }
@@ -1751,11 +1702,8 @@ static bool filter_meets(const sl_report *r, uint32_t i, const sl_record *rec)
 		size_t n = strlen(f->text);
 		return s->len >= n && memcmp(s->p, f->text, n) == 0;
 	}
-	case SL_CMP_REGEX: {
-		const struct sl_report_regex *x = r->regex[i];
-		return pcre2_match(x->code, (PCRE2_SPTR)(s->p ? s->p : ""), s->len, 0, 0, x->md,
-				   NULL) >= 0;
-	}
+	case SL_CMP_REGEX:
+		return sl_regex_match(r->regex[i], s->p, s->len);
 	default: { /* SL_CMP_IN: one of the comma-separated values */
 		const char *t = f->text;
 		for (;;) {

@@ -60,7 +60,7 @@ struct sl_report {
 	struct sl_report_op *keyops, *figops;
 	/* the plan's filters with a pattern (~), compiled (lib/report.c,
 	 * "filters"); NULL entries for the others */
-	struct sl_report_regex *regex[SL_FILTER_MAX];
+	struct sl_regex *regex[SL_FILTER_MAX];
 	bool filtering;		/* the plan has filters or a time range */
 	/* the default access-log plan, which has a path of its own (lib/
 	 * report.c, "the default plan's path") */
