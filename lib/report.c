@@ -1444,6 +1444,21 @@ static int32_t time_offset(sl_str t)
  */
 enum { K_IPS, K_VISITORS, K_URL, K_PATH, K_IP, K_REF, K_UA, K_404 };
 
+/* A record at time t in the series: per hour, and per minute until the
+ * span reaches six hours (the minutes are then dropped). */
+static inline void add_series(sl_report *r, int64_t t)
+{
+	sl_series_add(r->per_hour, t, 1);
+	if (r->per_minute) {
+		if (r->last_time - r->first_time >= SIX_HOURS) {
+			sl_series_free(r->per_minute);
+			r->per_minute = NULL;
+		} else {
+			sl_series_add(r->per_minute, t, 1);
+		}
+	}
+}
+
 /* Caches the default plan's sketches (after they are made). */
 static void cache_default(sl_report *r)
 {
@@ -1536,15 +1551,7 @@ static void record_default(sl_report *r, const struct keyed *k)
 	struct sl_report_item *q = x->response_bytes;
 	add_quant(r, q->quant_tag, q->q, (double)rec->bytes);
 	sl_moments_add(&q->m, (double)rec->bytes);
-	sl_series_add(r->per_hour, rec->time, 1);
-	if (r->per_minute) {
-		if (r->last_time - r->first_time >= SIX_HOURS) {
-			sl_series_free(r->per_minute);
-			r->per_minute = NULL;
-		} else {
-			sl_series_add(r->per_minute, rec->time, 1);
-		}
-	}
+	add_series(r, rec->time);
 	sl_distinct_add_hash(x->ips, k->key[K_IPS]);
 	if (k->on & 1)
 		sl_distinct_add_hash(x->visitors, k->key[K_VISITORS]);
@@ -1580,15 +1587,7 @@ static void figures(sl_report *r, const sl_record *rec)
 			sl_moments_add(&it->m, v);
 			break;
 		default: /* OP_SERIES */
-			sl_series_add(r->per_hour, rec->time, 1);
-			if (r->per_minute) {
-				if (r->last_time - r->first_time >= SIX_HOURS) {
-					sl_series_free(r->per_minute);
-					r->per_minute = NULL;
-				} else {
-					sl_series_add(r->per_minute, rec->time, 1);
-				}
-			}
+			add_series(r, rec->time);
 			break;
 		}
 	}
