@@ -718,7 +718,9 @@ sl_format sl_access_guess(const char *buf, size_t len);
  *
  * Memory: the unfinished line at the end of a push (the tail, at most
  * max_line bytes) is copied into storage from the framer's budget, grown as
- * needed up to max_line + 1 bytes (sl_framer_reserve takes it up front). A
+ * needed up to max_line + 1 bytes (sl_framer_reserve takes it up front;
+ * with a budget of 0 bytes a framer gives the complete lines of a push and
+ * then SL_ENOMEM, having kept nothing). A
  * frame's bytes lie in the pushed buffer, or in that storage when the line
  * was begun by an earlier push. A push may offer `headroom`: bytes just
  * before buf that the framer may overwrite; a runs framer then copies the

@@ -45,12 +45,14 @@
  *            budget).
  *   reader   stdin, pipes, compressed and small files: the calling thread
  *            reads and decompresses, fills a pool buffer whole (so blocks
- *            are cut at the same places however a pipe delivers its bytes),
- *            cuts it at its last newline, counts the lines (for sample line
- *            numbers) and hands block k to worker k % jobs through that
- *            worker's queue: where a block ends and who reads it depend on
- *            the bytes only. With one job there is no queue: blocks are fed
- *            directly.
+ *            are cut at the same places however a pipe delivers its bytes)
+ *            after the line the last buffer ended in, pushes it into the
+ *            framer (lib/framer.c), which numbers the lines and gives
+ *            runs of whole lines (one per buffer, or more around an
+ *            oversized line), and hands run k to worker k % jobs through
+ *            that worker's queue: where a block ends and who reads it
+ *            depend on the bytes only. With one job there is no queue:
+ *            runs are fed directly.
  *
  * Determinism: besides the fixed assignments above, the merge happens after
  * every thread has ended, and the peak the report states (run_peak) is the
@@ -63,7 +65,8 @@
  *
  *     buffers   (jobs + 1) buffers (jobs when every input will be read in
  *               ranges: no queue; 1 with one job) of max(2 * SL_LINE_MAX,
- *               budget / 8 / buffers, capped at 1 MiB) bytes
+ *               budget / 8 / buffers, capped at 1 MiB) bytes, the framers
+ *               included (see Lines below)
  *     decoders  the reserve: what the hungriest input's decoder takes, found
  *               before planning by opening each named file and reading a
  *               little (probe_inputs; gzip ~105 KiB, zstd ~2.3 MiB at the
@@ -81,9 +84,15 @@
  * note); a budget too small for even one is refused before any input is
  * read.
  *
- * A buffer holds at least two maximal lines, so a line of up to SL_LINE_MAX
- * bytes is always complete in it; a line that fills a whole buffer without a
- * newline is skipped to its end and counted oversized.
+ * Lines: every input is framed by a framer (one per worker; worker 0's
+ * also serves the reader) with max_line SL_LINE_MAX: a longer line is
+ * skipped and counted oversized there, once, and keeps its number. A
+ * framer keeps the line a buffer ends in (up to SL_LINE_MAX bytes) in
+ * FRAMER_BYTES of storage; the framers and their storage are carved from
+ * the buffers' part of the split above (allocate()), so a buffer reads a
+ * little less than planned and the reports' shares are untouched. A buffer
+ * still holds more than SL_LINE_MAX bytes besides the line carried into
+ * it, so every read makes progress.
  *
  * Threads: the calling thread plans, reads (reader mode) and merges;
  * workers only feed their own report (and, in ranges, read their chunks).
@@ -933,17 +942,20 @@ static int parsed_lines(sl_format fmt, const char *head, size_t len)
 {
 	sl_time_cache tc;
 	memset(&tc, 0, sizeof tc);
+	/* a framer without storage (a budget of 0 bytes) gives the complete
+	 * lines and stops at the unfinished one (SL_ENOMEM) */
+	sl_budget none;
+	sl_budget_init(&none, 0);
+	sl_framer f;
+	sl_framer_init(&f, &none, SL_FRAMER_LINES, SL_LINE_MAX);
+	sl_framer_push(&f, head, len, 0);
+	sl_frame fr;
 	int n = 0;
-	for (int k = 0; k < 32 && len; k++) {
-		const char *nl = memchr(head, '\n', len);
-		if (!nl)
-			break;
-		size_t l = (size_t)(nl - head);
+	for (int k = 0; k < 32 && sl_framer_next(&f, &fr) == SL_OK && fr.lines; k++) {
+		size_t l = fr.len;
 		sl_access_rec rec;
-		n += sl_access_parse(fmt, head, l && head[l - 1] == '\r' ? l - 1 : l, &rec, &tc) ==
-		     SL_OK;
-		len -= l + 1;
-		head += l + 1;
+		n += sl_access_parse(fmt, fr.data, l && fr.data[l - 1] == '\r' ? l - 1 : l, &rec,
+				     &tc) == SL_OK;
 	}
 	return n;
 }
