@@ -736,10 +736,10 @@ typedef enum { SL_FRAMER_LINES, SL_FRAMER_RUNS } sl_framer_kind;
 
 /* What sl_framer_next gives. */
 typedef struct {
-	const char *data;	/* the frame's bytes (see sl_framer_kind), in
-				 * the push (or its headroom) or in the framer's
-				 * storage: valid until the next call on the
-				 * framer */
+	const char *data;	/* the frame's bytes (see sl_framer_kind): in
+				 * the push or its headroom (valid while the
+				 * caller keeps those bytes), or in the framer's
+				 * storage (valid until the next call on f) */
 	size_t len;
 	uint64_t first;		/* the number of data's first line */
 	uint64_t lines;		/* lines in data: 1 for a lines framer, 0 for a

@@ -338,7 +338,7 @@ bool sl_framer_done(const sl_framer *f)
 
 void sl_framer_free(sl_framer *f)
 {
-	if (!f)
+	if (!f || !f->tail)
 		return;
 	sl_free(f->budget, f->tail, f->tail_cap);
 	f->tail = NULL;
