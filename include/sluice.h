@@ -734,16 +734,19 @@ sl_format sl_access_guess(const char *buf, size_t len);
  */
 typedef enum { SL_FRAMER_LINES, SL_FRAMER_RUNS } sl_framer_kind;
 
-/* What sl_framer_next gives. */
+/* What sl_framer_next gives: a frame has data (lines) or skipped lines, or
+ * both; neither (data NULL, skipped 0) means the push is used up. */
 typedef struct {
 	const char *data;	/* the frame's bytes (see sl_framer_kind): in
 				 * the push or its headroom (valid while the
 				 * caller keeps those bytes), or in the framer's
 				 * storage (valid until the next call on f) */
 	size_t len;
-	uint64_t first;		/* the number of data's first line */
+	uint64_t first;		/* the number of data's first line (0 when
+				 * unnumbered) */
 	uint64_t lines;		/* lines in data: 1 for a lines framer, 0 for a
-				 * frame that only reports skipped lines */
+				 * frame that only reports skipped lines (and
+				 * for every frame when unnumbered) */
 	uint64_t skipped;	/* oversized lines skipped just before data:
 				 * numbered first - skipped .. first - 1 */
 } sl_frame;
@@ -766,7 +769,14 @@ typedef struct {
 	uint64_t unreported;	/* skipped lines no frame has reported yet */
 	int state;
 	bool ended;
+	bool numbered;
 } sl_framer;
+
+/* lines_before for sl_framer_begin: frames are not numbered (first, lines
+ * and the position stay 0), which spares a runs framer counting the lines
+ * of each run, for a consumer that numbers lines itself. Skipped lines are
+ * still reported in order. */
+#define SL_FRAMER_UNNUMBERED UINT64_MAX
 
 /* Initializes f to frame lines of at most max_line bytes (1 .. SIZE_MAX / 2)
  * with storage from b (kept by f; b must outlive it). Allocates nothing.
@@ -781,7 +791,8 @@ sl_status sl_framer_reserve(sl_framer *f, size_t bytes);
 /*
  * Starts an input (any tail or skip state of the previous one is dropped;
  * the storage is kept). lines_before: the number the first line gets, minus
- * one (a resumed input goes on with its numbering). mid_line: the input
+ * one (a resumed input goes on with its numbering), or SL_FRAMER_UNNUMBERED
+ * (see there). mid_line: the input
  * starts inside a line (a byte range of a file): its bytes up to and
  * including the first '\n' are not a line, neither framed nor counted. stop:
  * lines whose first byte lies at or past this offset from the start are
@@ -800,8 +811,8 @@ void sl_framer_begin(sl_framer *f, uint64_t lines_before, bool mid_line, uint64_
 sl_status sl_framer_push(sl_framer *f, const char *buf, size_t len, size_t headroom);
 
 /*
- * The next frame. SL_OK with out->lines + out->skipped > 0: a frame. SL_OK
- * with both 0: the push is used up (push more, or end the input); after
+ * The next frame. SL_OK with out->data or out->skipped set: a frame. SL_OK
+ * with neither: the push is used up (push more, or end the input); after
  * sl_framer_end, the input is done. SL_ENOMEM: the tail storage could not
  * grow for a line of up to max_line bytes; nothing was consumed, so a call
  * after memory was freed goes on where this one stopped.

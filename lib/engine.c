@@ -606,15 +606,18 @@ static sl_status fill(sl_input *src, char *buf, size_t cap, size_t *got, int *er
 /*
  * Hands the frames the framer has (of the current push, or of the input's
  * end) to the workers. cur: the pool buffer pushed (NULL at the end), end:
- * the end of the bytes pushed. With one job a frame is fed directly, and
- * skipped lines are counted in place, so the report numbers the lines as
- * the framer does. With workers, frame k goes to worker k % jobs through
- * its queue as a block of cur (one more user of it), or of a buffer of its
- * own when it lies in the framer's storage (an input's last line without
- * '\n'); skipped lines are counted in worker 0 at the end. Returns 0, or
- * -1 on a fatal error.
+ * the end of the bytes pushed; *lines: the lines of this input handed out
+ * so far. With one job the framer does not number (SL_FRAMER_UNNUMBERED,
+ * no count of each run): frames are fed directly and skipped lines counted
+ * in place, in order, so the report numbers the lines. With workers, frame
+ * k goes to worker k % jobs through its queue, numbered by the framer, as a
+ * block of cur (one more user of it), or of a buffer of its own when it
+ * lies in the framer's storage (an input's last line without '\n');
+ * skipped lines are counted in worker 0 at the end. Returns 0, or -1 on a
+ * fatal error.
  */
-static int hand_out(run_t *r, sl_framer *f, uint32_t id, char *cur, const char *end)
+static int hand_out(run_t *r, sl_framer *f, uint32_t id, char *cur, const char *end,
+		    uint64_t *lines)
 {
 	sl_report *rep0 = r->workers[0].report;
 	for (;;) {
@@ -624,17 +627,16 @@ static int hand_out(run_t *r, sl_framer *f, uint32_t id, char *cur, const char *
 			fail(r, st, "cannot keep a line: %s", sl_strerror(st));
 			return -1;
 		}
-		if (fr.lines + fr.skipped == 0)
+		if (!fr.data && !fr.skipped)
 			return 0;
 		if (fr.skipped) {
-			if (r->jobs == 1 && rep0) {
-				sl_report_set_position(rep0, id, fr.first - 1 - fr.skipped);
+			if (r->jobs == 1 && rep0)
 				sl_report_add_oversized(rep0, fr.skipped);
-			} else {
+			else
 				r->reader_oversized += fr.skipped;
-			}
+			*lines += fr.skipped;
 		}
-		if (!fr.lines)
+		if (!fr.data)
 			continue;
 		bool in_cur = cur && fr.data >= cur && fr.data < end;
 		if (!r->workers[r->jobs - 1].report) {
@@ -642,10 +644,12 @@ static int hand_out(run_t *r, sl_framer *f, uint32_t id, char *cur, const char *
 			if (ensure_reports(r, fr.data, in_cur ? (size_t)(end - fr.data) : fr.len) < 0)
 				return -1;
 			rep0 = r->workers[0].report;
+			if (r->jobs == 1)
+				sl_report_set_position(rep0, id, *lines);
 		}
 		if (r->jobs == 1) {
-			sl_report_set_position(rep0, id, fr.first - 1);
 			sl_report_feed(rep0, fr.data, fr.len);
+			*lines = sl_report_position(rep0);
 			continue;
 		}
 		char *buf = cur;
@@ -657,6 +661,7 @@ static int hand_out(run_t *r, sl_framer *f, uint32_t id, char *cur, const char *
 		}
 		block_t b = {buf, in_cur ? (size_t)(fr.data - cur) : 0, fr.len, id, fr.first - 1};
 		push_block(r, &r->workers[r->blocks++ % (uint64_t)r->jobs], b);
+		*lines = fr.first - 1 + fr.lines;
 	}
 }
 
@@ -675,7 +680,10 @@ static int read_sequential(run_t *r, input_t *in, uint32_t id, sl_input *src, tr
 	bool queue = r->jobs > 1;
 	int err = 0;
 	sl_status pending = SL_OK;
-	sl_framer_begin(f, t->skip_lines, false, UINT64_MAX);
+	uint64_t lines = t->skip_lines; /* lines of this input handed out so far */
+	sl_framer_begin(f, queue ? t->skip_lines : SL_FRAMER_UNNUMBERED, false, UINT64_MAX);
+	if (!queue && r->workers[0].report)
+		sl_report_set_position(r->workers[0].report, id, lines);
 	for (;;) {
 		if (canceled(r))
 			break;
@@ -699,7 +707,7 @@ static int read_sequential(run_t *r, input_t *in, uint32_t id, sl_input *src, tr
 		int rc = 0;
 		if (got > drop) {
 			sl_framer_push(f, cur + head + drop, got - drop, queue ? head + drop : 0);
-			rc = hand_out(r, f, id, cur, cur + head + got);
+			rc = hand_out(r, f, id, cur, cur + head + got, &lines);
 		}
 		if (queue)
 			give_buffer(r, cur);
@@ -715,10 +723,10 @@ static int read_sequential(run_t *r, input_t *in, uint32_t id, sl_input *src, tr
 		t->unfed = sl_framer_pending(f); /* the writer may not have finished it */
 	} else if (!in->error) {
 		sl_framer_end(f); /* a last line without '\n' */
-		if (hand_out(r, f, id, NULL, NULL) < 0)
+		if (hand_out(r, f, id, NULL, NULL, &lines) < 0)
 			return -1;
 	}
-	t->lines = sl_framer_position(f);
+	t->lines = lines;
 	return 0;
 }
 
@@ -756,7 +764,8 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 	uint64_t lines0 = w->report->lines;
 	sl_report_begin_input(w->report, CHUNK_ID + chunk);
 	sl_framer *f = &r->framers[w->index];
-	sl_framer_begin(f, 0, w->start > 0, w->end - from);
+	/* the report numbers the chunk's lines: the framer need not */
+	sl_framer_begin(f, SL_FRAMER_UNNUMBERED, w->start > 0, w->end - from);
 	uint64_t pos = from, credited = 0; /* read up to; bytes of the chunk counted */
 	bool more = true;
 	while (more && !sl_framer_done(f) && !atomic_load(&r->stop)) {
@@ -775,9 +784,9 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 			sl_framer_end(f); /* a last line without newline */
 		more = got > 0;
 		sl_frame fr;
-		while ((st = sl_framer_next(f, &fr)) == SL_OK && fr.lines + fr.skipped) {
+		while ((st = sl_framer_next(f, &fr)) == SL_OK && (fr.data || fr.skipped)) {
 			sl_report_add_oversized(w->report, fr.skipped);
-			if (fr.lines)
+			if (fr.data)
 				sl_report_feed(w->report, fr.data, fr.len);
 		}
 		if (st != SL_OK) { /* cannot happen: the storage is all reserved */
@@ -951,7 +960,7 @@ static int parsed_lines(sl_format fmt, const char *head, size_t len)
 	sl_framer_push(&f, head, len, 0);
 	sl_frame fr;
 	int n = 0;
-	for (int k = 0; k < 32 && sl_framer_next(&f, &fr) == SL_OK && fr.lines; k++) {
+	for (int k = 0; k < 32 && sl_framer_next(&f, &fr) == SL_OK && fr.data; k++) {
 		size_t l = fr.len;
 		sl_access_rec rec;
 		n += sl_access_parse(fmt, fr.data, l && fr.data[l - 1] == '\r' ? l - 1 : l, &rec,

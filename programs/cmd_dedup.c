@@ -148,7 +148,7 @@ static int feed(run *r, const char *path)
 		else
 			sl_framer_end(f); /* a last line without newline */
 		sl_frame fr;
-		while (!rc && (s = sl_framer_next(f, &fr)) == SL_OK && fr.lines + fr.skipped) {
+		while (!rc && (s = sl_framer_next(f, &fr)) == SL_OK && (fr.data || fr.skipped)) {
 			if (fr.skipped) { /* said as the dedup says it */
 				rc = dedup_error(r, SL_EINVAL);
 			} else {

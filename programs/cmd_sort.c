@@ -88,7 +88,7 @@ static int feed(sl_xsort *xs, sl_framer *f, int fd, char *buf, size_t cap, const
 			sl_framer_end(f); /* a last line without newline */
 		sl_frame fr;
 		sl_status s;
-		while ((s = sl_framer_next(f, &fr)) == SL_OK && fr.lines + fr.skipped) {
+		while ((s = sl_framer_next(f, &fr)) == SL_OK && (fr.data || fr.skipped)) {
 			if (fr.skipped) {
 				snprintf(too_long, sizeof too_long,
 					 "line %llu is longer than the %zu bytes a line may have",

@@ -46,6 +46,7 @@ typedef struct {
 	char *bytes; /* copies of the framer's lines (frames do not last) */
 	size_t nbytes, bytes_cap;
 	uint64_t position, oversized;
+	uint64_t next; /* the next line's number, counted here */
 } events;
 
 static void ev_add(events *e, const char *p, size_t len, uint64_t number, bool nl)
@@ -127,6 +128,7 @@ typedef struct {
 	size_t max_line;
 	uint64_t before, stop;
 	bool mid_line;
+	bool unnumbered;	/* begin with SL_FRAMER_UNNUMBERED */
 	size_t headroom;	/* offered with each push */
 } opts;
 
@@ -134,14 +136,20 @@ typedef struct {
  * in_push: the frame lies in the pushed buffer or its headroom. */
 static void take(events *e, const opts *o, const sl_frame *fr, bool in_push)
 {
-	assert_true(fr->lines + fr->skipped > 0);
-	for (uint64_t k = fr->skipped; k > 0; k--)
-		ev_add(e, NULL, 0, fr->first - k, false);
-	if (fr->lines == 0) {
+	assert_true(fr->data || fr->skipped > 0);
+	if (o->unnumbered) {
+		assert_int_equal(fr->first, 0);
+		assert_int_equal(fr->lines, 0);
+	} else {
+		/* the framer's numbers must follow on from the last frame's */
+		assert_int_equal(fr->first, e->next + fr->skipped);
+	}
+	for (uint64_t k = 0; k < fr->skipped; k++)
+		ev_add(e, NULL, 0, e->next++, false);
+	if (!fr->data) {
 		assert_int_equal(fr->len, 0);
 		return;
 	}
-	assert_non_null(fr->data);
 	if (!e->bytes || e->nbytes + fr->len > e->bytes_cap) {
 		/* keep the old events' pointers valid: offsets, rebased below */
 		size_t cap = (e->nbytes + fr->len) * 2 + 64;
@@ -160,8 +168,9 @@ static void take(events *e, const opts *o, const sl_frame *fr, bool in_push)
 	memcpy(copy, fr->data, fr->len);
 	e->nbytes += fr->len;
 	if (o->kind == SL_FRAMER_LINES) {
-		assert_int_equal(fr->lines, 1);
-		ev_add(e, copy, fr->len, fr->first, true); /* nl fixed up at the end */
+		if (!o->unnumbered)
+			assert_int_equal(fr->lines, 1);
+		ev_add(e, copy, fr->len, e->next++, true);
 		return;
 	}
 	/* a runs frame: whole lines, each with its '\n' but maybe the input's last */
@@ -171,12 +180,14 @@ static void take(events *e, const opts *o, const sl_frame *fr, bool in_push)
 		size_t j = i;
 		while (j < fr->len && copy[j] != '\n')
 			j++;
-		ev_add(e, copy + i, j - i, fr->first + lines, j < fr->len);
+		ev_add(e, copy + i, j - i, e->next++, j < fr->len);
 		lines++;
 		i = j + 1;
 	}
-	assert_int_equal(lines, fr->lines);
-	if (fr->lines > 1) /* zero-copy: more than one line never comes from storage */
+	assert_true(lines > 0);
+	if (!o->unnumbered)
+		assert_int_equal(lines, fr->lines);
+	if (lines > 1) /* zero-copy: more than one line never comes from storage */
 		assert_true(in_push);
 }
 
@@ -189,7 +200,9 @@ static void frame_all(const char *in, const size_t *cuts, size_t ncuts, const op
 	sl_budget_init(&b, SIZE_MAX);
 	sl_framer f;
 	sl_framer_init(&f, &b, o->kind, o->max_line);
-	sl_framer_begin(&f, o->before, o->mid_line, o->stop);
+	sl_framer_begin(&f, o->unnumbered ? SL_FRAMER_UNNUMBERED : o->before, o->mid_line,
+			o->stop);
+	e->next = o->before + 1;
 	size_t at = 0;
 	for (size_t c = 0; c < ncuts; c++) {
 		size_t len = cuts[c] - at;
@@ -201,10 +214,10 @@ static void frame_all(const char *in, const size_t *cuts, size_t ncuts, const op
 		for (;;) {
 			sl_frame fr;
 			assert_int_equal(sl_framer_next(&f, &fr), SL_OK);
-			if (fr.lines + fr.skipped == 0)
+			if (!fr.data && !fr.skipped)
 				break;
 			bool in_push = fr.data >= mem && fr.data + fr.len <= buf + len;
-			if (o->headroom >= o->max_line && o->kind == SL_FRAMER_RUNS && fr.lines)
+			if (o->headroom >= o->max_line && o->kind == SL_FRAMER_RUNS && fr.data)
 				assert_true(in_push);
 			take(e, o, &fr, in_push);
 		}
@@ -219,11 +232,17 @@ static void frame_all(const char *in, const size_t *cuts, size_t ncuts, const op
 	for (;;) {
 		sl_frame fr;
 		assert_int_equal(sl_framer_next(&f, &fr), SL_OK);
-		if (fr.lines + fr.skipped == 0)
+		if (!fr.data && !fr.skipped)
 			break;
 		take(e, o, &fr, false);
 	}
 	e->position = sl_framer_position(&f);
+	if (o->unnumbered) {
+		assert_int_equal(e->position, 0);
+		e->position = e->next - 1;
+	} else {
+		assert_int_equal(e->position, e->next - 1);
+	}
 	e->oversized = sl_framer_oversized(&f);
 	sl_framer_free(&f);
 	assert_int_equal(b.used, 0);
@@ -324,6 +343,7 @@ static void random_chunkings(void **state)
 		o.mid_line = tu_below(&r, 4) == 0;
 		o.stop = tu_below(&r, 3) == 0 ? tu_below(&r, n + 2) : UINT64_MAX;
 		o.headroom = tu_below(&r, 2) ? 0 : tu_below(&r, 2) ? o.max_line : tu_below(&r, 8);
+		o.unnumbered = tu_below(&r, 4) == 0;
 		check(in, n, cuts, nc, &o, seed, round);
 		free(cuts);
 		free(in);
@@ -441,7 +461,7 @@ static void enomem_consumes_nothing(void **state)
 		assert_int_equal(sl_framer_push(&f, part2, sizeof part2 - 1, 0), SL_EINVAL);
 		sl_budget_set_limit(&b, 1 << 20);
 		assert_int_equal(sl_framer_next(&f, &fr), SL_OK);
-		assert_int_equal(fr.lines + fr.skipped, 0);
+		assert_true(!fr.data && !fr.skipped);
 		assert_int_equal(sl_framer_push(&f, part2, sizeof part2 - 1, 0), SL_OK);
 		assert_int_equal(sl_framer_next(&f, &fr), SL_OK);
 		assert_int_equal(fr.first, 2);
