@@ -100,7 +100,7 @@ sl_status sl_framer_reserve(sl_framer *f, size_t bytes)
 void sl_framer_begin(sl_framer *f, uint64_t lines_before, bool mid_line, uint64_t stop)
 {
 	f->tail_len = 0;
-	f->buf = NULL;
+	f->buf = ""; /* never NULL: next() does arithmetic on it */
 	f->len = f->pos = f->headroom = 0;
 	f->base = f->next_start = 0;
 	f->stop = stop;
@@ -116,7 +116,7 @@ sl_status sl_framer_push(sl_framer *f, const char *buf, size_t len, size_t headr
 	if (f->pos != f->len || f->ended)
 		return SL_EINVAL;
 	f->base += f->len;
-	f->buf = buf;
+	f->buf = buf ? buf : "";
 	f->len = len;
 	f->pos = 0;
 	f->headroom = headroom;

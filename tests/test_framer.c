@@ -473,6 +473,32 @@ static void enomem_consumes_nothing(void **state)
 	}
 }
 
+/* An input ended before any push (an empty file) has no frames; found by
+ * fuzz_framer: next() did arithmetic on the NULL push (UBSan). Also a
+ * push of no bytes with a NULL buffer. */
+static void end_without_push(void **state)
+{
+	(void)state;
+	for (int kind = 0; kind < 2; kind++) {
+		sl_budget b;
+		sl_budget_init(&b, 1 << 20);
+		sl_framer f;
+		sl_framer_init(&f, &b, kind ? SL_FRAMER_RUNS : SL_FRAMER_LINES, 8);
+		sl_framer_begin(&f, 5, false, UINT64_MAX);
+		sl_frame fr;
+		assert_int_equal(sl_framer_next(&f, &fr), SL_OK);
+		assert_true(!fr.data && !fr.skipped);
+		assert_int_equal(sl_framer_push(&f, NULL, 0, 0), SL_OK);
+		assert_int_equal(sl_framer_next(&f, &fr), SL_OK);
+		assert_true(!fr.data && !fr.skipped);
+		assert_int_equal(sl_framer_end(&f), SL_OK);
+		assert_int_equal(sl_framer_next(&f, &fr), SL_OK);
+		assert_true(!fr.data && !fr.skipped);
+		assert_int_equal(sl_framer_position(&f), 5);
+		sl_framer_free(&f);
+	}
+}
+
 /* The checker can fail: a wrong line, number, skip or count is caught. */
 static void checker_catches_mistakes(void **state)
 {
@@ -506,6 +532,7 @@ int main(void)
 		cmocka_unit_test(limits_at_every_cut),
 		cmocka_unit_test(ranges_frame_each_line_once),
 		cmocka_unit_test(enomem_consumes_nothing),
+		cmocka_unit_test(end_without_push),
 		cmocka_unit_test(checker_catches_mistakes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
