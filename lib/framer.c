@@ -184,8 +184,9 @@ static bool run(sl_framer *f, const char *s0, sl_frame *out)
 	const char *buf = f->buf, *end = buf + f->len, *lim = end;
 	bool finish = false;
 	if (f->stop <= f->base + f->len) { /* stop lies in this push, or before it */
-		const char *sp = f->stop > f->base ? buf + (f->stop - f->base) : buf;
-		const char *from = sp - 1 >= s0 ? sp - 1 : s0;
+		/* s0 starts a line, so it lies before stop: the line that
+		 * holds byte stop - 1 is the last one framed */
+		const char *from = s0 + (f->stop - 1 - f->next_start);
 		const char *nl = memchr(from, '\n', (size_t)(end - from));
 		if (nl) { /* ends the line crossing stop, the input's last */
 			lim = nl + 1;
