@@ -720,12 +720,14 @@ sl_format sl_access_guess(const char *buf, size_t len);
  * max_line bytes) is copied into storage from the framer's budget, grown as
  * needed up to max_line + 1 bytes (sl_framer_reserve takes it up front;
  * with a budget of 0 bytes a framer gives the complete lines of a push and
- * then SL_ENOMEM, having kept nothing). A
- * frame's bytes lie in the pushed buffer, or in that storage when the line
- * was begun by an earlier push. A push may offer `headroom`: bytes just
- * before buf that the framer may overwrite; a runs framer then copies the
- * tail there, so the line it began and the whole lines after it come out as
- * one frame.
+ * then SL_ENOMEM, having kept nothing). A frame's bytes lie in the pushed
+ * buffer, or in that storage when the line was begun by an earlier push. A
+ * push may offer `headroom`: bytes just before buf that the framer may
+ * overwrite; a runs framer then copies the tail there, so the line it began
+ * and the whole lines after it come out as one frame.
+ *
+ * Numbers: a runs frame's lines are counted (sl_count_lines, about 0.3
+ * instructions a byte) unless the input was begun SL_FRAMER_UNNUMBERED.
  *
  * Call order: sl_framer_init -> [sl_framer_reserve] -> sl_framer_begin ->
  * (sl_framer_push -> sl_framer_next until it gives no frame)* ->
@@ -792,11 +794,11 @@ sl_status sl_framer_reserve(sl_framer *f, size_t bytes);
  * Starts an input (any tail or skip state of the previous one is dropped;
  * the storage is kept). lines_before: the number the first line gets, minus
  * one (a resumed input goes on with its numbering), or SL_FRAMER_UNNUMBERED
- * (see there). mid_line: the input
- * starts inside a line (a byte range of a file): its bytes up to and
- * including the first '\n' are not a line, neither framed nor counted. stop:
- * lines whose first byte lies at or past this offset from the start are
- * not framed (UINT64_MAX: none); the line that crosses it is finished.
+ * (see there). mid_line: the input starts inside a line (a byte range of a
+ * file): its bytes up to and including the first '\n' are not a line,
+ * neither framed nor counted. stop: lines whose first byte lies at or past
+ * this offset from the start are not framed (UINT64_MAX: none); the line
+ * that crosses it is finished.
  */
 void sl_framer_begin(sl_framer *f, uint64_t lines_before, bool mid_line, uint64_t stop);
 
