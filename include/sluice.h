@@ -14,6 +14,7 @@
  *   sl_moments_*  count/min/max/mean/stddev (Welford) and sum (Neumaier)
  *   sl_series_*   requests per time bucket (hour or minute)
  *   sl_access_*   zero-copy nginx/apache access-log line parser
+ *   sl_framer_*   the line framer: bytes pushed in, whole lines out
  *   sl_input_*    byte sources (file, stdin, gzip, zstd) behind one interface
  *   sl_report_*   the access-log report: a set of sketches over parsed fields
  *   sl_engine_*   a whole run: budget plan, reader, workers, resume, merge
@@ -751,6 +752,156 @@ bool sl_time_parse(const char *p, size_t n, int64_t *t, int32_t *offset);
 
 /* Longest line parsed whole; longer lines are counted as oversized. */
 #define SL_LINE_MAX (64 * 1024)
+
+/* ------------------------------------------------------------------------ */
+/* Line framer (lib/framer.c)                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The one place where input bytes become lines. Push-style: the caller
+ * pushes bytes as they come (a file's buffers, a socket's reads, one byte
+ * at a time: any chunking gives the same lines) and takes frames until the
+ * push is used up; at the end of the input it says so and takes the last
+ * frames. A line ends at '\n'; '\r' and NUL are ordinary bytes (CRLF is the
+ * caller's to strip). A line's length is its bytes without the '\n'.
+ *
+ * Oversize, one policy: a line longer than max_line bytes is skipped and
+ * counted (frame.skipped, sl_framer_oversized); it keeps its number, so the
+ * lines after it are numbered as if it had been delivered.
+ *
+ * Two kinds of frame (chosen at init):
+ *   lines  one line per frame, without its '\n'
+ *   runs   a block of whole lines, each with its '\n' (the last line of the
+ *          input may lack it): as many as lie whole in the push, zero-copy
+ *
+ * Memory: the unfinished line at the end of a push (the tail, at most
+ * max_line bytes) is copied into storage from the framer's budget, grown as
+ * needed up to max_line + 1 bytes (sl_framer_reserve takes it up front;
+ * with a budget of 0 bytes a framer gives the complete lines of a push and
+ * then SL_ENOMEM, having kept nothing). A frame's bytes lie in the pushed
+ * buffer, or in that storage when the line was begun by an earlier push. A
+ * push may offer `headroom`: bytes just before buf that the framer may
+ * overwrite; a runs framer then copies the tail there, so the line it began
+ * and the whole lines after it come out as one frame.
+ *
+ * Numbers: a runs frame's lines are counted (sl_count_lines, about 0.3
+ * instructions a byte) unless the input was begun SL_FRAMER_UNNUMBERED.
+ *
+ * Call order: sl_framer_init -> [sl_framer_reserve] -> sl_framer_begin ->
+ * (sl_framer_push -> sl_framer_next until it gives no frame)* ->
+ * sl_framer_end -> sl_framer_next until it gives no frame -> (begin again
+ * for the next input, or) sl_framer_free.
+ */
+typedef enum { SL_FRAMER_LINES, SL_FRAMER_RUNS } sl_framer_kind;
+
+/* What sl_framer_next gives: a frame has data (lines) or skipped lines, or
+ * both; neither (data NULL, skipped 0) means the push is used up. */
+typedef struct {
+	const char *data;	/* the frame's bytes (see sl_framer_kind): in
+				 * the push or its headroom (valid while the
+				 * caller keeps those bytes), or in the framer's
+				 * storage (valid until the next call on f) */
+	size_t len;
+	uint64_t first;		/* the number of data's first line (0 when
+				 * unnumbered) */
+	uint64_t lines;		/* lines in data: 1 for a lines framer, 0 for a
+				 * frame that only reports skipped lines (and
+				 * for every frame when unnumbered) */
+	uint64_t skipped;	/* oversized lines skipped just before data:
+				 * numbered first - skipped .. first - 1 */
+} sl_frame;
+
+/* A framer. The fields are private: use the functions. It may live on the
+ * stack or inside another struct (no allocation until a tail is kept). */
+typedef struct {
+	sl_budget *budget;
+	size_t max_line;
+	sl_framer_kind kind;
+	char *tail;		/* the unfinished line, tail_len bytes */
+	size_t tail_len, tail_cap;
+	const char *buf;	/* the current push: buf[pos .. len) unread */
+	size_t len, pos, headroom;
+	uint64_t base;		/* offset of buf[0] from the input's start */
+	uint64_t next_start;	/* offset of the next line's first byte */
+	uint64_t stop;		/* lines starting at or after it are not framed */
+	uint64_t line;		/* lines framed, skipped ones included */
+	uint64_t oversized;	/* lines skipped since begin */
+	uint64_t unreported;	/* skipped lines no frame has reported yet */
+	int state;
+	bool ended;
+	bool numbered;
+} sl_framer;
+
+/* lines_before for sl_framer_begin: frames are not numbered (first, lines
+ * and the position stay 0), which spares a runs framer counting the lines
+ * of each run, for a consumer that numbers lines itself. Skipped lines are
+ * still reported in order. */
+#define SL_FRAMER_UNNUMBERED UINT64_MAX
+
+/* Initializes f to frame lines of at most max_line bytes (1 .. SIZE_MAX / 2)
+ * with storage from b (kept by f; b must outlive it). Allocates nothing.
+ * Then call sl_framer_begin. */
+void sl_framer_init(sl_framer *f, sl_budget *b, sl_framer_kind kind, size_t max_line);
+
+/* Allocates the tail storage up front, `bytes` (at most max_line + 1), so that
+ * pushes never allocate for lines that fit. SL_ENOMEM if the budget refuses
+ * (f unchanged). */
+sl_status sl_framer_reserve(sl_framer *f, size_t bytes);
+
+/*
+ * Starts an input (any tail or skip state of the previous one is dropped;
+ * the storage is kept). lines_before: the number the first line gets, minus
+ * one (a resumed input goes on with its numbering), or SL_FRAMER_UNNUMBERED
+ * (see there). mid_line: the input starts inside a line (a byte range of a
+ * file): its bytes up to and including the first '\n' are not a line,
+ * neither framed nor counted. stop: lines whose first byte lies at or past
+ * this offset from the start are not framed (UINT64_MAX: none); the line
+ * that crosses it is finished.
+ */
+void sl_framer_begin(sl_framer *f, uint64_t lines_before, bool mid_line, uint64_t stop);
+
+/*
+ * Hands buf[0 .. len-1] to the framer; take its frames with sl_framer_next.
+ * buf is read (and headroom bytes before it may be written) until
+ * sl_framer_next gives no frame; the caller must not change them before.
+ * headroom: bytes before buf the framer may overwrite (0: none).
+ * SL_EINVAL (nothing done) if the previous push was not used up or the
+ * input was ended.
+ */
+sl_status sl_framer_push(sl_framer *f, const char *buf, size_t len, size_t headroom);
+
+/*
+ * The next frame. SL_OK with out->data or out->skipped set: a frame. SL_OK
+ * with neither: the push is used up (push more, or end the input); after
+ * sl_framer_end, the input is done. SL_ENOMEM: the tail storage could not
+ * grow for a line of up to max_line bytes; nothing was consumed, so a call
+ * after memory was freed goes on where this one stopped.
+ */
+sl_status sl_framer_next(sl_framer *f, sl_frame *out);
+
+/* Ends the input: sl_framer_next then gives the tail as a last line without
+ * '\n' (unless it starts past stop) and reports skipped lines not yet
+ * reported. SL_EINVAL if the last push was not used up. */
+sl_status sl_framer_end(sl_framer *f);
+
+/* The bytes of an unfinished line held (0 while skipping an oversized one):
+ * what a push offering at least that much headroom lets a runs framer join
+ * to the lines that follow it. */
+size_t sl_framer_pending(const sl_framer *f);
+
+/* The number of the last line framed or skipped: lines_before plus the
+ * lines given and skipped since begin. */
+uint64_t sl_framer_position(const sl_framer *f);
+
+/* Oversized lines skipped since begin (reported in frames or not yet). */
+uint64_t sl_framer_oversized(const sl_framer *f);
+
+/* True once a line starting at or past stop was reached: the input's lines
+ * are all framed, and more bytes would be ignored. */
+bool sl_framer_done(const sl_framer *f);
+
+/* Releases the storage. f may be initialized again. NULL is a no-op. */
+void sl_framer_free(sl_framer *f);
 
 /* ------------------------------------------------------------------------ */
 /* Input sources (lib/input.c)                                               */

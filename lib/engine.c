@@ -45,12 +45,14 @@
  *            budget).
  *   reader   stdin, pipes, compressed and small files: the calling thread
  *            reads and decompresses, fills a pool buffer whole (so blocks
- *            are cut at the same places however a pipe delivers its bytes),
- *            cuts it at its last newline, counts the lines (for sample line
- *            numbers) and hands block k to worker k % jobs through that
- *            worker's queue: where a block ends and who reads it depend on
- *            the bytes only. With one job there is no queue: blocks are fed
- *            directly.
+ *            are cut at the same places however a pipe delivers its bytes)
+ *            after the line the last buffer ended in, pushes it into the
+ *            framer (lib/framer.c), which numbers the lines and gives
+ *            runs of whole lines (one per buffer, or more around an
+ *            oversized line), and hands run k to worker k % jobs through
+ *            that worker's queue: where a block ends and who reads it
+ *            depend on the bytes only. With one job there is no queue:
+ *            runs are fed directly.
  *
  * Determinism: besides the fixed assignments above, the merge happens after
  * every thread has ended, and the peak the report states (run_peak) is the
@@ -63,7 +65,8 @@
  *
  *     buffers   (jobs + 1) buffers (jobs when every input will be read in
  *               ranges: no queue; 1 with one job) of max(2 * SL_LINE_MAX,
- *               budget / 8 / buffers, capped at 1 MiB) bytes
+ *               budget / 8 / buffers, capped at 1 MiB) bytes, the framers
+ *               included (see Lines below)
  *     decoders  the reserve: what the hungriest input's decoder takes, found
  *               before planning by opening each named file and reading a
  *               little (probe_inputs; gzip ~105 KiB, zstd ~2.3 MiB at the
@@ -81,9 +84,15 @@
  * note); a budget too small for even one is refused before any input is
  * read.
  *
- * A buffer holds at least two maximal lines, so a line of up to SL_LINE_MAX
- * bytes is always complete in it; a line that fills a whole buffer without a
- * newline is skipped to its end and counted oversized.
+ * Lines: every input is framed by a framer (one per worker; worker 0's
+ * also serves the reader) with max_line SL_LINE_MAX: a longer line is
+ * skipped and counted oversized there, once, and keeps its number. A
+ * framer keeps the line a buffer ends in (up to SL_LINE_MAX bytes) in
+ * FRAMER_BYTES of storage; the framers and their storage are carved from
+ * the buffers' part of the split above (allocate()), so a buffer reads a
+ * little less than planned and the reports' shares are untouched. A buffer
+ * still holds more than SL_LINE_MAX bytes besides the line carried into
+ * it, so every read makes progress.
  *
  * Threads: the calling thread plans, reads (reader mode) and merges;
  * workers only feed their own report (and, in ranges, read their chunks).
@@ -115,6 +124,7 @@
 #define STREAM_RESERVE ((size_t)128 << 10) /* decoders of unnamed inputs: gzip fits */
 #define MIN_RESERVE ((size_t)4 << 10)	     /* the least decoder reserve */
 #define MAX_LINE_BUFFER ((size_t)1 << 20)
+#define FRAMER_BYTES ((size_t)SL_LINE_MAX + 1) /* a framer's storage */
 
 #define MAX_JOBS SL_ENGINE_MAX_JOBS
 #define RANGE_MIN ((uint64_t)4 << 20)
@@ -211,6 +221,11 @@ struct sl_engine {
 	uint64_t blocks;     /* blocks handed out: the next goes to blocks % jobs */
 	char **free_bufs;
 	int nfree;
+	int users[MAX_JOBS + 1]; /* under mu: per pool buffer, the reader and
+				  * the blocks in it (free at 0) */
+	sl_framer *framers;  /* one per worker (worker 0's also the reader's),
+			      * framers_bytes from own */
+	size_t framers_bytes;
 	/* oversized lines the reader skipped, for worker 0 at the end */
 	uint64_t reader_oversized;
 	/* progress */
@@ -555,21 +570,43 @@ static void input_error(run_t *r, input_t *in, const sl_input *src, sl_status st
 
 /* ---- the reader and its queue -------------------------------------------- */
 
+/* The index of pool buffer b. */
+static int slot(const run_t *r, const char *b)
+{
+	int i = 0;
+	while (r->pool[i] != b)
+		i++;
+	return i;
+}
+
+/* A free pool buffer, with one user: the caller. */
 static char *take_buffer(run_t *r)
 {
 	pthread_mutex_lock(&r->mu);
 	while (r->nfree == 0)
 		pthread_cond_wait(&r->cv, &r->mu);
 	char *b = r->free_bufs[--r->nfree];
+	r->users[slot(r, b)] = 1;
 	pthread_mutex_unlock(&r->mu);
 	return b;
 }
 
+/* One more user of b: a block in it. */
+static void hold_buffer(run_t *r, char *b)
+{
+	pthread_mutex_lock(&r->mu);
+	r->users[slot(r, b)]++;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* One user less; b is free again when it had the last. */
 static void give_buffer(run_t *r, char *b)
 {
 	pthread_mutex_lock(&r->mu);
-	r->free_bufs[r->nfree++] = b;
-	pthread_cond_broadcast(&r->cv);
+	if (--r->users[slot(r, b)] == 0) {
+		r->free_bufs[r->nfree++] = b;
+		pthread_cond_broadcast(&r->cv);
+	}
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -611,21 +648,6 @@ static void *queue_worker(void *arg)
 	}
 }
 
-/* Hands buf[off, off + len) of input id to the workers: directly with one
- * job, else through the queue (which owns buf until a worker returns it). */
-static void dispatch(run_t *r, char *buf, size_t off, size_t len, uint32_t id, uint64_t *lines)
-{
-	if (r->jobs == 1) {
-		sl_report *rep = r->workers[0].report;
-		sl_report_feed(rep, buf + off, len);
-		*lines = sl_report_position(rep); /* the report numbers the lines */
-		return;
-	}
-	block_t b = {buf, off, len, id, *lines};
-	*lines += sl_count_lines(buf + off, len) + (len && buf[off + len - 1] != '\n');
-	push_block(r, &r->workers[r->blocks++ % (uint64_t)r->jobs], b);
-}
-
 /* Reads into buf[0 .. cap - 1] until it is full or the input ends, so that
  * blocks are cut at the same places however a pipe delivers its bytes (and
  * each worker gets the same lines on every run). An error after some bytes
@@ -652,105 +674,128 @@ static sl_status fill(sl_input *src, char *buf, size_t cap, size_t *got, int *er
 	return SL_OK;
 }
 
-/* Reads one input through the reader. Returns 0, or -1 on a fatal error. */
+/*
+ * Hands the frames the framer has (of the current push, or of the input's
+ * end) to the workers. cur: the pool buffer pushed (NULL at the end), end:
+ * the end of the bytes pushed; *lines: the lines of this input handed out
+ * so far. With one job the framer does not number (SL_FRAMER_UNNUMBERED,
+ * no count of each run): frames are fed directly and skipped lines counted
+ * in place, in order, so the report numbers the lines. With workers, frame
+ * k goes to worker k % jobs through its queue, numbered by the framer, as a
+ * block of cur (one more user of it), or of a buffer of its own when it
+ * lies in the framer's storage (an input's last line without '\n');
+ * skipped lines are counted in worker 0 at the end. Returns 0, or -1 on a
+ * fatal error.
+ */
+static int hand_out(run_t *r, sl_framer *f, uint32_t id, char *cur, const char *end,
+		    uint64_t *lines)
+{
+	sl_report *rep0 = r->workers[0].report;
+	for (;;) {
+		sl_frame fr;
+		sl_status st = sl_framer_next(f, &fr);
+		if (st != SL_OK) { /* cannot happen: the storage is all reserved */
+			fail(r, st, "cannot keep a line: %s", sl_strerror(st));
+			return -1;
+		}
+		if (!fr.data && !fr.skipped)
+			return 0;
+		if (fr.skipped) {
+			if (r->jobs == 1 && rep0)
+				sl_report_add_oversized(rep0, fr.skipped);
+			else
+				r->reader_oversized += fr.skipped;
+			*lines += fr.skipped;
+		}
+		if (!fr.data)
+			continue;
+		bool in_cur = cur && fr.data >= cur && fr.data < end;
+		if (!r->workers[r->jobs - 1].report) {
+			/* the format is detected from the first whole lines */
+			if (ensure_reports(r, fr.data, in_cur ? (size_t)(end - fr.data) : fr.len) < 0)
+				return -1;
+			rep0 = r->workers[0].report;
+			if (r->jobs == 1)
+				sl_report_set_position(rep0, id, *lines);
+		}
+		if (r->jobs == 1) {
+			sl_report_feed(rep0, fr.data, fr.len);
+			*lines = sl_report_position(rep0);
+			continue;
+		}
+		char *buf = cur;
+		if (in_cur) {
+			hold_buffer(r, cur);
+		} else {
+			buf = take_buffer(r);
+			memcpy(buf, fr.data, fr.len);
+		}
+		block_t b = {buf, in_cur ? (size_t)(fr.data - cur) : 0, fr.len, id, fr.first - 1};
+		push_block(r, &r->workers[r->blocks++ % (uint64_t)r->jobs], b);
+		*lines = fr.first - 1 + fr.lines;
+	}
+}
+
+/*
+ * Reads one input through the reader and its framer (worker 0's). With
+ * workers, each pool buffer is filled whole after room for the line the
+ * last one ended in (the framer's pending bytes, which it copies into that
+ * headroom), so a buffer's frame is one block of whole lines, cut at the
+ * same places however a pipe delivers its bytes. Returns 0, or -1 on a
+ * fatal error.
+ */
 static int read_sequential(run_t *r, input_t *in, uint32_t id, sl_input *src, track_t *t,
 			   uint64_t discard)
 {
-	char *cur = r->jobs == 1 ? r->pool[0] : take_buffer(r);
-	size_t carried = 0;
-	uint64_t lines = t->skip_lines; /* lines of this input handed out so far */
-	int skipping = 0, err = 0;
+	sl_framer *f = &r->framers[0];
+	bool queue = r->jobs > 1;
+	int err = 0;
 	sl_status pending = SL_OK;
-	if (r->workers[0].report)
+	uint64_t lines = t->skip_lines; /* lines of this input handed out so far */
+	sl_framer_begin(f, queue ? t->skip_lines : SL_FRAMER_UNNUMBERED, false, UINT64_MAX);
+	if (!queue && r->workers[0].report)
 		sl_report_set_position(r->workers[0].report, id, lines);
 	for (;;) {
-		size_t got = 0;
 		if (canceled(r))
 			break;
-		sl_status st = fill(src, cur + carried, r->cap - carried, &got, &err, &pending);
-		if (st != SL_OK) {
-			input_error(r, in, src, st, err);
+		char *cur = queue ? take_buffer(r) : r->pool[0];
+		size_t head = queue ? sl_framer_pending(f) : 0, got = 0;
+		sl_status st = fill(src, cur + head, r->cap - head, &got, &err, &pending);
+		if (st != SL_OK || got == 0) {
+			if (queue)
+				give_buffer(r, cur);
+			if (st != SL_OK)
+				input_error(r, in, src, st, err);
 			break;
 		}
 		atomic_store(&r->in_flight, sl_input_consumed(src));
-		if (got == 0)
-			break;
+		size_t drop = 0;
 		if (discard) { /* content the loaded state counted already */
-			size_t drop = got < discard ? got : (size_t)discard;
+			drop = got < discard ? got : (size_t)discard;
 			discard -= drop;
-			got -= drop;
-			memmove(cur + carried, cur + carried + drop, got);
-			if (got == 0)
-				continue;
 		}
-		t->content += got;
-		size_t n = carried + got, start = 0;
-		if (skipping) {
-			char *nl = memchr(cur, '\n', n);
-			if (!nl) {
-				carried = 0;
-				continue;
-			}
-			skipping = 0;
-			start = (size_t)(nl - cur) + 1;
+		t->content += got - drop;
+		int rc = 0;
+		if (got > drop) {
+			sl_framer_push(f, cur + head + drop, got - drop, queue ? head + drop : 0);
+			rc = hand_out(r, f, id, cur, cur + head + got, &lines);
 		}
-		char *last = n > start ? memrchr(cur + start, '\n', n - start) : NULL;
-		if (!last) {
-			if (n - start == r->cap) { /* one line fills the buffer */
-				/* with workers it is counted in worker 0 at the
-				 * end; `lines` keeps the numbering after it */
-				if (r->jobs == 1 && r->workers[0].report)
-					sl_report_add_oversized(r->workers[0].report, 1);
-				else
-					r->reader_oversized++;
-				lines++;
-				skipping = 1;
-				carried = 0;
-			} else {
-				memmove(cur, cur + start, n - start);
-				carried = n - start;
-			}
-			continue;
-		}
-		size_t upto = (size_t)(last - cur) + 1;
-		if (!r->workers[r->jobs - 1].report) {
-			if (ensure_reports(r, cur + start, upto - start) < 0)
-				return -1;
-			sl_report_set_position(r->workers[0].report, id, lines);
-		}
-		if (r->jobs == 1) {
-			dispatch(r, cur, start, upto - start, id, &lines);
-			carried = n - upto;
-			memmove(cur, cur + upto, carried);
-		} else {
-			char *next = take_buffer(r);
-			carried = n - upto;
-			memcpy(next, cur + upto, carried);
-			dispatch(r, cur, start, upto - start, id, &lines);
-			cur = next;
-		}
+		if (queue)
+			give_buffer(r, cur);
+		if (rc < 0)
+			return -1;
 		progress(r);
 	}
 	if (!in->error && sl_input_shrank(src))
 		in->error = "the file shrank while it was read; the figures cover what it still held";
-	if (atomic_load(&r->stop)) {
-		if (r->jobs > 1)
-			give_buffer(r, cur);
+	if (atomic_load(&r->stop))
 		return 0;
-	}
-	if (carried && !skipping && !in->error && r->incremental) {
-		t->unfed = carried; /* the writer may not have finished it */
-		carried = 0;
-	}
-	if (carried && !skipping && !in->error) {
-		if (!r->workers[r->jobs - 1].report) {
-			if (ensure_reports(r, cur, carried) < 0)
-				return -1;
-			sl_report_set_position(r->workers[0].report, id, lines);
-		}
-		dispatch(r, cur, 0, carried, id, &lines);
-	} else if (r->jobs > 1) {
-		give_buffer(r, cur);
+	if (!in->error && r->incremental) {
+		t->unfed = sl_framer_pending(f); /* the writer may not have finished it */
+	} else if (!in->error) {
+		sl_framer_end(f); /* a last line without '\n' */
+		if (hand_out(r, f, id, NULL, NULL, &lines) < 0)
+			return -1;
 	}
 	t->lines = lines;
 	return 0;
@@ -771,8 +816,10 @@ static void credit(run_t *r, const worker_t *w, uint64_t pos, uint64_t *credited
 	}
 }
 
-/* Reads the lines of chunk `chunk` ([w->start, w->end)); -1 when the input
- * failed (reported). */
+/* Reads the lines of chunk `chunk` ([w->start, w->end)) through the
+ * worker's framer: from the byte before the start (the line that byte ends
+ * or lies in is the previous chunk's), up to the line crossing the end.
+ * -1 when the input failed (reported). */
 static int read_chunk(worker_t *w, uint32_t chunk)
 {
 	run_t *r = w->run;
@@ -787,15 +834,14 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 	}
 	uint64_t lines0 = report_lines(w->report);
 	sl_report_begin_input(w->report, CHUNK_ID + chunk);
-	uint64_t abs = from;	 /* file offset of buf[0] */
+	sl_framer *f = &r->framers[w->index];
+	/* the report numbers the chunk's lines: the framer need not */
+	sl_framer_begin(f, SL_FRAMER_UNNUMBERED, w->start > 0, w->end - from);
 	uint64_t pos = from, credited = 0; /* read up to; bytes of the chunk counted */
-	size_t carried = 0;
-	int leading = w->start > 0; /* skip the line begun in the previous range */
-	int skipping = 0, done = 0;
-	char *buf = w->buf;
-	while (!done && !atomic_load(&r->stop)) {
+	bool more = true;
+	while (more && !sl_framer_done(f) && !atomic_load(&r->stop)) {
 		size_t got = 0;
-		st = sl_input_read(src, buf + carried, r->cap - carried, &got, &err);
+		st = sl_input_read(src, w->buf, r->cap, &got, &err);
 		if (st != SL_OK) {
 			input_error(r, w->in, src, st, err);
 			rc = -1;
@@ -803,54 +849,22 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 		}
 		pos += got;
 		credit(r, w, pos, &credited);
-		size_t n = carried + got, s = 0;
-		if (got == 0) { /* end of file: a last line without newline */
-			if (carried && !skipping && !leading && abs < w->end)
-				sl_report_feed(w->report, buf, carried);
+		if (got)
+			sl_framer_push(f, w->buf, got, 0);
+		else
+			sl_framer_end(f); /* a last line without newline */
+		more = got > 0;
+		sl_frame fr;
+		while ((st = sl_framer_next(f, &fr)) == SL_OK && (fr.data || fr.skipped)) {
+			sl_report_add_oversized(w->report, fr.skipped);
+			if (fr.data)
+				sl_report_feed(w->report, fr.data, fr.len);
+		}
+		if (st != SL_OK) { /* cannot happen: the storage is all reserved */
+			input_error(r, w->in, src, st, 0);
+			rc = -1;
 			break;
 		}
-		if (leading || skipping) {
-			char *nl = memchr(buf, '\n', n);
-			if (!nl) {
-				abs += n;
-				carried = 0;
-				continue;
-			}
-			leading = skipping = 0;
-			s = (size_t)(nl - buf) + 1;
-		}
-		if (abs + s >= w->end) /* the next line starts in the next range */
-			break;
-		/* Does the line crossing our end finish in this buffer? */
-		if (w->end - 1 - abs < n) {
-			size_t at = (size_t)(w->end - 1 - abs);
-			if (at < s)
-				at = s;
-			char *nl = memchr(buf + at, '\n', n - at);
-			if (nl) {
-				sl_report_feed(w->report, buf + s, (size_t)(nl - buf) + 1 - s);
-				break;
-			}
-		}
-		char *last = memrchr(buf + s, '\n', n - s);
-		if (!last) {
-			if (n - s == r->cap) {
-				sl_report_add_oversized(w->report, 1);
-				skipping = 1;
-				abs += n;
-				carried = 0;
-			} else {
-				memmove(buf, buf + s, n - s);
-				abs += s;
-				carried = n - s;
-			}
-			continue;
-		}
-		size_t upto = (size_t)(last - buf) + 1;
-		sl_report_feed(w->report, buf + s, upto - s);
-		carried = n - upto;
-		memmove(buf, buf + upto, carried);
-		abs += upto;
 	}
 	w->lines = report_lines(w->report) - lines0;
 	sl_input_close(src);
@@ -1008,17 +1022,20 @@ static int parsed_lines(sl_format fmt, const char *head, size_t len)
 {
 	sl_time_cache tc;
 	memset(&tc, 0, sizeof tc);
+	/* a framer without storage (a budget of 0 bytes) gives the complete
+	 * lines and stops at the unfinished one (SL_ENOMEM) */
+	sl_budget none;
+	sl_budget_init(&none, 0);
+	sl_framer f;
+	sl_framer_init(&f, &none, SL_FRAMER_LINES, SL_LINE_MAX);
+	sl_framer_push(&f, head, len, 0);
+	sl_frame fr;
 	int n = 0;
-	for (int k = 0; k < 32 && len; k++) {
-		const char *nl = memchr(head, '\n', len);
-		if (!nl)
-			break;
-		size_t l = (size_t)(nl - head);
+	for (int k = 0; k < 32 && sl_framer_next(&f, &fr) == SL_OK && fr.data; k++) {
+		size_t l = fr.len;
 		sl_record rec;
-		n += sl_access_parse(fmt, head, l && head[l - 1] == '\r' ? l - 1 : l, &rec, &tc) ==
-		     SL_OK;
-		len -= l + 1;
-		head += l + 1;
+		n += sl_access_parse(fmt, fr.data, l && fr.data[l - 1] == '\r' ? l - 1 : l, &rec,
+				     &tc) == SL_OK;
 	}
 	return n;
 }
@@ -1338,6 +1355,22 @@ static int allocate(run_t *r, size_t reserve)
 	r->max_chunks = chunks_for(r->jobs);
 	r->chunk_lines = sl_calloc(&r->own, r->max_chunks, sizeof *r->chunk_lines);
 	int ok = r->inputs && r->workers && r->pool && r->free_bufs && r->rings && r->chunk_lines;
+	/* Each worker's framer (worker 0's is also the reader's) keeps the
+	 * line a buffer ends in, up to SL_LINE_MAX bytes. The framers and
+	 * their storage are taken from the buffers' part of the plan (each
+	 * buffer gives as much, the framers' array takes the rounding), so
+	 * the reports' shares and the run's peak stay as planned. A buffer
+	 * keeps more than SL_LINE_MAX bytes (see read_sequential). */
+	size_t framing = (size_t)r->jobs * (FRAMER_BYTES + sizeof(sl_framer));
+	size_t carve = (framing + (size_t)r->nbuf - 1) / (size_t)r->nbuf;
+	r->cap -= carve;
+	r->framers_bytes = carve * (size_t)r->nbuf - (size_t)r->jobs * FRAMER_BYTES;
+	r->framers = ok ? sl_calloc(&r->own, 1, r->framers_bytes) : NULL;
+	ok = ok && r->framers;
+	for (int i = 0; ok && i < r->jobs; i++) {
+		sl_framer_init(&r->framers[i], &r->own, SL_FRAMER_RUNS, SL_LINE_MAX);
+		ok = sl_framer_reserve(&r->framers[i], FRAMER_BYTES) == SL_OK;
+	}
 	for (int i = 0; ok && i < r->nbuf; i++) {
 		r->pool[i] = sl_malloc(&r->own, r->cap);
 		r->free_bufs[r->nfree++] = r->pool[i];
@@ -1425,6 +1458,16 @@ static int resume(run_t *r)
 	return 0;
 }
 
+/* Frees the framers with the read buffers they were carved from. */
+static void free_framers(run_t *r)
+{
+	for (int i = 0; r->framers && i < r->jobs; i++)
+		sl_framer_free(&r->framers[i]);
+	if (r->framers)
+		sl_free(&r->own, r->framers, r->framers_bytes);
+	r->framers = NULL;
+}
+
 /* Step 5: the workers' reports merge into worker 0's in worker order. The
  * read buffers are freed first; worker 0's report may then grow into all
  * the budget no part holds (less what the rows and the state facts will
@@ -1440,6 +1483,7 @@ static void merge(run_t *r)
 		sl_free(&r->own, r->pool[i], r->cap);
 		r->pool[i] = NULL;
 	}
+	free_framers(r);
 	sl_report *rep = r->workers[0].report;
 	size_t after = r->top_n * sizeof(sl_topk_row) +
 		       (r->ninputs + (r->loaded ? r->loaded->ninputs : 0)) *
@@ -1671,6 +1715,7 @@ void sl_engine_free(sl_engine *e)
 	for (int i = 0; r->pool && i < r->nbuf; i++)
 		if (r->pool[i])
 			sl_free(&r->own, r->pool[i], r->cap);
+	free_framers(r);
 	/* workers' reports not merged (a way out during the run); worker 0's
 	 * is rep, or the loaded state's */
 	sl_report *rep = r->rep ? r->rep : r->workers ? r->workers[0].report : NULL;

@@ -4,8 +4,9 @@
  * it, in a fixed memory budget.
  *
  * The program reads each input through sl_input (so .gz and .zst inputs are
- * decompressed) into one buffer, hands every line, without its newline, to
- * the library's dedup (lib/dedup.c) and writes the lines it passes through
+ * decompressed) into one buffer, frames it into lines (lib/framer.c), hands
+ * every line, without its newline, to the library's dedup (lib/dedup.c)
+ * and writes the lines it passes through
  * a second buffer with write(2), adding the newline a final unterminated
  * line lacked (as awk does). Exact mode streams: a first occurrence is
  * written as soon as it is read, until the dedup spills; the lines whose
@@ -15,10 +16,13 @@
  * dropped, and a 95% bound on the dropped lines that were not duplicates.
  *
  * Memory: both buffers come from the same budget as the dedup and take a
- * sixteenth of --memory each (4 KiB .. 64 KiB); the dedup gets the rest. A
- * line longer than the input buffer grows it, and a compressed input's
- * decoder takes its own memory (see lib/input.c): both come on top of
- * --memory, as GNU sort grows its buffer for long lines.
+ * sixteenth of --memory each (4 KiB .. 64 KiB); the dedup gets the rest.
+ * Lines are framed by the library's framer (lib/framer.c): a line longer
+ * than the input buffer is kept whole in its storage, and a compressed
+ * input's decoder takes its own memory (see lib/input.c): both come on top
+ * of --memory, as GNU sort grows its buffer for long lines. Exact mode
+ * takes lines of up to SL_DEDUP_MAX_LINE bytes; a longer one stops the
+ * run with exit 2, as before, without being held whole first.
  *
  * Output: to standard output, or with -o FILE through an sl_outfile
  * (lib/outfile.c): a temporary beside FILE (beside a symlink's final
@@ -76,6 +80,8 @@ typedef struct {
 	cli_out out;
 	char *in;
 	size_t in_cap;
+	sl_framer framer;  /* lines of up to max_line bytes, from the budget */
+	size_t max_line;   /* the longest line the dedup takes */
 	const char *tmpdir;
 	const char *output;
 } run;
@@ -113,7 +119,8 @@ static inline int one_line(run *r, const char *p, size_t n)
 	return 0;
 }
 
-/* Dedups every line of path. Returns 0 or the exit status. */
+/* Dedups every line of path, framed by r->framer. Returns 0 or the exit
+ * status. */
 static int feed(run *r, const char *path)
 {
 	sl_input *in;
@@ -124,46 +131,36 @@ static int feed(run *r, const char *path)
 			s == SL_EIO && err ? strerror(err) : sl_strerror(s));
 		return EXIT_TROUBLE;
 	}
-	size_t have = 0, scanned = 0;
-	for (;;) {
-		if (have == r->in_cap) { /* a line longer than the buffer */
-			char *nb = sl_realloc(r->b, r->in, r->in_cap, r->in_cap * 2);
-			if (!nb) {
-				fprintf(stderr, "%s: %s: %s\n", prog, cli_input_name(path),
-					sl_strerror(SL_ENOMEM));
-				rc = EXIT_TROUBLE;
-				break;
-			}
-			r->in = nb;
-			r->in_cap *= 2;
-		}
+	sl_framer *f = &r->framer;
+	sl_framer_begin(f, 0, false, UINT64_MAX);
+	for (bool more = true; more && !rc;) {
 		size_t got;
-		s = sl_input_read(in, r->in + have, r->in_cap - have, &got, &err);
+		s = sl_input_read(in, r->in, r->in_cap, &got, &err);
 		if (s) {
 			fprintf(stderr, "%s: %s: %s\n", prog, cli_input_name(path),
 				s == SL_EIO && err ? strerror(err) : sl_strerror(s));
 			rc = EXIT_TROUBLE;
 			break;
 		}
-		if (got == 0) {
-			if (have)
-				rc = one_line(r, r->in, have);
-			break;
+		more = got > 0;
+		if (more)
+			sl_framer_push(f, r->in, got, 0);
+		else
+			sl_framer_end(f); /* a last line without newline */
+		sl_frame fr;
+		while (!rc && (s = sl_framer_next(f, &fr)) == SL_OK && (fr.data || fr.skipped)) {
+			if (fr.skipped) { /* said as the dedup says it */
+				rc = dedup_error(r, SL_EINVAL);
+			} else {
+				rc = one_line(r, fr.data, fr.len);
+			}
 		}
-		have += got;
-		char *p = r->in, *end = r->in + have, *nl;
-		char *from = p + scanned;
-		while ((nl = memchr(from, '\n', (size_t)(end - from)))) {
-			if ((rc = one_line(r, p, (size_t)(nl - p))))
-				goto out;
-			p = from = nl + 1;
+		if (!rc && s) { /* the line being read does not fit in memory */
+			fprintf(stderr, "%s: %s: %s\n", prog, cli_input_name(path),
+				sl_strerror(s));
+			rc = EXIT_TROUBLE;
 		}
-		have = (size_t)(end - p);
-		if (have && p != r->in)
-			memmove(r->in, p, have);
-		scanned = have;
 	}
-out:
 	sl_input_close(in);
 	return rc;
 }
@@ -322,6 +319,10 @@ int cmd_dedup(int argc, char **argv)
 	run r = {.b = &budget, .tmpdir = tmpdir, .output = output};
 	r.in = sl_malloc(&budget, io);
 	r.in_cap = io;
+	/* exact mode takes lines of up to SL_DEDUP_MAX_LINE bytes: a longer
+	 * one is not held whole only to be refused */
+	r.max_line = opts.approx_rate ? SIZE_MAX / 2 : SL_DEDUP_MAX_LINE;
+	sl_framer_init(&r.framer, &budget, SL_FRAMER_LINES, r.max_line);
 	r.out = (cli_out){sl_malloc(&budget, io), io, 0, 1};
 	sl_outfile of;
 	bool have_out = false;
@@ -385,6 +386,7 @@ done:
 		sl_outfile_abort(&of);
 	sl_dedup_free(r.d);
 	sl_free(&budget, r.out.buf, io);
+	sl_framer_free(&r.framer);
 	sl_free(&budget, r.in, r.in_cap);
 	return rc;
 }

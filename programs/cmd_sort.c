@@ -3,13 +3,16 @@
  * budget whose output is byte-identical to `LC_ALL=C sort` with the same
  * options (-k N, -t, -n, -r, -u, -s, -o, -S/-m, -T).
  *
- * The program reads each input with read(2) into one buffer, hands every
- * line (without its newline) to the library's sorter (lib/xsort.c), and
- * writes the sorted lines through a second buffer, adding the newline a
- * final unterminated line lacked (as GNU sort does). Both buffers come from
- * the same budget as the sorter, and the sorter gets what is left of
- * --memory. A line longer than the input buffer grows it (from the budget,
- * beyond --memory, as GNU sort grows its buffer for long lines).
+ * The program reads each input with read(2) into one buffer, frames it
+ * into lines with the library's framer (lib/framer.c), hands every line
+ * (without its newline) to the library's sorter (lib/xsort.c), and writes
+ * the sorted lines through a second buffer, adding the newline a final
+ * unterminated line lacked (as GNU sort does). Both buffers come from the
+ * same budget as the sorter, and the sorter gets what is left of --memory.
+ * A line longer than the input buffer is kept whole in the framer's
+ * storage (from the budget, beyond --memory, as GNU sort grows its buffer
+ * for long lines), up to the longest record the sorter takes
+ * (SL_XSORT_MAX_RECORD); a longer one stops the sort with exit 2.
  *
  * The output file (-o) is checked before any input is read (a directory,
  * a block device or a socket is refused with exit 2) and opened only once
@@ -63,51 +66,45 @@ static const char *xsort_error(sl_xsort *xs, sl_status s)
 	return e ? strerror(e) : sl_strerror(s);
 }
 
-/* Reads every line of fd into xs. Returns 0, or -1 with *why set. */
-static int feed(sl_xsort *xs, sl_budget *b, int fd, char **buf, size_t *cap,
-		const char **why, int *lib_error)
+/* Reads every line of fd into xs through the framer f. Returns 0, or -1
+ * with *why set (*lib_error: the sorter failed). */
+static int feed(sl_xsort *xs, sl_framer *f, int fd, char *buf, size_t cap, const char **why,
+		int *lib_error)
 {
-	size_t have = 0, scanned = 0;
-	for (;;) {
-		if (have == *cap) {
-			char *nb = sl_realloc(b, *buf, *cap, *cap * 2);
-			if (!nb) {
-				*why = sl_strerror(SL_ENOMEM);
-				return -1;
-			}
-			*buf = nb;
-			*cap *= 2;
-		}
-		ssize_t r = read(fd, *buf + have, *cap - have);
+	static char too_long[96];
+	sl_framer_begin(f, 0, false, UINT64_MAX);
+	for (bool more = true; more;) {
+		ssize_t r = read(fd, buf, cap);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			*why = strerror(errno);
 			return -1;
 		}
-		if (r == 0)
-			break;
-		have += (size_t)r;
-		char *p = *buf, *end = *buf + have, *nl;
-		char *from = p + scanned;
-		while ((nl = memchr(from, '\n', (size_t)(end - from)))) {
-			sl_status s = sl_xsort_add(xs, p, (size_t)(nl - p));
-			if (s) {
+		more = r > 0;
+		if (more)
+			sl_framer_push(f, buf, (size_t)r, 0);
+		else
+			sl_framer_end(f); /* a last line without newline */
+		sl_frame fr;
+		sl_status s;
+		while ((s = sl_framer_next(f, &fr)) == SL_OK && (fr.data || fr.skipped)) {
+			if (fr.skipped) {
+				snprintf(too_long, sizeof too_long,
+					 "line %llu is longer than the %zu bytes a line may have",
+					 (unsigned long long)(fr.first - fr.skipped),
+					 (size_t)SL_XSORT_MAX_RECORD);
+				*why = too_long;
+				return -1;
+			}
+			if ((s = sl_xsort_add(xs, fr.data, fr.len))) {
 				*why = xsort_error(xs, s);
 				*lib_error = 1;
 				return -1;
 			}
-			p = from = nl + 1;
 		}
-		have = (size_t)(end - p);
-		memmove(*buf, p, have);
-		scanned = have;
-	}
-	if (have) {
-		sl_status s = sl_xsort_add(xs, *buf, have);
-		if (s) {
-			*why = xsort_error(xs, s);
-			*lib_error = 1;
+		if (s) { /* the line being read does not fit in memory */
+			*why = sl_strerror(s);
 			return -1;
 		}
 	}
@@ -201,7 +198,8 @@ int cmd_sort(int argc, char **argv)
 	sl_budget budget;
 	sl_budget_init(&budget, SIZE_MAX);
 	char *in = sl_malloc(&budget, io);
-	size_t in_cap = io;
+	sl_framer framer; /* a line longer than `in` is kept whole in its storage */
+	sl_framer_init(&framer, &budget, SL_FRAMER_LINES, SL_XSORT_MAX_RECORD);
 	cli_out o = {sl_malloc(&budget, io), io, 0, 1};
 	sl_xsort *xs = NULL;
 	sl_outfile of;
@@ -230,7 +228,7 @@ int cmd_sort(int argc, char **argv)
 		}
 		const char *why = NULL;
 		int lib_error = 0;
-		int r = feed(xs, &budget, fd, &in, &in_cap, &why, &lib_error);
+		int r = feed(xs, &framer, fd, in, io, &why, &lib_error);
 		if (!is_stdin)
 			close(fd);
 		if (r) {
@@ -284,6 +282,7 @@ out:
 		sl_outfile_abort(&of);
 	sl_xsort_free(xs);
 	sl_free(&budget, o.buf, o.cap);
-	sl_free(&budget, in, in_cap);
+	sl_framer_free(&framer);
+	sl_free(&budget, in, io);
 	return rc;
 }
