@@ -822,8 +822,9 @@ sl_status sl_jsonrec_map(sl_jsonrec *j, sl_field f, const char *path);
  *              deeper than SL_JSONREC_DEPTH; these reasons start with
  *              "invalid JSON: "), a value that is not an object ("not a
  *              JSON object"), or a bad status, bytes or time.
- *   SL_ENOMEM  the budget refused the scratch buffer (at most 2 * len + 32
- *              bytes, kept for later lines); rec->why set.
+ *   SL_ENOMEM  the budget refused the scratch buffer (kept for later lines:
+ *              the escaped values' raw length, once per field that uses
+ *              one, plus a composed request and a date); rec->why set.
  * Reads only line[0 .. len-1]; tc as for sl_access_parse (may be NULL).
  */
 sl_status sl_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len,

@@ -58,14 +58,19 @@
  * false) records the value's span; null, an object or an array leave the
  * field absent.
  *
- * Strings are skipped eight bytes at a time (SWAR: a word with no quote,
- * no backslash, no control byte and no byte >= 0x80 is plain), with the
- * byte loop (a 256-byte class table) for the rest and for UTF-8.
+ * Strings are skipped sixteen bytes at a time with SSE2 (every x86-64:
+ * three compares and a movemask find the first quote, backslash, control
+ * byte or byte >= 0x80), else eight at a time (SWAR: a word with none of
+ * those is plain), with a byte loop for the rest and for UTF-8. The SWAR
+ * and byte loops alone are the scalar fallback: on x86-64 they handle the
+ * last 15 bytes of a line (so every test with short strings runs them),
+ * elsewhere all of it.
  *
  * The record: fields point into the line (zero-copy) unless the value
  * holds escapes; those are decoded into the scratch buffer owned by the
- * sl_jsonrec (from its budget, grown on first need to at most twice the
- * line plus 32 bytes, valid until the next parse). Numeric fields take a
+ * sl_jsonrec (from its budget, grown to what the line needs: the raw
+ * length of each escaped value chosen, once per field that chose it, plus
+ * a composed request and a date; valid until the next parse). Numeric fields take a
  * JSON number or a string holding one (nginx's escape=json writes
  * strings). Derived fields follow lib/access.c: the request is split into
  * method, URL and protocol (same rules as the access-log parser) where
@@ -82,6 +87,9 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define JSONREC_NODES 160	/* trie nodes, the root included */
 #define JSONREC_SLOTS 64	/* mapped paths (value slots) */
@@ -89,6 +97,7 @@
 #define JSONREC_CANDS 8		/* paths per field */
 #define SEGMENT_MAX 128		/* bytes of one key segment */
 #define NONE 0xffff
+#define HASH_SLOTS 512		/* child index, load at most 160/512 */
 
 typedef struct {
 	uint16_t name;		/* offset in names[] */
@@ -121,6 +130,7 @@ struct sl_jsonrec {
 	uint16_t nodes, names_used;
 	uint8_t slots;
 	node node[JSONREC_NODES];
+	uint16_t hash[HASH_SLOTS];	/* (parent, key) -> node, open addressing */
 	char names[JSONREC_NAMES];
 	cand cand[SL_F_COUNT][JSONREC_CANDS];
 	uint8_t ncand[SL_F_COUNT];
@@ -219,17 +229,41 @@ static void init_map(sl_jsonrec *j)
 	j->slots = 0;
 	j->node[0] = (node){0, 0, NONE, NONE, NONE, -1, 0};
 	memset(j->ncand, 0, sizeof j->ncand);
+	memset(j->hash, 0xff, sizeof j->hash);
 	j->have = 0;
+}
+
+/* The hash of key k[0 .. n-1] under node parent: the first and last 8
+ * bytes (or the bytes, when fewer), the length and the parent, mixed by
+ * two multiplies. */
+static inline unsigned key_hash(unsigned parent, const char *k, size_t n)
+{
+	uint64_t a = 0, b = 0;
+	if (n >= 8) {
+		memcpy(&a, k, 8);
+		memcpy(&b, k + n - 8, 8);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			a = a << 8 | (unsigned char)k[i];
+	}
+	uint64_t h = (a * 0x9e3779b97f4a7c15ULL) ^ b ^ ((uint64_t)n << 16 | parent);
+	h *= 0xff51afd7ed558ccdULL;
+	return (unsigned)(h >> 55) & (HASH_SLOTS - 1);
 }
 
 static unsigned find_child(const sl_jsonrec *j, unsigned parent, const char *k, size_t n)
 {
-	for (unsigned c = j->node[parent].child; c != NONE; c = j->node[c].sibling)
-		if (j->node[c].name_len == n && memcmp(j->names + j->node[c].name, k, n) == 0)
+	for (unsigned h = key_hash(parent, k, n);; h = (h + 1) & (HASH_SLOTS - 1)) {
+		unsigned c = j->hash[h];
+		if (c == NONE)
+			return NONE;
+		const node *d = &j->node[c];
+		if (d->parent == parent && d->name_len == n && memcmp(j->names + d->name, k, n) == 0)
 			return c;
-	return NONE;
+	}
 }
 
+/* Recomputes each node's slot mask and the child index. */
 static void update_masks(sl_jsonrec *j)
 {
 	for (unsigned i = 0; i < j->nodes; i++)
@@ -238,6 +272,14 @@ static void update_masks(sl_jsonrec *j)
 		if (j->node[i].slot >= 0)
 			for (unsigned n = i; n != NONE; n = j->node[n].parent)
 				j->node[n].mask |= 1ULL << j->node[i].slot;
+	memset(j->hash, 0xff, sizeof j->hash);
+	for (unsigned i = 1; i < j->nodes; i++) {
+		const node *d = &j->node[i];
+		unsigned h = key_hash(d->parent, j->names + d->name, d->name_len);
+		while (j->hash[h] != NONE)
+			h = (h + 1) & (HASH_SLOTS - 1);
+		j->hash[h] = (uint16_t)i;
+	}
 }
 
 /* The slot of path (creating its nodes), or -1 when it does not fit. The
@@ -283,6 +325,7 @@ static int path_slot(sl_jsonrec *j, const char *path)
 					    j->node[at].child, -1, 0};
 			j->node[at].child = (uint16_t)c;
 			j->names_used = (uint16_t)(j->names_used + n);
+			update_masks(j); /* index the new node */
 		}
 		at = c;
 		if (!dot)
@@ -492,6 +535,22 @@ static const char *scan_string(const char *p, const char *e, bool *esc, const ch
 {
 	bool escaped = false;
 	for (;;) {
+#if defined(__SSE2__)
+		/* 16 bytes a step: a quote, a backslash, or a byte below 0x20
+		 * or from 0x80 (negative as a signed byte) stops the skip */
+		while (e - p >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+							      _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+						 _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+			unsigned bits = (unsigned)_mm_movemask_epi8(m);
+			if (bits) {
+				p += __builtin_ctz(bits);
+				break;
+			}
+			p += 16;
+		}
+#endif
 		while (e - p >= 8) {
 			uint64_t w;
 			memcpy(&w, p, 8);
@@ -1080,33 +1139,46 @@ sl_status sl_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len, sl_recor
 	if (!object)
 		return fail(rec, "not a JSON object");
 
-	/* the chosen value of each field; strings with escapes decoded */
+	/* the chosen value of each field, and the scratch bytes they need:
+	 * each field decodes its own copy (several fields may share a key),
+	 * a composed request at most its parts and two spaces, a date 10 */
+	int chosen[SL_F_COUNT];
 	uint8_t kind[SL_F_COUNT] = {0}, unit[SL_F_COUNT] = {0};
-	bool scratch_ready = false;
+	size_t need = 0;
+	for (int f = 0; f < SL_F_COUNT; f++) {
+		chosen[f] = -1;
+		for (unsigned i = 0; i < j->ncand[f] && chosen[f] < 0; i++) {
+			cand c = j->cand[f][i];
+			if (j->have >> c.slot & 1) {
+				chosen[f] = c.slot;
+				kind[f] = j->val[c.slot].kind;
+				unit[f] = c.unit;
+				need += kind[f] == V_ESC ? j->val[c.slot].len : 0;
+			}
+		}
+	}
+	if (chosen[SL_F_METHOD] >= 0 || chosen[SL_F_URL] >= 0) { /* (a request may be "") */
+		need += 2;
+		for (int f = SL_F_METHOD; f <= SL_F_PROTOCOL; f++)
+			need += chosen[f] >= 0 ? j->val[chosen[f]].len : 0;
+	}
+	if (chosen[SL_F_TIME] >= 0)
+		need += 10;
+	if (need && !reserve(j, need)) {
+		rec->why = "no memory for the JSON scratch buffer";
+		return SL_ENOMEM;
+	}
 	size_t used = 0;
 	for (int f = 0; f < SL_F_COUNT; f++) {
-		for (unsigned i = 0; i < j->ncand[f]; i++) {
-			cand c = j->cand[f][i];
-			if (!(j->have >> c.slot & 1))
-				continue;
-			const value *v = &j->val[c.slot];
-			kind[f] = v->kind;
-			unit[f] = c.unit;
-			if (v->kind == V_ESC) {
-				if (!scratch_ready) {
-					if (!reserve(j, 2 * len + 32)) {
-						rec->why = "no memory for the JSON scratch buffer";
-						return SL_ENOMEM;
-					}
-					scratch_ready = true;
-				}
-				size_t n = decode_string(v->p, v->len, j->scratch + used);
-				rec->field[f] = (sl_str){j->scratch + used, n};
-				used += n;
-			} else {
-				rec->field[f] = (sl_str){v->p, v->len};
-			}
-			break;
+		if (chosen[f] < 0)
+			continue;
+		const value *v = &j->val[chosen[f]];
+		if (v->kind == V_ESC) {
+			size_t n = decode_string(v->p, v->len, j->scratch + used);
+			rec->field[f] = (sl_str){j->scratch + used, n};
+			used += n;
+		} else {
+			rec->field[f] = (sl_str){v->p, v->len};
 		}
 	}
 	sl_str *fl = rec->field;
@@ -1153,13 +1225,6 @@ sl_status sl_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len, sl_recor
 		if (!fl[SL_F_METHOD].len || !fl[SL_F_URL].len || !fl[SL_F_PROTOCOL].len)
 			split_request(rec, fl[SL_F_REQUEST]);
 	} else if (fl[SL_F_URL].len || fl[SL_F_METHOD].len) {
-		if (!scratch_ready) {
-			if (!reserve(j, 2 * len + 32)) {
-				rec->why = "no memory for the JSON scratch buffer";
-				return SL_ENOMEM;
-			}
-			scratch_ready = true;
-		}
 		char *o = j->scratch + used, *o0 = o;
 		const sl_field parts[3] = {SL_F_METHOD, SL_F_URL, SL_F_PROTOCOL};
 		for (int i = 0; i < 3; i++) {
@@ -1187,10 +1252,6 @@ sl_status sl_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len, sl_recor
 		} else if (t->len == 26 && t->p[2] == '/') {
 			fl[SL_F_DATE] = (sl_str){t->p, 11};
 		} else {
-			if (!scratch_ready && !reserve(j, 2 * len + 32)) {
-				rec->why = "no memory for the JSON scratch buffer";
-				return SL_ENOMEM;
-			}
 			utc_date(rec->time, j->scratch + used);
 			fl[SL_F_DATE] = (sl_str){j->scratch + used, 10};
 			used += 10;
