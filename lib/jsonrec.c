@@ -1127,6 +1127,8 @@ sl_status sl_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len, sl_recor
 	rec->has_request_time = false;
 	rec->why = NULL;
 
+	if (len > UINT32_MAX) /* spans are 32-bit; SL_LINE_MAX is far below */
+		return fail(rec, "line longer than 4 GiB");
 	const char *b = line;
 	if (e - b >= 3 && memcmp(b, "\xef\xbb\xbf", 3) == 0)
 		b += 3;
