@@ -368,6 +368,63 @@ static void generated_nginx_lines(void **state)
 	sl_jsonrec_free(j);
 }
 
+/* The same requests as combined lines and as nginx JSON (time_local, the
+ * request whole): sl_access_parse and sl_jsonrec_parse must give the same
+ * record, field by field, so that the reports over them can agree. */
+static void same_records_as_combined(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("jsonrec-combined", 15)};
+	sl_jsonrec *j = new_rec("json");
+	static const sl_field same[] = {
+		SL_F_CLIENT, SL_F_USER, SL_F_TIME, SL_F_REQUEST, SL_F_METHOD, SL_F_URL,
+		SL_F_PATH, SL_F_PROTOCOL, SL_F_STATUS, SL_F_BYTES, SL_F_REFERRER,
+		SL_F_USER_AGENT, SL_F_QUERY, SL_F_DATE,
+	};
+	static const char *const requests[] = {
+		"GET /a HTTP/1.1", "POST /api/v1/x?y=1&z=2 HTTP/2.0", "GET /", "-",
+		"OPTIONS * HTTP/1.1", "GET /with space HTTP/1.0", "BREW /pot HTCPCP/1.0",
+	};
+	for (int i = 0; i < 2000; i++) {
+		char clf[27], ua[128], ref[128], combined[1024], json[1024];
+		tu_log_time(clf, (int64_t)tu_below(&rng, 2000000000));
+		random_text(&rng, ua, 50, false);
+		random_text(&rng, ref, 30, false);
+		const char *req = requests[tu_below(&rng, 7)];
+		unsigned status = 100 + (unsigned)tu_below(&rng, 500);
+		unsigned long long bytes = tu_below(&rng, 100000);
+		unsigned ms = (unsigned)tu_below(&rng, 10000);
+		int n1 = snprintf(combined, sizeof combined,
+				  "10.0.0.%u - u%u [%s] \"%s\" %u %llu \"%s\" \"%s\" %u.%03u", i % 256,
+				  i % 7, clf, req, status, bytes, ref, ua, ms / 1000, ms % 1000);
+		int n2 = snprintf(json, sizeof json,
+				  "{\"remote_addr\":\"10.0.0.%u\",\"remote_user\":\"u%u\","
+				  "\"time_local\":\"%s\",\"request\":\"%s\",\"status\":%u,"
+				  "\"body_bytes_sent\":%llu,\"http_referer\":\"%s\","
+				  "\"http_user_agent\":\"%s\",\"request_time\":%u.%03u}",
+				  i % 256, i % 7, clf, req, status, bytes, ref, ua, ms / 1000, ms % 1000);
+		sl_record a, b;
+		sl_time_cache tc1 = {{0}, 0, 0}, tc2 = {{0}, 0, 0};
+		assert_int_equal(sl_access_parse(SL_FMT_COMBINED, combined, (size_t)n1, &a, &tc1),
+				 SL_OK);
+		assert_int_equal(sl_jsonrec_parse(j, json, (size_t)n2, &b, &tc2), SL_OK);
+		for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
+			sl_field f = same[k];
+			if (a.field[f].len != b.field[f].len ||
+			    memcmp(a.field[f].p, b.field[f].p, a.field[f].len) != 0)
+				fail_msg("%s: combined '%.*s', JSON '%.*s' in %s", sl_field_name(f),
+					 (int)a.field[f].len, a.field[f].p, (int)b.field[f].len,
+					 b.field[f].p, json);
+		}
+		assert_int_equal(a.time, b.time);
+		assert_int_equal(a.status, b.status);
+		assert_int_equal(a.bytes, b.bytes);
+		assert_int_equal(a.has_request_time, b.has_request_time);
+		assert_true(a.request_time == b.request_time);
+	}
+	sl_jsonrec_free(j);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Caddy and Traefik                                                         */
 /* ------------------------------------------------------------------------ */
@@ -716,6 +773,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(corpus_agrees_with_python),
 		cmocka_unit_test(generated_nginx_lines),
+		cmocka_unit_test(same_records_as_combined),
 		cmocka_unit_test(caddy_preset),
 		cmocka_unit_test(traefik_preset),
 		cmocka_unit_test(record_rules),
