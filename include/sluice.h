@@ -793,7 +793,8 @@ sl_status sl_jsonrec_new(sl_jsonrec **out, sl_budget *b, const char *preset);
  * byte for byte with the decoded key (case matters). Returns SL_OK, or
  * SL_EINVAL for SL_F_LINE, SL_F_LENGTH or an unknown field, an empty path
  * or segment, a segment over 128 bytes, or a mapping that does not fit
- * (at most 64 paths and 159 key segments in all); j is unchanged then.
+ * (at most 64 paths, 159 key segments and 4 KiB of key names in all);
+ * j is unchanged then.
  */
 sl_status sl_jsonrec_map(sl_jsonrec *j, sl_field f, const char *path);
 
