@@ -1104,7 +1104,7 @@ static void utc_date(int64_t t, char *o)
 	o[9] = (char)('0' + d % 10);
 }
 
-static sl_status fail(sl_record *rec, const char *why)
+static sl_status malformed(sl_record *rec, const char *why)
 {
 	rec->why = why;
 	return SL_EFORMAT;
@@ -1141,7 +1141,7 @@ sl_status sl_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len, sl_recor
 	rec->why = NULL;
 
 	if (len > UINT32_MAX) /* spans are 32-bit; SL_LINE_MAX is far below */
-		return fail(rec, "line longer than 4 GiB");
+		return malformed(rec, "line longer than 4 GiB");
 	const char *b = line;
 	if (e - b >= 3 && memcmp(b, "\xef\xbb\xbf", 3) == 0)
 		b += 3;
@@ -1150,9 +1150,9 @@ sl_status sl_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len, sl_recor
 	bool object;
 	const char *why = scan(j, line, e, &object);
 	if (why)
-		return fail(rec, why);
+		return malformed(rec, why);
 	if (!object)
-		return fail(rec, "not a JSON object");
+		return malformed(rec, "not a JSON object");
 
 	/* the chosen value of each field, and the scratch bytes they need:
 	 * each field decodes its own copy (several fields may share a key),
@@ -1205,16 +1205,16 @@ sl_status sl_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len, sl_recor
 	if (has_status) {
 		uint64_t s;
 		if (kind[SL_F_STATUS] == V_LIT || !integer_value(fl[SL_F_STATUS].p, fl[SL_F_STATUS].len, &s))
-			return fail(rec, "status is not an integer");
+			return malformed(rec, "status is not an integer");
 		if (s < 100 || s > 599)
-			return fail(rec, "status outside 100..599");
+			return malformed(rec, "status outside 100..599");
 		rec->status = (uint32_t)s;
 	}
 	if (fl[SL_F_BYTES].len) {
 		const sl_str *s = &fl[SL_F_BYTES];
 		if (!(s->len == 1 && s->p[0] == '-') &&
 		    (kind[SL_F_BYTES] == V_LIT || !integer_value(s->p, s->len, &rec->bytes)))
-			return fail(rec, "bytes is not a non-negative integer");
+			return malformed(rec, "bytes is not a non-negative integer");
 	}
 	if (fl[SL_F_REQUEST_TIME].len && kind[SL_F_REQUEST_TIME] != V_LIT) {
 		double d;
@@ -1232,7 +1232,7 @@ sl_status sl_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len, sl_recor
 	}
 	if (fl[SL_F_TIME].len) {
 		if (kind[SL_F_TIME] == V_LIT || !time_of(&fl[SL_F_TIME], tc, &rec->time))
-			return fail(rec, "time is not a time");
+			return malformed(rec, "time is not a time");
 	}
 
 	/* derived fields */

@@ -13,7 +13,10 @@
  *  - the caddy and traefik presets on lines shaped like their documented
  *    output, field by field;
  *  - every truncated prefix of valid lines, each placed before a PROT_NONE
- *    page; the mapping API, detection, and out-of-memory paths.
+ *    page; the mapping API, detection, and out-of-memory paths;
+ *  - the scalar fallback (the same source compiled here without SSE2,
+ *    under other names) against the library's SSE2 path, on the corpus,
+ *    generated lines and their prefixes and mutations.
  */
 #include "testutil.h"
 
@@ -23,6 +26,29 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+/* The scalar build of lib/jsonrec.c, as scalar_jsonrec_*(). */
+#define sl_jsonrec_new scalar_jsonrec_new
+#define sl_jsonrec_free scalar_jsonrec_free
+#define sl_jsonrec_map scalar_jsonrec_map
+#define sl_jsonrec_parse scalar_jsonrec_parse
+#define sl_jsonrec_has_field scalar_jsonrec_has_field
+#define sl_jsonrec_looks_like scalar_jsonrec_looks_like
+sl_status scalar_jsonrec_new(sl_jsonrec **out, sl_budget *b, const char *preset);
+void scalar_jsonrec_free(sl_jsonrec *j);
+sl_status scalar_jsonrec_map(sl_jsonrec *j, sl_field f, const char *path);
+sl_status scalar_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len, sl_record *rec,
+			       sl_time_cache *tc);
+bool scalar_jsonrec_has_field(const sl_jsonrec *j, sl_field f);
+bool scalar_jsonrec_looks_like(const char *buf, size_t len, const char **preset);
+#undef __SSE2__
+#include "../lib/jsonrec.c"
+#undef sl_jsonrec_new
+#undef sl_jsonrec_free
+#undef sl_jsonrec_map
+#undef sl_jsonrec_parse
+#undef sl_jsonrec_has_field
+#undef sl_jsonrec_looks_like
 
 #define CORPUS "tests/data/json/corpus.jsonl"
 #define REFERENCE "tests/data/json/reference.py"
@@ -698,9 +724,9 @@ static void truncated_prefixes(void **state)
 		"{\"ts\":1.5,\"request\":{\"method\":\"GET\",\"headers\":{\"User-Agent\":[\"é\"]}},"
 		"\"status\":200}",
 	};
-	static const char *const presets[] = {"json", "caddy"};
+	static const char *const preset_names[] = {"json", "caddy"};
 	for (int k = 0; k < 2; k++) {
-		sl_jsonrec *j = new_rec(presets[k]);
+		sl_jsonrec *j = new_rec(preset_names[k]);
 		size_t n = strlen(lines[k]);
 		sl_record rec;
 		assert_int_equal(sl_jsonrec_parse(j, guarded(lines[k], n), n, &rec, NULL), SL_OK);
@@ -768,6 +794,94 @@ static void out_of_memory(void **state)
 	assert_int_equal(sl_jsonrec_new(&j, &small, "json"), SL_ENOMEM);
 }
 
+/* Both builds give the same answer on line[0 .. n-1]: the status, the
+ * reason, every field's bytes and the numbers. */
+static void same_both_ways(sl_jsonrec *fast, sl_jsonrec *slow, const char *line, size_t n)
+{
+	sl_record a, b;
+	const char *g = guarded(line, n);
+	sl_status sa = sl_jsonrec_parse(fast, g, n, &a, NULL);
+	sl_status sb = scalar_jsonrec_parse(slow, g, n, &b, NULL);
+	if (sa != sb)
+		fail_msg("SSE2 %s, scalar %s: %.*s", sl_strerror(sa), sl_strerror(sb),
+			 (int)(n < 200 ? n : 200), line);
+	if (sa != SL_OK) {
+		if (sa != SL_ESKIP && strcmp(a.why, b.why) != 0)
+			fail_msg("SSE2 '%s', scalar '%s'", a.why, b.why);
+		return;
+	}
+	for (int f = 0; f < SL_F_COUNT; f++)
+		if (a.field[f].len != b.field[f].len ||
+		    memcmp(a.field[f].p, b.field[f].p, a.field[f].len) != 0)
+			fail_msg("%s differs: %.*s", sl_field_name((sl_field)f),
+				 (int)(n < 200 ? n : 200), line);
+	assert_true(a.status == b.status && a.bytes == b.bytes && a.time == b.time &&
+		    a.has_request_time == b.has_request_time &&
+		    (a.request_time == b.request_time ||
+		     (isnan(a.request_time) && isnan(b.request_time))));
+}
+
+static void scalar_matches_sse2(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("jsonrec-scalar", 16)};
+	sl_jsonrec *fast = new_rec("none"), *slow;
+	assert_int_equal(scalar_jsonrec_new(&slow, &budget, "none"), SL_OK);
+	static const char *const paths[] = {"s", "k.x", "a.1", "n"};
+	static const sl_field fields[] = {SL_F_USER_AGENT, SL_F_REFERRER, SL_F_USER,
+					  SL_F_REQUEST_TIME};
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(sl_jsonrec_map(fast, fields[i], paths[i]), SL_OK);
+		assert_int_equal(scalar_jsonrec_map(slow, fields[i], paths[i]), SL_OK);
+	}
+	size_t len;
+	char *corpus = tu_slurp(CORPUS, &len);
+	assert_non_null(corpus);
+	int lines = 0;
+	for (char *p = corpus, *end = corpus + len; p < end; lines++) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		same_both_ways(fast, slow, p, n);
+		/* strings at every distance from the end of the line, and
+		 * one byte changed at random */
+		if (n < 400) {
+			for (size_t k = 0; k < n; k++)
+				same_both_ways(fast, slow, p, k);
+			char m[400];
+			memcpy(m, p, n);
+			for (int r = 0; r < 20 && n; r++) {
+				size_t at = tu_below(&rng, n);
+				char was = m[at];
+				static const char bytes[] = "\"\\{}[],:0-eE.nu\x01\x80\xc3\xed\xf0 ";
+				m[at] = bytes[tu_below(&rng, sizeof bytes - 1)];
+				same_both_ways(fast, slow, m, n);
+				m[at] = was;
+			}
+		}
+		p = nl ? nl + 1 : end;
+	}
+	assert_true(lines > 150);
+	free(corpus);
+	sl_jsonrec_free(fast);
+	scalar_jsonrec_free(slow);
+	/* the presets, on the nginx, caddy and traefik lines of the tests */
+	const char *preset_names[] = {"json", "caddy", "traefik"};
+	for (int i = 0; i < 3; i++) {
+		fast = new_rec(preset_names[i]);
+		assert_int_equal(scalar_jsonrec_new(&slow, &budget, preset_names[i]), SL_OK);
+		const char *l = "{\"remote_addr\":\"1.2.3.4\",\"request\":\"GET /\\u00e9?x HTTP/1.1\","
+				"\"status\":\"200\",\"ts\":1.5,\"request\":{\"uri\":\"/a\\\"b\","
+				"\"method\":\"GET\"},\"RequestPath\":\"/p\",\"DownstreamStatus\":404,"
+				"\"Duration\":1000,\"http_user_agent\":\"\xc3\xa9\xf0\x9f\x98\x80 long "
+				"enough to cross sixteen bytes\"}";
+		size_t n = strlen(l);
+		for (size_t k = 0; k <= n; k++)
+			same_both_ways(fast, slow, l, k);
+		sl_jsonrec_free(fast);
+		scalar_jsonrec_free(slow);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -781,6 +895,7 @@ int main(void)
 		cmocka_unit_test(shared_escaped_key),
 		cmocka_unit_test(huge_line),
 		cmocka_unit_test(truncated_prefixes),
+		cmocka_unit_test(scalar_matches_sse2),
 		cmocka_unit_test(detection),
 		cmocka_unit_test(out_of_memory),
 	};
