@@ -394,14 +394,19 @@ static bool load_preset(sl_jsonrec *j, const char *preset)
 sl_status sl_jsonrec_new(sl_jsonrec **out, sl_budget *b, const char *preset)
 {
 	*out = NULL;
-	if (!b)
+	if (!preset)
+		preset = "json";
+	size_t known = 0;
+	while (known < PRESETS && strcmp(preset, presets[known].name) != 0)
+		known++;
+	if (!b || known == PRESETS)
 		return SL_EINVAL;
 	sl_jsonrec *j = sl_malloc(b, sizeof *j);
 	if (!j)
 		return SL_ENOMEM;
 	memset(j, 0, sizeof *j);
 	j->budget = b;
-	if (!load_preset(j, preset ? preset : "json")) {
+	if (!load_preset(j, preset)) { /* the tables fit: never */
 		sl_free(b, j, sizeof *j);
 		return SL_EINVAL;
 	}

@@ -788,6 +788,11 @@ static void out_of_memory(void **state)
 	ASSERT_FIELD(rec, SL_F_USER_AGENT, "a\"b");
 	sl_jsonrec_free(j);
 	assert_int_equal(b.used, 0);
+	/* an unknown preset is SL_EINVAL before any allocation */
+	fs.allow = 0;
+	fs.calls = 0;
+	assert_int_equal(sl_jsonrec_new(&j, &b, "apache"), SL_EINVAL);
+	assert_int_equal(fs.calls, 0);
 	/* a budget too small for the object */
 	sl_budget small;
 	sl_budget_init(&small, 1024);
