@@ -902,6 +902,105 @@ bool sl_framer_done(const sl_framer *f);
 
 /* Releases the storage. f may be initialized again. NULL is a no-op. */
 void sl_framer_free(sl_framer *f);
+/* JSON lines (lib/jsonrec.c)                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One JSON object per line, read into the same sl_record as an access-log
+ * line through a mapping from dotted key paths to fields. An sl_jsonrec
+ * holds the mapping and a scratch buffer, so it belongs to one thread at a
+ * time (one per stream or worker).
+ *
+ * Order: sl_jsonrec_new -> sl_jsonrec_map* -> sl_jsonrec_parse* ->
+ * sl_jsonrec_free.
+ */
+typedef struct sl_jsonrec sl_jsonrec;
+
+/* Containers nested deeper than this are rejected (SL_EFORMAT). */
+#define SL_JSONREC_DEPTH 64
+
+/*
+ * A parser with the keys of a preset: "json" (nginx variable names:
+ * remote_addr, time_iso8601 | time_local | msec, request or request_method
+ * + request_uri, status, body_bytes_sent | bytes_sent, http_referer,
+ * http_user_agent, request_time, host | server_name | http_host, ...),
+ * "caddy" (Caddy v2's access log: request.client_ip | request.remote_ip,
+ * ts, request.method, request.uri, request.proto, request.host,
+ * request.headers.User-Agent.0, status, size, duration in seconds),
+ * "traefik" (Traefik's JSON: ClientHost, StartUTC | StartLocal | time,
+ * RequestMethod, RequestPath, RequestProtocol, RequestHost,
+ * DownstreamStatus, DownstreamContentSize, Duration in nanoseconds,
+ * request_User-Agent, request_Referer) or "none" (no key; map every field
+ * with sl_jsonrec_map). NULL means "json". The full lists are in
+ * lib/jsonrec.c and docs/formats-json.md.
+ * Returns SL_OK with *out owned by the caller (sl_jsonrec_free), SL_EINVAL
+ * for an unknown preset or a NULL budget, SL_ENOMEM when the budget cannot
+ * hold it (about 9 KiB); *out is NULL on error.
+ */
+sl_status sl_jsonrec_new(sl_jsonrec **out, sl_budget *b, const char *preset);
+
+/*
+ * Maps field f to the value at path, a dotted key path
+ * ("request.headers.user_agent"; a decimal segment also names an array
+ * element, "headers.User-Agent.0"), ahead of every path f had before (the
+ * preset's stay as fallbacks; the newest mapping is tried first). A NULL
+ * path removes every path of f, so that f is absent. Keys are compared
+ * byte for byte with the decoded key (case matters). Returns SL_OK, or
+ * SL_EINVAL for SL_F_LINE, SL_F_LENGTH or an unknown field, an empty path
+ * or segment, a segment over 128 bytes, or a mapping that does not fit
+ * (at most 64 paths, 159 key segments and 4 KiB of key names in all);
+ * j is unchanged then.
+ */
+sl_status sl_jsonrec_map(sl_jsonrec *j, sl_field f, const char *path);
+
+/*
+ * Parses one line (without its newline) into *rec. Returns:
+ *   SL_OK      every field set; a field whose paths are all absent, null,
+ *              an object or an array has len 0. A string without escapes
+ *              points into the line; one with escapes is decoded (UTF-8;
+ *              a lone surrogate escape becomes U+FFFD) into j's scratch
+ *              buffer, valid until the next parse with j. A number or
+ *              true/false mapped to a string field is its text as written.
+ *              Numeric fields take a JSON number or a string holding one:
+ *              status an integer 100..599 (rec->status; 0 when the line
+ *              has no status), bytes a non-negative integer or "-" (0),
+ *              request_time a finite number >= 0 in seconds (scaled by the
+ *              preset's unit; anything else leaves has_request_time
+ *              false), time as sl_time_parse reads it (an epoch number in
+ *              seconds, ISO 8601 or the common log format; rec->time 0
+ *              when the line has no time). Request, method, URL, protocol,
+ *              path, query and date are derived as in sl_access_parse where
+ *              not mapped; without a request one is composed from "METHOD
+ *              URL PROTOCOL"; an epoch time's date is "YYYY-MM-DD" (UTC).
+ *   SL_ESKIP   the line is empty or white space (no record).
+ *   SL_EFORMAT rec->why set (static): invalid JSON (what Python's json.loads
+ *              rejects on the line decoded as strict UTF-8, plus nesting
+ *              deeper than SL_JSONREC_DEPTH; these reasons start with
+ *              "invalid JSON: "), a value that is not an object ("not a
+ *              JSON object"), or a bad status, bytes or time.
+ *   SL_ENOMEM  the budget refused the scratch buffer (kept for later lines:
+ *              the escaped values' raw length, once per field that uses
+ *              one, plus a composed request and a date); rec->why set.
+ * Reads only line[0 .. len-1]; tc as for sl_access_parse (may be NULL).
+ */
+sl_status sl_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len,
+			   sl_record *rec, sl_time_cache *tc);
+
+/* Does j yield field f (mapped, or derived from a mapped one)? */
+bool sl_jsonrec_has_field(const sl_jsonrec *j, sl_field f);
+
+/* Frees j and its scratch buffer; NULL is a harmless no-op. */
+void sl_jsonrec_free(sl_jsonrec *j);
+
+/*
+ * For -f auto: do the complete lines in buf[0 .. len-1] (at most the first
+ * 32 non-empty ones) look like JSON lines, i.e. are at least half of them
+ * valid JSON objects (and at least one)? If so and preset is not NULL,
+ * *preset is the preset ("traefik", "caddy" or "json", a static string)
+ * whose status and request (or URL) keys occur in the most lines; "json"
+ * on ties and when none does.
+ */
+bool sl_jsonrec_looks_like(const char *buf, size_t len, const char **preset);
 
 /* ------------------------------------------------------------------------ */
 /* Input sources (lib/input.c)                                               */

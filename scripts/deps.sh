@@ -8,7 +8,7 @@
 # Idempotent and silent when everything is installed. Uses apt-get (through sudo when not root).
 set -eu
 
-pkgs="gcc make pkg-config libc6-dev zlib1g-dev libzstd-dev libxxhash-dev liblz4-dev libcmocka-dev libpcre2-dev zstd gzip"
+pkgs="gcc make pkg-config libc6-dev zlib1g-dev libzstd-dev libxxhash-dev liblz4-dev libcmocka-dev libpcre2-dev zstd gzip python3"
 for arg in "$@"; do
 	case "$arg" in
 	--bench) pkgs="$pkgs mawk time goaccess coreutils" ;;
