@@ -902,6 +902,8 @@ bool sl_framer_done(const sl_framer *f);
 
 /* Releases the storage. f may be initialized again. NULL is a no-op. */
 void sl_framer_free(sl_framer *f);
+
+/* ------------------------------------------------------------------------ */
 /* JSON lines (lib/jsonrec.c)                                                */
 /* ------------------------------------------------------------------------ */
 
