@@ -549,6 +549,13 @@ static bool compile_percent(compiler *c, const char *spec, size_t n)
 			i = p.end;
 			continue;
 		}
+		/* %U%q: Apache's way to write the URL, as one field */
+		if (k == K_QUERY && bl == 0 && c->lf->nsteps &&
+		    c->lf->steps[c->lf->nsteps - 1].kind == K_PATH) {
+			c->lf->steps[c->lf->nsteps - 1].kind = K_URL;
+			i = p.end;
+			continue;
+		}
 		bool clf_brackets = !goaccess && k == K_TIME && !p.arg;
 		if (clf_brackets)
 			buf[bl++] = '[';
@@ -1259,8 +1266,13 @@ static sl_status run_ltsv(sl_logformat *lf, const char *line, size_t len,
 		const char *e = memchr(p, '\t', (size_t)(end - p));
 		if (!e)
 			e = end;
-		const char *colon = memchr(p, ':', (size_t)(e - p));
-		if (!colon || colon == p)
+		/* label = 1*[0-9A-Za-z_.-] (ltsv.org) */
+		const char *colon = p;
+		while (colon < e && (is_digit(*colon) || (*colon >= 'a' && *colon <= 'z') ||
+				     (*colon >= 'A' && *colon <= 'Z') || *colon == '_' ||
+				     *colon == '.' || *colon == '-'))
+			colon++;
+		if (colon == p || colon == e || *colon != ':')
 			FAIL("an LTSV field without its label");
 		int k = LOOKUP(column_names, p, (size_t)(colon - p));
 		if (k != K_COUNT) {
