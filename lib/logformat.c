@@ -1251,6 +1251,13 @@ static bool has_prefix(const char *p, const char *end, const char *pre)
 	return (size_t)(end - p) >= n && memcmp(p, pre, n) == 0;
 }
 
+/* p past a UTF-8 byte order mark, if one starts [p, end) (editors and IIS
+ * write one before a header). */
+static const char *skip_bom(const char *p, const char *end)
+{
+	return has_prefix(p, end, "\xef\xbb\xbf") ? p + 3 : p;
+}
+
 static sl_status run_w3c(sl_logformat *lf, const char *line, size_t len,
 			 sl_record *rec, sl_time_cache *tc)
 {
@@ -1258,6 +1265,7 @@ static sl_status run_w3c(sl_logformat *lf, const char *line, size_t len,
 	pending pd = {{NULL, 0}, {NULL, 0}, false, false, false, false};
 	while (end > p && end[-1] == '\r')
 		end--;
+	p = skip_bom(p, end);
 	if (p < end && *p == '#') {
 		if (has_prefix(p, end, "#Fields:")) {
 			w3c_columns(lf, p + 8, end);
@@ -1399,6 +1407,7 @@ static sl_status run_csv(sl_logformat *lf, const char *line, size_t len,
 	}
 	char *sp = lf->scratch;
 	if (!lf->have_header) {
+		p = skip_bom(p, end);
 		lf->ncols = 0;
 		lf->fields = 0;
 		for (;;) {
@@ -1602,6 +1611,7 @@ const char *sl_logformat_detect(const char *buf, size_t len)
 	}
 	if (!first)
 		return NULL;
+	first = skip_bom(first, first_end);
 	if (has_prefix(first, first_end, "#Version:") ||
 	    has_prefix(first, first_end, "#Software:") ||
 	    has_prefix(first, first_end, "#Fields:") ||
