@@ -1116,7 +1116,8 @@ static sl_status derive(sl_record *rec, const char *line, size_t len,
 		char buf[64];
 		size_t bn;
 		bool clf = dn == 11 && d[2] == '/';
-		if (dn + cn + 8 > sizeof buf)
+		/* date, separator, clock (or 00:00:00), CLF's " +0000" */
+		if (dn + 1 + (cn ? cn : 8) + 6 > sizeof buf)
 			FAIL("bad time field");
 		memcpy(buf, d, dn);
 		bn = dn;

@@ -443,6 +443,16 @@ static void preset_w3c(void **state)
 	assert_true(sl_logformat_has_field(lf, SL_F_VHOST));
 	assert_false(sl_logformat_has_field(lf, SL_F_IDENT));
 	prefixes_safe(lf, W3C_LINE2);
+	/* a date without a time column is read at midnight; a date too long
+	 * for the joined text is malformed (the fuzzer found the joined text
+	 * written past its stack buffer when the clock was missing) */
+	assert_int_equal(parse(lf, "#Fields: date c-ip", &rec), SL_ESKIP);
+	assert_int_equal(parse(lf, "2024-03-01 192.0.2.1", &rec), SL_OK);
+	assert_int_equal(rec.time, 1709251201 - 1);
+	char longdate[128];
+	memset(longdate, '1', 56);
+	memcpy(longdate + 56, " 192.0.2.1", 11);
+	assert_int_equal(parse(lf, longdate, &rec), SL_EFORMAT);
 	/* a new input forgets the header */
 	sl_logformat_reset(lf);
 	assert_int_equal(parse(lf, W3C_LINE2, &rec), SL_EFORMAT);
