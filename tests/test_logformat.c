@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -982,6 +983,45 @@ static void out_of_memory(void **state)
 	assert_int_equal(b.used, 0);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The fuzz corpus                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The fuzz target itself, with its checks (it aborts on a failed one). */
+#include "../fuzz/fuzz_logformat.c"
+
+/* Every seed and regression of fuzz/corpus/fuzz_logformat run through the
+ * fuzz target's checks, so that the sanitizer and valgrind runs replay them
+ * too (without clang, the fuzz smoke does not run at all). */
+static void corpus_replay(void **state)
+{
+	(void)state;
+	DIR *d = opendir("fuzz/corpus/fuzz_logformat");
+	if (!d) {
+		print_message("no corpus directory (run from the top of the tree)\n");
+		return;
+	}
+	struct dirent *e;
+	int files = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[600];
+		snprintf(path, sizeof path, "fuzz/corpus/fuzz_logformat/%s", e->d_name);
+		size_t n;
+		char *data = tu_slurp(path, &n);
+		assert_non_null(data);
+		uint8_t *exact = malloc(n ? n : 1); /* exactly sized */
+		memcpy(exact, data, n);
+		LLVMFuzzerTestOneInput(exact, n);
+		free(exact);
+		free(data);
+		files++;
+	}
+	closedir(d);
+	assert_true(files >= 13);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1001,6 +1041,7 @@ int main(void)
 		cmocka_unit_test(good_strings),
 		cmocka_unit_test(detection),
 		cmocka_unit_test(out_of_memory),
+		cmocka_unit_test(corpus_replay),
 	};
 	return cmocka_run_group_tests(tests, setup_guard, teardown_guard);
 }
