@@ -787,6 +787,126 @@ static void preset_syslog(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* One request, five ways                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Field f of a and b holds the same text. */
+static bool same_text(const sl_record *a, const sl_record *b, sl_field f)
+{
+	return a->field[f].len == b->field[f].len &&
+	       memcmp(a->field[f].p, b->field[f].p, a->field[f].len) == 0;
+}
+
+/*
+ * The same seeded requests written as vcombined (read by sl_access_parse),
+ * an nginx variant with other fields in another order and an ISO time, CSV
+ * (the agent holds commas, so it is quoted), TSV and LTSV: every format
+ * gives the same client, vhost, method, url, path, query, protocol, status,
+ * bytes, referrer, agent, time and request time. (The report built on
+ * these records is then the same; the lead's end-to-end test checks that.)
+ */
+static void same_requests_every_format(void **state)
+{
+	(void)state;
+	tu_rng rng = {tu_seed("logformat five ways", 0xf17eULL)};
+	sl_budget b;
+	sl_budget_init(&b, 1 << 20);
+	sl_logformat *nginx, *csv, *tsv, *ltsv;
+	size_t pos;
+	const char *why;
+	assert_int_equal(sl_logformat_compile(&nginx, &b,
+		"$host $remote_addr [$time_iso8601] \"$request_method $request_uri "
+		"$server_protocol\" $status $body_bytes_sent $request_time "
+		"\"$http_referer\" \"$http_user_agent\"", &pos, &why), SL_OK);
+	csv = preset(&b, "csv");
+	tsv = preset(&b, "tsv");
+	ltsv = preset(&b, "ltsv");
+	sl_record rec;
+	assert_int_equal(parse(csv, "vhost,client,time,method,url,protocol,status,bytes,"
+			       "request_time,referrer,user_agent", &rec), SL_ESKIP);
+	assert_int_equal(parse(tsv, "user_agent\treferrer\trequest\tstatus\tbytes\t"
+			       "time\tclient\trequest_time\tvhost", &rec), SL_ESKIP);
+	static const char *const methods[] = {"GET", "POST", "HEAD"};
+	static char lines[5][1024];
+	for (int i = 0; i < 500; i++) {
+		char client[32], vhost[32], url[64], ref[64], ua[96], rt[16], clf[27], iso[32];
+		snprintf(client, sizeof client, "10.%d.%d.%d", (int)tu_below(&rng, 256),
+			 (int)tu_below(&rng, 256), (int)tu_below(&rng, 256));
+		snprintf(vhost, sizeof vhost, "h%d.example", (int)tu_below(&rng, 50));
+		const char *m = PICK(&rng, methods);
+		if (tu_below(&rng, 2))
+			snprintf(url, sizeof url, "/p/%d?x=%d", (int)tu_below(&rng, 1000),
+				 (int)tu_below(&rng, 9));
+		else
+			snprintf(url, sizeof url, "/p/%d", (int)tu_below(&rng, 1000));
+		if (tu_below(&rng, 2))
+			snprintf(ref, sizeof ref, "http://r.example/%d", (int)tu_below(&rng, 99));
+		else
+			strcpy(ref, "-");
+		snprintf(ua, sizeof ua, "Mozilla/5.0 (X11, Linux; rv:%d) Gecko",
+			 (int)tu_below(&rng, 200));
+		snprintf(rt, sizeof rt, "%d.%03d", (int)tu_below(&rng, 3), (int)tu_below(&rng, 1000));
+		int status = 100 + (int)tu_below(&rng, 500);
+		unsigned long long bytes = tu_below(&rng, 1000000);
+		int64_t t = (int64_t)tu_below(&rng, 2000000000);
+		tu_log_time(clf, t);
+		/* the ISO form of the same instant, from the CLF text's parts */
+		static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+		int mo = (int)((strstr(mon, (char[4]){clf[3], clf[4], clf[5], 0}) - mon) / 3 + 1);
+		snprintf(iso, sizeof iso, "%.4s-%02d-%.2sT%.8sZ", clf + 7, mo, clf, clf + 12);
+
+		snprintf(lines[0], sizeof lines[0],
+			 "%s %s - - [%s] \"%s %s HTTP/1.1\" %d %llu \"%s\" \"%s\" %s", vhost,
+			 client, clf, m, url, status, bytes, ref, ua, rt);
+		snprintf(lines[1], sizeof lines[1],
+			 "%s %s [%s] \"%s %s HTTP/1.1\" %d %llu %s \"%s\" \"%s\"", vhost, client,
+			 iso, m, url, status, bytes, rt, ref, ua);
+		snprintf(lines[2], sizeof lines[2], "%s,%s,%s,%s,%s,HTTP/1.1,%d,%llu,%s,%s,\"%s\"",
+			 vhost, client, iso, m, url, status, bytes, rt, ref, ua);
+		snprintf(lines[3], sizeof lines[3], "%s\t%s\t%s %s HTTP/1.1\t%d\t%llu\t%s\t%s\t%s\t%s",
+			 ua, ref, m, url, status, bytes, clf, client, rt, vhost);
+		snprintf(lines[4], sizeof lines[4],
+			 "host:%s\tvhost:%s\ttime:[%s]\tmethod:%s\turi:%s\tprotocol:HTTP/1.1\t"
+			 "status:%d\tsize:%llu\treferer:%s\tua:%s\treqtime:%s",
+			 client, vhost, clf, m, url, status, bytes, ref, ua, rt);
+		sl_record r[5];
+		assert_int_equal(sl_access_parse(SL_FMT_VCOMBINED, lines[0], strlen(lines[0]), &r[0],
+						 NULL), SL_OK);
+		sl_logformat *lfs[5] = {NULL, nginx, csv, tsv, ltsv};
+		for (int k = 1; k < 5; k++) {
+			if (parse(lfs[k], lines[k], &r[k]) != SL_OK) {
+				print_message("%s: %s\n", lines[k], r[k].why);
+				fail();
+			}
+			static const sl_field text[] = {
+				SL_F_CLIENT, SL_F_VHOST, SL_F_METHOD, SL_F_URL, SL_F_PATH,
+				SL_F_QUERY, SL_F_PROTOCOL, SL_F_STATUS, SL_F_REFERRER,
+				SL_F_USER_AGENT, SL_F_REQUEST_TIME,
+			};
+			for (size_t j = 0; j < sizeof text / sizeof text[0]; j++)
+				if (!same_text(&r[0], &r[k], text[j])) {
+					print_message("format %d, field %s: '%.*s' vs '%.*s'\n", k,
+						      sl_field_name(text[j]),
+						      (int)r[0].field[text[j]].len, r[0].field[text[j]].p,
+						      (int)r[k].field[text[j]].len, r[k].field[text[j]].p);
+					fail();
+				}
+			assert_int_equal(r[k].time, t);
+			assert_int_equal(r[k].time, r[0].time);
+			assert_int_equal(r[k].status, r[0].status);
+			assert_int_equal(r[k].bytes, r[0].bytes);
+			assert_true(r[k].has_request_time && r[0].has_request_time);
+			assert_true(memcmp(&r[k].request_time, &r[0].request_time, sizeof(double)) == 0);
+		}
+	}
+	sl_logformat_free(nginx);
+	sl_logformat_free(csv);
+	sl_logformat_free(tsv);
+	sl_logformat_free(ltsv);
+	assert_int_equal(b.used, 0);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Format strings                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -1037,6 +1157,7 @@ int main(void)
 		cmocka_unit_test(preset_csv),
 		cmocka_unit_test(preset_tsv),
 		cmocka_unit_test(preset_syslog),
+		cmocka_unit_test(same_requests_every_format),
 		cmocka_unit_test(bad_strings),
 		cmocka_unit_test(good_strings),
 		cmocka_unit_test(detection),
