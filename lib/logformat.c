@@ -326,8 +326,10 @@ static bool finish(compiler *c)
 			s->has_delim = 1;
 			s->delim = ' ';
 		}
+		/* a GoAccess clock makes a time only with a date */
 		if (kind_field[s->kind] != SL_F_COUNT) {
-			lf->fields |= 1u << kind_field[s->kind];
+			if (s->kind != K_CLOCK)
+				lf->fields |= 1u << kind_field[s->kind];
 			any = true;
 		}
 	}

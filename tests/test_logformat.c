@@ -1026,6 +1026,12 @@ static void good_strings(void **state)
 		{SL_F_REQUEST_TIME, "12"}, {0, NULL}}};
 	check(&rec, l4, strlen(l4), &w4, SL_F_COUNT);
 	sl_logformat_free(lf);
+	/* a clock without a date is no time: the schema says so */
+	assert_int_equal(sl_logformat_compile(&lf, &b, "%t %^ %h", &pos, &why), SL_OK);
+	assert_false(sl_logformat_has_field(lf, SL_F_TIME));
+	assert_false(sl_logformat_has_field(lf, SL_F_DATE));
+	assert_true(sl_logformat_has_field(lf, SL_F_CLIENT));
+	sl_logformat_free(lf);
 	assert_int_equal(b.used, 0);
 }
 
