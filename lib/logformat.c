@@ -159,6 +159,7 @@ struct sl_logformat {
 	size_t nlit;
 	char lits[MAX_LIT];
 	size_t ncols, ncols_default;
+	size_t width;	  /* CSV/TSV: the header's columns (past MAX_COLS: skipped) */
 	uint8_t cols[MAX_COLS], cols_default[MAX_COLS];
 	char *scratch;
 	size_t scratch_cap;
@@ -1412,18 +1413,19 @@ static sl_status run_csv(sl_logformat *lf, const char *line, size_t len,
 	if (!lf->have_header) {
 		p = skip_bom(p, end);
 		lf->ncols = 0;
+		lf->width = 0;
 		lf->fields = 0;
 		for (;;) {
 			const char *fp, *fe;
 			if (!csv_field(&p, end, lf->sep, &sp, &fp, &fe))
 				FAIL("malformed header line");
-			if (lf->ncols == MAX_COLS)
-				FAIL("too many columns");
 			int k = LOOKUP(column_names, fp, (size_t)(fe - fp));
 			k = k == K_COUNT ? K_SKIP : k;
-			lf->cols[lf->ncols++] = (uint8_t)k;
-			if (kind_field[k] != SL_F_COUNT)
+			if (lf->ncols < MAX_COLS)
+				lf->cols[lf->ncols++] = (uint8_t)k;
+			if (kind_field[k] != SL_F_COUNT && lf->width < MAX_COLS)
 				lf->fields |= 1u << kind_field[k];
+			lf->width++;
 			if (p == end)
 				break;
 			p++;
@@ -1446,7 +1448,7 @@ static sl_status run_csv(sl_logformat *lf, const char *line, size_t len,
 			break;
 		p++;
 	}
-	if (col != lf->ncols)
+	if (col != lf->width)
 		FAIL("a row with another number of fields than the header");
 	return derive(rec, line, len, tc, &pd);
 }

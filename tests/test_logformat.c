@@ -714,6 +714,28 @@ static void preset_csv(void **state)
 			 SL_EFORMAT);
 	prefixes_safe(lf, CSV_LINE);
 	sl_logformat_free(lf);
+
+	/* a header wider than the columns kept (96): the columns past them
+	 * are skipped, and rows of the header's width still parse */
+	lf = preset(&b, "csv");
+	char *wide = malloc(4096), *row = malloc(4096);
+	assert_non_null(wide);
+	assert_non_null(row);
+	size_t wl = 0, rl = 0;
+	for (int c = 0; c < 120; c++) {
+		wl += (size_t)sprintf(wide + wl, c ? ",%s" : "%s",
+				      c == 0 ? "client" : c == 5 ? "status" : c == 110 ? "bytes" : "x");
+		rl += (size_t)sprintf(row + rl, c ? ",%s" : "%s",
+				      c == 0 ? "192.0.2.1" : c == 5 ? "204" : c == 110 ? "77" : "v");
+	}
+	assert_int_equal(parse(lf, wide, &rec), SL_ESKIP);
+	assert_int_equal(parse(lf, row, &rec), SL_OK);
+	assert_int_equal(rec.status, 204);
+	assert_int_equal(rec.bytes, 0); /* column 110: not kept */
+	assert_int_equal(rec.field[SL_F_CLIENT].len, 9);
+	free(wide);
+	free(row);
+	sl_logformat_free(lf);
 	assert_int_equal(b.used, 0);
 }
 
