@@ -69,6 +69,12 @@
  *                           it has (the four never parse each other's lines,
  *                           so the order tried changes no answer)
  *
+ * Cost (callgrind, 20,000 lines of sluice-gen --request-time): the
+ * compiled nginx combined + $request_time string about 1,780 instructions
+ * a line, sl_access_parse 750 on the same lines: the generic program
+ * (a step loop, memchr per field, byte loops for numbers) is 2.4 times the
+ * hand-tuned parser, which keeps the classic formats.
+ *
  * Memory: one block from the budget for the compiled format (steps, literal
  * bytes, column list, the spec text); a scratch buffer for unescaped CSV
  * fields, grown to the longest such line and kept. Nothing else; nothing
