@@ -37,7 +37,7 @@ static int setup_guard(void **state)
 {
 	(void)state;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t body = (8192 + page - 1) / page * page;
+	size_t body = (SL_LINE_MAX + page - 1) / page * page;
 	guard_len = body + page;
 	guard_base = mmap(NULL, guard_len, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -56,7 +56,7 @@ static int teardown_guard(void **state)
 
 static const char *guarded(const char *s, size_t n)
 {
-	assert_true(n <= 8192);
+	assert_true(n <= (size_t)(guard_end - guard_base));
 	memmove(guard_end - n, s, n);
 	return guard_end - n;
 }
@@ -1131,6 +1131,58 @@ static void out_of_memory(void **state)
 	assert_int_equal(b.used, 0);
 }
 
+/* Hostile inputs: huge strings, huge lines of the bytes each parser looks
+ * for; each must end quickly with an answer (the test's run time would
+ * show a quadratic scan: a 64 KiB line of quotes and backslashes). */
+static void hostile_inputs(void **state)
+{
+	(void)state;
+	sl_budget b;
+	sl_budget_init(&b, 1 << 20);
+	sl_logformat *lf;
+	size_t pos;
+	const char *why;
+	char *big = malloc(SL_LINE_MAX + 1);
+	assert_non_null(big);
+	/* a string past 4096 bytes; one of 200 fields */
+	memset(big, 'x', 5000);
+	big[5000] = 0;
+	assert_int_equal(sl_logformat_compile(&lf, &b, big, &pos, &why), SL_EINVAL);
+	assert_int_equal(pos, 4096);
+	size_t n = 0;
+	for (int i = 0; i < 200; i++)
+		n += (size_t)sprintf(big + n, "$status ");
+	assert_int_equal(sl_logformat_compile(&lf, &b, big, &pos, &why), SL_EINVAL);
+	assert_string_equal(why, "too many fields");
+	/* 64 KiB of quotes and backslashes through a quoted field, CSV and
+	 * LTSV; 64 KiB of tabs as a W3C header */
+	static const char *const fill[] = {"\"", "\\\"", ",\"", "\t", ":"};
+	static const char *const names[] = {"traefik", "csv", "tsv", "ltsv", "w3c", "syslog"};
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		lf = preset(&b, names[k]);
+		for (size_t f = 0; f < sizeof fill / sizeof fill[0]; f++) {
+			size_t fl = strlen(fill[f]);
+			n = 0;
+			if (strcmp(names[k], "w3c") == 0) {
+				memcpy(big, "#Fields: ", 9);
+				n = 9;
+			}
+			while (n + fl <= SL_LINE_MAX) {
+				memcpy(big + n, fill[f], fl);
+				n += fl;
+			}
+			sl_record rec;
+			sl_status st = sl_logformat_parse(lf, guarded(big, n), n, &rec, NULL);
+			assert_true(st == SL_OK || st == SL_ESKIP || (st == SL_EFORMAT && rec.why));
+			st = sl_logformat_parse(lf, guarded(big, n), n, &rec, NULL);
+			assert_true(st == SL_OK || st == SL_ESKIP || (st == SL_EFORMAT && rec.why));
+		}
+		sl_logformat_free(lf);
+	}
+	free(big);
+	assert_int_equal(b.used, 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The fuzz corpus                                                           */
 /* ------------------------------------------------------------------------ */
@@ -1190,6 +1242,7 @@ int main(void)
 		cmocka_unit_test(good_strings),
 		cmocka_unit_test(detection),
 		cmocka_unit_test(out_of_memory),
+		cmocka_unit_test(hostile_inputs),
 		cmocka_unit_test(corpus_replay),
 	};
 	return cmocka_run_group_tests(tests, setup_guard, teardown_guard);
