@@ -754,6 +754,88 @@ bool sl_time_parse(const char *p, size_t n, int64_t *t, int32_t *offset);
 #define SL_LINE_MAX (64 * 1024)
 
 /* ------------------------------------------------------------------------ */
+/* Log formats (lib/logformat.c)                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A log format other than the four classic ones: compiled from an nginx
+ * log_format string or an Apache/GoAccess %-specifier string, or one of the
+ * presets. Every format fills the same sl_record over the schema above, so
+ * the same report comes out. docs/formats.md lists every variable,
+ * specifier and preset and the field each maps to.
+ *
+ * Order: sl_logformat_compile or sl_logformat_preset -> sl_logformat_parse*
+ * (sl_logformat_reset between inputs) -> sl_logformat_free. One
+ * sl_logformat belongs to one thread at a time (it holds a scratch buffer,
+ * and the header formats the header last read).
+ */
+typedef struct sl_logformat sl_logformat;
+
+/*
+ * Compiles spec (NUL-terminated, at most 4096 bytes) once into a field
+ * extraction program. nginx syntax when spec holds a '$' ($var, ${var};
+ * unknown variables are skipped fields), else %-specifiers (Apache's, or
+ * GoAccess's when a GoAccess-only one such as %d %^ %x %R appears).
+ * Returns SL_OK with *out owned by the caller (memory from b); SL_EINVAL
+ * for a bad string, with *err_pos the byte offset in spec of the offending
+ * place and *why a static reason (both may be NULL); SL_ENOMEM if b
+ * refuses. *out is NULL on error.
+ */
+sl_status sl_logformat_compile(sl_logformat **out, sl_budget *b,
+			       const char *spec, size_t *err_pos,
+			       const char **why);
+
+/*
+ * A preset by name: "w3c", "cloudfront", "elb", "alb", "s3", "traefik",
+ * "ltsv", "csv", "tsv", "syslog". (combined, common, vcombined and vcommon
+ * are sl_access_parse's.) SL_OK with *out owned by the caller; SL_EINVAL for
+ * an unknown name; SL_ENOMEM.
+ */
+sl_status sl_logformat_preset(sl_logformat **out, sl_budget *b,
+			      const char *name);
+
+/*
+ * Parses one line (without its newline) as sl_access_parse does: SL_OK and
+ * every field of *rec set (absent ones have len 0; status is 0 when the
+ * format has none); SL_EFORMAT with rec->why for a line of the wrong
+ * shape, a bad time, a status outside 100..599; SL_ESKIP for a header or
+ * comment line that is no record (W3C '#' lines, the CSV/TSV header row),
+ * which also (re)programs the header formats; SL_ENOMEM when the scratch
+ * for an unescaped CSV field cannot grow. Fields point into line, except
+ * CSV/TSV fields that held "" escapes: those point into lf's scratch,
+ * valid until the next call with lf. tc may be NULL. Reads only
+ * line[0 .. len-1].
+ */
+sl_status sl_logformat_parse(sl_logformat *lf, const char *line, size_t len,
+			     sl_record *rec, sl_time_cache *tc);
+
+/*
+ * The preset that the complete lines at the start of buf[0 .. len-1] look
+ * like ("w3c", "csv", "syslog", ...), or NULL. Classic combined, common,
+ * vcombined and vcommon lines are not claimed (use sl_access_guess).
+ * Allocates nothing.
+ */
+const char *sl_logformat_detect(const char *buf, size_t len);
+
+/* Frees lf and its scratch; NULL is a no-op. */
+void sl_logformat_free(sl_logformat *lf);
+
+/* Does lf yield field f? For the header formats before their header (csv,
+ * tsv, w3c), every field they can map. For sl_plan_check. */
+bool sl_logformat_has_field(const sl_logformat *lf, sl_field f);
+
+/* The spec lf was compiled from, or the preset's name; owned by lf. */
+const char *sl_logformat_spec(const sl_logformat *lf);
+
+/* True for the formats a header line programs (w3c, cloudfront, csv, tsv):
+ * an input must then be parsed in order through one lf, from its start, not
+ * in byte ranges split over threads. */
+bool sl_logformat_stateful(const sl_logformat *lf);
+
+/* Forgets the header read (and cloudfront's back to its default columns):
+ * call it before the first line of another input. */
+void sl_logformat_reset(sl_logformat *lf);
+
 /* Line framer (lib/framer.c)                                                */
 /* ------------------------------------------------------------------------ */
 
