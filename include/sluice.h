@@ -836,6 +836,7 @@ bool sl_logformat_stateful(const sl_logformat *lf);
  * call it before the first line of another input. */
 void sl_logformat_reset(sl_logformat *lf);
 
+/* ------------------------------------------------------------------------ */
 /* Line framer (lib/framer.c)                                                */
 /* ------------------------------------------------------------------------ */
 
