@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(line, data, size);
 	for (int f = SL_FMT_COMMON; f < SL_FMT_COUNT; f++) {
-		if (f == SL_FMT_LINES) /* not an access-log parser */
+		if (!sl_format_is_classic((sl_format)f)) /* not sl_access_parse's */
 			continue;
 		sl_record rec;
 		sl_time_cache tc;

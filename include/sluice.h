@@ -623,11 +623,30 @@ typedef enum {
 	SL_FMT_LINES,      /* not an access log: each whole line is the key */
 	SL_FMT_VCOMMON,    /* %v[:%p] then common (Apache vhost_common); after
 			    * lines so that saved format numbers keep */
+	/* read through an sl_parser (lib/parser.c): the presets of
+	 * lib/logformat.c, the JSON ones of lib/jsonrec.c, and a format string
+	 * (--log-format) */
+	SL_FMT_W3C,
+	SL_FMT_CLOUDFRONT,
+	SL_FMT_ELB,
+	SL_FMT_ALB,
+	SL_FMT_S3,
+	SL_FMT_TRAEFIK,	   /* Traefik's common-log-format lines */
+	SL_FMT_LTSV,
+	SL_FMT_CSV,
+	SL_FMT_TSV,
+	SL_FMT_SYSLOG,
+	SL_FMT_JSON,	   /* JSON lines with nginx's variable names */
+	SL_FMT_CADDY,
+	SL_FMT_TRAEFIK_JSON,
+	SL_FMT_CUSTOM,	   /* compiled from a format string */
 	SL_FMT_COUNT
 } sl_format;
 
-/* "auto", "common", "combined", "vcombined", "lines", "vcommon"; NULL for
- * an unknown value. */
+/* "auto", "common", "combined", "vcombined", "lines", "vcommon", "w3c",
+ * "cloudfront", "elb", "alb", "s3", "traefik", "ltsv", "csv", "tsv",
+ * "syslog", "json", "caddy", "traefik-json", "custom"; NULL for an unknown
+ * value. */
 const char *sl_format_name(sl_format f);
 /* SL_FMT_COUNT for an unknown name. */
 sl_format sl_format_from_name(const char *name);
@@ -713,7 +732,8 @@ typedef struct {
 
 /*
  * Parses one line (without its newline; a trailing '\r' is ignored) in format
- * fmt (not SL_FMT_AUTO). Returns SL_OK and fills *rec, or SL_EFORMAT with
+ * fmt (common, combined, vcombined or vcommon: SL_EINVAL for another; the
+ * others are read through sl_parser). Returns SL_OK and fills *rec, or SL_EFORMAT with
  * rec->why set when the line has the wrong shape, an impossible date or a
  * status outside 100..599. Reads only line[0 .. len-1].
  *
@@ -835,6 +855,51 @@ bool sl_logformat_stateful(const sl_logformat *lf);
 /* Forgets the header read (and cloudfront's back to its default columns):
  * call it before the first line of another input. */
 void sl_logformat_reset(sl_logformat *lf);
+
+/* ------------------------------------------------------------------------ */
+/* Record parsers (lib/parser.c)                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One interface over every record format: the classic access-log formats
+ * (sl_access_parse), the format strings and presets (sl_logformat) and JSON
+ * lines (sl_jsonrec). A format is an sl_format and, for two kinds, a spec:
+ * the format string of SL_FMT_CUSTOM (--log-format), and for the JSON
+ * formats the field mappings (--field), "FIELD=PATH" lines joined by '\n'
+ * (may be NULL). A parser holds per-stream state (a W3C or CSV header, a
+ * scratch buffer), so it belongs to one thread; reset it at each input.
+ */
+typedef struct sl_parser sl_parser;
+
+/* SL_EINVAL with *err_pos (a byte of spec) and *why for a bad spec, or a
+ * format that is not a record format (auto, lines); SL_ENOMEM. */
+sl_status sl_parser_new(sl_parser **out, sl_budget *b, sl_format fmt, const char *spec,
+			size_t *err_pos, const char **why);
+/* As sl_access_parse; also SL_ESKIP for a header or comment line. */
+sl_status sl_parser_parse(sl_parser *p, const char *line, size_t len, sl_record *rec,
+			  sl_time_cache *tc);
+/* Does the format yield field f (the schema, for sl_plan_check_with)? */
+bool sl_parser_has_field(const sl_parser *p, sl_field f);
+/* A header line programs the format (w3c, cloudfront, csv, tsv): an input
+ * must be parsed in order, from its start, by one parser. */
+bool sl_parser_stateful(const sl_parser *p);
+bool sl_format_stateful(sl_format f);
+/* Forgets a header read: before the first line of another input. */
+void sl_parser_reset(sl_parser *p);
+void sl_parser_free(sl_parser *p);
+
+/* common, combined, vcombined, vcommon: parsed on the report's fast path. */
+bool sl_format_is_classic(sl_format f);
+bool sl_format_is_json(sl_format f);
+
+/*
+ * The format the complete lines at the start of buf[0 .. len-1] look like:
+ * JSON lines (and which preset their keys suggest), else the classic
+ * access-log format that parses the most of them, else a line preset (w3c,
+ * csv, syslog, ...); SL_FMT_COMBINED when none fits (its lines then count
+ * as malformed, and the run says what they look like).
+ */
+sl_format sl_format_detect(const char *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Line framer (lib/framer.c)                                                */
@@ -1330,8 +1395,11 @@ sl_status sl_plan_add_distinct(sl_plan *p, const char *name, const sl_field *f, 
 void sl_plan_visitors_4xx(sl_plan *p, bool count_4xx);
 
 /* Checks that format fmt yields every field p uses: SL_OK, or SL_EINVAL
- * with *missing set to the first field it lacks. */
+ * with *missing set to the first field it lacks. sl_plan_check_with asks
+ * has(ud, field) instead (a parser's schema: sl_parser_has_field). */
 sl_status sl_plan_check(const sl_plan *p, sl_format fmt, sl_field *missing);
+sl_status sl_plan_check_with(const sl_plan *p, bool (*has)(const void *ud, sl_field f),
+			     const void *ud, sl_field *missing);
 
 /* The index of the item named name, or -1. */
 int sl_plan_find(const sl_plan *p, const char *name);
@@ -1421,6 +1489,8 @@ typedef struct {
 
 void sl_report_get_counts(const sl_report *r, sl_report_counts *c);
 sl_format sl_report_format(const sl_report *r);
+/* The format's spec (a --log-format string, JSON mappings), "" for none. */
+const char *sl_report_format_spec(const sl_report *r);
 const sl_plan *sl_report_plan(const sl_report *r);
 /* The plan is exact (--exact). */
 bool sl_report_is_exact(const sl_report *r);
@@ -1531,7 +1601,9 @@ void sl_report_exact_disk(const sl_report *r, uint64_t *peak, uint64_t *written)
 
 /*
  * The one constructor: a report of plan `plan` over records of format fmt
- * (not SL_FMT_AUTO), in at most max_bytes of b, its distinct items' HLLs of
+ * (not SL_FMT_AUTO) with its spec (sl_parser_new; NULL: none: the report's
+ * parser for the formats the fast path does not read takes about 32 KiB of
+ * its bytes), in at most max_bytes of b, its distinct items' HLLs of
  * precision hll_p. An exact plan (plan->exact) spills to tmpdir and keeps
  * top_n rows per top item, as sl_report_new_exact says. SL_EINVAL for a bad
  * argument or a plan over fields the line format lacks (SL_FMT_LINES);
@@ -1539,9 +1611,13 @@ void sl_report_exact_disk(const sl_report *r, uint64_t *peak, uint64_t *written)
  * sl_report_new, _new_p and _new_exact make the format's default plan
  * (sl_plan_default, visitors without 4xx).
  */
-sl_status sl_report_new_plan(sl_report **out, sl_budget *b, sl_format fmt, const sl_plan *plan,
-			     size_t max_bytes, int hll_p, const char *tmpdir, size_t top_n);
+sl_status sl_report_new_plan(sl_report **out, sl_budget *b, sl_format fmt, const char *format_spec,
+			     const sl_plan *plan, size_t max_bytes, int hll_p, const char *tmpdir,
+			     size_t top_n);
 size_t sl_report_plan_min_bytes(const sl_plan *plan, int hll_p, size_t top_n);
+/* What a report of a format read through a parser (not the classic four,
+ * not -f lines) needs beyond sl_report_plan_min_bytes. */
+#define SL_REPORT_PARSER_BYTES (32 * 1024)
 /* The exact table's first error, or SL_OK (SL_OK for a sketch report). */
 sl_status sl_report_exact_status(const sl_report *r);
 
@@ -1904,6 +1980,9 @@ typedef enum {
 	SL_ENGINE_NOTE_INPUT_ERROR, /* "NAME: why", as soon as an input that
 				     * failed (in whole or in part) is done;
 				     * NAME is "(standard input)" for "-" */
+	SL_ENGINE_NOTE_FORMAT,	    /* "format w3c (detected)": -f auto chose a
+				     * format other than the classic four */
+	SL_ENGINE_NOTE_ONE_WORKER,  /* "w3c logs are read by one worker: ..." */
 } sl_engine_note_kind;
 
 typedef struct {
@@ -1911,6 +1990,8 @@ typedef struct {
 	int jobs;		/* workers wanted, clamped to 1 .. SL_ENGINE_MAX_JOBS;
 				 * fewer when the budget does not hold them */
 	sl_format format;	/* SL_FMT_AUTO: detected from the first lines */
+	const char *format_spec; /* the format's spec (sl_parser_new): the
+				  * --log-format string, JSON mappings; NULL */
 	/* what to compute: NULL for the format's default plan, with exact
 	 * and visitors_4xx below; else this plan (copied), whose own exact
 	 * flag counts, and whose fields the format must have (SL_EINVAL) */

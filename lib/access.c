@@ -116,7 +116,9 @@
 /* ------------------------------------------------------------------------ */
 
 static const char *const format_names[SL_FMT_COUNT] = {
-	"auto", "common", "combined", "vcombined", "lines", "vcommon",
+	"auto", "common", "combined", "vcombined", "lines", "vcommon", "w3c", "cloudfront", "elb",
+	"alb", "s3", "traefik", "ltsv", "csv", "tsv", "syslog", "json", "caddy", "traefik-json",
+	"custom",
 };
 
 static const char *const field_names[SL_F_COUNT] = {
@@ -179,6 +181,8 @@ bool sl_format_has_field(sl_format fmt, sl_field f)
 		return false;
 	if (f == SL_F_LINE || f == SL_F_LENGTH)
 		return true;
+	if (!sl_format_is_classic(fmt) && fmt != SL_FMT_LINES)
+		return true; /* its parser knows (sl_parser_has_field) */
 	switch (fmt) {
 	case SL_FMT_LINES:
 		return false;
@@ -1076,6 +1080,10 @@ static inline sl_status derive(sl_status st, sl_record *rec, const char *line, s
 sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
 			  sl_record *rec, sl_time_cache *tc)
 {
+	if (!sl_format_is_classic(fmt)) { /* the others are sl_parser's */
+		rec->why = "not an access-log format";
+		return SL_EINVAL;
+	}
 	sl_scan_block own[OWN_BLOCKS];
 	line_index x = {line, line, line + len, own};
 	if (len <= SL_SCAN_BITS_BYTES) {
@@ -1094,6 +1102,10 @@ sl_status sl_access_lines_parse(sl_format fmt, sl_scan_lines *it,
 				const char *line, size_t len,
 				sl_record *rec, sl_time_cache *tc)
 {
+	if (!sl_format_is_classic(fmt)) {
+		rec->why = "not an access-log format";
+		return SL_EINVAL;
+	}
 	size_t pos = (size_t)(line - it->buf);
 	line_index x = {line - pos % 64, it->buf + it->hi, line + len,
 			&it->ring[pos / 64 % SL_SCAN_RING_BLOCKS]};

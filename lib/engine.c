@@ -204,6 +204,7 @@ struct sl_engine {
 	sl_state *loaded;    /* --state FILE as it was, its report is worker 0's */
 	const char *state_path;
 	int format_from_state; /* format auto, and the format came from the state */
+	bool format_peeked;    /* format auto, and found in the first input's head */
 	const char *tmpdir;
 	size_t top_n;
 	int hll_p;	     /* the same for every worker, whatever the job count */
@@ -300,9 +301,14 @@ static uint64_t report_lines(const sl_report *rep)
  * later). */
 static size_t report_min(const run_t *r)
 {
+	size_t parser = sl_format_is_classic(r->format) || r->format == SL_FMT_LINES ||
+				r->format == SL_FMT_AUTO
+			? 0
+			: SL_REPORT_PARSER_BYTES;
 	if (r->plan_given)
-		return sl_report_plan_min_bytes(&r->plan, r->hll_p, r->top_n);
-	return r->exact ? sl_report_min_bytes_exact(r->top_n) : sl_report_min_bytes_p(r->hll_p);
+		return sl_report_plan_min_bytes(&r->plan, r->hll_p, r->top_n) + parser;
+	return parser +
+	       (r->exact ? sl_report_min_bytes_exact(r->top_n) : sl_report_min_bytes_p(r->hll_p));
 }
 
 /* The plan of a report of format fmt: the caller's, or the format's
@@ -329,15 +335,35 @@ static void run_plan(const run_t *r, sl_format fmt, sl_plan *p)
 	p->until = r->plan.until;
 }
 
+static bool parser_has(const void *ud, sl_field f)
+{
+	return sl_parser_has_field(ud, f);
+}
+
 /* The caller's plan against format fmt: its fields (the additions' only:
  * the default plan shows absent fields empty), and that the additions fit
- * the default plan. 0, or -1 after fail(). */
+ * the default plan; and the format's spec. 0, or -1 after fail(). */
 static int check_plan(run_t *r, sl_format fmt)
 {
-	if (!r->plan_given)
+	sl_parser *p = NULL;
+	if (!sl_format_is_classic(fmt) && fmt != SL_FMT_LINES) {
+		size_t at = 0;
+		const char *why = NULL;
+		sl_status st = sl_parser_new(&p, &r->own, fmt, r->opts.format_spec, &at, &why);
+		if (st != SL_OK) {
+			fail(r, st, "format %s: %s", sl_format_name(fmt), why ? why : sl_strerror(st));
+			return -1;
+		}
+	}
+	if (!r->plan_given) {
+		sl_parser_free(p);
 		return 0;
+	}
 	sl_field missing;
-	if (sl_plan_check(&r->plan, fmt, &missing) != SL_OK) {
+	sl_status cst = p ? sl_plan_check_with(&r->plan, parser_has, p, &missing)
+			  : sl_plan_check(&r->plan, fmt, &missing);
+	sl_parser_free(p);
+	if (cst != SL_OK) {
 		fail(r, SL_EINVAL, "the field %s is not in the %s format", sl_field_name(missing),
 		     sl_format_name(fmt));
 		return -1;
@@ -364,13 +390,34 @@ static const char *input_name(const char *path)
 
 /* ---- reports --------------------------------------------------------------- */
 
+/* Says which format -f auto chose, when it is not one of the classic four
+ * (whose name the report's header gives as always). */
+static void format_note(run_t *r, sl_format fmt)
+{
+	if (sl_format_is_classic(fmt))
+		return;
+	char text[TEXT_MAX];
+	snprintf(text, sizeof text, "format %s (detected)", sl_format_name(fmt));
+	note(r, SL_ENGINE_NOTE_FORMAT, text);
+}
+
 /* Creates the workers' reports on the first data: the format is detected
  * from its first complete lines unless forced. */
 static int ensure_reports(run_t *r, const char *data, size_t len)
 {
 	if (r->workers[r->jobs - 1].report)
 		return 0;
-	sl_format fmt = r->format == SL_FMT_AUTO ? sl_access_detect(data, len) : r->format;
+	sl_format fmt = r->format;
+	if (fmt == SL_FMT_AUTO) {
+		fmt = sl_format_detect(data, len);
+		format_note(r, fmt);
+	}
+	if (sl_format_stateful(fmt) && r->jobs > 1) {
+		fail(r, SL_EINVAL, "%s logs set their columns in header lines, which one worker must "
+		     "read in order: give -j 1 (or -f %s, which plans for it)", sl_format_name(fmt),
+		     sl_format_name(fmt));
+		return -1;
+	}
 	sl_plan plan;
 	if (check_plan(r, fmt) < 0)
 		return -1;
@@ -379,8 +426,8 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 		worker_t *w = &r->workers[i];
 		if (w->report) /* loaded from --state */
 			continue;
-		sl_status st = sl_report_new_plan(&w->report, &w->budget, fmt, &plan, r->share,
-						  r->hll_p, r->tmpdir, r->top_n);
+		sl_status st = sl_report_new_plan(&w->report, &w->budget, fmt, r->opts.format_spec,
+						  &plan, r->share, r->hll_p, r->tmpdir, r->top_n);
 		if (st != SL_OK) {
 			fail(r, st, "cannot set up the report: %s", sl_strerror(st));
 			return -1;
@@ -1568,6 +1615,37 @@ static int finish(run_t *r)
 	return 0;
 }
 
+/* The format of the head of the first input, when it is a regular file
+ * (a pipe cannot be read twice); SL_FMT_AUTO when it cannot be read (the
+ * reader then detects on its first data, and says why it cannot read). */
+static sl_format peek_format(run_t *r)
+{
+	struct stat sb;
+	const char *path = r->paths[0];
+	if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return SL_FMT_AUTO;
+	enum { HEAD = 64 * 1024 };
+	/* before the run's budget is planned: a budget of its own, of the
+	 * run's size, emptied before the plan takes anything */
+	sl_budget scratch;
+	sl_budget_init(&scratch, r->opts.budget);
+	sl_input *src;
+	int err = 0;
+	char *buf = sl_malloc(&scratch, HEAD);
+	sl_format f = SL_FMT_AUTO;
+	if (buf && sl_input_open(&src, &scratch, path, &err) == SL_OK) {
+		size_t len = 0, got = 1;
+		while (len < HEAD && got &&
+		       sl_input_read(src, buf + len, HEAD - len, &got, &err) == SL_OK)
+			len += got;
+		sl_input_close(src);
+		if (len)
+			f = sl_format_detect(buf, len);
+	}
+	sl_free(&scratch, buf, HEAD);
+	return f;
+}
+
 static void run(run_t *r, size_t given)
 {
 	const sl_engine_opts *o = &r->opts;
@@ -1581,6 +1659,23 @@ static void run(run_t *r, size_t given)
 		r->ninputs = given ? given : 1;
 	}
 	long jobs = o->jobs < 1 ? 1 : o->jobs > MAX_JOBS ? MAX_JOBS : o->jobs, requested = jobs;
+	/* -f auto on files: the format now, for the formats a header line
+	 * programs, which one worker must read in order */
+	if (r->format == SL_FMT_AUTO && !r->state_path) {
+		sl_format f = peek_format(r);
+		if (f != SL_FMT_AUTO) {
+			r->format = f;
+			r->format_peeked = true;
+			format_note(r, f);
+		}
+	}
+	if (sl_format_stateful(r->format) && jobs > 1) {
+		char text[TEXT_MAX];
+		snprintf(text, sizeof text, "%s logs are read by one worker: their header lines set "
+			 "the columns of the lines after them", sl_format_name(r->format));
+		note(r, SL_ENGINE_NOTE_ONE_WORKER, text);
+		jobs = requested = 1;
+	}
 	size_t base, reserve;
 	bool ranges;
 	if (plan(r, given, jobs, &base, &reserve, &ranges) < 0)
@@ -1694,7 +1789,7 @@ int sl_engine_jobs(const sl_engine *e)
 
 sl_format sl_engine_format(const sl_engine *e)
 {
-	return e->format;
+	return e->format_peeked ? SL_FMT_AUTO : e->format;
 }
 
 sl_budget *sl_engine_budget(sl_engine *e)

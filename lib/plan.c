@@ -207,16 +207,27 @@ void sl_plan_default(sl_plan *p, sl_format fmt, bool visitors_4xx)
 	add(p, SL_ITEM_QUANTILES, "response_bytes", SL_F_BYTES, 0, NULL);
 }
 
+static bool format_has(const void *ud, sl_field f)
+{
+	return sl_format_has_field(*(const sl_format *)ud, f);
+}
+
 sl_status sl_plan_check(const sl_plan *p, sl_format fmt, sl_field *missing)
 {
+	return sl_plan_check_with(p, format_has, &fmt, missing);
+}
+
+sl_status sl_plan_check_with(const sl_plan *p, bool (*has)(const void *ud, sl_field f),
+			     const void *ud, sl_field *missing)
+{
 	for (uint32_t i = 0; i < p->nfilters; i++) {
-		if (!sl_format_has_field(fmt, p->filter[i].field)) {
+		if (!has(ud, p->filter[i].field)) {
 			if (missing)
 				*missing = p->filter[i].field;
 			return SL_EINVAL;
 		}
 	}
-	if ((p->has_since || p->has_until) && !sl_format_has_field(fmt, SL_F_TIME)) {
+	if ((p->has_since || p->has_until) && !has(ud, SL_F_TIME)) {
 		if (missing)
 			*missing = SL_F_TIME;
 		return SL_EINVAL;
@@ -227,7 +238,7 @@ sl_status sl_plan_check(const sl_plan *p, sl_format fmt, sl_field *missing)
 			sl_field f = k < it->nfields ? it->field[k] : it->where.field;
 			if (k == it->nfields && it->where.op == SL_WHERE_ALL)
 				break;
-			if (!sl_format_has_field(fmt, f)) {
+			if (!has(ud, f)) {
 				if (missing)
 					*missing = f;
 				return SL_EINVAL;

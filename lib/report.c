@@ -310,6 +310,9 @@ void sl_report_free(sl_report *r)
 		sl_free(r->budget, r->exact_lists, exact_lists_bytes(&r->plan, r->exact_top_n));
 	free_ops(r);
 	free_regex(r);
+	sl_parser_free(r->parser);
+	if (r->format_spec)
+		sl_free(r->budget, r->format_spec, strlen(r->format_spec) + 1);
 	sl_free(r->budget, r->scan, sizeof *r->scan);
 	sl_free(r->budget, r, sizeof *r);
 }
@@ -505,8 +508,18 @@ static sl_status new_sketch_report(sl_report *r, size_t max_bytes, int hll_p)
 static sl_status new_exact_report(sl_report *r, size_t max_bytes, const char *tmpdir,
 				  size_t top_n);
 
-sl_status sl_report_new_plan(sl_report **out, sl_budget *b, sl_format fmt, const sl_plan *plan,
-			     size_t max_bytes, int hll_p, const char *tmpdir, size_t top_n)
+/* What a parser of the other formats may hold (lib/jsonrec.c about 9 KiB,
+ * a compiled format string and its scratch less), taken from the pool. */
+#define PARSER_BYTES SL_REPORT_PARSER_BYTES
+
+static bool needs_parser(sl_format fmt)
+{
+	return !sl_format_is_classic(fmt) && fmt != SL_FMT_LINES;
+}
+
+sl_status sl_report_new_plan(sl_report **out, sl_budget *b, sl_format fmt, const char *format_spec,
+			     const sl_plan *plan, size_t max_bytes, int hll_p, const char *tmpdir,
+			     size_t top_n)
 {
 	*out = NULL;
 	if (fmt <= SL_FMT_AUTO || fmt >= SL_FMT_COUNT || hll_p < SL_HLL_MIN_P ||
@@ -515,12 +528,28 @@ sl_status sl_report_new_plan(sl_report **out, sl_budget *b, sl_format fmt, const
 	/* the line format yields only the line and its length */
 	if (fmt == SL_FMT_LINES && sl_plan_check(plan, fmt, NULL) != SL_OK)
 		return SL_EINVAL;
-	if (max_bytes < sl_report_plan_min_bytes(plan, hll_p, top_n))
+	if (max_bytes < sl_report_plan_min_bytes(plan, hll_p, top_n) +
+				(needs_parser(fmt) ? PARSER_BYTES : 0))
 		return SL_EBUDGET;
 	sl_report *r = new_report(b, fmt, plan, max_bytes);
 	if (!r)
 		return SL_ENOMEM;
 	r->hll_p = hll_p;
+	const char *spec = format_spec ? format_spec : "";
+	size_t sl = strlen(spec) + 1;
+	if (!(r->format_spec = sl_malloc(b, sl))) {
+		sl_report_free(r);
+		return SL_ENOMEM;
+	}
+	memcpy(r->format_spec, spec, sl);
+	if (needs_parser(fmt)) {
+		/* its memory is the pool's: the tables share what it leaves */
+		sl_status pst = sl_parser_new(&r->parser, &r->pool, fmt, spec, NULL, NULL);
+		if (pst != SL_OK) {
+			sl_report_free(r);
+			return pst;
+		}
+	}
 	r->filtering = plan->nfilters || plan->has_since || plan->has_until;
 	sl_status st = compile_regex(r);
 	if (st == SL_OK)
@@ -539,7 +568,7 @@ sl_status sl_report_new_p(sl_report **out, sl_budget *b, sl_format fmt, size_t m
 {
 	sl_plan plan;
 	sl_plan_default(&plan, fmt, false);
-	return sl_report_new_plan(out, b, fmt, &plan, max_bytes, hll_p, NULL, 0);
+	return sl_report_new_plan(out, b, fmt, NULL, &plan, max_bytes, hll_p, NULL, 0);
 }
 
 sl_status sl_report_new(sl_report **out, sl_budget *b, sl_format fmt, size_t max_bytes)
@@ -553,7 +582,7 @@ sl_status sl_report_new_exact(sl_report **out, sl_budget *b, sl_format fmt, size
 	sl_plan plan;
 	sl_plan_default(&plan, fmt, false);
 	plan.exact = true;
-	return sl_report_new_plan(out, b, fmt, &plan, max_bytes, hll_p, tmpdir, top_n);
+	return sl_report_new_plan(out, b, fmt, NULL, &plan, max_bytes, hll_p, tmpdir, top_n);
 }
 
 size_t sl_report_min_bytes_exact(size_t top_n)
@@ -1283,6 +1312,11 @@ sl_format sl_report_format(const sl_report *r)
 	return r->format;
 }
 
+const char *sl_report_format_spec(const sl_report *r)
+{
+	return r->format_spec;
+}
+
 const sl_plan *sl_report_plan(const sl_report *r)
 {
 	return &r->plan;
@@ -1357,6 +1391,9 @@ void sl_report_begin_input(sl_report *r, uint32_t input_id)
 
 void sl_report_set_position(sl_report *r, uint32_t input_id, uint64_t lines_before)
 {
+	/* another input (or its start): its header lines are to be read */
+	if (r->parser && (input_id != r->input || lines_before == 0))
+		sl_parser_reset(r->parser);
 	r->input = input_id;
 	r->input_line = lines_before;
 }
@@ -1421,8 +1458,11 @@ static inline void add_bytes(sl_report *r, uint64_t n)
  * "dd/Mon/yyyy:HH:MM:SS +hhmm" (the parser has checked its shape). */
 static int32_t time_offset(sl_str t)
 {
-	if (t.len < 26)
-		return 0;
+	if (t.len != 26 || t.p[2] != '/') { /* another format's time: ISO 8601, epoch */
+		int64_t tt;
+		int32_t off = 0;
+		return sl_time_parse(t.p, t.len, &tt, &off) ? off : 0;
+	}
 	const char *o = t.p + 21;
 	int32_t s = ((o[1] - '0') * 10 + (o[2] - '0')) * 3600 + ((o[3] - '0') * 10 + (o[4] - '0')) * 60;
 	return o[0] == '-' ? -s : s;
@@ -1483,7 +1523,8 @@ static inline void hash_keys_default(const sl_report *r, struct keyed *k)
 	uint64_t ua = key_hash(f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
 	/* the date as logged: the parser accepts only dd/Mon/yyyy:..., so 11
 	 * bytes, a constant length the hash is specialised for */
-	uint64_t date = key_hash(f[SL_F_DATE].p, 11);
+	uint64_t date = f[SL_F_DATE].len == 11 ? key_hash(f[SL_F_DATE].p, 11)
+					       : key_hash(f[SL_F_DATE].p, f[SL_F_DATE].len);
 	uint64_t url = key_hash(f[SL_F_URL].p, f[SL_F_URL].len);
 	uint64_t path = f[SL_F_PATH].len == f[SL_F_URL].len ? url
 							   : key_hash(f[SL_F_PATH].p, f[SL_F_PATH].len);
@@ -1747,6 +1788,14 @@ static bool parse_line(sl_report *r, const char *line, size_t len, sl_scan_lines
 		rec->field[SL_F_LINE].p = line;
 		rec->field[SL_F_LINE].len = len;
 		st = SL_OK;
+	} else if (r->parser) {
+		st = sl_parser_parse(r->parser, line, len, rec, &r->tc);
+		if (st == SL_OK && rec->field[SL_F_TIME].len == 0) {
+			/* the report is over time: a record without one is not
+			 * counted (as a classic line without its date) */
+			st = SL_EFORMAT;
+			rec->why = "no time field";
+		}
 	} else if (it) {
 		st = sl_access_lines_parse(r->format, it, line, len, rec, &r->tc);
 	} else {
@@ -1894,7 +1943,8 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src)
 {
 	/* an exact report's tables and sorts can only move */
 	if (dst->exact || src->exact)
-		return dst->format != src->format || !sl_plan_equal(&dst->plan, &src->plan)
+		return dst->format != src->format || !sl_plan_equal(&dst->plan, &src->plan) ||
+				       strcmp(dst->format_spec, src->format_spec) != 0
 			       ? SL_EMISMATCH
 			       : SL_EINVAL;
 	return merge(dst, (sl_report *)(uintptr_t)src, false);
@@ -1910,7 +1960,8 @@ sl_status sl_report_merge_free(sl_report *dst, sl_report *src)
 
 static sl_status merge(sl_report *dst, sl_report *src, bool consume)
 {
-	if (dst->format != src->format || !sl_plan_equal(&dst->plan, &src->plan))
+	if (dst->format != src->format || !sl_plan_equal(&dst->plan, &src->plan) ||
+	    strcmp(dst->format_spec, src->format_spec) != 0)
 		return SL_EMISMATCH;
 	if (src->requests) {
 		if (!dst->requests || src->first_time < dst->first_time ||

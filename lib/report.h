@@ -27,6 +27,11 @@ struct sl_report_item {
 
 struct sl_report {
 	sl_format format;
+	/* the format's spec (sl_parser_new), "" for none, and the parser of
+	 * the formats the fast path does not read (NULL for the classic ones
+	 * and -f lines) */
+	char *format_spec;
+	sl_parser *parser;
 	sl_plan plan;
 	int hll_p;		/* of the distinct items' HLLs */
 	uint64_t lines;		/* every line seen, valid or not */

@@ -278,6 +278,7 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 		sl_wire_u64(w, a->peak);
 		sl_wire_u64(w, r->bytes_held);
 		sl_wire_u8(w, (uint8_t)r->hll_p);
+		put_str(w, r->format_spec);
 		break;
 	case SEC_INPUTS:
 		sl_wire_u32(w, (uint32_t)a->ninputs);
@@ -541,19 +542,31 @@ static sl_status finish(sl_wire_reader *r, const char **why, const char *what)
 	return SL_OK;
 }
 
+#define SPEC_MAX 4096 /* the longest format spec (lib/logformat.c's limit) */
+
 typedef struct {
 	sl_format format;
 	uint64_t budget, peak, report_bytes;
 	int hll_p;
+	char spec[SPEC_MAX + 1]; /* the format's spec (version 4), "" for none */
 } meta;
 
-static sl_status get_meta(sl_wire_reader *r, meta *m, const char **why)
+static sl_status get_meta(sl_wire_reader *r, meta *m, uint32_t version, const char **why)
 {
 	uint32_t f = sl_wire_get_u32(r);
 	m->budget = sl_wire_get_u64(r);
 	m->peak = sl_wire_get_u64(r);
 	m->report_bytes = sl_wire_get_u64(r);
 	m->hll_p = sl_wire_get_u8(r);
+	m->spec[0] = 0;
+	if (version >= 4) {
+		uint32_t n = sl_wire_get_u32(r);
+		const uint8_t *p = n <= SPEC_MAX ? sl_wire_take(r, n) : NULL;
+		if (r->bad || !p || memchr(p, 0, n))
+			return fail(why, "format spec truncated or impossible");
+		memcpy(m->spec, p, n);
+		m->spec[n] = 0;
+	}
 	sl_status st = finish(r, why, "meta section truncated");
 	if (st != SL_OK)
 		return st;
@@ -925,7 +938,10 @@ static sl_status cross_check(const sl_report *r, const char **why)
 		if (sum || r->malformed || r->first_time || r->last_time)
 			return fail(why, "a line report holds access-log figures");
 	} else {
-		if (r->status_item >= 0 ? sum != r->requests : sum != 0)
+		/* the classic formats always have a status; others may not */
+		if (r->status_item < 0		  ? sum != 0
+		    : sl_format_is_classic(r->format) ? sum != r->requests
+						      : sum > r->requests)
 			return fail(why, "status codes do not sum to the requests");
 		if (r->requests && r->first_time > r->last_time)
 			return fail(why, "first time after last time");
@@ -1240,7 +1256,7 @@ static sl_status decode(sl_state *s, source *in, size_t len, size_t want_bytes,
 	if (!sec)
 		return in->st;
 	sl_wire_reader_init(&r, sec, (size_t)sl_wire_le64(buf + HEADER + 8));
-	sl_status st = get_meta(&r, &m, why);
+	sl_status st = get_meta(&r, &m, version, why);
 	if (st != SL_OK)
 		return st;
 	uint64_t recorded_bytes = m.report_bytes;
@@ -1272,7 +1288,10 @@ static sl_status decode(sl_state *s, source *in, size_t len, size_t want_bytes,
 	} else if (version >= 4) {
 		return fail(why, "a required section is missing");
 	}
-	size_t least = sl_report_plan_min_bytes(&plan, m.hll_p, 0);
+	size_t least = sl_report_plan_min_bytes(&plan, m.hll_p, 0) +
+		       (sl_format_is_classic(m.format) || m.format == SL_FMT_LINES
+				? 0
+				: SL_REPORT_PARSER_BYTES);
 	if (m.report_bytes < least)
 		m.report_bytes = least;
 	if (m.report_bytes < want_bytes)
@@ -1288,8 +1307,8 @@ static sl_status decode(sl_state *s, source *in, size_t len, size_t want_bytes,
 	}
 	s->budget = m.budget;
 	s->peak = m.peak;
-	st = sl_report_new_plan(&s->report, s->mem, m.format, &plan, (size_t)m.report_bytes,
-				m.hll_p, NULL, 0);
+	st = sl_report_new_plan(&s->report, s->mem, m.format, m.spec, &plan,
+				(size_t)m.report_bytes, m.hll_p, NULL, 0);
 	if (st != SL_OK) {
 		*why = st == SL_EINVAL ? "the plan cannot be made (a field its log format lacks, or a pattern PCRE2 refuses)"
 				       : "cannot create the report within the budget";
@@ -1451,7 +1470,8 @@ sl_status sl_state_save(const char *path, sl_budget *b, const sl_report *r,
 sl_status sl_state_merge(sl_state *dst, const sl_state *src, const char **why)
 {
 	*why = NULL;
-	if (dst->report->format != src->report->format) {
+	if (dst->report->format != src->report->format ||
+	    strcmp(dst->report->format_spec, src->report->format_spec) != 0) {
 		*why = "states of different log formats cannot be merged";
 		return SL_EMISMATCH;
 	}

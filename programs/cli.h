@@ -102,6 +102,9 @@ int cli_parse_tz(const char *prog, const char *text, int32_t *out);
 int cli_plan_item(const char *prog, int kind, const char *arg, sl_plan *p);
 int cli_plan_where(const char *prog, const char *expr, sl_plan *p);
 int cli_parse_when(const char *prog, const char *opt, const char *text, time_t now, int64_t *out);
+/* --log-format STRING or --field mappings: 0 if a parser of fmt takes spec,
+ * else prints why (with a caret under the place, as opt) and returns -1. */
+int cli_check_format(const char *prog, sl_format fmt, const char *spec, const char *opt);
 
 /* getopt_long takes any unambiguous prefix of a long option ("--stat" for
  * "--state"): a typo then silently means another option. Call this right

@@ -137,3 +137,21 @@ int cli_parse_when(const char *prog, const char *opt, const char *text, time_t n
 		prog, opt, text);
 	return -1;
 }
+
+int cli_check_format(const char *prog, sl_format fmt, const char *spec, const char *opt)
+{
+	sl_budget b;
+	sl_budget_init(&b, 1 << 20);
+	sl_parser *p = NULL;
+	size_t at = 0;
+	const char *why = NULL;
+	sl_status st = sl_parser_new(&p, &b, fmt, spec, &at, &why);
+	sl_parser_free(p);
+	if (st == SL_OK)
+		return 0;
+	/* the string with a caret under where it goes wrong */
+	fprintf(stderr, "%s: %s: %s\n  ", prog, opt, why ? why : sl_strerror(st));
+	cli_print_safe(stderr, spec, strlen(spec), 200);
+	fprintf(stderr, "\n  %*s^\n", (int)(at < 200 ? at : 200), "");
+	return -1;
+}

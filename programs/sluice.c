@@ -46,10 +46,16 @@ static void usage(FILE *f)
 		"  -m, --memory SIZE   memory budget for all state and buffers; K, M, G, T\n"
 		"                      suffixes (default 16M, a cap: small logs use little)\n"
 		"  -j, --jobs N        worker threads (default: the number of online cores)\n"
-		"  -f, --format NAME   auto (default), combined, common, vcombined, vcommon;\n"
+		"  -f, --format NAME   auto (default), combined, common, vcombined, vcommon,\n"
+		"                      w3c, cloudfront, elb, alb, s3, traefik, ltsv, csv, tsv,\n"
+		"                      syslog, json, caddy, traefik-json (docs/formats.md);\n"
 		"                      or lines: every whole line is a key (distinct lines,\n"
 		"                      top lines, line lengths: sort | uniq -c | sort -rn in\n"
 		"                      bounded memory)\n"
+		"      --log-format S  an nginx log_format string ($remote_addr ...) or an\n"
+		"                      Apache/GoAccess one (%%h %%t \"%%r\" %%s %%b ...)\n"
+		"      --field F=PATH  JSON lines: read field F (client, time, status, ...)\n"
+		"                      from key PATH (dotted: request.headers.ua); repeatable\n"
 		"      --json          print the report as one JSON document\n"
 		"  -o, --output FILE   write the report to FILE: JSON if FILE ends in .json,\n"
 		"                      text otherwise\n"
@@ -160,7 +166,8 @@ static void on_note(void *ud, sl_engine_note_kind kind, const char *text)
 {
 	screen_t *p = ud;
 	if (kind != SL_ENGINE_NOTE_INPUT_ERROR &&
-	    (p->quiet || (kind == SL_ENGINE_NOTE_FEWER_JOBS && !p->jobs_given)))
+	    (p->quiet || ((kind == SL_ENGINE_NOTE_FEWER_JOBS || kind == SL_ENGINE_NOTE_ONE_WORKER) &&
+			  !p->jobs_given)))
 		return;
 	progress_clear(p);
 	fprintf(stderr, "%s: %s\n", prog, text);
@@ -189,7 +196,8 @@ static int is_state_file(const char *path)
 int main(int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_EXACT, OPT_TMP, OPT_SAVE, OPT_STATE, OPT_SERIES, OPT_TZ,
-	       OPT_4XX, OPT_WHERE, OPT_SINCE, OPT_UNTIL, OPT_DISTINCT, OPT_QUANTILES, OPT_ONLY };
+	       OPT_4XX, OPT_WHERE, OPT_SINCE, OPT_UNTIL, OPT_DISTINCT, OPT_QUANTILES, OPT_ONLY,
+	       OPT_LOG_FORMAT, OPT_FIELD };
 	static const struct option longopts[] = {
 		{"memory", required_argument, NULL, 'm'}, {"format", required_argument, NULL, 'f'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -207,6 +215,8 @@ int main(int argc, char **argv)
 		{"distinct", required_argument, NULL, OPT_DISTINCT},
 		{"quantiles", required_argument, NULL, OPT_QUANTILES},
 		{"only", no_argument, NULL, OPT_ONLY},
+		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+		{"field", required_argument, NULL, OPT_FIELD},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct {
@@ -235,6 +245,8 @@ int main(int argc, char **argv)
 	sl_plan_init(&plan);
 	bool plan_given = false, only = false;
 	time_t now = time(NULL);
+	char spec[4096 + 1] = ""; /* --log-format, or the --field mappings */
+	size_t nfields = 0;
 	int c, li = -1;
 	argv[0] = (char *)prog; /* getopt's messages name argv[0], as ours name prog */
 	while ((c = getopt_long(argc, argv, "m:j:f:o:n:qhV", longopts, &li)) != -1) {
@@ -262,14 +274,38 @@ int main(int argc, char **argv)
 		}
 		case 'f':
 			eo.format = sl_format_from_name(optarg);
-			if (eo.format == SL_FMT_COUNT) {
+			if (eo.format == SL_FMT_COUNT || eo.format == SL_FMT_CUSTOM) {
 				fprintf(stderr,
 					"%s: unknown format '%s' (auto, combined, common, vcombined, "
-					"vcommon, lines)\n",
+					"vcommon, w3c, cloudfront, elb, alb, s3, traefik, ltsv, csv, "
+					"tsv, syslog, json, caddy, traefik-json, lines; or "
+					"--log-format STRING)\n",
 					prog, optarg);
 				return EXIT_TROUBLE;
 			}
 			break;
+		case OPT_LOG_FORMAT:
+			if (strlen(optarg) > 4096 || nfields) {
+				fprintf(stderr, "%s: --log-format: %s\n", prog,
+					nfields ? "--field maps JSON keys, not a format string"
+						: "at most 4096 bytes");
+				return EXIT_TROUBLE;
+			}
+			eo.format = SL_FMT_CUSTOM;
+			snprintf(spec, sizeof spec, "%s", optarg);
+			break;
+		case OPT_FIELD: {
+			size_t at = strlen(spec);
+			if (eo.format == SL_FMT_CUSTOM ||
+			    at + strlen(optarg) + 2 > sizeof spec || !strchr(optarg, '=')) {
+				fprintf(stderr, "%s: --field '%s': FIELD=KEY.PATH for JSON lines "
+					"(client=ip, time=ts, ...)\n", prog, optarg);
+				return EXIT_TROUBLE;
+			}
+			snprintf(spec + at, sizeof spec - at, "%s%s", at ? "\n" : "", optarg);
+			nfields++;
+			break;
+		}
 		case OPT_JSON: json = 1; break;
 		case OPT_EXACT: eo.exact = true; break;
 		case OPT_TMP: eo.tmpdir = optarg; break;
@@ -334,6 +370,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 			return EXIT_TROUBLE;
 		}
+	}
+	if (spec[0]) {
+		/* the format string or mappings, checked before any input */
+		eo.format_spec = spec;
+		if (cli_check_format(prog, eo.format == SL_FMT_AUTO ? SL_FMT_JSON : eo.format, spec,
+				     eo.format == SL_FMT_CUSTOM ? "--log-format" : "--field") < 0)
+			return EXIT_TROUBLE;
 	}
 	if (only && !plan.nitems) {
 		fprintf(stderr, "%s: --only reports only the items given: add --top FIELD, "

@@ -1798,8 +1798,10 @@ static void detect(void **state)
 static void names(void **state)
 {
 	(void)state;
-	static const char *fmts[] = {"auto", "common", "combined", "vcombined",
-				     "lines", "vcommon"};
+	static const char *fmts[] = {"auto", "common", "combined", "vcombined", "lines", "vcommon",
+				     "w3c", "cloudfront", "elb", "alb", "s3", "traefik", "ltsv",
+				     "csv", "tsv", "syslog", "json", "caddy", "traefik-json",
+				     "custom"};
 	assert_int_equal(sizeof fmts / sizeof fmts[0], SL_FMT_COUNT);
 	for (int f = 0; f < SL_FMT_COUNT; f++) {
 		assert_string_equal(sl_format_name((sl_format)f), fmts[f]);
