@@ -175,7 +175,7 @@ static void check_counts(const run_result *r, pred keep, const char *what)
 			 (unsigned long long)(NREC - n.requests), (unsigned long long)n.bytes);
 	const jv *st = json_get(j, "status");
 	for (int c = 100; c < 600; c++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof key, "%d", c);
 		uint64_t got = json_get(st, key) ? json_u64(st, key) : 0;
 		if (got != n.status[c])
