@@ -494,6 +494,52 @@ static void merge_parts_degraded(void **state)
 	}
 }
 
+/* A merge into a smaller table keeps the bounds; one the budget refuses
+ * leaves dst as it was; a table does not merge into itself. */
+static void merge_capacities_and_refusals(void **state)
+{
+	(void)state;
+	tu_rng r = {seed ^ 0x9999};
+	size_t n = 12000;
+	make_stream(&r, n, 800, 1.0);
+	sl_budget b;
+	sl_budget_init(&b, (size_t)1 << 30);
+	sl_groups *small = sl_groups_new(&b, bytes_for(12)), *big = sl_groups_new(&b, bytes_for(60));
+	feed(small, 0, n / 2, false);
+	feed(big, n / 2, n, false);
+	assert_int_equal(sl_groups_merge(small, small), SL_EINVAL);
+	size_t la, lb;
+	uint8_t *ea = encode(small, &la);
+	tu_fail_state fs = {0, 0, 0};
+	sl_budget_set_alloc(&b, tu_failing_alloc, &fs);
+	assert_int_equal(sl_groups_merge(small, big), SL_ENOMEM);
+	sl_budget_set_alloc(&b, NULL, NULL);
+	uint8_t *eb = encode(small, &lb);
+	assert_int_equal(la, lb);
+	assert_memory_equal(ea, eb, la);
+	free(ea);
+	free(eb);
+	assert_int_equal(sl_groups_merge(small, big), SL_OK);
+	assert_int_equal(sl_groups_total(small), n);
+	assert_int_equal(sl_groups_count(small), sl_groups_capacity(small));
+	size_t nr;
+	sl_group_row *rows = list_all(small, &nr);
+	for (size_t i = 0; i < nr; i++)
+		check_bounded_row(&rows[i], n);
+	/* a smaller src weakens the floor to N_dst / m_dst + N_src / m_src */
+	assert_true(sl_groups_floor(small) <=
+		    (n / 2) / sl_groups_capacity(small) + (n / 2) / sl_groups_capacity(big) + 1);
+	free(rows);
+	/* into an empty table: the same groups as the source */
+	sl_groups *empty = sl_groups_new(&b, bytes_for(60));
+	assert_int_equal(sl_groups_merge(empty, big), SL_OK);
+	rows_equal(empty, big);
+	sl_groups_free(empty);
+	sl_groups_free(small);
+	sl_groups_free(big);
+	assert_int_equal(b.used, 0);
+}
+
 /* ---- state round trip ---- */
 
 static sl_groups *load(sl_budget *b, size_t max, const uint8_t *p, size_t len, sl_status *st,
@@ -797,6 +843,7 @@ int main(void)
 		cmocka_unit_test(zipf_bound_and_partial),
 		cmocka_unit_test(merge_parts_exact),
 		cmocka_unit_test(merge_parts_degraded),
+		cmocka_unit_test(merge_capacities_and_refusals),
 		cmocka_unit_test(round_trip_byte_identical),
 		cmocka_unit_test(forged_encodings_rejected),
 		cmocka_unit_test(memory_within_max_bytes),
