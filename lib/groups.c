@@ -263,6 +263,8 @@ static bool reserve(sl_groups *g, uint32_t want)
 {
 	if (want <= g->cap)
 		return true;
+	if (want > g->m)
+		return false;
 	uint32_t cap = g->cap;
 	while (cap < want)
 		cap = cap > g->m / 2 ? g->m : cap * 2;
