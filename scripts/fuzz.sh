@@ -4,7 +4,8 @@
 #   scripts/fuzz.sh [--smoke] [TARGET...]
 #
 # Targets: fuzz_state (state decoder), fuzz_access (access-log line parser),
-# fuzz_input (compressed-input path); default all. Each is built with
+# fuzz_input (compressed-input path), fuzz_groups (group-by sketch decoder);
+# default all. Each is built with
 # `clang -fsanitize=fuzzer,address,undefined` from the library sources into
 # $BUILD/fuzz (default build/fuzz) and run for FUZZ_SECONDS seconds (default
 # 60) over its checked-in seed corpus; with --smoke (what `make test` uses)
@@ -33,7 +34,7 @@ for arg in "$@"; do
 	*) targets="$targets $arg" ;;
 	esac
 done
-[ -n "$targets" ] || targets="fuzz_state fuzz_access fuzz_input"
+[ -n "$targets" ] || targets="fuzz_state fuzz_access fuzz_input fuzz_groups"
 if [ "$smoke" = 1 ]; then seconds=${FUZZ_SECONDS:-5}; else seconds=${FUZZ_SECONDS:-60}; fi
 build=${BUILD:-build}/fuzz
 cc=""
