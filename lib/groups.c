@@ -93,6 +93,16 @@
  *   (48 bytes each), and a load of a table of another capacity builds it
  *   at its own size before merging it in (as lib/topk.c does).
  *
+ * Speed (one core of a shared 2-core VM, -O2, 3 million records with a
+ * request time and a path each, skewed over the groups, max_bytes 4 MiB so
+ * m = 491): 50 groups, no eviction, about 200 ns a record, nearly all of it
+ * in the three sketches' adds; 10,000 groups, about 2 us a record, because
+ * most records then evict a group and each eviction frees the victim's
+ * three sketches and makes new ones (perf: memset, free, the top list's
+ * index rebuild, malloc). An in-place reset of sl_topk, sl_relq and
+ * sl_distinct (not in their modules yet) would let a victim's sketches be
+ * reused and take most of that away.
+ *
  * Serialized (lib/wire.h; docs/state-format.md, "groups")
  *   u8 layout (1) | u32 m | u64 N | u64 floor | u32 n | n groups, in heap
  *   position order:
