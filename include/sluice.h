@@ -500,6 +500,8 @@ bool sl_groups_is_exact(const sl_groups *g);
 /* Bytes g holds from its budget now (<= the max_bytes it was made with,
  * except within a merge or load of a larger table; see lib/groups.c). */
 size_t sl_groups_bytes(const sl_groups *g);
+/* State files: sl_groups_encode and sl_groups_load (lib/wire.h, library-
+ * internal; layout in docs/state-format.md, "groups"). */
 
 /* ------------------------------------------------------------------------ */
 /* Small exact tally (lib/tally.c)                                           */
