@@ -8,6 +8,7 @@
  *   sl_hll_*      HyperLogLog registers (Flajolet 2007, Ertl 2017 estimator)
  *   sl_distinct_* a distinct counter: exact hash set, degrading to an HLL
  *   sl_topk_*     heavy hitters: exact counts, degrading to Space-Saving
+ *   sl_groups_*   group-by: Space-Saving over a key, small sketches per group
  *   sl_tally_*    a small exact string -> count map (methods, protocols)
  *   sl_kll_*      KLL quantile sketch (Karnin, Lang, Liberty 2016)
  *   sl_relq_*     quantiles with a relative error in the value (DDSketch)
@@ -400,6 +401,108 @@ size_t sl_topk_bytes(const sl_topk *t);
 /* While exact, the bytes t holds beyond its max_bytes (what sl_topk_degrade
  * would give back); 0 when not exact. */
 size_t sl_topk_excess(const sl_topk *t);
+
+/* ------------------------------------------------------------------------ */
+/* Groups (lib/groups.c)                                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The sketch behind --by FIELD: the largest groups of a key (a vhost, a
+ * status class, an hour), found with Space-Saving over the key, each
+ * carrying small sketches of its own records: requests (the Space-Saving
+ * count and its max_error), bytes (a sum), distinct visitors (lib/distinct.c:
+ * exact set, then an HLL at p = SL_GROUPS_VISITORS_P), request-time
+ * quantiles (lib/relq.c, SL_GROUPS_RT_BUCKETS buckets at relative accuracy
+ * SL_GROUPS_RT_ALPHA) and top paths (lib/topk.c, SL_GROUPS_PATHS_BYTES).
+ *
+ * While every group seen fits the table (sl_groups_is_exact), every count
+ * and byte sum is exact and every sketch has seen all of its group's
+ * records (each is then exact while its own exact phase lasts). Once the
+ * table is full, a new group evicts the one of smallest count c, takes
+ * count c + 1 and max_error c, and starts empty sketches: the row is then
+ * `partial`, its bytes a lower bound and its visitors, quantiles and top
+ * paths those of the count - max_error records seen since it was (re)
+ * admitted. For every listed group: true count in [count - max_error,
+ * count]; every group with true count > N / m is listed (N records, m =
+ * sl_groups_capacity). Full contract in lib/groups.c.
+ */
+#define SL_GROUPS_KEY_MAX 256	  /* stored bytes of a group key (longer: cut) */
+#define SL_GROUPS_VISITORS_P 10	  /* HLL precision of a group's visitors */
+#define SL_GROUPS_RT_BUCKETS 256  /* relq buckets of a group's request times */
+#define SL_GROUPS_RT_ALPHA 0.02	  /* their relative accuracy */
+#define SL_GROUPS_PATHS_BYTES 3072 /* max_bytes of a group's top paths */
+#define SL_GROUPS_MIN 4		  /* the fewest groups a table holds */
+
+typedef struct sl_groups sl_groups;
+typedef struct sl_relq sl_relq;	/* Relative-error quantiles, below */
+
+typedef struct {
+	const char *key;	/* points into the sketch; valid until next change */
+	size_t len;		/* bytes at key */
+	bool truncated;		/* the key was longer than len bytes */
+	uint64_t count;		/* requests: true count in [count - max_error, count] */
+	uint64_t max_error;	/* 0 while the group has been held since first seen */
+	bool partial;		/* bytes, visitors, request_time and paths cover
+				 * only part of the group's records (see above) */
+	uint64_t bytes;		/* exact unless partial: then a lower bound */
+	sl_estimate visitors;	/* distinct visitor hashes */
+	const sl_relq *request_time; /* NULL when no record had one */
+	const sl_topk *paths;	/* NULL when no record had a path */
+} sl_group_row;
+
+/*
+ * A table that takes all of its memory from b, within max_bytes, as groups
+ * arrive: its capacity m (sl_groups_capacity) is the number of groups whose
+ * largest sketches fit max_bytes (about 8.5 KiB a group); a group's
+ * sketches are created when its first record needs them. NULL on SL_ENOMEM:
+ * max_bytes below SL_GROUPS_MIN groups, or the budget refuses the first few
+ * hundred bytes. Owned by the caller (sl_groups_free; NULL is a no-op).
+ */
+sl_groups *sl_groups_new(sl_budget *b, size_t max_bytes);
+void sl_groups_free(sl_groups *g);
+
+/*
+ * Adds one record of the group key[0 .. len-1] (hash: sl_hash of the key,
+ * or any function of its bytes): bytes is its response size, visitor_hash
+ * the hash of its visitor, request_time its time when has_rt, and
+ * path[0 .. path_len-1] its path with path_hash (path NULL: none). Never
+ * fails: a sketch the budget refuses leaves its group `partial`; a group
+ * slot the budget refuses lowers the capacity to the groups held.
+ */
+void sl_groups_add(sl_groups *g, const char *key, size_t len, uint64_t hash, uint64_t bytes,
+		   uint64_t visitor_hash, bool has_rt, double request_time, const char *path,
+		   size_t path_len, uint64_t path_hash);
+
+/*
+ * dst := merge(dst, src), src unchanged: a group in both adds its counts,
+ * errors and sums and merges its sketches; a group one side lacks counts
+ * that side's floor (the bound on any group it does not hold) as both count
+ * and error, and is partial when that floor is not 0; then the dst
+ * capacity's largest groups are kept (count descending, key ascending),
+ * as Agarwal et al.'s mergeable Space-Saving. Deterministic: the same
+ * tables merged in the same order give the same bytes. SL_ENOMEM (dst
+ * unchanged) when the budget refuses the scratch or the room for the
+ * merged groups; SL_EINVAL for dst == src.
+ */
+sl_status sl_groups_merge(sl_groups *dst, const sl_groups *src);
+
+/* Writes the up to n largest groups into rows, count descending, then key
+ * bytes ascending (a shorter key first); returns how many. No memory. */
+size_t sl_groups_list(const sl_groups *g, sl_group_row *rows, size_t n);
+/* Groups held now, the capacity m, records added (N), and the floor: an
+ * upper bound on the count of any group not held (0 until an eviction). */
+size_t sl_groups_count(const sl_groups *g);
+size_t sl_groups_capacity(const sl_groups *g);
+uint64_t sl_groups_total(const sl_groups *g);
+uint64_t sl_groups_floor(const sl_groups *g);
+/* True while no group was ever evicted or dropped and none is partial:
+ * every count and byte sum is exact. */
+bool sl_groups_is_exact(const sl_groups *g);
+/* Bytes g holds from its budget now (<= the max_bytes it was made with,
+ * except within a merge or load of a larger table; see lib/groups.c). */
+size_t sl_groups_bytes(const sl_groups *g);
+/* State files: sl_groups_encode and sl_groups_load (lib/wire.h, library-
+ * internal; layout in docs/state-format.md, "groups"). */
 
 /* ------------------------------------------------------------------------ */
 /* Small exact tally (lib/tally.c)                                           */

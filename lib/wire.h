@@ -133,4 +133,7 @@ sl_status sl_series_load(sl_series *dst, sl_wire_reader *r, const char **why);
 void sl_topk_encode(const sl_topk *t, sl_wire_writer *w);
 sl_status sl_topk_load(sl_topk *dst, sl_wire_reader *r, const char **why);
 
+void sl_groups_encode(const sl_groups *g, sl_wire_writer *w);
+sl_status sl_groups_load(sl_groups *dst, sl_wire_reader *r, const char **why);
+
 #endif
