@@ -780,6 +780,8 @@ typedef enum {
 	SL_F_DATE,	  /* the day as logged ("10/Oct/2000"), local time */
 	SL_F_LINE,	  /* the whole line, in every format */
 	SL_F_LENGTH,	  /* the line's length in bytes           (integer) */
+	SL_F_STATUS_CLASS, /* "2xx" .. "5xx", from the status (groups only) */
+	SL_F_HOUR,	  /* "2024-05-01T14", the UTC hour (groups only) */
 	SL_F_COUNT
 } sl_field;
 
@@ -1357,6 +1359,9 @@ void sl_input_close(sl_input *in);
  *   tally(f)             an exact count per value: status codes (f =
  *                        status), or a small string domain (lib/tally.c)
  *   series(time)         records per hour, and per minute over short spans
+ *   groups(f)            --by f: the largest groups of f (lib/groups.c), each
+ *                        with its requests, bytes, visitors, request-time
+ *                        quantiles and top paths
  *
  * The plan is a plain value: copy it, compare it (sl_plan_equal), and a
  * state file records it. The default plans (sl_plan_default) give the
@@ -1376,6 +1381,7 @@ typedef enum {
 	SL_ITEM_QUANTILES,
 	SL_ITEM_TALLY,
 	SL_ITEM_SERIES,
+	SL_ITEM_GROUPS,	/* by(f): the largest groups, each with small sketches */
 	SL_ITEM_KINDS
 } sl_item_kind;
 
@@ -1625,6 +1631,7 @@ void sl_report_item_top_info(const sl_report *r, uint32_t i, bool *exact, size_t
 const sl_relq *sl_report_item_quantiles(const sl_report *r, uint32_t i);
 const sl_moments *sl_report_item_moments(const sl_report *r, uint32_t i);
 const sl_tally *sl_report_item_tally(const sl_report *r, uint32_t i);
+const sl_groups *sl_report_item_groups(const sl_report *r, uint32_t i);
 const sl_series *sl_report_item_series(const sl_report *r, uint32_t i, bool per_minute);
 
 /* The rows a caller needs to ask any top item for up to top_n: no list

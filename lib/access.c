@@ -124,7 +124,7 @@ static const char *const format_names[SL_FMT_COUNT] = {
 static const char *const field_names[SL_F_COUNT] = {
 	"vhost", "client", "ident", "user", "time", "request", "method", "url",
 	"path", "protocol", "status", "bytes", "referrer", "user_agent",
-	"request_time", "query", "date", "line", "length",
+	"request_time", "query", "date", "line", "length", "status_class", "hour",
 };
 
 const char *sl_format_name(sl_format f)
@@ -181,6 +181,8 @@ bool sl_format_has_field(sl_format fmt, sl_field f)
 		return false;
 	if (f == SL_F_LINE || f == SL_F_LENGTH)
 		return true;
+	if (f == SL_F_STATUS_CLASS || f == SL_F_HOUR) /* derived from status, time */
+		return fmt != SL_FMT_LINES;
 	if (!sl_format_is_classic(fmt) && fmt != SL_FMT_LINES)
 		return true; /* its parser knows (sl_parser_has_field) */
 	switch (fmt) {
@@ -1071,6 +1073,8 @@ static inline sl_status derive(sl_status st, sl_record *rec, const char *line, s
 	const sl_str *f = rec->field;
 	rec->field[SL_F_LINE] = (sl_str){line, len};
 	rec->field[SL_F_LENGTH] = (sl_str){line, 0}; /* a number without text */
+	rec->field[SL_F_STATUS_CLASS] = (sl_str){line, 0}; /* the report derives these */
+	rec->field[SL_F_HOUR] = (sl_str){line, 0};
 	size_t q = f[SL_F_PATH].len < f[SL_F_URL].len ? f[SL_F_PATH].len + 1 : f[SL_F_URL].len;
 	rec->field[SL_F_QUERY] = (sl_str){f[SL_F_URL].p + q, f[SL_F_URL].len - q};
 	rec->field[SL_F_DATE] = (sl_str){f[SL_F_TIME].p, f[SL_F_TIME].len < 11 ? f[SL_F_TIME].len : 11};

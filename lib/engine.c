@@ -1547,8 +1547,14 @@ static void merge(run_t *r)
 			sl_report_set_limit(rep, r->budget.limit);
 	}
 	for (int i = 1; i < r->jobs; i++) {
-		if (sl_report_merge_free(rep, r->workers[i].report) != SL_OK)
-			sl_report_free(r->workers[i].report); /* cannot happen: one format */
+		sl_status mst = sl_report_merge_free(rep, r->workers[i].report);
+		if (mst != SL_OK) {
+			/* the groups of --by may not fit the budget twice: say so
+			 * rather than report without a worker's lines */
+			fail(r, mst, "cannot merge the workers' reports: %s; raise --memory or "
+			     "give fewer --by", sl_strerror(mst));
+			sl_report_free(r->workers[i].report);
+		}
 		r->workers[i].report = NULL;
 	}
 	sl_free(&r->own, aside, after);

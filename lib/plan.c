@@ -24,6 +24,7 @@
 /* Default weights in the budget (see lib/report.c, "Memory plan"). */
 #define SHARE_DISTINCT 9
 #define SHARE_TOP 12
+#define SHARE_GROUPS 40 /* a group holds five small sketches */
 
 void sl_plan_init(sl_plan *p)
 {
@@ -61,9 +62,13 @@ sl_status sl_plan_add(sl_plan *p, const sl_item *it, const char **why)
 		if (!valid_field(it->field[i]))
 			return bad(why, "unknown field");
 	sl_field f = it->field[0];
-	for (uint32_t i = 0; i < it->nfields; i++)
+	for (uint32_t i = 0; i < it->nfields; i++) {
 		if (it->field[i] == SL_F_LENGTH && it->kind != SL_ITEM_QUANTILES)
 			return bad(why, "the length is a number only: quantiles(length)");
+		if ((it->field[i] == SL_F_STATUS_CLASS || it->field[i] == SL_F_HOUR) &&
+		    it->kind != SL_ITEM_GROUPS)
+			return bad(why, "status_class and hour group records: --by only");
+	}
 	switch (it->kind) {
 	case SL_ITEM_QUANTILES:
 		if (!sl_field_is_number(f) || f == SL_F_TIME)
@@ -73,6 +78,16 @@ sl_status sl_plan_add(sl_plan *p, const sl_item *it, const char **why)
 		if (f != SL_F_STATUS && sl_field_type_of(f) != SL_TYPE_STRING)
 			return bad(why, "a tally takes status or a string field");
 		break;
+	case SL_ITEM_GROUPS: {
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < p->nitems; i++)
+			n += p->item[i].kind == SL_ITEM_GROUPS;
+		if (n >= 2)
+			return bad(why, "at most two --by per report");
+		if (it->share > 90)
+			return bad(why, "a groups item takes at most 90% of the report");
+		break;
+	}
 	case SL_ITEM_SERIES:
 		if (f != SL_F_TIME)
 			return bad(why, "a series is over time");
@@ -121,6 +136,7 @@ sl_status sl_plan_add(sl_plan *p, const sl_item *it, const char **why)
 	d->share = it->share ? it->share
 			     : it->kind == SL_ITEM_DISTINCT ? SHARE_DISTINCT
 			     : it->kind == SL_ITEM_TOP	    ? SHARE_TOP
+			     : it->kind == SL_ITEM_GROUPS   ? SHARE_GROUPS
 							    : 0;
 	memcpy(d->name, it->name, nlen);
 	return SL_OK;
@@ -325,8 +341,10 @@ sl_status sl_filter_parse(const char *expr, sl_filter *f, size_t *err_pos, const
 	memcpy(field, name, nl);
 	field[nl] = 0;
 	f->field = sl_field_from_name(field);
-	if (f->field == SL_F_COUNT)
-		FAIL(name - expr, "unknown field");
+	if (f->field == SL_F_COUNT || f->field == SL_F_STATUS_CLASS || f->field == SL_F_HOUR)
+		FAIL(name - expr, f->field == SL_F_COUNT ? "unknown field"
+							 : "status_class and hour are for --by; "
+							   "filter on status and time");
 	while (*p == ' ')
 		p++;
 	pos = (size_t)(p - expr);
@@ -411,7 +429,7 @@ const char *sl_filter_describe(const sl_filter *f, char *out, size_t n)
 }
 
 static const char *const kind_names[SL_ITEM_KINDS] = {
-	"distinct", "top", "quantiles", "tally", "series",
+	"distinct", "top", "quantiles", "tally", "series", "by",
 };
 
 const char *sl_plan_describe(const sl_plan *p, uint32_t i, char *out, size_t n)

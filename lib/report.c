@@ -61,6 +61,7 @@
 #include "regex.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* XXH3-64 inlined, so that each field's call site has its own copy of the
@@ -87,6 +88,7 @@ static void cache_default(sl_report *r);
 #define HOUR_SERIES_BYTES (16 * 1024)  /* 2048 hours (85 days) before coarsening */
 #define MINUTE_SERIES_BYTES (3 * 1024) /* 6 hours of minutes fit */
 #define MIN_SKETCH_BYTES (64 * 1024)
+#define GROUPS_MIN_BYTES (64 * 1024) /* room for a handful of groups */
 
 static const char *const top_names[SL_TOP_COUNT] = {
 	"url", "path", "ip", "referrer", "user_agent", "not_found",
@@ -121,6 +123,20 @@ static uint32_t count_kind(const sl_plan *p, sl_item_kind kind, bool string_tall
 	return n;
 }
 
+/* The bytes of the groups items (--by): each takes its share, in percent,
+ * of the whole report (the default 40%), before the tables share the
+ * rest; at least what SL_GROUPS_MIN groups need. */
+static size_t groups_bytes(const sl_plan *p, size_t max_bytes)
+{
+	size_t n = 0;
+	for (uint32_t i = 0; i < p->nitems; i++)
+		if (p->item[i].kind == SL_ITEM_GROUPS) {
+			size_t b = max_bytes / 100 * p->item[i].share;
+			n += b > GROUPS_MIN_BYTES ? b : GROUPS_MIN_BYTES;
+		}
+	return n;
+}
+
 /* What a compiled pattern and its match data may take, about. */
 #define REGEX_BYTES (8 * 1024)
 static uint32_t count_regex(const sl_plan *p)
@@ -138,6 +154,7 @@ static size_t fixed_bytes(const sl_plan *p, size_t max_bytes)
 	       2 * (p->nitems ? p->nitems : 1) * op_bytes() +
 	       nq * sl_relq_bytes(quant_buckets_for(max_bytes, nq)) +
 	       count_kind(p, SL_ITEM_TALLY, true) * sizeof(sl_tally) +
+	       groups_bytes(p, max_bytes) +
 	       (count_kind(p, SL_ITEM_SERIES, false) ? HOUR_SERIES_BYTES + MINUTE_SERIES_BYTES : 0) +
 	       count_regex(p) * REGEX_BYTES +
 	       1024 /* series headers, slack */;
@@ -295,6 +312,7 @@ void sl_report_free(sl_report *r)
 		sl_distinct_free(it->distinct);
 		sl_topk_free(it->top);
 		sl_relq_free(it->q);
+		sl_groups_free(it->groups);
 		if (it->tally)
 			sl_free(r->budget, it->tally, sizeof *it->tally);
 	}
@@ -407,6 +425,9 @@ static void index_items(sl_report *r)
 			r->series_item = (int)i;
 			r->nfig++;
 			break;
+		case SL_ITEM_GROUPS:
+			r->nfig++;
+			break;
 		default:
 			break;
 		}
@@ -471,6 +492,12 @@ static bool new_fixed_parts(sl_report *r, size_t max_bytes)
 		if (d->kind == SL_ITEM_TALLY && d->field[0] != SL_F_STATUS &&
 		    !(it->tally = sl_calloc(r->budget, 1, sizeof *it->tally)))
 			return false;
+		if (d->kind == SL_ITEM_GROUPS) {
+			size_t b = max_bytes / 100 * d->share;
+			it->share = b > GROUPS_MIN_BYTES ? b : GROUPS_MIN_BYTES;
+			if (!(it->groups = sl_groups_new(r->budget, it->share)))
+				return false;
+		}
 	}
 	if (r->series_item >= 0) {
 		r->per_hour = sl_series_new(r->budget, 3600, HOUR_SERIES_BYTES);
@@ -842,7 +869,7 @@ static sl_status new_exact_report(sl_report *r, size_t max_bytes, const char *tm
  * instructions per item over code written for it by hand.
  */
 enum { COND_NONE, COND_STATUS_IN, COND_STATUS_OUT, COND_OTHER };
-enum { OP_TOP, OP_DISTINCT, OP_STATUS, OP_TALLY, OP_QUANT, OP_SERIES };
+enum { OP_TOP, OP_DISTINCT, OP_STATUS, OP_TALLY, OP_QUANT, OP_SERIES, OP_GROUPS };
 
 struct sl_report_op {
 	uint8_t kind, item, cond, nf;
@@ -935,6 +962,7 @@ static bool index_ops(sl_report *r)
 		case SL_ITEM_TOP: op->kind = OP_TOP; break;
 		case SL_ITEM_TALLY: op->kind = it->field[0] == SL_F_STATUS ? OP_STATUS : OP_TALLY; break;
 		case SL_ITEM_QUANTILES: op->kind = OP_QUANT; break;
+		case SL_ITEM_GROUPS: op->kind = OP_GROUPS; break;
 		default: op->kind = OP_SERIES; break;
 		}
 	}
@@ -1279,6 +1307,12 @@ const sl_moments *sl_report_item_moments(const sl_report *r, uint32_t i)
 	return it ? &it->m : NULL;
 }
 
+const sl_groups *sl_report_item_groups(const sl_report *r, uint32_t i)
+{
+	const struct sl_report_item *it = item_of(r, i, SL_ITEM_GROUPS);
+	return it ? it->groups : NULL;
+}
+
 const sl_tally *sl_report_item_tally(const sl_report *r, uint32_t i)
 {
 	const struct sl_report_item *it = item_of(r, i, SL_ITEM_TALLY);
@@ -1605,6 +1639,52 @@ static void record_default(sl_report *r, const struct keyed *k)
 		add_str(x->top[SL_TOP_NOT_FOUND], f[SL_F_PATH], k->key[K_PATH]);
 }
 
+/* The text of the derived group keys: the status class ("5xx") and the UTC
+ * hour ("2024-05-01T14"), into buf. */
+static sl_str derived_key(unsigned f, const sl_record *rec, char *buf, size_t n)
+{
+	int k;
+	if (f == SL_F_STATUS_CLASS) {
+		k = rec->status >= 100 && rec->status < 600 ? snprintf(buf, n, "%uxx", rec->status / 100)
+							     : snprintf(buf, n, "-");
+	} else {
+		int64_t days = rec->time >= 0 ? rec->time / 86400 : -((-rec->time + 86399) / 86400);
+		int64_t secs = rec->time - days * 86400;
+		/* civil from days (the inverse of sl_days_from_civil) */
+		int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+		int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+		int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+		int d = (int)(doy - (153 * mp + 2) / 5 + 1), m = (int)(mp < 10 ? mp + 3 : mp - 9);
+		int64_t y = yoe + era * 400 + (m <= 2);
+		k = snprintf(buf, n, "%04lld-%02d-%02dT%02d", (long long)y, m, d, (int)(secs / 3600));
+	}
+	return (sl_str){buf, k > 0 && (size_t)k < n ? (size_t)k : 0};
+}
+
+/* A record into a groups item over field f: its key, bytes, visitor (the
+ * client, date and agent, hashed as the unique visitors are), request time
+ * and path. */
+static void add_group(sl_report *r, sl_groups *g, unsigned f, const sl_record *rec)
+{
+	char buf[32];
+	sl_str key = f == SL_F_STATUS_CLASS || f == SL_F_HOUR ? derived_key(f, rec, buf, sizeof buf)
+							      : rec->field[f];
+	if (r->format == SL_FMT_LINES) {
+		sl_groups_add(g, key.p, key.len, key_hash(key.p, key.len), key.len, 0, false, 0, NULL,
+			      0, 0);
+		return;
+	}
+	const sl_str *fl = rec->field;
+	uint64_t ip = key_hash(fl[SL_F_CLIENT].p, fl[SL_F_CLIENT].len);
+	uint64_t date = key_hash(fl[SL_F_DATE].p, fl[SL_F_DATE].len);
+	uint64_t ua = key_hash(fl[SL_F_USER_AGENT].p, fl[SL_F_USER_AGENT].len);
+	uint64_t visitor = fmix64(ip * 0x9e3779b97f4a7c15ULL ^ date * 0xc2b2ae3d27d4eb4fULL ^ ua);
+	const sl_str *path = &fl[SL_F_PATH];
+	sl_groups_add(g, key.p ? key.p : "", key.len, key_hash(key.p, key.len), rec->bytes, visitor,
+		      rec->has_request_time, rec->request_time, path->p ? path->p : "", path->len,
+		      key_hash(path->p, path->len));
+}
+
 /* The items without keys: tallies, quantiles with their moments, series. */
 static void figures(sl_report *r, const sl_record *rec)
 {
@@ -1626,6 +1706,9 @@ static void figures(sl_report *r, const sl_record *rec)
 				break;
 			add_quant(r, it->quant_tag, it->q, v);
 			sl_moments_add(&it->m, v);
+			break;
+		case OP_GROUPS:
+			add_group(r, it->groups, op->f[0], rec);
 			break;
 		default: /* OP_SERIES */
 			add_series(r, rec->time);
@@ -1963,6 +2046,20 @@ static sl_status merge(sl_report *dst, sl_report *src, bool consume)
 	if (dst->format != src->format || !sl_plan_equal(&dst->plan, &src->plan) ||
 	    strcmp(dst->format_spec, src->format_spec) != 0)
 		return SL_EMISMATCH;
+	/* the groups first: the one merge that may be refused (the budget),
+	 * before anything of dst has changed */
+	for (uint32_t i = 0; i < dst->plan.nitems; i++) {
+		struct sl_report_item *d = &dst->item[i], *s = &src->item[i];
+		if (!d->groups)
+			continue;
+		sl_status gst = sl_groups_merge(d->groups, s->groups);
+		if (gst != SL_OK)
+			return gst;
+		if (consume) {
+			sl_groups_free(s->groups);
+			s->groups = NULL;
+		}
+	}
 	if (src->requests) {
 		if (!dst->requests || src->first_time < dst->first_time ||
 		    (src->first_time == dst->first_time && src->log_offset < dst->log_offset))

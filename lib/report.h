@@ -18,6 +18,7 @@ struct sl_report_item {
 	sl_relq *q;			/* quantiles */
 	sl_moments m;			/* quantiles */
 	sl_tally *tally;		/* tally of a string field */
+	sl_groups *groups;		/* groups (--by) */
 	int exact_list;			/* exact: its list in exact_lists, or -1 */
 	bool exact_shared;		/* exact: a distinct item counting a top
 					 * item's list (adds no keys) */

@@ -115,7 +115,8 @@ enum {
 	SEC_KLL = 48,		/* + 0 request_time, + 1 response_bytes, + 2 line_length (v1, v2) */
 	SEC_QUANT = 52,		/* + k: its k-th quantiles item (v3: as SEC_KLL) */
 	SEC_SERIES = 64,	/* + 0 per_hour, + 1 per_minute */
-	SEC_END = 66
+	SEC_GROUPS = 66,	/* + k: the plan's k-th groups item (version 4) */
+	SEC_END = 68
 };
 
 /* Versions 1 to 3 have fixed plans; their line reports put distinct lines,
@@ -161,6 +162,15 @@ static int kll_alias(int type)
 	return type >= SEC_KLL && type <= SEC_KLL + 2 ? SEC_QUANT + (type - SEC_KLL) : 0;
 }
 
+static sl_groups **groups_of(sl_report *r, int type)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < r->plan.nitems && type >= SEC_GROUPS && type < SEC_END; i++)
+		if (r->plan.item[i].kind == SL_ITEM_GROUPS && k++ == (uint32_t)(type - SEC_GROUPS))
+			return &r->item[i].groups;
+	return NULL;
+}
+
 static sl_series **series_of(sl_report *r, int type)
 {
 	if (r->series_item < 0)
@@ -182,7 +192,8 @@ static bool holds(const sl_report *cr, int type)
 	sl_topk **t = topk_of(r, type);
 	sl_relq **k = quant_of(r, type);
 	sl_series **s = series_of(r, type);
-	return (d && *d) || (t && *t) || (k && *k) || (s && *s);
+	sl_groups **g = groups_of(r, type);
+	return (d && *d) || (t && *t) || (k && *k) || (s && *s) || (g && *g);
 }
 
 bool sl_state_is_state(const void *p, size_t n)
@@ -360,6 +371,8 @@ static void put_section(sl_wire_writer *w, const enc_args *a, int type)
 			sl_topk_encode(*topk_of(m, type), w);
 		else if (quant_of(m, type))
 			sl_relq_encode(*quant_of(m, type), w);
+		else if (groups_of(m, type))
+			sl_groups_encode(*groups_of(m, type), w);
 		else
 			sl_series_encode(*series_of(m, type), w);
 		break;
@@ -985,6 +998,8 @@ static sl_status cross_check(const sl_report *r, const char **why)
 			if (!top_agrees(it->top))
 				return fail(why, "a top row counted more often than its list's total");
 		}
+		if (it->groups && sl_groups_total(it->groups) != r->requests)
+			return fail(why, "a groups table's total disagrees with the requests");
 		if (it->distinct && !distinct_agrees(it->distinct, most))
 			return fail(why, "more distinct clients or visitors than requests (exact "
 					 "distinct count)");
@@ -1102,6 +1117,8 @@ static sl_status get_section(sl_state *s, int type, sl_wire_reader *r, uint32_t 
 			st = sl_relq_load(*quant_of(rep, type), r, why);
 		else if (kll_alias(type))
 			st = get_old_kll(s->mem, *quant_of(rep, kll_alias(type)), r, why);
+		else if (groups_of(rep, type))
+			st = sl_groups_load(*groups_of(rep, type), r, why);
 		else
 			st = sl_series_load(*series_of(rep, type), r, why);
 		break;
@@ -1124,6 +1141,8 @@ static bool known_type(int t, uint32_t version)
 	if (version < 4 && ((t >= SEC_DISTINCT && t > SEC_DISTINCT + 2 && t < SEC_TOP) ||
 			    (t > SEC_TOP + SL_TOP_COUNT && t < SEC_KLL)))
 		return false;
+	if (t >= SEC_GROUPS && t < SEC_END)
+		return version >= 4;
 	return (t >= SEC_DISTINCT && t < SEC_KLL) || t == SEC_SERIES || t == SEC_SERIES + 1;
 }
 

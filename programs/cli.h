@@ -93,8 +93,9 @@ int cli_parse_tz(const char *prog, const char *text, int32_t *out);
 /* The plan options (programs/cli_plan.c). Each prints "PROG: ..." and
  * returns -1 on an error, else adds to p and returns 0:
  *   cli_plan_item   --top FIELD (kind SL_ITEM_TOP), --distinct F[,F...]
- *                   (SL_ITEM_DISTINCT), --quantiles FIELD (SL_ITEM_QUANTILES);
- *                   the item is named top_FIELD, distinct_F_G, quantiles_FIELD
+ *                   (SL_ITEM_DISTINCT), --quantiles FIELD (SL_ITEM_QUANTILES),
+ *                   --by FIELD (SL_ITEM_GROUPS); the item is named top_FIELD,
+ *                   distinct_F_G, quantiles_FIELD, by_FIELD
  *   cli_plan_where  --where EXPR (sl_filter_parse; a caret marks the error)
  * cli_parse_when: --since/--until T: ISO 8601 (a date alone: its UTC
  * midnight), the log's own form, Unix seconds, -30m/-1h/-2d/-1w before now,

@@ -17,7 +17,7 @@ static int unknown_field(const char *prog, const char *opt, const char *name)
 {
 	fprintf(stderr, "%s: %s: unknown field '%s' (client, time, method, url, path, query, "
 		"protocol, status, bytes, referrer, user_agent, request_time, vhost, user, date, "
-		"line, length)\n", prog, opt, name);
+		"line, length; for --by also status_class, hour)\n", prog, opt, name);
 	return -1;
 }
 
@@ -36,14 +36,18 @@ int cli_plan_item(const char *prog, int kind, const char *arg, sl_plan *p)
 {
 	sl_item it;
 	memset(&it, 0, sizeof it);
-	const char *opt = kind == SL_ITEM_TOP ? "--top" : kind == SL_ITEM_DISTINCT ? "--distinct"
-										     : "--quantiles";
+	const char *opt = kind == SL_ITEM_TOP	     ? "--top"
+			  : kind == SL_ITEM_DISTINCT ? "--distinct"
+			  : kind == SL_ITEM_GROUPS   ? "--by"
+						     : "--quantiles";
 	it.kind = (sl_item_kind)kind;
 	char names[256];
 	snprintf(names, sizeof names, "%s", arg);
 	size_t at = (size_t)snprintf(it.name, sizeof it.name, "%s",
-				     kind == SL_ITEM_TOP ? "top" : kind == SL_ITEM_DISTINCT ? "distinct"
-										   : "quantiles");
+				     kind == SL_ITEM_TOP	? "top"
+				     : kind == SL_ITEM_DISTINCT ? "distinct"
+				     : kind == SL_ITEM_GROUPS	? "by"
+								: "quantiles");
 	for (char *save = NULL, *f = strtok_r(names, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
 		sl_field field = sl_field_from_name(f);
 		if (field == SL_F_COUNT)

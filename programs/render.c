@@ -453,6 +453,52 @@ static void json_filter(FILE *o, const sl_report *r, const sl_report_counts *rc)
 	fputs(",\n", o);
 }
 
+/* A groups item (--by): the largest groups with their small sketches. */
+static void json_groups(FILE *o, const sl_report *r, uint32_t i, size_t top_n)
+{
+	const sl_groups *g = sl_report_item_groups(r, i);
+	const sl_item *it = &sl_report_plan(r)->item[i];
+	fprintf(o, "  \"%s\": {\"field\": \"%s\", \"exact\": %s, \"capacity\": %zu, "
+		"\"total\": %llu, \"groups\": [",
+		it->name, sl_field_name(it->field[0]), sl_groups_is_exact(g) ? "true" : "false",
+		sl_groups_capacity(g), (unsigned long long)sl_groups_total(g));
+	sl_group_row rows[64];
+	size_t n = sl_groups_list(g, rows, top_n < 64 ? top_n : 64);
+	for (size_t k = 0; k < n; k++) {
+		const sl_group_row *row = &rows[k];
+		fputs(k ? ",\n    {\"value\": " : "\n    {\"value\": ", o);
+		json_str(o, row->key, row->len);
+		fprintf(o, ", \"count\": %llu, \"max_error\": %llu, \"partial\": %s, \"bytes\": %llu",
+			(unsigned long long)row->count, (unsigned long long)row->max_error,
+			row->partial ? "true" : "false", (unsigned long long)row->bytes);
+		fprintf(o, ", \"visitors\": {\"estimate\": %.0f, \"exact\": %s}",
+			row->visitors.estimate, row->visitors.exact ? "true" : "false");
+		fputs(", \"request_time\": ", o);
+		if (row->request_time && sl_relq_count(row->request_time)) {
+			fputs("{", o);
+			for (int q = 0; q < 4; q++) {
+				fprintf(o, "%s\"%s\": ", q ? ", " : "", quantile_names[q]);
+				json_num(o, sl_relq_quantile(row->request_time, quantiles[q]));
+			}
+			fputs("}", o);
+		} else {
+			fputs("null", o);
+		}
+		fputs(", \"paths\": [", o);
+		sl_topk_row paths[3];
+		size_t np = row->paths ? sl_topk_list(row->paths, paths, 3) : 0;
+		for (size_t p = 0; p < np; p++) {
+			fputs(p ? ", {\"value\": " : "{\"value\": ", o);
+			json_str(o, paths[p].value, paths[p].len);
+			fprintf(o, ", \"count\": %llu, \"max_error\": %llu}",
+				(unsigned long long)paths[p].count,
+				(unsigned long long)paths[p].max_error);
+		}
+		fputs("]}", o);
+	}
+	fputs(n ? "\n  ]},\n" : "]},\n", o);
+}
+
 int render_json(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
@@ -554,6 +600,9 @@ int render_json(FILE *o, const cli_view *v)
 		if (m && rc.last_time - rc.first_time < SIX_HOURS)
 			json_series(o, "per_minute", m);
 	}
+	for (uint32_t i = 0; i < n; i++)
+		if (kind_of(r, i) == SL_ITEM_GROUPS)
+			json_groups(o, r, i, v->top_n ? v->top_n : 10);
 	for (uint32_t i = 0; i < n; i++) {
 		if (kind_of(r, i) != SL_ITEM_QUANTILES)
 			continue;
@@ -909,6 +958,49 @@ static void text_incomplete(FILE *o, const cli_view *v)
 		}
 }
 
+/* A groups item (--by) as a table: one row per group, largest first. */
+static void text_groups(FILE *o, const sl_report *r, uint32_t i, size_t top_n)
+{
+	const sl_groups *g = sl_report_item_groups(r, i);
+	const sl_item *it = &sl_report_plan(r)->item[i];
+	bool exact = sl_groups_is_exact(g);
+	fprintf(o, "\nBy %s%s\n", sl_field_name(it->field[0]),
+		exact ? ""
+		      : "  (≈: a range low–high holds the true count; * marks a group whose other "
+			"figures saw only part of it)");
+	fprintf(o, "  %14s %15s %9s %9s %9s  %s\n", "requests", "bytes", "visitors", "rt p50",
+		"rt p99", "value, top paths");
+	sl_group_row rows[64];
+	size_t n = sl_groups_list(g, rows, top_n < 64 ? top_n : 64);
+	if (!n)
+		fputs("  (none)\n", o);
+	for (size_t k = 0; k < n; k++) {
+		const sl_group_row *row = &rows[k];
+		char cell[80], b[32], vis[32], p50[32] = "-", p99[32] = "-";
+		sl_topk_row as_row = {.count = row->count, .max_error = row->max_error};
+		row_count(cell, sizeof cell, &as_row);
+		grouped(b, sizeof b, row->bytes);
+		grouped(vis, sizeof vis, (uint64_t)(row->visitors.estimate + 0.5));
+		if (row->request_time && sl_relq_count(row->request_time)) {
+			snprintf(p50, sizeof p50, "%.3g", sl_relq_quantile(row->request_time, 0.5));
+			snprintf(p99, sizeof p99, "%.3g", sl_relq_quantile(row->request_time, 0.99));
+		}
+		fprintf(o, "  %14s %15s %9s%s %9s %9s  ", cell, b, vis,
+			row->visitors.exact ? "" : "≈", p50, p99);
+		if (row->partial)
+			fputs("*", o);
+		cli_print_safe(o, row->key, row->len, 60);
+		sl_topk_row paths[3];
+		size_t np = row->paths ? sl_topk_list(row->paths, paths, 3) : 0;
+		for (size_t p = 0; p < np; p++) {
+			fputs(p ? ", " : "   ", o);
+			cli_print_safe(o, paths[p].value, paths[p].len, 40);
+			fprintf(o, " (%llu)", (unsigned long long)paths[p].count);
+		}
+		fputs("\n", o);
+	}
+}
+
 int render_text(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
@@ -1018,6 +1110,9 @@ int render_text(FILE *o, const cli_view *v)
 			  exact);
 	}
 
+	for (uint32_t i = 0; i < n; i++)
+		if (kind_of(r, i) == SL_ITEM_GROUPS)
+			text_groups(o, r, i, v->top_n ? v->top_n : 10);
 	for (uint32_t i = 0; i < n; i++) {
 		if (kind_of(r, i) != SL_ITEM_QUANTILES || no_values(r, i))
 			continue;

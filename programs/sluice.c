@@ -73,7 +73,10 @@ static void usage(FILE *f)
 		"      --top FIELD     add a top list over FIELD (client, path, query, ...)\n"
 		"      --distinct F[,F...]  add a distinct count of the fields together\n"
 		"      --quantiles FIELD    add quantiles of a numeric field (bytes, ...)\n"
-		"      --only          report only the items given by the three above\n"
+		"      --by FIELD      group the records by FIELD (vhost, status_class, hour,\n"
+		"                      client, ...): the largest groups, each with its\n"
+		"                      requests, bytes, visitors, request times, top paths\n"
+		"      --only          report only the items given by the four above\n"
 		"\n"
 		"      --series UNIT   time-series rows of the text report: minute, hour or\n"
 		"                      day (default: the finest of these with at most 48\n"
@@ -197,7 +200,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_EXACT, OPT_TMP, OPT_SAVE, OPT_STATE, OPT_SERIES, OPT_TZ,
 	       OPT_4XX, OPT_WHERE, OPT_SINCE, OPT_UNTIL, OPT_DISTINCT, OPT_QUANTILES, OPT_ONLY,
-	       OPT_LOG_FORMAT, OPT_FIELD };
+	       OPT_LOG_FORMAT, OPT_FIELD, OPT_BY };
 	static const struct option longopts[] = {
 		{"memory", required_argument, NULL, 'm'}, {"format", required_argument, NULL, 'f'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -217,6 +220,7 @@ int main(int argc, char **argv)
 		{"only", no_argument, NULL, OPT_ONLY},
 		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 		{"field", required_argument, NULL, OPT_FIELD},
+		{"by", required_argument, NULL, OPT_BY},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct {
@@ -326,7 +330,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DISTINCT:
 		case OPT_QUANTILES:
-			if (cli_plan_item(prog, c == OPT_DISTINCT ? SL_ITEM_DISTINCT : SL_ITEM_QUANTILES,
+		case OPT_BY:
+			if (cli_plan_item(prog,
+					  c == OPT_DISTINCT ? SL_ITEM_DISTINCT
+					  : c == OPT_BY	    ? SL_ITEM_GROUPS
+							    : SL_ITEM_QUANTILES,
 					  optarg, &plan) < 0)
 				return EXIT_TROUBLE;
 			plan_given = true;

@@ -1817,6 +1817,7 @@ static void names(void **state)
 		"vhost", "client", "ident", "user", "time", "request",
 		"method", "url", "path", "protocol", "status", "bytes",
 		"referrer", "user_agent", "request_time", "query", "date", "line", "length",
+		"status_class", "hour",
 	};
 	assert_int_equal(sizeof fields / sizeof fields[0], SL_F_COUNT);
 	for (int f = 0; f < SL_F_COUNT; f++)

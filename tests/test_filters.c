@@ -13,6 +13,9 @@
  *                              records' own times (half-open), and all at once
  *   plan_options_match_naive   --top path over the 5xx, --only with
  *                              --distinct and --quantiles
+ *   groups_match_naive         --by status_class and --by path, with a filter:
+ *                              every group's requests, bytes and top path,
+ *                              exact, and the same through --save and report
  *   same_answer_any_jobs       a filtered run at -j 1, 2 and 3: the same
  *                              JSON but for memory and list capacities
  *   states_keep_their_filters  a filtered --save merges with its like, and a
@@ -282,6 +285,85 @@ static void plan_options_match_naive(void **state)
 	run_result_free(&r);
 }
 
+/* ---- groups (--by) -------------------------------------------------------- */
+
+/* The group of a JSON groups item whose value is key. */
+static const jv *group_of(const jv *by, const char *key)
+{
+	const jv *g = json_get(by, "groups");
+	for (size_t i = 0; g && i < g->n; i++)
+		if (strcmp(json_get(g->items[i], "value")->str, key) == 0)
+			return g->items[i];
+	return NULL;
+}
+
+static void check_groups(const jv *j)
+{
+	/* status classes of the records with a request time */
+	uint64_t cnt[6] = {0}, bytes[6] = {0};
+	uint64_t pcnt[NPATHS] = {0}, pbytes[NPATHS] = {0};
+	for (int i = 0; i < NREC; i++) {
+		if (!recs[i].has_rt)
+			continue;
+		cnt[recs[i].status / 100]++;
+		bytes[recs[i].status / 100] += recs[i].bytes;
+		pcnt[recs[i].path]++;
+		pbytes[recs[i].path] += recs[i].bytes;
+	}
+	const jv *by = json_get(j, "by_status_class");
+	assert_non_null(by);
+	assert_true(json_get(by, "exact")->b);
+	for (int c = 1; c <= 5; c++) {
+		char key[8];
+		snprintf(key, sizeof key, "%dxx", c);
+		const jv *g = group_of(by, key);
+		if (!cnt[c]) {
+			assert_null(g);
+			continue;
+		}
+		assert_non_null(g);
+		assert_int_equal(json_u64(g, "count"), cnt[c]);
+		assert_int_equal(json_u64(g, "max_error"), 0);
+		assert_int_equal(json_u64(g, "bytes"), bytes[c]);
+	}
+	by = json_get(j, "by_path");
+	assert_true(json_get(by, "exact")->b);
+	for (int p = 0; p < NPATHS; p++) {
+		char path[64];
+		path_of((unsigned)p, path, sizeof path);
+		const jv *g = group_of(by, path);
+		if (!pcnt[p])
+			continue;
+		assert_non_null(g);
+		assert_int_equal(json_u64(g, "count"), pcnt[p]);
+		assert_int_equal(json_u64(g, "bytes"), pbytes[p]);
+		/* a group's top path is its own path */
+		const jv *top = json_at(json_get(g, "paths"), 0);
+		assert_string_equal(json_get(top, "value")->str, path);
+		assert_int_equal(json_u64(top, "count"), pcnt[p]);
+	}
+}
+
+static void groups_match_naive(void **state)
+{
+	(void)state;
+	run_result r = run("--json -j 2 -n 50 --where 'request_time>=0' --by status_class "
+			   "--by path --save %s/by.state %s",
+			   dir, log_path);
+	if (r.status != 0 || !r.json)
+		fail_msg("exit %d: %s", r.status, r.err);
+	check_groups(r.json);
+	run_result_free(&r);
+	/* the state keeps the groups */
+	r = run("report --json -n 50 %s/by.state", dir);
+	assert_int_equal(r.status, 0);
+	check_groups(r.json);
+	run_result_free(&r);
+	r = run("--by nosuch %s", log_path);
+	assert_int_equal(r.status, 2);
+	run_result_free(&r);
+}
+
 /* ---- determinism and states ------------------------------------------------- */
 
 /* The JSON without what depends on the job count by design: the memory
@@ -324,7 +406,7 @@ static void same_answer_any_jobs(void **state)
 	char *first = NULL;
 	for (int j = 1; j <= 3; j++) {
 		run_result r = run("--json -j %d --where 'status>=400' --where 'user_agent~Mozilla' "
-				   "--top path %s",
+				   "--top path --by hour %s",
 				   j, log_path);
 		assert_int_equal(r.status, 0);
 		char *s = strip_memory(r.out);
@@ -412,6 +494,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(filters_match_naive),
 		cmocka_unit_test(plan_options_match_naive),
+		cmocka_unit_test(groups_match_naive),
 		cmocka_unit_test(same_answer_any_jobs),
 		cmocka_unit_test(states_keep_their_filters),
 		cmocka_unit_test(refusals_before_reading),
