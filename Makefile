@@ -18,7 +18,7 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 OPT     ?= -O2 -g
 PKGS    := libzstd zlib libxxhash liblz4
-# PCRE2 (--where ~): only its header at build time; lib/regex.c loads the
+# PCRE2 (--where ~): only its header at build time; lib/report/regex.c loads the
 # library when a pattern is used, so that runs without one do not map it.
 PCRE2_CFLAGS := $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith \
@@ -33,7 +33,7 @@ ALL_CFLAGS  = $(CSTD) $(OPT) $(WARN) $(SAN_FLAGS) -Iinclude -Ilib $(PKG_CFLAGS) 
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC   := $(wildcard lib/*.c)
+LIB_SRC   := $(wildcard lib/*/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 GEN_SRC   := programs/sluice-gen.c
 CLI_SRC   := $(filter-out $(GEN_SRC),$(wildcard programs/*.c))

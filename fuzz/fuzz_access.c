@@ -1,6 +1,6 @@
 /*
  * fuzz_access.c: libFuzzer target for the access-log line parser
- * (lib/access.c) and the report that feeds on it (lib/report.c).
+ * (lib/format/access.c) and the report that feeds on it (lib/report/report.c).
  *
  * The input is copied into an exactly sized heap block, so AddressSanitizer
  * catches a read one byte past the line. Every format parses it as one line,

@@ -1,5 +1,5 @@
 /*
- * fuzz_framer.c: libFuzzer target for the line framer (lib/framer.c).
+ * fuzz_framer.c: libFuzzer target for the line framer (lib/io/framer.c).
  *
  * The first four bytes choose the framing: max_line (1 .. 64), the kind
  * (lines or runs), numbered or not, the headroom offered (none, a little,

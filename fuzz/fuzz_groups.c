@@ -1,6 +1,6 @@
 /*
  * fuzz_groups.c: libFuzzer target for the group-by sketch's decoder
- * (sl_groups_load, lib/groups.c).
+ * (sl_groups_load, lib/sketch/groups.c).
  *
  * Loads the input into an empty table of 1 MiB (capacity 122) in a 4 MiB
  * budget: a file of another capacity is restored at its own and merged in,
@@ -15,7 +15,7 @@
  * fuzz/corpus/fuzz_groups: encodings of exact, degraded and long-key tables).
  */
 #include "sluice.h"
-#include "wire.h"
+#include "core/wire.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
  * fuzz_input.c: libFuzzer target for the compressed-input path
- * (lib/input.c): magic-byte detection, gzip (zlib) and zstd streaming.
+ * (lib/io/input.c): magic-byte detection, gzip (zlib) and zstd streaming.
  *
  * The bytes are placed in a memfd (a regular file, as sluice reads logs),
  * opened with sl_input_open_fd and read to the end through a small buffer,

@@ -1,6 +1,6 @@
 /*
  * fuzz_jsonrec.c: libFuzzer target for the JSON lines parser
- * (lib/jsonrec.c).
+ * (lib/format/jsonrec.c).
  *
  * The input is copied into an exactly sized heap block, so AddressSanitizer
  * catches a read one byte past the line. Each preset parses it, and a

@@ -1,5 +1,5 @@
 /*
- * fuzz_logformat.c: libFuzzer target for the log formats (lib/logformat.c):
+ * fuzz_logformat.c: libFuzzer target for the log formats (lib/format/logformat.c):
  * the format-string compiler, the compiled programs, the presets (W3C
  * headers, LTSV, CSV/TSV quoting, syslog framing) and the detector.
  *

@@ -1,5 +1,5 @@
 /*
- * fuzz_state.c: libFuzzer target for the state decoder (lib/state.c).
+ * fuzz_state.c: libFuzzer target for the state decoder (lib/report/state.c).
  *
  * Decodes the input as a state file within a 16 MiB budget. A valid state
  * is also re-encoded, decoded again and merged with itself, so the loaders'

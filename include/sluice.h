@@ -75,7 +75,7 @@ typedef enum {
 /* A static, human-readable description of s. Never NULL. */
 const char *sl_strerror(sl_status s);
 
-/* The library's version (lib/version.c): SL_VERSION_STRING, "MAJOR.MINOR.PATCH",
+/* The library's version (lib/core/version.c): SL_VERSION_STRING, "MAJOR.MINOR.PATCH",
  * as built into the library (the macros are the header's). */
 #define SL_VERSION_MAJOR 0
 #define SL_VERSION_MINOR 1
@@ -86,7 +86,7 @@ const char *sl_version(void);
 unsigned sl_version_number(void); /* SL_VERSION_NUMBER of the library */
 
 /* ------------------------------------------------------------------------ */
-/* Budgeted allocator (lib/budget.c)                                         */
+/* Budgeted allocator (lib/core/budget.c)                                         */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -140,8 +140,8 @@ size_t sl_budget_available(const sl_budget *b);
 void sl_budget_set_limit(sl_budget *b, size_t limit);
 
 /*
- * The pool of exact tables (lib/topk.c, lib/distinct.c, used by
- * lib/report.c). Tables that share one budget may join a pool: an exact
+ * The pool of exact tables (lib/sketch/topk.c, lib/sketch/distinct.c, used by
+ * lib/report/report.c). Tables that share one budget may join a pool: an exact
  * table then grows past its own max_bytes while the budget allows, and
  * when the budget refuses, it calls the pool's relieve function with
  * itself as `requester`. relieve frees memory by degrading some other
@@ -177,11 +177,11 @@ sl_status sl_parse_size(const char *text, size_t *out);
 uint64_t sl_hash(const void *p, size_t n);
 
 /* The number of '\n' bytes in p[0 .. n-1], with the SIMD scanner chosen at
- * run time (AVX2, SSE4.2 or scalar; lib/scan.c). */
+ * run time (AVX2, SSE4.2 or scalar; lib/format/scan.c). */
 uint64_t sl_count_lines(const char *p, size_t n);
 
 /* ------------------------------------------------------------------------ */
-/* HyperLogLog registers (lib/hll.c)                                         */
+/* HyperLogLog registers (lib/sketch/hll.c)                                         */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -205,7 +205,7 @@ typedef struct {
 typedef struct sl_hll sl_hll;
 
 /* New empty HLL with 2^p registers (four bits each over a base, plus a
- * table for the few far above it; lib/hll.c), p in [SL_HLL_MIN_P,
+ * table for the few far above it; lib/sketch/hll.c), p in [SL_HLL_MIN_P,
  * SL_HLL_MAX_P]. NULL on SL_ENOMEM or a bad p. Owned by the caller. */
 sl_hll *sl_hll_new(sl_budget *b, int p);
 /* Frees h and returns its bytes to its budget. NULL is a no-op. */
@@ -250,7 +250,7 @@ double sl_hll_std_error(const sl_hll *h);
 /* Whether h has been merged (or loaded from a version 1 or 2 state). */
 bool sl_hll_is_merged(const sl_hll *h);
 /* Marks h merged without a merge: for a caller that replays the contents of
- * another sketch into h by sl_hll_add_hash (lib/distinct.c's merge), where
+ * another sketch into h by sl_hll_add_hash (lib/sketch/distinct.c's merge), where
  * the replay order would otherwise decide the figure. */
 void sl_hll_mark_merged(sl_hll *h);
 /* For a caller that knows h's registers are those of exactly n distinct
@@ -263,7 +263,7 @@ void sl_hll_restart_hip(sl_hll *h, double n);
 uint8_t sl_hll_register(const sl_hll *h, uint32_t i);
 
 /* ------------------------------------------------------------------------ */
-/* Distinct counter (lib/distinct.c)                                         */
+/* Distinct counter (lib/sketch/distinct.c)                                         */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -310,7 +310,7 @@ size_t sl_distinct_set_bytes(const sl_distinct *d);
 const sl_hll *sl_distinct_hll(const sl_distinct *d);
 
 /* ------------------------------------------------------------------------ */
-/* Heavy hitters (lib/topk.c)                                                */
+/* Heavy hitters (lib/sketch/topk.c)                                                */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -403,17 +403,17 @@ size_t sl_topk_bytes(const sl_topk *t);
 size_t sl_topk_excess(const sl_topk *t);
 
 /* ------------------------------------------------------------------------ */
-/* Groups (lib/groups.c)                                                     */
+/* Groups (lib/sketch/groups.c)                                                     */
 /* ------------------------------------------------------------------------ */
 
 /*
  * The sketch behind --by FIELD: the largest groups of a key (a vhost, a
  * status class, an hour), found with Space-Saving over the key, each
  * carrying small sketches of its own records: requests (the Space-Saving
- * count and its max_error), bytes (a sum), distinct visitors (lib/distinct.c:
+ * count and its max_error), bytes (a sum), distinct visitors (lib/sketch/distinct.c:
  * exact set, then an HLL at p = SL_GROUPS_VISITORS_P), request-time
- * quantiles (lib/relq.c, SL_GROUPS_RT_BUCKETS buckets at relative accuracy
- * SL_GROUPS_RT_ALPHA) and top paths (lib/topk.c, SL_GROUPS_PATHS_BYTES).
+ * quantiles (lib/sketch/relq.c, SL_GROUPS_RT_BUCKETS buckets at relative accuracy
+ * SL_GROUPS_RT_ALPHA) and top paths (lib/sketch/topk.c, SL_GROUPS_PATHS_BYTES).
  *
  * While every group seen fits the table (sl_groups_is_exact), every count
  * and byte sum is exact and every sketch has seen all of its group's
@@ -424,7 +424,7 @@ size_t sl_topk_excess(const sl_topk *t);
  * paths those of the count - max_error records seen since it was (re)
  * admitted. For every listed group: true count in [count - max_error,
  * count]; every group with true count > N / m is listed (N records, m =
- * sl_groups_capacity). Full contract in lib/groups.c.
+ * sl_groups_capacity). Full contract in lib/sketch/groups.c.
  */
 #define SL_GROUPS_KEY_MAX 256	  /* stored bytes of a group key (longer: cut) */
 #define SL_GROUPS_VISITORS_P 10	  /* HLL precision of a group's visitors */
@@ -499,13 +499,13 @@ uint64_t sl_groups_floor(const sl_groups *g);
  * every count and byte sum is exact. */
 bool sl_groups_is_exact(const sl_groups *g);
 /* Bytes g holds from its budget now (<= the max_bytes it was made with,
- * except within a merge or load of a larger table; see lib/groups.c). */
+ * except within a merge or load of a larger table; see lib/sketch/groups.c). */
 size_t sl_groups_bytes(const sl_groups *g);
-/* State files: sl_groups_encode and sl_groups_load (lib/wire.h, library-
+/* State files: sl_groups_encode and sl_groups_load (lib/core/wire.h, library-
  * internal; layout in docs/state-format.md, "groups"). */
 
 /* ------------------------------------------------------------------------ */
-/* Small exact tally (lib/tally.c)                                           */
+/* Small exact tally (lib/sketch/tally.c)                                           */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -529,7 +529,7 @@ void sl_tally_add(sl_tally *t, const char *key, size_t len, uint64_t w);
 void sl_tally_merge(sl_tally *dst, const sl_tally *src);
 
 /* ------------------------------------------------------------------------ */
-/* Quantiles (lib/kll.c)                                                     */
+/* Quantiles (lib/sketch/kll.c)                                                     */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -551,7 +551,7 @@ typedef struct sl_kll sl_kll;
 /* NULL on SL_ENOMEM or k < SL_KLL_MIN_K. seed fixes the coin flips; the
  * merged rank bound assumes independent coins, so sketches that will be
  * merged need different seeds (the report no longer uses KLL: its
- * quantiles are lib/relq.c; KLL stays a library sketch and reads the
+ * quantiles are lib/sketch/relq.c; KLL stays a library sketch and reads the
  * quantile sections of state files of versions 1 and 2). */
 sl_kll *sl_kll_new(sl_budget *b, uint32_t k, uint64_t seed);
 void sl_kll_free(sl_kll *s);
@@ -576,7 +576,7 @@ double sl_kll_rank_error(const sl_kll *s);
 void sl_kll_visit(const sl_kll *s, void (*fn)(void *ud, double v, uint64_t w), void *ud);
 
 /* ------------------------------------------------------------------------ */
-/* Relative-error quantiles (lib/relq.c)                                     */
+/* Relative-error quantiles (lib/sketch/relq.c)                                     */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -673,7 +673,7 @@ uint64_t sl_relq_zero_count(const sl_relq *s);	/* values equal to 0 */
 sl_status sl_relq_set_answers(sl_relq *s, const double *q, const double *v, size_t n);
 
 /* ------------------------------------------------------------------------ */
-/* Moments (lib/moments.c)                                                   */
+/* Moments (lib/sketch/moments.c)                                                   */
 /* ------------------------------------------------------------------------ */
 
 /* Count, min, max, mean and variance by Welford's update (merged with Chan
@@ -693,7 +693,7 @@ double sl_moments_sum(const sl_moments *m);
 double sl_moments_stddev(const sl_moments *m); /* population; 0 if n < 2 */
 
 /* ------------------------------------------------------------------------ */
-/* Time series (lib/series.c)                                                */
+/* Time series (lib/sketch/series.c)                                                */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -715,7 +715,7 @@ size_t sl_series_len(const sl_series *s);
 void sl_series_get(const sl_series *s, size_t i, int64_t *start, uint64_t *count);
 
 /* ------------------------------------------------------------------------ */
-/* Access-log parser (lib/access.c)                                          */
+/* Access-log parser (lib/format/access.c)                                          */
 /* ------------------------------------------------------------------------ */
 
 typedef enum {
@@ -726,8 +726,8 @@ typedef enum {
 	SL_FMT_LINES,      /* not an access log: each whole line is the key */
 	SL_FMT_VCOMMON,    /* %v[:%p] then common (Apache vhost_common); after
 			    * lines so that saved format numbers keep */
-	/* read through an sl_parser (lib/parser.c): the presets of
-	 * lib/logformat.c, the JSON ones of lib/jsonrec.c, and a format string
+	/* read through an sl_parser (lib/format/parser.c): the presets of
+	 * lib/format/logformat.c, the JSON ones of lib/format/jsonrec.c, and a format string
 	 * (--log-format) */
 	SL_FMT_W3C,
 	SL_FMT_CLOUDFRONT,
@@ -865,7 +865,7 @@ sl_format sl_access_detect(const char *buf, size_t len);
 sl_format sl_access_guess(const char *buf, size_t len);
 
 /*
- * A time as logs write it (lib/timeparse.c): ISO 8601 / RFC 3339 with a
+ * A time as logs write it (lib/format/timeparse.c): ISO 8601 / RFC 3339 with a
  * 'T' or a space, an optional fraction and zone (none: UTC), the common log
  * format's "10/Oct/2000:13:55:36 -0700", or Unix seconds with an optional
  * fraction. The whole of p[0 .. n-1] must be the time. On success *t is
@@ -879,7 +879,7 @@ bool sl_time_parse(const char *p, size_t n, int64_t *t, int32_t *offset);
 #define SL_LINE_MAX (64 * 1024)
 
 /* ------------------------------------------------------------------------ */
-/* Log formats (lib/logformat.c)                                             */
+/* Log formats (lib/format/logformat.c)                                             */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -962,7 +962,7 @@ bool sl_logformat_stateful(const sl_logformat *lf);
 void sl_logformat_reset(sl_logformat *lf);
 
 /* ------------------------------------------------------------------------ */
-/* Record parsers (lib/parser.c)                                             */
+/* Record parsers (lib/format/parser.c)                                             */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -1007,7 +1007,7 @@ bool sl_format_is_json(sl_format f);
 sl_format sl_format_detect(const char *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
-/* Line framer (lib/framer.c)                                                */
+/* Line framer (lib/io/framer.c)                                                */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -1157,7 +1157,7 @@ bool sl_framer_done(const sl_framer *f);
 void sl_framer_free(sl_framer *f);
 
 /* ------------------------------------------------------------------------ */
-/* JSON lines (lib/jsonrec.c)                                                */
+/* JSON lines (lib/format/jsonrec.c)                                                */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -1187,7 +1187,7 @@ typedef struct sl_jsonrec sl_jsonrec;
  * DownstreamStatus, DownstreamContentSize, Duration in nanoseconds,
  * request_User-Agent, request_Referer) or "none" (no key; map every field
  * with sl_jsonrec_map). NULL means "json". The full lists are in
- * lib/jsonrec.c and docs/formats-json.md.
+ * lib/format/jsonrec.c and docs/formats-json.md.
  * Returns SL_OK with *out owned by the caller (sl_jsonrec_free), SL_EINVAL
  * for an unknown preset or a NULL budget, SL_ENOMEM when the budget cannot
  * hold it (about 9 KiB); *out is NULL on error.
@@ -1258,7 +1258,7 @@ void sl_jsonrec_free(sl_jsonrec *j);
 bool sl_jsonrec_looks_like(const char *buf, size_t len, const char **preset);
 
 /* ------------------------------------------------------------------------ */
-/* Input sources (lib/input.c)                                               */
+/* Input sources (lib/io/input.c)                                               */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -1341,7 +1341,7 @@ bool sl_input_shrank(const sl_input *in);
 void sl_input_close(sl_input *in);
 
 /* ------------------------------------------------------------------------ */
-/* Plans (lib/plan.c)                                                        */
+/* Plans (lib/report/plan.c)                                                        */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -1351,15 +1351,15 @@ void sl_input_close(sl_input *in);
  * oversized, the byte sum, the first and last time); the items add:
  *
  *   distinct(f[,g[,h]])  distinct values of the fields together: exact set,
- *                        then HLL (lib/distinct.c); exact under plan.exact
+ *                        then HLL (lib/sketch/distinct.c); exact under plan.exact
  *   top(f)               the heaviest values: exact table, then Space-Saving
- *                        (lib/topk.c); exact under plan.exact
- *   quantiles(f)         a numeric field's quantiles (lib/relq.c, relative
+ *                        (lib/sketch/topk.c); exact under plan.exact
+ *   quantiles(f)         a numeric field's quantiles (lib/sketch/relq.c, relative
  *                        error) and moments; exact under plan.exact
  *   tally(f)             an exact count per value: status codes (f =
- *                        status), or a small string domain (lib/tally.c)
+ *                        status), or a small string domain (lib/sketch/tally.c)
  *   series(time)         records per hour, and per minute over short spans
- *   groups(f)            --by f: the largest groups of f (lib/groups.c), each
+ *   groups(f)            --by f: the largest groups of f (lib/sketch/groups.c), each
  *                        with its requests, bytes, visitors, request-time
  *                        quantiles and top paths
  *
@@ -1367,7 +1367,7 @@ void sl_input_close(sl_input *in);
  * state file records it. The default plans (sl_plan_default) give the
  * access-log report and the line report (`-f lines`); any other plan is
  * built with sl_plan_add. The report's budget is shared among the plan's
- * keyed sketches (distinct, top) by one rule, in lib/report.c: each item
+ * keyed sketches (distinct, top) by one rule, in lib/report/report.c: each item
  * weighs its `share`, a weight (0: the kind's default).
  */
 #define SL_PLAN_MAX 24		/* items in one plan */
@@ -1454,7 +1454,7 @@ typedef struct {
 	uint32_t nitems;
 	sl_item item[SL_PLAN_MAX];
 	/* every distinct, top and quantiles item exact whatever the data size
-	 * (--exact): the keys spill to disk (lib/exact.c, lib/xsort.c) */
+	 * (--exact): the keys spill to disk (lib/sketch/exact.c, lib/spill/xsort.c) */
 	bool exact;
 	/* the records it counts: every filter met, and the time in [since,
 	 * until) when has_since / has_until (Unix seconds) */
@@ -1537,7 +1537,7 @@ const char *sl_filter_describe(const sl_filter *f, char *out, size_t n);
 const char *sl_plan_describe(const sl_plan *p, uint32_t i, char *out, size_t n);
 
 /* ------------------------------------------------------------------------ */
-/* Reports (lib/report.c)                                          */
+/* Reports (lib/report/report.c)                                          */
 /* ------------------------------------------------------------------------ */
 
 #define SL_SAMPLES_MAX 5
@@ -1810,7 +1810,7 @@ sl_status sl_report_merge(sl_report *dst, const sl_report *src);
 sl_status sl_report_merge_free(sl_report *dst, sl_report *src);
 
 /* ------------------------------------------------------------------------ */
-/* Output files (lib/outfile.c)                                              */
+/* Output files (lib/io/outfile.c)                                              */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -1917,7 +1917,7 @@ void sl_outfile_abort(sl_outfile *f);
 void sl_outfile_signal_cleanup(void);
 
 /* ------------------------------------------------------------------------ */
-/* State files (lib/state.c)                                                 */
+/* State files (lib/report/state.c)                                                 */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -2065,12 +2065,12 @@ sl_status sl_state_merge(sl_state *dst, const sl_state *src, const char **why);
 void sl_state_free(sl_state *s);
 
 /* ------------------------------------------------------------------------ */
-/* Engine: a whole run (lib/engine.c)                                        */
+/* Engine: a whole run (lib/engine/engine.c)                                        */
 /* ------------------------------------------------------------------------ */
 
 /*
  * One call reads a set of inputs into one report, in a memory budget, with
- * worker threads; lib/engine.c's opening comment gives the budget split, the
+ * worker threads; lib/engine/engine.c's opening comment gives the budget split, the
  * two ways work is shared and why the result never depends on thread
  * timing. The engine prints nothing: refusals come back as a status and a
  * message (sl_engine_error), notes through a callback, and each input's
@@ -2209,13 +2209,13 @@ size_t sl_engine_peak(const sl_engine *e);
 void sl_engine_free(sl_engine *e);
 
 /* ------------------------------------------------------------------------ */
-/* External sort (lib/xsort.c)                                               */
+/* External sort (lib/spill/xsort.c)                                               */
 /* ------------------------------------------------------------------------ */
 
 /*
  * Sorts records (arbitrary byte strings; lines are passed without their
  * newline) of any total size within max_bytes of memory, spilling sorted runs
- * to one temporary file (LZ4 blocks, through lib/spill.h) and merging them
+ * to one temporary file (LZ4 blocks, through lib/spill/spill.h) and merging them
  * with a binary heap.
  * The order is that of `LC_ALL=C sort` given the same options (see
  * sl_xsort_opts), including its last-resort whole-record comparison.
@@ -2325,7 +2325,7 @@ void sl_xsort_stats_get(const sl_xsort *xs, sl_xsort_stats *st);
 void sl_xsort_free(sl_xsort *xs);
 
 /* ------------------------------------------------------------------------ */
-/* Dedup (lib/dedup.c, lib/bloom.c)                                          */
+/* Dedup (lib/spill/dedup.c, lib/sketch/bloom.c)                                          */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -2383,7 +2383,7 @@ double sl_bloom_fp_expected(const sl_bloom *f);
 double sl_bloom_fp_estimate(const sl_bloom *f);
 /* A bound c with P(W > c) <= delta: the smaller of a Chernoff bound on
  * fp_expected and a Freedman (martingale Bernstein) bound on fp_estimate,
- * each at delta / 2 (the formulas are in lib/bloom.c). UINT64_MAX for delta
+ * each at delta / 2 (the formulas are in lib/sketch/bloom.c). UINT64_MAX for delta
  * outside (0, 1). */
 uint64_t sl_bloom_fp_bound(const sl_bloom *f, double delta);
 /*
@@ -2494,7 +2494,7 @@ void sl_dedup_stats_get(const sl_dedup *d, sl_dedup_stats *st);
 void sl_dedup_free(sl_dedup *d);
 
 /* ------------------------------------------------------------------------ */
-/* Exact key counts (lib/exact.c)                                            */
+/* Exact key counts (lib/sketch/exact.c)                                            */
 /* ------------------------------------------------------------------------ */
 
 /*

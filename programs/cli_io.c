@@ -1,7 +1,7 @@
 /*
  * cli_io.c: output, option and environment helpers the subcommands share
  * (cli.h): the buffered line writer, output files (-o, through
- * lib/outfile.c, checked before any input is read), the temporary
+ * lib/io/outfile.c, checked before any input is read), the temporary
  * directory's default, option values (sizes, --series, --tz), long options
  * spelled in full, the text of an input's read error, and the messages a
  * run prints at its end (malformed-line samples, "no line parsed"), and
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 /*
- * The budget (lib/budget.c) caps the bytes the structures ask for; what the
+ * The budget (lib/core/budget.c) caps the bytes the structures ask for; what the
  * process holds beyond them is the C library's: glibc gives each worker
  * thread an arena of its own, keeps freed heap memory, and raises its mmap
  * threshold each time a large block is freed, so the blocks a growing

@@ -2,7 +2,7 @@
  * cli_plan.c: the options that shape the report's plan (issue 14's
  * questions and filters): --top FIELD, --distinct F[,F...], --quantiles
  * FIELD, --only, --where EXPR, --since T, --until T. Each becomes an item
- * or a filter of an sl_plan (lib/plan.c) that the engine adds to the
+ * or a filter of an sl_plan (lib/report/plan.c) that the engine adds to the
  * format's default plan, or that replaces it under --only. Everything is
  * checked here, before any input is read; a field the format lacks is the
  * engine's to refuse, once the format is known.

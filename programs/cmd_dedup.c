@@ -4,8 +4,8 @@
  * it, in a fixed memory budget.
  *
  * The program reads each input through sl_input (so .gz and .zst inputs are
- * decompressed) into one buffer, frames it into lines (lib/framer.c), hands
- * every line, without its newline, to the library's dedup (lib/dedup.c)
+ * decompressed) into one buffer, frames it into lines (lib/io/framer.c), hands
+ * every line, without its newline, to the library's dedup (lib/spill/dedup.c)
  * and writes the lines it passes through
  * a second buffer with write(2), adding the newline a final unterminated
  * line lacked (as awk does). Exact mode streams: a first occurrence is
@@ -17,15 +17,15 @@
  *
  * Memory: both buffers come from the same budget as the dedup and take a
  * sixteenth of --memory each (4 KiB .. 64 KiB); the dedup gets the rest.
- * Lines are framed by the library's framer (lib/framer.c): a line longer
+ * Lines are framed by the library's framer (lib/io/framer.c): a line longer
  * than the input buffer is kept whole in its storage, and a compressed
- * input's decoder takes its own memory (see lib/input.c): both come on top
+ * input's decoder takes its own memory (see lib/io/input.c): both come on top
  * of --memory, as GNU sort grows its buffer for long lines. Exact mode
  * takes lines of up to SL_DEDUP_MAX_LINE bytes; a longer one stops the
  * run with exit 2, as before, without being held whole first.
  *
  * Output: to standard output, or with -o FILE through an sl_outfile
- * (lib/outfile.c): a temporary beside FILE (beside a symlink's final
+ * (lib/io/outfile.c): a temporary beside FILE (beside a symlink's final
  * target), renamed over it once everything succeeded, with FILE's mode kept
  * (so FILE may be an input, and a failure or a SIGINT/SIGTERM leaves FILE
  * as it was and no temporary). FILE must be a regular file or missing: a

@@ -4,8 +4,8 @@
  * options (-k N, -t, -n, -r, -u, -s, -o, -S/-m, -T).
  *
  * The program reads each input with read(2) into one buffer, frames it
- * into lines with the library's framer (lib/framer.c), hands every line
- * (without its newline) to the library's sorter (lib/xsort.c), and writes
+ * into lines with the library's framer (lib/io/framer.c), hands every line
+ * (without its newline) to the library's sorter (lib/spill/xsort.c), and writes
  * the sorted lines through a second buffer, adding the newline a final
  * unterminated line lacked (as GNU sort does). Both buffers come from the
  * same budget as the sorter, and the sorter gets what is left of --memory.
@@ -18,12 +18,12 @@
  * a block device or a socket is refused with exit 2) and opened only once
  * every input has been read and the runs merged, so it may be one of the
  * inputs. A regular file (or a symlink's final target) is written through
- * an sl_outfile (lib/outfile.c): a temporary beside it, renamed over it at
+ * an sl_outfile (lib/io/outfile.c): a temporary beside it, renamed over it at
  * the end with its mode kept, so a failure (a full temporary directory or
  * disk: exit 2) or a SIGINT/SIGTERM leaves the old file whole and no
  * temporary. A FIFO or a character device (-o /dev/stdout, -o /dev/null)
  * is written through in place, as GNU sort does, never replaced. Spill
- * files are unnamed (see lib/xsort.c): nothing is left behind on SIGINT or
+ * files are unnamed (see lib/spill/xsort.c): nothing is left behind on SIGINT or
  * any other exit.
  */
 #include "cli.h"

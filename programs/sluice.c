@@ -2,7 +2,7 @@
  * sluice.c: the sluice command: `sluice [OPTION]... [FILE]...`, and the
  * dispatcher for its subcommands (sort, dedup, merge, report).
  *
- * The run itself is the library's (sl_engine_run, lib/engine.c: the budget
+ * The run itself is the library's (sl_engine_run, lib/engine/engine.c: the budget
  * plan, the workers, ranges and queues, --state resume and the merge); this
  * file parses the options, builds the engine's options, prints what the
  * engine notes and refuses (each message as the engine words it, after

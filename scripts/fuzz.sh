@@ -84,7 +84,7 @@ mkdir -p "$build/lib"
 rm -f "$build/lib"/*.o "$build/libsluice-fuzz.a"
 export cc flags pkg_cflags build
 # shellcheck disable=SC2016
-if ! ls lib/*.c | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c \
+if ! ls lib/*/*.c | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c \
     'o="$build/lib/$(basename "{}" .c).o"; $cc $flags $pkg_cflags -c "{}" -o "$o"'; then
 	echo "fuzz.sh: cannot build the library" >&2
 	exit 1

@@ -21,7 +21,7 @@
  *  - format detection.
  */
 #include "testutil.h"
-#include "scan.h"
+#include "format/scan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1832,7 +1832,7 @@ static void names(void **state)
 static int run_suite(const char *name, bool first);
 
 /* The whole suite runs once per scan implementation this CPU has (the
- * parser finds its delimiters through lib/scan.c). */
+ * parser finds its delimiters through lib/format/scan.c). */
 int main(void)
 {
 	static const int levels[] = {SL_SCAN_SCALAR, SL_SCAN_SSE42,

@@ -1,5 +1,5 @@
 /*
- * test_bloom.c: the Bloom filter (lib/bloom.c) against what can be checked
+ * test_bloom.c: the Bloom filter (lib/sketch/bloom.c) against what can be checked
  * exactly or from first principles:
  *  - no false negatives, ever, and a key added twice checks present;
  *  - the fill (bits set / m) against its expectation 1 - (1 - 1/m)^(kn);

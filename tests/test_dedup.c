@@ -1,5 +1,5 @@
 /*
- * test_dedup.c: sl_dedup (lib/dedup.c) against a naive reference: a plain
+ * test_dedup.c: sl_dedup (lib/spill/dedup.c) against a naive reference: a plain
  * chained hash set of malloc'd key strings that keeps the first line of each
  * key in input order, with its own field splitter.
  *

@@ -17,7 +17,7 @@
  * figure, and is written back in the four-bit layout (mode 3).
  */
 #include "testutil.h"
-#include "wire.h"
+#include "core/wire.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * test_engine.c: the engine (lib/engine.c) run in-process, the way a
+ * test_engine.c: the engine (lib/engine/engine.c) run in-process, the way a
  * server or a worker would call it.
  *
  * The test writes its own logs (seeded, the seed printed): big.log, over

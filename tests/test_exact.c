@@ -1,4 +1,4 @@
-/* test_exact.c: the exact multiset (lib/exact.c) against a naive reference
+/* test_exact.c: the exact multiset (lib/sketch/exact.c) against a naive reference
  * (every key kept, qsorted, runs counted): distinct count, total and the top
  * list with exact counts and the tie rule, with and without spills, long and
  * empty keys, merges of 2 and 7 instances, the memory bound, temporary files

@@ -369,7 +369,7 @@ static void groups_match_naive(void **state)
 /* The JSON without what depends on the job count by design: the memory
  * line (the run's peak), the top lists' capacities (each worker's share of
  * the budget), and the last digits of a mean and a standard deviation
- * (floating-point moments merged in another order: lib/moments.c). The
+ * (floating-point moments merged in another order: lib/sketch/moments.c). The
  * counts, sums, quantiles and lists must all be the same. */
 static char *strip_memory(const char *out)
 {

@@ -1,5 +1,5 @@
 /*
- * test_framer.c: the line framer (lib/framer.c) against a naive splitter.
+ * test_framer.c: the line framer (lib/io/framer.c) against a naive splitter.
  *
  * The reference cuts the whole input at every '\n' in one loop and lists
  * events: a line (its bytes, its number, whether it had a '\n') or an

@@ -1,12 +1,12 @@
 /*
- * test_groups.c: sl_groups (lib/groups.c) against a naive per-group
+ * test_groups.c: sl_groups (lib/sketch/groups.c) against a naive per-group
  * reference.
  *
  * A stream is an array of records {group, bytes, visitor, request time or
  * none, path}, drawn from a seeded generator (uniform or Zipf over group
  * ids). The reference recomputes every figure of a group from the records
  * themselves: its count, its byte sum, its distinct visitors, the sorted
- * request times (nearest-rank quantiles, as lib/relq.c defines them) and
+ * request times (nearest-rank quantiles, as lib/sketch/relq.c defines them) and
  * the count of each path. Records "since admission" are not known to the
  * reference, so a partial group is checked against what must hold whatever
  * they were: true count in [count - max_error, count], bytes <= the true sum,
@@ -15,7 +15,7 @@
  * Seeded (tu_seed prints the seed; SLUICE_SEED replays it).
  */
 #include "testutil.h"
-#include "wire.h"
+#include "core/wire.h"
 
 #include <math.h>
 #include <stdio.h>

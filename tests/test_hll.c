@@ -35,9 +35,9 @@
  * its state and the state steps through distinct values, so n draws are n
  * distinct hashes and the true cardinality is known by construction.
  */
-#include "report.h"
+#include "report/report.h"
 #include "testutil.h"
-#include "wire.h"
+#include "core/wire.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -542,7 +542,7 @@ static void packing_matches_naive(void **state)
 		sl_hll_free(h);
 		assert_int_equal(b.used, 0);
 	}
-	/* the worked example of lib/hll.c: p = 4, registers 3, 5, 19, 3 and
+	/* the worked example of lib/sketch/hll.c: p = 4, registers 3, 5, 19, 3 and
 	 * the rest 3 -> base 3, bytes 20 0f 00 .., one word 13 02 00 00 */
 	sl_budget b;
 	sl_budget_init(&b, 1 << 20);

@@ -14,7 +14,7 @@
  *      holds its whole key (they used to be cut to 32 bytes, so that
  *      different agents printed the same).
  */
-#include "report.h"
+#include "report/report.h"
 #include "testutil.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * test_hostile_input.c: issue 11's hostile cases for the input layer
- * (lib/input.c), one cmocka case per finding, each starting from bytes the
+ * (lib/io/input.c), one cmocka case per finding, each starting from bytes the
  * test writes itself (compressed here with zlib's deflate and libzstd, or
  * built by hand where the format is simple: a zstd skippable frame).
  *

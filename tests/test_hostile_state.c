@@ -18,7 +18,7 @@
  *
  * The CLI cases run $SLUICE_BIN (default ./sluice) in a temporary directory.
  */
-#include "report.h"
+#include "report/report.h"
 #include "testutil.h"
 #include "statefile.h"
 #include "json.h"

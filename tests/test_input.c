@@ -1,5 +1,5 @@
 /*
- * test_input.c: byte sources (lib/input.c) against the bytes they should
+ * test_input.c: byte sources (lib/io/input.c) against the bytes they should
  * deliver. Seeded random data (binary and log-like text) is written to files
  * under a fresh mkdtemp directory, plain or compressed here with zlib's
  * deflate and libzstd, read back through sl_input at several read sizes and

@@ -1,5 +1,5 @@
 /*
- * test_jsonrec.c: JSON lines records (lib/jsonrec.c).
+ * test_jsonrec.c: JSON lines records (lib/format/jsonrec.c).
  *
  *  - the corpus of tricky documents (tests/data/json/corpus.jsonl, written
  *    by make_corpus.py) against Python's json module: reference.py prints,
@@ -27,7 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The scalar build of lib/jsonrec.c, as scalar_jsonrec_*(). */
+/* The scalar build of lib/format/jsonrec.c, as scalar_jsonrec_*(). */
 #define sl_jsonrec_new scalar_jsonrec_new
 #define sl_jsonrec_free scalar_jsonrec_free
 #define sl_jsonrec_map scalar_jsonrec_map
@@ -42,7 +42,7 @@ sl_status scalar_jsonrec_parse(sl_jsonrec *j, const char *line, size_t len, sl_r
 bool scalar_jsonrec_has_field(const sl_jsonrec *j, sl_field f);
 bool scalar_jsonrec_looks_like(const char *buf, size_t len, const char **preset);
 #undef __SSE2__
-#include "../lib/jsonrec.c"
+#include "../lib/format/jsonrec.c"
 #undef sl_jsonrec_new
 #undef sl_jsonrec_free
 #undef sl_jsonrec_map
@@ -149,7 +149,7 @@ static void describe(sl_status st, const sl_record *rec, char *out, size_t cap)
 
 /* Does got agree with Python's line want? Numbers are compared as values:
  * exactly when Python's repr reads back to the same double, which
- * lib/jsonrec.c guarantees on its fast path; within 4 units in the last
+ * lib/format/jsonrec.c guarantees on its fast path; within 4 units in the last
  * place otherwise (beyond 19 digits or 10^22). */
 static bool agrees(const char *got, const char *want)
 {

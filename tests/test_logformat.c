@@ -1,5 +1,5 @@
 /*
- * test_logformat.c: compiled log formats and presets (lib/logformat.c).
+ * test_logformat.c: compiled log formats and presets (lib/format/logformat.c).
  *
  *  - equivalence: nginx and Apache (and GoAccess) strings of common,
  *    combined, vcombined and combined + request time, run on seeded random

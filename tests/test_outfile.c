@@ -1,5 +1,5 @@
 /*
- * test_outfile.c: lib/outfile.c, replacing files without destroying
+ * test_outfile.c: lib/io/outfile.c, replacing files without destroying
  * anything else, in a fresh directory under /tmp.
  *
  *  - a new file and a replaced one, with an unnamed temporary and with a

@@ -1,5 +1,5 @@
 /*
- * test_plan.c: plans (lib/plan.c) and reports of any plan, through the
+ * test_plan.c: plans (lib/report/plan.c) and reports of any plan, through the
  * public API the way a program would build them.
  *
  * The test writes two combined-format logs (seeded, the seed printed) and
@@ -30,7 +30,7 @@
  */
 #include "testutil.h"
 #include "reportcmp.h"
-#include "report.h"
+#include "report/report.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* test_relq.c: the relative-error quantile sketch (lib/relq.c) against a
+/* test_relq.c: the relative-error quantile sketch (lib/sketch/relq.c) against a
  * naive reference: the values sorted, quantile q read at rank
  * sl_relq_rank(q, n) (nearest rank, the definition the sketch states).
  *
@@ -17,7 +17,7 @@
  * Seeded (tu_seed prints the seed; SLUICE_SEED replays it).
  */
 #include "testutil.h"
-#include "wire.h"
+#include "core/wire.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -75,7 +75,7 @@ static size_t grid(double *q)
 }
 
 /* Whether est is within the relative error bound of truth (a tiny slack
- * for the rounding of ln(); see the contract of lib/relq.c). */
+ * for the rounding of ln(); see the contract of lib/sketch/relq.c). */
 static bool within(double est, double truth, double rel)
 {
 	return fabs(est - truth) <= rel * fabs(truth) * (1 + 1e-9);

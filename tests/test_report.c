@@ -14,7 +14,7 @@
  *    clients exact at 16 MiB, worker reports whose union fits merging to an
  *    exact report, the same merge twice giving identical rows.
  */
-#include "report.h"
+#include "report/report.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -18,7 +18,7 @@
  *    answer.
  */
 #include "testutil.h"
-#include "scan.h"
+#include "format/scan.h"
 
 #include <stdio.h>
 #include <stdlib.h>

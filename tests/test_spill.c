@@ -1,10 +1,10 @@
-/* test_spill.c: the spill layer (lib/spill.c) on its own: runs written and
+/* test_spill.c: the spill layer (lib/spill/spill.c) on its own: runs written and
  * read back against the records kept here, a stable k-way merge against a
  * naive merge, records longer than a block (planned buffers, refused
  * buffers, grown buffers), a header altered on disk, the disk accounting
  * across released runs, and the merge policy's bound on the run table. */
 #include "testutil.h"
-#include "spill.h"
+#include "spill/spill.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * test_state.c: state files (lib/state.c) through the public API.
+ * test_state.c: state files (lib/report/state.c) through the public API.
  *  - round trip: encode -> decode gives the same report in every figure, the
  *    same HLL registers, top lists (with errors) and KLL quantiles;
  *  - exactness: merge(state(a), state(b)) equals state(a then b) in every
@@ -18,7 +18,7 @@
  * docs/state-format.md) and re-seal checksums, so each forged file reaches
  * the check it aims at; re-sealing an unmodified file must still decode.
  */
-#include "report.h"
+#include "report/report.h"
 #include "testutil.h"
 #include "statefile.h"
 
@@ -201,7 +201,7 @@ static void assert_same_topk(const sl_topk *a, const sl_topk *b, bool all)
 }
 
 /* The relative-error sketches answer alike, merged or not: their store is
- * a function of the values' keys (lib/relq.c), so no `all` flag. */
+ * a function of the values' keys (lib/sketch/relq.c), so no `all` flag. */
 static void assert_same_quant(const sl_relq *a, const sl_relq *b)
 {
 	assert_int_equal(a == NULL, b == NULL);
@@ -745,7 +745,7 @@ static void impossible_sketches(void **state)
 	uint8_t *orig = small_state(&b, 20000, 30000, &len);
 	uint8_t *buf = malloc(len);
 
-	/* The HLL (lib/hll.c, mode 3): u8 p @10, u8 merged @11, f64 hip @12,
+	/* The HLL (lib/sketch/hll.c, mode 3): u8 p @10, u8 merged @11, f64 hip @12,
 	 * u8 base @20, u32 k @21, nibbles @25 */
 	memcpy(buf, orig, len);
 	assert_true(sf_find_section(buf, 16, &off, &slen));

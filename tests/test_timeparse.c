@@ -1,5 +1,5 @@
 /*
- * test_timeparse.c: sl_time_parse (lib/timeparse.c) against timegm(3), the
+ * test_timeparse.c: sl_time_parse (lib/format/timeparse.c) against timegm(3), the
  * C library's own calendar, on seeded random instants written in each
  * accepted form and zone, and on texts it must refuse.
  */

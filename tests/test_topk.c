@@ -948,7 +948,7 @@ static void checker_can_fail(void **state)
 	zipf_free(&z);
 }
 
-/* A pool as the report keeps one (lib/report.c pool_relieve): the table
+/* A pool as the report keeps one (lib/report/report.c pool_relieve): the table
  * holding most beyond its max_bytes degrades, unless it is the one asking. */
 typedef struct {
 	sl_topk *t[3];
