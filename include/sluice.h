@@ -1187,7 +1187,7 @@ typedef struct sl_jsonrec sl_jsonrec;
  * DownstreamStatus, DownstreamContentSize, Duration in nanoseconds,
  * request_User-Agent, request_Referer) or "none" (no key; map every field
  * with sl_jsonrec_map). NULL means "json". The full lists are in
- * lib/format/jsonrec.c and docs/formats-json.md.
+ * lib/format/jsonrec.c and docs/formats.md.
  * Returns SL_OK with *out owned by the caller (sl_jsonrec_free), SL_EINVAL
  * for an unknown preset or a NULL budget, SL_ENOMEM when the budget cannot
  * hold it (about 9 KiB); *out is NULL on error.
