@@ -314,7 +314,7 @@ static void check_groups(const jv *j)
 	assert_non_null(by);
 	assert_true(json_get(by, "exact")->b);
 	for (int c = 1; c <= 5; c++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof key, "%dxx", c);
 		const jv *g = group_of(by, key);
 		if (!cnt[c]) {
