@@ -104,6 +104,7 @@
 #include "sluice.h"
 #include "format/timeparse.h"
 #include "format/scan.h"
+#include "format/decimal.h"
 #include "core/unaligned.h"
 
 #include <string.h>
@@ -654,10 +655,6 @@ url:
 	set(rec, SL_F_PATH, url, find_qmark(url, url_end, line));
 }
 
-static const double pow10[20] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-};
 
 #ifdef LITTLE
 /*
@@ -746,45 +743,6 @@ INLINE bool decimal8(uint64_t x, size_t n, uint64_t *mant, int *frac)
 }
 #endif
 
-/*
- * Reads a decimal 1*DIGIT ['.' 1*DIGIT] at p; returns the byte after it, or
- * NULL when p does not start one. The value is the correctly rounded double
- * when there are at most 19 digits (mantissa and power of ten are then
- * exact below 2^53, and one IEEE division rounds once).
- */
-static inline const char *scan_decimal(const char *p, const char *end, double *out)
-{
-	const char *s = p, *f = NULL;
-	uint64_t mant = 0; /* wraps harmlessly past 19 digits */
-
-	for (unsigned d; s < end && (d = (unsigned)(uint8_t)*s - '0') <= 9; s++)
-		mant = mant * 10 + d;
-	if (s == p)
-		return NULL;
-	if (s < end && *s == '.') {
-		f = ++s;
-		for (unsigned d;
-		     s < end && (d = (unsigned)(uint8_t)*s - '0') <= 9; s++)
-			mant = mant * 10 + d;
-		if (s == f)
-			return NULL;
-	}
-	int frac = f ? (int)(s - f) : 0;
-	int ndigits = (int)(s - p) - (f != NULL);
-	if (ndigits <= 19 && mant <= (1ULL << 53)) {
-		*out = (double)mant / pow10[frac];
-	} else {
-		/* rare: very long numbers, correct to a few ulps */
-		double v = 0;
-		for (const char *c = p; c < s; c++)
-			if (*c != '.')
-				v = v * 10 + (*c - '0');
-		for (int i = 0; i < frac; i++)
-			v /= 10;
-		*out = v;
-	}
-	return s;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Lines                                                                     */
@@ -836,7 +794,7 @@ INLINE void scan_extras(sl_record *rec, line_index *x, const char *line,
 		if (!(zero_bytes(w ^ ONES * ' ') & ~0ULL << (8 * (8 - n)))) {
 			if (!decimal8(w, n, &mant, &frac))
 				return; /* the last field, not a number */
-			v = (double)mant / pow10[frac];
+			v = (double)mant / sl_pow10[frac];
 			e = end;
 			goto found;
 		}
@@ -861,12 +819,12 @@ INLINE void scan_extras(sl_record *rec, line_index *x, const char *line,
 					p = e;
 					continue;
 				}
-				v = (double)mant / pow10[frac];
+				v = (double)mant / sl_pow10[frac];
 				goto found;
 			}
 		}
 #endif
-		e = scan_decimal(s, end, &v);
+		e = sl_scan_decimal(s, end, &v);
 		if (e && (quoted ? e < end && *e == '"' : e == end || *e == ' '))
 			goto found;
 		/* not a number: skip the field */

@@ -83,6 +83,7 @@
  * (sl_logformat_stateful), and sl_logformat_reset starts a new input.
  */
 #include "sluice.h"
+#include "format/decimal.h"
 
 #include <string.h>
 
@@ -916,44 +917,13 @@ static void split_request(sl_record *rec, const char *r, const char *e)
 	set(rec, SL_F_PATH, url, q ? q : url_end);
 }
 
-static const double pow10[20] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-};
 
 /* The whole of [p, e) as 1*DIGIT ['.' 1*DIGIT], valued as lib/format/access.c's
  * scan_decimal values it (correctly rounded up to 19 digits). */
 static bool decimal(const char *p, const char *e, double *out)
 {
-	const char *s = p, *f = NULL;
-	uint64_t mant = 0;
-	while (s < e && is_digit(*s))
-		mant = mant * 10 + (uint64_t)(*s++ - '0');
-	if (s == p)
-		return false;
-	if (s < e && *s == '.') {
-		f = ++s;
-		while (s < e && is_digit(*s))
-			mant = mant * 10 + (uint64_t)(*s++ - '0');
-		if (s == f)
-			return false;
-	}
-	if (s != e)
-		return false;
-	int frac = f ? (int)(s - f) : 0;
-	int ndigits = (int)(s - p) - (f != NULL);
-	if (ndigits <= 19 && mant <= (1ULL << 53)) {
-		*out = (double)mant / pow10[frac];
-	} else {
-		double v = 0;
-		for (const char *c = p; c < s; c++)
-			if (*c != '.')
-				v = v * 10 + (*c - '0');
-		for (int i = 0; i < frac; i++)
-			v /= 10;
-		*out = v;
-	}
-	return true;
+	*out = 0;
+	return p < e && sl_scan_decimal(p, e, out) == e;
 }
 
 static bool parse_bytes(const char *p, const char *e, uint64_t *out)
