@@ -25,7 +25,12 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith \
            -Wmissing-prototypes -Wvla -Wformat=2
 CSTD    := -std=c11 -D_GNU_SOURCE
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# No library is linked: xxhash is header-only here (XXH_INLINE_ALL), and
+# zlib, zstd, lz4 and PCRE2 are opened when a run first needs them
+# (lib/core/dynload.c), so their pages are not in a run that does not.
+PKG_LIBS   :=
+# the tests make compressed inputs themselves
+TEST_LIBS  := $(shell pkg-config --libs libzstd zlib liblz4 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -72,7 +77,7 @@ sluice-gen: $(BUILD)/sluice-gen
 $(BUILD)/tests/%: tests/%.c $(TUTIL_OBJ) $(BUILD)/libsluice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests -MMD -MP -MF $@.d -o $@ $< $(TUTIL_OBJ) \
-	    $(BUILD)/libsluice.a $(ALL_LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
+	    $(BUILD)/libsluice.a $(ALL_LDFLAGS) $(CMOCKA_LIBS) $(TEST_LIBS) $(LIBS)
 
 # Every test binary runs from the top of the tree; end-to-end tests find the
 # program through SLUICE_BIN and SLUICE_GEN.

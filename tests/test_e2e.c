@@ -1568,11 +1568,57 @@ static int teardown(void **state)
 	return system(cmd);
 }
 
+/* zlib, zstd, lz4 and PCRE2 are opened when first needed (lib/core/
+ * dynload.c): a plain run maps none of them (its resident memory is the
+ * product's claim), and each works once needed. The dynamic loader names
+ * every library it maps under LD_DEBUG=files. */
+static void libraries_loaded_when_needed(void **state)
+{
+	(void)state;
+	char path[300], args[1024];
+	snprintf(path, sizeof path, "%s/plain.log", tmpdir);
+	const char *line = "10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.0\" 200 2326\n";
+	tu_write_file(path, line, strlen(line));
+	snprintf(args, sizeof args, "-q --json %s", path);
+	setenv("LD_DEBUG", "files", 1);
+	run_result r = run(args);
+	unsetenv("LD_DEBUG");
+	assert_int_equal(r.status, 0);
+	static const char *const libs[] = {"libz.so", "libzstd.so", "liblz4.so", "libpcre2"};
+	for (int i = 0; i < 4; i++)
+		if (strstr(r.err, libs[i]))
+			fail_msg("a plain run mapped %s", libs[i]);
+	assert_int_equal(json_u64(r.json, "requests"), 1);
+	run_result_free(&r);
+	/* each, once needed: a gzip input, a pattern, a spill (sort) */
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "gzip -c %.300s > %.300s.gz", path, path);
+	assert_int_equal(tu_run(cmd), 0);
+	snprintf(args, sizeof args, "-q --json --where 'path~^/a$' %s.gz", path);
+	setenv("LD_DEBUG", "files", 1);
+	r = run(args);
+	unsetenv("LD_DEBUG");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "libz.so"));
+	assert_non_null(strstr(r.err, "libpcre2"));
+	assert_int_equal(json_u64(r.json, "requests"), 1);
+	run_result_free(&r);
+	snprintf(args, sizeof args, "sort %s", path);
+	setenv("LD_DEBUG", "files", 1);
+	r = run(args);
+	unsetenv("LD_DEBUG");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "liblz4.so"));
+	assert_string_equal(r.out, line);
+	run_result_free(&r);
+}
+
 int main(void)
 {
 	seed = tu_seed("test_e2e", 20261123);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(standard_log_exact),
+		cmocka_unit_test(libraries_loaded_when_needed),
 		cmocka_unit_test(gzip_stdin_and_missing_file),
 		cmocka_unit_test(budget_below_minimum),
 		cmocka_unit_test(zstd_window_in_the_plan),

@@ -102,6 +102,58 @@
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createDStream_advanced, customMem */
 #include <zstd.h>
 #include <zstd_errors.h>
+#include <pthread.h>
+
+#include "core/dynload.h"
+
+/* zlib and zstd are opened with the first input that needs them
+ * (lib/core/dynload.c); the calls below go through these tables. */
+static struct {
+	__typeof__(inflate) *inflate;
+	__typeof__(inflateEnd) *inflateEnd;
+	__typeof__(inflateInit2_) *inflateInit2_;
+	__typeof__(inflateReset) *inflateReset;
+} zl;
+static struct {
+	__typeof__(ZSTD_DCtx_setParameter) *DCtx_setParameter;
+	__typeof__(ZSTD_createDStream_advanced) *createDStream_advanced;
+	__typeof__(ZSTD_dParam_getBounds) *dParam_getBounds;
+	__typeof__(ZSTD_decompressStream) *decompressStream;
+	__typeof__(ZSTD_freeDStream) *freeDStream;
+	__typeof__(ZSTD_getErrorCode) *getErrorCode;
+	__typeof__(ZSTD_isError) *isError;
+} zs;
+static pthread_once_t zl_once = PTHREAD_ONCE_INIT, zs_once = PTHREAD_ONCE_INIT;
+static bool zl_ok, zs_ok;
+
+static void load_zlib(void)
+{
+	static const char *const names[] = {"inflate", "inflateEnd", "inflateInit2_",
+					    "inflateReset"};
+	zl_ok = sl_dynload("libz.so.1", names, 4, (void **)&zl);
+}
+
+static void load_zstd(void)
+{
+	static const char *const names[] = {
+		"ZSTD_DCtx_setParameter", "ZSTD_createDStream_advanced", "ZSTD_dParam_getBounds",
+		"ZSTD_decompressStream",  "ZSTD_freeDStream",		 "ZSTD_getErrorCode",
+		"ZSTD_isError",
+	};
+	zs_ok = sl_dynload("libzstd.so.1", names, 7, (void **)&zs);
+}
+
+#define inflate (*zl.inflate)
+#define inflateEnd (*zl.inflateEnd)
+#define inflateInit2_ (*zl.inflateInit2_)
+#define inflateReset (*zl.inflateReset)
+#define ZSTD_DCtx_setParameter (*zs.DCtx_setParameter)
+#define ZSTD_createDStream_advanced (*zs.createDStream_advanced)
+#define ZSTD_dParam_getBounds (*zs.dParam_getBounds)
+#define ZSTD_decompressStream (*zs.decompressStream)
+#define ZSTD_freeDStream (*zs.freeDStream)
+#define ZSTD_getErrorCode (*zs.getErrorCode)
+#define ZSTD_isError (*zs.isError)
 
 #define MAGIC_LEN 4
 #define ZBUF_SIZE (64 * 1024) /* compressed-input buffer */
@@ -488,8 +540,22 @@ static sl_status sniff(sl_input *in, int *err)
 }
 
 /* Sets up the decoder for in->comp; on failure nothing is left allocated. */
-static sl_status start_decoder(sl_input *in)
+static sl_status start_decoder(sl_input *in, int *err)
 {
+	if (in->comp != SL_COMP_NONE) {
+		bool ok;
+		if (in->comp == SL_COMP_GZIP) {
+			pthread_once(&zl_once, load_zlib);
+			ok = zl_ok;
+		} else {
+			pthread_once(&zs_once, load_zstd);
+			ok = zs_ok;
+		}
+		if (!ok) { /* "Can not access a needed shared library" */
+			*err = ELIBACC;
+			return SL_EIO;
+		}
+	}
 	if (in->comp == SL_COMP_NONE) {
 		in->dec = &plain_decoder;
 		return SL_OK;
@@ -566,7 +632,7 @@ sl_status sl_input_open_fd(sl_input **out, sl_budget *b, int fd,
 			in->sized = true;
 		}
 	}
-	if ((s = sniff(in, &e)) != SL_OK || (s = start_decoder(in)) != SL_OK) {
+	if ((s = sniff(in, &e)) != SL_OK || (s = start_decoder(in, &e)) != SL_OK) {
 		if (err)
 			*err = s == SL_EIO ? e : 0;
 		sl_free(b, in, sizeof *in);

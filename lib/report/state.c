@@ -70,7 +70,9 @@
 #include "report/report.h"
 #include "core/wire.h"
 
-#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+/* XXH3 inlined, streaming state on the stack: no libxxhash at run time,
+ * whose mapped pages a -m 1M run would carry for three calls */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 /* Unix times of 0000-01-01 and 9999-12-31T23:59:59, with a day of slack

@@ -9,6 +9,28 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lz4.h>
+#include <pthread.h>
+
+#include "core/dynload.h"
+
+/* lz4 is opened with the first spill (lib/core/dynload.c). */
+static struct {
+	__typeof__(LZ4_compress_fast_extState) *compress_fast_extState;
+	__typeof__(LZ4_decompress_safe) *decompress_safe;
+} lz;
+static pthread_once_t lz_once = PTHREAD_ONCE_INIT;
+static bool lz_ok;
+
+static void load_lz4(void)
+{
+	static const char *const names[] = {"LZ4_compress_fast_extState", "LZ4_decompress_safe"};
+	lz_ok = sl_dynload("liblz4.so.1", names, 2, (void **)&lz);
+}
+
+#define LZ4_compress_fast_extState (*lz.compress_fast_extState)
+#define LZ4_decompress_safe (*lz.decompress_safe)
+/* the compressor's state, as LZ4_sizeofState() gives it, known at build */
+#define LZ4_STATE_BYTES sizeof(LZ4_stream_t)
 #include <string.h>
 #include <unistd.h>
 
@@ -54,7 +76,7 @@ static size_t comp_bytes(size_t B)
 
 size_t sl_spill_bytes(size_t B)
 {
-	return (size_t)LZ4_sizeofState() + B + comp_bytes(B);
+	return LZ4_STATE_BYTES + B + comp_bytes(B);
 }
 
 sl_status sl_spill_init(sl_spill *sp, sl_budget *b, size_t B, const char *tmpdir,
@@ -70,7 +92,12 @@ sl_status sl_spill_init(sl_spill *sp, sl_budget *b, size_t B, const char *tmpdir
 	sp->st = st;
 	sp->B = B;
 	sp->CB = comp_bytes(B);
-	sp->lz_len = (size_t)LZ4_sizeofState();
+	pthread_once(&lz_once, load_lz4);
+	if (!lz_ok) {
+		errno = ELIBACC; /* "Can not access a needed shared library" */
+		return SL_EIO;
+	}
+	sp->lz_len = LZ4_STATE_BYTES;
 	if (!(sp->lz = sl_malloc(b, sp->lz_len)) || !(sp->wraw = sl_malloc(b, B)) ||
 	    !(sp->comp = sl_malloc(b, sp->CB))) {
 		sl_spill_free(sp);
