@@ -1021,6 +1021,13 @@ after_bytes:
 	return SL_OK;
 }
 
+/* common, combined, vcombined, vcommon (sl_format_is_classic, inline: it
+ * guards every line) */
+static inline bool classic(sl_format f)
+{
+	return (f >= SL_FMT_COMMON && f <= SL_FMT_VCOMBINED) || f == SL_FMT_VCOMMON;
+}
+
 /* The fields derived from the parsed ones: the whole line, the query
  * string (the URL after its '?') and the date as logged (the time field's
  * first 11 bytes, "10/Oct/2000": the parser has checked its shape). */
@@ -1042,7 +1049,7 @@ static inline sl_status derive(sl_status st, sl_record *rec, const char *line, s
 sl_status sl_access_parse(sl_format fmt, const char *line, size_t len,
 			  sl_record *rec, sl_time_cache *tc)
 {
-	if (!sl_format_is_classic(fmt)) { /* the others are sl_parser's */
+	if (!classic(fmt)) { /* the others are sl_parser's */
 		rec->why = "not an access-log format";
 		return SL_EINVAL;
 	}
@@ -1064,7 +1071,7 @@ sl_status sl_access_lines_parse(sl_format fmt, sl_scan_lines *it,
 				const char *line, size_t len,
 				sl_record *rec, sl_time_cache *tc)
 {
-	if (!sl_format_is_classic(fmt)) {
+	if (!classic(fmt)) {
 		rec->why = "not an access-log format";
 		return SL_EINVAL;
 	}

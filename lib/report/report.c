@@ -1857,8 +1857,8 @@ static bool kept(const sl_report *r, const sl_record *rec)
 /* Counts one line and parses it into *rec: true if it is a valid record
  * (record() it), false if it was counted as oversized or malformed.
  * it: the feed's line reader when the line lies in its index, else NULL. */
-static bool parse_line(sl_report *r, const char *line, size_t len, sl_scan_lines *it,
-		       sl_record *rec)
+static inline bool parse_line(sl_report *r, const char *line, size_t len, sl_scan_lines *it,
+			      sl_record *rec)
 {
 	sl_status st;
 	r->lines++;
