@@ -1081,6 +1081,18 @@ sl_status sl_access_lines_parse(sl_format fmt, sl_scan_lines *it,
 	return derive(parse(fmt, line, len, rec, tc, &x, true), rec, line, len);
 }
 
+sl_status sl_access_lines_parse_date(sl_format fmt, sl_scan_lines *it, const char *line,
+				     size_t len, sl_record *rec, sl_time_cache *tc)
+{
+	size_t pos = (size_t)(line - it->buf);
+	line_index x = {line - pos % 64, it->buf + it->hi, line + len,
+			&it->ring[pos / 64 % SL_SCAN_RING_BLOCKS]};
+	sl_status st = parse(fmt, line, len, rec, tc, &x, true);
+	if (st == SL_OK) /* the parser has checked the time's shape */
+		rec->field[SL_F_DATE] = (sl_str){rec->field[SL_F_TIME].p, 11};
+	return st;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Detection                                                                 */
 /* ------------------------------------------------------------------------ */

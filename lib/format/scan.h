@@ -167,6 +167,12 @@ sl_status sl_access_lines_parse(sl_format fmt, sl_scan_lines *it,
 				const char *line, size_t len,
 				sl_record *rec, sl_time_cache *tc);
 
+/* The same for the report's default plan, which reads no derived field but
+ * the date: only that one is set (not line, query, length, status_class,
+ * hour). fmt must be a classic format. */
+sl_status sl_access_lines_parse_date(sl_format fmt, sl_scan_lines *it, const char *line,
+				     size_t len, sl_record *rec, sl_time_cache *tc);
+
 /*
  * Forces an implementation (SL_SCAN_AUTO to go back to the best one).
  * Returns false, changing nothing, when the CPU lacks it. For tests.

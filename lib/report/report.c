@@ -1880,7 +1880,8 @@ static inline bool parse_line(sl_report *r, const char *line, size_t len, sl_sca
 			rec->why = "no time field";
 		}
 	} else if (it) {
-		st = sl_access_lines_parse(r->format, it, line, len, rec, &r->tc);
+		st = r->fast ? sl_access_lines_parse_date(r->format, it, line, len, rec, &r->tc)
+			     : sl_access_lines_parse(r->format, it, line, len, rec, &r->tc);
 	} else {
 		st = sl_access_parse(r->format, line, len, rec, &r->tc);
 	}
