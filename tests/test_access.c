@@ -21,6 +21,7 @@
  *  - format detection.
  */
 #include "testutil.h"
+#include "guardpage.h"
 #include "format/scan.h"
 
 #include <stdio.h>
@@ -29,45 +30,6 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------------------------ */
-/* Guard page: a line copied to guard_end - n has its last byte just before  */
-/* a PROT_NONE page, so reading line[n] faults.                              */
-/* ------------------------------------------------------------------------ */
-
-static char *guard_base;
-static size_t guard_len;
-static char *guard_end;
-
-static int setup_guard(void **state)
-{
-	(void)state;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t body = (SL_LINE_MAX + 64 + page - 1) / page * page;
-	guard_len = body + page;
-	guard_base = mmap(NULL, guard_len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (guard_base == MAP_FAILED)
-		return -1;
-	if (mprotect(guard_base + body, page, PROT_NONE) != 0)
-		return -1;
-	guard_end = guard_base + body;
-	return 0;
-}
-
-static int teardown_guard(void **state)
-{
-	(void)state;
-	munmap(guard_base, guard_len);
-	return 0;
-}
-
-static const char *guarded(const char *s, size_t n)
-{
-	assert_true(n <= (size_t)(guard_end - guard_base));
-	memmove(guard_end - n, s, n);
-	return guard_end - n;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Both parsing paths                                                        */
@@ -549,11 +511,11 @@ static void prefixes_at_guard_page(void **state)
 		size_t valid_from = strlen(s->head);
 		sl_record full, rec;
 		sl_time_cache tc = {{0}, 0, 0};
-		assert_int_equal(parse_both(s->fmt, guarded(line, n), n,
+		assert_int_equal(parse_both(s->fmt, tu_guarded(line, n), n,
 						 &full, &tc), SL_OK);
-		assert_true(rec_matches(&full, guard_end - n, n, s));
+		assert_true(rec_matches(&full, tu_guard_end - n, n, s));
 		for (size_t k = 0; k < n; k++) {
-			const char *g = guarded(line, k);
+			const char *g = tu_guarded(line, k);
 			sl_status st = parse_both(s->fmt, g, k, &rec, &tc);
 			if (k < valid_from) {
 				if (st != SL_EFORMAT)
@@ -571,7 +533,7 @@ static void prefixes_at_guard_page(void **state)
 					 strlen(s->f[SL_F_CLIENT]));
 			assert_ptr_equal(rec.field[SL_F_CLIENT].p,
 					 g + (full.field[SL_F_CLIENT].p -
-					      (guard_end - n)));
+					      (tu_guard_end - n)));
 			/* a cut %b reads as the digits that are left */
 			if ((s->fmt == SL_FMT_COMMON || s->fmt == SL_FMT_VCOMMON) &&
 			    s->bytes) {
@@ -593,7 +555,7 @@ static void prefixes_at_guard_page(void **state)
 		for (size_t fi = 0; fi < 4; fi++) {
 			int f = (int)all[fi];
 			sl_status st = parse_both((sl_format)f,
-						       guarded(line, n), n,
+						       tu_guarded(line, n), n,
 						       &rec, &tc);
 			assert_int_equal(st, f == (int)s->fmt ? SL_OK
 							      : SL_EFORMAT);
@@ -700,7 +662,7 @@ static void malformed_lines(void **state)
 		size_t n = strlen(b->line);
 		sl_record rec;
 		sl_time_cache tc = {{0}, 0, 0};
-		sl_status st = parse_both(b->fmt, guarded(b->line, n), n,
+		sl_status st = parse_both(b->fmt, tu_guarded(b->line, n), n,
 					       &rec, &tc);
 		if (st != SL_EFORMAT || (b->why && (!rec.why ||
 						    strcmp(rec.why, b->why))))
@@ -762,7 +724,7 @@ static void longest_line(void **state)
 
 	sl_record rec;
 	sl_time_cache tc = {{0}, 0, 0};
-	const char *g = guarded(line, n);
+	const char *g = tu_guarded(line, n);
 	assert_int_equal(parse_both(SL_FMT_COMBINED, g, n, &rec, &tc),
 			 SL_OK);
 	assert_int_equal(rec.field[SL_F_URL].len, url_len);
@@ -776,7 +738,7 @@ static void longest_line(void **state)
 	/* the same line cut anywhere in the URL is malformed */
 	for (size_t k = hl; k < n; k += 4099)
 		assert_int_equal(parse_both(SL_FMT_COMBINED,
-						 guarded(line, k), k, &rec,
+						 tu_guarded(line, k), k, &rec,
 						 &tc), SL_EFORMAT);
 	free(line);
 }
@@ -820,7 +782,7 @@ static void window_crossing(void **state)
 				 "200 7 \"%.*s\" \"%.*s\" 0.5",
 				 (int)nu, url, (int)nr, ref, (int)na, ua);
 		assert_true(n > 0 && (size_t)n < sizeof line);
-		const char *g = i % 2 ? guarded(line, (size_t)n) : line;
+		const char *g = i % 2 ? tu_guarded(line, (size_t)n) : line;
 		sl_record rec;
 		sl_time_cache tc = {{0}, 0, 0};
 		if (parse_both(SL_FMT_COMBINED, g, (size_t)n, &rec, &tc) !=
@@ -853,7 +815,7 @@ static void window_crossing(void **state)
 		int n = snprintf(line, sizeof line,
 				 "1.2.3.4 - - [" T_OCT "] \"GET / HTTP/1.1\" "
 				 "200 7 \"-\" \"%.*s\"", (int)na, ua);
-		const char *g = guarded(line, (size_t)n);
+		const char *g = tu_guarded(line, (size_t)n);
 		sl_record rec;
 		assert_int_equal(parse_both(SL_FMT_COMBINED, g, (size_t)n,
 						 &rec, NULL), SL_OK);
@@ -861,7 +823,7 @@ static void window_crossing(void **state)
 		assert_ptr_equal(rec.field[SL_F_USER_AGENT].p + na, g + n - 1);
 		/* without its closing quote it is unterminated */
 		assert_int_equal(parse_both(SL_FMT_COMBINED,
-						 guarded(line, (size_t)n - 1),
+						 tu_guarded(line, (size_t)n - 1),
 						 (size_t)n - 1, &rec, NULL),
 				 SL_EFORMAT);
 	}
@@ -1421,7 +1383,7 @@ static void random_round_trip(void **state)
 	for (int i = 0; i < 20000; i++) {
 		gen(&rng, g);
 		sl_record rec;
-		const char *line = i % 4 ? guarded(g->buf, g->len) : g->buf;
+		const char *line = i % 4 ? tu_guarded(g->buf, g->len) : g->buf;
 		sl_status st = parse_both(g->fmt, line, g->len, &rec, &tc);
 		if (st != SL_OK || !gen_matches(&rec, line, g)) {
 			print_message("line %d (%s): %.*s\n -> %s\n", i,
@@ -1529,7 +1491,7 @@ static void lines_round_trip(void **state)
 		bool cut = tu_below(&rng, 2);
 		if (cut)
 			total--; /* the last line without its newline */
-		const char *b = guarded(buf, total);
+		const char *b = tu_guarded(buf, total);
 		sl_scan_lines it;
 		sl_time_cache tc1 = {{0}, 0, 0}, tc2 = {{0}, 0, 0};
 		const char *line;
@@ -1648,7 +1610,7 @@ static void numbers_vs_reference(void **state)
 			if (ref_decimal(tok[1 + e], tl[1 + e]))
 				rt = e;
 		sl_record rec;
-		const char *g = guarded(line, (size_t)n);
+		const char *g = tu_guarded(line, (size_t)n);
 		sl_status st = parse_both(common ? SL_FMT_COMMON : SL_FMT_COMBINED,
 					  g, (size_t)n, &rec, NULL);
 		if (st != (ok ? SL_OK : SL_EFORMAT)) {
@@ -1763,7 +1725,7 @@ static void detect(void **state)
 	/* an unterminated final line counts */
 	assert_int_equal(sl_access_detect(D_COMMON, strlen(D_COMMON)),
 			 SL_FMT_COMMON);
-	const char *g2 = guarded(D_VCOMBINED, strlen(D_VCOMBINED));
+	const char *g2 = tu_guarded(D_VCOMBINED, strlen(D_VCOMBINED));
 	assert_int_equal(sl_access_detect(g2, strlen(D_VCOMBINED)),
 			 SL_FMT_VCOMBINED);
 
@@ -1876,8 +1838,8 @@ static int run_suite(const char *name, bool first)
 	if (first)
 		failed += _cmocka_run_group_tests("access: names and dates", once,
 						  sizeof once / sizeof once[0],
-						  setup_guard, teardown_guard);
+						  tu_guard_setup, tu_guard_teardown);
 	return failed + _cmocka_run_group_tests(name, tests,
 						sizeof tests / sizeof tests[0],
-						setup_guard, teardown_guard);
+						tu_guard_setup, tu_guard_teardown);
 }

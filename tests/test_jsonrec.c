@@ -19,6 +19,7 @@
  *    generated lines and their prefixes and mutations.
  */
 #include "testutil.h"
+#include "guardpage.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -52,44 +53,6 @@ bool scalar_jsonrec_looks_like(const char *buf, size_t len, const char **preset)
 
 #define CORPUS "tests/data/json/corpus.jsonl"
 #define REFERENCE "tests/data/json/reference.py"
-
-/* ------------------------------------------------------------------------ */
-/* Guard page                                                                */
-/* ------------------------------------------------------------------------ */
-
-static char *guard_base;
-static size_t guard_len;
-static char *guard_end;
-
-static int setup_guard(void **state)
-{
-	(void)state;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t body = (size_t)(1 << 18);
-	guard_len = body + page;
-	guard_base = mmap(NULL, guard_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			  -1, 0);
-	if (guard_base == MAP_FAILED)
-		return -1;
-	if (mprotect(guard_base + body, page, PROT_NONE) != 0)
-		return -1;
-	guard_end = guard_base + body;
-	return 0;
-}
-
-static int teardown_guard(void **state)
-{
-	(void)state;
-	munmap(guard_base, guard_len);
-	return 0;
-}
-
-static const char *guarded(const char *s, size_t n)
-{
-	assert_true(n <= (size_t)(guard_end - guard_base));
-	memmove(guard_end - n, s, n);
-	return guard_end - n;
-}
 
 static sl_budget budget;
 
@@ -132,7 +95,7 @@ static void describe(sl_status st, const sl_record *rec, char *out, size_t cap)
 		sl_str s = rec->field[keys[k]];
 		if (!s.len) {
 			n += (size_t)snprintf(out + n, cap - n, "\t-");
-		} else if (s.p > guard_base && s.p < guard_end && s.p[-1] != '"' &&
+		} else if (s.p > tu_guard_base && s.p < tu_guard_end && s.p[-1] != '"' &&
 			   (s.p[0] == '-' || (s.p[0] >= '0' && s.p[0] <= '9'))) {
 			n += (size_t)snprintf(out + n, cap - n, "\tN"); /* a number's text */
 		} else {
@@ -173,7 +136,7 @@ static int compare_corpus(sl_jsonrec *j, const char *corpus, size_t n, char **wa
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = (size_t)((nl ? nl : end) - p);
 		sl_record rec;
-		const char *line = guarded(p, len);
+		const char *line = tu_guarded(p, len);
 		sl_status st = sl_jsonrec_parse(j, line, len, &rec, NULL);
 		describe(st, &rec, got, sizeof got);
 		if (doc >= nwant) {
@@ -356,7 +319,7 @@ static void generated_nginx_lines(void **state)
 				     host);
 
 		sl_record rec;
-		const char *g = guarded(line, n);
+		const char *g = tu_guarded(line, n);
 		sl_status st = sl_jsonrec_parse(j, g, n, &rec, &tc);
 		if (st != SL_OK)
 			fail_msg("seed line %d: %s (%s): %.*s", i, sl_strerror(st), rec.why, (int)n, line);
@@ -549,7 +512,7 @@ static void traefik_preset(void **state)
 
 static sl_status parse1(sl_jsonrec *j, const char *s, sl_record *rec)
 {
-	return sl_jsonrec_parse(j, guarded(s, strlen(s)), strlen(s), rec, NULL);
+	return sl_jsonrec_parse(j, tu_guarded(s, strlen(s)), strlen(s), rec, NULL);
 }
 
 static void record_rules(void **state)
@@ -681,7 +644,7 @@ static void shared_escaped_key(void **state)
 	want[500] = 0;
 	n += (size_t)sprintf(line + n, "\"}");
 	sl_record rec;
-	assert_int_equal(sl_jsonrec_parse(j, guarded(line, n), n, &rec, NULL), SL_OK);
+	assert_int_equal(sl_jsonrec_parse(j, tu_guarded(line, n), n, &rec, NULL), SL_OK);
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		ASSERT_FIELD(rec, fields[i], want);
 	ASSERT_FIELD(rec, SL_F_REQUEST, want);
@@ -729,9 +692,9 @@ static void truncated_prefixes(void **state)
 		sl_jsonrec *j = new_rec(preset_names[k]);
 		size_t n = strlen(lines[k]);
 		sl_record rec;
-		assert_int_equal(sl_jsonrec_parse(j, guarded(lines[k], n), n, &rec, NULL), SL_OK);
+		assert_int_equal(sl_jsonrec_parse(j, tu_guarded(lines[k], n), n, &rec, NULL), SL_OK);
 		for (size_t i = 0; i < n; i++) {
-			sl_status st = sl_jsonrec_parse(j, guarded(lines[k], i), i, &rec, NULL);
+			sl_status st = sl_jsonrec_parse(j, tu_guarded(lines[k], i), i, &rec, NULL);
 			if (st != (i == 0 ? SL_ESKIP : SL_EFORMAT))
 				fail_msg("prefix %zu of line %d: %s", i, k, sl_strerror(st));
 		}
@@ -804,7 +767,7 @@ static void out_of_memory(void **state)
 static void same_both_ways(sl_jsonrec *fast, sl_jsonrec *slow, const char *line, size_t n)
 {
 	sl_record a, b;
-	const char *g = guarded(line, n);
+	const char *g = tu_guarded(line, n);
 	sl_status sa = sl_jsonrec_parse(fast, g, n, &a, NULL);
 	sl_status sb = scalar_jsonrec_parse(slow, g, n, &b, NULL);
 	if (sa != sb)
@@ -904,5 +867,5 @@ int main(void)
 		cmocka_unit_test(detection),
 		cmocka_unit_test(out_of_memory),
 	};
-	return cmocka_run_group_tests(tests, setup_guard, teardown_guard);
+	return cmocka_run_group_tests(tests, tu_guard_setup, tu_guard_teardown);
 }

@@ -18,6 +18,7 @@
  * each written next to its use.
  */
 #include "testutil.h"
+#include "guardpage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,41 +26,6 @@
 #include <dirent.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------------------------ */
-/* Guard page                                                                */
-/* ------------------------------------------------------------------------ */
-
-static char *guard_base, *guard_end;
-static size_t guard_len;
-
-static int setup_guard(void **state)
-{
-	(void)state;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t body = (SL_LINE_MAX + page - 1) / page * page;
-	guard_len = body + page;
-	guard_base = mmap(NULL, guard_len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (guard_base == MAP_FAILED || mprotect(guard_base + body, page, PROT_NONE) != 0)
-		return -1;
-	guard_end = guard_base + body;
-	return 0;
-}
-
-static int teardown_guard(void **state)
-{
-	(void)state;
-	munmap(guard_base, guard_len);
-	return 0;
-}
-
-static const char *guarded(const char *s, size_t n)
-{
-	assert_true(n <= (size_t)(guard_end - guard_base));
-	memmove(guard_end - n, s, n);
-	return guard_end - n;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Equivalence with sl_access_parse                                          */
@@ -257,7 +223,7 @@ static void equivalence(void **state)
 		unsigned ok = 0;
 		for (int i = 0; i < 3000; i++) {
 			gen(&rng, ec->shape, ec->opts, g);
-			const char *line = i % 2 ? guarded(g->buf, g->len) : g->buf;
+			const char *line = i % 2 ? tu_guarded(g->buf, g->len) : g->buf;
 			sl_record ra, rb;
 			sl_status sa = sl_access_parse(ec->fmt, line, g->len, &ra, &tca);
 			sl_status sb = sl_logformat_parse(lf, line, g->len, &rb, &tcb);
@@ -270,7 +236,7 @@ static void equivalence(void **state)
 			if (!ec->prefixes || i % 10)
 				continue;
 			for (size_t n = 0; n < g->len; n++) {
-				const char *pl = guarded(g->buf, n);
+				const char *pl = tu_guarded(g->buf, n);
 				sa = sl_access_parse(ec->fmt, pl, n, &ra, NULL);
 				sb = sl_logformat_parse(lf, pl, n, &rb, NULL);
 				if (!same_record(sa, &ra, sb, &rb, ec->skip)) {
@@ -387,7 +353,7 @@ static void prefixes_safe(sl_logformat *lf, const char *line)
 	size_t n = strlen(line);
 	for (size_t k = 0; k <= n; k++) {
 		sl_record rec;
-		sl_status st = sl_logformat_parse(lf, guarded(line, k), k, &rec, NULL);
+		sl_status st = sl_logformat_parse(lf, tu_guarded(line, k), k, &rec, NULL);
 		assert_true(st == SL_OK || st == SL_ESKIP || (st == SL_EFORMAT && rec.why));
 	}
 }
@@ -1172,9 +1138,9 @@ static void hostile_inputs(void **state)
 				n += fl;
 			}
 			sl_record rec;
-			sl_status st = sl_logformat_parse(lf, guarded(big, n), n, &rec, NULL);
+			sl_status st = sl_logformat_parse(lf, tu_guarded(big, n), n, &rec, NULL);
 			assert_true(st == SL_OK || st == SL_ESKIP || (st == SL_EFORMAT && rec.why));
-			st = sl_logformat_parse(lf, guarded(big, n), n, &rec, NULL);
+			st = sl_logformat_parse(lf, tu_guarded(big, n), n, &rec, NULL);
 			assert_true(st == SL_OK || st == SL_ESKIP || (st == SL_EFORMAT && rec.why));
 		}
 		sl_logformat_free(lf);
@@ -1245,5 +1211,5 @@ int main(void)
 		cmocka_unit_test(hostile_inputs),
 		cmocka_unit_test(corpus_replay),
 	};
-	return cmocka_run_group_tests(tests, setup_guard, teardown_guard);
+	return cmocka_run_group_tests(tests, tu_guard_setup, tu_guard_teardown);
 }
