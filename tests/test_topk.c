@@ -18,6 +18,7 @@
  *   when exact: every key listed, count == true, max_error == 0.
  */
 #include "testutil.h"
+#include "core/wire.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -1394,6 +1395,48 @@ static void small_tables_churn(void **state)
 	}
 }
 
+/* A Space-Saving table of fewer counters than a new table starts with
+ * (FIRST_KEYS) is restored, into a table of a larger budget, as it was:
+ * the same capacity and the same rows, so that it goes on as the saved one
+ * would have. (The loader first restored it only when the capacities
+ * matched a new table's, and merged it into a larger one otherwise.) */
+static void load_small_space_saving(void **state)
+{
+	(void)state;
+	char buf[16];
+	for (size_t bytes = 2800; bytes <= 12288; bytes += 1500) {
+		sl_topk *t = sl_topk_new(&budget, bytes);
+		assert_non_null(t);
+		for (uint64_t id = 0; id < 5000; id++) {
+			size_t len = ip_key((id % 97) * (id % 13) * 2654435761u, buf);
+			sl_topk_add(t, buf, len, sl_hash(buf, len), 1);
+		}
+		assert_false(sl_topk_is_exact(t));
+		sl_wire_writer w;
+		sl_wire_init(&w, &budget, false);
+		sl_topk_encode(t, &w);
+		assert_false(w.failed);
+		sl_topk *u = sl_topk_new(&budget, 1 << 20);
+		sl_wire_reader r;
+		sl_wire_reader_init(&r, w.buf, w.len);
+		const char *why = NULL;
+		assert_int_equal(sl_topk_load(u, &r, &why), SL_OK);
+		print_message("max_bytes %zu: capacity %zu, restored %zu\n", bytes,
+			      sl_topk_capacity(t), sl_topk_capacity(u));
+		assert_int_equal(sl_topk_capacity(u), sl_topk_capacity(t));
+		sl_topk_row ra[128], rb[128];
+		size_t na = sl_topk_list(t, ra, 128), nb = sl_topk_list(u, rb, 128);
+		assert_int_equal(na, nb);
+		for (size_t i = 0; i < na; i++) {
+			assert_int_equal(ra[i].count, rb[i].count);
+			assert_int_equal(ra[i].max_error, rb[i].max_error);
+		}
+		sl_wire_release(&w);
+		sl_topk_free(u);
+		sl_topk_free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1416,6 +1459,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bytes_per_counter, setup, teardown),
 		cmocka_unit_test_setup_teardown(accuracy_at_equal_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(small_tables_churn, setup, teardown),
+		cmocka_unit_test_setup_teardown(load_small_space_saving, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

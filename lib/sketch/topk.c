@@ -894,7 +894,8 @@ static inline uint64_t error_of(const sl_topk *t, const struct slot *s)
 }
 
 /* Grows the block of an exact table (held slots 0..n-1) to capacity
- * m2 >= m, with order[] and gend[] when `order` (m2 = m: only adds them):
+ * m2 >= m, with order[] and gend[] when `order` (m2 = m: only adds them;
+ * m2 < m only for an empty table, which keeps its larger block):
  * one sl_realloc (the budget is charged the difference only), the slots
  * slid to their new place, the rest rebuilt. False (the table unchanged)
  * if the budget refuses. */
@@ -1910,8 +1911,9 @@ static sl_topk *new_table(sl_budget *b, uint32_t m, size_t key_bytes, bool exact
 static bool fit_empty(sl_topk *dst, uint32_t m, size_t key_bytes, bool exact)
 {
 	uint32_t cap = dst->relieve ? MAX_KEYS : exact ? dst->m_exact_max : dst->m_max;
-	/* Space-Saving: with order[], at capacity m exactly */
-	if ((m > dst->m || (!exact && m == dst->m && !dst->order)) && m <= cap)
+	/* Space-Saving: with order[], at capacity m exactly, which may be
+	 * below a new table's FIRST_KEYS (dst is empty: nothing to move) */
+	if ((m > dst->m || (!exact && (m < dst->m || !dst->order))) && m <= cap)
 		grow_to(dst, m, !exact || exact_order(m));
 	if (exact) {
 		size_t need = key_bytes + (size_t)m * HDR;
