@@ -324,8 +324,8 @@ const sl_hll *sl_distinct_hll(const sl_distinct *d);
  *
  * Memory follows the data: a table starts small and grows (sl_realloc) as
  * keys arrive, up to what max_bytes buys, or further in a pool. An exact
- * key costs less than a Space-Saving counter (about 80 bytes against 100,
- * plus key bytes past 32), so a table alone stays exact up to about 1.26
+ * key costs less than a Space-Saving counter (about 85 bytes against 105,
+ * plus key bytes past 32), so a table alone stays exact up to about 1.23
  * times the Space-Saving capacity m, then keeps its m largest counts.
  *
  * While the table is exact every key is stored whole (up to 65535 bytes)

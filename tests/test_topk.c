@@ -1173,8 +1173,10 @@ static size_t listed_bytes(const sl_topk *t)
  * (148.6 bytes of max_bytes each), 102.9 bytes per Space-Saving counter in
  * use; exact, a table alone held 7,055 keys in 1 MiB and a pooled one
  * 8,192 keys in a 1 MiB budget (100.3 bytes per key, 128 of budget).
- * After: 7,180 counters, 100.3 bytes in use; exact 8,974 keys alone and
- * 11,664 pooled (80.2 bytes per key, 89.9 of budget). */
+ * With the index at load 4/7: 7,180 counters, 100.3 bytes in use; exact
+ * 8,974 keys alone and 11,664 pooled (80.2 bytes per key). Now, at load
+ * 3/7 (faster, see topk.c): 6,927 counters, 105.7 bytes in use; exact
+ * 8,550 keys alone and 11,664 pooled (85.5 bytes per key). */
 static void bytes_per_counter(void **state)
 {
 	(void)state;
@@ -1195,8 +1197,8 @@ static void bytes_per_counter(void **state)
 		      "%.1f key + %.1f overhead\n",
 		      m, (double)mib / m, (double)bytes / m, (double)keys / m,
 		      (double)(bytes - keys) / m);
-	assert_true(m >= 7150);		/* <= 146.7 bytes each (now 146.0) */
-	assert_true(bytes <= 101 * m);	/* now 100.3 */
+	assert_true(m >= 6900);		/* <= 152.0 bytes each */
+	assert_true(bytes <= 106 * m);	/* now 105.7 */
 	sl_topk_free(t);
 
 	/* exact, alone, max_bytes = 1 MiB: the keys held before degrading */
@@ -1210,7 +1212,7 @@ static void bytes_per_counter(void **state)
 	}
 	print_message("exact, alone, 1 MiB: %zu keys, %.1f bytes per key\n", held,
 		      (double)held_bytes / held);
-	assert_true(held >= 8900);	/* now 8,974 */
+	assert_true(held >= 8500);	/* now 8,550 */
 	sl_topk_free(t);
 
 	/* exact, pooled (the report's tables): a 1 MiB budget, the table
@@ -1381,7 +1383,7 @@ static void small_tables_churn(void **state)
 {
 	(void)state;
 	tu_rng rng = {tu_seed("topk_churn", 44)};
-	const size_t sizes[] = {2600, 4096, 8192, 12288};
+	const size_t sizes[] = {2800, 4096, 8192, 12288};
 	for (int i = 0; i < 4; i++) {
 		ref r;
 		ref_init(&r, 1 << 15, KEYS_SHORT);

@@ -99,7 +99,7 @@
  *   half when a key does not fit. An exact table above FIRST_KEYS counters
  *   has no order[] or gend[] (see Memory), so a table on its own grows up
  *   to m_exact_max keys, as many as fit the block of m_max Space-Saving
- *   counters (about 1.26 m_max), with the arena up to arena_max, so its
+ *   counters (about 1.23 m_max), with the arena up to arena_max, so its
  *   peak never passes max_bytes; it degrades to m_max counters. A pooled
  *   table (sl_topk_set_pool, lib/report/report.c) grows past them while its budget
  *   allows; when the budget refuses, it asks the pool (relieve) to degrade
@@ -130,11 +130,11 @@
  *                slack); the layout is [slots][index][order][gend]. An
  *                exact table of more than FIRST_KEYS counters has no order
  *                or gend ([slots][index]): it needs neither, and it gets
- *                them when it degrades, so that its keys cost 80 bytes
- *                rather than 100 and a table stays exact longer.
+ *                them when it degrades, so that its keys cost 85 bytes
+ *                rather than 105 and a table stays exact longer.
  *   index        C = ceil(m / PER_CHUNK) chunks of one cache line (64-byte
  *                aligned; the block has 64 bytes of slack for that), so
- *                64 / PER_CHUNK = 16 bytes per counter: 7 lanes of (tag,
+ *                64 / PER_CHUNK = 21.3 bytes per counter: 7 lanes of (tag,
  *                slot), tag = the high 32 bits of the hash | 1 (0 = empty
  *                lane), and `over`, the number of entries that found this
  *                chunk full and went on to a later one. A key's home chunk
@@ -149,9 +149,14 @@
  *                of each full chunk it passes); removal empties the lane
  *                and takes itself out of those counts, so entries never
  *                move and there are no tombstones. Load <= PER_CHUNK / 7
- *                = 4/7, so a lookup reads one chunk nearly always (5/7
- *                saves 3 bytes a counter but took 3.6% more instructions
- *                in the report at -m 1M, from the chunks past home). A hit confirms
+ *                = 3/7, so a lookup reads one chunk nearly always. A
+ *                denser index costs time for the chunks past home, which
+ *                a Space-Saving table's lookups of absent keys (one per
+ *                eviction) must read whenever home's `over` is set: 5/7
+ *                saved 3 bytes a counter but took 3.6% more instructions
+ *                in the report at -m 1M than 4/7, and 4/7 took 5% more
+ *                wall time than 3/7 on the 1 GiB bench log at -m 1M and at
+ *                16 MiB (alternating runs). A hit confirms
  *                on the slot's hash and length and on the bytes (compared
  *                inline, 16 at a time).
  *   slots[m]     64 bytes, one cache line (aligned, before the index): hash,
@@ -192,34 +197,34 @@
  *                new long keys are then cut to INLINE until evictions free
  *                room.
  *   Cost model: m is the largest count with
- *       sizeof(struct) + 64 + 64 ceil(m / 4) + m (64 + 16 + 4 + 6 + 40)
+ *       sizeof(struct) + 64 + 64 ceil(m / 3) + m (64 + 16 + 4 + 6 + 40)
  *           <= max_bytes:
- *   146 bytes per counter, where 40 bytes is the arena allowance per key
+ *   151 bytes per counter, where 40 bytes is the arena allowance per key
  *   for the long ones and 6 its record header. Every byte left over goes
  *   to the arena (capped at what m keys of SL_TOPK_VALUE_MAX bytes could
  *   use). m < 16 -> sl_topk_new returns NULL. These are m_max and
  *   arena_max: what the table holds once grown; it starts far smaller.
- *   Per counter in use: Space-Saving 100 bytes (slot 64, order 16, gend
- *   4, index 16), exact 80 (slot 64, index 16), plus key bytes past
+ *   Per counter in use: Space-Saving 105 bytes (slot 64, order 16, gend
+ *   4, index 21), exact 85 (slot 64, index 21), plus key bytes past
  *   INLINE and their 6-byte header; growth leaves up to a third of an
  *   exact table's counters unused (a half below GROW_FAST counters). The
  *   slot's 32 key bytes are the key's own for keys of up to 32 bytes
- *   (addresses, most paths), so the overhead beyond a short key is 48
+ *   (addresses, most paths), so the overhead beyond a short key is 53
  *   bytes exact (hash 8, count 8, length 4 + 2, place in the index 4,
- *   flags 2, pos 4 (unused while exact), index 16) and 68 in Space-Saving
+ *   flags 2, pos 4 (unused while exact), index 21) and 73 in Space-Saving
  *   (+ order 16 and gend 4), plus the slot's bytes the key leaves unused.
  *   Before (power-of-two index at load <= 4/7, order[] also while exact,
  *   doubling): 16..32 bytes of index, 100..116 per exact key plus up to
  *   half of the table unused after a doubling, 130 + 16..32 per counter
- *   in the cost model (7,055 counters in 1 MiB, now 7,180).
+ *   in the cost model (7,055 counters in 1 MiB, now 6,927).
  *   Against DataSketches' frequent items (ReversePurgeHashMap: a 64-bit
  *   item and a 64-bit count in parallel arrays at load 3/4, about 21-24
  *   bytes, one global error offset and a purge by the median instead of an
  *   order): a per-key error, a stored 64-bit hash (merges and states of
  *   string keys need it) and a count are 24 bytes before any index, so
  *   this layout's floor is about 40 bytes exact; what stands between that
- *   and 48 is the slot's pos and where (4 + 4, which make an eviction O(1)
- *   with no search).
+ *   and 53 is the slot's pos and where (4 + 4, which make an eviction O(1)
+ *   with no search) and the index's load, held at 3/7 for speed.
  *
  * Speed (a 2-core VM where wall time is noisy; cachegrind counts are not):
  *   a hit costs a probe of one index line, the slot, the key bytes and one
@@ -279,7 +284,7 @@
 #define FIRST_ARENA 2048	/* arena bytes of a new table */
 #define NONE UINT32_MAX
 #define GROW_FAST 4096		/* counters: below, a table doubles; above, grows by half */
-#define PER_CHUNK 4		/* counters per index chunk at capacity: load <= 4/7 */
+#define PER_CHUNK 3		/* counters per index chunk at capacity: load <= 3/7 */
 #define AHEAD 8			/* keys ahead whose index line a loop prefetches */
 
 struct slot {
@@ -802,7 +807,7 @@ static __attribute__((noinline)) void store_long(sl_topk *t, uint32_t s, const c
 
 /* ---- creation, growth and degrading ---- */
 
-/* Index chunks for capacity m: ceil(m / PER_CHUNK), so that at most 5 of
+/* Index chunks for capacity m: ceil(m / PER_CHUNK), so that at most PER_CHUNK of
  * a chunk's 7 lanes are taken on average. */
 static uint32_t chunks_for(uint32_t m)
 {
