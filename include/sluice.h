@@ -12,7 +12,7 @@
  *   sl_tally_*    a small exact string -> count map (methods, protocols)
  *   sl_kll_*      KLL quantile sketch (Karnin, Lang, Liberty 2016)
  *   sl_relq_*     quantiles with a relative error in the value (DDSketch)
- *   sl_moments_*  count/min/max/mean/stddev (Welford) and sum (Neumaier)
+ *   sl_moments_*  count/min/max/stddev (Welford), sum (Neumaier) and mean (sum / n)
  *   sl_series_*   requests per time bucket (hour or minute)
  *   sl_access_*   zero-copy nginx/apache access-log line parser
  *   sl_framer_*   the line framer: bytes pushed in, whole lines out
@@ -690,6 +690,11 @@ typedef struct {
 void sl_moments_add(sl_moments *m, double v);
 void sl_moments_merge(sl_moments *dst, const sl_moments *src);
 double sl_moments_sum(const sl_moments *m);
+/* The mean: the compensated sum over n (0 if n = 0), so that it is the same
+ * however the stream was split and merged whenever the sum is exact (values
+ * that are integers, summing to less than 2^53: byte counts); the Welford
+ * mean where the sum overflows. */
+double sl_moments_mean(const sl_moments *m);
 double sl_moments_stddev(const sl_moments *m); /* population; 0 if n < 2 */
 
 /* ------------------------------------------------------------------------ */

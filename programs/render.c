@@ -221,7 +221,7 @@ static dist_summary summarize(const sl_relq *q, const sl_moments *m)
 		return d;
 	d.min = m->min;
 	d.max = m->max;
-	d.mean = m->mean;
+	d.mean = sl_moments_mean(m);
 	d.stddev = sl_moments_stddev(m);
 	d.sum = sl_moments_sum(m);
 	for (int i = 0; i < 4; i++) {

@@ -315,6 +315,38 @@ static void merge_split_streams(void **state)
 	free(x);
 }
 
+/* The mean of integers (byte counts) is the same for every split of the
+ * stream and every merge order, and equals the exact sum over n rounded
+ * once: the report's mean is then the same at every -j. (Welford's running
+ * mean, merged by Chan's formula, moved in its last digits with the split.) */
+static void mean_independent_of_splits(void **state)
+{
+	(void)state;
+	tu_rng r = {seed + 4};
+	size_t n = 200000;
+	uint64_t *x = malloc(n * sizeof *x);
+	assert_non_null(x);
+	uint64_t exact = 0;
+	for (size_t i = 0; i < n; i++) {
+		x[i] = tu_below(&r, 4) ? tu_below(&r, 100000) : tu_below(&r, 50000000);
+		exact += x[i];
+	}
+	double want = (double)exact / (double)n;
+	for (int parts = 1; parts <= 7; parts++) {
+		sl_moments piece[7], all;
+		memset(piece, 0, sizeof piece);
+		memset(&all, 0, sizeof all);
+		for (size_t i = 0; i < n; i++)	/* contiguous ranges, as the workers */
+			sl_moments_add(&piece[i * (size_t)parts / n], (double)x[i]);
+		for (int k = parts - 1; k >= 0; k--)	/* and merged backwards */
+			sl_moments_merge(&all, &piece[k]);
+		if (sl_moments_mean(&all) != want)
+			fail_msg("seed %llu, %d parts: mean %.17g, exact %.17g",
+				 (unsigned long long)seed, parts, sl_moments_mean(&all), want);
+	}
+	free(x);
+}
+
 static void neumaier_cancellation(void **state)
 {
 	(void)state;
@@ -368,6 +400,7 @@ int main(void)
 		cmocka_unit_test(naive_formula_is_caught),
 		cmocka_unit_test(merge_split_streams),
 		cmocka_unit_test(neumaier_cancellation),
+		cmocka_unit_test(mean_independent_of_splits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,12 @@
  * larger in magnitude) and accumulated in sum_comp; the result is
  * sum + sum_comp. Cancellations such as 1e16 + 1 - 1e16 come out exact.
  *
+ * The mean reported (sl_moments_mean) is that sum over n, rounded once, not
+ * Welford's running mean: for integer values (byte counts) whose sum stays
+ * below 2^53 the sum is exact, so the mean is the same however the stream
+ * was split among workers and merged. Welford's mean stays in the struct:
+ * the variance update needs it.
+ *
  * Count, min and max are exact. The struct needs no allocation: all-zero
  * bytes are the empty summary, so min and max are meaningful only when
  * n > 0 (the first value sets both). A NaN value is counted and makes the
@@ -79,6 +85,18 @@ void sl_moments_merge(sl_moments *dst, const sl_moments *src)
 double sl_moments_sum(const sl_moments *m)
 {
 	return m->sum + m->sum_comp;
+}
+
+/* The compensated sum over n: one rounding past the sum, so the figure does
+ * not depend on how the stream was split while the sum is exact (Welford's
+ * mean, merged by Chan's formula, does: it rounds at every step). Welford's
+ * where the sum overflowed. */
+double sl_moments_mean(const sl_moments *m)
+{
+	if (m->n == 0)
+		return 0;
+	double s = sl_moments_sum(m);
+	return isfinite(s) || isnan(s) ? s / (double)m->n : m->mean;
 }
 
 double sl_moments_stddev(const sl_moments *m)
