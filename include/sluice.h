@@ -1812,6 +1812,11 @@ void sl_report_top_lines_info(const sl_report *r, bool *exact, size_t *capacity,
  * range: 0). No effect on a report of one format. Call it before
  * sl_report_begin_input / sl_report_set_position of an input. */
 void sl_report_select_format(sl_report *r, uint32_t unit);
+/* A header line read again (the CSV header, a W3C #Fields line) of an
+ * input resumed past it: the report's parser takes it, nothing is counted.
+ * Call it after sl_report_set_position of that input. No effect on the
+ * formats without a parser. */
+void sl_report_read_header(sl_report *r, const char *line, size_t len);
 /* Starts a new input: line numbers restart at 1 and samples carry this id. */
 void sl_report_begin_input(sl_report *r, uint32_t input_id);
 

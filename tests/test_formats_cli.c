@@ -494,6 +494,31 @@ static void mixed_states(void **state)
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "resume.st"));
 	run_result_free(&r);
+	/* at -j 2 the CSV goes to worker 0 alone; resumed, its header is read
+	 * again from the part counted before */
+	snprintf(resume, sizeof resume, "%s/resume2.st", dir);
+	r = run("-q -j 2 --state %s -f json %s/mix.jsonl -f csv %s/mix.csv", resume, dir, dir);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	char csv[256];
+	snprintf(csv, sizeof csv, "%s/mix.csv", dir);
+	size_t len;
+	char *text = tu_slurp(csv, &len);
+	const char *more = "2024-05-01T13:00:00Z,203.0.113.99,GET,/late,418,5\n";
+	char *grown = malloc(len + strlen(more));
+	assert_non_null(grown);
+	memcpy(grown, text, len);
+	memcpy(grown + len, more, strlen(more));
+	tu_write_file(csv, grown, len + strlen(more));
+	free(text);
+	free(grown);
+	r = run("--json -j 2 --state %s -f json %s/mix.jsonl -f csv %s/mix.csv", resume, dir, dir);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_int_equal(json_u64(r.json, "requests"), 1001);
+	assert_int_equal(json_u64(r.json, "malformed"), 0);
+	assert_int_equal(status_of(r.json, "418"), 1);
+	run_result_free(&r);
 }
 
 /* ---- syslog around any format ---------------------------------------------- */

@@ -146,6 +146,7 @@ typedef struct {
 	size_t off, len;
 	uint32_t input;
 	uint64_t lines_before; /* lines of this input before the block */
+	bool header;	     /* a resumed input's header line, read again */
 } block_t;
 
 /* What a run knows of one input for state files (--save, --state). */
@@ -741,7 +742,10 @@ static void *queue_worker(void *arg)
 			return NULL;
 		select_unit(w->run, w->report, b.input);
 		sl_report_set_position(w->report, b.input, b.lines_before);
-		feed(w->run, w->report, b.input, b.buf + b.off, b.len);
+		if (b.header)
+			sl_report_read_header(w->report, b.buf + b.off, b.len);
+		else
+			feed(w->run, w->report, b.input, b.buf + b.off, b.len);
 		give_buffer(w->run, b.buf);
 	}
 }
@@ -830,11 +834,97 @@ static int hand_out(run_t *r, sl_framer *f, uint32_t id, char *cur, const char *
 			buf = take_buffer(r);
 			memcpy(buf, fr.data, fr.len);
 		}
-		block_t b = {buf, in_cur ? (size_t)(fr.data - cur) : 0, fr.len, id, fr.first - 1};
+		block_t b = {buf, in_cur ? (size_t)(fr.data - cur) : 0, fr.len, id, fr.first - 1, false};
 		/* a header-driven input's blocks all go to worker 0, in order */
 		push_block(r, &r->workers[r->one_worker ? 0 : r->blocks++ % (uint64_t)r->jobs], b);
 		*lines = fr.first - 1 + fr.lines;
 	}
+}
+
+/* Is (fmt, spec) read in order by one parser (a header programs it)? */
+static bool unit_stateful(const run_t *r, sl_format fmt, const char *spec)
+{
+	if (sl_format_stateful(fmt))
+		return true;
+	if (fmt != SL_FMT_SYSLOG || !spec || !*spec)
+		return false;
+	sl_budget scratch; /* syslog:csv, say: ask its parser */
+	sl_budget_init(&scratch, r->opts.budget);
+	sl_parser *p = NULL;
+	bool st = sl_parser_new(&p, &scratch, fmt, spec, NULL, NULL) == SL_OK &&
+		  sl_parser_stateful(p);
+	sl_parser_free(p);
+	return st;
+}
+
+/*
+ * The header a resumed header-driven input had before `upto` (the content
+ * a loaded state counted): its first non-empty line (CSV, TSV), or its last
+ * "#Fields:" line (W3C, CloudFront: one may come mid-file, so the counted
+ * part is read again, but not parsed). Found in buf[0 .. cap - 1], which
+ * holds the line kept (up to SL_LINE_MAX bytes) and reads after it; a line
+ * longer than what is left to read it in is passed over. Returns the
+ * line's length at buf (0: none, or the input could not be read: reading
+ * it will say why).
+ */
+static size_t resumed_header(run_t *r, const char *path, uint64_t upto, bool w3c, char *buf,
+			     size_t cap)
+{
+	sl_input *src;
+	int err = 0;
+	size_t keep = 0, room = SL_LINE_MAX + 1;
+	if (cap <= room || sl_input_open(&src, &r->decoders, path, &err) != SL_OK)
+		return 0;
+	char *work = buf + room;
+	size_t wcap = cap - room, have = 0;
+	uint64_t pos = 0; /* content offset of work[0] */
+	bool found = false, passing = false;
+	while (!(found && !w3c) && pos + have < upto) {
+		size_t got = 0, want = wcap - have;
+		if (want > upto - pos - have)
+			want = (size_t)(upto - pos - have);
+		if (sl_input_read(src, work + have, want, &got, &err) != SL_OK || got == 0)
+			break;
+		have += got;
+		size_t start = 0;
+		const char *nl;
+		while (!(found && !w3c) && (nl = memchr(work + start, '\n', have - start))) {
+			const char *line = work + start;
+			size_t n = (size_t)(nl - line);
+			start += n + 1;
+			while (n && line[n - 1] == '\r')
+				n--;
+			const char *t = line;
+			if (n >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0)
+				t += 3; /* a byte order mark */
+			bool take = !passing && n && n <= SL_LINE_MAX &&
+				    (!w3c || ((size_t)(line + n - t) >= 8 && memcmp(t, "#Fields:", 8) == 0));
+			passing = false;
+			if (take) {
+				memcpy(buf, line, n);
+				keep = n;
+				found = true;
+			}
+		}
+		if (start == 0 && have == wcap) { /* a line longer than the room */
+			passing = true;
+			start = have;
+		}
+		memmove(work, work + start, have - start);
+		pos += start;
+		have -= start;
+	}
+	sl_input_close(src);
+	return keep;
+}
+
+/* Is input id read through a parser a header programs (w3c, csv, ...)? */
+static bool input_stateful(const run_t *r, uint32_t id)
+{
+	if (r->mixed)
+		return r->unit_stateful[r->unit[id]];
+	return unit_stateful(r, r->format,
+			     r->loaded ? sl_report_format_spec(r->loaded->report) : r->spec);
 }
 
 /*
@@ -857,6 +947,20 @@ static int read_sequential(run_t *r, input_t *in, uint32_t id, sl_input *src, tr
 	if (!queue && r->workers[0].report) {
 		select_unit(r, r->workers[0].report, id);
 		sl_report_set_position(r->workers[0].report, id, lines);
+	}
+	if (t->skip && r->workers[0].report && input_stateful(r, id)) {
+		/* resumed past its header: the parser reads it again first (in
+		 * worker 0, which reads the rest of this input) */
+		sl_format hf = r->mixed ? r->in_fmt[id] : r->format;
+		bool w3c = hf == SL_FMT_W3C || hf == SL_FMT_CLOUDFRONT;
+		char *buf = queue ? take_buffer(r) : r->pool[0];
+		size_t n = resumed_header(r, in->path, t->skip, w3c, buf, r->cap);
+		if (n && queue)
+			push_block(r, &r->workers[0], (block_t){buf, 0, n, id, lines, true});
+		else if (queue)
+			give_buffer(r, buf);
+		else if (n)
+			sl_report_read_header(r->workers[0].report, buf, n);
 	}
 	for (;;) {
 		if (canceled(r))
@@ -1737,22 +1841,6 @@ static sl_format peek_format(run_t *r, const char *path)
 	}
 	sl_free(&scratch, buf, HEAD);
 	return f;
-}
-
-/* Is (fmt, spec) read in order by one parser (a header programs it)? */
-static bool unit_stateful(const run_t *r, sl_format fmt, const char *spec)
-{
-	if (sl_format_stateful(fmt))
-		return true;
-	if (fmt != SL_FMT_SYSLOG || !spec || !*spec)
-		return false;
-	sl_budget scratch; /* syslog:csv, say: ask its parser */
-	sl_budget_init(&scratch, r->opts.budget);
-	sl_parser *p = NULL;
-	bool st = sl_parser_new(&p, &scratch, fmt, spec, NULL, NULL) == SL_OK &&
-		  sl_parser_stateful(p);
-	sl_parser_free(p);
-	return st;
 }
 
 /*
