@@ -9,6 +9,10 @@
  * "sluice: "), draws the progress line on a terminal, saves the state
  * files, and renders the report.
  *
+ * Inputs and format options are taken in order (getopt's in-order mode):
+ * -f and --log-format apply to the inputs after them, and the engine reads
+ * a run of several formats into one report (sl_engine_opts.input_formats).
+ *
  * Exit status (as grep): 0 when every input was read, 2 when an input could
  * not be opened or read, on a usage error, or when the budget is below the
  * minimum.
@@ -48,12 +52,15 @@ static void usage(FILE *f)
 		"  -j, --jobs N        worker threads (default: the number of online cores)\n"
 		"  -f, --format NAME   auto (default), combined, common, vcombined, vcommon,\n"
 		"                      w3c, cloudfront, elb, alb, s3, traefik, ltsv, csv, tsv,\n"
-		"                      syslog, json, caddy, traefik-json (docs/formats.md);\n"
-		"                      or lines: every whole line is a key (distinct lines,\n"
-		"                      top lines, line lengths: sort | uniq -c | sort -rn in\n"
-		"                      bounded memory)\n"
+		"                      syslog, syslog:NAME (NAME inside syslog), json, caddy,\n"
+		"                      traefik-json (docs/formats.md); or lines: every whole\n"
+		"                      line is a key (distinct lines, top lines, line lengths:\n"
+		"                      sort | uniq -c | sort -rn in bounded memory).\n"
+		"                      Given between inputs, -f applies to the inputs after\n"
+		"                      it: -f json app.jsonl -f combined access.log\n"
 		"      --log-format S  an nginx log_format string ($remote_addr ...) or an\n"
-		"                      Apache/GoAccess one (%%h %%t \"%%r\" %%s %%b ...)\n"
+		"                      Apache/GoAccess one (%%h %%t \"%%r\" %%s %%b ...); as -f\n"
+		"                      for the inputs after it; after -f syslog: inside syslog\n"
 		"      --field F=PATH  JSON lines: read field F (client, time, status, ...)\n"
 		"                      from key PATH (dotted: request.headers.ua); repeatable\n"
 		"      --json          print the report as one JSON document\n"
