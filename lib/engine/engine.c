@@ -436,7 +436,7 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 		fmt = sl_format_detect(data, len);
 		format_note(r, fmt);
 	}
-	if (sl_format_stateful(fmt) && r->jobs > 1 && !r->one_worker) {
+	if (!r->mixed && sl_format_stateful(fmt) && r->jobs > 1 && !r->one_worker) {
 		/* found on a stream's first data, after the workers were
 		 * planned: its blocks all go to worker 0, in order */
 		char text[TEXT_MAX];
@@ -948,20 +948,7 @@ static int read_sequential(run_t *r, input_t *in, uint32_t id, sl_input *src, tr
 		select_unit(r, r->workers[0].report, id);
 		sl_report_set_position(r->workers[0].report, id, lines);
 	}
-	if (t->skip && r->workers[0].report && input_stateful(r, id)) {
-		/* resumed past its header: the parser reads it again first (in
-		 * worker 0, which reads the rest of this input) */
-		sl_format hf = r->mixed ? r->in_fmt[id] : r->format;
-		bool w3c = hf == SL_FMT_W3C || hf == SL_FMT_CLOUDFRONT;
-		char *buf = queue ? take_buffer(r) : r->pool[0];
-		size_t n = resumed_header(r, in->path, t->skip, w3c, buf, r->cap);
-		if (n && queue)
-			push_block(r, &r->workers[0], (block_t){buf, 0, n, id, lines, true});
-		else if (queue)
-			give_buffer(r, buf);
-		else if (n)
-			sl_report_read_header(r->workers[0].report, buf, n);
-	}
+
 	for (;;) {
 		if (canceled(r))
 			break;
@@ -1390,6 +1377,28 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 	int err = 0;
 	track_t *t = &r->track[id];
 	uint64_t discard = t->skip;
+	/* Resumed past its header, a header-driven input's parser reads the
+	 * header again first, in worker 0 (which reads the rest of it: with
+	 * one job, or as one_worker; never in ranges, which a resumed input
+	 * is not read in). Found before the input is opened: a compressed
+	 * one's decoder is then not needed twice at once. */
+	char *header = NULL;
+	size_t header_len = 0;
+	if (t->skip && r->workers[0].report && input_stateful(r, id)) {
+		sl_format hf = r->mixed ? r->in_fmt[id] : r->format;
+		header = r->jobs > 1 ? take_buffer(r) : r->pool[0];
+		header_len = resumed_header(r, in->path, t->skip,
+					    hf == SL_FMT_W3C || hf == SL_FMT_CLOUDFRONT, header, r->cap);
+		if (r->jobs == 1 && header_len) {
+			select_unit(r, r->workers[0].report, id);
+			sl_report_set_position(r->workers[0].report, id, t->skip_lines);
+			sl_report_read_header(r->workers[0].report, header, header_len);
+		}
+		if (r->jobs > 1 && !header_len) {
+			give_buffer(r, header);
+			header = NULL;
+		}
+	}
 	sl_status st = sl_input_open(&src, &r->decoders, in->path, &err);
 	atomic_store(&r->in_flight, 0);
 	if (st == SL_OK && t->skip && sl_input_compression(src) == SL_COMP_NONE &&
@@ -1400,6 +1409,8 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 		discard = 0;
 	}
 	if (st != SL_OK) {
+		if (r->jobs > 1 && header)
+			give_buffer(r, header);
 		input_error(r, in, NULL, st, err);
 		return 0;
 	}
@@ -1452,6 +1463,9 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 			sl_input_close(src);
 			return -1;
 		}
+		if (r->jobs > 1 && header) /* before the input's first block */
+			push_block(r, &r->workers[0],
+				   (block_t){header, 0, header_len, id, t->skip_lines, true});
 		rc = read_sequential(r, in, id, src, t, discard);
 		if (r->jobs > 1)
 			stop_queue_workers(r);
