@@ -2175,7 +2175,8 @@ typedef struct {
 	 * its own head (a stream cannot be: SL_EINVAL), SL_FMT_LINES cannot
 	 * be mixed (SL_EINVAL); a header-driven input is read by worker 0
 	 * alone; an input of which no line parsed but some were malformed
-	 * gets an error naming its format. */
+	 * gets an error naming its format. The formats are copied; the spec
+	 * strings, like the paths, must outlive the run's handle. */
 	const sl_format *input_formats;
 	const char *const *input_specs;
 	/* what to compute: NULL for the format's default plan, with exact

@@ -517,22 +517,6 @@ int main(int argc, char **argv)
 	}
 	if (nfields && !ngroups && cli_check_format(prog, SL_FMT_JSON, spec, "--field") < 0)
 		return EXIT_TROUBLE;
-	static sl_format *in_fmts;
-	static const char **in_specs;
-	if (used > 1) { /* a format per input: the engine reads them into one report */
-		in_fmts = calloc(ninputs, sizeof *in_fmts);
-		in_specs = calloc(ninputs, sizeof *in_specs);
-		if (!in_fmts || !in_specs) {
-			fprintf(stderr, "%s: out of memory\n", prog);
-			return EXIT_TROUBLE;
-		}
-		for (size_t i = 0; i < ninputs; i++) {
-			in_fmts[i] = groups[in_group[i]].fmt;
-			in_specs[i] = groups[in_group[i]].spec;
-		}
-		eo.input_formats = in_fmts;
-		eo.input_specs = in_specs;
-	}
 	if (ngroups) { /* one format, or the first one's */
 		fmt_group *G = &groups[in_group[0]];
 		eo.format = G->fmt;
@@ -638,7 +622,25 @@ int main(int argc, char **argv)
 		eo.progress = on_progress;
 	clock_gettime(CLOCK_MONOTONIC, &screen.start);
 	sl_engine *e = NULL;
+	/* a format per input: the engine reads them into one report (it
+	 * copies the formats and keeps the spec pointers) */
+	sl_format *in_fmts = used > 1 ? calloc(ninputs, sizeof *in_fmts) : NULL;
+	const char **in_specs = used > 1 ? calloc(ninputs, sizeof *in_specs) : NULL;
+	if (used > 1 && (!in_fmts || !in_specs)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		free(in_fmts);
+		free(in_specs);
+		return EXIT_TROUBLE;
+	}
+	for (size_t i = 0; in_fmts && i < ninputs; i++) {
+		in_fmts[i] = groups[in_group[i]].fmt;
+		in_specs[i] = groups[in_group[i]].spec;
+	}
+	eo.input_formats = in_fmts;
+	eo.input_specs = in_specs;
 	sl_status st = sl_engine_run(&e, &eo, inputs, ninputs);
+	free(in_fmts);
+	free(in_specs);
 	progress_clear(&screen);
 	if (!e) {
 		fprintf(stderr, "%s: %s\n", prog, sl_strerror(st));
