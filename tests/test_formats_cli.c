@@ -37,6 +37,9 @@
  *                                 inside), RFC 3164 and 5424 lines
  *   stateful_on_stdin             CSV on standard input at -j 2 is read by
  *                                 one worker, with the note
+ *   by_derived_fields             --by status_class and --by hour over formats
+ *                                 read through a parser (CSV, JSON, a mix),
+ *                                 which were refused as lacking them
  *   stateful_resume_knows_header  --state over a CSV and a W3C log, resumed
  *                                 after lines were appended: the header of
  *                                 the first run still names the columns
@@ -593,6 +596,30 @@ static void syslog_around_any_format(void **state)
 	run_result_free(&r);
 }
 
+static void by_derived_fields(void **state)
+{
+	(void)state;
+	write_mixed(21, 20);
+	run_result r = run("--json -f csv %s/mix.csv --by status_class", dir);
+	if (r.status != 0 || !r.json)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_non_null(json_get(r.json, "by_status_class"));
+	run_result_free(&r);
+	r = run("--json -f json %s/mix.jsonl --by hour", dir);
+	if (r.status != 0 || !r.json)
+		fail_msg("exit %d: %s", r.status, r.err);
+	const jv *g = json_get(json_get(r.json, "by_hour"), "groups");
+	assert_non_null(g);
+	assert_string_equal(json_get(json_at(g, 0), "value")->str, "2024-05-01T11");
+	assert_int_equal(json_u64(json_at(g, 0), "count"), 700);
+	run_result_free(&r);
+	r = run("--json -f json %s/mix.jsonl -f combined %s/mix.log --by status_class", dir, dir);
+	if (r.status != 0 || !r.json)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_non_null(json_get(r.json, "by_status_class"));
+	run_result_free(&r);
+}
+
 /* ---- stateful formats on standard input and across --state ------------------- */
 
 static void stateful_on_stdin(void **state)
@@ -671,6 +698,7 @@ int main(void)
 		cmocka_unit_test(mixed_states),
 		cmocka_unit_test(syslog_around_any_format),
 		cmocka_unit_test(stateful_on_stdin),
+		cmocka_unit_test(by_derived_fields),
 		cmocka_unit_test(stateful_resume_knows_header),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -431,6 +431,12 @@ sl_status sl_parser_parse(sl_parser *p, const char *line, size_t len, sl_record 
 
 bool sl_parser_has_field(const sl_parser *p, sl_field f)
 {
+	/* derived for --by from the status and the time, as for the classic
+	 * formats (sl_format_has_field) */
+	if (f == SL_F_STATUS_CLASS)
+		f = SL_F_STATUS;
+	else if (f == SL_F_HOUR)
+		f = SL_F_TIME;
 	for (uint32_t i = 0; i < p->nunits; i++)
 		if (!sl_parser_has_field(p->unit[i], f))
 			return false;
