@@ -511,7 +511,8 @@ int main(int argc, char **argv)
 		    cli_check_format(prog, SL_FMT_CUSTOM, G->log_format, "--log-format") < 0)
 			return EXIT_TROUBLE;
 		if (!G->log_format && spec[0] &&
-		    (G->fmt == SL_FMT_AUTO || sl_format_is_json(G->fmt)) &&
+		    (G->fmt == SL_FMT_AUTO || sl_format_is_json(G->fmt) ||
+		     (G->inner && sl_format_is_json(sl_format_from_name(G->inner)))) &&
 		    cli_check_format(prog, SL_FMT_JSON, spec, "--field") < 0)
 			return EXIT_TROUBLE;
 	}

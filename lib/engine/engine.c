@@ -100,6 +100,19 @@
  * alone reads the caller's cancel flag and turns it into `stop`, an atomic
  * the workers check between reads.
  *
+ * Formats: one for the run (opts.format, detected from the first input's
+ * head for -f auto), or one per input (opts.input_formats): then, unless
+ * they are all one, resolve_formats lists them in a mix (sl_format_mix_add;
+ * -f auto inputs detected each from its own head), every worker's report
+ * holds one parser per format, and each block, chunk or direct feed
+ * selects its input's format first (select_unit): which lines a worker
+ * reads and in which format depend on the bytes only, as above. The
+ * header-driven formats (w3c, cloudfront, csv, tsv) need their lines in
+ * order through one parser: a run of one such format has one worker; in a
+ * mix, or found on a stream's first data, such an input's blocks all go
+ * to worker 0 (one_worker), and a resumed one's header is read again from
+ * its start (resumed_header) before its new lines.
+ *
  * Messages: nothing is printed. A refusal is a status and one line of text
  * (fail(): the first one is kept); notes (a name dropped as the same file,
  * fewer workers than asked, an input that failed) go to the note callback
