@@ -23,8 +23,10 @@
  *                                 top paths are the sums of three separate
  *                                 exact runs, at -j 1 and 2 (B is large
  *                                 enough for byte ranges); the header names
- *                                 the formats; a -f after the inputs is
- *                                 still today's one format for all
+ *                                 the formats; inputs before the first -f
+ *                                 take the first one after them; a -f
+ *                                 after every input is still today's one
+ *                                 format for all
  *   mixed_bad_format_names_input  a --top field one input's format lacks, an
  *                                 undetectable -f auto input and a -f that
  *                                 parses none of its input are refused or
@@ -413,6 +415,12 @@ static void mixed_equals_sum_of_runs(void **state)
 	 * combined log counts its lines malformed */
 	t = run("--json %s/mix.log -f json", dir);
 	assert_int_equal(t.status, 2);
+	run_result_free(&t);
+	/* inputs before the first -f take the first -f given after them */
+	t = run("--json %s/mix.jsonl -f json %s/mix.jsonl -f csv %s/mix.csv", dir, dir, dir);
+	assert_int_equal(t.status, 0);
+	assert_int_equal(json_u64(t.json, "requests"), 1700);
+	assert_int_equal(json_u64(t.json, "malformed"), 0);
 	run_result_free(&t);
 	t = run("--json %s/mix.jsonl -f json", dir);
 	assert_int_equal(t.status, 0);
