@@ -965,6 +965,10 @@ bool sl_logformat_stateful(const sl_logformat *lf);
 /* Forgets the header read (and cloudfront's back to its default columns):
  * call it before the first line of another input. */
 void sl_logformat_reset(sl_logformat *lf);
+/* Where the message of a syslog line starts: after an RFC 5424 header
+ * ("<PRI>1 TS HOST APP PROCID MSGID SD ") or an RFC 3164 one ("[<PRI>]Mmm
+ * dd hh:mm:ss HOST TAG: "); SIZE_MAX when line[0 .. len-1] has neither. */
+size_t sl_logformat_syslog_message(const char *line, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Record parsers (lib/format/parser.c)                                             */
@@ -997,6 +1001,53 @@ bool sl_format_stateful(sl_format f);
 /* Forgets a header read: before the first line of another input. */
 void sl_parser_reset(sl_parser *p);
 void sl_parser_free(sl_parser *p);
+
+/*
+ * Wrapped and mixed formats (lib/format/parser.c).
+ *
+ * Syslog around another format: SL_FMT_SYSLOG with the spec "NAME" or
+ * "NAME:SPEC" (the inner format's name as sl_format_from_name knows it,
+ * not auto, lines or syslog, and its own spec: "json:client=ip",
+ * "custom:$remote_addr ..."); an empty spec is the classic formats inside.
+ *
+ * A mix: the spec of a report whose inputs are read in several formats
+ * (sluice -f json a.jsonl -f combined b.log). It lists the formats, each
+ * as "\x01NAME:SPEC" (SPEC empty for a format that has none), in the order
+ * the inputs first use them; the report's sl_format is the first one's.
+ * A spec starting with "\x01" is always a mix: no unit spec may hold that
+ * byte. sl_parser_new of a mix makes one parser per format and
+ * sl_parser_select picks the one the next lines are read with.
+ */
+#define SL_FORMAT_MIX_MAX 16
+/* Does spec (NULL: no) describe a mix? */
+bool sl_format_spec_is_mix(const char *spec);
+/* The formats a spec reads: a mix's count, else 1. */
+uint32_t sl_format_mix_count(const char *spec);
+/* Unit i of a mix: its format, and its spec copied into buf (cap bytes,
+ * NUL-terminated). SL_EINVAL when there is no such unit or it is malformed,
+ * SL_ENOMEM when buf is too small. */
+sl_status sl_format_mix_unit(const char *mix, uint32_t i, sl_format *fmt, char *buf, size_t cap);
+/* Adds the format (fmt, spec) to the mix in buf (cap bytes; "" starts an
+ * empty one) unless an equal unit is there, and sets *unit to its index.
+ * The spec is kept only for the formats that read one (custom, syslog,
+ * the JSON ones). SL_EINVAL: fmt is not a record format, or spec holds the
+ * byte 0x01; SL_ENOMEM: more than SL_FORMAT_MIX_MAX formats, or buf too
+ * small. buf is unchanged on an error. */
+sl_status sl_format_mix_add(char *buf, size_t cap, sl_format fmt, const char *spec,
+			    uint32_t *unit);
+/* The name a report gives its formats: "combined", "syslog:json" (the
+ * inner name of a syslog spec), "json, combined" for a mix (its units,
+ * each named so). Written into buf (cap > 0 bytes, cut to fit); returns
+ * buf. */
+const char *sl_format_describe(sl_format fmt, const char *spec, char *buf, size_t cap);
+/* A mix's parser: read the next lines as unit `unit` (out of range: unit
+ * 0). No effect on other parsers. */
+void sl_parser_select(sl_parser *p, uint32_t unit);
+/* What a report over (fmt, spec) sets aside for its parser(s): 0 for the
+ * classic formats and lines, SL_REPORT_PARSER_BYTES for one other format,
+ * for a mix that per unit not classic (and a little for each classic
+ * one). */
+size_t sl_parser_reserve(sl_format fmt, const char *spec);
 
 /* common, combined, vcombined, vcommon: parsed on the report's fast path. */
 bool sl_format_is_classic(sl_format f);
@@ -1718,7 +1769,8 @@ void sl_report_exact_disk(const sl_report *r, uint64_t *peak, uint64_t *written)
  * The one constructor: a report of plan `plan` over records of format fmt
  * (not SL_FMT_AUTO) with its spec (sl_parser_new; NULL: none: the report's
  * parser for the formats the fast path does not read takes about 32 KiB of
- * its bytes), in at most max_bytes of b, its distinct items' HLLs of
+ * its bytes, sl_parser_reserve; a mix of formats, whose first is fmt, reads
+ * every line through its parsers), in at most max_bytes of b, its distinct items' HLLs of
  * precision hll_p. An exact plan (plan->exact) spills to tmpdir and keeps
  * top_n rows per top item, as sl_report_new_exact says. SL_EINVAL for a bad
  * argument or a plan over fields the line format lacks (SL_FMT_LINES);
@@ -1760,6 +1812,16 @@ size_t sl_report_top_lines(const sl_report *r, sl_topk_row *rows, size_t n);
 void sl_report_top_lines_info(const sl_report *r, bool *exact, size_t *capacity,
 			      uint64_t *total);
 
+/* A report over a mix of formats (format_spec a mix, sl_format_spec_is_mix):
+ * the lines fed next are read as the mix's unit `unit` (0 at first; out of
+ * range: 0). No effect on a report of one format. Call it before
+ * sl_report_begin_input / sl_report_set_position of an input. */
+void sl_report_select_format(sl_report *r, uint32_t unit);
+/* A header line read again (the CSV header, a W3C #Fields line) of an
+ * input resumed past it: the report's parser takes it, nothing is counted.
+ * Call it after sl_report_set_position of that input. No effect on the
+ * formats without a parser. */
+void sl_report_read_header(sl_report *r, const char *line, size_t len);
 /* Starts a new input: line numbers restart at 1 and samples carry this id. */
 void sl_report_begin_input(sl_report *r, uint32_t input_id);
 
@@ -2107,6 +2169,21 @@ typedef struct {
 	sl_format format;	/* SL_FMT_AUTO: detected from the first lines */
 	const char *format_spec; /* the format's spec (sl_parser_new): the
 				  * --log-format string, JSON mappings; NULL */
+	/* A format per input (NULL: every input is read as format and
+	 * format_spec say): npaths formats, and input_specs NULL (each
+	 * input's spec is format_spec) or npaths specs (each may be NULL).
+	 * When every input has one format and spec, the run is of that
+	 * format. Else the inputs are read into one report through a mix
+	 * (sl_format_mix_add): its plan is the first input's format's
+	 * default, or the caller's plan checked against every format
+	 * (SL_EINVAL naming an input); an SL_FMT_AUTO input is detected from
+	 * its own head (a stream cannot be: SL_EINVAL), SL_FMT_LINES cannot
+	 * be mixed (SL_EINVAL); a header-driven input is read by worker 0
+	 * alone; an input of which no line parsed but some were malformed
+	 * gets an error naming its format. The formats are copied; the spec
+	 * strings, like the paths, must outlive the run's handle. */
+	const sl_format *input_formats;
+	const char *const *input_specs;
 	/* what to compute: NULL for the format's default plan, with exact
 	 * and visitors_4xx below; else this plan (copied), whose own exact
 	 * flag counts, and whose fields the format must have (SL_EINVAL) */

@@ -499,6 +499,35 @@ static void json_groups(FILE *o, const sl_report *r, uint32_t i, size_t top_n)
 	fputs(n ? "\n  ]},\n" : "]},\n", o);
 }
 
+/* The name of the report's format ("combined", "syslog:json"); of a mix's
+ * first format (its list is apart: format_list). */
+static const char *format_label(const sl_report *r, char *buf, size_t cap)
+{
+	const char *spec = sl_report_format_spec(r);
+	sl_format f = sl_report_format(r);
+	char unit[4097];
+	if (sl_format_spec_is_mix(spec) &&
+	    sl_format_mix_unit(spec, 0, &f, unit, sizeof unit) == SL_OK)
+		return sl_format_describe(f, unit, buf, cap);
+	return sl_format_describe(f, spec, buf, cap);
+}
+
+/* "formats": [...] of a report read in several formats (none otherwise). */
+static void json_format_list(FILE *o, const sl_report *r)
+{
+	const char *spec = sl_report_format_spec(r);
+	if (!sl_format_spec_is_mix(spec))
+		return;
+	fputs("  \"formats\": [", o);
+	char unit[4097], name[128];
+	for (uint32_t i = 0, n = sl_format_mix_count(spec); i < n; i++) {
+		sl_format f;
+		if (sl_format_mix_unit(spec, i, &f, unit, sizeof unit) == SL_OK)
+			fprintf(o, "%s\"%s\"", i ? ", " : "", sl_format_describe(f, unit, name, sizeof name));
+	}
+	fputs("],\n", o);
+}
+
 int render_json(FILE *o, const cli_view *v)
 {
 	const sl_report *r = v->report;
@@ -506,9 +535,10 @@ int render_json(FILE *o, const cli_view *v)
 	sl_report_get_counts(r, &rc);
 	sl_format format = sl_report_format(r);
 	bool lines = format == SL_FMT_LINES;
-	char a[32], b[32];
+	char a[32], b[32], label[128];
 	fprintf(o, "{\n  \"sluice_version\": \"%s\",\n  \"format\": \"%s\",\n", SLUICE_VERSION,
-		sl_format_name(format));
+		format_label(r, label, sizeof label));
+	json_format_list(o, r);
 	json_inputs(o, v);
 	if (lines) {
 		fprintf(o, "  \"lines\": %llu,\n  \"oversized\": %llu,\n  \"bytes\": %s,\n",
@@ -1008,9 +1038,11 @@ int render_text(FILE *o, const cli_view *v)
 	sl_report_get_counts(r, &rc);
 	sl_format format = sl_report_format(r);
 	bool lines = format == SL_FMT_LINES;
-	char a[32], b[32], c[32], d[32], title[160];
-
-	fprintf(o, "sluice %s  format %s  %zu input%s\n", SLUICE_VERSION, sl_format_name(format),
+	char a[32], b[32], c[32], d[32], title[160], label[512];
+	bool mix = sl_format_spec_is_mix(sl_report_format_spec(r));
+	fprintf(o, "sluice %s  format%s %s  %zu input%s\n", SLUICE_VERSION, mix ? "s" : "",
+		mix ? sl_format_describe(format, sl_report_format_spec(r), label, sizeof label)
+		    : format_label(r, label, sizeof label),
 		v->ninputs, v->ninputs == 1 ? "" : "s");
 	const sl_plan *plan = sl_report_plan(r);
 	char more[96] = "";

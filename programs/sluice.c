@@ -9,6 +9,10 @@
  * "sluice: "), draws the progress line on a terminal, saves the state
  * files, and renders the report.
  *
+ * Inputs and format options are taken in order (getopt's in-order mode):
+ * -f and --log-format apply to the inputs after them, and the engine reads
+ * a run of several formats into one report (sl_engine_opts.input_formats).
+ *
  * Exit status (as grep): 0 when every input was read, 2 when an input could
  * not be opened or read, on a usage error, or when the budget is below the
  * minimum.
@@ -48,12 +52,15 @@ static void usage(FILE *f)
 		"  -j, --jobs N        worker threads (default: the number of online cores)\n"
 		"  -f, --format NAME   auto (default), combined, common, vcombined, vcommon,\n"
 		"                      w3c, cloudfront, elb, alb, s3, traefik, ltsv, csv, tsv,\n"
-		"                      syslog, json, caddy, traefik-json (docs/formats.md);\n"
-		"                      or lines: every whole line is a key (distinct lines,\n"
-		"                      top lines, line lengths: sort | uniq -c | sort -rn in\n"
-		"                      bounded memory)\n"
+		"                      syslog, syslog:NAME (NAME inside syslog), json, caddy,\n"
+		"                      traefik-json (docs/formats.md); or lines: every whole\n"
+		"                      line is a key (distinct lines, top lines, line lengths:\n"
+		"                      sort | uniq -c | sort -rn in bounded memory).\n"
+		"                      Given between inputs, -f applies to the inputs after\n"
+		"                      it: -f json app.jsonl -f combined access.log\n"
 		"      --log-format S  an nginx log_format string ($remote_addr ...) or an\n"
-		"                      Apache/GoAccess one (%%h %%t \"%%r\" %%s %%b ...)\n"
+		"                      Apache/GoAccess one (%%h %%t \"%%r\" %%s %%b ...); as -f\n"
+		"                      for the inputs after it; after -f syslog: inside syslog\n"
 		"      --field F=PATH  JSON lines: read field F (client, time, status, ...)\n"
 		"                      from key PATH (dotted: request.headers.ua); repeatable\n"
 		"      --json          print the report as one JSON document\n"
@@ -176,6 +183,73 @@ static void on_note(void *ud, sl_engine_note_kind kind, const char *text)
 	fprintf(stderr, "%s: %s\n", prog, text);
 }
 
+/* ---- a format per input ------------------------------------------------------ */
+
+/* A format option (-f NAME, --log-format S, or -f syslog then
+ * --log-format S) and the inputs after it, up to the next one. */
+typedef struct {
+	sl_format fmt;
+	const char *inner;	/* -f syslog:NAME: NAME */
+	const char *log_format;	/* --log-format S (custom, or inside syslog) */
+	size_t inputs;		/* inputs given after it */
+	char *spec;		/* the spec the engine gets (malloc'd) */
+} fmt_group;
+
+/* -f NAME: the format and, for syslog:NAME, the inner name. 0, or -1 after
+ * printing why. */
+static int parse_format_name(const char *name, sl_format *fmt, const char **inner)
+{
+	*inner = NULL;
+	if (strncmp(name, "syslog:", 7) == 0) {
+		sl_format f = sl_format_from_name(name + 7);
+		if (f == SL_FMT_COUNT || f == SL_FMT_AUTO || f == SL_FMT_LINES ||
+		    f == SL_FMT_SYSLOG || f == SL_FMT_CUSTOM) {
+			fprintf(stderr, "%s: unknown format inside syslog '%s' (syslog:json, "
+				"syslog:caddy, syslog:ltsv, syslog:combined, ...; or -f syslog "
+				"--log-format STRING)\n", prog, name + 7);
+			return -1;
+		}
+		*fmt = SL_FMT_SYSLOG;
+		*inner = name + 7;
+		return 0;
+	}
+	*fmt = sl_format_from_name(name);
+	if (*fmt == SL_FMT_COUNT || *fmt == SL_FMT_CUSTOM) {
+		fprintf(stderr,
+			"%s: unknown format '%s' (auto, combined, common, vcombined, "
+			"vcommon, w3c, cloudfront, elb, alb, s3, traefik, ltsv, csv, "
+			"tsv, syslog, syslog:NAME, json, caddy, traefik-json, lines; or "
+			"--log-format STRING)\n",
+			prog, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The spec of group g for the engine: the format string, the --field
+ * mappings (fields) for the JSON formats and -f auto, syslog's inner
+ * format "NAME[:SPEC]"; malloc'd into g->spec. 0, or -1 (no memory). */
+static int group_spec(fmt_group *g, const char *fields)
+{
+	size_t n = strlen(fields) + (g->log_format ? strlen(g->log_format) : 0) +
+		   (g->inner ? strlen(g->inner) : 0) + 16;
+	if (!(g->spec = malloc(n)))
+		return -1;
+	if (g->fmt == SL_FMT_CUSTOM)
+		snprintf(g->spec, n, "%s", g->log_format);
+	else if (g->fmt == SL_FMT_SYSLOG && g->log_format)
+		snprintf(g->spec, n, "custom:%s", g->log_format);
+	else if (g->fmt == SL_FMT_SYSLOG && g->inner)
+		snprintf(g->spec, n, "%s%s%s", g->inner,
+			 fields[0] && sl_format_is_json(sl_format_from_name(g->inner)) ? ":" : "",
+			 sl_format_is_json(sl_format_from_name(g->inner)) ? fields : "");
+	else if (g->fmt == SL_FMT_SYSLOG)
+		g->spec[0] = '\0';
+	else
+		snprintf(g->spec, n, "%s", fields); /* as one format has always recorded */
+	return 0;
+}
+
 /* ---- state files ----------------------------------------------------------- */
 
 /* True when path is a regular file starting with the state magic. Nothing
@@ -249,11 +323,27 @@ int main(int argc, char **argv)
 	sl_plan_init(&plan);
 	bool plan_given = false, only = false;
 	time_t now = time(NULL);
-	char spec[4096 + 1] = ""; /* --log-format, or the --field mappings */
+	char spec[4096 + 1] = ""; /* the --field mappings */
 	size_t nfields = 0;
+	/* the inputs in order, each with the format option before it (-1:
+	 * none), and the format options */
+	/* (static: held to the end of the process, as the engine keeps the
+	 * pointers) */
+	static const char **inputs;
+	static int *in_group;
+	static fmt_group *groups;
+	inputs = calloc((size_t)argc + 1, sizeof *inputs);
+	in_group = calloc((size_t)argc + 1, sizeof *in_group);
+	groups = calloc((size_t)argc + 1, sizeof *groups);
+	size_t ninputs = 0, ngroups = 0;
+	if (!inputs || !in_group || !groups) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return EXIT_TROUBLE;
+	}
 	int c, li = -1;
 	argv[0] = (char *)prog; /* getopt's messages name argv[0], as ours name prog */
-	while ((c = getopt_long(argc, argv, "m:j:f:o:n:qhV", longopts, &li)) != -1) {
+	/* "-": inputs come in order (as 1), so that a -f applies to those after it */
+	while ((c = getopt_long(argc, argv, "-m:j:f:o:n:qhV", longopts, &li)) != -1) {
 		if (c != '?' && cli_long_in_full(prog, argv, longopts, li) < 0) {
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 			return EXIT_TROUBLE;
@@ -276,32 +366,36 @@ int main(int argc, char **argv)
 			jobs_given = 1;
 			break;
 		}
-		case 'f':
-			eo.format = sl_format_from_name(optarg);
-			if (eo.format == SL_FMT_COUNT || eo.format == SL_FMT_CUSTOM) {
-				fprintf(stderr,
-					"%s: unknown format '%s' (auto, combined, common, vcombined, "
-					"vcommon, w3c, cloudfront, elb, alb, s3, traefik, ltsv, csv, "
-					"tsv, syslog, json, caddy, traefik-json, lines; or "
-					"--log-format STRING)\n",
-					prog, optarg);
+		case 1: /* an input, in the format given last */
+			in_group[ninputs] = (int)ngroups - 1;
+			inputs[ninputs++] = optarg;
+			if (ngroups)
+				groups[ngroups - 1].inputs++;
+			break;
+		case 'f': {
+			fmt_group g = {0};
+			if (parse_format_name(optarg, &g.fmt, &g.inner) < 0)
+				return EXIT_TROUBLE;
+			groups[ngroups++] = g;
+			break;
+		}
+		case OPT_LOG_FORMAT: {
+			if (strlen(optarg) > 4096) {
+				fprintf(stderr, "%s: --log-format: at most 4096 bytes\n", prog);
 				return EXIT_TROUBLE;
 			}
-			break;
-		case OPT_LOG_FORMAT:
-			if (strlen(optarg) > 4096 || nfields) {
-				fprintf(stderr, "%s: --log-format: %s\n", prog,
-					nfields ? "--field maps JSON keys, not a format string"
-						: "at most 4096 bytes");
-				return EXIT_TROUBLE;
+			fmt_group *last = ngroups ? &groups[ngroups - 1] : NULL;
+			if (last && last->fmt == SL_FMT_SYSLOG && !last->inner && !last->log_format &&
+			    !last->inputs) { /* -f syslog --log-format S: S inside syslog */
+				last->log_format = optarg;
+				break;
 			}
-			eo.format = SL_FMT_CUSTOM;
-			snprintf(spec, sizeof spec, "%s", optarg);
+			groups[ngroups++] = (fmt_group){.fmt = SL_FMT_CUSTOM, .log_format = optarg};
 			break;
+		}
 		case OPT_FIELD: {
 			size_t at = strlen(spec);
-			if (eo.format == SL_FMT_CUSTOM ||
-			    at + strlen(optarg) + 2 > sizeof spec || !strchr(optarg, '=')) {
+			if (at + strlen(optarg) + 2 > sizeof spec || !strchr(optarg, '=')) {
 				fprintf(stderr, "%s: --field '%s': FIELD=KEY.PATH for JSON lines "
 					"(client=ip, time=ts, ...)\n", prog, optarg);
 				return EXIT_TROUBLE;
@@ -379,12 +473,57 @@ int main(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
-	if (spec[0]) {
-		/* the format string or mappings, checked before any input */
-		eo.format_spec = spec;
-		if (cli_check_format(prog, eo.format == SL_FMT_AUTO ? SL_FMT_JSON : eo.format, spec,
-				     eo.format == SL_FMT_CUSTOM ? "--log-format" : "--field") < 0)
+	for (; optind < argc; optind++) { /* after "--" */
+		in_group[ninputs] = (int)ngroups - 1;
+		inputs[ninputs++] = argv[optind];
+		if (ngroups)
+			groups[ngroups - 1].inputs++;
+	}
+	/* Inputs before any format option take the first one given after
+	 * them; when none is followed by an input, the last one is every
+	 * input's (as -f always meant). */
+	int first_used = -1;
+	for (size_t g = 0; g < ngroups && first_used < 0; g++)
+		if (groups[g].inputs)
+			first_used = (int)g;
+	for (size_t i = 0; i < ninputs; i++)
+		if (in_group[i] < 0 || first_used < 0)
+			in_group[i] = first_used >= 0 ? first_used : (int)ngroups - 1;
+	if (!ninputs && ngroups) /* standard input, in the last format */
+		in_group[0] = (int)ngroups - 1;
+	if (nfields && ngroups == 1 && groups[0].fmt == SL_FMT_CUSTOM) {
+		fprintf(stderr, "%s: --field maps JSON keys, not a format string\n", prog);
+		return EXIT_TROUBLE;
+	}
+	/* each format's string or mappings, checked before any input */
+	size_t used = 0;
+	for (size_t g = 0; g < ngroups; g++) {
+		fmt_group *G = &groups[g];
+		if (group_spec(G, spec) < 0) {
+			fprintf(stderr, "%s: out of memory\n", prog);
 			return EXIT_TROUBLE;
+		}
+		bool reads = G->inputs || (int)g == in_group[0];
+		used += reads;
+		if (!reads)
+			continue;
+		if (G->log_format &&
+		    cli_check_format(prog, SL_FMT_CUSTOM, G->log_format, "--log-format") < 0)
+			return EXIT_TROUBLE;
+		if (!G->log_format && spec[0] &&
+		    (G->fmt == SL_FMT_AUTO || sl_format_is_json(G->fmt) ||
+		     (G->inner && sl_format_is_json(sl_format_from_name(G->inner)))) &&
+		    cli_check_format(prog, SL_FMT_JSON, spec, "--field") < 0)
+			return EXIT_TROUBLE;
+	}
+	if (nfields && !ngroups && cli_check_format(prog, SL_FMT_JSON, spec, "--field") < 0)
+		return EXIT_TROUBLE;
+	if (ngroups) { /* one format, or the first one's */
+		fmt_group *G = &groups[in_group[0]];
+		eo.format = G->fmt;
+		eo.format_spec = G->spec[0] ? G->spec : NULL;
+	} else if (spec[0]) {
+		eo.format_spec = spec;
 	}
 	if (only && !plan.nitems) {
 		fprintf(stderr, "%s: --only reports only the items given: add --top FIELD, "
@@ -409,15 +548,15 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	if (state_path && cli_outfile_check(prog, state_path, 0) < 0)
 		return EXIT_TROUBLE;
-	if (argc == optind && !quiet)
+	if (!ninputs && !quiet)
 		cli_note_terminal_input(prog);
 	/* State files given where logs would be: report from them. */
 	int nstates = 0;
-	for (int i = optind; i < argc; i++)
-		nstates += is_state_file(argv[i]);
-	if (nstates && nstates == argc - optind) {
+	for (size_t i = 0; i < ninputs; i++)
+		nstates += is_state_file(inputs[i]);
+	if (nstates && nstates == (int)ninputs) {
 		char *av[24 + 1024];
-		int ac = 0, nfiles = argc - optind;
+		int ac = 0, nfiles = (int)ninputs;
 		if (nfiles > 1024) {
 			fprintf(stderr, "%s: too many state files; use '%s merge'\n", prog, prog);
 			return EXIT_TROUBLE;
@@ -451,9 +590,15 @@ int main(int argc, char **argv)
 		}
 		if (quiet)
 			av[ac++] = "-q";
-		for (int i = optind; i < argc; i++)
-			av[ac++] = argv[i];
+		for (size_t i = 0; i < ninputs; i++)
+			av[ac++] = (char *)(uintptr_t)inputs[i];
 		av[ac] = NULL;
+		/* getopt forgets the in-order mode of the loop above: glibc takes
+		 * the mode of the first call after optind = 0, and the command
+		 * then only sets optind = 1 */
+		char *none[] = {(char *)prog, NULL};
+		optind = 0;
+		(void)getopt(1, none, "");
 		return cmd_report(ac, av);
 	}
 	if (nstates) {
@@ -478,8 +623,25 @@ int main(int argc, char **argv)
 		eo.progress = on_progress;
 	clock_gettime(CLOCK_MONOTONIC, &screen.start);
 	sl_engine *e = NULL;
-	sl_status st = sl_engine_run(&e, &eo, (const char *const *)argv + optind,
-				     (size_t)(argc - optind));
+	/* a format per input: the engine reads them into one report (it
+	 * copies the formats and keeps the spec pointers) */
+	sl_format *in_fmts = used > 1 ? calloc(ninputs, sizeof *in_fmts) : NULL;
+	const char **in_specs = used > 1 ? calloc(ninputs, sizeof *in_specs) : NULL;
+	if (used > 1 && (!in_fmts || !in_specs)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		free(in_fmts);
+		free(in_specs);
+		return EXIT_TROUBLE;
+	}
+	for (size_t i = 0; in_fmts && i < ninputs; i++) {
+		in_fmts[i] = groups[in_group[i]].fmt;
+		in_specs[i] = groups[in_group[i]].spec;
+	}
+	eo.input_formats = in_fmts;
+	eo.input_specs = in_specs;
+	sl_status st = sl_engine_run(&e, &eo, inputs, ninputs);
+	free(in_fmts);
+	free(in_specs);
 	progress_clear(&screen);
 	if (!e) {
 		fprintf(stderr, "%s: %s\n", prog, sl_strerror(st));

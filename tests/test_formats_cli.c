@@ -18,6 +18,33 @@
  *   bad_format_strings            refused before reading, with a caret
  *   states_keep_their_format      a --log-format state merges only with a
  *                                 state of the same string
+ *   mixed_equals_sum_of_runs      -f json A -f combined B -f csv C: one
+ *                                 report whose requests, statuses, bytes and
+ *                                 top paths are the sums of three separate
+ *                                 exact runs, at -j 1 and 2 (B is large
+ *                                 enough for byte ranges); the header names
+ *                                 the formats; inputs before the first -f
+ *                                 take the first one after them; a -f
+ *                                 after every input is still today's one
+ *                                 format for all
+ *   mixed_bad_format_names_input  a --top field one input's format lacks, an
+ *                                 undetectable -f auto input and a -f that
+ *                                 parses none of its input are refused or
+ *                                 flagged naming that input
+ *   mixed_states                  a mixed state resumes under the same -f
+ *                                 list, refuses another, and does not merge
+ *                                 with a single-format state
+ *   syslog_around_any_format      -f syslog:json, syslog:ltsv, syslog with
+ *                                 --log-format, and plain syslog (classic
+ *                                 inside), RFC 3164 and 5424 lines
+ *   stateful_on_stdin             CSV on standard input at -j 2 is read by
+ *                                 one worker, with the note
+ *   by_derived_fields             --by status_class and --by hour over formats
+ *                                 read through a parser (CSV, JSON, a mix),
+ *                                 which were refused as lacking them
+ *   stateful_resume_knows_header  --state over a CSV and a W3C log, resumed
+ *                                 after lines were appended: the header of
+ *                                 the first run still names the columns
  */
 #include "testutil.h"
 #include "json.h"
@@ -256,6 +283,415 @@ static void states_keep_their_format(void **state)
 	run_result_free(&r);
 }
 
+
+/* ---- several formats in one run ------------------------------------------- */
+
+static const char *const mix_paths[] = {"/", "/a", "/b", "/api/x", "/api/y", "/img/1.png"};
+static const unsigned mix_status[] = {200, 200, 200, 301, 404, 500};
+
+/* Writes the three inputs of the mixed runs, from one seeded generator:
+ * JSON lines (nginx keys), a combined log of `big` lines, a CSV. The same
+ * paths occur in all three. */
+static void write_mixed(uint64_t seed, size_t big)
+{
+	tu_rng g = {seed};
+	char path[256];
+	size_t cap = (big + 1000) * 256, n = 0; /* every line is shorter than 256 bytes */
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	for (size_t i = 0; i < 700; i++)
+		n += (size_t)snprintf(buf + n, cap - n,
+				      "{\"remote_addr\":\"192.0.2.%u\",\"time_iso8601\":"
+				      "\"2024-05-01T11:%02u:%02u+00:00\",\"request\":\"GET %s "
+				      "HTTP/1.1\",\"status\":%u,\"body_bytes_sent\":\"%u\","
+				      "\"http_user_agent\":\"curl/8\"}\n",
+				      (unsigned)tu_below(&g, 50), (unsigned)tu_below(&g, 60),
+				      (unsigned)tu_below(&g, 60), mix_paths[tu_below(&g, 6)],
+				      mix_status[tu_below(&g, 6)], (unsigned)tu_below(&g, 5000));
+	snprintf(path, sizeof path, "%s/mix.jsonl", dir);
+	tu_write_file(path, buf, n);
+	n = 0;
+	for (size_t i = 0; i < big; i++)
+		n += (size_t)snprintf(buf + n, cap - n,
+				      "198.51.100.%u - - [01/May/2024:10:%02u:%02u +0000] \"GET %s "
+				      "HTTP/1.1\" %u %u \"-\" \"Mozilla/5.0 (X11; Linux x86_64) "
+				      "Gecko/20100101 Firefox/126.0\"\n",
+				      (unsigned)tu_below(&g, 200), (unsigned)tu_below(&g, 60),
+				      (unsigned)tu_below(&g, 60), mix_paths[tu_below(&g, 6)],
+				      mix_status[tu_below(&g, 6)], (unsigned)tu_below(&g, 90000));
+	snprintf(path, sizeof path, "%s/mix.log", dir);
+	tu_write_file(path, buf, n);
+	n = (size_t)snprintf(buf, cap, "time,client,method,url,status,bytes\n");
+	for (size_t i = 0; i < 300; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "2024-05-01T12:%02u:%02uZ,203.0.113.%u,GET,%s,%u,%u\n",
+				      (unsigned)tu_below(&g, 60), (unsigned)tu_below(&g, 60),
+				      (unsigned)tu_below(&g, 30), mix_paths[tu_below(&g, 6)],
+				      mix_status[tu_below(&g, 6)], (unsigned)tu_below(&g, 700));
+	snprintf(path, sizeof path, "%s/mix.csv", dir);
+	tu_write_file(path, buf, n);
+	free(buf);
+}
+
+/* A counter the report leaves out when it is 0 (skipped, filtered). */
+static uint64_t counter(const jv *j, const char *key)
+{
+	return json_get(j, key) ? json_u64(j, key) : 0;
+}
+
+/* The count of `value` in top list `list` of j (0 when absent). */
+static uint64_t top_count(const jv *j, const char *list, const char *value)
+{
+	const jv *l = json_get(json_get(j, "top"), list);
+	for (size_t i = 0; l && i < l->n; i++)
+		if (strcmp(json_get(l->items[i], "value")->str, value) == 0)
+			return json_u64(l->items[i], "count");
+	return 0;
+}
+
+static void mixed_equals_sum_of_runs(void **state)
+{
+	(void)state;
+	uint64_t seed = tu_seed("mixed_equals_sum_of_runs", 14);
+	write_mixed(seed, 40000); /* about 5 MB: byte ranges at -j 2 */
+	run_result part[3];
+	part[0] = run("--json -n 100 -j 1 -f json %s/mix.jsonl", dir);
+	part[1] = run("--json -n 100 -j 1 -f combined %s/mix.log", dir);
+	part[2] = run("--json -n 100 -j 1 -f csv %s/mix.csv", dir);
+	for (int k = 0; k < 3; k++)
+		if (part[k].status != 0 || !part[k].json)
+			fail_msg("seed %llu: part %d: exit %d: %s", (unsigned long long)seed, k,
+				 part[k].status, part[k].err);
+	for (int j = 1; j <= 2; j++) {
+		run_result m = run("--json -n 100 -j %d -f json %s/mix.jsonl -f combined %s/mix.log "
+				   "-f csv %s/mix.csv", j, dir, dir, dir);
+		if (m.status != 0 || !m.json)
+			fail_msg("seed %llu: -j %d: exit %d: %s", (unsigned long long)seed, j, m.status,
+				 m.err);
+		static const char *const keys[] = {"lines", "requests", "malformed", "skipped",
+						   "bytes_sent"};
+		for (size_t k = 0; k < 5; k++) {
+			uint64_t sum = 0;
+			for (int p = 0; p < 3; p++)
+				sum += counter(part[p].json, keys[k]);
+			if (counter(m.json, keys[k]) != sum)
+				fail_msg("seed %llu -j %d: %s %llu, the parts sum to %llu",
+					 (unsigned long long)seed, j, keys[k],
+					 (unsigned long long)counter(m.json, keys[k]),
+					 (unsigned long long)sum);
+		}
+		assert_int_equal(json_u64(m.json, "malformed"), 0);
+		assert_int_equal(counter(m.json, "skipped"), 1); /* the CSV header */
+		for (size_t s = 0; s < 6; s++) {
+			char code[8];
+			snprintf(code, sizeof code, "%u", mix_status[s]);
+			uint64_t sum = 0;
+			for (int p = 0; p < 3; p++)
+				sum += status_of(part[p].json, code);
+			assert_int_equal(status_of(m.json, code), sum);
+		}
+		for (size_t i = 0; i < 6; i++) {
+			uint64_t sum = 0;
+			for (int p = 0; p < 3; p++)
+				sum += top_count(part[p].json, "path", mix_paths[i]);
+			assert_true(sum > 0);
+			assert_int_equal(top_count(m.json, "path", mix_paths[i]), sum);
+		}
+		/* one report under the first format's plan, naming all three */
+		assert_string_equal(json_get(m.json, "format")->str, "json");
+		const jv *fl = json_get(m.json, "formats");
+		assert_non_null(fl);
+		assert_int_equal(fl->n, 3);
+		assert_string_equal(json_at(fl, 0)->str, "json");
+		assert_string_equal(json_at(fl, 1)->str, "combined");
+		assert_string_equal(json_at(fl, 2)->str, "csv");
+		run_result_free(&m);
+	}
+	/* text header */
+	run_result t = run("-q -f json %s/mix.jsonl -f combined %s/mix.log", dir, dir);
+	assert_int_equal(t.status, 0);
+	assert_non_null(strstr(t.out, "formats json, combined"));
+	run_result_free(&t);
+	/* a -f after every input is today's one format for all: json on the
+	 * combined log counts its lines malformed */
+	t = run("--json %s/mix.log -f json", dir);
+	assert_int_equal(t.status, 2);
+	run_result_free(&t);
+	/* inputs before the first -f take the first -f given after them */
+	t = run("--json %s/mix.jsonl -f json %s/mix.jsonl -f csv %s/mix.csv", dir, dir, dir);
+	assert_int_equal(t.status, 0);
+	assert_int_equal(json_u64(t.json, "requests"), 1700);
+	assert_int_equal(json_u64(t.json, "malformed"), 0);
+	run_result_free(&t);
+	t = run("--json %s/mix.jsonl -f json", dir);
+	assert_int_equal(t.status, 0);
+	assert_null(json_get(t.json, "formats"));
+	assert_int_equal(json_u64(t.json, "requests"), 700);
+	run_result_free(&t);
+	for (int k = 0; k < 3; k++)
+		run_result_free(&part[k]);
+}
+
+static void mixed_bad_format_names_input(void **state)
+{
+	(void)state;
+	write_mixed(3, 50);
+	/* the common format has no user agent */
+	const char *common = write_input(
+		"c.log", "192.0.2.1 - - [01/May/2024:10:00:00 +0000] \"GET /x HTTP/1.1\" 200 12\n");
+	run_result r = run("-f combined %s/mix.log -f common %s --top user_agent", dir, common);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "the field user_agent is not in the common format of"));
+	assert_non_null(strstr(r.err, "c.log"));
+	run_result_free(&r);
+	/* standard input cannot be peeked at before the run */
+	r = run("-f json %s/mix.jsonl -f auto - < %s/mix.log", dir, dir);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "(standard input)"));
+	run_result_free(&r);
+	/* but -f auto on a file in a mix is detected for that file */
+	r = run("--json -f json %s/mix.jsonl -f auto %s/mix.log", dir, dir);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_int_equal(json_u64(r.json, "requests"), 750);
+	run_result_free(&r);
+	/* a -f that fits none of its input's lines: named, exit 2 */
+	r = run("--json -f combined %s/mix.log -f ltsv %s/mix.jsonl", dir, dir);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "mix.jsonl: no line parsed as ltsv"));
+	assert_int_equal(json_u64(r.json, "requests"), 50); /* the other input's */
+	assert_string_equal(json_get(json_at(json_get(r.json, "inputs"), 1), "error")->str,
+			    "no line parsed as ltsv (700 malformed): give its format with -f "
+			    "before it");
+	run_result_free(&r);
+	r = run("--json -f json %s/mix.jsonl -f common %s/mix.csv", dir, dir);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "mix.csv: no line parsed as common"));
+	run_result_free(&r);
+}
+
+static void mixed_states(void **state)
+{
+	(void)state;
+	write_mixed(5, 100);
+	char st[256];
+	snprintf(st, sizeof st, "%s/mixed.st", dir);
+	run_result r = run("-q --save %s -f json %s/mix.jsonl -f combined %s/mix.log", st, dir, dir);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	r = run("-q --save %s/single.st -f json %s/mix.jsonl", dir, dir);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	r = run("report --json %s", st);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(json_u64(r.json, "requests"), 800);
+	assert_non_null(json_get(r.json, "formats"));
+	run_result_free(&r);
+	r = run("merge -o %s/m.st %s %s/single.st", dir, st, dir);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "different log formats"));
+	run_result_free(&r);
+	/* resume: the same list reads nothing new; another list is refused */
+	char resume[256];
+	snprintf(resume, sizeof resume, "%s/resume.st", dir);
+	r = run("-q --state %s -f json %s/mix.jsonl -f combined %s/mix.log", resume, dir, dir);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	r = run("--json -q --state %s -f json %s/mix.jsonl -f combined %s/mix.log", resume, dir,
+		dir);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(json_u64(r.json, "requests"), 800);
+	run_result_free(&r);
+	r = run("-q --state %s -f json %s/mix.jsonl", resume, dir);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "resume.st"));
+	run_result_free(&r);
+	/* at -j 2 the CSV goes to worker 0 alone; resumed, its header is read
+	 * again from the part counted before */
+	snprintf(resume, sizeof resume, "%s/resume2.st", dir);
+	r = run("-q -j 2 --state %s -f json %s/mix.jsonl -f csv %s/mix.csv", resume, dir, dir);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	char csv[256];
+	snprintf(csv, sizeof csv, "%s/mix.csv", dir);
+	size_t len;
+	char *text = tu_slurp(csv, &len);
+	const char *more = "2024-05-01T13:00:00Z,203.0.113.99,GET,/late,418,5\n";
+	char *grown = malloc(len + strlen(more));
+	assert_non_null(grown);
+	memcpy(grown, text, len);
+	memcpy(grown + len, more, strlen(more));
+	tu_write_file(csv, grown, len + strlen(more));
+	free(text);
+	free(grown);
+	r = run("--json -j 2 --state %s -f json %s/mix.jsonl -f csv %s/mix.csv", resume, dir, dir);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_int_equal(json_u64(r.json, "requests"), 1001);
+	assert_int_equal(json_u64(r.json, "malformed"), 0);
+	assert_int_equal(status_of(r.json, "418"), 1);
+	run_result_free(&r);
+}
+
+/* ---- syslog around any format ---------------------------------------------- */
+
+static void syslog_around_any_format(void **state)
+{
+	(void)state;
+	/* classic inside, as before */
+	const char *p = write_input(
+		"s1.log",
+		"Oct 11 22:14:15 web1 nginx: 127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET /a "
+		"HTTP/1.0\" 200 10 \"-\" \"curl/8.0\"\n"
+		"<190>1 2000-10-10T20:55:36Z web1 nginx 1234 - [meta a=\"1\"] 127.0.0.2 - - "
+		"[10/Oct/2000:13:55:37 -0700] \"GET /b HTTP/1.0\" 404 20 \"-\" \"curl/8.0\"\n");
+	run_result r = run("--json -f syslog %s", p);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(json_u64(r.json, "requests"), 2);
+	assert_string_equal(json_get(r.json, "format")->str, "syslog");
+	run_result_free(&r);
+
+	/* JSON inside, with a --field mapping */
+	p = write_input(
+		"s2.log",
+		"May  1 10:00:00 web1 app[12]: {\"remote_addr\":\"192.0.2.1\",\"time_iso8601\":"
+		"\"2024-05-01T10:00:00Z\",\"request\":\"GET /j HTTP/1.1\",\"code\":503}\n"
+		"<14>1 2024-05-01T10:00:01Z web1 app 12 - - {\"remote_addr\":\"192.0.2.2\","
+		"\"time_iso8601\":\"2024-05-01T10:00:01Z\",\"request\":\"GET /j HTTP/1.1\","
+		"\"code\":200}\n"
+		"May  1 10:00:02 web1 app[12]: not json\n");
+	r = run("--json -f syslog:json --field status=code %s", p);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_int_equal(json_u64(r.json, "requests"), 2);
+	assert_int_equal(json_u64(r.json, "malformed"), 1);
+	assert_int_equal(status_of(r.json, "503"), 1);
+	assert_int_equal(top_count(r.json, "path", "/j"), 2);
+	assert_string_equal(json_get(r.json, "format")->str, "syslog:json");
+	run_result_free(&r);
+
+	/* LTSV inside */
+	p = write_input("s3.log",
+			"<13>1 2024-05-01T10:00:00Z h app - - - time:2024-05-01T10:00:00Z\thost:"
+			"192.0.2.9\treq:GET /l HTTP/1.1\tstatus:301\tsize:7\n");
+	r = run("--json -f syslog:ltsv %s", p);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_int_equal(json_u64(r.json, "requests"), 1);
+	assert_int_equal(status_of(r.json, "301"), 1);
+	assert_int_equal(json_u64(r.json, "bytes_sent"), 7);
+	run_result_free(&r);
+
+	/* a format string inside: -f syslog then --log-format */
+	p = write_input("s4.log",
+			"May  1 10:00:00 web1 nginx: 192.0.2.5 2024-05-01T10:00:00Z GET /f 200 99\n"
+			"May  1 10:00:01 web1 nginx: 192.0.2.6 2024-05-01T10:00:01Z GET /f 500 1\n");
+	r = run("--json -f syslog --log-format '$remote_addr $time_iso8601 $request_method "
+		"$request_uri $status $body_bytes_sent' %s", p);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_int_equal(json_u64(r.json, "requests"), 2);
+	assert_int_equal(json_u64(r.json, "bytes_sent"), 100);
+	assert_int_equal(status_of(r.json, "500"), 1);
+	run_result_free(&r);
+
+	/* an unknown inner format is refused before reading */
+	r = run("-f syslog:nosuch %s", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "nosuch"));
+	run_result_free(&r);
+	r = run("-f syslog:syslog %s", p);
+	assert_int_equal(r.status, 2);
+	run_result_free(&r);
+}
+
+static void by_derived_fields(void **state)
+{
+	(void)state;
+	write_mixed(21, 20);
+	run_result r = run("--json -f csv %s/mix.csv --by status_class", dir);
+	if (r.status != 0 || !r.json)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_non_null(json_get(r.json, "by_status_class"));
+	run_result_free(&r);
+	r = run("--json -f json %s/mix.jsonl --by hour", dir);
+	if (r.status != 0 || !r.json)
+		fail_msg("exit %d: %s", r.status, r.err);
+	const jv *g = json_get(json_get(r.json, "by_hour"), "groups");
+	assert_non_null(g);
+	assert_string_equal(json_get(json_at(g, 0), "value")->str, "2024-05-01T11");
+	assert_int_equal(json_u64(json_at(g, 0), "count"), 700);
+	run_result_free(&r);
+	r = run("--json -f json %s/mix.jsonl -f combined %s/mix.log --by status_class", dir, dir);
+	if (r.status != 0 || !r.json)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_non_null(json_get(r.json, "by_status_class"));
+	run_result_free(&r);
+}
+
+/* ---- stateful formats on standard input and across --state ------------------- */
+
+static void stateful_on_stdin(void **state)
+{
+	(void)state;
+	write_mixed(9, 10);
+	run_result r = run("--json -j 2 - < %s/mix.csv", dir);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_int_equal(json_u64(r.json, "requests"), 300);
+	assert_int_equal(json_u64(r.json, "skipped"), 1);
+	assert_non_null(strstr(r.err, "one worker"));
+	run_result_free(&r);
+	r = run("--json -j 2 -f csv - < %s/mix.csv", dir);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_int_equal(json_u64(r.json, "requests"), 300);
+	run_result_free(&r);
+}
+
+static void stateful_resume_knows_header(void **state)
+{
+	(void)state;
+	char p[256], st[256];
+	snprintf(p, sizeof p, "%s/grow.csv", dir);
+	snprintf(st, sizeof st, "%s/grow.st", dir);
+	/* columns in an order no guess would take */
+	const char *head = "status,bytes,url,client,time\n"
+			   "200,10,/a,192.0.2.1,2024-05-01T00:00:01Z\n";
+	tu_write_file(p, head, strlen(head));
+	run_result r = run("-q -f csv --state %s %s", st, p);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	char all[512];
+	snprintf(all, sizeof all, "%s404,20,/b,192.0.2.2,2024-05-01T00:00:02Z\n", head);
+	tu_write_file(p, all, strlen(all));
+	r = run("--json -f csv --state %s %s", st, p);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_int_equal(json_u64(r.json, "requests"), 2);
+	assert_int_equal(json_u64(r.json, "malformed"), 0);
+	assert_int_equal(status_of(r.json, "404"), 1);
+	assert_int_equal(top_count(r.json, "path", "/b"), 1);
+	run_result_free(&r);
+
+	snprintf(p, sizeof p, "%s/grow.w3c", dir);
+	snprintf(st, sizeof st, "%s/grow-w3c.st", dir);
+	head = "#Fields: sc-status c-ip date time cs-uri-stem\n"
+	       "200 192.0.2.1 2024-05-01 00:00:01 /a\n";
+	tu_write_file(p, head, strlen(head));
+	r = run("-q --state %s %s", st, p);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	snprintf(all, sizeof all, "%s500 192.0.2.2 2024-05-01 00:00:02 /w\n", head);
+	tu_write_file(p, all, strlen(all));
+	r = run("--json --state %s %s", st, p);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_int_equal(json_u64(r.json, "requests"), 2);
+	assert_int_equal(json_u64(r.json, "malformed"), 0);
+	assert_int_equal(status_of(r.json, "500"), 1);
+	run_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +701,13 @@ int main(void)
 		cmocka_unit_test(csv_header_names_columns),
 		cmocka_unit_test(bad_format_strings),
 		cmocka_unit_test(states_keep_their_format),
+		cmocka_unit_test(mixed_equals_sum_of_runs),
+		cmocka_unit_test(mixed_bad_format_names_input),
+		cmocka_unit_test(mixed_states),
+		cmocka_unit_test(syslog_around_any_format),
+		cmocka_unit_test(stateful_on_stdin),
+		cmocka_unit_test(by_derived_fields),
+		cmocka_unit_test(stateful_resume_knows_header),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

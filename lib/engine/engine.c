@@ -100,6 +100,19 @@
  * alone reads the caller's cancel flag and turns it into `stop`, an atomic
  * the workers check between reads.
  *
+ * Formats: one for the run (opts.format, detected from the first input's
+ * head for -f auto), or one per input (opts.input_formats): then, unless
+ * they are all one, resolve_formats lists them in a mix (sl_format_mix_add;
+ * -f auto inputs detected each from its own head), every worker's report
+ * holds one parser per format, and each block, chunk or direct feed
+ * selects its input's format first (select_unit): which lines a worker
+ * reads and in which format depend on the bytes only, as above. The
+ * header-driven formats (w3c, cloudfront, csv, tsv) need their lines in
+ * order through one parser: a run of one such format has one worker; in a
+ * mix, or found on a stream's first data, such an input's blocks all go
+ * to worker 0 (one_worker), and a resumed one's header is read again from
+ * its start (resumed_header) before its new lines.
+ *
  * Messages: nothing is printed. A refusal is a status and one line of text
  * (fail(): the first one is kept); notes (a name dropped as the same file,
  * fewer workers than asked, an input that failed) go to the note callback
@@ -135,6 +148,7 @@ _Static_assert(MAX_JOBS <= MAX_CHUNKS, "every worker can have a chunk");
 #define CHUNK_ID 0x80000000u	/* sample input ids while reading chunks */
 #define REPORT_SLACK (16 * 1024) /* per worker: a range input, a loaded state's inputs */
 #define TEXT_MAX 8448		 /* a message naming up to two paths */
+#define SPEC_MAX 4096		 /* a format spec, as a state file's meta holds */
 
 typedef struct sl_engine run_t;
 typedef sl_engine_input input_t;
@@ -145,6 +159,7 @@ typedef struct {
 	size_t off, len;
 	uint32_t input;
 	uint64_t lines_before; /* lines of this input before the block */
+	bool header;	     /* a resumed input's header line, read again */
 } block_t;
 
 /* What a run knows of one input for state files (--save, --state). */
@@ -155,6 +170,9 @@ typedef struct track {
 	uint64_t lines;	    /* lines counted in all, skip_lines included */
 	uint64_t content;   /* content bytes read this run */
 	uint64_t unfed;	    /* of which, an unterminated last line left for later */
+	/* a mix of formats: this run's records of the input that parsed
+	 * (requests and filtered) and that did not (malformed) */
+	_Atomic uint64_t good, bad;
 } track_t;
 
 /* A worker's queue of blocks (the reader hands block k to worker k % jobs,
@@ -184,6 +202,16 @@ struct sl_engine {
 	sl_engine_opts opts;
 	const char **paths;  /* the inputs, after drop_same_files (in the handle) */
 	size_t ninputs;
+	/* a format per input (opts.input_formats; in the handle, beside paths):
+	 * as given, then each input's unit in the mix */
+	const char **in_spec;
+	sl_format *in_fmt;
+	uint32_t *unit;
+	bool mixed;	     /* the inputs are read in several formats: spec is a mix */
+	const char *spec;    /* the reports' format spec: opts.format_spec, or mix */
+	char mix[SPEC_MAX + 1];
+	bool unit_stateful[SL_FORMAT_MIX_MAX]; /* the unit's header lines program it */
+	bool one_worker;     /* the input being read goes to worker 0 alone */
 	sl_status status;
 	char error[TEXT_MAX];
 	bool sync_init;	     /* mu, cv, finished_cv initialized */
@@ -301,10 +329,11 @@ static uint64_t report_lines(const sl_report *rep)
  * later). */
 static size_t report_min(const run_t *r)
 {
-	size_t parser = sl_format_is_classic(r->format) || r->format == SL_FMT_LINES ||
-				r->format == SL_FMT_AUTO
-			? 0
-			: SL_REPORT_PARSER_BYTES;
+	size_t parser = r->mixed ? sl_parser_reserve(r->format, r->spec)
+			: sl_format_is_classic(r->format) || r->format == SL_FMT_LINES ||
+					r->format == SL_FMT_AUTO
+				? 0
+				: SL_REPORT_PARSER_BYTES;
 	if (r->plan_given)
 		return sl_report_plan_min_bytes(&r->plan, r->hll_p, r->top_n) + parser;
 	return parser +
@@ -340,18 +369,26 @@ static bool parser_has(const void *ud, sl_field f)
 	return sl_parser_has_field(ud, f);
 }
 
-/* The caller's plan against format fmt: its fields (the additions' only:
- * the default plan shows absent fields empty), and that the additions fit
- * the default plan; and the format's spec. 0, or -1 after fail(). */
-static int check_plan(run_t *r, sl_format fmt)
+static const char *input_name(const char *path);
+
+/* The caller's plan against format fmt with its spec: its fields (the
+ * additions' only: the default plan shows absent fields empty), and that
+ * the additions fit the default plan; and the format's spec. b: where the
+ * check's parser lives for a moment; input: the input read in this format
+ * (named in the message), or NULL. 0, or -1 after fail(). */
+static int check_plan(run_t *r, sl_budget *b, sl_format fmt, const char *spec, const char *input)
 {
 	sl_parser *p = NULL;
+	char of[TEXT_MAX] = "";
+	if (input)
+		snprintf(of, sizeof of, " of %s", input_name(input));
 	if (!sl_format_is_classic(fmt) && fmt != SL_FMT_LINES) {
 		size_t at = 0;
 		const char *why = NULL;
-		sl_status st = sl_parser_new(&p, &r->own, fmt, r->opts.format_spec, &at, &why);
+		sl_status st = sl_parser_new(&p, b, fmt, spec, &at, &why);
 		if (st != SL_OK) {
-			fail(r, st, "format %s: %s", sl_format_name(fmt), why ? why : sl_strerror(st));
+			fail(r, st, "format %s%s: %s", sl_format_name(fmt), of,
+			     why ? why : sl_strerror(st));
 			return -1;
 		}
 	}
@@ -364,8 +401,8 @@ static int check_plan(run_t *r, sl_format fmt)
 			  : sl_plan_check(&r->plan, fmt, &missing);
 	sl_parser_free(p);
 	if (cst != SL_OK) {
-		fail(r, SL_EINVAL, "the field %s is not in the %s format", sl_field_name(missing),
-		     sl_format_name(fmt));
+		fail(r, SL_EINVAL, "the field %s is not in the %s format%s", sl_field_name(missing),
+		     sl_format_name(fmt), of);
 		return -1;
 	}
 	if (r->opts.plan_adds) {
@@ -412,21 +449,25 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 		fmt = sl_format_detect(data, len);
 		format_note(r, fmt);
 	}
-	if (sl_format_stateful(fmt) && r->jobs > 1) {
-		fail(r, SL_EINVAL, "%s logs set their columns in header lines, which one worker must "
-		     "read in order: give -j 1 (or -f %s, which plans for it)", sl_format_name(fmt),
-		     sl_format_name(fmt));
-		return -1;
+	if (!r->mixed && sl_format_stateful(fmt) && r->jobs > 1 && !r->one_worker) {
+		/* found on a stream's first data, after the workers were
+		 * planned: its blocks all go to worker 0, in order */
+		char text[TEXT_MAX];
+		snprintf(text, sizeof text, "%s logs are read by one worker: their header lines set "
+			 "the columns of the lines after them", sl_format_name(fmt));
+		note(r, SL_ENGINE_NOTE_ONE_WORKER, text);
+		r->one_worker = true;
 	}
 	sl_plan plan;
-	if (check_plan(r, fmt) < 0)
+	/* a mix was checked, format by format, before the run */
+	if (!r->mixed && check_plan(r, &r->own, fmt, r->spec, NULL) < 0)
 		return -1;
 	run_plan(r, fmt, &plan);
 	for (int i = 0; i < r->jobs; i++) {
 		worker_t *w = &r->workers[i];
 		if (w->report) /* loaded from --state */
 			continue;
-		sl_status st = sl_report_new_plan(&w->report, &w->budget, fmt, r->opts.format_spec,
+		sl_status st = sl_report_new_plan(&w->report, &w->budget, fmt, r->spec,
 						  &plan, r->share, r->hll_p, r->tmpdir, r->top_n);
 		if (st != SL_OK) {
 			fail(r, st, "cannot set up the report: %s", sl_strerror(st));
@@ -682,6 +723,29 @@ static block_t pop_block(run_t *r, worker_t *w)
 	return b;
 }
 
+/* Before an input's lines go to rep: a mix reads them in the input's format. */
+static void select_unit(const run_t *r, sl_report *rep, uint32_t id)
+{
+	if (r->mixed)
+		sl_report_select_format(rep, r->unit[id]);
+}
+
+/* Feeds rep (set at input id) and, in a mix, counts the records of the
+ * input that parsed and that did not (tallied for the check after it). */
+static void feed(run_t *r, sl_report *rep, uint32_t id, const char *data, size_t len)
+{
+	if (!r->mixed) {
+		sl_report_feed(rep, data, len);
+		return;
+	}
+	sl_report_counts a, b;
+	sl_report_get_counts(rep, &a);
+	sl_report_feed(rep, data, len);
+	sl_report_get_counts(rep, &b);
+	atomic_fetch_add(&r->track[id].good, b.requests + b.filtered - a.requests - a.filtered);
+	atomic_fetch_add(&r->track[id].bad, b.malformed - a.malformed);
+}
+
 static void *queue_worker(void *arg)
 {
 	worker_t *w = arg;
@@ -689,8 +753,12 @@ static void *queue_worker(void *arg)
 		block_t b = pop_block(w->run, w);
 		if (!b.buf)
 			return NULL;
+		select_unit(w->run, w->report, b.input);
 		sl_report_set_position(w->report, b.input, b.lines_before);
-		sl_report_feed(w->report, b.buf + b.off, b.len);
+		if (b.header)
+			sl_report_read_header(w->report, b.buf + b.off, b.len);
+		else
+			feed(w->run, w->report, b.input, b.buf + b.off, b.len);
 		give_buffer(w->run, b.buf);
 	}
 }
@@ -762,11 +830,13 @@ static int hand_out(run_t *r, sl_framer *f, uint32_t id, char *cur, const char *
 			if (ensure_reports(r, fr.data, in_cur ? (size_t)(end - fr.data) : fr.len) < 0)
 				return -1;
 			rep0 = r->workers[0].report;
-			if (r->jobs == 1)
+			if (r->jobs == 1) {
+				select_unit(r, rep0, id);
 				sl_report_set_position(rep0, id, *lines);
+			}
 		}
 		if (r->jobs == 1) {
-			sl_report_feed(rep0, fr.data, fr.len);
+			feed(r, rep0, id, fr.data, fr.len);
 			*lines = sl_report_position(rep0);
 			continue;
 		}
@@ -777,10 +847,97 @@ static int hand_out(run_t *r, sl_framer *f, uint32_t id, char *cur, const char *
 			buf = take_buffer(r);
 			memcpy(buf, fr.data, fr.len);
 		}
-		block_t b = {buf, in_cur ? (size_t)(fr.data - cur) : 0, fr.len, id, fr.first - 1};
-		push_block(r, &r->workers[r->blocks++ % (uint64_t)r->jobs], b);
+		block_t b = {buf, in_cur ? (size_t)(fr.data - cur) : 0, fr.len, id, fr.first - 1, false};
+		/* a header-driven input's blocks all go to worker 0, in order */
+		push_block(r, &r->workers[r->one_worker ? 0 : r->blocks++ % (uint64_t)r->jobs], b);
 		*lines = fr.first - 1 + fr.lines;
 	}
+}
+
+/* Is (fmt, spec) read in order by one parser (a header programs it)? */
+static bool unit_stateful(const run_t *r, sl_format fmt, const char *spec)
+{
+	if (sl_format_stateful(fmt))
+		return true;
+	if (fmt != SL_FMT_SYSLOG || !spec || !*spec)
+		return false;
+	sl_budget scratch; /* syslog:csv, say: ask its parser */
+	sl_budget_init(&scratch, r->opts.budget);
+	sl_parser *p = NULL;
+	bool st = sl_parser_new(&p, &scratch, fmt, spec, NULL, NULL) == SL_OK &&
+		  sl_parser_stateful(p);
+	sl_parser_free(p);
+	return st;
+}
+
+/*
+ * The header a resumed header-driven input had before `upto` (the content
+ * a loaded state counted): its first non-empty line (CSV, TSV), or its last
+ * "#Fields:" line (W3C, CloudFront: one may come mid-file, so the counted
+ * part is read again, but not parsed). Found in buf[0 .. cap - 1], which
+ * holds the line kept (up to SL_LINE_MAX bytes) and reads after it; a line
+ * longer than what is left to read it in is passed over. Returns the
+ * line's length at buf (0: none, or the input could not be read: reading
+ * it will say why).
+ */
+static size_t resumed_header(run_t *r, const char *path, uint64_t upto, bool w3c, char *buf,
+			     size_t cap)
+{
+	sl_input *src;
+	int err = 0;
+	size_t keep = 0, room = SL_LINE_MAX + 1;
+	if (cap <= room || sl_input_open(&src, &r->decoders, path, &err) != SL_OK)
+		return 0;
+	char *work = buf + room;
+	size_t wcap = cap - room, have = 0;
+	uint64_t pos = 0; /* content offset of work[0] */
+	bool found = false, passing = false;
+	while (!(found && !w3c) && pos + have < upto) {
+		size_t got = 0, want = wcap - have;
+		if (want > upto - pos - have)
+			want = (size_t)(upto - pos - have);
+		if (sl_input_read(src, work + have, want, &got, &err) != SL_OK || got == 0)
+			break;
+		have += got;
+		size_t start = 0;
+		const char *nl;
+		while (!(found && !w3c) && (nl = memchr(work + start, '\n', have - start))) {
+			const char *line = work + start;
+			size_t n = (size_t)(nl - line);
+			start += n + 1;
+			while (n && line[n - 1] == '\r')
+				n--;
+			const char *t = line;
+			if (n >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0)
+				t += 3; /* a byte order mark */
+			bool take = !passing && n && n <= SL_LINE_MAX &&
+				    (!w3c || ((size_t)(line + n - t) >= 8 && memcmp(t, "#Fields:", 8) == 0));
+			passing = false;
+			if (take) {
+				memcpy(buf, line, n);
+				keep = n;
+				found = true;
+			}
+		}
+		if (start == 0 && have == wcap) { /* a line longer than the room */
+			passing = true;
+			start = have;
+		}
+		memmove(work, work + start, have - start);
+		pos += start;
+		have -= start;
+	}
+	sl_input_close(src);
+	return keep;
+}
+
+/* Is input id read through a parser a header programs (w3c, csv, ...)? */
+static bool input_stateful(const run_t *r, uint32_t id)
+{
+	if (r->mixed)
+		return r->unit_stateful[r->unit[id]];
+	return unit_stateful(r, r->format,
+			     r->loaded ? sl_report_format_spec(r->loaded->report) : r->spec);
 }
 
 /*
@@ -800,8 +957,11 @@ static int read_sequential(run_t *r, input_t *in, uint32_t id, sl_input *src, tr
 	sl_status pending = SL_OK;
 	uint64_t lines = t->skip_lines; /* lines of this input handed out so far */
 	sl_framer_begin(f, queue ? t->skip_lines : SL_FRAMER_UNNUMBERED, false, UINT64_MAX);
-	if (!queue && r->workers[0].report)
+	if (!queue && r->workers[0].report) {
+		select_unit(r, r->workers[0].report, id);
 		sl_report_set_position(r->workers[0].report, id, lines);
+	}
+
 	for (;;) {
 		if (canceled(r))
 			break;
@@ -880,6 +1040,8 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 		return -1;
 	}
 	uint64_t lines0 = report_lines(w->report);
+	uint32_t id = (uint32_t)(w->in - r->inputs);
+	select_unit(r, w->report, id);
 	sl_report_begin_input(w->report, CHUNK_ID + chunk);
 	sl_framer *f = &r->framers[w->index];
 	/* the report numbers the chunk's lines: the framer need not */
@@ -905,7 +1067,7 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 		while ((st = sl_framer_next(f, &fr)) == SL_OK && (fr.data || fr.skipped)) {
 			sl_report_add_oversized(w->report, fr.skipped);
 			if (fr.data)
-				sl_report_feed(w->report, fr.data, fr.len);
+				feed(r, w->report, id, fr.data, fr.len);
 		}
 		if (st != SL_OK) { /* cannot happen: the storage is all reserved */
 			input_error(r, w->in, src, st, 0);
@@ -1183,6 +1345,10 @@ static size_t drop_same_files(const run_t *r, const char **paths, size_t n)
 				    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 					dup = k;
 		if (dup == SIZE_MAX) {
+			if (r->in_fmt) { /* a format per input moves with it */
+				r->in_fmt[kept] = r->in_fmt[i];
+				r->in_spec[kept] = r->in_spec[i];
+			}
 			paths[kept++] = paths[i];
 			continue;
 		}
@@ -1224,6 +1390,28 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 	int err = 0;
 	track_t *t = &r->track[id];
 	uint64_t discard = t->skip;
+	/* Resumed past its header, a header-driven input's parser reads the
+	 * header again first, in worker 0 (which reads the rest of it: with
+	 * one job, or as one_worker; never in ranges, which a resumed input
+	 * is not read in). Found before the input is opened: a compressed
+	 * one's decoder is then not needed twice at once. */
+	char *header = NULL;
+	size_t header_len = 0;
+	if (t->skip && r->workers[0].report && input_stateful(r, id)) {
+		sl_format hf = r->mixed ? r->in_fmt[id] : r->format;
+		header = r->jobs > 1 ? take_buffer(r) : r->pool[0];
+		header_len = resumed_header(r, in->path, t->skip,
+					    hf == SL_FMT_W3C || hf == SL_FMT_CLOUDFRONT, header, r->cap);
+		if (r->jobs == 1 && header_len) {
+			select_unit(r, r->workers[0].report, id);
+			sl_report_set_position(r->workers[0].report, id, t->skip_lines);
+			sl_report_read_header(r->workers[0].report, header, header_len);
+		}
+		if (r->jobs > 1 && !header_len) {
+			give_buffer(r, header);
+			header = NULL;
+		}
+	}
 	sl_status st = sl_input_open(&src, &r->decoders, in->path, &err);
 	atomic_store(&r->in_flight, 0);
 	if (st == SL_OK && t->skip && sl_input_compression(src) == SL_COMP_NONE &&
@@ -1234,14 +1422,29 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 		discard = 0;
 	}
 	if (st != SL_OK) {
+		if (r->jobs > 1 && header)
+			give_buffer(r, header);
 		input_error(r, in, NULL, st, err);
 		return 0;
 	}
 	uint64_t size = sl_input_size(src);
 	int rc;
+	/* In a mix, a header-driven input is read in order by worker 0 (the
+	 * others by every worker); in one format, jobs is 1 for them, or the
+	 * format is found on the first data (ensure_reports). */
+	if (r->mixed)
+		r->one_worker = r->jobs > 1 && r->unit_stateful[r->unit[id]];
+	if (r->mixed && r->one_worker) {
+		char text[TEXT_MAX];
+		snprintf(text, sizeof text, "%s: %s logs are read by one worker: their header lines "
+			 "set the columns of the lines after them", input_name(in->path),
+			 sl_format_name(r->in_fmt[id]));
+		note(r, SL_ENGINE_NOTE_ONE_WORKER, text);
+	}
 	/* Ranges reopen the file by its name: standard input cannot be, even
 	 * when it is a regular file (it is then read through the queue). */
-	if (r->jobs > 1 && !r->incremental && !t->skip && strcmp(in->path, "-") != 0 &&
+	if (r->jobs > 1 && !r->one_worker && !r->incremental && !t->skip &&
+	    strcmp(in->path, "-") != 0 &&
 	    sl_input_compression(src) == SL_COMP_NONE && size >= RANGE_MIN) {
 		/* the reports need the format: detect it from the file's start */
 		if (!r->workers[r->jobs - 1].report) {
@@ -1273,6 +1476,9 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 			sl_input_close(src);
 			return -1;
 		}
+		if (r->jobs > 1 && header) /* before the input's first block */
+			push_block(r, &r->workers[0],
+				   (block_t){header, 0, header_len, id, t->skip_lines, true});
 		rc = read_sequential(r, in, id, src, t, discard);
 		if (r->jobs > 1)
 			stop_queue_workers(r);
@@ -1467,6 +1673,19 @@ static int resume(run_t *r)
 		return 0;
 	}
 	sl_format f = sl_report_format(r->loaded->report);
+	const char *had = sl_report_format_spec(r->loaded->report);
+	if ((r->mixed || sl_format_spec_is_mix(had)) &&
+	    (!r->mixed || f != r->format || strcmp(had, r->spec) != 0)) {
+		/* a mix resumes only as the same mix: each format's lines are
+		 * where that format put them */
+		char a[512], b[512];
+		fail(r, SL_EMISMATCH, "%s holds a report of %s logs, and this run reads %s: give "
+		     "the same -f before the same inputs, or use another state file", r->state_path,
+		     sl_format_describe(f, had, a, sizeof a),
+		     r->format == SL_FMT_AUTO ? "-f auto"
+					      : sl_format_describe(r->format, r->spec, b, sizeof b));
+		return -1;
+	}
 	if (r->format != SL_FMT_AUTO && r->format != f) {
 		fail(r, SL_EMISMATCH, "%s holds a %s report, not %s", r->state_path,
 		     sl_format_name(f), sl_format_name(r->format));
@@ -1621,13 +1840,12 @@ static int finish(run_t *r)
 	return 0;
 }
 
-/* The format of the head of the first input, when it is a regular file
- * (a pipe cannot be read twice); SL_FMT_AUTO when it cannot be read (the
+/* The format of the head of input `path`, when it is a regular file (a
+ * pipe cannot be read twice); SL_FMT_AUTO when it cannot be read (the
  * reader then detects on its first data, and says why it cannot read). */
-static sl_format peek_format(run_t *r)
+static sl_format peek_format(run_t *r, const char *path)
 {
 	struct stat sb;
-	const char *path = r->paths[0];
 	if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return SL_FMT_AUTO;
 	enum { HEAD = 64 * 1024 };
@@ -1652,6 +1870,117 @@ static sl_format peek_format(run_t *r)
 	return f;
 }
 
+/*
+ * A format per input (opts.input_formats): when every input has the same
+ * format and spec, the run is of that one format, as if opts.format had
+ * said it. Else a mix: each -f auto input is detected from its head (a
+ * stream cannot be: refused), the formats are listed in r->mix in the
+ * order the inputs first use them (sl_format_mix_add: the first is the
+ * report's format and plan), each input gets its unit, and the caller's
+ * plan is checked against each format, naming an input read in it.
+ * Returns 0, or -1 after fail().
+ */
+static int resolve_formats(run_t *r)
+{
+	r->spec = r->opts.format_spec;
+	if (!r->in_fmt)
+		return 0;
+	bool same = true;
+	for (size_t i = 1; i < r->ninputs && same; i++) {
+		const char *a = r->in_spec[0] ? r->in_spec[0] : "", *b = r->in_spec[i] ? r->in_spec[i] : "";
+		same = r->in_fmt[i] == r->in_fmt[0] && strcmp(a, b) == 0;
+	}
+	if (same) { /* one format: as opts.format and opts.format_spec */
+		r->format = r->in_fmt[0];
+		r->spec = r->in_spec[0];
+		r->in_fmt = NULL;
+		return 0;
+	}
+	r->mix[0] = '\0';
+	for (size_t i = 0; i < r->ninputs; i++) {
+		sl_format f = r->in_fmt[i];
+		const char *name = input_name(r->paths[i]);
+		if (f == SL_FMT_AUTO) {
+			struct stat sb;
+			f = peek_format(r, r->paths[i]);
+			if (f == SL_FMT_AUTO && (strcmp(r->paths[i], "-") == 0 ||
+						 (stat(r->paths[i], &sb) == 0 && !S_ISREG(sb.st_mode)))) {
+				fail(r, SL_EINVAL, "%s: -f auto cannot tell its format before the run "
+				     "in a run of several formats (a stream is read once): give -f NAME "
+				     "before it", name);
+				return -1;
+			}
+			if (f == SL_FMT_AUTO)
+				f = SL_FMT_COMBINED; /* unreadable: reading it will say why */
+			else if (!sl_format_is_classic(f)) {
+				char text[TEXT_MAX];
+				snprintf(text, sizeof text, "%s: format %s (detected)", name,
+					 sl_format_name(f));
+				note(r, SL_ENGINE_NOTE_FORMAT, text);
+			}
+			r->in_fmt[i] = f;
+		}
+		if (f == SL_FMT_LINES) {
+			fail(r, SL_EINVAL, "%s: -f lines counts whole lines; it cannot be read in one "
+			     "report with record formats", name);
+			return -1;
+		}
+		sl_status st = sl_format_mix_add(r->mix, sizeof r->mix, f, r->in_spec[i], &r->unit[i]);
+		if (st != SL_OK) {
+			fail(r, SL_EINVAL, "%s: %s", name,
+			     st == SL_ENOMEM ? "too many formats in one run (at most 16, their "
+					       "strings 4 KiB in all)"
+					     : "a format's string may not hold the byte 0x01");
+			return -1;
+		}
+	}
+	uint32_t n = sl_format_mix_count(r->mix);
+	sl_format first = SL_FMT_AUTO;
+	char us[SPEC_MAX + 1];
+	sl_budget scratch;
+	sl_budget_init(&scratch, r->opts.budget);
+	for (uint32_t k = 0; k < n; k++) {
+		sl_format f;
+		if (sl_format_mix_unit(r->mix, k, &f, us, sizeof us) != SL_OK) {
+			fail(r, SL_EINVAL, "cannot list the formats");
+			return -1;
+		}
+		if (k == 0)
+			first = f;
+		size_t i = 0;
+		while (r->unit[i] != k)
+			i++;
+		if (check_plan(r, &scratch, f, us, r->paths[i]) < 0)
+			return -1;
+		r->unit_stateful[k] = unit_stateful(r, f, us);
+	}
+	r->format = first;
+	if (n == 1) { /* -f auto found the other inputs' format */
+		sl_format_mix_unit(r->mix, 0, &first, us, sizeof us);
+		memmove(r->mix, us, strlen(us) + 1);
+		r->spec = r->mix;
+		r->in_fmt = NULL;
+		return 0;
+	}
+	r->mixed = true;
+	r->spec = r->mix;
+	return 0;
+}
+
+/* After input i: in a mix, a format that parsed none of the input's lines
+ * (and failed on some) was the wrong one; the input says so. */
+static void check_parsed(run_t *r, size_t i)
+{
+	input_t *in = &r->inputs[i];
+	if (!r->mixed || in->error || atomic_load(&r->track[i].good) ||
+	    !atomic_load(&r->track[i].bad))
+		return;
+	snprintf(in->why, sizeof in->why, "no line parsed as %s (%" PRIu64 " malformed): give "
+		 "its format with -f before it", sl_format_name(r->in_fmt[i]),
+		 atomic_load(&r->track[i].bad));
+	in->error = in->why;
+}
+
 static void run(run_t *r, size_t given)
 {
 	const sl_engine_opts *o = &r->opts;
@@ -1665,17 +1994,19 @@ static void run(run_t *r, size_t given)
 		r->ninputs = given ? given : 1;
 	}
 	long jobs = o->jobs < 1 ? 1 : o->jobs > MAX_JOBS ? MAX_JOBS : o->jobs, requested = jobs;
+	if (resolve_formats(r) < 0)
+		return;
 	/* -f auto on files: the format now, for the formats a header line
 	 * programs, which one worker must read in order */
 	if (r->format == SL_FMT_AUTO && !r->state_path) {
-		sl_format f = peek_format(r);
+		sl_format f = peek_format(r, r->paths[0]);
 		if (f != SL_FMT_AUTO) {
 			r->format = f;
 			r->format_peeked = true;
 			format_note(r, f);
 		}
 	}
-	if (sl_format_stateful(r->format) && jobs > 1) {
+	if (!r->mixed && sl_format_stateful(r->format) && jobs > 1) {
 		char text[TEXT_MAX];
 		snprintf(text, sizeof text, "%s logs are read by one worker: their header lines set "
 			 "the columns of the lines after them", sl_format_name(r->format));
@@ -1703,6 +2034,7 @@ static void run(run_t *r, size_t given)
 		if (canceled(r) || read_input(r, &r->inputs[i], (uint32_t)i) < 0 ||
 		    atomic_load(&r->stop))
 			break;
+		check_parsed(r, i);
 		if (in->error) {
 			char text[TEXT_MAX];
 			snprintf(text, sizeof text, "%s: %s", input_name(in->path), in->error);
@@ -1724,7 +2056,10 @@ sl_status sl_engine_run(sl_engine **out, const sl_engine_opts *opts, const char 
 {
 	sl_budget self;
 	sl_budget_init(&self, SIZE_MAX);
-	size_t bytes = sizeof(run_t) + (npaths ? npaths : 1) * sizeof(char *);
+	size_t n = npaths ? npaths : 1;
+	bool per_input = opts->input_formats != NULL && npaths > 0;
+	size_t bytes = sizeof(run_t) + n * sizeof(char *) +
+		       (per_input ? n * (sizeof(char *) + sizeof(sl_format) + sizeof(uint32_t)) : 0);
 	run_t *r = sl_calloc(&self, 1, bytes);
 	*out = r;
 	if (!r)
@@ -1737,6 +2072,15 @@ sl_status sl_engine_run(sl_engine **out, const sl_engine_opts *opts, const char 
 		r->paths[i] = paths[i];
 	if (!npaths)
 		r->paths[0] = "-";
+	if (per_input) { /* beside the paths: specs, formats, units */
+		r->in_spec = r->paths + n;
+		r->in_fmt = (sl_format *)(void *)(r->in_spec + n);
+		r->unit = (uint32_t *)(void *)(r->in_fmt + n);
+		for (size_t i = 0; i < n; i++) {
+			r->in_fmt[i] = opts->input_formats[i];
+			r->in_spec[i] = opts->input_specs ? opts->input_specs[i] : opts->format_spec;
+		}
+	}
 	r->ninputs = npaths ? npaths : 1;
 	r->format = opts->format;
 	r->plan_given = opts->plan != NULL;

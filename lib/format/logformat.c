@@ -67,7 +67,10 @@
  *   syslog                  RFC 3164 / 5424 prefix cut, then the message is
  *                           parsed by sl_access_parse in the classic format
  *                           it has (the four never parse each other's lines,
- *                           so the order tried changes no answer)
+ *                           so the order tried changes no answer); another
+ *                           format inside (syslog:json, ...) is
+ *                           lib/format/parser.c's, through
+ *                           sl_logformat_syslog_message
  *
  * Cost (callgrind, 20,000 lines of sluice-gen --request-time): the
  * compiled nginx combined + $request_time string about 1,780 instructions
@@ -1511,6 +1514,12 @@ static const char *syslog_message(const char *p, const char *end)
 	if (end - c < 2 || c[0] != ':' || c[1] != ' ' || c == p)
 		return NULL;
 	return c + 2;
+}
+
+size_t sl_logformat_syslog_message(const char *line, size_t len)
+{
+	const char *m = syslog_message(line, line + len);
+	return m ? (size_t)(m - line) : SIZE_MAX;
 }
 
 static sl_status run_syslog(sl_logformat *lf, const char *line, size_t len,

@@ -535,13 +535,9 @@ static sl_status new_sketch_report(sl_report *r, size_t max_bytes, int hll_p)
 static sl_status new_exact_report(sl_report *r, size_t max_bytes, const char *tmpdir,
 				  size_t top_n);
 
-/* What a parser of the other formats may hold (lib/format/jsonrec.c about 9 KiB,
- * a compiled format string and its scratch less), taken from the pool. */
-#define PARSER_BYTES SL_REPORT_PARSER_BYTES
-
-static bool needs_parser(sl_format fmt)
+static bool needs_parser(sl_format fmt, const char *spec)
 {
-	return !sl_format_is_classic(fmt) && fmt != SL_FMT_LINES;
+	return (!sl_format_is_classic(fmt) && fmt != SL_FMT_LINES) || sl_format_spec_is_mix(spec);
 }
 
 sl_status sl_report_new_plan(sl_report **out, sl_budget *b, sl_format fmt, const char *format_spec,
@@ -555,8 +551,10 @@ sl_status sl_report_new_plan(sl_report **out, sl_budget *b, sl_format fmt, const
 	/* the line format yields only the line and its length */
 	if (fmt == SL_FMT_LINES && sl_plan_check(plan, fmt, NULL) != SL_OK)
 		return SL_EINVAL;
+	if (fmt == SL_FMT_LINES && sl_format_spec_is_mix(format_spec))
+		return SL_EINVAL;
 	if (max_bytes < sl_report_plan_min_bytes(plan, hll_p, top_n) +
-				(needs_parser(fmt) ? PARSER_BYTES : 0))
+				sl_parser_reserve(fmt, format_spec))
 		return SL_EBUDGET;
 	sl_report *r = new_report(b, fmt, plan, max_bytes);
 	if (!r)
@@ -569,8 +567,9 @@ sl_status sl_report_new_plan(sl_report **out, sl_budget *b, sl_format fmt, const
 		return SL_ENOMEM;
 	}
 	memcpy(r->format_spec, spec, sl);
-	if (needs_parser(fmt)) {
-		/* its memory is the pool's: the tables share what it leaves */
+	if (needs_parser(fmt, spec)) {
+		/* its memory is the pool's: the tables share what it leaves (a
+		 * mix of formats: one parser per format, sl_report_select_format) */
 		sl_status pst = sl_parser_new(&r->parser, &r->pool, fmt, spec, NULL, NULL);
 		if (pst != SL_OK) {
 			sl_report_free(r);
@@ -1416,6 +1415,19 @@ void sl_report_top_lines_info(const sl_report *r, bool *exact, size_t *capacity,
 			      uint64_t *total)
 {
 	sl_report_item_top_info(r, named(r, "line"), exact, capacity, total);
+}
+
+void sl_report_read_header(sl_report *r, const char *line, size_t len)
+{
+	sl_record rec;
+	if (r->parser && len <= SL_LINE_MAX)
+		(void)sl_parser_parse(r->parser, line, len, &rec, &r->tc);
+}
+
+void sl_report_select_format(sl_report *r, uint32_t unit)
+{
+	if (r->parser)
+		sl_parser_select(r->parser, unit);
 }
 
 void sl_report_begin_input(sl_report *r, uint32_t input_id)

@@ -1310,9 +1310,7 @@ static sl_status decode(sl_state *s, source *in, size_t len, size_t want_bytes,
 		return fail(why, "a required section is missing");
 	}
 	size_t least = sl_report_plan_min_bytes(&plan, m.hll_p, 0) +
-		       (sl_format_is_classic(m.format) || m.format == SL_FMT_LINES
-				? 0
-				: SL_REPORT_PARSER_BYTES);
+		       sl_parser_reserve(m.format, m.spec);
 	if (m.report_bytes < least)
 		m.report_bytes = least;
 	if (m.report_bytes < want_bytes)
