@@ -1061,6 +1061,8 @@ bool sl_format_is_json(sl_format f);
  * as malformed, and the run says what they look like).
  */
 sl_format sl_format_detect(const char *buf, size_t len);
+/* The same, SL_FMT_AUTO when none fits (what a malformed line looks like). */
+sl_format sl_format_guess(const char *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Line framer (lib/io/framer.c)                                                */
@@ -1606,9 +1608,9 @@ typedef struct {
 	const char *why;	 /* static reason */
 	uint32_t len;		 /* bytes in text (line truncated to fit) */
 	bool truncated;
-	/* the access-log format the whole line parses in (sl_access_guess),
-	 * SL_FMT_AUTO if none; taken when the sample is kept, before the text
-	 * is cut (not saved in state files: SL_FMT_AUTO after loading) */
+	/* the format the whole line looks like (sl_format_guess), SL_FMT_AUTO
+	 * if none; taken when the sample is kept, before the text is cut (not
+	 * saved in state files: SL_FMT_AUTO after loading) */
 	sl_format looks_like;
 	char text[SL_SAMPLE_TEXT];
 } sl_sample;

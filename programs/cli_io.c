@@ -113,7 +113,7 @@ int cli_check_parsed(const char *prog, const sl_report *rep, bool detected)
 		const sl_sample *s = &samples[i];
 		looks[i] = s->looks_like != SL_FMT_AUTO && s->looks_like < SL_FMT_COUNT
 				   ? s->looks_like
-				   : sl_access_guess(s->text, s->len);
+				   : sl_format_guess(s->text, s->len);
 		votes[looks[i]]++;
 	}
 	int like = SL_FMT_AUTO;
@@ -130,8 +130,8 @@ int cli_check_parsed(const char *prog, const sl_report *rep, bool detected)
 		fprintf(stderr, "; the lines look like %s: try -f %s\n", sl_format_name(like),
 			sl_format_name(like));
 	else
-		fputs("; they look like no access-log format sluice knows (combined, common, "
-		      "vcombined, vcommon): -f lines counts any lines\n", stderr);
+		fputs("; they look like no format sluice detects: name theirs with -f or "
+		      "--log-format (docs/formats.md), or count any lines with -f lines\n", stderr);
 	return 2;
 }
 

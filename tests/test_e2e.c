@@ -1532,6 +1532,26 @@ static void vcommon_and_no_silent_success(void **state)
 	assert_int_equal(r.status, 2);
 	if (!strstr(r.err, "look like combined")) fail_msg("stderr: %s", r.err);
 	run_free(&r);
+	/* lines of the other formats sluice reads (JSON, a line preset) are
+	 * named too, not only the classic ones */
+	snprintf(path, sizeof path, "%s/app.jsonl", tmpdir);
+	const char *js = "{\"remote_addr\":\"10.0.0.1\",\"time_iso8601\":\"2023-10-10T13:55:36+00:00\","
+			 "\"request\":\"GET / HTTP/1.1\",\"status\":200,\"body_bytes_sent\":5}\n";
+	tu_write_file(path, js, strlen(js));
+	snprintf(args, sizeof args, "-q -f combined %s", path);
+	r = run(args);
+	assert_int_equal(r.status, 2);
+	if (!strstr(r.err, "look like json: try -f json")) fail_msg("stderr: %s", r.err);
+	run_free(&r);
+	snprintf(path, sizeof path, "%s/app.ltsv", tmpdir);
+	const char *lt = "host:10.0.0.1\ttime:[10/Oct/2023:13:55:36 +0000]\treq:GET / HTTP/1.1\t"
+			 "status:200\tsize:5\n";
+	tu_write_file(path, lt, strlen(lt));
+	snprintf(args, sizeof args, "-q -f common %s", path);
+	r = run(args);
+	assert_int_equal(r.status, 2);
+	if (!strstr(r.err, "look like ltsv: try -f ltsv")) fail_msg("stderr: %s", r.err);
+	run_free(&r);
 	/* not an access log at all */
 	snprintf(path, sizeof path, "%s/notes.txt", tmpdir);
 	tu_write_file(path, "one\ntwo\nthree\n", 14);

@@ -476,7 +476,7 @@ bool sl_format_stateful(sl_format f)
 	return f == SL_FMT_W3C || f == SL_FMT_CLOUDFRONT || f == SL_FMT_CSV || f == SL_FMT_TSV;
 }
 
-sl_format sl_format_detect(const char *buf, size_t len)
+sl_format sl_format_guess(const char *buf, size_t len)
 {
 	const char *name = NULL;
 	if (sl_jsonrec_looks_like(buf, len, &name))
@@ -486,9 +486,26 @@ sl_format sl_format_detect(const char *buf, size_t len)
 	sl_format f = sl_access_guess(buf, len);
 	if (f != SL_FMT_AUTO)
 		return f;
+	/* the line presets are told by complete lines: a buffer of one line
+	 * without its newline (a malformed line's sample) gets one, on its
+	 * first bytes, which are what tells them */
+	char one[1024];
+	if (!memchr(buf, '\n', len)) {
+		size_t n = len < sizeof one - 1 ? len : sizeof one - 1;
+		memcpy(one, buf, n);
+		one[n] = '\n';
+		buf = one;
+		len = n + 1;
+	}
 	if ((name = sl_logformat_detect(buf, len)))
 		for (int k = 0; k < SL_FMT_COUNT; k++)
 			if (preset_names[k] && strcmp(preset_names[k], name) == 0)
 				return (sl_format)k;
-	return SL_FMT_COMBINED; /* as sl_access_detect: its lines count as malformed */
+	return SL_FMT_AUTO;
+}
+
+sl_format sl_format_detect(const char *buf, size_t len)
+{
+	sl_format f = sl_format_guess(buf, len);
+	return f != SL_FMT_AUTO ? f : SL_FMT_COMBINED; /* its lines count as malformed */
 }

@@ -1490,7 +1490,7 @@ static void keep_sample(sl_report *r, const char *line, size_t len, const char *
 	memcpy(s->text, line, s->len);
 	/* what the line looks like, for a run where no line parses: a few
 	 * parses per sample kept, at most SL_SAMPLES_MAX per report */
-	s->looks_like = sl_access_guess(line, len);
+	s->looks_like = sl_format_guess(line, len);
 }
 
 /* bytes_sent is a 128-bit sum in two words: the carry goes to the high one. */
