@@ -1661,6 +1661,9 @@ const char *sl_report_format_spec(const sl_report *r);
 const sl_plan *sl_report_plan(const sl_report *r);
 /* The plan is exact (--exact). */
 bool sl_report_is_exact(const sl_report *r);
+/* Every distinct count, top list and group table is still exact (always,
+ * under an exact plan): no keyed table has degraded to its sketch. */
+bool sl_report_tables_exact(const sl_report *r);
 /* Count of status code `code` (100..599); 0 without a tally(status). */
 uint64_t sl_report_status(const sl_report *r, unsigned code);
 /* The malformed-line samples kept (the first SL_SAMPLES_MAX by input and
@@ -2151,6 +2154,9 @@ void sl_state_free(sl_state *s);
 
 /* The most worker threads a run takes (jobs above it are lowered to it). */
 #define SL_ENGINE_MAX_JOBS 256
+/* Inputs of at most this many times the budget are read again by one
+ * worker when the workers' tables did not stay exact (sl_engine_run). */
+#define SL_ENGINE_AGAIN 4
 
 /* What a note says (see sl_engine_opts.note). */
 typedef enum {
@@ -2162,6 +2168,8 @@ typedef enum {
 	SL_ENGINE_NOTE_FORMAT,	    /* "format w3c (detected)": -f auto chose a
 				     * format other than the classic four */
 	SL_ENGINE_NOTE_ONE_WORKER,  /* "w3c logs are read by one worker: ..." */
+	SL_ENGINE_NOTE_AGAIN,	    /* "... read again by one worker": see
+				     * sl_engine_run */
 } sl_engine_note_kind;
 
 typedef struct {
@@ -2238,6 +2246,16 @@ typedef struct sl_engine sl_engine;
  * strings must outlive *out (the pointers are copied, the strings are not).
  * The handle and its copy of the path pointers are the only memory outside
  * opts->budget.
+ * Exact at every job count: workers hold their own tables, so keys seen by
+ * several of them are held several times, and a table that one worker
+ * would have kept exact may degrade in a share. When that happened (some
+ * distinct count, top list or group table is not exact) on inputs that can
+ * be read again (regular files, no state_path, nothing failed) whose
+ * content is at most SL_ENGINE_AGAIN times the budget, the run is made
+ * again by one worker, after a note (SL_ENGINE_NOTE_AGAIN; the second
+ * pass notes nothing else), and that is the run returned. The decision
+ * depends on the input and options only; below that size every -j gives
+ * the one-worker answer whenever the one-worker run's tables stayed exact.
  * Returns:
  *   SL_OK        a report, or none when every input failed: see
  *                sl_engine_report; inputs that failed say why in .error

@@ -171,13 +171,14 @@ static void progress_clear(screen_t *p)
 }
 
 /* What the engine notes, after "sluice: ": an input's error always, "same
- * file" unless -q, "fewer workers" when -j was given and not -q. */
+ * file" unless -q, "fewer workers", "one worker" and "read again by one
+ * worker" when -j was given and not -q. */
 static void on_note(void *ud, sl_engine_note_kind kind, const char *text)
 {
 	screen_t *p = ud;
-	if (kind != SL_ENGINE_NOTE_INPUT_ERROR &&
-	    (p->quiet || ((kind == SL_ENGINE_NOTE_FEWER_JOBS || kind == SL_ENGINE_NOTE_ONE_WORKER) &&
-			  !p->jobs_given)))
+	bool about_jobs = kind == SL_ENGINE_NOTE_FEWER_JOBS || kind == SL_ENGINE_NOTE_ONE_WORKER ||
+			  kind == SL_ENGINE_NOTE_AGAIN;
+	if (kind != SL_ENGINE_NOTE_INPUT_ERROR && (p->quiet || (about_jobs && !p->jobs_given)))
 		return;
 	progress_clear(p);
 	fprintf(stderr, "%s: %s\n", prog, text);

@@ -54,6 +54,15 @@
  *            depend on the bytes only. With one job there is no queue:
  *            runs are fed directly.
  *
+ * Read again by one worker (sl_engine_run, again_alone): workers' tables
+ * hold the keys each worker met, so a key met by several is held several
+ * times, and a table one worker would have kept exact can degrade in a
+ * share. When some distinct, top or group table ended inexact and the
+ * inputs are regular files read whole, of at most SL_ENGINE_AGAIN times
+ * the budget, the run is made again with one worker and that one is
+ * returned: those inputs get the one-worker answer at every job count,
+ * for the price of reading them twice (a few times the budget at most).
+ *
  * Determinism: besides the fixed assignments above, the merge happens after
  * every thread has ended, and the peak the report states (run_peak) is the
  * larger of two figures that do not depend on how the threads' allocations
@@ -2051,8 +2060,8 @@ static void run(run_t *r, size_t given)
 	finish(r);
 }
 
-sl_status sl_engine_run(sl_engine **out, const sl_engine_opts *opts, const char *const *paths,
-			size_t npaths)
+static sl_status run_once(sl_engine **out, const sl_engine_opts *opts, const char *const *paths,
+			  size_t npaths)
 {
 	sl_budget self;
 	sl_budget_init(&self, SIZE_MAX);
@@ -2101,6 +2110,46 @@ sl_status sl_engine_run(sl_engine **out, const sl_engine_opts *opts, const char 
 	pthread_condattr_destroy(&monotonic);
 	run(r, npaths);
 	return r->status;
+}
+
+/* Should the run r be made again by one worker (see sl_engine_run)? Its
+ * workers' tables lost exactness, and its inputs are regular files that
+ * were read whole, of at most SL_ENGINE_AGAIN times the budget in all. */
+static bool again_alone(const run_t *r)
+{
+	const sl_report *rep = sl_engine_report(r);
+	if (r->status != SL_OK || r->jobs < 2 || !rep || r->state_path ||
+	    sl_report_tables_exact(rep))
+		return false;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < r->ninputs; i++) {
+		const input_t *in = &r->inputs[i];
+		struct stat st;
+		if (in->error || strcmp(in->path, "-") == 0 || stat(in->path, &st) != 0 ||
+		    !S_ISREG(st.st_mode))
+			return false;
+		bytes += in->bytes_read;
+	}
+	return bytes / SL_ENGINE_AGAIN <= r->opts.budget;
+}
+
+sl_status sl_engine_run(sl_engine **out, const sl_engine_opts *opts, const char *const *paths,
+			size_t npaths)
+{
+	sl_status st = run_once(out, opts, paths, npaths);
+	sl_engine *r = *out;
+	if (!r || !again_alone(r))
+		return st;
+	char text[TEXT_MAX];
+	snprintf(text, sizeof text, "%d workers could not keep every table exact in their shares "
+		 "of --memory %zu; reading the input%s again with one worker",
+		 r->jobs, opts->budget, r->ninputs == 1 ? "" : "s");
+	note(r, SL_ENGINE_NOTE_AGAIN, text);
+	sl_engine_opts one = *opts;
+	one.jobs = 1;
+	one.note = NULL;
+	sl_engine_free(r);
+	return run_once(out, &one, paths, npaths);
 }
 
 const char *sl_engine_error(const sl_engine *e)

@@ -1360,6 +1360,20 @@ bool sl_report_is_exact(const sl_report *r)
 	return r->exact != NULL;
 }
 
+bool sl_report_tables_exact(const sl_report *r)
+{
+	if (r->exact)
+		return true;
+	for (uint32_t i = 0; i < r->plan.nitems; i++) {
+		const struct sl_report_item *it = &r->item[i];
+		if ((it->distinct && !sl_distinct_is_exact(it->distinct)) ||
+		    (it->top && !sl_topk_is_exact(it->top)) ||
+		    (it->groups && !sl_groups_is_exact(it->groups)))
+			return false;
+	}
+	return true;
+}
+
 uint64_t sl_report_status(const sl_report *r, unsigned code)
 {
 	return r->status_item >= 0 && code < 600 ? r->status[code] : 0;
