@@ -1063,6 +1063,11 @@ bool sl_format_is_json(sl_format f);
 sl_format sl_format_detect(const char *buf, size_t len);
 /* The same, SL_FMT_AUTO when none fits (what a malformed line looks like). */
 sl_format sl_format_guess(const char *buf, size_t len);
+/* sl_format_detect, and the spec the format needs: syslog messages that
+ * hold another format than the classic ones give SL_FMT_SYSLOG and *spec
+ * its name ("json", "ltsv", ...: a static string, as sl_parser_new takes
+ * for syslog:NAME); else *spec is NULL. */
+sl_format sl_format_detect_spec(const char *buf, size_t len, const char **spec);
 
 /* ------------------------------------------------------------------------ */
 /* Line framer (lib/io/framer.c)                                                */

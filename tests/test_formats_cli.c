@@ -281,6 +281,34 @@ static void states_keep_their_format(void **state)
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "different log formats"));
 	run_result_free(&r);
+	/* resuming: another format string is refused before reading, naming
+	 * both; -f auto takes the state's format with its string */
+	r = run("-q --log-format %s --state %s/a.st %s", f2, dir, path);
+	assert_int_equal(r.status, 2);
+	if (!strstr(r.err, "a.st holds a report of") || !strstr(r.err, "bytes_sent'"))
+		fail_msg("stderr: %s", r.err);
+	run_result_free(&r);
+	r = run("-q --json --state %s/a.st %s", dir, path);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(json_u64(r.json, "requests"), 1);
+	run_result_free(&r);
+	/* and the format inside syslog messages is part of the format */
+	const char *sj = write_input(
+		"s.log", "<13>1 2024-05-01T10:00:00Z web1 nginx - - - {\"remote_addr\":\"192.0.2.1\","
+			 "\"time_iso8601\":\"2024-05-01T10:00:00+00:00\",\"request\":\"GET /x "
+			 "HTTP/1.1\",\"status\":200,\"body_bytes_sent\":12}\n");
+	r = run("-q -f syslog:json --save %s/s.st %s", dir, sj);
+	assert_int_equal(r.status, 0);
+	run_result_free(&r);
+	r = run("-q -f syslog:ltsv --state %s/s.st %s", dir, sj);
+	assert_int_equal(r.status, 2);
+	if (!strstr(r.err, "syslog:json") || !strstr(r.err, "syslog:ltsv"))
+		fail_msg("stderr: %s", r.err);
+	run_result_free(&r);
+	r = run("-q --json --state %s/s.st %s", dir, sj);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(json_u64(r.json, "requests"), 1);
+	run_result_free(&r);
 }
 
 
@@ -579,6 +607,19 @@ static void syslog_around_any_format(void **state)
 	assert_int_equal(json_u64(r.json, "requests"), 1);
 	assert_int_equal(status_of(r.json, "301"), 1);
 	assert_int_equal(json_u64(r.json, "bytes_sent"), 7);
+	run_result_free(&r);
+	/* -f auto finds the format inside, from a file and from a pipe */
+	r = run("--json %s", p);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	assert_string_equal(json_get(r.json, "format")->str, "syslog:ltsv");
+	assert_int_equal(json_u64(r.json, "requests"), 1);
+	assert_non_null(strstr(r.err, "format syslog:ltsv (detected)"));
+	run_result_free(&r);
+	r = run("--json - < %s", p);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(json_get(r.json, "format")->str, "syslog:ltsv");
+	assert_int_equal(status_of(r.json, "301"), 1);
 	run_result_free(&r);
 
 	/* a format string inside: -f syslog then --log-format */

@@ -436,14 +436,27 @@ static const char *input_name(const char *path)
 
 /* ---- reports --------------------------------------------------------------- */
 
+/* A format as a message names it: its name (syslog:NAME), and the string
+ * of a log-format or of JSON mappings, quoted, when it has one. */
+static const char *format_words(sl_format f, const char *spec, char *buf, size_t cap)
+{
+	sl_format_describe(f, spec, buf, cap);
+	if (f != SL_FMT_SYSLOG && spec && *spec && !sl_format_spec_is_mix(spec)) {
+		size_t n = strlen(buf);
+		snprintf(buf + n, cap - n, " '%s'", spec);
+	}
+	return buf;
+}
+
 /* Says which format -f auto chose, when it is not one of the classic four
  * (whose name the report's header gives as always). */
-static void format_note(run_t *r, sl_format fmt)
+static void format_note(run_t *r, sl_format fmt, const char *spec)
 {
 	if (sl_format_is_classic(fmt))
 		return;
-	char text[TEXT_MAX];
-	snprintf(text, sizeof text, "format %s (detected)", sl_format_name(fmt));
+	char text[TEXT_MAX], name[SPEC_MAX + 16];
+	snprintf(text, sizeof text, "format %s (detected)",
+		 sl_format_describe(fmt, spec, name, sizeof name));
 	note(r, SL_ENGINE_NOTE_FORMAT, text);
 }
 
@@ -455,8 +468,11 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 		return 0;
 	sl_format fmt = r->format;
 	if (fmt == SL_FMT_AUTO) {
-		fmt = sl_format_detect(data, len);
-		format_note(r, fmt);
+		const char *spec;
+		fmt = sl_format_detect_spec(data, len, &spec);
+		if (spec)
+			r->spec = spec;
+		format_note(r, fmt, spec);
 	}
 	if (!r->mixed && sl_format_stateful(fmt) && r->jobs > 1 && !r->one_worker) {
 		/* found on a stream's first data, after the workers were
@@ -1695,12 +1711,20 @@ static int resume(run_t *r)
 					      : sl_format_describe(r->format, r->spec, b, sizeof b));
 		return -1;
 	}
-	if (r->format != SL_FMT_AUTO && r->format != f) {
-		fail(r, SL_EMISMATCH, "%s holds a %s report, not %s", r->state_path,
-		     sl_format_name(f), sl_format_name(r->format));
+	/* one format: the same one, with the same string (a log-format, the
+	 * format inside syslog messages, JSON mappings), else it is found
+	 * here and not when the reports fail to merge after the reading */
+	if (r->format != SL_FMT_AUTO && !r->mixed &&
+	    (r->format != f || strcmp(r->spec ? r->spec : "", had) != 0)) {
+		char a[2 * SPEC_MAX], b[2 * SPEC_MAX];
+		fail(r, SL_EMISMATCH, "%s holds a report of %s logs, not %s: give the state's "
+		     "format, or use another state file", r->state_path,
+		     format_words(f, had, a, sizeof a), format_words(r->format, r->spec, b, sizeof b));
 		return -1;
 	}
 	r->format_from_state = r->format == SL_FMT_AUTO;
+	if (r->format_from_state)
+		r->spec = had;	/* the loaded report's, alive as long as the run */
 	r->format = f;
 	r->workers[0].report = r->loaded->report;
 	sl_plan want, other;
@@ -1852,8 +1876,9 @@ static int finish(run_t *r)
 /* The format of the head of input `path`, when it is a regular file (a
  * pipe cannot be read twice); SL_FMT_AUTO when it cannot be read (the
  * reader then detects on its first data, and says why it cannot read). */
-static sl_format peek_format(run_t *r, const char *path)
+static sl_format peek_format(run_t *r, const char *path, const char **spec)
 {
+	*spec = NULL;
 	struct stat sb;
 	if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return SL_FMT_AUTO;
@@ -1873,7 +1898,7 @@ static sl_format peek_format(run_t *r, const char *path)
 			len += got;
 		sl_input_close(src);
 		if (len)
-			f = sl_format_detect(buf, len);
+			f = sl_format_detect_spec(buf, len, spec);
 	}
 	sl_free(&scratch, buf, HEAD);
 	return f;
@@ -1911,7 +1936,10 @@ static int resolve_formats(run_t *r)
 		const char *name = input_name(r->paths[i]);
 		if (f == SL_FMT_AUTO) {
 			struct stat sb;
-			f = peek_format(r, r->paths[i]);
+			const char *spec;
+			f = peek_format(r, r->paths[i], &spec);
+			if (spec)
+				r->in_spec[i] = spec;
 			if (f == SL_FMT_AUTO && (strcmp(r->paths[i], "-") == 0 ||
 						 (stat(r->paths[i], &sb) == 0 && !S_ISREG(sb.st_mode)))) {
 				fail(r, SL_EINVAL, "%s: -f auto cannot tell its format before the run "
@@ -1923,8 +1951,9 @@ static int resolve_formats(run_t *r)
 				f = SL_FMT_COMBINED; /* unreadable: reading it will say why */
 			else if (!sl_format_is_classic(f)) {
 				char text[TEXT_MAX];
+				char fname[SPEC_MAX + 16];
 				snprintf(text, sizeof text, "%s: format %s (detected)", name,
-					 sl_format_name(f));
+					 sl_format_describe(f, r->in_spec[i], fname, sizeof fname));
 				note(r, SL_ENGINE_NOTE_FORMAT, text);
 			}
 			r->in_fmt[i] = f;
@@ -2008,11 +2037,14 @@ static void run(run_t *r, size_t given)
 	/* -f auto on files: the format now, for the formats a header line
 	 * programs, which one worker must read in order */
 	if (r->format == SL_FMT_AUTO && !r->state_path) {
-		sl_format f = peek_format(r, r->paths[0]);
+		const char *spec;
+		sl_format f = peek_format(r, r->paths[0], &spec);
 		if (f != SL_FMT_AUTO) {
 			r->format = f;
+			if (spec)
+				r->spec = spec;
 			r->format_peeked = true;
-			format_note(r, f);
+			format_note(r, f, spec);
 		}
 	}
 	if (!r->mixed && sl_format_stateful(r->format) && jobs > 1) {

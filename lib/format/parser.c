@@ -504,8 +504,48 @@ sl_format sl_format_guess(const char *buf, size_t len)
 	return SL_FMT_AUTO;
 }
 
+/* The format inside syslog messages: the first complete lines with a
+ * syslog header, their headers cut, guessed as lines of their own; the
+ * name of a format syslog:NAME takes (not the classic ones, which plain
+ * syslog reads, nor one whose header lines program it), else NULL. */
+static const char *syslog_inner(const char *buf, size_t len)
+{
+	char msgs[4096];
+	size_t n = 0;
+	for (const char *p = buf, *end = buf + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
+		size_t l = (size_t)(nl - p), at;
+		while (l && p[l - 1] == '\r')
+			l--;
+		if (l && (at = sl_logformat_syslog_message(p, l)) != SIZE_MAX) {
+			if (n + (l - at) + 1 > sizeof msgs)
+				break;
+			memcpy(msgs + n, p + at, l - at);
+			n += l - at;
+			msgs[n++] = '\n';
+		}
+		p = nl + 1;
+	}
+	sl_format f = n ? sl_format_guess(msgs, n) : SL_FMT_AUTO;
+	if (f == SL_FMT_AUTO || f == SL_FMT_SYSLOG || f == SL_FMT_LINES || sl_format_is_classic(f) ||
+	    sl_format_stateful(f))
+		return NULL;
+	return sl_format_name(f);
+}
+
+sl_format sl_format_detect_spec(const char *buf, size_t len, const char **spec)
+{
+	*spec = NULL;
+	sl_format f = sl_format_guess(buf, len);
+	if (f == SL_FMT_AUTO && (*spec = syslog_inner(buf, len)))
+		return SL_FMT_SYSLOG;
+	return f != SL_FMT_AUTO ? f : SL_FMT_COMBINED; /* its lines count as malformed */
+}
+
 sl_format sl_format_detect(const char *buf, size_t len)
 {
-	sl_format f = sl_format_guess(buf, len);
-	return f != SL_FMT_AUTO ? f : SL_FMT_COMBINED; /* its lines count as malformed */
+	const char *spec;
+	return sl_format_detect_spec(buf, len, &spec);
 }
