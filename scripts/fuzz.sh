@@ -6,8 +6,9 @@
 # Targets: fuzz_state (state decoder), fuzz_access (access-log line parser),
 # fuzz_input (compressed-input path), fuzz_framer (line framer), fuzz_jsonrec
 # (JSON lines parser), fuzz_logformat (format strings and presets),
-# fuzz_groups (group-by sketch decoder); default all. Each is built with
-# `clang -fsanitize=fuzzer,address,undefined` from the library sources into
+# fuzz_groups (group-by sketch decoder), fuzz_spill (external sort, dedup
+# and the spill layer's run files, against naive references); default all.
+# Each is built with `clang -fsanitize=fuzzer,address,undefined` from the library sources into
 # $BUILD/fuzz (default build/fuzz) and run for FUZZ_SECONDS seconds (default
 # 60) over its checked-in seed corpus; with --smoke (what `make test` uses)
 # for FUZZ_RUNS inputs (default 20000) from seed 1 instead, so that the
@@ -16,7 +17,8 @@
 # checked-in corpus is never modified; a crash is saved in $BUILD/fuzz as
 # crash-* and the script exits 1. To keep a finding as a regression test,
 # copy the crashing file into fuzz/corpus/TARGET/ (test_state also decodes
-# every file of fuzz/corpus/fuzz_state under the sanitizers).
+# every file of fuzz/corpus/fuzz_state under the sanitizers, and
+# test_spill_corpus runs fuzz_spill over fuzz/corpus/fuzz_spill).
 #
 # Without clang (or its libFuzzer runtime), --smoke prints a notice and exits
 # 0, so `make test` still passes on a machine without it; without --smoke it
@@ -35,7 +37,7 @@ for arg in "$@"; do
 	*) targets="$targets $arg" ;;
 	esac
 done
-[ -n "$targets" ] || targets="fuzz_state fuzz_access fuzz_input fuzz_framer fuzz_jsonrec fuzz_logformat fuzz_groups"
+[ -n "$targets" ] || targets="fuzz_state fuzz_access fuzz_input fuzz_framer fuzz_jsonrec fuzz_logformat fuzz_groups fuzz_spill"
 if [ "$smoke" = 1 ]; then seconds=${FUZZ_SECONDS:-5}; else seconds=${FUZZ_SECONDS:-60}; fi
 build=${BUILD:-build}/fuzz
 cc=""
