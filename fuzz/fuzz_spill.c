@@ -9,11 +9,13 @@
  * and the rest is the text, split into records at '\n' (or at NUL when
  * p[4] & 0x40, so that records may hold newlines). Each record is its
  * piece of text repeated 1 + p[11] times (long records from a short
- * input), then replicated: copies = 1 + (p[3] | (p[4] & 15) << 8) of each record, copy j
+ * input), then replicated: copies = 1 + p[3] of each record, times 16 when
+ * p[4] & 15 is 15 (rarely, since such inputs are slow), copy j
  * (j >= 1) being the record itself, the record with "#j" appended, with
- * "j " prepended, or with j inserted in its middle ((p[4] >> 4) & 3), up to
- * EXPAND_MAX bytes in all. So a small input can make enough distinct lines
- * to spill a dedup set, and lines longer than a block come from the text.
+ * "j " prepended, or with j inserted in its middle ((p[4] >> 4) & 3), up
+ * to EXPAND_MAX bytes and RECS_MAX records in all. So a small input can
+ * make enough distinct lines to spill a dedup set, and lines longer than a
+ * block come from the text.
  *
  *  sort   (op 0) p[0]: key field (& 3), separator ((>> 2) & 3: blanks, ',',
  *         ' ', NUL), numeric, reverse, unique, stable (bits 4 .. 7);
@@ -58,9 +60,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EXPAND_MAX ((size_t)3 << 20)	/* bytes of records after copies */
-#define RECS_MAX 200000
-#define BUDGET ((size_t)256 << 20)	/* long records may go beyond max_bytes */
+#define EXPAND_MAX ((size_t)1 << 20)	/* bytes of records after copies */
+#define RECS_MAX 40000
+#define BUDGET ((size_t)64 << 20)	/* long records may go beyond max_bytes */
 #define NPARAM 12
 #define MAX_RUNS 256
 
@@ -108,7 +110,7 @@ static const char *tmp_dir(void)
 
 static void arena_put(recset *s, const char *p, size_t n)
 {
-	if (s->len + n > s->cap) {
+	if (s->len + n > s->cap || !s->arena) {	/* never NULL: empty records point in */
 		size_t cap = s->cap ? s->cap : 4096;
 		while (cap < s->len + n)
 			cap *= 2;
@@ -189,11 +191,14 @@ static const char *rec_bytes(const recset *s, const frec *r)
 	return s->arena + r->off;
 }
 
+/* Bytewise, a shorter prefix first. memcmp rather than a loop: the
+ * references sort tens of thousands of records, and a loop here would be
+ * traced compare by compare in fuzzing builds. */
 static int bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
-	for (size_t i = 0; i < an && i < bn; i++)
-		if (a[i] != b[i])
-			return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+	int c = memcmp(a, b, an < bn ? an : bn);
+	if (c)
+		return c < 0 ? -1 : 1;
 	return an < bn ? -1 : an > bn;
 }
 
@@ -651,7 +656,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(p, data + 1, hdr - 1);
 	const char *text = (const char *)data + hdr;
 	size_t tn = size - hdr;
-	size_t copies = 1 + (p[3] | (size_t)(p[4] & 15) << 8);
+	size_t copies = (1 + (size_t)p[3]) * ((p[4] & 15) == 15 ? 16 : 1);
 	recset s = {0};
 	make_records(&s, text, tn, (p[4] & 0x40) ? '\0' : '\n', 1 + (size_t)p[11], copies,
 		     (p[4] >> 4) & 3);
