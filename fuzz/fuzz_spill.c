@@ -34,16 +34,23 @@
  *         library's output is what sl_dedup_add passes followed by what
  *         sl_dedup_next gives.
  *  spill  (op 2) p[0]: counted (bit 0), grow (bit 1), append the text as a
- *         raw run (bit 4), an empty run first (bit 5); p[1]: block size
- *         64 .. 512 (& 7); p[2]: records per run (the chunking); p[5 .. 10]:
- *         two corruptions, each a 16-bit offset into the file and a byte
- *         xored there. The records are cut into runs, each sorted and
+ *         raw run (bit 4), an empty run first (bit 5), the text's wrapping
+ *         (bits 6, 7: see below); p[1]: block size 64 .. 512 (& 7); p[2]:
+ *         records per run (the chunking); p[5 .. 10]: two corruptions,
+ *         each a 16-bit offset into the file and a byte xored there
+ *         (none when the byte is 0). The records are cut into runs, each sorted and
  *         written, then merged by the spill heap and compared with a stable
  *         sort of them all (counts included). Then the bytes are damaged on
  *         disk and the runs merged again: every record must come back
  *         intact, or a call must fail (SL_ECORRUPT, or SL_ENOMEM for a
  *         grown block): never a crash nor a wrong record. Last, the raw
- *         text is read as if it were a run: any status, no crash.
+ *         text is read as if it were a run: any status, no crash; as it
+ *         is (the block checks refuse it), or (p[0] >> 6 = 1, 2) behind a
+ *         raw or LZ4 block header whose check holds, so that the record
+ *         and LZ4 decoders see the hostile bytes themselves. The spill
+ *         layer is internal to lib/ (no public API takes a run file); this
+ *         reaches it through lib/spill/spill.h, as tests/test_spill.c does,
+ *         and damages the file through the spill's own descriptor.
  *
  * Every budget must come back to zero. Temporary files go to $TMPDIR (or
  * /tmp) and are unnamed, so nothing is left behind.
@@ -59,6 +66,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #define EXPAND_MAX ((size_t)1 << 20)	/* bytes of records after copies */
 #define RECS_MAX 40000
@@ -625,16 +635,38 @@ static void fuzz_layer(recset *s, const uint8_t *p, const char *text, size_t tn)
 	/* the text as a run: any status, never a crash */
 	if ((p[0] & 0x10) && tn) {
 		sl_spill_run raw = {sp.wpos, 0, 0};
+		int wrap = p[0] >> 6;
+		if (wrap == 1 || wrap == 2) {
+			/* behind a header whose check holds (spill.h's block
+			 * format), so that the record decoder (wrap 1) or the
+			 * LZ4 decoder (wrap 2) parses the text itself */
+			uint32_t clen = wrap == 1 ? 0x80000000u : (uint32_t)tn;
+			uint32_t rlen = wrap == 1 ? (uint32_t)tn : (uint32_t)(1 + p[2] % B);
+			char h[SL_SPILL_HDR];
+			uint64_t check = XXH3_64bits_withSeed(text, tn, (uint64_t)clen << 32 | rlen);
+			for (int i = 0; i < 4; i++) {
+				h[i] = (char)(clen >> 8 * i);
+				h[4 + i] = (char)(rlen >> 8 * i);
+			}
+			for (int i = 0; i < 8; i++)
+				h[8 + i] = (char)(check >> 8 * i);
+			CHECK(sl_spill_append(&sp, h, sizeof h) == SL_OK);
+		}
 		CHECK(sl_spill_append(&sp, text, tn) == SL_OK);
 		raw.end = sp.wpos;
 		char *buf = malloc(cap);
 		CHECK(buf);
 		sl_spill_reader r;
 		sl_status st = sl_spill_reader_open(&sp, &r, &raw, buf, cap);
+		size_t recs = 0;
 		while (st == SL_OK && !r.done) {
 			CHECK(r.len <= (r.big ? r.bigcap : cap));
+			recs++;
 			st = sl_spill_reader_next(&sp, &r);
 		}
+		if (verbose())
+			fprintf(stderr, "spill: the text (%zu bytes, wrapping %d): %zu records, %s\n",
+				tn, wrap, recs, sl_strerror(st));
 		sl_spill_reader_close(&sp, &r);
 		free(buf);
 	}
