@@ -526,6 +526,45 @@ static void allocation_failures(void **state)
 	free_input(&in);
 }
 
+/* Counts the calls that grow a block in place or by moving it. */
+static void *count_grows(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+	if (new_size == 0) {
+		free(ptr);
+		return NULL;
+	}
+	if (ptr && new_size > old_size)
+		++*(long *)ud;
+	return realloc(ptr, new_size);
+}
+
+/* The set's arena grows by steps in proportion to its size up to the share,
+ * not one key at a time once past its soft limit (fuzz_spill found each
+ * new key then reallocated, and so copied, the whole arena: quadratic). */
+static void set_growth_is_geometric(void **state)
+{
+	(void)state;
+	long grows = 0;
+	sl_budget b;
+	sl_budget_init(&b, SIZE_MAX);
+	sl_budget_set_alloc(&b, count_grows, &grows);
+	sl_dedup *d;
+	assert_int_equal(sl_dedup_new(&d, &b, SL_DEDUP_MIN_BYTES, NULL, tmpdir), SL_OK);
+	char text[32];
+	for (int i = 0; i < 40000; i++) {
+		int n = snprintf(text, sizeof text, "key-%d", i);
+		bool print;
+		assert_int_equal(sl_dedup_add(d, text, (size_t)n, &print), SL_OK);
+	}
+	sl_dedup_stats st;
+	sl_dedup_stats_get(d, &st);
+	assert_true(st.spilled);	/* the set reached its share */
+	print_message("  %llu keys held, %ld growths\n", (unsigned long long)st.held_keys, grows);
+	assert_true(grows <= 64);
+	sl_dedup_free(d);
+	assert_int_equal(b.used, 0);
+}
+
 /* Approximate mode: duplicates are always dropped, printed lines are first
  * occurrences in order, and the wrongly dropped ones are within the bound. */
 static void approximate(void **state)
@@ -609,6 +648,7 @@ int main(void)
 		cmocka_unit_test(edge_inputs),
 		cmocka_unit_test(call_order_and_args),
 		cmocka_unit_test(allocation_failures),
+		cmocka_unit_test(set_growth_is_geometric),
 		cmocka_unit_test(approximate),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,9 +13,11 @@
  *     doubles. A tag match is only a candidate: the key bytes are compared
  *     (exact means exact; the hash is never trusted alone). A key not found
  *     is inserted and the caller prints its line at once, so this phase
- *     streams. The table doubles at load 3/4; the arena doubles; both keep
- *     within the set's share of max_bytes (see Memory), and a table that
- *     cannot double may fill to 7/8 first.
+ *     streams. The table doubles at load 3/4; the arena doubles, up to a
+ *     soft limit that leaves room for the table to double, then grows by
+ *     eighths (never one key at a time: each growth may copy it all); both
+ *     keep within the set's share of max_bytes (see Memory), and a table
+ *     that cannot double may fill to 7/8 first.
  *
  *  2. Spill, once the set cannot take a new key. The set stops growing but
  *     stays as a filter: a later line whose key it holds is a duplicate of a
@@ -238,8 +240,16 @@ static bool make_room(sl_dedup *d, size_t need)
 			return false;
 		if (want < min)
 			want = min;
-		if (want > soft)
-			want = soft > min ? soft : min;
+		if (want > soft) {
+			/* up to the soft limit; past it, steps of an eighth
+			 * (not one key at a time, which would copy the whole
+			 * arena for every new key) up to the room itself */
+			want = soft > min ? soft : d->arena_cap + d->arena_cap / 8;
+			if (want < min)
+				want = min;
+			if (want > room && min <= room)
+				want = room;
+		}
 		if (want > room || want > ARENA_MAX)
 			return false;
 		char *a = sl_realloc(d->b, d->arena, d->arena_cap, want);

@@ -13,6 +13,10 @@
 
 #include "core/dynload.h"
 
+/* XXH3 inlined (as in status.c): the blocks' checks */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 /* lz4 is opened with the first spill (lib/core/dynload.c). */
 static struct {
 	__typeof__(LZ4_compress_fast_extState) *compress_fast_extState;
@@ -41,6 +45,27 @@ static void put32le(char *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
 		p[i] = (char)(v >> (8 * i));
+}
+
+static void put64le(char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (char)(v >> (8 * i));
+}
+
+static uint64_t get64le(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | u[i];
+	return v;
+}
+
+/* A block's check: its header's lengths are the seed. */
+static uint64_t check_seed(uint32_t clen, uint32_t rlen)
+{
+	return (uint64_t)clen << 32 | rlen;
 }
 
 static uint32_t get32le(const char *p)
@@ -206,6 +231,8 @@ sl_status sl_spill_flush(sl_spill *sp)
 	}
 	put32le(sp->comp, clen);
 	put32le(sp->comp + 4, (uint32_t)sp->wfill);
+	put64le(sp->comp + 8, XXH3_64bits_withSeed(sp->comp + HDR, (size_t)c,
+						   check_seed(clen, (uint32_t)sp->wfill)));
 	sp->wfill = 0;
 	return sl_spill_append(sp, sp->comp, HDR + (size_t)c);
 }
@@ -224,8 +251,16 @@ sl_status sl_spill_put(sl_spill *sp, const char *rec, size_t len, uint64_t count
 		/* a raw block of its own, from the caller's memory */
 		if (need > UINT32_MAX)
 			return SL_EINVAL;
+		XXH3_state_t h;
+		/* a state on the stack must be initialized before a seeded
+		 * reset, which otherwise may keep a stale secret */
+		XXH3_INITSTATE(&h);
+		XXH3_64bits_reset_withSeed(&h, check_seed(RAW, (uint32_t)need));
+		XXH3_64bits_update(&h, v + HDR, vn);
+		XXH3_64bits_update(&h, rec, len);
 		put32le(v, RAW);
 		put32le(v + 4, (uint32_t)need);
+		put64le(v + 8, XXH3_64bits_digest(&h));
 		if ((s = sl_spill_append(sp, v, HDR + vn)) || (s = sl_spill_append(sp, rec, len)))
 			return s;
 		return SL_OK;
@@ -272,6 +307,7 @@ static sl_status load_block(sl_spill *sp, sl_spill_reader *r)
 		return s;
 	r->have_hdr = 0;
 	uint32_t clen = get32le(r->hdr), rlen = get32le(r->hdr + 4);
+	uint64_t check = get64le(r->hdr + 8);	/* r->hdr is reused below */
 	int raw = clen == RAW;
 	uint64_t body = raw ? rlen : clen, left = r->end - r->off - HDR;
 	if (rlen == 0 || body > left || (!raw && (clen > sp->CB - HDR || rlen > sp->B)))
@@ -296,11 +332,15 @@ static sl_status load_block(sl_spill *sp, sl_spill_reader *r)
 		}
 		if ((s = read_with_hdr(sp, r, dst, room, rlen, at)))
 			return s;
+		if (XXH3_64bits_withSeed(dst, rlen, check_seed(clen, rlen)) != check)
+			return SL_ECORRUPT;
 	} else {
 		if (r->big)
 			drop_big(sp, r);
 		if ((s = read_with_hdr(sp, r, sp->comp, sp->CB, clen, at)))
 			return s;
+		if (XXH3_64bits_withSeed(sp->comp, clen, check_seed(clen, rlen)) != check)
+			return SL_ECORRUPT;
 		int d = LZ4_decompress_safe(sp->comp, dst, (int)clen, (int)sp->B);
 		if (d < 0 || (uint32_t)d != rlen)
 			return SL_ECORRUPT;

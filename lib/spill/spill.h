@@ -12,10 +12,14 @@
  * sl_xsort_stats are kept here.
  *
  * Run format: a run is a sequence of blocks, each
- *     u32 clen | u32 rlen | payload            (little-endian)
+ *     u32 clen | u32 rlen | u64 check | payload      (little-endian)
  * A compressed block has clen < 2^31 bytes of LZ4 block format (Collet's
  * LZ4, lib/lz4.h) decoding to rlen <= B bytes; a raw block has clen =
- * RAW (bit 31, no other bit) and rlen bytes stored as they are. The
+ * RAW (bit 31, no other bit) and rlen bytes stored as they are. check is
+ * XXH3-64 of the payload as stored, seeded with clen << 32 | rlen, so that
+ * a byte of the block damaged on disk (header or payload) is SL_ECORRUPT
+ * when the block is read, not a wrong record (the temporary file is never
+ * kept, so this layout has no version of its own). The
  * payload is a list of records
  *     LEB128 len | [LEB128 count] | len bytes
  * where count is present when the spill was set up `counted` (exact.c
@@ -54,7 +58,8 @@
  * the final fan-in remain.
  *
  * Errors: SL_EIO (errno in sp->err_no; ENOSPC when the disk is full),
- * SL_ECORRUPT (the file read back wrong), SL_ENOMEM (the budget refused a
+ * SL_ECORRUPT (the file read back wrong: short, a block's check or
+ * lengths, or its records do not add up), SL_ENOMEM (the budget refused a
  * grown reader block or the tmpfile fallback's path). None is sticky here;
  * the users keep their own sticky error.
  *
@@ -68,7 +73,7 @@
 
 #include "sluice.h"
 
-#define SL_SPILL_HDR 8
+#define SL_SPILL_HDR 16
 #define SL_SPILL_VARMAX 20	/* two LEB128 varints */
 
 typedef struct {

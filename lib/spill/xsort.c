@@ -20,7 +20,8 @@
  *  2. Runs are written to one unnamed temporary file through the library's
  *     spill layer (lib/spill/spill.h, shared with exact.c): blocks of at most C
  *     bytes of records `LEB128 length | bytes` (the chunk, 16 KiB at 1 MiB),
- *     LZ4 block format or raw when that is no smaller; a record that does not
+ *     LZ4 block format or raw when that is no smaller, each with an XXH3
+ *     check (a damaged file is SL_ECORRUPT); a record that does not
  *     fit a chunk gets a raw block of its own, written straight from where
  *     it is.
  *  3. Merging. Up to F runs (F = slab / C) are merged with the spill
