@@ -94,7 +94,8 @@ test: deps
 check: test
 
 # libFuzzer targets (fuzz/): each runs FUZZ_SECONDS (default 60) over its
-# seed corpus; `make test` replays each corpus and FUZZ_RUNS mutations from seed 1 (scripts/fuzz.sh --smoke) when clang is present.
+# seed corpus; `make test` runs each over its corpus and FUZZ_RUNS mutations
+# from seed 1 (scripts/fuzz.sh --smoke) when clang is present.
 fuzz:
 	@scripts/deps.sh --fuzz
 	@BUILD=$(BUILD) scripts/fuzz.sh
