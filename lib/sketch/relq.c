@@ -337,10 +337,58 @@ static void add_key(sl_relq *s, int32_t k, uint64_t c)
 		s->hi = k;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Sorts a[0 .. n) ascending in place by the byte at `shift` and those
+ * below it: an American flag sort (McIlroy, Bostic and McIlroy,
+ * "Engineering Radix Sort", Computing Systems 1993), most significant byte
+ * first, each pass a histogram then cycles of swaps into the buckets; runs
+ * under 32 by insertion. No allocation (qsort's merge sort would malloc a
+ * copy of the array outside the budget), 4 KiB of stack per byte, at most
+ * 8 deep; O(8 n) at worst. */
+static void sort_bits(uint64_t *a, size_t n, int shift)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
+	if (n < 32) {
+		for (size_t i = 1; i < n; i++) {
+			uint64_t v = a[i];
+			size_t j = i;
+			for (; j > 0 && a[j - 1] > v; j--)
+				a[j] = a[j - 1];
+			a[j] = v;
+		}
+		return;
+	}
+	size_t end[256] = {0}, next[256];
+	for (size_t i = 0; i < n; i++)
+		end[a[i] >> shift & 255]++;
+	size_t at = 0;
+	bool one = false;
+	for (unsigned d = 0; d < 256; d++) {
+		one |= end[d] == n;
+		next[d] = at;
+		at += end[d];
+		end[d] = at;
+	}
+	if (!one) {
+		for (unsigned d = 0; d < 256; d++) {
+			while (next[d] < end[d]) {
+				uint64_t v = a[next[d]];
+				unsigned e = (unsigned)(v >> shift & 255);
+				while (e != d) {
+					uint64_t w = a[next[e]];
+					a[next[e]++] = v;
+					v = w;
+					e = (unsigned)(v >> shift & 255);
+				}
+				a[next[d]++] = v;
+			}
+		}
+	}
+	if (shift == 0)
+		return;
+	for (unsigned d = 0; d < 256; d++) {
+		size_t lo = d ? end[d - 1] : 0;
+		if (end[d] - lo > 1)
+			sort_bits(a + lo, end[d] - lo, shift - 8);
+	}
 }
 
 static double from_bits(uint64_t u)
@@ -420,7 +468,7 @@ static void to_buckets(sl_relq *s)
 		shrink(s);
 		return;
 	}
-	qsort(s->cell, m, sizeof *s->cell, cmp_u64);
+	sort_bits(s->cell, m, 56);
 	int32_t kmin = key_of(s, from_bits(s->cell[0]));
 	int32_t kmax = key_of(s, from_bits(s->cell[m - 1]));
 	int32_t f = kmin;
