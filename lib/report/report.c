@@ -345,9 +345,10 @@ void sl_report_free(sl_report *r)
  * holding the most beyond its share (ties: the first in the plan); when no
  * top list does, the quantile sketch holding the most raw values beyond
  * its B cells (its fixed part; ties: the first in the plan), whose
- * quantiles then turn from exact to within 0.5%; and only when none does,
- * the distinct set over its share with the
- * most keys (ties: the later in the plan, so the visitors before the IPs).
+ * quantiles then turn from exact to within 0.5%; and only when none does
+ * and a top list or distinct set asks, the distinct set over its share
+ * with the most keys (ties: the later in the plan, so the visitors before
+ * the IPs); a quantile sketch that finds none degrades itself.
  * The quantile sketches join the pool (their B cells are its own, added to
  * its limit) so that small logs get exact quantiles; eight bytes per value
  * against a hundred per top-list key, but a percentile is read as a value
@@ -386,8 +387,12 @@ static bool pool_relieve(void *ud, const void *requester)
 			best_quant = true;
 		}
 	}
+	/* a quantile sketch never takes a distinct set's memory */
+	bool quant_asks = false;
+	for (uint32_t k = 0; k < r->nquant; k++)
+		quant_asks |= requester == r->item[r->quants[k]].q;
 	double keys = -1;
-	for (uint32_t k = r->ndistinct; k-- > 0 && !best_topk && !best_quant;) {
+	for (uint32_t k = r->ndistinct; k-- > 0 && !best_topk && !best_quant && !quant_asks;) {
 		sl_distinct *d = r->item[r->distincts[k]].distinct;
 		if (!d || !sl_distinct_excess(d))
 			continue;

@@ -29,13 +29,13 @@
  *
  * Growth of the raw array ("exact whenever it fits"). The array starts at
  * R = B cells, the store's own. In a pool (sl_relq_set_pool) it grows by
- * half through sl_realloc as soon as an append fills it, while the budget
- * allows and up to SL_RELQ_MAX_RAW cells (2^22 values, 32 MiB); when the
+ * half through sl_realloc when a value finds it full (in exact mode as
+ * soon as an append fills it), while the budget allows and up to SL_RELQ_MAX_RAW cells (2^22 values, 32 MiB); when the
  * budget refuses, the pool's relieve function is asked for room (it may
  * degrade another table, or this sketch when it holds the most, see
  * lib/report/report.c), and when it has none the array stays full. A
  * sketch outside a pool keeps R = B (the groups' per-group sketches count
- * on sl_relq_bytes(B) each). So "full" always means "could not grow".
+ * on sl_relq_bytes(B) each). In exact mode "full" means "could not grow".
  *
  * Phase 2, buckets: when a positive value finds the raw array full (and
  * not in exact mode), or the pool asks (sl_relq_degrade), the cells are
@@ -433,11 +433,13 @@ static bool grow(sl_relq *s, uint64_t need)
 	}
 }
 
-/* After an append or a merge: a full array grows now, so that "full"
- * means "could not grow" (exact mode's callers spill on it). */
+/* Exact mode, after an append, a merge or a load: a full array grows now,
+ * so that "full" means "could not grow" (the caller spills on it). Other
+ * sketches grow when the next value comes (a growth nobody needs would
+ * take memory the pool's other tables may want). */
 static void filled(sl_relq *s)
 {
-	if (s->nraw == s->acap)
+	if (s->exact && s->nraw == s->acap)
 		grow(s, (uint64_t)s->nraw + 1);
 }
 
@@ -516,7 +518,7 @@ static void to_buckets(sl_relq *s)
 static void add_positive(sl_relq *s, double v, uint64_t c)
 {
 	if (!s->bucketed) {
-		if (c == 1 && s->nraw < s->acap) {
+		if (c == 1 && (s->nraw < s->acap || grow(s, (uint64_t)s->nraw + 1))) {
 			s->cell[s->nraw++] = to_bits(v);
 			if (s->nraw == s->acap)
 				filled(s);
