@@ -11,7 +11,14 @@
  * line's next field and the last field, sorted). Then the seed's 1 MiB on
  * the same log: the peak stays within the budget and the quantiles stay
  * within the relative error they state.
+ *
+ * Through the library: the pool when it is full. A 2 MiB report whose
+ * quantile values (1.9 MB raw), 20,000 clients and 20,000 URLs cannot all
+ * stay exact gives up the top lists and the quantiles' raw values, while
+ * unique_ips stays exact; the quantiles keep the bound they state, and the
+ * peak stays within the budget.
  */
+#include "report/report.h"
 #include "testutil.h"
 #include "json.h"
 #include "runutil.h"
@@ -133,6 +140,70 @@ static void quantiles_exact_at_4m_any_jobs(void **state)
 	unlink(log);
 }
 
+static void pool_gives_quantiles_before_distinct(void **state)
+{
+	(void)state;
+	tu_rng rng = {20261204};
+	size_t n = 120000, cap = n * 160;
+	char *text = malloc(cap);
+	double *times = malloc(n * sizeof *times), *sizes = malloc(n * sizeof *sizes);
+	assert_true(text && times && sizes);
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		char when[27];
+		unsigned c = (unsigned)(i % 20000);
+		tu_log_time(when, 1700000000 + (int64_t)(i / 50));
+		unsigned long sz = 100 + (unsigned long)tu_below(&rng, 1000000);
+		unsigned ms = (unsigned)tu_below(&rng, 100000);
+		sizes[i] = (double)sz;
+		times[i] = ms / 1000.0;
+		len += (size_t)snprintf(text + len, cap - len,
+			"10.%u.%u.%u - - [%s] \"GET /p/%u HTTP/1.1\" 200 %lu \"-\" \"ua\" %u.%03u\n",
+			c >> 16, (c >> 8) & 255, c & 255, when, c, sz, ms / 1000, ms % 1000);
+	}
+	assert_true(len < cap);
+	sl_budget b;
+	sl_budget_init(&b, 2 << 20);
+	sl_report *rep;
+	assert_int_equal(sl_report_new(&rep, &b, SL_FMT_COMBINED, 2 << 20), SL_OK);
+	sl_report_feed(rep, text, len);
+	assert_int_equal(rep->requests, n);
+	sl_estimate ips = sl_report_unique_ips(rep);
+	const sl_relq *qt = sl_report_named(rep, "request_time")->q;
+	const sl_relq *qs = sl_report_named(rep, "response_bytes")->q;
+	bool url_exact;
+	size_t cap_url;
+	uint64_t total;
+	sl_report_top_info(rep, SL_TOP_URL, &url_exact, &cap_url, &total);
+	print_message("ips %.0f (exact %d), url list exact %d, quantiles exact %d %d, peak %zu\n",
+		      ips.estimate, ips.exact, url_exact, sl_relq_is_exact(qt),
+		      sl_relq_is_exact(qs), b.peak);
+	assert_false(url_exact);	/* 20,000 URLs: over its share */
+	assert_true(ips.exact);
+	assert_true(ips.estimate == 20000.0);
+	/* 1.9 MB of raw values do not fit 2 MiB with the rest */
+	assert_false(sl_relq_is_exact(qt) && sl_relq_is_exact(qs));
+	qsort(times, n, sizeof *times, tu_cmp_double);
+	qsort(sizes, n, sizeof *sizes, tu_cmp_double);
+	const sl_relq *q[2] = {qt, qs};
+	const double *sorted[2] = {times, sizes};
+	for (int k = 0; k < 2; k++) {
+		double rel = sl_relq_relative_error(q[k]);
+		for (int i = 1; i < 1000; i++) {
+			double qq = i / 1000.0, truth = sorted[k][sl_relq_rank(qq, n) - 1];
+			double est = sl_relq_quantile(q[k], qq);
+			if (!(fabs(est - truth) <= rel * truth * (1 + 1e-9)))
+				fail_msg("sketch %d q=%g: %.17g, true %.17g", k, qq, est, truth);
+		}
+	}
+	assert_true(b.peak <= (2u << 20));
+	sl_report_free(rep);
+	assert_int_equal(b.used, 0);
+	free(text);
+	free(times);
+	free(sizes);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -154,6 +225,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(quantiles_exact_at_4m_any_jobs),
+		cmocka_unit_test(pool_gives_quantiles_before_distinct),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
