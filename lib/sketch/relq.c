@@ -24,8 +24,10 @@
  * pass counts, among the cells that share the bytes chosen so far, each
  * value of the next byte in a 256-entry histogram on the stack, and keeps
  * the byte whose cumulative count reaches r (at most 8 passes over the
- * array, fewer once one cell is left; no allocation, the sketch unchanged,
- * the same answer whatever the order of the cells).
+ * array; once 256 cells or fewer share the prefix, one more pass copies
+ * them to the stack, where they are sorted: 3 or 4 passes for most data;
+ * no allocation, the sketch unchanged, the same answer whatever the order
+ * of the cells).
  *
  * Growth of the raw array ("exact whenever it fits"). The array starts at
  * R = B cells, the store's own. In a pool (sl_relq_set_pool) it grows by
@@ -621,7 +623,9 @@ sl_status sl_relq_merge(sl_relq *dst, const sl_relq *src)
 
 /* Phase 1: the r-th smallest raw cell (1 <= r <= nraw), by a radix select
  * over the bit patterns, most significant byte first (see the top
- * comment). */
+ * comment); once at most GATHER cells share the prefix, one more pass
+ * copies them to the stack and sorts them. */
+#define GATHER 256
 static double raw_select(const sl_relq *s, uint64_t r)
 {
 	const uint64_t *cell = s->cell;
@@ -641,10 +645,17 @@ static double raw_select(const sl_relq *s, uint64_t r)
 			r -= count[d++];
 		prefix |= (uint64_t)d << shift;
 		mask |= (uint64_t)255 << shift;
-		if (count[d] == 1) /* the one cell with this prefix is the answer */
+		if (count[d] <= GATHER && shift > 0) {
+			/* few cells left with this prefix: one pass gathers
+			 * them, the r-th of them is the answer */
+			uint64_t few[GATHER];
+			uint32_t k = 0;
 			for (uint32_t i = 0; i < n; i++)
 				if ((cell[i] & mask) == prefix)
-					return from_bits(cell[i]);
+					few[k++] = cell[i];
+			sort_bits(few, k, shift - 8);
+			return from_bits(few[r - 1]);
+		}
 	}
 	return from_bits(prefix);
 }
