@@ -582,8 +582,9 @@ void sl_kll_visit(const sl_kll *s, void (*fn)(void *ud, double v, uint64_t w), v
 /*
  * Quantiles of values >= 0 whose error is relative to the value: DDSketch
  * (Masson, Rim, Lee, VLDB 2019) with B logarithmic buckets of ratio
- * gamma = (1 + a) / (1 - a), after an exact phase that keeps up to B raw
- * values. Every quantile is exact while the raw values fit
+ * gamma = (1 + a) / (1 - a), after an exact phase that keeps the raw values
+ * (B of them, more in a pool: sl_relq_set_pool). Every quantile is exact
+ * while the raw values fit
  * (sl_relq_relative_error() == 0), then within a * (true value). Zero has
  * its own exact bucket; min, max and count are exact. When the keys in use
  * would span more than B buckets the lowest ones are folded together: the
@@ -594,13 +595,18 @@ void sl_kll_visit(const sl_kll *s, void (*fn)(void *ud, double v, uint64_t w), v
  * Quantile definition (nearest rank): quantile(q) is the value of rank
  * sl_relq_rank(q, n) in ascending order.
  *
- * Memory: one block of sl_relq_bytes(B) taken at creation; adds and merges
- * never allocate and never fail for lack of memory.
+ * Memory: sl_relq_bytes(B) taken at creation (the struct and an array of B
+ * cells). Outside a pool that is all it ever holds. In a pool the raw
+ * array grows by half while the budget allows (asking the pool's relieve
+ * function when it refuses), up to SL_RELQ_MAX_RAW values; when it cannot
+ * grow, the values become buckets and the array shrinks back to B cells.
+ * Adds and merges never fail for lack of memory.
  */
 #define SL_RELQ_DEFAULT_ALPHA 0.005
 #define SL_RELQ_DEFAULT_BUCKETS 4096
 #define SL_RELQ_MIN_BUCKETS 64
 #define SL_RELQ_MAX_BUCKETS (1u << 20)
+#define SL_RELQ_MAX_RAW (1u << 22) /* raw values a pooled sketch may hold (32 MiB) */
 
 typedef struct sl_relq sl_relq;
 
@@ -617,7 +623,9 @@ size_t sl_relq_bytes(uint32_t buckets);
 bool sl_relq_add(sl_relq *s, double v);
 /* dst := dst + src (src unchanged). SL_EINVAL, changing nothing, when the
  * relative accuracies differ, dst == src, or the count would pass 2^64.
- * Sketches of different B merge into dst's B. */
+ * Sketches of different B merge into dst's B. Two sketches holding raw
+ * values stay raw (exact) when they fit dst's array, grown if dst is in a
+ * pool and the budget allows; otherwise dst turns into buckets. */
 sl_status sl_relq_merge(sl_relq *dst, const sl_relq *src);
 /* Adds the items of a KLL sketch with their weights (state files of
  * versions 1 and 2): its quantiles then carry the KLL's rank error too
@@ -644,6 +652,19 @@ double sl_relq_relative_error(const sl_relq *s);
 bool sl_relq_bounded(const sl_relq *s, double q);
 /* True while every quantile is exact (raw values, nothing converted). */
 bool sl_relq_is_exact(const sl_relq *s);
+/* Joins a pool (see sl_relieve_fn): the raw array may then grow past B
+ * cells in s's budget, and fn(ud, s) is asked for room when the budget
+ * refuses. fn NULL: leaves the pool (the array keeps its cells and grows
+ * no more). */
+void sl_relq_set_pool(sl_relq *s, sl_relieve_fn fn, void *ud);
+/* While s holds raw values, the bytes of its array beyond its B cells (what
+ * sl_relq_degrade gives back); 0 once in buckets, and always 0 in exact
+ * mode (which never degrades). */
+size_t sl_relq_excess(const sl_relq *s);
+/* Turns the raw values into buckets now (the quantiles become within alpha)
+ * and shrinks the array back to B cells. Needs no memory and never fails;
+ * a no-op in buckets already or in exact mode. */
+void sl_relq_degrade(sl_relq *s);
 /* Rank error inherited from converted KLL sketches, in ranks (0 normally):
  * a quantile is then within the relative bound of a value whose rank is
  * within this many ranks of the asked one. */
@@ -652,7 +673,9 @@ double sl_relq_rank_slack(const sl_relq *s);
 /*
  * Exact mode (a report's --exact): the raw values are kept whatever their
  * number, never turned into buckets. sl_relq_set_exact on an empty sketch
- * (SL_EINVAL otherwise). While sl_relq_raw_full, sl_relq_add refuses
+ * (SL_EINVAL otherwise). The array is full when it holds as many values as
+ * cells and could not grow (outside a pool it never grows). While
+ * sl_relq_raw_full, sl_relq_add refuses
  * positive values (returns false, counts nothing): the caller first copies
  * the sl_relq_raw_count values (sl_relq_raw_value, in no order) to its own
  * store and calls sl_relq_raw_spilled, which empties the array and counts
@@ -660,7 +683,8 @@ double sl_relq_rank_slack(const sl_relq *s);
  * max, the zeros and the q given to sl_relq_set_answers (at most
  * SL_RELQ_MAX_ANSWERS; values the caller selected from all of them, at rank
  * sl_relq_rank), and NaN for any other q. sl_relq_merge of exact-mode
- * sketches needs the two raw arrays to fit one (SL_EINVAL otherwise).
+ * sketches needs the two raw arrays to fit dst's, grown if it can
+ * (SL_EINVAL otherwise).
  */
 #define SL_RELQ_MAX_ANSWERS 8
 sl_status sl_relq_set_exact(sl_relq *s);

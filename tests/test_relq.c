@@ -14,6 +14,15 @@
  *   quantiles keep the bound, sl_relq_bounded says which ones lost it.
  * - A state round trip, corrupt bytes rejected, a KLL converted, NaN and
  *   negative values refused, and the checker shown to catch a wrong value.
+ * - Exact whenever it fits (issue 12): in a pool the raw array grows past
+ *   B, so 50,000 values are exact (every rank, duplicates included, by the
+ *   radix select); when the budget refuses (or the allocator fails) the
+ *   sketch turns into buckets within the bound and gives its growth back;
+ *   a relieve function may degrade another sketch instead; two raw
+ *   sketches merge exact when the union fits and into buckets (the same
+ *   answers as one sketch fed everything) when not; a state of m > B raw
+ *   values round-trips; the same adds give the same bytes; an exact-mode
+ *   sketch in a pool is full only when it cannot grow.
  * Seeded (tu_seed prints the seed; SLUICE_SEED replays it).
  */
 #include "testutil.h"
@@ -472,6 +481,331 @@ static void exact_mode_contract(void **state)
 	assert_int_equal(b.used, 0);
 }
 
+/* ---- growth in a pool (issue 12) ------------------------------------------ */
+
+/* A pool with nothing else to degrade. */
+static bool no_relief(void *ud, const void *requester)
+{
+	(void)requester;
+	(*(int *)ud)++;
+	return false;
+}
+
+static sl_relq *feed_pooled(sl_budget *b, uint32_t buckets, const double *x, size_t n,
+			    int *asked)
+{
+	sl_relq *s = sl_relq_new(b, buckets, SL_RELQ_DEFAULT_ALPHA);
+	assert_non_null(s);
+	sl_relq_set_pool(s, no_relief, asked);
+	for (size_t i = 0; i < n; i++)
+		assert_true(sl_relq_add(s, x[i]));
+	return s;
+}
+
+/* Every rank 1 .. n of s equals the sorted reference (rank r is asked as
+ * q = r / n, which sl_relq_rank maps back to r). */
+static void assert_every_rank(const sl_relq *s, const double *x, size_t n, size_t step)
+{
+	double *sorted = tu_sorted_copy(x, n);
+	for (size_t r = 1; r <= n; r += step) {
+		double q = (double)r / (double)n, truth = sorted[sl_relq_rank(q, n) - 1];
+		double est = sl_relq_quantile(s, q);
+		if (est != truth)
+			fail_msg("rank %zu of %zu: %.17g, true %.17g (seed %llu)", r, n, est, truth,
+				 (unsigned long long)seed);
+	}
+	free(sorted);
+}
+
+static void exact_past_b_in_a_pool(void **state)
+{
+	(void)state;
+	tu_rng r = {seed ^ 8};
+	sl_budget b;
+	sl_budget_init(&b, 4 << 20);
+	int asked = 0;
+	for (int d = 0; d < NDIST; d++) {
+		size_t n = 50000;
+		double *x = make(&r, d, n);
+		sl_relq *s = feed_pooled(&b, SL_RELQ_DEFAULT_BUCKETS, x, n, &asked);
+		assert_true(sl_relq_is_exact(s));
+		assert_true(sl_relq_relative_error(s) == 0);
+		check_sketch(s, x, n, dist_name[d]); /* rel 0: the grid exactly */
+		assert_every_rank(s, x, n, 7);
+		/* the growth is the excess the pool may ask back */
+		if (d != ZEROS && d != SINGLE)
+			assert_true(sl_relq_excess(s) >= (n - SL_RELQ_DEFAULT_BUCKETS) * 8);
+		sl_relq_free(s);
+		free(x);
+	}
+	/* few distinct values: the select ends in a run of equal cells */
+	double *x = malloc(30000 * sizeof *x);
+	assert_non_null(x);
+	for (size_t i = 0; i < 30000; i++)
+		x[i] = (double)(1 + tu_below(&r, 40)) / 1000;
+	sl_relq *s = feed_pooled(&b, 64, x, 30000, &asked);
+	assert_true(sl_relq_is_exact(s));
+	assert_every_rank(s, x, 30000, 1);
+	sl_relq_free(s);
+	free(x);
+	assert_int_equal(asked, 0); /* 4 MiB: never refused */
+	assert_int_equal(b.used, 0);
+}
+
+static void converts_when_the_budget_refuses(void **state)
+{
+	(void)state;
+	tu_rng r = {seed ^ 9};
+	size_t n = 200000, base = sl_relq_bytes(SL_RELQ_DEFAULT_BUCKETS);
+	double *x = make(&r, LOGNORMAL, n);
+	/* room for about 30,000 values */
+	sl_budget b;
+	sl_budget_init(&b, base + 26000 * 8);
+	int asked = 0;
+	sl_relq *s = feed_pooled(&b, SL_RELQ_DEFAULT_BUCKETS, x, n, &asked);
+	assert_true(asked > 0);
+	assert_false(sl_relq_is_exact(s));
+	assert_int_equal(sl_relq_excess(s), 0);
+	assert_int_equal(b.used, base); /* the growth given back */
+	assert_true(b.peak <= b.limit);
+	check_sketch(s, x, n, "converted in a pool");
+	/* the very answers of a sketch that never grew */
+	sl_budget b2;
+	sl_budget_init(&b2, 1 << 20);
+	sl_relq *plain = feed(&b2, SL_RELQ_DEFAULT_BUCKETS, x, n);
+	assert_same_answers(s, plain);
+	sl_relq_free(plain);
+	sl_relq_free(s);
+	assert_int_equal(b.used, 0);
+	/* an allocator that fails: the same, nothing leaked */
+	tu_fail_state fs = {2, 0, 0}; /* the struct and the B cells */
+	sl_budget_init(&b, 64 << 20);
+	sl_budget_set_alloc(&b, tu_failing_alloc, &fs);
+	s = feed_pooled(&b, SL_RELQ_DEFAULT_BUCKETS, x, 10000, &asked);
+	assert_true(fs.failures > 0);
+	assert_false(sl_relq_is_exact(s));
+	check_sketch(s, x, 10000, "failing allocator");
+	sl_relq_free(s);
+	assert_int_equal(b.used, 0);
+	free(x);
+}
+
+/* A relieve function in the manner of the report's: degrades the other
+ * sketch when it holds more beyond B, else lets the requester degrade. */
+typedef struct {
+	sl_relq *q[2];
+	int degraded;
+} two_pool;
+
+static bool degrade_other(void *ud, const void *requester)
+{
+	two_pool *p = ud;
+	sl_relq *best = NULL;
+	size_t most = 0;
+	for (int k = 0; k < 2; k++)
+		if (p->q[k] && sl_relq_excess(p->q[k]) > most) {
+			most = sl_relq_excess(p->q[k]);
+			best = p->q[k];
+		}
+	if (!best || best == requester)
+		return false;
+	sl_relq_degrade(best);
+	p->degraded++;
+	return true;
+}
+
+static void relieve_degrades_the_largest(void **state)
+{
+	(void)state;
+	tu_rng r = {seed ^ 10};
+	size_t base = sl_relq_bytes(1024);
+	double *x = make(&r, PARETO, 40000);
+	sl_budget b;
+	sl_budget_init(&b, 2 * base + 30000 * 8);
+	two_pool p = {{NULL, NULL}, 0};
+	p.q[0] = sl_relq_new(&b, 1024, SL_RELQ_DEFAULT_ALPHA);
+	p.q[1] = sl_relq_new(&b, 1024, SL_RELQ_DEFAULT_ALPHA);
+	sl_relq_set_pool(p.q[0], degrade_other, &p);
+	sl_relq_set_pool(p.q[1], degrade_other, &p);
+	/* the first takes most of the pool, then the second asks */
+	for (size_t i = 0; i < 25000; i++)
+		assert_true(sl_relq_add(p.q[0], x[i]));
+	for (size_t i = 25000; i < 40000; i++)
+		assert_true(sl_relq_add(p.q[1], x[i]));
+	assert_int_equal(p.degraded, 1);
+	assert_false(sl_relq_is_exact(p.q[0]));
+	assert_true(sl_relq_is_exact(p.q[1]));
+	check_sketch(p.q[0], x, 25000, "degraded by the other");
+	check_sketch(p.q[1], x + 25000, 15000, "kept exact");
+	sl_relq_degrade(p.q[1]);
+	assert_false(sl_relq_is_exact(p.q[1]));
+	assert_int_equal(b.used, 2 * base);
+	sl_relq_free(p.q[0]);
+	sl_relq_free(p.q[1]);
+	assert_int_equal(b.used, 0);
+	free(x);
+}
+
+static void merge_of_raw_stays_exact_when_it_fits(void **state)
+{
+	(void)state;
+	tu_rng r = {seed ^ 11};
+	size_t n = 60000;
+	double *x = make(&r, HUGE_RANGE, n);
+	int asked = 0;
+	sl_budget b;
+	sl_budget_init(&b, 8 << 20);
+	sl_relq *a = feed_pooled(&b, 4096, x, n / 3, &asked);
+	sl_relq *c = feed_pooled(&b, 4096, x + n / 3, n - n / 3, &asked);
+	sl_relq *m = sl_relq_new(&b, 4096, SL_RELQ_DEFAULT_ALPHA);
+	sl_relq_set_pool(m, no_relief, &asked);
+	assert_int_equal(sl_relq_merge(m, a), SL_OK);
+	assert_int_equal(sl_relq_merge(m, c), SL_OK);
+	assert_true(sl_relq_is_exact(m));
+	check_sketch(m, x, n, "merged raw");
+	assert_every_rank(m, x, n, 13);
+	sl_relq_free(m);
+	/* a pool too small for the union: buckets, the answers of one sketch
+	 * fed everything without a pool */
+	sl_budget small;
+	sl_budget_init(&small, sl_relq_bytes(4096) + 20000 * 8);
+	m = sl_relq_new(&small, 4096, SL_RELQ_DEFAULT_ALPHA);
+	sl_relq_set_pool(m, no_relief, &asked);
+	assert_int_equal(sl_relq_merge(m, a), SL_OK);
+	assert_true(sl_relq_is_exact(m)); /* 20,000 fit */
+	assert_int_equal(sl_relq_merge(m, c), SL_OK);
+	assert_false(sl_relq_is_exact(m));
+	assert_int_equal(small.used, sl_relq_bytes(4096));
+	sl_relq *one = feed(&b, 4096, x, n);
+	assert_same_answers(m, one);
+	check_sketch(m, x, n, "merged into buckets");
+	sl_relq_free(one);
+	sl_relq_free(m);
+	sl_relq_free(a);
+	sl_relq_free(c);
+	assert_int_equal(b.used, 0);
+	assert_int_equal(small.used, 0);
+	free(x);
+}
+
+static void encode(const sl_relq *s, sl_budget *b, sl_wire_writer *w)
+{
+	sl_wire_init(w, b, false);
+	sl_relq_encode(s, w);
+	assert_false(w->failed);
+}
+
+static void state_of_many_raw_values(void **state)
+{
+	(void)state;
+	tu_rng r = {seed ^ 12};
+	size_t n = 30000;
+	double *x = make(&r, ZEROS, n);
+	int asked = 0;
+	sl_budget b;
+	sl_budget_init(&b, 8 << 20);
+	sl_relq *s = feed_pooled(&b, 1024, x, n, &asked);
+	assert_true(sl_relq_is_exact(s));
+	sl_wire_writer w;
+	encode(s, &b, &w);
+	/* into a pooled sketch: raw and exact again, the same bytes out */
+	sl_relq *t = sl_relq_new(&b, 1024, SL_RELQ_DEFAULT_ALPHA);
+	sl_relq_set_pool(t, no_relief, &asked);
+	sl_wire_reader rd;
+	sl_wire_reader_init(&rd, w.buf, w.len);
+	const char *why = NULL;
+	assert_int_equal(sl_relq_load(t, &rd, &why), SL_OK);
+	assert_int_equal(rd.left, 0);
+	assert_true(sl_relq_is_exact(t));
+	assert_same_answers(s, t);
+	sl_wire_writer w2;
+	encode(t, &b, &w2);
+	assert_int_equal(w2.len, w.len);
+	assert_memory_equal(w2.buf, w.buf, w.len);
+	/* into a sketch outside a pool (B cells): buckets, within the bound */
+	sl_relq *u = sl_relq_new(&b, 1024, SL_RELQ_DEFAULT_ALPHA);
+	sl_wire_reader_init(&rd, w.buf, w.len);
+	assert_int_equal(sl_relq_load(u, &rd, &why), SL_OK);
+	assert_false(sl_relq_is_exact(u));
+	check_sketch(u, x, n, "loaded into B cells");
+	/* a raw count past SL_RELQ_MAX_RAW is refused (offset of m: 8 + 4 +
+	 * 8 + 8 + 8 + 8 + 8 + 1 = 53) */
+	assert_true(w.len > 57);
+	uint32_t big = SL_RELQ_MAX_RAW + 1;
+	for (int i = 0; i < 4; i++)
+		w.buf[53 + i] = (char)(big >> (8 * i));
+	sl_relq *v = sl_relq_new(&b, 1024, SL_RELQ_DEFAULT_ALPHA);
+	sl_relq_set_pool(v, no_relief, &asked);
+	sl_wire_reader_init(&rd, w.buf, w.len);
+	assert_int_equal(sl_relq_load(v, &rd, &why), SL_ECORRUPT);
+	sl_relq_free(v);
+	sl_wire_release(&w);
+	sl_wire_release(&w2);
+	sl_relq_free(u);
+	sl_relq_free(t);
+	sl_relq_free(s);
+	assert_int_equal(b.used, 0);
+	free(x);
+}
+
+static void same_adds_same_bytes(void **state)
+{
+	(void)state;
+	tu_rng r = {seed ^ 13};
+	size_t n = 40000;
+	double *x = make(&r, LOGNORMAL, n);
+	int asked = 0;
+	/* roomy (raw past B) and tight (converted): each twice */
+	size_t limits[] = {8 << 20, sl_relq_bytes(4096) + 10000 * 8};
+	for (int k = 0; k < 2; k++) {
+		sl_budget b1, b2;
+		sl_budget_init(&b1, limits[k]);
+		sl_budget_init(&b2, limits[k]);
+		sl_relq *s1 = feed_pooled(&b1, 4096, x, n, &asked);
+		sl_relq *s2 = feed_pooled(&b2, 4096, x, n, &asked);
+		assert_true(sl_relq_is_exact(s1) == (k == 0));
+		sl_budget wb;
+		sl_budget_init(&wb, 8 << 20);
+		sl_wire_writer w1, w2;
+		encode(s1, &wb, &w1);
+		encode(s2, &wb, &w2);
+		assert_int_equal(w1.len, w2.len);
+		assert_memory_equal(w1.buf, w2.buf, w1.len);
+		sl_wire_release(&w1);
+		sl_wire_release(&w2);
+		sl_relq_free(s1);
+		sl_relq_free(s2);
+	}
+	free(x);
+}
+
+/* Exact mode in a pool: the array grows; full only when it cannot. */
+static void exact_mode_grows_in_a_pool(void **state)
+{
+	(void)state;
+	sl_budget b;
+	sl_budget_init(&b, sl_relq_bytes(64) + 200 * 8);
+	int asked = 0;
+	sl_relq *s = sl_relq_new(&b, 64, SL_RELQ_DEFAULT_ALPHA);
+	assert_int_equal(sl_relq_set_exact(s), SL_OK);
+	sl_relq_set_pool(s, no_relief, &asked);
+	int i = 0;
+	while (!sl_relq_raw_full(s))
+		assert_true(sl_relq_add(s, ++i));
+	assert_true(i > 64 && i <= 264); /* grown past B, within the budget */
+	assert_int_equal(asked, 1);
+	assert_false(sl_relq_add(s, 1000));
+	assert_int_equal(sl_relq_excess(s), 0); /* exact mode never degrades */
+	sl_relq_degrade(s);
+	assert_true(sl_relq_is_exact(s));
+	assert_true(sl_relq_quantile(s, 0.5) == (double)sl_relq_rank(0.5, (uint64_t)i));
+	sl_relq_raw_spilled(s);
+	assert_int_equal(sl_relq_spilled(s), i);
+	assert_true(sl_relq_add(s, 1000));
+	sl_relq_free(s);
+	assert_int_equal(b.used, 0);
+}
+
 int main(void)
 {
 	seed = tu_seed("test_relq", 20261204);
@@ -486,6 +820,13 @@ int main(void)
 		cmocka_unit_test(refuses_nan_and_negative),
 		cmocka_unit_test(checker_can_fail),
 		cmocka_unit_test(exact_mode_contract),
+		cmocka_unit_test(exact_past_b_in_a_pool),
+		cmocka_unit_test(converts_when_the_budget_refuses),
+		cmocka_unit_test(relieve_degrades_the_largest),
+		cmocka_unit_test(merge_of_raw_stays_exact_when_it_fits),
+		cmocka_unit_test(state_of_many_raw_values),
+		cmocka_unit_test(same_adds_same_bytes),
+		cmocka_unit_test(exact_mode_grows_in_a_pool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,8 +24,9 @@
  *             relative-error quantile sketch per quantiles item (4096
  *             buckets of 0.5%, fewer when the budget is small: together at
  *             most 1/8 of the report, counted as at least two; the first
- *             4096 values of each are kept raw, so small logs have exact
- *             quantiles), a tally per string tally item, the two series
+ *             4096 values of each are kept raw, and more while the pool
+ *             has room, so small logs have exact quantiles), a tally per
+ *             string tally item, the two series
  *   the rest  the pool of the exact tables (a child budget, `pool`). Each
  *             keyed item weighs its share (sl_item.share): a distinct item
  *             holds rest * share / W (W: the sum of the keyed items'
@@ -341,9 +342,17 @@ void sl_report_free(sl_report *r)
  * report's budget: each may grow past its share while the budget allows.
  * When the budget refuses one, pool_relieve degrades a table that holds
  * more than its own share, which gives the excess back: first the top list
- * holding the most beyond its share (ties: the first in the plan), and
- * only when no top list does, the distinct set over its share with the
- * most keys (ties: the later in the plan, so the visitors before the IPs).
+ * holding the most beyond its share (ties: the first in the plan); when no
+ * top list does, the quantile sketch holding the most raw values beyond
+ * its B cells (its fixed part; ties: the first in the plan), whose
+ * quantiles then turn from exact to within 0.5%; and only when none does
+ * and a top list or distinct set asks, the distinct set over its share
+ * with the most keys (ties: the later in the plan, so the visitors before
+ * the IPs); a quantile sketch that finds none degrades itself.
+ * The quantile sketches join the pool (their B cells are its own, added to
+ * its limit) so that small logs get exact quantiles; eight bytes per value
+ * against a hundred per top-list key, but a percentile is read as a value
+ * while a top list's counts keep their bound, so they come second.
  * A key costs a top list about a hundred bytes and a distinct set eight,
  * and a degraded top list still ranks its heavy hitters within
  * Space-Saving's bound, while a distinct count is the figure users check
@@ -368,8 +377,22 @@ static bool pool_relieve(void *ud, const void *requester)
 			best_topk = true;
 		}
 	}
+	bool best_quant = false;
+	for (uint32_t k = 0; k < r->nquant && !best_topk; k++) {
+		sl_relq *q = r->item[r->quants[k]].q;
+		size_t x = q ? sl_relq_excess(q) : 0;
+		if (x > most) {
+			most = x;
+			best = q;
+			best_quant = true;
+		}
+	}
+	/* a quantile sketch never takes a distinct set's memory */
+	bool quant_asks = false;
+	for (uint32_t k = 0; k < r->nquant; k++)
+		quant_asks |= requester == r->item[r->quants[k]].q;
 	double keys = -1;
-	for (uint32_t k = r->ndistinct; k-- > 0 && !best_topk;) {
+	for (uint32_t k = r->ndistinct; k-- > 0 && !best_topk && !best_quant && !quant_asks;) {
 		sl_distinct *d = r->item[r->distincts[k]].distinct;
 		if (!d || !sl_distinct_excess(d))
 			continue;
@@ -383,6 +406,8 @@ static bool pool_relieve(void *ud, const void *requester)
 		return false;
 	if (best_topk)
 		sl_topk_degrade((sl_topk *)(uintptr_t)best);
+	else if (best_quant)
+		sl_relq_degrade((sl_relq *)(uintptr_t)best);
 	else
 		sl_distinct_degrade((sl_distinct *)(uintptr_t)best);
 	return true;
@@ -486,9 +511,18 @@ static bool new_fixed_parts(sl_report *r, size_t max_bytes)
 	for (uint32_t i = 0; i < r->plan.nitems; i++) {
 		struct sl_report_item *it = &r->item[i];
 		const sl_item *d = &r->plan.item[i];
-		if (d->kind == SL_ITEM_QUANTILES &&
+		if (d->kind == SL_ITEM_QUANTILES && r->plan.exact &&
 		    !(it->q = sl_relq_new(r->budget, buckets, SL_RELQ_DEFAULT_ALPHA)))
 			return false;
+		if (d->kind == SL_ITEM_QUANTILES && !r->plan.exact) {
+			/* a pooled sketch lives in the pool, which takes its fixed
+			 * bytes along, so that its raw values may grow there */
+			size_t q = sl_relq_bytes(buckets), lim = r->pool.limit;
+			sl_budget_set_limit(&r->pool, lim + q < lim ? SIZE_MAX : lim + q);
+			if (!(it->q = sl_relq_new(&r->pool, buckets, SL_RELQ_DEFAULT_ALPHA)))
+				return false;
+			sl_relq_set_pool(it->q, pool_relieve, r);
+		}
 		if (d->kind == SL_ITEM_TALLY && d->field[0] != SL_F_STATUS &&
 		    !(it->tally = sl_calloc(r->budget, 1, sizeof *it->tally)))
 			return false;

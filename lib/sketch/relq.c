@@ -19,16 +19,37 @@
  *
  * Phase 1, exact: positive values are appended, as their IEEE bit patterns
  * (which order positive doubles as unsigned integers), to a raw array of R
- * cells. Quantiles are then exact: the rank is selected by a binary search
- * over bit patterns, each step a count of the cells <= the probe (at most 64
- * passes, no scratch, the sketch unchanged).
+ * cells, R >= B. Quantiles are then exact: the value of rank r is found by
+ * a radix select over the bit patterns, most significant byte first: a
+ * pass counts, among the cells that share the bytes chosen so far, each
+ * value of the next byte in a 256-entry histogram on the stack, and keeps
+ * the byte whose cumulative count reaches r (at most 8 passes over the
+ * array; once 256 cells or fewer share the prefix, one more pass copies
+ * them to the stack, where they are sorted: 3 or 4 passes for most data;
+ * no allocation, the sketch unchanged, the same answer whatever the order
+ * of the cells).
  *
- * Phase 2, buckets: when a positive value finds the raw array full, the
- * cells are converted in place into the bucket store (same memory, B = R
- * cells): sorted, run-length coded into (key, count) pairs packed into the
+ * Growth of the raw array ("exact whenever it fits"). The array starts at
+ * R = B cells, the store's own. In a pool (sl_relq_set_pool) it grows by
+ * half through sl_realloc when a value finds it full (in exact mode as
+ * soon as an append fills it), while the budget allows and up to SL_RELQ_MAX_RAW cells (2^22 values, 32 MiB); when the
+ * budget refuses, the pool's relieve function is asked for room (it may
+ * degrade another table, or this sketch when it holds the most, see
+ * lib/report/report.c), and when it has none the array stays full. A
+ * sketch outside a pool keeps R = B (the groups' per-group sketches count
+ * on sl_relq_bytes(B) each). In exact mode "full" means "could not grow".
+ *
+ * Phase 2, buckets: when a positive value finds the raw array full (and
+ * not in exact mode), or the pool asks (sl_relq_degrade), the cells are
+ * converted in place into the bucket store (the first B cells of the same
+ * memory): sorted, run-length coded into (key, count) pairs packed into the
  * first cells (each pair uses at least one value, so the writes never pass
- * the reads), then spread to their positions key - offset from the last to
- * the first (position >= pair index, as keys are distinct and ascending).
+ * the reads; at most B pairs, as the keys span < B after the collapse),
+ * then spread to their positions key - offset < B from the last to the
+ * first (position >= pair index, as keys are distinct and ascending). The
+ * array is then shrunk back to B cells, giving the growth back to the
+ * budget (a refused shrink keeps the larger block, still counted, and
+ * freed whole by sl_relq_free).
  *
  * Bucket mapping: gamma = (1 + a) / (1 - a) for the relative accuracy a.
  * A value v > 0 has key k = ceil(ln v / ln gamma), so that
@@ -63,13 +84,15 @@
  * The window's placement (offset) depends on the order but no answer does.
  *
  * Exact mode (sl_relq_set_exact, for --exact): the raw array never turns
- * into buckets. When it is full the caller moves its values elsewhere (the
- * report spills them to an external sort, lib/spill/xsort.c) and calls
- * sl_relq_raw_spilled; sl_relq_add refuses a positive value while the array
- * is full. Once values have been spilled, quantiles other than the min, the
+ * into buckets. When it is full (it could not grow) the caller moves its
+ * values elsewhere (the report spills them to an external sort,
+ * lib/spill/xsort.c) and calls sl_relq_raw_spilled, which keeps the
+ * array's cells; sl_relq_add refuses a positive value while the array is
+ * full. Once values have been spilled, quantiles other than the min, the
  * max and the zeros are only those the caller computed from the sorted
  * values and set with sl_relq_set_answers (NaN for any other q). Merging two
- * exact-mode sketches needs their raw values to fit one array.
+ * exact-mode sketches needs their raw values to fit one array (dst's,
+ * grown if it can).
 
  * Converted sketches: state files of versions 1 and 2 hold KLL sketches;
  * sl_relq_add_kll adds a KLL's retained items with their weights and carries
@@ -77,11 +100,15 @@
  * quantiles are within the relative bound of a value whose rank is within
  * rank_slack of r.
  *
- * Memory: one block from the budget at sl_relq_new, never grown:
- *   [struct sl_relq][B cells of 8 bytes: raw bit patterns, then counts]
- * sl_relq_bytes(B) = sizeof(struct) + 8 B. Adds never allocate or fail.
+ * Memory: two blocks from the budget at sl_relq_new: the struct (its
+ * address never changes) and the array of R cells of 8 bytes (raw bit
+ * patterns, then counts in its first B cells), which moves when it grows.
+ * sl_relq_bytes(B) = sizeof(struct) + 8 B, what a sketch outside a pool
+ * holds for good. Adds and merges never fail for lack of memory: a refused
+ * growth turns the raw values into buckets, which need no memory.
  *
- * Cost: an add in phase 1 is a store and compares; in phase 2 one log(),
+ * Cost: an add in phase 1 is a store and compares (the growth check is the
+ * same compare that finds the array full); in phase 2 one log(),
  * a multiply and an increment (a shift of the window is a memmove of at
  * most 8 B bytes, at most a few dozen times over a stream). The last key
  * is cached, so runs of equal values (request times in milliseconds) skip
@@ -90,7 +117,8 @@
  * Serialized (state file section, see docs/state-format.md):
  *   f64 a | u32 B | u64 n | u64 zero | f64 min | f64 max | f64 rank_slack
  *   | u8 mode (0 raw, 1 buckets)
- *   mode 0: u32 m, then m x f64 positive values (m = n - zero)
+ *   mode 0: u32 m, then m x f64 positive values (m = n - zero; m may
+ *           exceed B, up to SL_RELQ_MAX_RAW, when the array had grown)
  *   mode 1: u8 collapsed | i64 first key | u32 m | m x u64 counts, keys
  *           first .. first + m - 1 (counts sum to n - zero; when collapsed,
  *           the first key is the floor and its count is not 0)
@@ -110,14 +138,16 @@
 
 struct sl_relq {
 	sl_budget *budget;
-	size_t bytes;
+	sl_relieve_fn relieve;	/* in a pool: the raw array may grow */
+	void *relieve_ud;
 	double alpha;
 	double ln_gamma, inv_ln_gamma, rep_shift; /* rep_shift = ln(2/(gamma+1)) */
 	uint64_t n;		/* values added (zero included) */
 	uint64_t zero;		/* values equal to 0 */
 	double min, max;	/* exact; +inf, -inf while empty */
 	double rank_slack;	/* rank error inherited from KLLs, in ranks */
-	uint32_t cap;		/* B = R cells */
+	uint32_t cap;		/* B: the bucket store's cells */
+	uint32_t acap;		/* R >= B: the array's cells */
 	uint32_t nraw;		/* phase 1: raw values held */
 	bool bucketed;		/* phase 2 */
 	bool collapsed;		/* floor holds folded counts */
@@ -131,7 +161,7 @@ struct sl_relq {
 	uint64_t bucket_n;	/* sum of the counts */
 	double last_v;		/* key cache */
 	int32_t last_key;
-	uint64_t cell[];	/* raw bit patterns, or counts */
+	uint64_t *cell;		/* R cells: raw bit patterns, or B counts */
 };
 
 size_t sl_relq_bytes(uint32_t buckets)
@@ -148,12 +178,15 @@ sl_relq *sl_relq_new(sl_budget *b, uint32_t buckets, double alpha)
 	size_t bytes = sl_relq_bytes(buckets);
 	if (bytes == SIZE_MAX)
 		return NULL;
-	sl_relq *s = sl_malloc(b, bytes);
+	sl_relq *s = sl_malloc(b, sizeof *s);
 	if (!s)
 		return NULL;
-	memset(s, 0, bytes);
+	memset(s, 0, sizeof *s);
+	if (!(s->cell = sl_calloc(b, buckets, sizeof *s->cell))) {
+		sl_free(b, s, sizeof *s);
+		return NULL;
+	}
 	s->budget = b;
-	s->bytes = bytes;
 	s->alpha = alpha;
 	double gamma = (1 + alpha) / (1 - alpha);
 	s->ln_gamma = log(gamma);
@@ -161,15 +194,17 @@ sl_relq *sl_relq_new(sl_budget *b, uint32_t buckets, double alpha)
 	s->rep_shift = log(2 / (gamma + 1));
 	s->min = INFINITY;
 	s->max = -INFINITY;
-	s->cap = buckets;
+	s->cap = s->acap = buckets;
 	s->last_v = -1;
 	return s;
 }
 
 void sl_relq_free(sl_relq *s)
 {
-	if (s)
-		sl_free(s->budget, s, s->bytes);
+	if (!s)
+		return;
+	sl_free(s->budget, s->cell, (size_t)s->acap * sizeof *s->cell);
+	sl_free(s->budget, s, sizeof *s);
 }
 
 uint64_t sl_relq_count(const sl_relq *s) { return s->n; }
@@ -304,10 +339,58 @@ static void add_key(sl_relq *s, int32_t k, uint64_t c)
 		s->hi = k;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Sorts a[0 .. n) ascending in place by the byte at `shift` and those
+ * below it: an American flag sort (McIlroy, Bostic and McIlroy,
+ * "Engineering Radix Sort", Computing Systems 1993), most significant byte
+ * first, each pass a histogram then cycles of swaps into the buckets; runs
+ * under 32 by insertion. No allocation (qsort's merge sort would malloc a
+ * copy of the array outside the budget), 4 KiB of stack per byte, at most
+ * 8 deep; O(8 n) at worst. */
+static void sort_bits(uint64_t *a, size_t n, int shift)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
+	if (n < 32) {
+		for (size_t i = 1; i < n; i++) {
+			uint64_t v = a[i];
+			size_t j = i;
+			for (; j > 0 && a[j - 1] > v; j--)
+				a[j] = a[j - 1];
+			a[j] = v;
+		}
+		return;
+	}
+	size_t end[256] = {0}, next[256];
+	for (size_t i = 0; i < n; i++)
+		end[a[i] >> shift & 255]++;
+	size_t at = 0;
+	bool one = false;
+	for (unsigned d = 0; d < 256; d++) {
+		one |= end[d] == n;
+		next[d] = at;
+		at += end[d];
+		end[d] = at;
+	}
+	if (!one) {
+		for (unsigned d = 0; d < 256; d++) {
+			while (next[d] < end[d]) {
+				uint64_t v = a[next[d]];
+				unsigned e = (unsigned)(v >> shift & 255);
+				while (e != d) {
+					uint64_t w = a[next[e]];
+					a[next[e]++] = v;
+					v = w;
+					e = (unsigned)(v >> shift & 255);
+				}
+				a[next[d]++] = v;
+			}
+		}
+	}
+	if (shift == 0)
+		return;
+	for (unsigned d = 0; d < 256; d++) {
+		size_t lo = d ? end[d - 1] : 0;
+		if (end[d] - lo > 1)
+			sort_bits(a + lo, end[d] - lo, shift - 8);
+	}
 }
 
 static double from_bits(uint64_t u)
@@ -324,7 +407,59 @@ static uint64_t to_bits(double v)
 	return u;
 }
 
-/* Phase 1 -> phase 2, in place (see the top comment). */
+/* ---- the raw array ------------------------------------------------------------ */
+
+/* Grows the raw array to hold at least `need` cells: by half (or to need,
+ * if more), at most SL_RELQ_MAX_RAW, asking the pool's relieve function
+ * for room while the budget refuses. False, with the array as it was, when
+ * not in a pool, past the cap, or when relieve has nothing to give. */
+static bool grow(sl_relq *s, uint64_t need)
+{
+	if (!s->relieve || need > SL_RELQ_MAX_RAW)
+		return false;
+	uint64_t want = (uint64_t)s->acap + s->acap / 2;
+	if (want < need)
+		want = need;
+	if (want > SL_RELQ_MAX_RAW)
+		want = SL_RELQ_MAX_RAW;
+	for (;;) {
+		uint64_t *p = sl_realloc(s->budget, s->cell, (size_t)s->acap * sizeof *p,
+					 (size_t)want * sizeof *p);
+		if (p) {
+			s->cell = p;
+			s->acap = (uint32_t)want;
+			return true;
+		}
+		if (!s->relieve(s->relieve_ud, s))
+			return false;
+	}
+}
+
+/* Exact mode, after an append, a merge or a load: a full array grows now,
+ * so that "full" means "could not grow" (the caller spills on it). Other
+ * sketches grow when the next value comes (a growth nobody needs would
+ * take memory the pool's other tables may want). */
+static void filled(sl_relq *s)
+{
+	if (s->exact && s->nraw == s->acap)
+		grow(s, (uint64_t)s->nraw + 1);
+}
+
+/* Phase 2 uses the first B cells: gives the rest back (a refused shrink
+ * keeps the larger block, counted as it is). */
+static void shrink(sl_relq *s)
+{
+	if (s->acap == s->cap)
+		return;
+	uint64_t *p = sl_realloc(s->budget, s->cell, (size_t)s->acap * sizeof *p,
+				 (size_t)s->cap * sizeof *p);
+	if (p) {
+		s->cell = p;
+		s->acap = s->cap;
+	}
+}
+
+/* Phase 1 -> phase 2, in place (see the top comment); then shrinks. */
 static void to_buckets(sl_relq *s)
 {
 	uint32_t m = s->nraw, d = 0;
@@ -334,9 +469,10 @@ static void to_buckets(sl_relq *s)
 	s->collapsed = false;
 	if (m == 0) {
 		memset(s->cell, 0, (size_t)s->cap * sizeof *s->cell);
+		shrink(s);
 		return;
 	}
-	qsort(s->cell, m, sizeof *s->cell, cmp_u64);
+	sort_bits(s->cell, m, 56);
 	int32_t kmin = key_of(s, from_bits(s->cell[0]));
 	int32_t kmax = key_of(s, from_bits(s->cell[m - 1]));
 	int32_t f = kmin;
@@ -378,13 +514,16 @@ static void to_buckets(sl_relq *s)
 	s->lo = lo;
 	s->hi = kmax;
 	s->bucket_n = m;
+	shrink(s);
 }
 
 static void add_positive(sl_relq *s, double v, uint64_t c)
 {
 	if (!s->bucketed) {
-		if (c == 1 && (s->nraw < s->cap)) {
+		if (c == 1 && (s->nraw < s->acap || grow(s, (uint64_t)s->nraw + 1))) {
 			s->cell[s->nraw++] = to_bits(v);
+			if (s->nraw == s->acap)
+				filled(s);
 			return;
 		}
 		if (s->exact)
@@ -412,7 +551,7 @@ static void see(sl_relq *s, double v)
 
 bool sl_relq_add(sl_relq *s, double v)
 {
-	if (!(v >= 0) || (v != 0 && s->exact && s->nraw == s->cap))
+	if (!(v >= 0) || (v != 0 && s->exact && s->nraw == s->acap))
 		return false;
 	s->n++;
 	see(s, v);
@@ -430,9 +569,11 @@ bool sl_relq_add(sl_relq *s, double v)
 static void add_content(sl_relq *s, const sl_relq *src)
 {
 	if (!src->bucketed) {
-		if (!s->bucketed && s->nraw + (uint64_t)src->nraw <= s->cap) {
+		uint64_t need = s->nraw + (uint64_t)src->nraw;
+		if (!s->bucketed && (need <= s->acap || grow(s, need))) {
 			memcpy(s->cell + s->nraw, src->cell, (size_t)src->nraw * sizeof *s->cell);
 			s->nraw += src->nraw;
+			filled(s);
 			return;
 		}
 		if (!s->bucketed)
@@ -465,8 +606,8 @@ sl_status sl_relq_merge(sl_relq *dst, const sl_relq *src)
 		return SL_OK;
 	if (dst->n > UINT64_MAX - src->n)
 		return SL_EINVAL;
-	if (dst->exact != src->exact ||
-	    (dst->exact && (uint64_t)dst->nraw + src->nraw > dst->cap))
+	uint64_t need = (uint64_t)dst->nraw + src->nraw;
+	if (dst->exact != src->exact || (dst->exact && need > dst->acap && !grow(dst, need)))
 		return SL_EINVAL;
 	dst->spilled += src->spilled;
 	add_content(dst, src);
@@ -480,21 +621,43 @@ sl_status sl_relq_merge(sl_relq *dst, const sl_relq *src)
 
 /* ---- queries ---------------------------------------------------------------- */
 
-/* Phase 1: the r-th smallest raw cell (1-based), by binary search over the
- * bit patterns. */
+/* Phase 1: the r-th smallest raw cell (1 <= r <= nraw), by a radix select
+ * over the bit patterns, most significant byte first (see the top
+ * comment); once at most GATHER cells share the prefix, one more pass
+ * copies them to the stack and sorts them. */
+#define GATHER 256
 static double raw_select(const sl_relq *s, uint64_t r)
 {
-	uint64_t lo = to_bits(s->min > 0 ? s->min : DBL_TRUE_MIN), hi = to_bits(s->max);
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2, le = 0;
-		for (uint32_t i = 0; i < s->nraw; i++)
-			le += s->cell[i] <= mid;
-		if (le >= r)
-			hi = mid;
-		else
-			lo = mid + 1;
+	const uint64_t *cell = s->cell;
+	uint32_t n = s->nraw, count[256];
+	uint64_t prefix = 0, mask = 0;
+	for (int shift = 56; shift >= 0; shift -= 8) {
+		memset(count, 0, sizeof count);
+		if (mask == 0) {
+			for (uint32_t i = 0; i < n; i++)
+				count[cell[i] >> shift & 255]++;
+		} else {
+			for (uint32_t i = 0; i < n; i++)
+				count[cell[i] >> shift & 255] += (cell[i] & mask) == prefix;
+		}
+		unsigned d = 0;
+		while (r > count[d])
+			r -= count[d++];
+		prefix |= (uint64_t)d << shift;
+		mask |= (uint64_t)255 << shift;
+		if (count[d] <= GATHER && shift > 0) {
+			/* few cells left with this prefix: one pass gathers
+			 * them, the r-th of them is the answer */
+			uint64_t few[GATHER];
+			uint32_t k = 0;
+			for (uint32_t i = 0; i < n; i++)
+				if ((cell[i] & mask) == prefix)
+					few[k++] = cell[i];
+			sort_bits(few, k, shift - 8);
+			return from_bits(few[r - 1]);
+		}
 	}
-	return from_bits(lo);
+	return from_bits(prefix);
 }
 
 /* The key of the bucket holding rank r of the positive values (1-based). */
@@ -554,7 +717,7 @@ sl_status sl_relq_set_exact(sl_relq *s)
 
 bool sl_relq_raw_full(const sl_relq *s)
 {
-	return s->exact && s->nraw == s->cap;
+	return s->exact && s->nraw == s->acap;
 }
 
 uint32_t sl_relq_raw_count(const sl_relq *s)
@@ -596,6 +759,29 @@ sl_status sl_relq_set_answers(sl_relq *s, const double *q, const double *v, size
 	}
 	s->nanswers = (uint32_t)n;
 	return SL_OK;
+}
+
+/* ---- the pool ------------------------------------------------------------------ */
+
+void sl_relq_set_pool(sl_relq *s, sl_relieve_fn fn, void *ud)
+{
+	s->relieve = fn;
+	s->relieve_ud = fn ? ud : NULL;
+	if (fn && !s->bucketed)
+		filled(s);
+}
+
+size_t sl_relq_excess(const sl_relq *s)
+{
+	if (s->bucketed || s->exact)
+		return 0;
+	return (size_t)(s->acap - s->cap) * sizeof *s->cell;
+}
+
+void sl_relq_degrade(sl_relq *s)
+{
+	if (!s->bucketed && !s->exact)
+		to_buckets(s);
 }
 
 /* ---- conversion from KLL (state files of versions 1 and 2) ----------------- */
@@ -701,19 +887,25 @@ sl_status sl_relq_load(sl_relq *dst, sl_wire_reader *r, const char **why)
 	 * is filled through the merge paths instead, so a different B works */
 	if (mode == 0) {
 		uint32_t m = sl_wire_get_u32(r);
-		if (r->bad || m != n - zero || m > cap)
+		if (r->bad || m != n - zero || m > SL_RELQ_MAX_RAW)
 			return corrupt(why, "quantile sketch raw count impossible");
 		if (!sl_wire_need(r, m, 8))
 			return corrupt(why, "quantile sketch values truncated");
+		/* room for them all at once when the pool has it; else the
+		 * values past the array turn it into buckets */
+		if (!dst->bucketed && m > dst->acap && !grow(dst, m) && dst->exact)
+			return SL_EINVAL;
 		for (uint32_t i = 0; i < m; i++) {
 			double v = from_bits(sl_wire_get_u64(r));
 			if (!(v > 0 && v >= min && v <= max))
 				return corrupt(why, "quantile sketch value outside (0, max] or NaN");
-			if (!dst->bucketed && dst->nraw < dst->cap)
+			if (!dst->bucketed && dst->nraw < dst->acap)
 				dst->cell[dst->nraw++] = to_bits(v);
 			else
 				add_positive(dst, v, 1);
 		}
+		if (!dst->bucketed)
+			filled(dst);
 	} else {
 		uint8_t collapsed = sl_wire_get_u8(r);
 		int64_t first = sl_wire_get_i64(r);
