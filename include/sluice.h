@@ -1690,9 +1690,9 @@ const char *sl_report_format_spec(const sl_report *r);
 const sl_plan *sl_report_plan(const sl_report *r);
 /* The plan is exact (--exact). */
 bool sl_report_is_exact(const sl_report *r);
-/* Every distinct count, top list and group table is still exact (always,
- * under an exact plan): no keyed table has degraded to its sketch. */
-bool sl_report_tables_exact(const sl_report *r);
+/* Every distinct count, top list, group table and quantile sketch is
+ * still exact (always, under an exact plan): none has degraded. */
+bool sl_report_all_exact(const sl_report *r);
 /* Count of status code `code` (100..599); 0 without a tally(status). */
 uint64_t sl_report_status(const sl_report *r, unsigned code);
 /* The malformed-line samples kept (the first SL_SAMPLES_MAX by input and
@@ -2278,13 +2278,13 @@ typedef struct sl_engine sl_engine;
  * Exact at every job count: workers hold their own tables, so keys seen by
  * several of them are held several times, and a table that one worker
  * would have kept exact may degrade in a share. When that happened (some
- * distinct count, top list or group table is not exact) on inputs that can
- * be read again (regular files, no state_path, nothing failed) whose
- * content is at most SL_ENGINE_AGAIN times the budget, the run is made
- * again by one worker, after a note (SL_ENGINE_NOTE_AGAIN; the second
- * pass notes nothing else), and that is the run returned. The decision
- * depends on the input and options only; below that size every -j gives
- * the one-worker answer whenever the one-worker run's tables stayed exact.
+ * distinct count, top list, group table or quantile sketch is not exact)
+ * on inputs that can be read again (regular files, no state_path, nothing
+ * failed) whose content is at most SL_ENGINE_AGAIN times the budget, the
+ * run is made again by one worker, after a note (SL_ENGINE_NOTE_AGAIN; the
+ * second pass notes nothing else), and that is the run returned. The
+ * decision depends on the input and options only: below that size every
+ * -j gives the one-worker answer.
  * Returns:
  *   SL_OK        a report, or none when every input failed: see
  *                sl_engine_report; inputs that failed say why in .error

@@ -57,7 +57,8 @@
  * Read again by one worker (sl_engine_run, again_alone): workers' tables
  * hold the keys each worker met, so a key met by several is held several
  * times, and a table one worker would have kept exact can degrade in a
- * share. When some distinct, top or group table ended inexact and the
+ * share. When some distinct, top, group table or quantile sketch ended
+ * inexact and the
  * inputs are regular files read whole, of at most SL_ENGINE_AGAIN times
  * the budget, the run is made again with one worker and that one is
  * returned: those inputs get the one-worker answer at every job count,
@@ -2151,7 +2152,7 @@ static bool again_alone(const run_t *r)
 {
 	const sl_report *rep = sl_engine_report(r);
 	if (r->status != SL_OK || r->jobs < 2 || !rep || r->state_path ||
-	    sl_report_tables_exact(rep))
+	    sl_report_all_exact(rep))
 		return false;
 	uint64_t bytes = 0;
 	for (size_t i = 0; i < r->ninputs; i++) {

@@ -338,61 +338,58 @@ void sl_report_free(sl_report *r)
 
 /* ---- the pool ------------------------------------------------------------
  *
- * The report's exact tables (its distinct and top items) share the
- * report's budget: each may grow past its share while the budget allows.
- * When the budget refuses one, pool_relieve degrades a table that holds
- * more than its own share, which gives the excess back: first the top list
- * holding the most beyond its share (ties: the first in the plan); when no
- * top list does, the quantile sketch holding the most raw values beyond
- * its B cells (its fixed part; ties: the first in the plan), whose
- * quantiles then turn from exact to within 0.5%; and only when none does
- * and a top list or distinct set asks, the distinct set over its share
- * with the most keys (ties: the later in the plan, so the visitors before
- * the IPs); a quantile sketch that finds none degrades itself.
- * The quantile sketches join the pool (their B cells are its own, added to
- * its limit) so that small logs get exact quantiles; eight bytes per value
- * against a hundred per top-list key, but a percentile is read as a value
- * while a top list's counts keep their bound, so they come second.
+ * The report's exact tables (its distinct and top items) and its quantile
+ * sketches' raw values share the report's budget: each may grow past its
+ * share while the budget allows (a quantile sketch's share is its B cells,
+ * its fixed part, added to the pool's limit). When the budget refuses one,
+ * pool_relieve gives memory back: the one that needs the most degrades
+ * first, that is
+ *   1. among the top lists and quantile sketches, the one holding the most
+ *      bytes beyond its share (ties: the top list, then the first in the
+ *      plan): a top list becomes Space-Saving, a quantile sketch turns its
+ *      raw values into buckets (its quantiles go from exact to within 0.5%
+ *      of the value);
+ *   2. when none holds more than its share, and a top list or distinct set
+ *      asks, the distinct set over its share with the most keys (ties: the
+ *      later in the plan, so the visitors before the IPs).
  * A key costs a top list about a hundred bytes and a distinct set eight,
  * and a degraded top list still ranks its heavy hitters within
  * Space-Saving's bound, while a distinct count is the figure users check
- * first: so the distinct counts stay exact the longest. If the table chosen
- * is the one asking, or none holds more than its share, the one asking
- * degrades itself. A degraded table keeps at most its share, so degrading
- * never needs memory and never fails. The choice depends only on the
- * tables' contents: one input, one answer.
+ * first: so the distinct counts stay exact the longest, and a quantile
+ * sketch never takes a distinct set's memory. If the one chosen is the one
+ * asking, or none holds more than its share, the one asking degrades
+ * itself. A degraded table keeps at most its share, so degrading never
+ * needs memory and never fails. The choice depends only on the contents:
+ * one input, one answer.
  */
 static bool pool_relieve(void *ud, const void *requester)
 {
 	sl_report *r = ud;
 	const void *best = NULL;
 	size_t most = 0;
-	bool best_topk = false;
+	enum { NONE, TOP, QUANT, DISTINCT } kind = NONE;
 	for (uint32_t k = 0; k < r->ntop; k++) {
 		sl_topk *t = r->item[r->tops[k]].top;
 		size_t x = t ? sl_topk_excess(t) : 0;
 		if (x > most) {
 			most = x;
 			best = t;
-			best_topk = true;
+			kind = TOP;
 		}
 	}
-	bool best_quant = false;
-	for (uint32_t k = 0; k < r->nquant && !best_topk; k++) {
+	bool quant_asks = false;
+	for (uint32_t k = 0; k < r->nquant; k++) {
 		sl_relq *q = r->item[r->quants[k]].q;
 		size_t x = q ? sl_relq_excess(q) : 0;
+		quant_asks |= requester == q;
 		if (x > most) {
 			most = x;
 			best = q;
-			best_quant = true;
+			kind = QUANT;
 		}
 	}
-	/* a quantile sketch never takes a distinct set's memory */
-	bool quant_asks = false;
-	for (uint32_t k = 0; k < r->nquant; k++)
-		quant_asks |= requester == r->item[r->quants[k]].q;
 	double keys = -1;
-	for (uint32_t k = r->ndistinct; k-- > 0 && !best_topk && !best_quant && !quant_asks;) {
+	for (uint32_t k = r->ndistinct; k-- > 0 && kind == NONE && !quant_asks;) {
 		sl_distinct *d = r->item[r->distincts[k]].distinct;
 		if (!d || !sl_distinct_excess(d))
 			continue;
@@ -404,9 +401,9 @@ static bool pool_relieve(void *ud, const void *requester)
 	}
 	if (!best || best == requester)
 		return false;
-	if (best_topk)
+	if (kind == TOP)
 		sl_topk_degrade((sl_topk *)(uintptr_t)best);
-	else if (best_quant)
+	else if (kind == QUANT)
 		sl_relq_degrade((sl_relq *)(uintptr_t)best);
 	else
 		sl_distinct_degrade((sl_distinct *)(uintptr_t)best);
@@ -1394,7 +1391,7 @@ bool sl_report_is_exact(const sl_report *r)
 	return r->exact != NULL;
 }
 
-bool sl_report_tables_exact(const sl_report *r)
+bool sl_report_all_exact(const sl_report *r)
 {
 	if (r->exact)
 		return true;
@@ -1402,7 +1399,8 @@ bool sl_report_tables_exact(const sl_report *r)
 		const struct sl_report_item *it = &r->item[i];
 		if ((it->distinct && !sl_distinct_is_exact(it->distinct)) ||
 		    (it->top && !sl_topk_is_exact(it->top)) ||
-		    (it->groups && !sl_groups_is_exact(it->groups)))
+		    (it->groups && !sl_groups_is_exact(it->groups)) ||
+		    (it->q && !sl_relq_is_exact(it->q)))
 			return false;
 	}
 	return true;
