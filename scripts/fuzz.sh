@@ -35,7 +35,7 @@ for arg in "$@"; do
 	*) targets="$targets $arg" ;;
 	esac
 done
-[ -n "$targets" ] || targets="fuzz_state fuzz_access fuzz_input fuzz_framer fuzz_jsonrec fuzz_logformat fuzz_groups"
+[ -n "$targets" ] || targets="fuzz_state fuzz_access fuzz_input fuzz_framer fuzz_jsonrec fuzz_logformat fuzz_groups fuzz_filter"
 if [ "$smoke" = 1 ]; then seconds=${FUZZ_SECONDS:-5}; else seconds=${FUZZ_SECONDS:-60}; fi
 build=${BUILD:-build}/fuzz
 cc=""
