@@ -28,7 +28,11 @@
 #   6. The request-time p99 and p999 against the true values (sort -n of
 #      the request-time field), as relative errors (target: within 1%).
 #   7. Budgets: -m 1M against -m 64M (and SLUICE_OLD beside -m 1M).
-#   8. If goaccess is installed: goaccess --log-format=COMBINED against
+#   8. Formats, filters, vhosts (issue 14): -f json and -f csv at -j 1 on
+#      the same requests (targets 400 and 600 MB/s), --where status>=500
+#      --since T against the unfiltered report (ratio <= 1.0, interleaved
+#      rounds), --by vhost over 10,000 vhosts within the default budget.
+#   9. If goaccess is installed: goaccess --log-format=COMBINED against
 #      sluice on a $BENCH_SLICE (default 100M) slice cut at a line end.
 # Everything printed is computed from this run's measurements; the output
 # goes to stdout only (record it in docs/benchmarks.md by hand).
@@ -42,6 +46,7 @@
 #   BENCH_SIZE        log size, K/M/G = 1024^k (default 1G)
 #   BENCH_SEED        generator seed (default 1)
 #   BENCH_SLICE       goaccess slice size (default 100M)
+#   BENCH_FORMAT_SIZE size of the JSON, CSV and vhost logs (default BENCH_SIZE/4)
 #   BENCH_REPEAT      runs per tool, best wall time kept (default 1; the
 #                     budgets section runs its tools in this many interleaved rounds)
 set -eu
@@ -317,6 +322,130 @@ for q in 0.99 0.999; do
 	check "request-time $name relative error, |%|" "$(calc "($err < 0) ? 0 - ($err) : $err")" "<=" 1
 done
 rm -f "$tmp/rt.sorted"
+
+# ---------------------------------------------------------------- formats, filters, vhosts
+# Issue 14's figures, side by side (one run):
+#   - JSON lines and CSV at -j 1: the same requests as the main log (same
+#     seed and options, sluice-gen --format json / csv), $BENCH_FORMAT_SIZE
+#     each (default a quarter of $BENCH_SIZE), MB/s = that file's bytes /
+#     wall s; targets 400 (JSON) and 600 (CSV) MB/s on one core.
+#   - --where status>=500 --since T against the unfiltered report, on the
+#     main log at the default jobs, T a tenth into the log's time range (so
+#     the filtered run still reads every line): in $BENCH_REPEAT interleaved
+#     rounds (unfiltered, filtered; ...), each keeping its best wall time;
+#     target ratio <= 1.0. With one round the ratio carries the machine's
+#     noise, a few percent either way on a shared host.
+#   - --by vhost over 10,000 vhosts (sluice-gen --format vcombined --vhosts
+#     10000, Zipf s=1 like the clients) at the default budget: the run must
+#     succeed, its JSON's peak memory must be within the budget, and the
+#     group table says whether it is exact; of the groups listed (-n 10000,
+#     the report lists the largest ones), those with max_error 0 and not
+#     partial are counted as exact.
+size_bytes() { # K/M/G/T = 1024^k, as sluice-gen reads them
+	awk -v s="$1" 'BEGIN { n = s + 0; u = toupper(substr(s, length(s), 1))
+		m = u == "K" ? 1024 : u == "M" ? 1048576 : u == "G" ? 1073741824 : u == "T" ? 1099511627776 : 1
+		printf "%.0f\n", n * m }'
+}
+fsize=${BENCH_FORMAT_SIZE:-$(calc "sprintf(\"%.0f\", $(size_bytes "$SIZE") / 4)")}
+# cached_log STEM GENERATOR-ARGS...: the path of the log the generator makes
+# with these arguments, generated once into $DIR (its name holds a checksum
+# of the first 2000 lines, as the main log's does).
+cached_log() {
+	stem=$1
+	shift
+	c=$("$GEN" "$@" --lines 2000 | cksum | cut -d ' ' -f 1)
+	f=$DIR/$stem-$c.log
+	if [ ! -s "$f" ]; then
+		"$GEN" "$@" -o "$f.tmp.$$" || { rm -f "$f.tmp.$$"; die "generator failed ($stem)"; }
+		mv "$f.tmp.$$" "$f"
+	fi
+	echo "$f"
+}
+fmt_args="--size $fsize --seed $SEED --request-time --ips 1200000 --urls 200000 --zipf 1.0"
+# shellcheck disable=SC2086
+jlog=$(cached_log "access-$fsize-seed$SEED-json-rt" $fmt_args --format json)
+# shellcheck disable=SC2086
+clog=$(cached_log "access-$fsize-seed$SEED-csv-rt" $fmt_args --format csv)
+# shellcheck disable=SC2086
+vlog=$(cached_log "access-$fsize-seed$SEED-vcombined-vhosts10000" $fmt_args \
+    --format vcombined --vhosts 10000)
+cat "$jlog" "$clog" "$vlog" >/dev/null
+echo
+echo "formats, filters and vhosts (issue 14; logs of $fsize bytes: $GEN $fmt_args"
+echo "  --format json | csv | vcombined --vhosts 10000):"
+: >"$results"
+# shellcheck disable=SC2086
+run_tool "json -j1" "$SLUICE" -q -j 1 -f json $SLUICE_ARGS "$jlog"
+# shellcheck disable=SC2086
+run_tool "csv -j1" "$SLUICE" -q -j 1 -f csv $SLUICE_ARGS "$clog"
+jbytes=$(wc -c <"$jlog")
+cbytes=$(wc -c <"$clog")
+"$SLUICE" -q --json -f json "$jlog" >"$tmp/fj.json"
+"$SLUICE" -q --json -f csv "$clog" >"$tmp/fc.json"
+jnum() { sed -n "s/^  \"$2\": \([0-9]*\),*$/\1/p" "$1"; }
+jw=$(result "json -j1" 2)
+cw=$(result "csv -j1" 2)
+printf '  %-10s %9.3f s %10.1f MB/s %9.1f MiB RSS  %s lines, %s malformed\n' \
+    "json -j1" "$jw" "$(calc "$jbytes / 1e6 / $jw")" "$(calc "$(result "json -j1" 3) / 1024")" \
+    "$(jnum "$tmp/fj.json" lines)" "$(jnum "$tmp/fj.json" malformed)"
+printf '  %-10s %9.3f s %10.1f MB/s %9.1f MiB RSS  %s lines, %s malformed\n' \
+    "csv -j1" "$cw" "$(calc "$cbytes / 1e6 / $cw")" "$(calc "$(result "csv -j1" 3) / 1024")" \
+    "$(jnum "$tmp/fc.json" lines)" "$(jnum "$tmp/fc.json" malformed)"
+
+# the filter, T a tenth into the main log's time range
+# shellcheck disable=SC2086
+"$SLUICE" -q --json $SLUICE_ARGS "$log" >"$tmp/unf.json"
+tget() { sed -n "s/^  \"$2\": \"\([^\"]*\)\",*$/\1/p" "$1"; }
+t_first=$(date -u -d "$(tget "$tmp/unf.json" first_time)" +%s)
+t_last=$(date -u -d "$(tget "$tmp/unf.json" last_time)" +%s)
+since=$(date -u -d "@$(calc "int($t_first + ($t_last - $t_first) / 10)")" +%Y-%m-%dT%H:%M:%SZ)
+: >"$results"
+rounds=$REPEAT
+REPEAT=1
+round=0
+while [ "$round" -lt "$rounds" ]; do
+	# shellcheck disable=SC2086
+	run_tool "unfiltered" "$SLUICE" -q --json $SLUICE_ARGS "$log"
+	OUT=$tmp/filt.json
+	# shellcheck disable=SC2086
+	run_tool "filtered" "$SLUICE" -q --json --where 'status>=500' --since "$since" \
+	    $SLUICE_ARGS "$log"
+	round=$((round + 1))
+done
+REPEAT=$rounds
+fold_results
+echo "  --where status>=500 --since $since (log $(tget "$tmp/unf.json" first_time) .." \
+    "$(tget "$tmp/unf.json" last_time)), default jobs, $rounds interleaved round(s):"
+print_table "$bytes" "$lines" unfiltered
+fratio=$(calc "sprintf(\"%.3f\", $(result filtered 2) / $(result unfiltered 2))")
+echo "  filtered run: $(jnum "$tmp/filt.json" requests) requests kept," \
+    "$(jnum "$tmp/filt.json" filtered) filtered out"
+
+# --by vhost over 10,000 vhosts at the default budget
+: >"$results"
+OUT=$tmp/vh.json
+# shellcheck disable=SC2086
+run_tool "by vhost" "$SLUICE" -q --json -n 10000 --by vhost $SLUICE_ARGS "$vlog"
+mem=$(grep -o '"memory": {[^}]*}' "$tmp/vh.json")
+vbudget=$(printf '%s\n' "$mem" | sed 's/.*"budget": \([0-9]*\).*/\1/')
+vpeak=$(printf '%s\n' "$mem" | sed 's/.*"peak": \([0-9]*\).*/\1/')
+vinfo=$(grep -o '"by_vhost": {"field": "vhost", "exact": [a-z]*, "capacity": [0-9]*' "$tmp/vh.json")
+vexact=$(printf '%s\n' "$vinfo" | sed 's/.*"exact": \([a-z]*\).*/\1/')
+vcap=$(printf '%s\n' "$vinfo" | sed 's/.*"capacity": //')
+counts=$(awk '/"by_vhost"/ { f = 1 } f && /"partial"/ { n++; if ($0 ~ /"max_error": 0, "partial": false/) e++ }
+	f && /^  \]/ { f = 0 } END { printf "%d %d\n", n, e }' "$tmp/vh.json")
+true_vh=$(cut -d ' ' -f 1 <"$vlog" | cut -d : -f 1 | LC_ALL=C sort -u | wc -l)
+echo "  --by vhost: $true_vh distinct vhosts in $(wc -c <"$vlog") bytes;" \
+    "$(calc "sprintf(\"%.3f\", $(result "by vhost" 2))") s," \
+    "$(calc "sprintf(\"%.1f\", $(result "by vhost" 3) / 1024)") MiB RSS;"
+echo "    group table exact: $vexact (capacity $vcap groups); groups listed ${counts% *}," \
+    "exact ${counts#* } (max_error 0, not partial); peak $vpeak of budget $vbudget bytes"
+echo
+check "JSON lines -j1 throughput, MB/s" "$(calc "sprintf(\"%.0f\", $jbytes / 1e6 / $jw)")" ">=" 400
+check "CSV -j1 throughput, MB/s" "$(calc "sprintf(\"%.0f\", $cbytes / 1e6 / $cw)")" ">=" 600
+check "--where status>=500 --since / unfiltered wall time" "$fratio" "<=" 1.0
+check "--by vhost (10,000 vhosts) peak / budget" \
+    "$(calc "sprintf(\"%.3f\", $vpeak / $vbudget)")" "<=" 1.0
 
 # ---------------------------------------------------------------- goaccess
 if command -v goaccess >/dev/null 2>&1; then

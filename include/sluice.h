@@ -1616,7 +1616,10 @@ sl_status sl_filter_parse(const char *expr, sl_filter *f, size_t *err_pos, const
  * holds SL_FILTER_MAX already. A pattern is checked when a report is made
  * (sl_report_new_plan: SL_EINVAL for one PCRE2 refuses). */
 sl_status sl_plan_add_filter(sl_plan *p, const sl_filter *f, const char **why);
-/* The filter as text ("status >= 500"), into out (n bytes); returns out. */
+/* The filter as text ("status >= 500"), into out (n bytes); returns out.
+ * A value sl_filter_parse would read back as another (a leading space, or
+ * wrapped in quotes, or in parentheses after in) is written in single
+ * quotes, so the text parses back into the same filter. */
 const char *sl_filter_describe(const sl_filter *f, char *out, size_t n);
 
 /* Writes a one-line description of item i ("top(path) where status in

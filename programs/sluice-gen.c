@@ -17,9 +17,34 @@
  *       common     %h %l %u %t "%r" %>s %b
  *       combined   common + "%{Referer}i" "%{User-Agent}i"
  *       vcombined  "%v:%p " + combined (Apache vhost_combined)
+ *       json       the combined line's fields as one JSON object per line,
+ *                  keyed by nginx variable names (docs/formats.md, -f json):
+ *                  remote_addr, remote_user, time_local, request, status,
+ *                  body_bytes_sent, http_referer, http_user_agent, then
+ *                  request_time and upstream_response_time when asked for
+ *                  and host with --vhosts. status, bytes and times are bare
+ *                  JSON numbers ("-" stays a string); the text fields keep
+ *                  the combined line's bytes, JSON-escaped (a user agent's
+ *                  \" becomes \\\", which decodes to the same \" that the
+ *                  combined parser keeps).
+ *       csv        the same fields as RFC 4180 rows after a header line of
+ *                  the same names (the csv preset's column names; the vhost
+ *                  column is http_host); user, time, request, referrer and
+ *                  user agent are quoted with "" for a quote.
+ *     json and csv draw exactly what combined draws, so line i of either
+ *     holds the request of combined line i of the same seed and options.
+ *     --malformed lines are written raw (the broken combined text) in every
+ *     format, so they are malformed JSON/CSV as well.
  *     --request-time appends nginx $request_time (" 0.123"), --upstream also
  *     $upstream_response_time (" 0.120", or " -" for static files served
  *     without an upstream).
+ *     --vhosts N: the vhost is one of N hosts "vh<rank>.example.com", ranked
+ *     by Zipf(--zipf s) (uniform at --zipf 0), and the port 443 (80 one time
+ *     in ten); both come from a random stream of their own, so the rest of
+ *     each line is the combined line of the same seed. vcombined writes
+ *     "host:port " in front, json a "host" key, csv an http_host column.
+ *     Without --vhosts, vcombined's host is one of three by URL kind
+ *     (unchanged, and the default output is byte-identical to what it was).
  *   random-lines   printable ASCII (0x20..0x7e) lines of exactly --line-len
  *                  bytes including the newline.
  *   low-entropy    16 fixed log lines (made once from the seed) repeated in
@@ -469,7 +494,7 @@ static const unsigned hour_profile[24] = {
 /* Generator state and options.                                            */
 
 enum stream { ST_LOG, ST_RANDOM, ST_LOWENT, ST_BURSTY };
-enum format { FMT_COMBINED, FMT_COMMON, FMT_VCOMBINED };
+enum format { FMT_COMBINED, FMT_COMMON, FMT_VCOMBINED, FMT_JSON, FMT_CSV };
 enum url_kind { K_PAGE, K_API, K_SCRIPT, K_IMAGE };
 
 enum malformed {
@@ -484,6 +509,7 @@ struct opts {
 	enum format format;
 	int request_time, upstream;
 	uint32_t ips, urls;
+	uint32_t vhosts;	/* --vhosts N (0: the three fixed vhosts) */
 	double zipf, malformed, rate, ipv6;
 	int tz_minutes;		/* offset east of UTC */
 	uint32_t line_len;
@@ -495,7 +521,8 @@ struct gen {
 	struct opts o;
 	struct rng r;		/* everything in the output */
 	struct rng burst;	/* chunk sizes and pauses of --stream bursty */
-	struct alias ips, urls, ua;
+	struct rng vh;		/* --vhosts: each line's host and port */
+	struct alias ips, urls, ua, hosts;
 	uint64_t key_ip, key_ip6, key_url, key_ua;
 	uint64_t ipv6_cut;	/* rank is IPv6 when hash < ipv6_cut */
 	uint32_t malformed_cut;	/* line is malformed when 32 bits < cut */
@@ -749,6 +776,134 @@ static unsigned status_for(struct rng *r)
 	return 200;
 }
 
+/* ---------------------------------------------------------------------- */
+/* JSON lines and CSV: the combined line's fields, rewritten.               */
+
+/* Where each field of a rendered line lies (offsets from its start). */
+enum field {
+	F_CLIENT, F_USER, F_TIME, F_REQUEST, F_STATUS, F_BYTES, F_REFERER, F_UA,
+	F_RT, F_UPSTREAM, F_N
+};
+struct span {
+	unsigned at, end;	/* end == at: the field is not in this line */
+};
+
+/* JSON keys (nginx variable names) and CSV columns, in field order. */
+static const struct str field_names[F_N] = {
+	S("remote_addr"), S("remote_user"), S("time_local"), S("request"),
+	S("status"), S("body_bytes_sent"), S("http_referer"), S("http_user_agent"),
+	S("request_time"), S("upstream_response_time"),
+};
+
+/* The host of --vhosts rank h: "vh<h>.example.com". */
+static char *put_vhost(char *o, uint32_t h)
+{
+	o = PUTS(o, "vh");
+	o = put_u64(o, h);
+	return PUTS(o, ".example.com");
+}
+
+/* Is the field a number sluice-gen writes bare in JSON (status, bytes and
+ * times, unless "-")? */
+static int json_number(enum field i, const char *v, unsigned n)
+{
+	return (i == F_STATUS || i == F_BYTES || i == F_RT || i == F_UPSTREAM) &&
+	       !(n == 1 && v[0] == '-');
+}
+
+/* Writes the line's fields (line[0 .. n-1], laid out as f says) back over
+ * it as one JSON object or CSV row; returns the new end. The bytes of each
+ * field are kept as they are (a user agent's \" stays a backslash and a
+ * quote, as the combined parser keeps it): JSON escapes " and \ (and
+ * control bytes, which the log stream does not write), CSV quotes the text
+ * fields and doubles their quotes. */
+static char *rewrite_record(const struct gen *g, char *line, size_t n, const struct span *f,
+			    uint32_t host)
+{
+	char copy[MAX_LINE];
+	memcpy(copy, line, n);
+	char *o = line;
+	int json = g->o.format == FMT_JSON;
+	if (json)
+		*o++ = '{';
+	int first = 1;
+	for (int i = 0; i < F_N; i++) {
+		int present = f[i].end > f[i].at || i == F_USER || i == F_REFERER;
+		if (!json && (i == F_RT || i == F_UPSTREAM) && !g->o.request_time)
+			continue;
+		if (!json && i == F_UPSTREAM && !g->o.upstream)
+			continue;
+		if (json && !present)
+			continue;
+		const char *v = copy + f[i].at;
+		unsigned vn = f[i].end - f[i].at;
+		if (!first)
+			*o++ = ',';
+		first = 0;
+		if (json) {
+			*o++ = '"';
+			o = put(o, field_names[i].s, field_names[i].n);
+			o = PUTS(o, "\":");
+			if (json_number((enum field)i, v, vn)) {
+				o = put(o, v, vn);
+				continue;
+			}
+			*o++ = '"';
+			for (unsigned k = 0; k < vn; k++) {
+				unsigned char c = (unsigned char)v[k];
+				if (c == '"' || c == '\\') {
+					*o++ = '\\';
+					*o++ = (char)c;
+				} else if (c < 0x20) {
+					o = PUTS(o, "\\u00");
+					o = put_hex(o, c, 2);
+				} else {
+					*o++ = (char)c;
+				}
+			}
+			*o++ = '"';
+		} else if (i == F_USER || i == F_TIME || i == F_REQUEST || i == F_REFERER ||
+			   i == F_UA) {
+			*o++ = '"';
+			for (unsigned k = 0; k < vn; k++) {
+				if (v[k] == '"')
+					*o++ = '"';
+				*o++ = v[k];
+			}
+			*o++ = '"';
+		} else {
+			o = put(o, v, vn);
+		}
+	}
+	if (g->o.vhosts) {
+		o = json ? PUTS(o, ",\"host\":\"") : PUTS(o, ",");
+		o = put_vhost(o, host);
+		if (json)
+			*o++ = '"';
+	}
+	if (json)
+		*o++ = '}';
+	*o++ = '\n';
+	return o;
+}
+
+/* The CSV header naming the columns rewrite_record writes. */
+static void csv_header(const struct gen *g)
+{
+	char *o = obuf + olen;
+	for (int i = 0; i < F_N; i++) {
+		if ((i == F_RT && !g->o.request_time) || (i == F_UPSTREAM && !g->o.upstream))
+			continue;
+		if (i)
+			*o++ = ',';
+		o = put(o, field_names[i].s, field_names[i].n);
+	}
+	if (g->o.vhosts)
+		o = PUTS(o, ",http_host");
+	*o++ = '\n';
+	olen = (size_t)(o - obuf);
+}
+
 /* One log line at obuf + olen; mal selects a malformed variant. */
 static void log_line(struct gen *g, enum malformed mal)
 {
@@ -775,23 +930,38 @@ static void log_line(struct gen *g, enum malformed mal)
 	uint32_t client = alias_draw(&g->ips, next(r));
 	uint32_t url = alias_draw(&g->urls, next(r));
 	enum url_kind kind;
+	struct span f[F_N] = {{0, 0}};
+	uint32_t host = 0;
 
-	if (g->o.format == FMT_VCOMBINED) {
+#define MARK(i, from) (f[i].at = (unsigned)((from) - start), f[i].end = (unsigned)(o - start))
+	if (g->o.vhosts) {	/* host and port from their own stream */
+		host = alias_draw(&g->hosts, next(&g->vh));
+		unsigned port80 = below(&g->vh, 10) == 0;
+		if (g->o.format == FMT_VCOMBINED) {
+			o = put_vhost(o, host);
+			o = port80 ? PUTS(o, ":80 ") : PUTS(o, ":443 ");
+		}
+	} else if (g->o.format == FMT_VCOMBINED) {
 		char tmp[256];
 		put_url(g, tmp, url, &kind);
 		const struct str *v = &vhosts[kind == K_API ? 1 : kind == K_PAGE ? 0 : 2];
 		o = put(o, v->s, v->n);
 		o = below(r, 10) ? PUTS(o, ":443 ") : PUTS(o, ":80 ");
 	}
+	char *from = o;
 	o = put_client(g, o, client);
+	MARK(F_CLIENT, from);
 	o = PUTS(o, " - ");
+	from = o;
 	if (below(r, 1000) < 5) {
 		const struct str *u = &users[below(r, sizeof users / sizeof users[0])];
 		o = put(o, u->s, u->n);
 	} else {
 		*o++ = '-';
 	}
+	MARK(F_USER, from);
 	o = PUTS(o, " [");
+	from = o;
 	if (mal == MAL_DATE) {
 		static const struct str bad[] = {
 			S("31/Feb/2023:10:00:00 +0000"), S("10/Oct/2023:25:61:61 +0000"),
@@ -806,7 +976,9 @@ static void log_line(struct gen *g, enum malformed mal)
 			render_date(g, now);
 		o = put(o, g->date, g->date_len);
 	}
+	MARK(F_TIME, from);
 	o = PUTS(o, "] \"");
+	from = o;
 
 	unsigned mlen;
 	char *url_at;
@@ -821,6 +993,7 @@ static void log_line(struct gen *g, enum malformed mal)
 	o += url_end - url_at;
 	unsigned pr = below(r, 100);
 	o = pr < 60 ? PUTS(o, " HTTP/1.1") : pr < 97 ? PUTS(o, " HTTP/2.0") : PUTS(o, " HTTP/1.0");
+	MARK(F_REQUEST, from);
 	if (mal != MAL_QUOTE)
 		*o++ = '"';
 	*o++ = ' ';
@@ -828,6 +1001,7 @@ static void log_line(struct gen *g, enum malformed mal)
 	unsigned status = status_for(r);
 	if (status == 201 && mlen == 3 && method[0] == 'G')
 		status = 200;
+	from = o;
 	if (mal == MAL_STATUS) {
 		static const struct str bad[] = { S("777"), S("777"), S("abc"), S("20"), S("99999") };
 		const struct str *b = &bad[below(r, 5)];
@@ -835,7 +1009,9 @@ static void log_line(struct gen *g, enum malformed mal)
 	} else {
 		o = put_u64(o, status);
 	}
+	MARK(F_STATUS, from);
 	*o++ = ' ';
+	from = o;
 
 	/* Body bytes. */
 	double median = kind == K_API ? 800 : kind == K_PAGE ? 15000 :
@@ -852,9 +1028,11 @@ static void log_line(struct gen *g, enum malformed mal)
 			b *= 10 + below(r, 91);
 		o = put_u64(o, (uint64_t)b + 1);
 	}
+	MARK(F_BYTES, from);
 
 	if (g->o.format != FMT_COMMON) {
 		o = PUTS(o, " \"");
+		from = o;
 		unsigned ref = below(r, 100);
 		if (ref < 60) {
 			*o++ = '-';
@@ -866,10 +1044,13 @@ static void log_line(struct gen *g, enum malformed mal)
 			const struct str *e = &ext_referrers[below(r, N_EXTREF)];
 			o = put(o, e->s, e->n);
 		}
+		MARK(F_REFERER, from);
 		o = PUTS(o, "\" \"");
+		from = o;
 		uint64_t ux = below(r, 10) ? mix64(client ^ g->key_ua) : next(r);
 		const struct str *ua = &user_agents[alias_draw(&g->ua, ux)];
 		o = put(o, ua->s, ua->n);
+		MARK(F_UA, from);
 		*o++ = '"';
 	}
 
@@ -880,18 +1061,25 @@ static void log_line(struct gen *g, enum malformed mal)
 			rt *= 10 + below(r, 40);
 		uint64_t ms = (uint64_t)(rt * 1000);
 		*o++ = ' ';
+		from = o;
 		o = put_ms(o, ms);
+		MARK(F_RT, from);
 		if (g->o.upstream) {
 			*o++ = ' ';
+			from = o;
 			if (kind == K_SCRIPT || kind == K_IMAGE) {
 				*o++ = '-';
 			} else {
 				uint64_t d = below(r, 3);
 				o = put_ms(o, ms > d ? ms - d : 0);
 			}
+			MARK(F_UPSTREAM, from);
 		}
 	}
+#undef MARK
 	*o++ = '\n';
+	if (mal == MAL_NONE && (g->o.format == FMT_JSON || g->o.format == FMT_CSV))
+		o = rewrite_record(g, start, (size_t)(o - start), f, host);
 
 	size_t n = (size_t)(o - start);
 	if (mal == MAL_TRUNCATED) {	/* cut somewhere before the newline */
@@ -1028,7 +1216,8 @@ static void usage(FILE *f)
 "  --size BYTES         stop after the line reaching BYTES (K/M/G/T = 1024^k)\n"
 "                       (default: 1000 lines; with both, whichever comes first)\n"
 "  --seed S             PRNG seed (default 1)\n"
-"  --format F           combined (default), common or vcombined\n"
+"  --format F           combined (default), common, vcombined, json or csv\n"
+"  --vhosts N           N virtual hosts, Zipf ranked (vcombined, json, csv)\n"
 "  --request-time       append $request_time (\" 0.123\")\n"
 "  --upstream           also append $upstream_response_time\n"
 "  --ips N              distinct clients, Zipf ranked (default 600000, max 2^24)\n"
@@ -1097,7 +1286,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 {
 	enum { O_LINES = 256, O_SIZE, O_SEED, O_FORMAT, O_RT, O_UP, O_IPS, O_URLS,
 	       O_ZIPF, O_MAL, O_START, O_RATE, O_IPV6, O_TZ, O_STREAM, O_LINELEN,
-	       O_PAUSE };
+	       O_PAUSE, O_VHOSTS };
 	static const struct option longopts[] = {
 		{"lines", required_argument, NULL, O_LINES},
 		{"size", required_argument, NULL, O_SIZE},
@@ -1107,6 +1296,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{"upstream", no_argument, NULL, O_UP},
 		{"ips", required_argument, NULL, O_IPS},
 		{"urls", required_argument, NULL, O_URLS},
+		{"vhosts", required_argument, NULL, O_VHOSTS},
 		{"zipf", required_argument, NULL, O_ZIPF},
 		{"malformed", required_argument, NULL, O_MAL},
 		{"start", required_argument, NULL, O_START},
@@ -1142,6 +1332,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			if (!strcmp(a, "combined")) o->format = FMT_COMBINED;
 			else if (!strcmp(a, "common")) o->format = FMT_COMMON;
 			else if (!strcmp(a, "vcombined")) o->format = FMT_VCOMBINED;
+			else if (!strcmp(a, "json")) o->format = FMT_JSON;
+			else if (!strcmp(a, "csv")) o->format = FMT_CSV;
 			else bad("--format", a);
 			break;
 		case O_RT: o->request_time = 1; break;
@@ -1151,6 +1343,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case O_URLS:
 			o->urls = (uint32_t)parse_double("--urls", a, 1, MAX_URLS);
+			break;
+		case O_VHOSTS:
+			o->vhosts = (uint32_t)parse_double("--vhosts", a, 1, MAX_IPS);
 			break;
 		case O_ZIPF: o->zipf = parse_double("--zipf", a, 0, 10); break;
 		case O_MAL: o->malformed = parse_double("--malformed", a, 0, 1); break;
@@ -1207,6 +1402,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		usage(stderr);
 		exit(2);
 	}
+	if (o->vhosts && o->format == FMT_COMMON) {
+		fprintf(stderr, "sluice-gen: --vhosts needs --format vcombined, json or csv\n");
+		exit(2);
+	}
 	if (!have_limit)
 		o->lines = 1000;
 	else if (!o->lines && !o->size)
@@ -1219,6 +1418,7 @@ static void setup(struct gen *g)
 	uint64_t k = o->seed ^ 0x5155494345ull;	/* independent key stream */
 	rng_seed(&g->r, o->seed);
 	rng_seed(&g->burst, o->seed ^ 0xB0B57ull);
+	rng_seed(&g->vh, o->seed ^ 0x7605757ull);
 	g->key_ip = splitmix64(&k);
 	g->key_ip6 = splitmix64(&k);
 	g->key_url = splitmix64(&k);
@@ -1253,7 +1453,8 @@ static void setup(struct gen *g)
 		uaw[i] = 1.0 / (i + 1);
 	if (alias_zipf(&g->ips, o->ips, o->zipf) ||
 	    alias_zipf(&g->urls, o->urls, o->zipf) ||
-	    alias_build(&g->ua, uaw, N_UA)) {
+	    alias_build(&g->ua, uaw, N_UA) ||
+	    (o->vhosts && alias_zipf(&g->hosts, o->vhosts, o->zipf))) {
 		fprintf(stderr, "sluice-gen: out of memory\n");
 		exit(1);
 	}
@@ -1279,6 +1480,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setup(&g);
+	if (g.o.format == FMT_CSV && g.o.stream != ST_RANDOM)
+		csv_header(&g);
 	switch (g.o.stream) {
 	case ST_RANDOM: run_random_lines(&g); break;
 	case ST_LOWENT: run_low_entropy(&g); break;
@@ -1293,5 +1496,6 @@ int main(int argc, char **argv)
 	free(g.ips.cut), free(g.ips.other);
 	free(g.urls.cut), free(g.urls.other);
 	free(g.ua.cut), free(g.ua.other);
+	free(g.hosts.cut), free(g.hosts.other);
 	return 0;
 }

@@ -6,7 +6,8 @@
 # Targets: fuzz_state (state decoder), fuzz_access (access-log line parser),
 # fuzz_input (compressed-input path), fuzz_framer (line framer), fuzz_jsonrec
 # (JSON lines parser), fuzz_logformat (format strings and presets),
-# fuzz_groups (group-by sketch decoder), fuzz_spill (external sort, dedup
+# fuzz_groups (group-by sketch decoder), fuzz_filter (filter expressions),
+# fuzz_spill (external sort, dedup
 # and the spill layer's run files, against naive references); default all.
 # Each is built with `clang -fsanitize=fuzzer,address,undefined` from the
 # library sources into $BUILD/fuzz (default build/fuzz) and run for
@@ -38,7 +39,7 @@ for arg in "$@"; do
 	*) targets="$targets $arg" ;;
 	esac
 done
-[ -n "$targets" ] || targets="fuzz_state fuzz_access fuzz_input fuzz_framer fuzz_jsonrec fuzz_logformat fuzz_groups fuzz_spill"
+[ -n "$targets" ] || targets="fuzz_state fuzz_access fuzz_input fuzz_framer fuzz_jsonrec fuzz_logformat fuzz_groups fuzz_spill fuzz_filter"
 if [ "$smoke" = 1 ]; then seconds=${FUZZ_SECONDS:-5}; else seconds=${FUZZ_SECONDS:-60}; fi
 build=${BUILD:-build}/fuzz
 cc=""

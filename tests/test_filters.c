@@ -24,6 +24,12 @@
  *   refusals_before_reading    a bad expression (a caret under the fault), an
  *                              unknown field, a field the format lacks, a
  *                              pattern PCRE2 refuses, an empty range: exit 2
+ *   describe_parses_back       sl_filter_describe's text (the report's
+ *                              "filter") parses back into the same filter,
+ *                              also for values the parser would otherwise
+ *                              unwrap or trim: one in quotes ('/a' given as
+ *                              "'/a'"), one in parentheses after in, one
+ *                              with a leading space (fuzz_filter's finding)
  */
 #include "testutil.h"
 #include "json.h"
@@ -489,6 +495,49 @@ static void refusals_before_reading(void **state)
 	run_result_free(&r);
 }
 
+/* ---- describe, parse again ---------------------------------------------------- */
+
+static void describe_parses_back(void **state)
+{
+	(void)state;
+	static const char *const exprs[] = {
+		"status>=500",		/* plain ones stay as they were */
+		"not method in GET,HEAD",
+		"path^=/api/",
+		"user_agent~(?i)bot",
+		"path=\"'/a'\"",	/* the value '/a', quotes and all */
+		"path='\"x\"'",		/* the value "x" */
+		"method in '(GET,HEAD)'", /* parentheses that are the value */
+		"referrer=' -'",	/* a leading space */
+		"query=''",		/* empty */
+		"path='a'b'",		/* quotes inside */
+	};
+	for (size_t i = 0; i < sizeof exprs / sizeof exprs[0]; i++) {
+		sl_filter f, g;
+		char text[600], again[600];
+		size_t at = 0;
+		const char *why = NULL;
+		if (sl_filter_parse(exprs[i], &f, &at, &why) != SL_OK)
+			fail_msg("%s: refused at %zu: %s", exprs[i], at, why);
+		sl_filter_describe(&f, text, sizeof text);
+		if (sl_filter_parse(text, &g, &at, &why) != SL_OK)
+			fail_msg("%s: its description '%s' is refused: %s", exprs[i], text, why);
+		if (g.field != f.field || g.cmp != f.cmp || g.negate != f.negate ||
+		    strcmp(g.text, f.text) != 0)
+			fail_msg("%s: value '%s', described as '%s', parses back as '%s'", exprs[i],
+				 f.text, text, g.text);
+		sl_filter_describe(&g, again, sizeof again);
+		assert_string_equal(text, again);
+	}
+	/* plain values keep their plain description */
+	sl_filter f;
+	char text[600];
+	assert_int_equal(sl_filter_parse("status>=500", &f, NULL, NULL), SL_OK);
+	assert_string_equal(sl_filter_describe(&f, text, sizeof text), "status >= 500");
+	assert_int_equal(sl_filter_parse("path='/a'", &f, NULL, NULL), SL_OK);
+	assert_string_equal(sl_filter_describe(&f, text, sizeof text), "path = /a");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +547,7 @@ int main(void)
 		cmocka_unit_test(same_answer_any_jobs),
 		cmocka_unit_test(states_keep_their_filters),
 		cmocka_unit_test(refusals_before_reading),
+		cmocka_unit_test(describe_parses_back),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -45,6 +45,31 @@
  *   stateful_resume_knows_header  --state over a CSV and a W3C log, resumed
  *                                 after lines were appended: the header of
  *                                 the first run still names the columns
+ *   one_log_four_formats          the same 20,000 requests from sluice-gen
+ *                                 as combined, JSON lines and CSV, and
+ *                                 rewritten here into an nginx log_format
+ *                                 of another field order and separators:
+ *                                 the four whole JSON reports are equal
+ *                                 (-j 1 -m 1M) apart from the format, the
+ *                                 inputs, the memory peak, CSV's header
+ *                                 line and the tables' capacities (the
+ *                                 budget left after the parser's share);
+ *                                 the tables are exact; 0 malformed; one changed status in
+ *                                 the rewritten log is caught by the
+ *                                 comparison
+ *   four_formats_default_budget   the same at the default budget, where the
+ *                                 report's tables pass 2 MiB and lines go
+ *                                 through feed_deep's ring: SKIPPED until
+ *                                 lib/report/report.c is fixed, as a user
+ *                                 agent holding \" is decoded into the
+ *                                 JSON/CSV parser's scratch buffer, which
+ *                                 the next lines overwrite before the ring
+ *                                 records the line (sqlmap's agent loses 72
+ *                                 of 1365 requests to corrupt keys)
+ *   gen_vhosts_json_csv           sluice-gen --vhosts N as JSON lines and
+ *                                 CSV: equal --by vhost reports, N groups,
+ *                                 the same group counts and bytes as
+ *                                 vcombined --vhosts N
  */
 #include "testutil.h"
 #include "json.h"
@@ -733,6 +758,296 @@ static void stateful_resume_knows_header(void **state)
 	run_result_free(&r);
 }
 
+/* ---- one log, four formats -------------------------------------------------- */
+
+/* Top-level members that name how the log was read, not what it holds. */
+static bool not_compared(const char *key)
+{
+	static const char *const skip[] = {"format", "inputs", "memory", "lines", "skipped"};
+	for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+		if (!strcmp(key, skip[i]))
+			return true;
+	return false;
+}
+
+/* Are a and b the same JSON value (members in the same order, numbers
+ * equal as doubles and as integers)? On the first difference, its path is
+ * written to where. depth 0 is the report object, whose not_compared
+ * members are left out. */
+static bool same_json(const jv *a, const jv *b, int depth, char *where, size_t cap)
+{
+	if (a->t != b->t || a->n != b->n) {
+		snprintf(where, cap, "(type or length)");
+		return false;
+	}
+	switch (a->t) {
+	case J_NULL: return true;
+	case J_BOOL: return a->b == b->b;
+	case J_NUM:
+		if (a->is_uint != b->is_uint || (a->is_uint && a->u != b->u) || a->num != b->num) {
+			snprintf(where, cap, "(%.17g vs %.17g)", a->num, b->num);
+			return false;
+		}
+		return true;
+	case J_STR:
+		if (a->len != b->len || memcmp(a->str, b->str, a->len)) {
+			snprintf(where, cap, "('%s' vs '%s')", a->str, b->str);
+			return false;
+		}
+		return true;
+	case J_ARR:
+	case J_OBJ:
+		for (size_t i = 0; i < a->n; i++) {
+			if (a->t == J_OBJ) {
+				if (strcmp(a->keys[i], b->keys[i])) {
+					snprintf(where, cap, ".%s/.%s", a->keys[i], b->keys[i]);
+					return false;
+				}
+				if (depth == 0 && not_compared(a->keys[i]))
+					continue;
+				/* a table's size follows what the budget had
+				 * left after the parser took its share */
+				if (!strcmp(a->keys[i], "capacity"))
+					continue;
+			}
+			char sub[512];
+			if (!same_json(a->items[i], b->items[i], depth + 1, sub, sizeof sub)) {
+				if (a->t == J_OBJ)
+					snprintf(where, cap, ".%s%s", a->keys[i], sub);
+				else
+					snprintf(where, cap, "[%zu]%s", i, sub);
+				return false;
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The report object without its not_compared members must match: a report
+ * of CSV holds a "skipped" the others lack, so members are matched by name
+ * here, then compared in order by same_json on the rest. */
+static void assert_same_report(const jv *a, const jv *b, const char *label)
+{
+	char where[600] = "";
+	size_t i = 0, j = 0;
+	for (;;) {
+		while (i < a->n && not_compared(a->keys[i]))
+			i++;
+		while (j < b->n && not_compared(b->keys[j]))
+			j++;
+		if (i == a->n || j == b->n)
+			break;
+		if (strcmp(a->keys[i], b->keys[j]))
+			fail_msg("%s: member .%s against .%s", label, a->keys[i], b->keys[j]);
+		if (!same_json(a->items[i], b->items[j], 1, where, sizeof where))
+			fail_msg("%s: the reports differ at .%s%s", label, a->keys[i], where);
+		i++, j++;
+	}
+	if (i != a->n || j != b->n)
+		fail_msg("%s: one report has more members", label);
+}
+
+/* Does the comparison above see a difference? (for the checker's own test) */
+static bool reports_differ(const jv *a, const jv *b)
+{
+	char where[600];
+	size_t i = 0, j = 0;
+	for (; i < a->n && j < b->n; i++, j++) {
+		while (i < a->n && not_compared(a->keys[i]))
+			i++;
+		while (j < b->n && not_compared(b->keys[j]))
+			j++;
+		if (i == a->n || j == b->n)
+			return i != a->n || j != b->n;
+		if (strcmp(a->keys[i], b->keys[j]) ||
+		    !same_json(a->items[i], b->items[j], 1, where, sizeof where))
+			return true;
+	}
+	return false;
+}
+
+/* Rewrites a combined log with $request_time (sluice-gen's) into the
+ * layout `$time_local|$remote_addr|$status|$body_bytes_sent|$request_time|
+ * "$request"|"$http_user_agent"|"$http_referer"|$remote_user`, split by
+ * hand: the request and referrer hold no quote, the user agent runs to the
+ * line's last quote (it may hold \" itself). With change_status, the first
+ * line's status becomes 599. */
+static void write_nginx_variant(const char *from, const char *to, bool change_status)
+{
+	size_t len;
+	char *in = tu_slurp(from, &len);
+	assert_non_null(in);
+	FILE *out = fopen(to, "w");
+	assert_non_null(out);
+	char *line = in;
+	for (size_t n = 0; line < in + len; n++) {
+		char *eol = memchr(line, '\n', (size_t)(in + len - line));
+		assert_non_null(eol);
+		*eol = '\0';
+		char *client = line, *p = strchr(line, ' ');
+		assert_non_null(p);
+		*p = '\0';
+		assert_true(strncmp(p + 1, "- ", 2) == 0);
+		char *user = p + 3;
+		p = strchr(user, ' ');
+		*p = '\0';
+		assert_true(p[1] == '[');
+		char *time = p + 2;
+		p = strchr(time, ']');
+		*p = '\0';
+		assert_true(strncmp(p + 1, " \"", 2) == 0);
+		char *request = p + 3;
+		p = strchr(request, '"');
+		*p = '\0';
+		char *status = p + 2;
+		p = strchr(status, ' ');
+		*p = '\0';
+		char *bytes = p + 1;
+		p = strchr(bytes, ' ');
+		*p = '\0';
+		assert_true(p[1] == '"');
+		char *referrer = p + 2;
+		p = strchr(referrer, '"');
+		*p = '\0';
+		assert_true(strncmp(p + 1, " \"", 2) == 0);
+		char *agent = p + 3;
+		p = strrchr(agent, '"');
+		assert_non_null(p);
+		*p = '\0';
+		assert_true(p[1] == ' ');
+		char *rt = p + 2;
+		fprintf(out, "%s|%s|%s|%s|%s|\"%s\"|\"%s\"|\"%s\"|%s\n", time, client,
+			change_status && n == 0 ? "599" : status, bytes, rt, request, agent,
+			referrer, user);
+		line = eol + 1;
+	}
+	assert_int_equal(fclose(out), 0);
+	free(in);
+}
+
+static const char *gen_bin(void)
+{
+	return getenv("SLUICE_GEN") ? getenv("SLUICE_GEN") : "./sluice-gen";
+}
+
+/* The four formats of one generated log (gen: sluice-gen's key options)
+ * read at budget ("" for the default). */
+static void four_formats(const char *gen, const char *budget)
+{
+	static const char *const fmts[] = {"combined", "json", "csv"};
+	char cmd[1024];
+	for (int f = 0; f < 3; f++) {
+		snprintf(cmd, sizeof cmd,
+			 "%s --lines 20000 --seed 11 %s --request-time --format %s -o %s/four.%s",
+			 gen_bin(), gen, fmts[f], dir, fmts[f]);
+		assert_int_equal(tu_run(cmd), 0);
+	}
+	char from[256], variant[256], changed[256];
+	snprintf(from, sizeof from, "%s/four.combined", dir);
+	snprintf(variant, sizeof variant, "%s/four.nginx", dir);
+	snprintf(changed, sizeof changed, "%s/four-changed.nginx", dir);
+	write_nginx_variant(from, variant, false);
+	write_nginx_variant(from, changed, true);
+	static const char *const log_format =
+		"--log-format '$time_local|$remote_addr|$status|$body_bytes_sent|$request_time|"
+		"\"$request\"|\"$http_user_agent\"|\"$http_referer\"|$remote_user'";
+
+	run_result r[5];
+	for (int f = 0; f < 3; f++)
+		r[f] = run("--json -j 1 %s -f %s %s/four.%s", budget, fmts[f], dir, fmts[f]);
+	r[3] = run("--json -j 1 %s %s %s", budget, log_format, variant);
+	r[4] = run("--json -j 1 %s %s %s", budget, log_format, changed);
+	static const char *const names[] = {"combined", "json", "csv", "custom", "custom"};
+	for (int f = 0; f < 5; f++) {
+		if (r[f].status != 0 || !r[f].json)
+			fail_msg("run %d (%s): exit %d: %s", f, names[f], r[f].status, r[f].err);
+		assert_string_equal(json_get(r[f].json, "format")->str, names[f]);
+		assert_int_equal(json_u64(r[f].json, "malformed"), 0);
+		assert_int_equal(json_u64(r[f].json, "requests"), 20000);
+	}
+	assert_int_equal(json_u64(r[0].json, "lines"), 20000);
+	assert_int_equal(json_u64(r[1].json, "lines"), 20000);
+	assert_int_equal(json_u64(r[2].json, "lines"), 20001); /* the header */
+	assert_int_equal(json_u64(r[2].json, "skipped"), 1);
+	assert_int_equal(json_u64(r[3].json, "lines"), 20000);
+	assert_non_null(json_get(r[0].json, "request_time"));
+	assert_int_equal(json_get(r[0].json, "request_time")->t, J_OBJ);
+	const jv *info = json_get(r[0].json, "top_info");
+	assert_non_null(info);
+	for (size_t i = 0; i < info->n; i++)
+		assert_true(json_get(info->items[i], "exact")->b);
+	assert_same_report(r[0].json, r[1].json, "json lines against combined");
+	assert_same_report(r[0].json, r[2].json, "csv against combined");
+	assert_same_report(r[0].json, r[3].json, "nginx log_format variant against combined");
+	/* the checker sees one changed status among 20,000 lines */
+	assert_true(reports_differ(r[0].json, r[4].json));
+	assert_int_equal(status_of(r[4].json, "599"), 1);
+	for (int f = 0; f < 5; f++)
+		run_result_free(&r[f]);
+}
+
+static void one_log_four_formats(void **state)
+{
+	(void)state;
+	four_formats("--ips 400 --urls 400", "-m 1M"); /* every table fits */
+}
+
+static void four_formats_default_budget(void **state)
+{
+	(void)state;
+	if (!getenv("SLUICE_TEST_KNOWN_BUGS"))
+		skip(); /* fails: see the case list at the top (lib/report/report.c) */
+	four_formats("", ""); /* the default key ranges: tables above 2 MiB */
+}
+
+static void gen_vhosts_json_csv(void **state)
+{
+	(void)state;
+	static const char *const fmts[] = {"vcombined", "json", "csv"};
+	char cmd[1024];
+	run_result r[3];
+	for (int f = 0; f < 3; f++) {
+		snprintf(cmd, sizeof cmd,
+			 "%s --lines 5000 --seed 4 --vhosts 40 --zipf 0.5 --request-time --format %s "
+			 "-o %s/vh.%s",
+			 gen_bin(), fmts[f], dir, fmts[f]);
+		assert_int_equal(tu_run(cmd), 0);
+		r[f] = run("--json -j 1 -f %s --by vhost %s/vh.%s", fmts[f], dir, fmts[f]);
+		if (r[f].status != 0 || !r[f].json)
+			fail_msg("%s: exit %d: %s", fmts[f], r[f].status, r[f].err);
+		assert_int_equal(json_u64(r[f].json, "malformed"), 0);
+		assert_int_equal(json_u64(r[f].json, "requests"), 5000);
+	}
+	assert_same_report(r[1].json, r[2].json, "csv --vhosts against json --vhosts");
+	const jv *by = json_get(r[1].json, "by_vhost");
+	assert_non_null(by);
+	assert_true(json_get(by, "exact")->b);
+	const jv *groups = json_get(by, "groups");
+	const jv *vgroups = json_get(json_get(r[0].json, "by_vhost"), "groups");
+	/* 5000 draws over 40 hosts at Zipf 0.5: the rarest has weight
+	 * 40^-0.5 / sum(k^-0.5) ~ 1.4%, about 70 lines, so all 40 appear
+	 * (or the group table lists at most its default rows: then every
+	 * listed one is a vh<N> host) */
+	assert_true(groups->n > 0);
+	assert_int_equal(groups->n, vgroups->n);
+	uint64_t total = 0;
+	for (size_t i = 0; i < groups->n; i++) {
+		const jv *g = json_at(groups, i), *v = json_at(vgroups, i);
+		const char *host = json_get(g, "value")->str;
+		assert_true(strncmp(host, "vh", 2) == 0);
+		assert_non_null(strstr(host, ".example.com"));
+		assert_string_equal(host, json_get(v, "value")->str);
+		assert_int_equal(json_u64(g, "count"), json_u64(v, "count"));
+		assert_int_equal(json_u64(g, "bytes"), json_u64(v, "bytes"));
+		total += json_u64(g, "count");
+	}
+	if (groups->n == 40)
+		assert_int_equal(total, 5000);
+	for (int f = 0; f < 3; f++)
+		run_result_free(&r[f]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +1064,9 @@ int main(void)
 		cmocka_unit_test(stateful_on_stdin),
 		cmocka_unit_test(by_derived_fields),
 		cmocka_unit_test(stateful_resume_knows_header),
+		cmocka_unit_test(one_log_four_formats),
+		cmocka_unit_test(four_formats_default_budget),
+		cmocka_unit_test(gen_vhosts_json_csv),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

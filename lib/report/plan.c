@@ -421,10 +421,28 @@ sl_status sl_plan_add_filter(sl_plan *p, const sl_filter *f, const char **why)
 	return SL_OK;
 }
 
+/* Would sl_filter_parse read text back as something else (spaces before
+ * it skipped, one pair of quotes around it, or of parentheses after in,
+ * taken off)? Then the description puts it in quotes: the parser takes off
+ * that one outer pair only, whatever is inside. */
+static bool needs_quotes(const sl_filter *f)
+{
+	const char *t = f->text;
+	size_t n = strnlen(t, SL_FILTER_TEXT);
+	if (n == 0)
+		return false;
+	if (t[0] == ' ')
+		return true;
+	return n >= 2 && (((t[0] == '\'' || t[0] == '"') && t[n - 1] == t[0]) ||
+			  (f->cmp == SL_CMP_IN && t[0] == '(' && t[n - 1] == ')'));
+}
+
 const char *sl_filter_describe(const sl_filter *f, char *out, size_t n)
 {
-	snprintf(out, n, "%s%s %s %s", f->negate ? "not " : "", sl_field_name(f->field),
-		 (unsigned)f->cmp < SL_CMP_COUNT ? cmp_names[f->cmp] : "?", f->text);
+	const char *q = needs_quotes(f) ? "'" : "";
+	snprintf(out, n, "%s%s %s %s%.*s%s", f->negate ? "not " : "", sl_field_name(f->field),
+		 (unsigned)f->cmp < SL_CMP_COUNT ? cmp_names[f->cmp] : "?", q,
+		 (int)strnlen(f->text, SL_FILTER_TEXT), f->text, q);
 	return out;
 }
 
