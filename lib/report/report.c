@@ -1977,49 +1977,97 @@ static inline bool parse_line(sl_report *r, const char *line, size_t len, sl_sca
  * load having had a few lines' work to arrive. The sketches see the same
  * adds in the same order either way: only the hints move, so the report
  * is the same (tests/test_report checks both paths against each other).
+ * A record's fields point into the buffer fed, except those a parser of
+ * the other formats decoded into its scratch (a JSON string with escapes,
+ * a quoted CSV field), which the next line's parse overwrites: those are
+ * copied into the record's ring slot (PIN bytes); a record whose decoded
+ * fields do not fit there is recorded at once, after the lines before it
+ * (pin(), drain), so the order never changes.
  */
 #define RING 16
 #define STAGE 3
+#define PIN 512
 #define DEEP_FROM ((size_t)2 << 20)
 _Static_assert(3 * STAGE < RING, "the pipeline fits the ring");
 
-static void feed_deep(sl_report *r, sl_scan_lines *it)
+struct slot_line {
+	struct keyed k;
+	char pin[PIN];
+};
+
+/* Is the field f (not empty) outside buf[0 .. len)? */
+static inline bool outside(sl_str f, const char *buf, size_t len)
 {
-	struct keyed ring[RING];
-	uint64_t j = 0;	/* lines parsed and hashed */
+	uintptr_t p = (uintptr_t)f.p, b = (uintptr_t)buf;
+	return p < b || p - b > len || f.len > len - (p - b);
+}
+
+/* Copies the fields of s->k.rec that lie outside buf[0 .. len) into s->pin
+ * and points them there; false (nothing moved) if they do not fit. */
+static bool pin(struct slot_line *s, const char *buf, size_t len)
+{
+	sl_str *f = s->k.rec.field;
+	size_t need = 0;
+	for (int i = 0; i < SL_F_COUNT; i++)
+		if (f[i].len && outside(f[i], buf, len))
+			need += f[i].len;
+	if (need > PIN)
+		return false;
+	char *at = s->pin;
+	for (int i = 0; i < SL_F_COUNT; i++)
+		if (f[i].len && outside(f[i], buf, len)) {
+			memcpy(at, f[i].p, f[i].len);
+			f[i].p = at;
+			at += f[i].len;
+		}
+	return true;
+}
+
+static void feed_deep(sl_report *r, sl_scan_lines *it, const char *buf, size_t len)
+{
+	struct slot_line ring[RING];
+	uint64_t j = 0;	/* lines parsed and hashed since the ring was empty */
 	const char *line;
 	size_t n;
 	bool indexed;
 	for (;;) {
 		bool more = sl_scan_lines_next(it, &line, &n, &indexed);
 		if (more) {
-			struct keyed *k = &ring[j % RING];
+			struct keyed *k = &ring[j % RING].k;
 			if (!parse_line(r, line, n, indexed ? it : NULL, &k->rec))
 				continue;
 			if (r->fast)
 				hash_keys_default(r, k);
 			else
 				hash_keys(r, k);
+			if (r->parser && !pin(&ring[j % RING], buf, len)) {
+				/* drain: the lines held, in order, then this one */
+				for (uint64_t i = j > 3 * STAGE ? j - 3 * STAGE : 0; i < j; i++)
+					record(r, &ring[i % RING].k);
+				record(r, k);
+				j = 0;
+				continue;
+			}
 		}
 		if (!more) {	/* the lines still held, in order */
 			for (uint64_t i = j > 3 * STAGE ? j - 3 * STAGE : 0; i < j; i++)
-				record(r, &ring[i % RING]);
+				record(r, &ring[i % RING].k);
 			return;
 		}
 		if (j >= STAGE) {
 			if (r->fast)
-				prefetch_slots_default(r, &ring[(j - STAGE) % RING]);
+				prefetch_slots_default(r, &ring[(j - STAGE) % RING].k);
 			else
-				prefetch_slots(r, &ring[(j - STAGE) % RING]);
+				prefetch_slots(r, &ring[(j - STAGE) % RING].k);
 		}
 		if (j >= 2 * STAGE) {
 			if (r->fast)
-				prefetch_counts_default(r, &ring[(j - 2 * STAGE) % RING]);
+				prefetch_counts_default(r, &ring[(j - 2 * STAGE) % RING].k);
 			else
-				prefetch_counts(r, &ring[(j - 2 * STAGE) % RING]);
+				prefetch_counts(r, &ring[(j - 2 * STAGE) % RING].k);
 		}
 		if (j >= 3 * STAGE)
-			record(r, &ring[(j - 3 * STAGE) % RING]);
+			record(r, &ring[(j - 3 * STAGE) % RING].k);
 		j++;
 	}
 }
@@ -2035,7 +2083,7 @@ void sl_report_feed(sl_report *r, const char *buf, size_t len)
 	else
 		sl_access_lines_init(it, buf, len);
 	if (!r->exact && r->pool.used > DEEP_FROM) {
-		feed_deep(r, it);
+		feed_deep(r, it, buf, len);
 		return;
 	}
 	struct keyed k;
