@@ -118,41 +118,6 @@ static void set_limit(void **state)
 	sl_free(&child, a, 500);
 }
 
-/* Blocks on both sides of the default hook's large-block size (2 MiB, see
- * budget.c) keep their bytes through every resize: up across it, within
- * it, and down across it again; and the counts follow. */
-static void resize_across_large_blocks(void **state)
-{
-	(void)state;
-	sl_budget b;
-	sl_budget_init(&b, (size_t)64 << 20);
-	const size_t sizes[] = {1000, (2u << 20) - 1, 2u << 20, (3u << 20) + 17, 9u << 20,
-				(2u << 20) + 1, 4096, 12u << 20, 100};
-	unsigned char *p = NULL;
-	size_t n = 0;
-	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-		size_t m = sizes[k];
-		p = sl_realloc(&b, p, n, m);
-		assert_non_null(p);
-		assert_int_equal(b.used, m);
-		size_t keep = n < m ? n : m;
-		for (size_t i = 0; i < keep; i += 997)	/* what was written before */
-			assert_int_equal(p[i], (unsigned char)(i * 31 + n));
-		for (size_t i = 0; i < m; i += 997)
-			p[i] = (unsigned char)(i * 31 + m);
-		n = m;
-	}
-	sl_free(&b, p, n);
-	assert_int_equal(b.used, 0);
-	assert_int_equal(b.peak, 12u << 20);
-	void *q = sl_calloc(&b, 5, 1u << 20);
-	assert_non_null(q);
-	for (size_t i = 0; i < (5u << 20); i += 4096)
-		assert_int_equal(((unsigned char *)q)[i], 0);
-	sl_free(&b, q, 5u << 20);
-	assert_int_equal(b.used, 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,7 +126,6 @@ int main(void)
 		cmocka_unit_test(failing_hook_leaves_counts),
 		cmocka_unit_test(parse_sizes),
 		cmocka_unit_test(set_limit),
-		cmocka_unit_test(resize_across_large_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,18 +18,6 @@
  * Threads: a root budget is shared by worker budgets (children). A child is
  * used by one thread; its updates to the root use C11 atomics, so the root's
  * `used` and `peak` are exact across threads.
- *
- * Large blocks (the default hook). A block of HUGE_FROM bytes or more is
- * mapped on its own, aligned to 2 MiB and marked MADV_HUGEPAGE, rather than
- * taken from malloc: the big tables (top lists, exact sets) are read at
- * random places, one line per key, and with 4 KiB pages most of those reads
- * also miss the TLB (tens of MiB against a TLB that maps a few). With 2 MiB
- * pages the same run at -m 64M took 5-10% less CPU (sluice -j1 on 200 MB of
- * the bench log, alternating runs); runs whose blocks are all smaller (the
- * default budget's, -m 1M) are unchanged. The kernel decides whether huge
- * pages are used (transparent_hugepage=madvise or always); without them the
- * mapping behaves as any other. A resize across HUGE_FROM, or of a mapped
- * block, copies: tables grow by half, so the copying is amortized.
  */
 #include "sluice.h"
 
@@ -37,61 +25,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-#define HUGE_FROM ((size_t)2 << 20)	/* also the alignment: one huge page */
-
-/* n bytes (n >= HUGE_FROM) of their own mapping at a 2 MiB boundary, marked
- * for huge pages before any is touched; NULL if the mapping fails. */
-static void *map_huge(size_t n)
-{
-	size_t len = n + HUGE_FROM;
-	if (len < n)
-		return NULL;
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	char *a = (char *)(((uintptr_t)p + HUGE_FROM - 1) & ~(uintptr_t)(HUGE_FROM - 1));
-	if (a > p)
-		munmap(p, (size_t)(a - p));
-	if (p + len > a + n)
-		munmap(a + n, (size_t)(p + len - (a + n)));
-	madvise(a, n, MADV_HUGEPAGE);	/* a hint: refused, the pages are small */
-	return a;
-}
-
-/* Blocks below HUGE_FROM come from malloc, the others from map_huge: which
- * is which follows from the size, which every caller passes back. */
-static void *default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
-{
-	(void)ud;
-	bool mapped = ptr && old_size >= HUGE_FROM;
-	if (new_size == 0) {
-		if (mapped)
-			munmap(ptr, old_size);
-		else
-			free(ptr);
-		return NULL;
-	}
-	if (!mapped && new_size < HUGE_FROM)
-		return realloc(ptr, new_size);
-	void *q = new_size >= HUGE_FROM ? map_huge(new_size) : malloc(new_size);
-	if (!q)
-		return NULL;
-	if (ptr) {
-		memcpy(q, ptr, old_size < new_size ? old_size : new_size);
-		if (mapped)
-			munmap(ptr, old_size);
-		else
-			free(ptr);
-	}
-	return q;
-}
-#else
 static void *default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
 {
 	(void)ud;
@@ -102,7 +36,6 @@ static void *default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size
 	}
 	return realloc(ptr, new_size);
 }
-#endif
 
 void sl_budget_init(sl_budget *b, size_t limit)
 {
