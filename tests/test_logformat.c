@@ -1188,6 +1188,57 @@ static void corpus_replay(void **state)
 	assert_true(files >= 13);
 }
 
+/* CSV rows of unquoted fields of every length around the 16 bytes the
+ * splitter takes a step (lib/format/logformat.c, plain_end), some with a
+ * stray quote (the row is malformed), against the fields as written. */
+static void csv_unquoted_fields_any_length(void **state)
+{
+	(void)state;
+	sl_budget b;
+	sl_budget_init(&b, 1 << 20);
+	sl_logformat *lf = preset(&b, "csv");
+	sl_record rec;
+	assert_int_equal(parse(lf, "client,referrer,user_agent,vhost", &rec), SL_ESKIP);
+	tu_rng rng = {tu_seed("csv_unquoted_fields_any_length", 16)};
+	static const char alphabet[] = "abcxyz0123456789 ./-_;()";
+	const sl_field col[4] = {SL_F_CLIENT, SL_F_REFERRER, SL_F_USER_AGENT, SL_F_VHOST};
+	for (int row = 0; row < 4000; row++) {
+		char line[256], fields[4][48];
+		size_t n = 0;
+		bool stray = tu_below(&rng, 8) == 0;
+		int where = (int)tu_below(&rng, 4);
+		for (int c = 0; c < 4; c++) {
+			size_t len = (size_t)tu_below(&rng, 41);
+			for (size_t i = 0; i < len; i++)
+				fields[c][i] = alphabet[tu_below(&rng, sizeof alphabet - 1)];
+			if (stray && c == where && len)
+				fields[c][tu_below(&rng, len)] = '"';
+			fields[c][len] = 0;
+			if (len && fields[c][0] == '"')
+				fields[c][0] = 'q';	/* a leading quote would open a quoted field */
+			n += (size_t)sprintf(line + n, c ? ",%s" : "%s", fields[c]);
+		}
+		bool has_quote = false;
+		for (int c = 0; c < 4; c++)
+			has_quote |= strchr(fields[c], '"') != NULL;
+		sl_status st = parse(lf, line, &rec);
+		if (has_quote) {
+			if (st != SL_EFORMAT)
+				fail_msg("seed %llu row %d: '%s' parsed", (unsigned long long)rng.s, row, line);
+			continue;
+		}
+		if (st != SL_OK)
+			fail_msg("row %d: '%s': %d", row, line, (int)st);
+		for (int c = 0; c < 4; c++) {
+			const sl_str *f = &rec.field[col[c]];
+			if (f->len != strlen(fields[c]) || memcmp(f->p, fields[c], f->len) != 0)
+				fail_msg("row %d column %d: '%.*s', written '%s'", row, c, (int)f->len,
+					 f->p, fields[c]);
+		}
+	}
+	sl_logformat_free(lf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1201,6 +1252,7 @@ int main(void)
 		cmocka_unit_test(preset_traefik),
 		cmocka_unit_test(preset_ltsv),
 		cmocka_unit_test(preset_csv),
+		cmocka_unit_test(csv_unquoted_fields_any_length),
 		cmocka_unit_test(preset_tsv),
 		cmocka_unit_test(preset_syslog),
 		cmocka_unit_test(same_requests_every_format),

@@ -89,6 +89,9 @@
 #include "format/decimal.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Kinds and the program                                                     */
@@ -1312,13 +1315,41 @@ static sl_status run_ltsv(sl_logformat *lf, const char *line, size_t len,
 	return derive(rec, line, len, tc, &pd);
 }
 
+/* The end of an unquoted CSV field at p: the first sep or `end`; NULL if a
+ * quote comes first. Sixteen bytes a step (SSE2) while as many are left:
+ * one pass for both bytes, where two memchr calls each paid their call and
+ * set-up on fields of a few bytes. */
+static inline const char *plain_end(const char *p, const char *end, char sep)
+{
+#if defined(__SSE2__)
+	const __m128i vs = _mm_set1_epi8(sep), vq = _mm_set1_epi8('"');
+	while (end - p >= 16) {
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned ms = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, vs));
+		unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, vq));
+		if (ms | mq) {
+			unsigned at = (unsigned)__builtin_ctz(ms | mq);
+			return ms >> at & 1 ? p + at : NULL;
+		}
+		p += 16;
+	}
+#endif
+	for (; p < end; p++) {
+		if (*p == sep)
+			return p;
+		if (*p == '"')
+			return NULL;
+	}
+	return end;
+}
+
 /*
  * The next CSV field at *pp (RFC 4180): unquoted up to the separator, or
  * quoted with "" for a quote, copied without its escapes into the scratch
  * at *sp. *pp is left at the separator or the end. NULL: malformed.
  */
-static bool csv_field(const char **pp, const char *end, char sep, char **sp,
-		      const char **fp, const char **fe)
+static inline __attribute__((always_inline)) bool
+csv_field(const char **pp, const char *end, char sep, char **sp, const char **fp, const char **fe)
 {
 	const char *p = *pp;
 	if (p < end && *p == '"') {
@@ -1359,10 +1390,8 @@ static bool csv_field(const char **pp, const char *end, char sep, char **sp,
 			return true;
 		}
 	}
-	const char *e = memchr(p, sep, (size_t)(end - p));
+	const char *e = plain_end(p, end, sep);
 	if (!e)
-		e = end;
-	if (memchr(p, '"', (size_t)(e - p)))
 		return false; /* a quote inside an unquoted field */
 	*fp = p;
 	*fe = e;
