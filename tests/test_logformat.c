@@ -1239,6 +1239,79 @@ static void csv_unquoted_fields_any_length(void **state)
 	sl_logformat_free(lf);
 }
 
+/* CSV rows of quoted and plain fields of every length around the 16 bytes
+ * the splitter takes a step (lib/format/logformat.c, byte_at and plain_end,
+ * whose last step reads the 16 bytes that end the field), with "" escapes,
+ * separators inside quotes, and some malformed rows (a byte after a closing
+ * quote, a quote never closed), each row at the end of a guarded page,
+ * against the fields as written. */
+static void csv_quoted_fields_any_length(void **state)
+{
+	(void)state;
+	sl_budget b;
+	sl_budget_init(&b, 1 << 20);
+	sl_logformat *lf = preset(&b, "csv");
+	sl_record rec;
+	assert_int_equal(parse(lf, "client,referrer,user_agent,vhost", &rec), SL_ESKIP);
+	tu_rng rng = {tu_seed("csv_quoted_fields_any_length", 16)};
+	static const char plain[] = "abcxyz0123456789 ./-_;()";
+	static const char quoted[] = "abcxyz0123456789 ./-_;(),\"";
+	const sl_field col[4] = {SL_F_CLIENT, SL_F_REFERRER, SL_F_USER_AGENT, SL_F_VHOST};
+	for (int row = 0; row < 6000; row++) {
+		char line[512], fields[4][48];
+		size_t n = 0;
+		/* 1: a byte after column where's closing quote; 2: the last
+		 * column's quote never closed (each only if that one is quoted) */
+		int bad = tu_below(&rng, 8) == 0 ? 1 + (int)tu_below(&rng, 2) : 0;
+		int where = bad == 2 ? 3 : (int)tu_below(&rng, 4);
+		bool malformed = false;
+		for (int c = 0; c < 4; c++) {
+			size_t len = (size_t)tu_below(&rng, 41);
+			bool q = tu_below(&rng, 2) == 0;
+			const char *abc = q ? quoted : plain;
+			size_t na = q ? sizeof quoted - 1 : sizeof plain - 1;
+			for (size_t i = 0; i < len; i++)
+				fields[c][i] = abc[tu_below(&rng, na)];
+			fields[c][len] = 0;
+			if (c)
+				line[n++] = ',';
+			if (!q) {
+				memcpy(line + n, fields[c], len);
+				n += len;
+				continue;
+			}
+			line[n++] = '"';
+			for (size_t i = 0; i < len; i++) {
+				if (fields[c][i] == '"')
+					line[n++] = '"';
+				line[n++] = fields[c][i];
+			}
+			malformed |= bad && c == where;
+			if (bad != 2 || c != where)
+				line[n++] = '"';
+			if (bad == 1 && c == where)
+				line[n++] = 'x';
+		}
+		sl_time_cache tc = {{0}, 0, 0};
+		sl_status st = sl_logformat_parse(lf, tu_guarded(line, n), n, &rec, &tc);
+		if (malformed) {
+			if (st != SL_EFORMAT)
+				fail_msg("seed %llu row %d: '%.*s' parsed", (unsigned long long)rng.s, row,
+					 (int)n, line);
+			continue;
+		}
+		if (st != SL_OK)
+			fail_msg("row %d: '%.*s': %d", row, (int)n, line, (int)st);
+		for (int c = 0; c < 4; c++) {
+			const sl_str *f = &rec.field[col[c]];
+			if (f->len != strlen(fields[c]) || memcmp(f->p, fields[c], f->len) != 0)
+				fail_msg("row %d column %d: '%.*s', written '%s'", row, c, (int)f->len,
+					 f->p, fields[c]);
+		}
+	}
+	sl_logformat_free(lf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1253,6 +1326,7 @@ int main(void)
 		cmocka_unit_test(preset_ltsv),
 		cmocka_unit_test(preset_csv),
 		cmocka_unit_test(csv_unquoted_fields_any_length),
+		cmocka_unit_test(csv_quoted_fields_any_length),
 		cmocka_unit_test(preset_tsv),
 		cmocka_unit_test(preset_syslog),
 		cmocka_unit_test(same_requests_every_format),

@@ -899,6 +899,35 @@ static bool is_protocol(const char *p, const char *e)
 	return s == e;
 }
 
+/* The first c in [p, end), or NULL: inline and sixteen bytes a step, for
+ * fields of a few dozen bytes, where memchr's call and set-up cost more
+ * than the scan. The bytes from lo up to p are readable too: a last step
+ * of fewer than 16 bytes reads the 16 that end at end when they do. */
+static inline const char *byte_at(const char *lo, const char *p, const char *end, char c)
+{
+#if defined(__SSE2__)
+	const __m128i vc = _mm_set1_epi8(c);
+	while (end - p >= 16) {
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, vc));
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+	if (p < end && end - lo >= 16) {
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, vc)) >> (16 - (end - p));
+		return m ? p + __builtin_ctz(m) : NULL;
+	}
+#else
+	(void)lo;
+#endif
+	for (; p < end; p++)
+		if (*p == c)
+			return p;
+	return NULL;
+}
+
 /* "%r" split as sl_access_parse splits it (see lib/format/access.c). */
 static void split_request(sl_record *rec, const char *r, const char *e)
 {
@@ -910,16 +939,23 @@ static void split_request(sl_record *rec, const char *r, const char *e)
 	if (p > r && e - p >= 2 && *p == ' ') {
 		set(rec, SL_F_METHOD, r, p);
 		url = p + 1;
-		const char *stop = e - url > 16 ? e - 16 : url, *s = e;
-		while (s > stop && s[-1] != ' ')
-			s--;
-		if (s > url + 1 && s[-1] == ' ' && is_protocol(s, e)) {
-			set(rec, SL_F_PROTOCOL, s, e);
-			url_end = s - 1;
+		if (e - url > 9 && e[-9] == ' ' && memcmp(e - 8, "HTTP/", 5) == 0 &&
+		    is_digit(e[-3]) && e[-2] == '.' && is_digit(e[-1])) {
+			/* " HTTP/d.d", what the loop below finds, found at once */
+			set(rec, SL_F_PROTOCOL, e - 8, e);
+			url_end = e - 9;
+		} else {
+			const char *stop = e - url > 16 ? e - 16 : url, *s = e;
+			while (s > stop && s[-1] != ' ')
+				s--;
+			if (s > url + 1 && s[-1] == ' ' && is_protocol(s, e)) {
+				set(rec, SL_F_PROTOCOL, s, e);
+				url_end = s - 1;
+			}
 		}
 	}
 	set(rec, SL_F_URL, url, url_end);
-	const char *q = memchr(url, '?', (size_t)(url_end - url));
+	const char *q = byte_at(r, url, url_end, '?');
 	set(rec, SL_F_PATH, url, q ? q : url_end);
 }
 
@@ -941,6 +977,16 @@ static bool parse_bytes(const char *p, const char *e, uint64_t *out)
 	}
 	if (p == e)
 		return false;
+	if (e - p <= 19) {	/* below 10^19 < 2^64: no overflow to check */
+		for (; p < e; p++) {
+			unsigned d = (unsigned)(*p - '0');
+			if (d > 9)
+				return false;
+			v = v * 10 + d;
+		}
+		*out = v;
+		return true;
+	}
 	for (; p < e; p++) {
 		unsigned d = (unsigned)(*p - '0');
 		if (d > 9 || v > UINT64_MAX / 10 ||
@@ -952,10 +998,27 @@ static bool parse_bytes(const char *p, const char *e, uint64_t *out)
 	return true;
 }
 
+/* a[0 .. n) == b[0 .. n), n <= 32 (the cache's text): inline, two
+ * 16-byte compares from 16 bytes on (a time is 19 to 26 bytes) */
+static inline bool same_text(const char *a, const char *b, size_t n)
+{
+#if defined(__SSE2__)
+	if (n >= 16 && n <= 32) {
+		__m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)a),
+					  _mm_loadu_si128((const __m128i *)(const void *)b));
+		__m128i y = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+					  _mm_loadu_si128((const __m128i *)(const void *)(b + n - 16)));
+		__m128i z = _mm_or_si128(x, y);
+		return _mm_movemask_epi8(_mm_cmpeq_epi8(z, _mm_setzero_si128())) == 0xffff;
+	}
+#endif
+	return memcmp(a, b, n) == 0;
+}
+
 /* Unix seconds of the time text [p, p + n) through the cache. */
 static bool cached_time(sl_time_cache *tc, const char *p, size_t n, int64_t *t)
 {
-	if (tc && tc->len == n && memcmp(tc->text, p, n) == 0) {
+	if (tc && tc->len == n && same_text(tc->text, p, n)) {
 		*t = tc->time;
 		return true;
 	}
@@ -1080,8 +1143,17 @@ static inline __attribute__((always_inline)) sl_status store(sl_logformat *lf, i
 
 static void clear(sl_record *rec, const char *line)
 {
+#if defined(__SSE2__) && defined(__x86_64__)
+	/* one 16-byte store a field, {line, 0}: a fifth of the loop's cost */
+	const __m128i v = _mm_set_epi64x(0, (long long)(uintptr_t)line);
+	_Static_assert(sizeof(sl_str) == 16, "sl_str is a pointer and a size");
+#pragma GCC unroll 32
+	for (int f = 0; f < SL_F_COUNT; f++)
+		_mm_storeu_si128((__m128i *)(void *)&rec->field[f], v);
+#else
 	for (int f = 0; f < SL_F_COUNT; f++)
 		rec->field[f] = (sl_str){line, 0};
+#endif
 	rec->time = 0;
 	rec->status = 0;
 	rec->bytes = 0;
@@ -1319,7 +1391,7 @@ static sl_status run_ltsv(sl_logformat *lf, const char *line, size_t len,
  * quote comes first. Sixteen bytes a step (SSE2) while as many are left:
  * one pass for both bytes, where two memchr calls each paid their call and
  * set-up on fields of a few bytes. */
-static inline const char *plain_end(const char *p, const char *end, char sep)
+static inline const char *plain_end(const char *lo, const char *p, const char *end, char sep)
 {
 #if defined(__SSE2__)
 	const __m128i vs = _mm_set1_epi8(sep), vq = _mm_set1_epi8('"');
@@ -1333,6 +1405,18 @@ static inline const char *plain_end(const char *p, const char *end, char sep)
 		}
 		p += 16;
 	}
+	if (p < end && end - lo >= 16) {	/* the 16 bytes ending at end */
+		unsigned sh = (unsigned)(16 - (end - p));
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+		unsigned ms = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, vs)) >> sh;
+		unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, vq)) >> sh;
+		if (!(ms | mq))
+			return end;
+		unsigned at = (unsigned)__builtin_ctz(ms | mq);
+		return ms >> at & 1 ? p + at : NULL;
+	}
+#else
+	(void)lo;
 #endif
 	for (; p < end; p++) {
 		if (*p == sep)
@@ -1349,7 +1433,8 @@ static inline const char *plain_end(const char *p, const char *end, char sep)
  * at *sp. *pp is left at the separator or the end. NULL: malformed.
  */
 static inline __attribute__((always_inline)) bool
-csv_field(const char **pp, const char *end, char sep, char **sp, const char **fp, const char **fe)
+csv_field(const char *lo, const char **pp, const char *end, char sep, char **sp, const char **fp,
+	  const char **fe)
 {
 	const char *p = *pp;
 	if (p < end && *p == '"') {
@@ -1357,7 +1442,7 @@ csv_field(const char **pp, const char *end, char sep, char **sp, const char **fp
 		char *out = *sp, *o = out;
 		bool copied = false;
 		for (;;) {
-			const char *q = memchr(p, '"', (size_t)(end - p));
+			const char *q = byte_at(lo, p, end, '"');
 			if (!q)
 				return false;
 			if (q + 1 < end && q[1] == '"') {
@@ -1390,7 +1475,7 @@ csv_field(const char **pp, const char *end, char sep, char **sp, const char **fp
 			return true;
 		}
 	}
-	const char *e = plain_end(p, end, sep);
+	const char *e = plain_end(lo, p, end, sep);
 	if (!e)
 		return false; /* a quote inside an unquoted field */
 	*fp = p;
@@ -1425,7 +1510,7 @@ static sl_status run_csv(sl_logformat *lf, const char *line, size_t len,
 		lf->fields = 0;
 		for (;;) {
 			const char *fp, *fe;
-			if (!csv_field(&p, end, lf->sep, &sp, &fp, &fe))
+			if (!csv_field(line, &p, end, lf->sep, &sp, &fp, &fe))
 				FAIL("malformed header line");
 			int k = LOOKUP(column_names, fp, (size_t)(fe - fp));
 			k = k == K_COUNT ? K_SKIP : k;
@@ -1444,7 +1529,7 @@ static sl_status run_csv(sl_logformat *lf, const char *line, size_t len,
 	size_t col = 0;
 	for (;;) {
 		const char *fp, *fe;
-		if (!csv_field(&p, end, lf->sep, &sp, &fp, &fe))
+		if (!csv_field(line, &p, end, lf->sep, &sp, &fp, &fe))
 			FAIL("malformed CSV field");
 		if (col < lf->ncols) {
 			sl_status st = store(lf, lf->cols[col], fp, fe, rec, tc, &pd);
