@@ -76,7 +76,11 @@
  * compiled nginx combined + $request_time string about 1,780 instructions
  * a line, sl_access_parse 750 on the same lines: the generic program
  * (a step loop, memchr per field, byte loops for numbers) is 2.4 times the
- * hand-tuned parser, which keeps the classic formats.
+ * hand-tuned parser, which keeps the classic formats. CSV rows are cut
+ * sixteen bytes a step (SSE2 compares inline: plain_end, byte_at), with no
+ * libc call per field: a report over 100,000 rows of sluice-gen --format
+ * csv costs 3,320 instructions a row, 1.21 times the same requests as a
+ * combined log (2,750; callgrind, -j1 -m 1M).
  *
  * Memory: one block from the budget for the compiled format (steps, literal
  * bytes, column list, the spec text); a scratch buffer for unescaped CSV
