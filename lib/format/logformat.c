@@ -911,7 +911,16 @@ static inline const char *byte_at(const char *lo, const char *p, const char *end
 {
 #if defined(__SSE2__)
 	const __m128i vc = _mm_set1_epi8(c);
-	while (end - p >= 16) {
+	while (end - p >= 32) {	/* two steps, one branch */
+		__m128i b0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i b1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b0, vc)) |
+			     (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b1, vc)) << 16;
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 32;
+	}
+	if (end - p >= 16) {
 		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
 		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, vc));
 		if (m)
