@@ -43,6 +43,9 @@
  *   w3c_keeps_one_worker          a 5 MiB W3C log at -j 2 is still read by
  *                                 one worker (its #Fields may change), with
  *                                 the note and the -j 1 figures
+ *   syslog_csv_in_order           -f syslog:csv over 5 MiB: every row counted
+ *                                 at -j 2 as at -j 1 (before, the ranges
+ *                                 after the first had no header)
  */
 #include "runutil.h"
 #include "testutil.h"
@@ -488,6 +491,34 @@ static void w3c_keeps_one_worker(void **state)
 	same_at(args, two, 1, true);
 }
 
+/* syslog:csv (CSV rows as syslog messages, the first one the header) is
+ * read in order by one worker: before, a 5 MiB file at -j 2 was cut into
+ * byte ranges with no header for the chunks after the first (a quarter of
+ * the rows counted). */
+static void syslog_csv_in_order(void **state)
+{
+	(void)state;
+	char path[256], args[400];
+	snprintf(path, sizeof path, "%s/sys.log", dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs("<13>Nov 14 22:13:20 host app: remote_addr,time_local,request,status\n", f);
+	uint64_t rows = 0;
+	for (unsigned i = 0; ftell(f) < (long)(5 << 20); i++, rows++)
+		fprintf(f, "<13>Nov 14 22:13:20 host app: 10.0.%u.%u,\"14/Nov/2023:22:%02u:%02u "
+			   "+0000\",\"GET /p/%u HTTP/1.1\",%d\n",
+			i % 7, i % 200, i / 60 % 60, i % 60, i % 50, i % 3 ? 200 : 404);
+	fclose(f);
+	snprintf(args, sizeof args, "-f syslog:csv %s", path);
+	for (int j = 1; j <= 2; j++) {
+		run_result r = run("--json -j %d %s", j, args);
+		counted(r.json, rows, 0, 1);
+		run_result_free(&r);
+	}
+	static const int two[] = {2};
+	same_at(args, two, 1, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +529,7 @@ int main(void)
 		cmocka_unit_test(save_then_resume),
 		cmocka_unit_test(mix_with_combined),
 		cmocka_unit_test(w3c_keeps_one_worker),
+		cmocka_unit_test(syslog_csv_in_order),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
