@@ -42,7 +42,13 @@
  *            id (CHUNK_ID + chunk) with line numbers relative to the chunk;
  *            once every chunk's line count is known they are shifted and
  *            given the input's id (one line counter per chunk, from the
- *            budget).
+ *            budget). A CSV or TSV file's header row (find_header: the
+ *            first line of the file's first buffer that its parser takes as
+ *            a header, as a reading in order would) is read again into the
+ *            parser of every chunk that starts after it (header_again, a
+ *            pread of that row), counted nowhere: the chunk holding it
+ *            counts it once, and the lines before it are malformed there,
+ *            as in order.
  *   reader   stdin, pipes, compressed and small files: the calling thread
  *            reads and decompresses, fills a pool buffer whole (so blocks
  *            are cut at the same places however a pipe delivers its bytes)
@@ -117,11 +123,17 @@
  * holds one parser per format, and each block, chunk or direct feed
  * selects its input's format first (select_unit): which lines a worker
  * reads and in which format depend on the bytes only, as above. The
- * header-driven formats (w3c, cloudfront, csv, tsv) need their lines in
- * order through one parser: a run of one such format has one worker; in a
- * mix, or found on a stream's first data, such an input's blocks all go
- * to worker 0 (one_worker), and a resumed one's header is read again from
- * its start (resumed_header) before its new lines.
+ * header-driven formats (w3c, cloudfront, csv, tsv) program their parser
+ * with a header line. CSV and TSV have it once, as their first row: a
+ * plain file of them read in ranges gives each chunk that row first (see
+ * ranges above); other CSV/TSV inputs (streams, compressed, small or
+ * resumed files, a header row past the first buffer) are read in order by
+ * worker 0 (one_worker), and a run none of whose inputs can be split has
+ * one worker. W3C and CloudFront may change their #Fields mid-file: a run
+ * of one of them has one worker, and in a mix their inputs go to worker 0.
+ * A format found on a stream's first data is read by worker 0 too, and a
+ * resumed input's header is read again from its start (resumed_header)
+ * before its new lines.
  *
  * Messages: nothing is printed. A refusal is a status and one line of text
  * (fail(): the first one is kept); notes (a name dropped as the same file,
