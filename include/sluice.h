@@ -2227,8 +2227,9 @@ typedef struct {
 	 * (SL_EINVAL naming an input); an SL_FMT_AUTO input is detected from
 	 * its own head (a stream cannot be: SL_EINVAL), SL_FMT_LINES cannot
 	 * be mixed (SL_EINVAL); a header-driven input is read by worker 0
-	 * alone; an input of which no line parsed but some were malformed
-	 * gets an error naming its format. The formats are copied; the spec
+	 * alone, but for a CSV/TSV file read in byte ranges (each range
+	 * given its header row); an input of which no line parsed but some
+	 * were malformed gets an error naming its format. The formats are copied; the spec
 	 * strings, like the paths, must outlive the run's handle. */
 	const sl_format *input_formats;
 	const char *const *input_specs;
