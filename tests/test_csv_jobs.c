@@ -38,6 +38,10 @@
  *                                 workers), rows appended, --state at -j 2:
  *                                 the figures of one -j 1 run of the whole
  *                                 file, the header counted once
+ *   resume_after_broken_first_line  a broken line before the header row,
+ *                                 --state resumed after rows were appended:
+ *                                 the header row is read again, not the
+ *                                 broken line, at -j 1 and 2
  *   mix_with_combined             -f csv big.csv -f combined log at -j 1, 2:
  *                                 the same JSON, no "one worker" note
  *   w3c_keeps_one_worker          a 5 MiB W3C log at -j 2 is still read by
@@ -56,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char dir[128];
 static const char *bin, *gen;
@@ -448,6 +453,39 @@ static void save_then_resume(void **state)
 	run_result_free(&one);
 }
 
+/* A CSV whose first line is broken (malformed, as -j 1 reads it) before
+ * its header row, resumed with --state after rows were appended: the
+ * resumed run reads the header row again, not the broken line, so the new
+ * rows are records. Before, the first non-empty line was taken for the
+ * header: the first new row became the header and the next malformed. */
+static void resume_after_broken_first_line(void **state)
+{
+	(void)state;
+	char path[256], st[256];
+	snprintf(path, sizeof path, "%s/broken.csv", dir);
+	snprintf(st, sizeof st, "%s/broken.state", dir);
+	const char *first = "\"broken\nremote_addr,time_local,request,status\n"
+			    "192.0.2.1,\"14/Nov/2023:22:13:20 +0000\",\"GET / HTTP/1.1\",200\n";
+	const char *more = "192.0.2.2,\"14/Nov/2023:22:13:21 +0000\",\"GET /b HTTP/1.1\",404\n"
+			   "192.0.2.3,\"14/Nov/2023:22:13:22 +0000\",\"GET /c HTTP/1.1\",200\n";
+	tu_write_file(path, first, strlen(first));
+	for (int j = 1; j <= 2; j++) {
+		unlink(st);
+		tu_write_file(path, first, strlen(first));
+		run_result r = run("--json -j %d -f csv --state %s %s", j, st, path);
+		counted(r.json, 1, 1, 1);
+		run_result_free(&r);
+		FILE *f = fopen(path, "ab");
+		assert_non_null(f);
+		fputs(more, f);
+		fclose(f);
+		r = run("--json -j %d -f csv --state %s %s", j, st, path);
+		counted(r.json, 3, 1, 1);
+		assert_int_equal(json_u64(json_get(r.json, "status"), "404"), 1);
+		run_result_free(&r);
+	}
+}
+
 static void mix_with_combined(void **state)
 {
 	(void)state;
@@ -527,6 +565,7 @@ int main(void)
 		cmocka_unit_test(header_after_junk),
 		cmocka_unit_test(header_only_and_empty),
 		cmocka_unit_test(save_then_resume),
+		cmocka_unit_test(resume_after_broken_first_line),
 		cmocka_unit_test(mix_with_combined),
 		cmocka_unit_test(w3c_keeps_one_worker),
 		cmocka_unit_test(syslog_csv_in_order),

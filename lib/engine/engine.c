@@ -961,18 +961,25 @@ static bool find_header(run_t *r, uint32_t id, const char *buf, size_t len)
 }
 
 /*
- * The header a resumed header-driven input had before `upto` (the content
- * a loaded state counted): its first non-empty line (CSV, TSV), or its last
- * "#Fields:" line (W3C, CloudFront: one may come mid-file, so the counted
- * part is read again, but not parsed). Found in buf[0 .. cap - 1], which
- * holds the line kept (up to SL_LINE_MAX bytes) and reads after it; a line
- * longer than what is left to read it in is passed over. Returns the
- * line's length at buf (0: none, or the input could not be read: reading
- * it will say why).
+ * The header a resumed header-driven input (id) had before `upto` (the
+ * content a loaded state counted): its first line that the parser takes as
+ * a header (CSV, TSV: as a reading in order did; the empty or broken lines
+ * before it were malformed), tried on worker 0's parser, which is reset
+ * again after; or its last "#Fields:" line (W3C, CloudFront: one may come
+ * mid-file, so the counted part is read again, but not parsed). Found in
+ * buf[0 .. cap - 1], which holds the line kept (up to SL_LINE_MAX bytes)
+ * and reads after it; a line longer than what is left to read it in is
+ * passed over. Returns the line's length at buf (0: none, or the input
+ * could not be read: reading it will say why).
  */
-static size_t resumed_header(run_t *r, const char *path, uint64_t upto, bool w3c, char *buf,
-			     size_t cap)
+static size_t resumed_header(run_t *r, uint32_t id, const char *path, uint64_t upto, bool w3c,
+			     char *buf, size_t cap)
 {
+	sl_report *rep = r->workers[0].report;
+	if (!w3c) {
+		select_unit(r, rep, id);
+		sl_report_set_position(rep, id, 0);
+	}
 	sl_input *src;
 	int err = 0;
 	size_t keep = 0, room = SL_LINE_MAX + 1;
@@ -993,15 +1000,16 @@ static size_t resumed_header(run_t *r, const char *path, uint64_t upto, bool w3c
 		const char *nl;
 		while (!(found && !w3c) && (nl = memchr(work + start, '\n', have - start))) {
 			const char *line = work + start;
-			size_t n = (size_t)(nl - line);
+			size_t n = (size_t)(nl - line), whole = n; /* oversized: as framed */
 			start += n + 1;
 			while (n && line[n - 1] == '\r')
 				n--;
 			const char *t = line;
 			if (n >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0)
 				t += 3; /* a byte order mark */
-			bool take = !passing && n && n <= SL_LINE_MAX &&
-				    (!w3c || ((size_t)(line + n - t) >= 8 && memcmp(t, "#Fields:", 8) == 0));
+			bool take = !passing && n && whole <= SL_LINE_MAX &&
+				    (w3c ? (size_t)(line + n - t) >= 8 && memcmp(t, "#Fields:", 8) == 0
+					 : sl_report_read_header(rep, line, n) == SL_ESKIP);
 			passing = false;
 			if (take) {
 				memcpy(buf, line, n);
@@ -1018,6 +1026,8 @@ static size_t resumed_header(run_t *r, const char *path, uint64_t upto, bool w3c
 		have -= start;
 	}
 	sl_input_close(src);
+	if (!w3c)
+		sl_report_set_position(rep, id, 0);
 	return keep;
 }
 
@@ -1532,7 +1542,7 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 	if (t->skip && r->workers[0].report && input_stateful(r, id)) {
 		sl_format hf = r->mixed ? r->in_fmt[id] : r->format;
 		header = r->jobs > 1 ? take_buffer(r) : r->pool[0];
-		header_len = resumed_header(r, in->path, t->skip,
+		header_len = resumed_header(r, id, in->path, t->skip,
 					    hf == SL_FMT_W3C || hf == SL_FMT_CLOUDFRONT, header, r->cap);
 		if (r->jobs == 1 && header_len) {
 			select_unit(r, r->workers[0].report, id);
