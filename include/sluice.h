@@ -1855,10 +1855,16 @@ void sl_report_top_lines_info(const sl_report *r, bool *exact, size_t *capacity,
  * sl_report_begin_input / sl_report_set_position of an input. */
 void sl_report_select_format(sl_report *r, uint32_t unit);
 /* A header line read again (the CSV header, a W3C #Fields line) of an
- * input resumed past it: the report's parser takes it, nothing is counted.
- * Call it after sl_report_set_position of that input. No effect on the
- * formats without a parser. */
-void sl_report_read_header(sl_report *r, const char *line, size_t len);
+ * input resumed past it, or read in byte ranges: the report's parser takes
+ * it, nothing is counted. Call it after sl_report_set_position of that
+ * input. Returns what the parser said of the line: SL_ESKIP when it took it
+ * as a header or comment line (a CSV/TSV header row now names the columns),
+ * SL_OK or SL_EFORMAT when it would have been a record or a malformed line
+ * (the parser is left as that line would leave it), SL_ENOMEM when the
+ * parser's scratch could not grow for it; SL_EINVAL, with no
+ * effect, for the formats without a parser and a line longer than
+ * SL_LINE_MAX. */
+sl_status sl_report_read_header(sl_report *r, const char *line, size_t len);
 /* Starts a new input: line numbers restart at 1 and samples carry this id. */
 void sl_report_begin_input(sl_report *r, uint32_t input_id);
 
@@ -2221,8 +2227,9 @@ typedef struct {
 	 * (SL_EINVAL naming an input); an SL_FMT_AUTO input is detected from
 	 * its own head (a stream cannot be: SL_EINVAL), SL_FMT_LINES cannot
 	 * be mixed (SL_EINVAL); a header-driven input is read by worker 0
-	 * alone; an input of which no line parsed but some were malformed
-	 * gets an error naming its format. The formats are copied; the spec
+	 * alone, but for a CSV/TSV file read in byte ranges (each range
+	 * given its header row); an input of which no line parsed but some
+	 * were malformed gets an error naming its format. The formats are copied; the spec
 	 * strings, like the paths, must outlive the run's handle. */
 	const sl_format *input_formats;
 	const char *const *input_specs;

@@ -42,7 +42,13 @@
  *            id (CHUNK_ID + chunk) with line numbers relative to the chunk;
  *            once every chunk's line count is known they are shifted and
  *            given the input's id (one line counter per chunk, from the
- *            budget).
+ *            budget). A CSV or TSV file's header row (find_header: the
+ *            first line of the file's first buffer that its parser takes as
+ *            a header, as a reading in order would) is read again into the
+ *            parser of every chunk that starts after it (header_again, a
+ *            pread of that row), counted nowhere: the chunk holding it
+ *            counts it once, and the lines before it are malformed there,
+ *            as in order.
  *   reader   stdin, pipes, compressed and small files: the calling thread
  *            reads and decompresses, fills a pool buffer whole (so blocks
  *            are cut at the same places however a pipe delivers its bytes)
@@ -117,11 +123,17 @@
  * holds one parser per format, and each block, chunk or direct feed
  * selects its input's format first (select_unit): which lines a worker
  * reads and in which format depend on the bytes only, as above. The
- * header-driven formats (w3c, cloudfront, csv, tsv) need their lines in
- * order through one parser: a run of one such format has one worker; in a
- * mix, or found on a stream's first data, such an input's blocks all go
- * to worker 0 (one_worker), and a resumed one's header is read again from
- * its start (resumed_header) before its new lines.
+ * header-driven formats (w3c, cloudfront, csv, tsv) program their parser
+ * with a header line. CSV and TSV have it once, as their first row: a
+ * plain file of them read in ranges gives each chunk that row first (see
+ * ranges above); other CSV/TSV inputs (streams, compressed, small or
+ * resumed files, a header row past the first buffer) are read in order by
+ * worker 0 (one_worker), and a run none of whose inputs can be split has
+ * one worker. W3C and CloudFront may change their #Fields mid-file: a run
+ * of one of them has one worker, and in a mix their inputs go to worker 0.
+ * A format found on a stream's first data is read by worker 0 too, and a
+ * resumed input's header is read again from its start (resumed_header)
+ * before its new lines.
  *
  * Messages: nothing is printed. A refusal is a status and one line of text
  * (fail(): the first one is kept); notes (a name dropped as the same file,
@@ -222,6 +234,10 @@ struct sl_engine {
 	char mix[SPEC_MAX + 1];
 	bool unit_stateful[SL_FORMAT_MIX_MAX]; /* the unit's header lines program it */
 	bool one_worker;     /* the input being read goes to worker 0 alone */
+	/* the CSV/TSV input read in ranges: its header row, given to the
+	 * parser of every chunk after it (header_len 0: none) */
+	uint64_t header_at;
+	size_t header_len;
 	sl_status status;
 	char error[TEXT_MAX];
 	bool sync_init;	     /* mu, cv, finished_cv initialized */
@@ -462,8 +478,11 @@ static void format_note(run_t *r, sl_format fmt, const char *spec)
 }
 
 /* Creates the workers' reports on the first data: the format is detected
- * from its first complete lines unless forced. */
-static int ensure_reports(run_t *r, const char *data, size_t len)
+ * from its first complete lines unless forced. in_order: the data is a
+ * stream's, read through the reader, whose blocks go to worker 0 alone if
+ * the format is header-driven (a file read in ranges decides that itself,
+ * in read_input). */
+static int ensure_reports(run_t *r, const char *data, size_t len, bool in_order)
 {
 	if (r->workers[r->jobs - 1].report)
 		return 0;
@@ -475,7 +494,7 @@ static int ensure_reports(run_t *r, const char *data, size_t len)
 			r->spec = spec;
 		format_note(r, fmt, spec);
 	}
-	if (!r->mixed && sl_format_stateful(fmt) && r->jobs > 1 && !r->one_worker) {
+	if (in_order && !r->mixed && sl_format_stateful(fmt) && r->jobs > 1 && !r->one_worker) {
 		/* found on a stream's first data, after the workers were
 		 * planned: its blocks all go to worker 0, in order */
 		char text[TEXT_MAX];
@@ -613,7 +632,8 @@ static size_t plan_jobs(run_t *r, size_t budget, long jobs, size_t fixed, bool r
 /* Looks at the inputs before the budget is planned. *ranges: will every
  * input be read in byte ranges (see read_input)? Then no reader queue is
  * needed and each worker holds one buffer, so the queue's spare buffer goes
- * to the reports. *reserve: the decoder reserve, the most that opening and
+ * to the reports. *some: may any input be (a plain regular file of at
+ * least RANGE_MIN bytes)? *reserve: the decoder reserve, the most that opening and
  * starting to read one input takes from the budget (a zstd window is sized
  * by its frame header: 2 MiB at the zstd tool's default level), counting
  * only files that need at most `limit` (the room beside one worker): a
@@ -627,11 +647,12 @@ static size_t plan_jobs(run_t *r, size_t budget, long jobs, size_t fixed, bool r
  * before it is read is still read, through the queue, or fails with the
  * decoder's message if its window has outgrown the reserve. */
 static void probe_inputs(sl_budget *b, const char *const *paths, size_t n, size_t limit, bool *ranges,
-			 size_t *reserve)
+			 bool *some, size_t *reserve)
 {
 	size_t stream = b->limit / 4 > STREAM_RESERVE ? b->limit / 4 : STREAM_RESERVE;
 	stream = stream < limit ? stream : limit;
 	*ranges = n > 0;
+	*some = false;
 	*reserve = n > 0 ? MIN_RESERVE : stream;
 	for (size_t i = 0; i < n; i++) {
 		struct stat sb;
@@ -650,6 +671,8 @@ static void probe_inputs(sl_budget *b, const char *const *paths, size_t n, size_
 			if (sl_input_compression(src) != SL_COMP_NONE ||
 			    (uint64_t)sb.st_size < RANGE_MIN)
 				*ranges = false;
+			else
+				*some = true;
 			if (sl_input_compression(src) != SL_COMP_NONE)
 				(void)sl_input_read(src, head, sizeof head, &got, &err);
 			sl_input_close(src);
@@ -853,7 +876,8 @@ static int hand_out(run_t *r, sl_framer *f, uint32_t id, char *cur, const char *
 		bool in_cur = cur && fr.data >= cur && fr.data < end;
 		if (!r->workers[r->jobs - 1].report) {
 			/* the format is detected from the first whole lines */
-			if (ensure_reports(r, fr.data, in_cur ? (size_t)(end - fr.data) : fr.len) < 0)
+			if (ensure_reports(r, fr.data, in_cur ? (size_t)(end - fr.data) : fr.len,
+					   true) < 0)
 				return -1;
 			rep0 = r->workers[0].report;
 			if (r->jobs == 1) {
@@ -896,19 +920,66 @@ static bool unit_stateful(const run_t *r, sl_format fmt, const char *spec)
 	return st;
 }
 
-/*
- * The header a resumed header-driven input had before `upto` (the content
- * a loaded state counted): its first non-empty line (CSV, TSV), or its last
- * "#Fields:" line (W3C, CloudFront: one may come mid-file, so the counted
- * part is read again, but not parsed). Found in buf[0 .. cap - 1], which
- * holds the line kept (up to SL_LINE_MAX bytes) and reads after it; a line
- * longer than what is left to read it in is passed over. Returns the
- * line's length at buf (0: none, or the input could not be read: reading
- * it will say why).
- */
-static size_t resumed_header(run_t *r, const char *path, uint64_t upto, bool w3c, char *buf,
-			     size_t cap)
+/* Is a header-driven format's header its first row, once (RFC 4180: CSV,
+ * TSV)? Such an input may be read in byte ranges, every chunk's parser
+ * given the header row first (find_header, read_chunk); W3C and CloudFront
+ * may change their #Fields mid-file, and are read in order. */
+static bool header_once(sl_format f)
 {
+	return f == SL_FMT_CSV || f == SL_FMT_TSV;
+}
+
+/*
+ * Where a CSV/TSV input read in ranges has its header row: the first line
+ * of buf[0 .. len - 1], the input's first bytes, that its parser takes as
+ * a header, as reading the input in order would (the empty or broken lines
+ * before it are malformed there too; a line over SL_LINE_MAX is skipped
+ * there, unparsed). Tried on worker 0's parser, which is reset again after
+ * (each chunk starts from a reset parser). Sets r->header_at and
+ * r->header_len; false when no complete line in buf is a header (the input
+ * is then read in order, by worker 0).
+ */
+static bool find_header(run_t *r, uint32_t id, const char *buf, size_t len)
+{
+	sl_report *rep = r->workers[0].report;
+	size_t at = 0;
+	const char *nl;
+	bool found = false;
+	select_unit(r, rep, id);
+	sl_report_set_position(rep, id, 0);
+	while (!found && (nl = memchr(buf + at, '\n', len - at))) {
+		size_t n = (size_t)(nl - (buf + at));
+		if (n <= SL_LINE_MAX && sl_report_read_header(rep, buf + at, n) == SL_ESKIP) {
+			r->header_at = at;
+			r->header_len = n;
+			found = true;
+		}
+		at += n + 1;
+	}
+	sl_report_set_position(rep, id, 0);
+	return found;
+}
+
+/*
+ * The header a resumed header-driven input (id) had before `upto` (the
+ * content a loaded state counted): its first line that the parser takes as
+ * a header (CSV, TSV: as a reading in order did; the empty or broken lines
+ * before it were malformed), tried on worker 0's parser, which is reset
+ * again after; or its last "#Fields:" line (W3C, CloudFront: one may come
+ * mid-file, so the counted part is read again, but not parsed). Found in
+ * buf[0 .. cap - 1], which holds the line kept (up to SL_LINE_MAX bytes)
+ * and reads after it; a line longer than what is left to read it in is
+ * passed over. Returns the line's length at buf (0: none, or the input
+ * could not be read: reading it will say why).
+ */
+static size_t resumed_header(run_t *r, uint32_t id, const char *path, uint64_t upto, bool w3c,
+			     char *buf, size_t cap)
+{
+	sl_report *rep = r->workers[0].report;
+	if (!w3c) {
+		select_unit(r, rep, id);
+		sl_report_set_position(rep, id, 0);
+	}
 	sl_input *src;
 	int err = 0;
 	size_t keep = 0, room = SL_LINE_MAX + 1;
@@ -929,15 +1000,16 @@ static size_t resumed_header(run_t *r, const char *path, uint64_t upto, bool w3c
 		const char *nl;
 		while (!(found && !w3c) && (nl = memchr(work + start, '\n', have - start))) {
 			const char *line = work + start;
-			size_t n = (size_t)(nl - line);
+			size_t n = (size_t)(nl - line), whole = n; /* oversized: as framed */
 			start += n + 1;
 			while (n && line[n - 1] == '\r')
 				n--;
 			const char *t = line;
 			if (n >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0)
 				t += 3; /* a byte order mark */
-			bool take = !passing && n && n <= SL_LINE_MAX &&
-				    (!w3c || ((size_t)(line + n - t) >= 8 && memcmp(t, "#Fields:", 8) == 0));
+			bool take = !passing && n && whole <= SL_LINE_MAX &&
+				    (w3c ? (size_t)(line + n - t) >= 8 && memcmp(t, "#Fields:", 8) == 0
+					 : sl_report_read_header(rep, line, n) == SL_ESKIP);
 			passing = false;
 			if (take) {
 				memcpy(buf, line, n);
@@ -954,7 +1026,20 @@ static size_t resumed_header(run_t *r, const char *path, uint64_t upto, bool w3c
 		have -= start;
 	}
 	sl_input_close(src);
+	if (!w3c)
+		sl_report_set_position(rep, id, 0);
 	return keep;
+}
+
+/* The format input id is read in: its own in a mix, else the run's (with
+ * -f auto, once found: worker 0's report's); SL_FMT_AUTO before that. */
+static sl_format input_format(const run_t *r, uint32_t id)
+{
+	if (r->mixed)
+		return r->in_fmt[id];
+	if (r->format != SL_FMT_AUTO || !r->workers || !r->workers[0].report)
+		return r->format;
+	return sl_report_format(r->workers[0].report);
 }
 
 /* Is input id read through a parser a header programs (w3c, csv, ...)? */
@@ -962,7 +1047,7 @@ static bool input_stateful(const run_t *r, uint32_t id)
 {
 	if (r->mixed)
 		return r->unit_stateful[r->unit[id]];
-	return unit_stateful(r, r->format,
+	return unit_stateful(r, input_format(r, id),
 			     r->loaded ? sl_report_format_spec(r->loaded->report) : r->spec);
 }
 
@@ -1049,6 +1134,33 @@ static void credit(run_t *r, const worker_t *w, uint64_t pos, uint64_t *credited
 	}
 }
 
+/* A chunk after a CSV/TSV input's header row: the row is read again (in
+ * the worker's buffer, before the chunk's bytes) into the chunk's parser,
+ * counted nowhere, so its rows have their columns as in a reading in
+ * order. 0, or -1 when the input failed (reported). */
+static int header_again(worker_t *w)
+{
+	run_t *r = w->run;
+	sl_input *src;
+	int err = 0;
+	size_t have = 0, got = 1;
+	sl_status st = sl_input_open_range(&src, &w->budget, w->in->path, r->header_at,
+					   r->header_len, &err);
+	while (st == SL_OK && got && have < r->header_len) {
+		st = sl_input_read(src, w->buf + have, r->header_len - have, &got, &err);
+		have += got;
+	}
+	if (st != SL_OK) {
+		input_error(r, w->in, NULL, st, err);
+		if (src)
+			sl_input_close(src);
+		return -1;
+	}
+	sl_input_close(src);
+	sl_report_read_header(w->report, w->buf, have);
+	return 0;
+}
+
 /* Reads the lines of chunk `chunk` ([w->start, w->end)) through the
  * worker's framer: from the byte before the start (the line that byte ends
  * or lies in is the previous chunk's), up to the line crossing the end.
@@ -1060,15 +1172,19 @@ static int read_chunk(worker_t *w, uint32_t chunk)
 	int err = 0, rc = 0;
 	uint64_t from = w->start ? w->start - 1 : 0;
 	w->lines = 0;
+	uint64_t lines0 = report_lines(w->report);
+	uint32_t id = (uint32_t)(w->in - r->inputs);
+	select_unit(r, w->report, id);
+	sl_report_begin_input(w->report, CHUNK_ID + chunk);
+	/* past a CSV/TSV header row (before the chunk's input is opened: one
+	 * input at a time in the worker's budget) */
+	if (r->header_len && w->start > r->header_at && header_again(w) < 0)
+		return -1;
 	sl_status st = sl_input_open_range(&src, &w->budget, w->in->path, from, UINT64_MAX, &err);
 	if (st != SL_OK) {
 		input_error(r, w->in, NULL, st, err);
 		return -1;
 	}
-	uint64_t lines0 = report_lines(w->report);
-	uint32_t id = (uint32_t)(w->in - r->inputs);
-	select_unit(r, w->report, id);
-	sl_report_begin_input(w->report, CHUNK_ID + chunk);
 	sl_framer *f = &r->framers[w->index];
 	/* the report numbers the chunk's lines: the framer need not */
 	sl_framer_begin(f, SL_FRAMER_UNNUMBERED, w->start > 0, w->end - from);
@@ -1426,7 +1542,7 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 	if (t->skip && r->workers[0].report && input_stateful(r, id)) {
 		sl_format hf = r->mixed ? r->in_fmt[id] : r->format;
 		header = r->jobs > 1 ? take_buffer(r) : r->pool[0];
-		header_len = resumed_header(r, in->path, t->skip,
+		header_len = resumed_header(r, id, in->path, t->skip,
 					    hf == SL_FMT_W3C || hf == SL_FMT_CLOUDFRONT, header, r->cap);
 		if (r->jobs == 1 && header_len) {
 			select_unit(r, r->workers[0].report, id);
@@ -1455,32 +1571,58 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 	}
 	uint64_t size = sl_input_size(src);
 	int rc;
-	/* In a mix, a header-driven input is read in order by worker 0 (the
-	 * others by every worker); in one format, jobs is 1 for them, or the
-	 * format is found on the first data (ensure_reports). */
-	if (r->mixed)
-		r->one_worker = r->jobs > 1 && r->unit_stateful[r->unit[id]];
-	if (r->mixed && r->one_worker) {
-		char text[TEXT_MAX];
-		snprintf(text, sizeof text, "%s: %s logs are read by one worker: their header lines "
-			 "set the columns of the lines after them", input_name(in->path),
-			 sl_format_name(r->in_fmt[id]));
-		note(r, SL_ENGINE_NOTE_ONE_WORKER, text);
-	}
 	/* Ranges reopen the file by its name: standard input cannot be, even
 	 * when it is a regular file (it is then read through the queue). */
-	if (r->jobs > 1 && !r->one_worker && !r->incremental && !t->skip &&
-	    strcmp(in->path, "-") != 0 &&
-	    sl_input_compression(src) == SL_COMP_NONE && size >= RANGE_MIN) {
-		/* the reports need the format: detect it from the file's start */
-		if (!r->workers[r->jobs - 1].report) {
-			size_t got = 0;
-			st = sl_input_read(src, r->pool[0], r->cap, &got, &err);
-			if (st == SL_OK && ensure_reports(r, r->pool[0], got) < 0) {
+	bool ranged = r->jobs > 1 && !r->incremental && !t->skip && strcmp(in->path, "-") != 0 &&
+		      sl_input_compression(src) == SL_COMP_NONE && size >= RANGE_MIN;
+	/* A header-driven input is read in order by worker 0 (one_worker),
+	 * the others by every worker; a CSV or TSV file read in ranges gives
+	 * each chunk after its header row that row first. In one format that
+	 * is not CSV or TSV, jobs is 1 for them, or the format is found on a
+	 * stream's first data (ensure_reports). */
+	bool stateful = input_stateful(r, id);
+	r->header_len = 0;
+	if (ranged) {
+		/* the reports need the format, a CSV/TSV its header row: both
+		 * from the file's first bytes */
+		size_t got = 0;
+		sl_status pending = SL_OK;
+		if (!r->workers[r->jobs - 1].report || stateful) {
+			st = fill(src, r->pool[0], r->cap, &got, &err, &pending);
+			if (st == SL_OK && ensure_reports(r, r->pool[0], got, false) < 0) {
 				sl_input_close(src);
 				return -1;
 			}
+			stateful = input_stateful(r, id); /* -f auto: known now */
 		}
+		if (stateful && !(header_once(input_format(r, id)) && st == SL_OK &&
+				  find_header(r, id, r->pool[0], got)))
+			ranged = false;
+		if (!ranged) { /* read in order, from the start */
+			sl_input_close(src);
+			st = sl_input_open(&src, &r->decoders, in->path, &err);
+			if (st != SL_OK) {
+				input_error(r, in, NULL, st, err);
+				return 0;
+			}
+		}
+	}
+	r->one_worker = r->jobs > 1 && stateful && !ranged;
+	if (r->one_worker) {
+		char text[TEXT_MAX];
+		sl_format f = input_format(r, id);
+		if (header_once(f))
+			snprintf(text, sizeof text, "%s: %s logs are read by one worker unless they are "
+				 "plain files of 4 MiB or more with their header row near the start (and "
+				 "not under --state): the header row sets the columns of the rows after "
+				 "it", input_name(in->path), sl_format_name(f));
+		else
+			snprintf(text, sizeof text, "%s: %s logs are read by one worker: their header "
+				 "lines set the columns of the lines after them", input_name(in->path),
+				 sl_format_name(f));
+		note(r, SL_ENGINE_NOTE_ONE_WORKER, text);
+	}
+	if (ranged) {
 		sl_input_close(src);
 		rc = read_ranges(r, in, id, size);
 		rc = rc < 0 ? -1 : 0;
@@ -1518,9 +1660,11 @@ static int read_input(run_t *r, input_t *in, uint32_t id)
 /* ---- the run ------------------------------------------------------------- */
 
 /* Step 2: the plan, before any input is read (see the opening comment).
- * Sets *base (the inputs' bookkeeping), *reserve (the decoders' reserve) and
- * *ranges (every input read in byte ranges). Returns 0, or -1 (failed). */
-static int plan(run_t *r, size_t given, long jobs, size_t *base, size_t *reserve, bool *ranges)
+ * Sets *base (the inputs' bookkeeping), *reserve (the decoders' reserve),
+ * *ranges (every input read in byte ranges) and *some (some input may be).
+ * Returns 0, or -1 (failed). */
+static int plan(run_t *r, size_t given, long jobs, size_t *base, size_t *reserve, bool *ranges,
+		bool *some)
 {
 	size_t budget = r->opts.budget, ninputs = r->ninputs;
 	/* A cap the machine cannot give is no cap: refuse it before reading. */
@@ -1547,8 +1691,10 @@ static int plan(run_t *r, size_t given, long jobs, size_t *base, size_t *reserve
 	 * reported. */
 	size_t room1 = *base + per_jobs(1) + cap1 + sizeof(char *) + report_min(r) + REPORT_SLACK;
 	probe_inputs(&r->budget, r->paths, given,
-		     budget > room1 + MIN_RESERVE ? budget - room1 : MIN_RESERVE, ranges, reserve);
+		     budget > room1 + MIN_RESERVE ? budget - room1 : MIN_RESERVE, ranges, some,
+		     reserve);
 	*ranges = *ranges && jobs > 1 && !r->incremental;
+	*some = *some && jobs > 1 && !r->incremental;
 	if (r->opts.want_facts && *reserve < STREAM_RESERVE)
 		*reserve = STREAM_RESERVE; /* a state is decoded and encoded in it */
 	fixed = *base + *reserve;
@@ -2048,7 +2194,7 @@ static void run(run_t *r, size_t given)
 			format_note(r, f, spec);
 		}
 	}
-	if (!r->mixed && sl_format_stateful(r->format) && jobs > 1) {
+	if (!r->mixed && sl_format_stateful(r->format) && !header_once(r->format) && jobs > 1) {
 		char text[TEXT_MAX];
 		snprintf(text, sizeof text, "%s logs are read by one worker: their header lines set "
 			 "the columns of the lines after them", sl_format_name(r->format));
@@ -2056,9 +2202,21 @@ static void run(run_t *r, size_t given)
 		jobs = requested = 1;
 	}
 	size_t base, reserve;
-	bool ranges;
-	if (plan(r, given, jobs, &base, &reserve, &ranges) < 0)
+	bool ranges, some;
+	if (plan(r, given, jobs, &base, &reserve, &ranges, &some) < 0)
 		return;
+	if (!r->mixed && header_once(r->format) && r->jobs > 1 && !some) {
+		/* a CSV or TSV log none of whose inputs is read in ranges: one
+		 * worker, with the whole budget */
+		char text[TEXT_MAX];
+		snprintf(text, sizeof text, "%s logs are read by one worker unless they are plain "
+			 "files of 4 MiB or more (and not under --state): their header row sets the "
+			 "columns of the rows after it", sl_format_name(r->format));
+		note(r, SL_ENGINE_NOTE_ONE_WORKER, text);
+		jobs = requested = 1;
+		if (plan(r, given, jobs, &base, &reserve, &ranges, &some) < 0)
+			return;
+	}
 	if (r->state_path && load_state(r, jobs, base, base + reserve, ranges) < 0)
 		return;
 	if (r->jobs < requested) {
@@ -2087,7 +2245,7 @@ static void run(run_t *r, size_t given)
 		fail(r, SL_ECANCELED, "canceled");
 		return;
 	}
-	if (r->status != SL_OK || ensure_reports(r, "", 0) < 0)
+	if (r->status != SL_OK || ensure_reports(r, "", 0, false) < 0)
 		return;
 	merge(r);
 	finish(r);

@@ -1463,11 +1463,12 @@ void sl_report_top_lines_info(const sl_report *r, bool *exact, size_t *capacity,
 	sl_report_item_top_info(r, named(r, "line"), exact, capacity, total);
 }
 
-void sl_report_read_header(sl_report *r, const char *line, size_t len)
+sl_status sl_report_read_header(sl_report *r, const char *line, size_t len)
 {
 	sl_record rec;
-	if (r->parser && len <= SL_LINE_MAX)
-		(void)sl_parser_parse(r->parser, line, len, &rec, &r->tc);
+	if (!r->parser || len > SL_LINE_MAX)
+		return SL_EINVAL;
+	return sl_parser_parse(r->parser, line, len, &rec, &r->tc);
 }
 
 void sl_report_select_format(sl_report *r, uint32_t unit)
