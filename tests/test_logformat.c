@@ -19,6 +19,7 @@
  */
 #include "testutil.h"
 #include "guardpage.h"
+#include "format/scan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1312,6 +1313,114 @@ static void csv_quoted_fields_any_length(void **state)
 	sl_logformat_free(lf);
 }
 
+/* One random CSV field into line at *n: plain, quoted (with "" escapes and
+ * separators inside), empty, sometimes long (several 64-byte words), and
+ * now and then malformed (a byte after the closing quote, a quote in a
+ * plain field, a quote never closed). */
+static void random_csv_field(tu_rng *rng, char *line, size_t *n)
+{
+	static const char plain[] = "abcxyz0123456789 ./-_;()";
+	static const char quoted[] = "abcxyz0123456789 ./-_;(),\"";
+	size_t len = tu_below(rng, 6) == 0 ? 60 + (size_t)tu_below(rng, 250)
+					    : (size_t)tu_below(rng, 30);
+	unsigned kind = (unsigned)tu_below(rng, 40);
+	bool q = kind % 2 == 0;
+	if (kind == 1 && len) {	/* a quote inside a plain field */
+		for (size_t i = 0; i < len; i++)
+			line[(*n)++] = plain[tu_below(rng, sizeof plain - 1)];
+		line[*n - 1 - (size_t)tu_below(rng, len)] = '"';
+		return;
+	}
+	if (!q) {
+		for (size_t i = 0; i < len; i++)
+			line[(*n)++] = plain[tu_below(rng, sizeof plain - 1)];
+		return;
+	}
+	line[(*n)++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		char c = quoted[tu_below(rng, sizeof quoted - 1)];
+		if (c == '"')
+			line[(*n)++] = '"';
+		line[(*n)++] = c;
+	}
+	if (kind != 2)	/* 2: never closed */
+		line[(*n)++] = '"';
+	if (kind == 4)
+		line[(*n)++] = 'x';
+}
+
+/* CSV rows through the line reader's index (sl_logformat_lines_parse) give
+ * what the byte path gives (sl_logformat_parse): verdict, reason, every
+ * field and value, on rows that start anywhere in a 64-byte word, span
+ * several words, end in CRLF, have too few or too many fields, or are
+ * malformed; the buffer ends at a guard page. */
+static void csv_indexed_rows_same_as_byte_path(void **state)
+{
+	(void)state;
+	sl_budget b;
+	sl_budget_init(&b, 1 << 20);
+	sl_logformat *lf = preset(&b, "csv");
+	sl_record ra, rb;
+	assert_int_equal(parse(lf, "client,referrer,status,user_agent,nope,vhost", &ra), SL_ESKIP);
+	tu_rng rng = {tu_seed("csv_indexed_rows_same_as_byte_path", 64)};
+	size_t cap = 1 << 18, n = 0;	/* the guard page's room */
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	/* a quoted first field whose closing quote falls on every offset
+	 * around the ends of the first two words, then a byte or a separator */
+	for (int pad = 0; pad < 140; pad++)
+		for (int after = 0; after < 2; after++) {
+			buf[n++] = '"';
+			memset(buf + n, 'a', (size_t)pad);
+			n += (size_t)pad;
+			buf[n++] = '"';
+			n += (size_t)sprintf(buf + n, "%s,b,200,c,d,e\n", after ? "x" : "");
+		}
+	while (n < cap - 4096) {
+		int fields = 6 + (tu_below(&rng, 10) == 0 ? (int)tu_below(&rng, 5) - 2 : 0);
+		for (int c = 0; c < fields; c++) {
+			if (c)
+				buf[n++] = ',';
+			if (c == 2 && tu_below(&rng, 8) != 0)
+				n += (size_t)sprintf(buf + n, "%u", 100 + (unsigned)tu_below(&rng, 500));
+			else
+				random_csv_field(&rng, buf, &n);
+		}
+		if (tu_below(&rng, 5) == 0)
+			buf[n++] = '\r';
+		buf[n++] = '\n';
+	}
+	const char *g = tu_guarded(buf, n);
+	sl_scan_lines *it = malloc(sizeof *it);
+	assert_non_null(it);
+	char cc[3];
+	int nc = sl_logformat_index_chars(lf, cc);
+	assert_int_equal(nc, 3);
+	sl_scan_lines_init(it, g, n, cc, nc);
+	const char *line;
+	size_t len, rows = 0, indexed_ok = 0;
+	bool indexed;
+	while (sl_scan_lines_next(it, &line, &len, &indexed)) {
+		if (!indexed)
+			continue;
+		sl_status sa = sl_logformat_lines_parse(lf, it, line, len, &ra, NULL);
+		sl_status sb = sl_logformat_parse(lf, line, len, &rb, NULL);
+		if (sa != sb || (sa != SL_OK && strcmp(ra.why, rb.why) != 0) ||
+		    !same_record(sa, &ra, sb, &rb, 0))
+			fail_msg("seed %llu row %zu: '%.*s': indexed %d (%s), bytes %d (%s)",
+				 (unsigned long long)rng.s, rows, (int)len, line, (int)sa,
+				 sa == SL_OK ? "ok" : ra.why, (int)sb, sb == SL_OK ? "ok" : rb.why);
+		rows++;
+		indexed_ok += sa == SL_OK;
+	}
+	/* most rows are indexed and well formed */
+	assert_true(rows > 1000);
+	assert_true(indexed_ok > rows / 3);
+	free(it);
+	free(buf);
+	sl_logformat_free(lf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1327,6 +1436,7 @@ int main(void)
 		cmocka_unit_test(preset_csv),
 		cmocka_unit_test(csv_unquoted_fields_any_length),
 		cmocka_unit_test(csv_quoted_fields_any_length),
+		cmocka_unit_test(csv_indexed_rows_same_as_byte_path),
 		cmocka_unit_test(preset_tsv),
 		cmocka_unit_test(preset_syslog),
 		cmocka_unit_test(same_requests_every_format),

@@ -40,6 +40,7 @@
  *                  unit spec may hold 0x01 (sl_format_mix_add refuses it).
  */
 #include "sluice.h"
+#include "format/scan.h"
 
 #include <string.h>
 
@@ -427,6 +428,23 @@ sl_status sl_parser_parse(sl_parser *p, const char *line, size_t len, sl_record 
 	if (p->jr)
 		return sl_jsonrec_parse(p->jr, line, len, rec, tc);
 	return sl_access_parse(p->fmt, line, len, rec, tc);
+}
+
+int sl_parser_index_chars(const sl_parser *p, char chars[3])
+{
+	if (p->nunits)
+		p = p->unit[p->cur];
+	return !p->inner && p->lf ? sl_logformat_index_chars(p->lf, chars) : 0;
+}
+
+sl_status sl_parser_lines_parse(sl_parser *p, const sl_scan_lines *it, const char *line,
+				size_t len, sl_record *rec, sl_time_cache *tc)
+{
+	if (p->nunits)
+		p = p->unit[p->cur];
+	if (!p->inner && p->lf)
+		return sl_logformat_lines_parse(p->lf, it, line, len, rec, tc);
+	return sl_parser_parse(p, line, len, rec, tc);
 }
 
 bool sl_parser_has_field(const sl_parser *p, sl_field f)

@@ -174,6 +174,25 @@ sl_status sl_access_lines_parse_date(sl_format fmt, sl_scan_lines *it, const cha
 				     size_t len, sl_record *rec, sl_time_cache *tc);
 
 /*
+ * Rows of a CSV or TSV format (lib/format/logformat.c) over the line
+ * reader's index, as sl_access_lines_* for the classic formats:
+ * sl_logformat_index_chars writes the classes to index (the separator, the
+ * quote, '\n') and returns their count, 0 for a format that reads no index;
+ * sl_logformat_lines_parse is sl_logformat_parse (same record, same status,
+ * same reason) for a line that sl_scan_lines_next returned with *indexed
+ * true from a reader started with those classes.
+ */
+int sl_logformat_index_chars(const sl_logformat *lf, char chars[3]);
+sl_status sl_logformat_lines_parse(sl_logformat *lf, const sl_scan_lines *it, const char *line,
+				   size_t len, sl_record *rec, sl_time_cache *tc);
+
+/* The same through a parser (lib/format/parser.c): its current unit's
+ * classes (0: it reads no index), and its parse of a line so indexed. */
+int sl_parser_index_chars(const sl_parser *p, char chars[3]);
+sl_status sl_parser_lines_parse(sl_parser *p, const sl_scan_lines *it, const char *line,
+				size_t len, sl_record *rec, sl_time_cache *tc);
+
+/*
  * Forces an implementation (SL_SCAN_AUTO to go back to the best one).
  * Returns false, changing nothing, when the CPU lacks it. For tests.
  */

@@ -1931,7 +1931,8 @@ static inline bool parse_line(sl_report *r, const char *line, size_t len, sl_sca
 		rec->field[SL_F_LINE].len = len;
 		st = SL_OK;
 	} else if (r->parser) {
-		st = sl_parser_parse(r->parser, line, len, rec, &r->tc);
+		st = it ? sl_parser_lines_parse(r->parser, it, line, len, rec, &r->tc)
+			: sl_parser_parse(r->parser, line, len, rec, &r->tc);
 		if (st == SL_OK && rec->field[SL_F_TIME].len == 0) {
 			/* the report is over time: a record without one is not
 			 * counted (as a classic line without its date) */
@@ -2079,8 +2080,12 @@ void sl_report_feed(sl_report *r, const char *buf, size_t len)
 	const char *line;
 	size_t n;
 	bool indexed;
+	char cc[3];
+	int nc;
 	if (r->format == SL_FMT_LINES)
 		sl_scan_lines_init(it, buf, len, "\n", 1);
+	else if (r->parser && (nc = sl_parser_index_chars(r->parser, cc)) > 0)
+		sl_scan_lines_init(it, buf, len, cc, nc);	/* CSV: its separator and quote */
 	else
 		sl_access_lines_init(it, buf, len);
 	if (!r->exact && r->pool.used > DEEP_FROM) {
