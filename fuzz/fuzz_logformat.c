@@ -12,12 +12,15 @@
  * lie inside the line (or in the scratch, for CSV fields that held
  * escapes); a status is 100..599 (or 0 when the line had none); a rejected
  * line says why; the detector answers a preset name or NULL; nothing leaks
- * from the budget.
+ * from the budget. CSV and TSV lines are also read as the report reads
+ * them, through the line reader's index (sl_logformat_lines_parse), and
+ * must give what the byte path gives: status, reason, every field.
  *
  * Build and run: scripts/fuzz.sh fuzz_logformat (corpus in
  * fuzz/corpus/fuzz_logformat).
  */
 #include "sluice.h"
+#include "format/scan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +70,47 @@ static void parse_lines(sl_logformat *lf, const char *buf, size_t len)
 	}
 }
 
+/* The lines of buf through the line reader's index (lf) and through the
+ * byte path on an exactly sized copy (ref): the same verdict, reason and
+ * fields (as offsets in the line, or as bytes for unescaped ones). */
+static void indexed_lines(sl_logformat *lf, sl_logformat *ref, const char *buf, size_t len)
+{
+	static sl_scan_lines it;
+	char cc[3];
+	int nc = sl_logformat_index_chars(lf, cc);
+	if (nc == 0)
+		abort();
+	sl_scan_lines_init(&it, buf, len, cc, nc);
+	const char *line;
+	size_t n;
+	bool indexed;
+	while (sl_scan_lines_next(&it, &line, &n, &indexed)) {
+		char *copy = malloc(n ? n : 1);
+		if (!copy)
+			abort();
+		memcpy(copy, line, n);
+		sl_record ra, rb;
+		sl_status sa = indexed ? sl_logformat_lines_parse(lf, &it, line, n, &ra, NULL)
+				       : sl_logformat_parse(lf, line, n, &ra, NULL);
+		sl_status sb = sl_logformat_parse(ref, copy, n, &rb, NULL);
+		if (sa != sb || (sa == SL_EFORMAT && strcmp(ra.why, rb.why) != 0))
+			abort();
+		for (int i = 0; sa == SL_OK && i < SL_F_COUNT; i++) {
+			const sl_str *a = &ra.field[i], *b = &rb.field[i];
+			if (a->len != b->len || (a->len && memcmp(a->p, b->p, a->len) != 0))
+				abort();
+			bool ina = a->p >= line && a->p <= line + n, inb = b->p >= copy && b->p <= copy + n;
+			if (a->len && (ina != inb || (ina && a->p - line != b->p - copy)))
+				abort();
+		}
+		if (sa == SL_OK && (ra.time != rb.time || ra.status != rb.status ||
+				    ra.bytes != rb.bytes || ra.has_request_time != rb.has_request_time ||
+				    memcmp(&ra.request_time, &rb.request_time, sizeof(double)) != 0))
+			abort();
+		free(copy);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
@@ -100,6 +144,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sl_logformat_preset(&lf, &b, name) != SL_OK)
 			abort();
 		parse_lines(lf, text, len);
+		if (strcmp(name, "csv") == 0 || strcmp(name, "tsv") == 0) {
+			sl_logformat *a, *r;
+			if (sl_logformat_preset(&a, &b, name) != SL_OK ||
+			    sl_logformat_preset(&r, &b, name) != SL_OK)
+				abort();
+			indexed_lines(a, r, text, len);
+			sl_logformat_free(a);
+			sl_logformat_free(r);
+		}
 	}
 	sl_logformat_free(lf);
 	if (b.used != 0)
