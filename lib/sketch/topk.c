@@ -1458,8 +1458,13 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 	else
 		bump(t, s, w);
 	/* The next eviction's victim is known already: start loading its
-	 * slot, which that eviction would otherwise wait for first. */
-	__builtin_prefetch(&t->slots[t->order[t->gend[t->order[0].group]].slot]);
+	 * slot, which that eviction would otherwise wait for first, and the
+	 * one before it, which that eviction reads when the first has hits
+	 * pending or which the one after takes. */
+	e = t->gend[t->order[0].group];
+	__builtin_prefetch(&t->slots[t->order[e].slot]);
+	if (e > 0)
+		__builtin_prefetch(&t->slots[t->order[e - 1].slot]);
 }
 
 void sl_topk_prefetch(const sl_topk *t, uint64_t hash)
