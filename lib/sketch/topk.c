@@ -491,6 +491,20 @@ static void settle(sl_topk *t)
 			settle_slot(t, s);
 }
 
+/* Adds every pending hit to its entry's count in place, leaving order[]
+ * unsorted: for the merge, which makes order[] a heap and rebuilds it
+ * anyway (settle would move each entry through the runs first). */
+static void fold_pending(sl_topk *t)
+{
+	for (uint32_t s = 0; s < t->m; s++) {
+		struct slot *sl = &t->slots[s];
+		if (sl->pending) {
+			t->order[sl->pos].count += sl->pending;
+			sl->pending = 0;
+		}
+	}
+}
+
 /* ---- the merge heap: order[] as a binary min-heap by count, a free
  * counter (group 0) before a held one (group 1) of equal count ---- */
 
@@ -1586,7 +1600,8 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		if (dst->arena_size < dst->arena_max)
 			grow_arena(dst, dst->arena_max);
 	}
-	settle(dst);	/* every slot's mark is 0 from here on */
+	if (!dst->exact)
+		fold_pending(dst);	/* every slot's mark is 0 from here on */
 	uint64_t floor_a = dst->floor, floor_b = src->floor;
 	uint64_t total_b = src->total;
 	uint32_t m_a = dst->m, m_b = src->m;
