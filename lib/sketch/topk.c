@@ -288,6 +288,20 @@
  *   (56.6 -> 56.5 M) once the chunks past home are out of line. Growing by
  *   half rather than doubling rebuilt the index twice as often, which
  *   cost 5% on the small run: tables double up to GROW_FAST counters.
+ *   Lazy hits (issue 12, the -m 64M speed line), with the report's third
+ *   prefetch stage kept for long keys only and an eviction prefetching
+ *   the next two victims' slots: sluice --json (two workers) on the 1 GiB
+ *   bench log, 7 alternating runs in one session, min (median) wall time,
+ *   -m 1M 0.75 (0.90) -> 0.76 (0.92) s, -m 64M 1.44 (1.65) -> 1.23 (1.38)
+ *   s: the ratio 1.92 (1.83) -> 1.62 (1.50); in a quieter moment 1.53.
+ *   callgrind, sluice -j1 -m 1M on 100,000 lines of it: 292.4 -> 284.5 M
+ *   instructions. Tried without gain there: madvise(MADV_HUGEPAGE) on the
+ *   blocks of 2 MiB or more, and MADV_COLLAPSE of a degraded table's
+ *   block; a ring of 8 lines with STAGE 2, or STAGE 2 or 4 in 16; a
+ *   second prefetch for a distinct set probe that starts at a line's end;
+ *   prefetching the counters a merge looks up. What is left at -m 64M is
+ *   mostly the waits for the index line and the counter of each list's
+ *   cold keys (perf puts them on the prefetch hints, which block).
  */
 #include "sluice.h"
 #include "core/unaligned.h"
