@@ -291,9 +291,10 @@
  *   Lazy hits (issue 12, the -m 64M speed line), with the report's third
  *   prefetch stage kept for long keys only and an eviction prefetching
  *   the next two victims' slots: sluice --json (two workers) on the 1 GiB
- *   bench log, 7 alternating runs in one session, min (median) wall time,
- *   -m 1M 0.75 (0.90) -> 0.76 (0.92) s, -m 64M 1.44 (1.65) -> 1.23 (1.38)
- *   s: the ratio 1.92 (1.83) -> 1.62 (1.50); in a quieter moment 1.53.
+ *   bench log, 9 alternating runs in one quiet session, min (median) wall
+ *   time, -m 1M 0.73 (0.77) -> 0.72 (0.74) s, -m 64M 1.29 (1.34) -> 1.11
+ *   (1.16) s: the ratio 1.77 (1.74) -> 1.54 (1.57); noisier sessions gave
+ *   1.92 (1.83) -> 1.62 (1.50).
  *   callgrind, sluice -j1 -m 1M on 100,000 lines of it: 292.4 -> 284.5 M
  *   instructions. Tried without gain there: madvise(MADV_HUGEPAGE) on the
  *   blocks of 2 MiB or more, and MADV_COLLAPSE of a degraded table's
