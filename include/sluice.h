@@ -361,9 +361,11 @@ void sl_topk_prefetch(const sl_topk *t, uint64_t hash);
 /* Later hints for the same add, each reading what the one before loaded
  * (call them in this order, some lines apart, so that each load has
  * arrived): sl_topk_prefetch_slot starts loading the counter the index line
- * names for hash, sl_topk_prefetch_count its count and, for a key stored
- * outside the counter, the key's bytes. Change nothing; a key not held (or
- * a table that grew in between) costs a wasted load at most. */
+ * names for hash, sl_topk_prefetch_count the key's bytes when they are
+ * stored outside the counter, which only a key longer than
+ * SL_TOPK_PREFIX_MIN bytes can be (a caller may skip the call for shorter
+ * keys: it would read the counter for nothing). Change nothing; a key not
+ * held (or a table that grew in between) costs a wasted load at most. */
 void sl_topk_prefetch_slot(const sl_topk *t, uint64_t hash);
 void sl_topk_prefetch_count(const sl_topk *t, uint64_t hash);
 void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,

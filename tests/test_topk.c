@@ -1439,6 +1439,77 @@ static void load_small_space_saving(void **state)
 	}
 }
 
+/* The smallest count among the rows of a full table (n == m), listed. */
+static uint64_t min_listed(const sl_topk *t, sl_topk_row *rows, size_t m)
+{
+	size_t k = sl_topk_list(t, rows, m);
+	assert_int_equal(k, m);
+	return rows[k - 1].count;
+}
+
+/* The row of key `id` in rows[0..k), or NULL. */
+static const sl_topk_row *row_of(const sl_topk_row *rows, size_t k, uint64_t id)
+{
+	for (size_t i = 0; i < k; i++)
+		if (decode(&rows[i]) == (long)id)
+			return &rows[i];
+	return NULL;
+}
+
+/* Space-Saving's rule, hit by hit: a new key takes over a counter of the
+ * smallest count c (as listed, which counts every hit so far) with count
+ * c + w and error c. A Space-Saving hit only marks the slot (order[] learns
+ * it at the next eviction that looks at that counter or after
+ * PENDING_MAX hits), so this checks that an eviction never takes a counter
+ * whose count in order[] is behind its hits: hits land on the keys at the
+ * bottom (small ids, weighted 1, 2 and past 255 at once) between the new
+ * keys. Seeded; prints the seed on failure. */
+static void space_saving_evicts_a_true_minimum(void **state)
+{
+	(void)state;
+	uint64_t seed = 20261204;
+	tu_rng rng = {seed};
+	ref r;
+	ref_init(&r, 40000, KEYS_VARIED);
+	sl_topk *t = sl_topk_new(&budget, SMALL);
+	assert_non_null(t);
+	uint64_t next = 0;
+	while (sl_topk_is_exact(t))
+		feed(t, &r, next++, 1);
+	size_t m = sl_topk_capacity(t);
+	sl_topk_row *rows = calloc(m, sizeof *rows);
+	assert_non_null(rows);
+	while (sl_topk_list(t, rows, m) < m)	/* every counter held */
+		feed(t, &r, next++, 1);
+	for (int step = 0; step < 3000; step++) {
+		/* a few hits on keys seen so far, mostly the latest (the
+		 * counters of smallest count) */
+		for (int h = (int)(tu_next(&rng) % 4); h-- > 0;) {
+			uint64_t back = 1 + tu_next(&rng) % (next < 300 ? next : 300);
+			uint64_t pick = tu_next(&rng) % 8;
+			uint64_t w = pick < 5 ? 1 : pick < 7 ? 2 : 200 + tu_next(&rng) % 200;
+			feed(t, &r, next - back, w);
+		}
+		uint64_t c = min_listed(t, rows, m);
+		uint64_t w = tu_next(&rng) % 5 ? 1 : 3;
+		feed(t, &r, next, w);
+		const sl_topk_row *row = row_of(rows, sl_topk_list(t, rows, m), next++);
+		if (!row || row->count != c + w || row->max_error != c) {
+			print_message("seed %llu, step %d: new key %s with count %llu error %llu, "
+				      "the minimum was %llu\n",
+				      (unsigned long long)seed, step, row ? "listed" : "not listed",
+				      row ? (unsigned long long)row->count : 0ULL,
+				      row ? (unsigned long long)row->max_error : 0ULL,
+				      (unsigned long long)c);
+			fail();
+		}
+	}
+	check_topk(t, &r);
+	free(rows);
+	sl_topk_free(t);
+	ref_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1462,6 +1533,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(accuracy_at_equal_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(small_tables_churn, setup, teardown),
 		cmocka_unit_test_setup_teardown(load_small_space_saving, setup, teardown),
+		cmocka_unit_test_setup_teardown(space_saving_evicts_a_true_minimum, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

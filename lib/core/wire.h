@@ -130,6 +130,8 @@ sl_status sl_relq_load(sl_relq *dst, sl_wire_reader *r, const char **why);
 void sl_series_encode(const sl_series *s, sl_wire_writer *w);
 sl_status sl_series_load(sl_series *dst, sl_wire_reader *r, const char **why);
 
+/* Moves t's pending Space-Saving hits into its order first (its content
+ * does not change, its bookkeeping does): not while another thread reads t. */
 void sl_topk_encode(const sl_topk *t, sl_wire_writer *w);
 sl_status sl_topk_load(sl_topk *dst, sl_wire_reader *r, const char **why);
 

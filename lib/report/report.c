@@ -1083,11 +1083,19 @@ static void prefetch_slots(const sl_report *r, const struct keyed *k)
 			sl_topk_prefetch_slot(r->item[r->keyops[j].item].top, k->key[j]);
 }
 
-/* ... then their counts and long keys (after prefetch_slots). */
+/* Is s a key whose bytes a top list keeps outside its counter? Shorter
+ * ones live in the counter (sluice.h), which prefetch_slots loaded. */
+static inline bool long_key(sl_str s)
+{
+	return s.len > SL_TOPK_PREFIX_MIN;
+}
+
+/* ... then their long keys (after prefetch_slots). */
 static void prefetch_counts(const sl_report *r, const struct keyed *k)
 {
 	for (uint32_t j = 0; j < r->nkeyed; j++)
-		if ((k->on >> j & 1) && r->keyops[j].kind == OP_TOP)
+		if ((k->on >> j & 1) && r->keyops[j].kind == OP_TOP &&
+		    long_key(k->rec.field[r->keyops[j].f[0]]))
 			sl_topk_prefetch_count(r->item[r->keyops[j].item].top, k->key[j]);
 }
 
@@ -1658,9 +1666,12 @@ static void prefetch_slots_default(const sl_report *r, const struct keyed *k)
 
 static void prefetch_counts_default(const sl_report *r, const struct keyed *k)
 {
+	static const uint8_t field[SL_TOP_COUNT] = {SL_F_URL,	   SL_F_PATH,	    SL_F_CLIENT,
+						    SL_F_REFERRER, SL_F_USER_AGENT, SL_F_PATH};
 	for (int t = 0; t < SL_TOP_NOT_FOUND; t++)
-		sl_topk_prefetch_count(r->fx.top[t], top_key(k, t));
-	if (k->on & 2)
+		if (long_key(k->rec.field[field[t]]))
+			sl_topk_prefetch_count(r->fx.top[t], top_key(k, t));
+	if ((k->on & 2) && long_key(k->rec.field[SL_F_PATH]))
 		sl_topk_prefetch_count(r->fx.top[SL_TOP_NOT_FOUND], k->key[K_PATH]);
 }
 
@@ -1967,14 +1978,18 @@ static inline bool parse_line(sl_report *r, const char *line, size_t len, sl_sca
  * needs only the line ends.
  *
  * Prefetching. Each keyed sketch reads a line of memory at a random place
- * per key, and a top list reads three in a chain: its index line, the
- * counter that line names, then the count and (long keys) the key bytes.
+ * per key, and a top list reads up to three in a chain: its index line,
+ * the counter that line names, then (keys longer than SL_TOPK_PREFIX_MIN
+ * bytes) the key bytes; a Space-Saving hit touches nothing else (lazy
+ * hits, lib/sketch/topk.c). For a short key the third stage is skipped:
+ * it would only load the counter again, and a load that waits for a miss
+ * (a TLB miss blocks even a prefetch) holds the line's other work up.
  * While the report's tables fit the caches (at most DEEP_FROM bytes in the
  * pool: always at the seed's 1 MiB) a line is recorded as soon as it is
  * parsed, after one prefetch of the first lines, which its figures() hide.
  * Once they are larger, every miss would be waited for in turn, so lines
  * go through a pipeline of RING slots: line j's index lines are prefetched
- * when it is parsed, its counters STAGE lines later, their counts and keys
+ * when it is parsed, its counters STAGE lines later, their long keys
  * STAGE lines after that, and it is recorded STAGE lines after that, each
  * load having had a few lines' work to arrive. The sketches see the same
  * adds in the same order either way: only the hints move, so the report

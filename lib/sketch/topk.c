@@ -90,6 +90,27 @@
  *   the minimum run, so an eviction takes them first and they are handed
  *   out with count floor + w and error floor as Space-Saving asks.
  *
+ * Lazy hits (Space-Saving)
+ *   A hit on a held key adds to the slot's `pending` (up to PENDING_MAX =
+ *   255; the add that would pass it moves pending + w into order[] with
+ *   bump), so that a hit touches its index line and its slot and nothing
+ *   else: order[], gend[] and the slot of a run's last entry are left for
+ *   the evictions. order[] then sorts the counters by a lower bound of
+ *   their counts (count = order count + pending, see count_of). An
+ *   eviction takes the last entry of the run at position 0 as above, but
+ *   if its slot has hits pending, they are moved into order[] first (the
+ *   entry moves up) and the new last entry of the minimum run is looked
+ *   at, until one has none: its order count is then its count, and no
+ *   other count is below it (each is at least its order count, which is
+ *   at least this one), so the victim is a true minimum, as Space-Saving
+ *   asks. Each pending hit is moved once, so the cost is that of the
+ *   eager adds, or less (one bump for several hits). Merges and encode
+ *   move every pending hit first (settle), so that order[] holds the
+ *   counts. At -m 64M on the 1 GiB bench log (six lists of 26,000 to
+ *   39,000 counters) a quarter of the hits were on a counter in a run of
+ *   equal counts, whose eager add read and wrote the run's last entry and
+ *   its slot, two more random lines; see Speed.
+ *
  * Growth (memory is a cap, not a reservation)
  *   A table starts with FIRST_KEYS counters and a FIRST_ARENA-byte arena
  *   and, while exact, grows as keys arrive: the counters grow by half (one
@@ -163,7 +184,8 @@
  *                error, len, position of the entry in order[], place of the
  *                index entry (so that an eviction clears it with a store,
  *                without a search that waits for the line), stored length,
- *                held flag, merge mark, and 32 bytes holding the key itself
+ *                held flag, merge mark or (Space-Saving, outside merges)
+ *                the hits pending, and 32 bytes holding the key itself
  *                when it has at most INLINE = 32 bytes, else its arena
  *                offset. Client addresses, most paths and "-" then cost no
  *                line beyond the slot's, on a hit or an eviction.
@@ -227,8 +249,9 @@
  *   with no search) and the index's load, held at 3/7 for speed.
  *
  * Speed (a 2-core VM where wall time is noisy; cachegrind counts are not):
- *   a hit costs a probe of one index line, the slot, the key bytes and one
- *   order line (plus gend and one more slot when its run is longer than
+ *   a hit costs a probe of one index line, the slot and the key bytes (an
+ *   eager Space-Saving hit, before the lazy hits above, also read one
+ *   order line, plus gend and one more slot when its run was longer than
  *   one); an eviction adds the victim's slot, its index line and the arena
  *   tail. Against the binary min-heap this replaced (an eviction sifted
  *   from the root through ~log2 m levels, since the tail keys tie at the
@@ -265,6 +288,21 @@
  *   (56.6 -> 56.5 M) once the chunks past home are out of line. Growing by
  *   half rather than doubling rebuilt the index twice as often, which
  *   cost 5% on the small run: tables double up to GROW_FAST counters.
+ *   Lazy hits (issue 12, the -m 64M speed line), with the report's third
+ *   prefetch stage kept for long keys only and an eviction prefetching
+ *   the next two victims' slots: sluice --json (two workers) on the 1 GiB
+ *   bench log, 9 alternating runs in one quiet session, min (median) wall
+ *   time, -m 1M 0.73 (0.77) -> 0.72 (0.74) s, -m 64M 1.29 (1.34) -> 1.11
+ *   (1.16) s: the ratio 1.77 (1.74) -> 1.54 (1.57); noisier sessions gave
+ *   1.92 (1.83) -> 1.62 (1.50).
+ *   callgrind, sluice -j1 -m 1M on 100,000 lines of it: 292.4 -> 284.5 M
+ *   instructions. Tried without gain there: madvise(MADV_HUGEPAGE) on the
+ *   blocks of 2 MiB or more, and MADV_COLLAPSE of a degraded table's
+ *   block; a ring of 8 lines with STAGE 2, or STAGE 2 or 4 in 16; a
+ *   second prefetch for a distinct set probe that starts at a line's end;
+ *   prefetching the counters a merge looks up. What is left at -m 64M is
+ *   mostly the waits for the index line and the counter of each list's
+ *   cold keys (perf puts them on the prefetch hints, which block).
  */
 #include "sluice.h"
 #include "core/unaligned.h"
@@ -286,6 +324,7 @@
 #define GROW_FAST 4096		/* counters: below, a table doubles; above, grows by half */
 #define PER_CHUNK 3		/* counters per index chunk at capacity: load <= 3/7 */
 #define AHEAD 8			/* keys ahead whose index line a loop prefetches */
+#define PENDING_MAX UINT8_MAX	/* hits a Space-Saving slot holds before order[] */
 
 struct slot {
 	uint64_t hash;
@@ -295,7 +334,10 @@ struct slot {
 	uint32_t where;		/* its index entry: chunk * 8 + lane (held) */
 	uint16_t stored;	/* bytes stored: in k.inl if <= INLINE, else at k.off */
 	uint8_t held;		/* holds a key (else a free counter) */
-	uint8_t mark;		/* merge scratch */
+	union {
+		uint8_t mark;	/* merge and shrink scratch (pending is 0 then) */
+		uint8_t pending; /* Space-Saving: hits not yet in order[] */
+	};
 	union {
 		char inl[INLINE];	/* the key, when stored <= INLINE */
 		uint32_t off;		/* else its record's bytes in the arena */
@@ -442,6 +484,39 @@ static void step_minimum(sl_topk *t, uint32_t e, uint32_t g)
 		t->free_group = t->gend[ng];
 		o[e].group = ng;
 		t->gend[ng] = e;
+	}
+}
+
+/* Moves slot s's pending hits into order[] (bump). */
+static void settle_slot(sl_topk *t, uint32_t s)
+{
+	uint8_t p = t->slots[s].pending;
+	t->slots[s].pending = 0;
+	bump(t, s, p);
+}
+
+/* Moves every pending hit into order[], which is then sorted by the true
+ * counts (merge and encode need that). Changes no count. */
+static void settle(sl_topk *t)
+{
+	if (t->exact)
+		return;
+	for (uint32_t s = 0; s < t->m; s++)
+		if (t->slots[s].pending)
+			settle_slot(t, s);
+}
+
+/* Adds every pending hit to its entry's count in place, leaving order[]
+ * unsorted: for the merge, which makes order[] a heap and rebuilds it
+ * anyway (settle would move each entry through the runs first). */
+static void fold_pending(sl_topk *t)
+{
+	for (uint32_t s = 0; s < t->m; s++) {
+		struct slot *sl = &t->slots[s];
+		if (sl->pending) {
+			t->order[sl->pos].count += sl->pending;
+			sl->pending = 0;
+		}
 	}
 }
 
@@ -890,7 +965,7 @@ static void to_order(sl_topk *t)
 /* A held slot's count and error, wherever the table keeps them. */
 static inline uint64_t count_of(const sl_topk *t, const struct slot *s)
 {
-	return t->exact ? s->error : t->order[s->pos].count;
+	return t->exact ? s->error : t->order[s->pos].count + s->pending;
 }
 
 static inline uint64_t error_of(const sl_topk *t, const struct slot *s)
@@ -1382,10 +1457,17 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 		return;
 	}
 	uint32_t g = t->order[0].group, e = t->gend[g];
-	const struct place *p = &t->order[e];
-	s = p->slot;
+	s = t->order[e].slot;
+	/* order[] counts are lower bounds (the hits pending in the slots are
+	 * not in them): the candidate is a true minimum once it has none */
+	while (t->slots[s].pending) {
+		settle_slot(t, s);
+		g = t->order[0].group;
+		e = t->gend[g];
+		s = t->order[e].slot;
+	}
 	struct slot *sl = &t->slots[s];
-	uint64_t base = p->count;
+	uint64_t base = t->order[e].count;
 	if (sl->held) {
 		if (base > t->floor)
 			t->floor = base;
@@ -1405,8 +1487,13 @@ static __attribute__((noinline)) void add_new(sl_topk *t, const char *key, size_
 	else
 		bump(t, s, w);
 	/* The next eviction's victim is known already: start loading its
-	 * slot, which that eviction would otherwise wait for first. */
-	__builtin_prefetch(&t->slots[t->order[t->gend[t->order[0].group]].slot]);
+	 * slot, which that eviction would otherwise wait for first, and the
+	 * one before it, which that eviction reads when the first has hits
+	 * pending or which the one after takes. */
+	e = t->gend[t->order[0].group];
+	__builtin_prefetch(&t->slots[t->order[e].slot]);
+	if (e > 0)
+		__builtin_prefetch(&t->slots[t->order[e - 1].slot]);
 }
 
 void sl_topk_prefetch(const sl_topk *t, uint64_t hash)
@@ -1436,8 +1523,6 @@ void sl_topk_prefetch_count(const sl_topk *t, uint64_t hash)
 	const struct slot *s = likely_slot(t, hash);
 	if (!s)
 		return;
-	if (!t->exact)	/* an exact table counts in the slot */
-		__builtin_prefetch(&t->order[s->pos], 1);
 	if (s->stored > INLINE) {	/* both ends: the compare reads both */
 		__builtin_prefetch(t->arena + s->k.off);
 		__builtin_prefetch(t->arena + s->k.off + s->stored - 1);
@@ -1466,10 +1551,15 @@ void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 		return;
 	}
 hit:
-	if (t->exact)
+	if (t->exact) {
 		sl->error += w;	/* the count */
-	else
+	} else if (w <= (uint64_t)(PENDING_MAX - sl->pending)) {
+		sl->pending += (uint8_t)w;	/* order[] learns it later */
+	} else {
+		w += sl->pending;
+		sl->pending = 0;
 		bump(t, (uint32_t)(sl - t->slots), w);
+	}
 }
 
 /* ---- merge ---- */
@@ -1525,6 +1615,8 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		if (dst->arena_size < dst->arena_max)
 			grow_arena(dst, dst->arena_max);
 	}
+	if (!dst->exact)
+		fold_pending(dst);	/* every slot's mark is 0 from here on */
 	uint64_t floor_a = dst->floor, floor_b = src->floor;
 	uint64_t total_b = src->total;
 	uint32_t m_a = dst->m, m_b = src->m;
@@ -1745,6 +1837,10 @@ bool sl_topk_is_exact(const sl_topk *t)
 
 void sl_topk_encode(const sl_topk *t, sl_wire_writer *w)
 {
+	/* Space-Saving entries go out in order[], which must hold the true
+	 * counts: the pending hits move there first. That changes where
+	 * counts are kept, not what the table holds. */
+	settle((sl_topk *)(uintptr_t)t);
 	uint32_t k = t->exact ? t->n : t->m;
 	sl_wire_u32(w, t->m);
 	sl_wire_u8(w, t->exact);
