@@ -2,6 +2,7 @@
 #include "runutil.h"
 #include "testutil.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,4 +34,14 @@ void run_result_free(run_result *r)
 	free(r->out);
 	free(r->err);
 	json_free(r->json);
+}
+
+run_result tu_run_sluicef(const char *dir, const char *bin, const char *fmt, ...)
+{
+	char args[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	return tu_run_sluice(dir, bin, args);
 }

@@ -22,6 +22,9 @@ typedef struct {
  * run_result_free. Stdout that starts with '{' but does not parse is
  * reported with print_error and leaves json NULL. */
 run_result tu_run_sluice(const char *dir, const char *bin, const char *args);
+/* The same with the arguments formatted as printf's (up to 2 KiB). */
+run_result tu_run_sluicef(const char *dir, const char *bin, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void run_result_free(run_result *r);
 
 #endif

@@ -158,16 +158,8 @@ static naive count(pred keep)
 	return n;
 }
 
-static run_result run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static run_result run(const char *fmt, ...)
-{
-	char args[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	return tu_run_sluice(dir, bin, args);
-}
+/* sluice with printf-formatted arguments, in this test's directory */
+#define run(...) tu_run_sluicef(dir, bin, __VA_ARGS__)
 
 static void check_counts(const run_result *r, pred keep, const char *what)
 {

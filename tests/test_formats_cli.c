@@ -76,7 +76,6 @@
 #include "json.h"
 #include "runutil.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,16 +98,8 @@ static int teardown(void **state)
 	return tu_rmtree(dir);
 }
 
-static run_result run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static run_result run(const char *fmt, ...)
-{
-	char args[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	return tu_run_sluice(dir, bin, args);
-}
+/* sluice with printf-formatted arguments, in this test's directory */
+#define run(...) tu_run_sluicef(dir, bin, __VA_ARGS__)
 
 static const char *write_input(const char *name, const char *text)
 {
