@@ -60,11 +60,13 @@
  * Merge (dst := dst U src). First, the merged precision is the smaller of
  * the two: dst's HLL is folded to src's precision if src's is lower (a fold
  * needs no memory), so merging is symmetric in precision.
- *   exact + exact  the exact union size u is counted first (lookups only);
- *                  then src's hashes are added one by one. If the set cannot
- *                  grow on the way, dst degrades and the rest go to the HLL;
- *                  its registers are then those of the union, whose size u
- *                  is known: HIP restarts from n0 = u, still exact.
+ *   exact + exact  src's hashes are added one by one, in one walk of src
+ *                  (the set doubling as it needs). If the set cannot grow on
+ *                  the way, the exact union size u is counted first (the
+ *                  rest of src looked up in dst), then dst degrades and the
+ *                  rest go to the HLL; its registers are then those of the
+ *                  union, whose size u is known: HIP restarts from n0 = u,
+ *                  still exact.
  *   exact src, degraded dst   src's hashes go to dst's HLL, marked merged;
  *                             n0 = max(n0, |src|).
  *   degraded src, exact dst   dst degrades (n0 = |dst|), then HLL merge;
@@ -313,12 +315,64 @@ static bool contains(const sl_distinct *s, uint64_t hash)
 	return find(s, hash, &at);
 }
 
-/* A merge walks src's set in slot order and looks each hash up in dst at
- * a random place: start loading the place of the hash AHEAD slots on. */
+/* A merge walks src's set in slot order and looks each hash up in dst:
+ * start loading the place of the hash AHEAD slots on. Both sets place a
+ * hash by the top bits of hash * MIX, so those places rise with the walk
+ * and the loads stream rather than jump. */
 static inline void ahead(const sl_distinct *dst, const sl_distinct *src, size_t i)
 {
 	if (i + AHEAD < src->cap && src->set[i + AHEAD])
 		sl_distinct_prefetch(dst, src->set[i + AHEAD]);
+}
+
+/* The hashes of src's set from slot i on (and src's hash 0) that the exact
+ * set dst does not hold. */
+static uint64_t count_missing(const sl_distinct *dst, const sl_distinct *src, size_t i)
+{
+	uint64_t n = src->has_zero && !dst->has_zero;
+	for (; i < src->cap; i++) {
+		ahead(dst, src, i);
+		if (src->set[i] && !contains(dst, src->set[i]))
+			n++;
+	}
+	return n;
+}
+
+/* exact src into exact dst, in one walk of src: each hash dst lacks is
+ * added, the set growing as it needs. If it cannot grow, the union's size
+ * is counted first (the hashes added so far, this one, and those of the
+ * rest of src that dst lacks), then dst degrades and the rest go to the
+ * HLL, whose registers are then the union's: HIP restarts from that exact
+ * size, which is also the floor. */
+static void merge_sets(sl_distinct *dst, const sl_distinct *src)
+{
+	for (size_t i = 0; i < src->cap; i++) {
+		ahead(dst, src, i);
+		uint64_t h = src->set[i];
+		size_t at;
+		if (!h || find(dst, h, &at))
+			continue;
+		uint64_t used = dst->count - dst->has_zero + 1;
+		if (used * 4 > (uint64_t)dst->cap * 3) {
+			if (!grow(dst)) {
+				uint64_t bound = dst->count + 1 + count_missing(dst, src, i + 1);
+				degrade(dst, &h);
+				for (size_t j = i + 1; j < src->cap; j++)
+					if (src->set[j])
+						sl_hll_add_hash(dst->hll, src->set[j]);
+				if (src->has_zero)
+					sl_hll_add_hash(dst->hll, 0);
+				dst->floor = bound;
+				sl_hll_restart_hip(dst->hll, (double)bound);
+				return;
+			}
+			find(dst, h, &at);
+		}
+		dst->set[at] = h;
+		dst->count++;
+	}
+	if (src->has_zero)
+		sl_distinct_add_hash(dst, 0);
 }
 
 sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src)
@@ -328,44 +382,19 @@ sl_status sl_distinct_merge(sl_distinct *dst, const sl_distinct *src)
 	if (sl_hll_precision(src->hll) < sl_hll_precision(dst->hll))
 		sl_hll_fold(dst->hll, sl_hll_precision(src->hll));
 
-	if (src->set) {
-		uint64_t bound = src->count;
-		bool was_exact = dst->set != NULL;
-		if (was_exact) {
-			/* exact union size, before anything can degrade */
-			bound = dst->count;
-			for (size_t i = 0; i < src->cap; i++) {
-				ahead(dst, src, i);
-				if (src->set[i] && !contains(dst, src->set[i]))
-					bound++;
-			}
-			if (src->has_zero && !dst->has_zero)
-				bound++;
-			/* the capacity the adds below would double up to, in
-			 * one step: one rehash of dst instead of one per
-			 * doubling, and prefetches into the set that stays
-			 * (if refused, the adds grow it as they go) */
-			size_t nonzero = bound - (dst->has_zero || src->has_zero), cap = dst->cap;
-			while ((uint64_t)nonzero * 4 > (uint64_t)cap * 3)
-				cap *= 2;
-			if (cap > dst->cap)
-				grow_to(dst, cap);
-		}
-		for (size_t i = 0; i < src->cap; i++) {
-			ahead(dst, src, i);
+	if (src->set && dst->set) {
+		merge_sets(dst, src);
+		return SL_OK;
+	}
+	if (src->set) {	/* into the HLL: the order is src's slot order */
+		for (size_t i = 0; i < src->cap; i++)
 			if (src->set[i])
-				sl_distinct_add_hash(dst, src->set[i]);
-		}
+				sl_hll_add_hash(dst->hll, src->set[i]);
 		if (src->has_zero)
-			sl_distinct_add_hash(dst, 0);
-		if (dst->set)
-			return SL_OK;
-		if (dst->floor < bound)
-			dst->floor = bound;
-		if (was_exact) /* the registers are the union's, of size bound */
-			sl_hll_restart_hip(dst->hll, (double)bound);
-		else
-			sl_hll_mark_merged(dst->hll);
+			sl_hll_add_hash(dst->hll, 0);
+		if (dst->floor < src->count)
+			dst->floor = src->count;
+		sl_hll_mark_merged(dst->hll);
 		return SL_OK;
 	}
 
