@@ -1510,6 +1510,69 @@ static void space_saving_evicts_a_true_minimum(void **state)
 	ref_free(&r);
 }
 
+/* Checks, for `steps` new keys, that each takes over a counter of the
+ * smallest count listed, as Space-Saving's rule says (see above). */
+static void new_keys_take_a_minimum(sl_topk *t, ref *r, uint64_t *next, int steps,
+				    uint64_t seed, const char *when)
+{
+	size_t m = sl_topk_capacity(t);
+	sl_topk_row *rows = calloc(m, sizeof *rows);
+	assert_non_null(rows);
+	for (int step = 0; step < steps; step++) {
+		uint64_t c = min_listed(t, rows, m);
+		feed(t, r, *next, 1);
+		const sl_topk_row *row = row_of(rows, sl_topk_list(t, rows, m), (*next)++);
+		if (!row || row->count != c + 1 || row->max_error != c) {
+			print_message("seed %llu, %s, step %d: new key with count %llu error %llu, "
+				      "the minimum was %llu\n", (unsigned long long)seed, when, step,
+				      row ? (unsigned long long)row->count : 0ULL,
+				      row ? (unsigned long long)row->max_error : 0ULL,
+				      (unsigned long long)c);
+			fail();
+		}
+	}
+	free(rows);
+}
+
+/* The order a table sorts once it stops being exact, and again after a
+ * merge, must be by count: both tables hold keys of many different counts
+ * (random weights) when they degrade and merge, so an entry out of order
+ * is an eviction of a counter that is not the smallest. Seeded. */
+static void order_sorted_after_degrade_and_merge(void **state)
+{
+	(void)state;
+	uint64_t seed = 20261205;
+	tu_rng rng = {seed};
+	ref r;
+	ref_init(&r, 40000, KEYS_VARIED);
+	sl_topk *t = sl_topk_new(&budget, SMALL), *u = sl_topk_new(&budget, SMALL);
+	assert_non_null(t);
+	assert_non_null(u);
+	uint64_t next = 0;
+	while (sl_topk_is_exact(t))
+		feed(t, &r, next++, 1 + tu_next(&rng) % 1000);
+	size_t m = sl_topk_capacity(t);
+	sl_topk_row *rows = calloc(m, sizeof *rows);
+	assert_non_null(rows);
+	while (sl_topk_list(t, rows, m) < m)	/* every counter held */
+		feed(t, &r, next++, 1 + tu_next(&rng) % 1000);
+	new_keys_take_a_minimum(t, &r, &next, 300, seed, "after the degrade");
+	while (sl_topk_is_exact(u))
+		feed(u, &r, next++, 1 + tu_next(&rng) % 1000);
+	assert_int_equal(sl_topk_capacity(u), m);
+	while (sl_topk_list(u, rows, m) < m)
+		feed(u, &r, next++, 1 + tu_next(&rng) % 1000);
+	free(rows);
+	for (int i = 0; i < 2000; i++)	/* Space-Saving adds of mixed weights */
+		feed(u, &r, next - 1 - tu_next(&rng) % 600, 1 + tu_next(&rng) % 300);
+	assert_int_equal(sl_topk_merge(t, u), SL_OK);
+	new_keys_take_a_minimum(t, &r, &next, 300, seed, "after the merge");
+	check_topk(t, &r);
+	sl_topk_free(t);
+	sl_topk_free(u);
+	ref_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1534,6 +1597,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(small_tables_churn, setup, teardown),
 		cmocka_unit_test_setup_teardown(load_small_space_saving, setup, teardown),
 		cmocka_unit_test_setup_teardown(space_saving_evicts_a_true_minimum, setup, teardown),
+		cmocka_unit_test_setup_teardown(order_sorted_after_degrade_and_merge, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
