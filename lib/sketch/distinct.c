@@ -206,8 +206,6 @@ static bool grow_to(sl_distinct *d, size_t cap)
 	size_t mask = cap - 1;
 	for (size_t i = 0; i < d->cap; i++) {
 		uint64_t h = d->set[i];
-		if (i + AHEAD < d->cap && d->set[i + AHEAD])	/* a random place */
-			__builtin_prefetch(&set[slot_of(d->set[i + AHEAD], shift)], 1);
 		if (!h)
 			continue;
 		size_t j = slot_of(h, shift);
