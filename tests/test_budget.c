@@ -118,6 +118,56 @@ static void set_limit(void **state)
 	sl_free(&child, a, 500);
 }
 
+/* Writes a pattern of the offset at every STRIDE-th byte of p[from .. to),
+ * counted from p: a stride prime to the page size reaches every offset in
+ * a page. */
+#define STRIDE 4093
+static void fill(unsigned char *p, size_t from, size_t to)
+{
+	for (size_t i = (from + STRIDE - 1) / STRIDE * STRIDE; i < to; i += STRIDE)
+		p[i] = (unsigned char)(i * 131 >> 7);
+}
+
+static void same(const unsigned char *p, size_t to)
+{
+	for (size_t i = 0; i < to; i += STRIDE)
+		assert_int_equal(p[i], (unsigned char)(i * 131 >> 7));
+}
+
+/* Blocks of 2 MiB and more are mappings of their own on Linux (budget.c):
+ * every resize keeps the bytes, whichever side of 2 MiB it starts and ends
+ * on, and zeroed blocks are zero. */
+static void large_blocks_keep_their_bytes(void **state)
+{
+	(void)state;
+	sl_budget b;
+	sl_budget_init(&b, (size_t)64 << 20);
+	size_t sizes[] = {(size_t)3 << 20, (size_t)7 << 20, ((size_t)7 << 20) + 1,
+			  ((size_t)5 << 19) + 77, (size_t)1 << 20, (size_t)2 << 20,
+			  (size_t)9 << 20, 4096, ((size_t)2 << 20) - 1, (size_t)6 << 20};
+	size_t n = sizes[0];
+	unsigned char *p = sl_malloc(&b, n);
+	assert_non_null(p);
+	fill(p, 0, n);
+	for (size_t k = 1; k < sizeof sizes / sizeof *sizes; k++) {
+		size_t m = sizes[k];
+		p = sl_realloc(&b, p, n, m);
+		assert_non_null(p);
+		same(p, m < n ? m : n);
+		if (m > n)
+			fill(p, n, m);
+		n = m;
+		assert_int_equal(b.used, n);
+	}
+	sl_free(&b, p, n);
+	unsigned char *z = sl_calloc(&b, 3, (size_t)1 << 20);
+	assert_non_null(z);
+	for (size_t i = 0; i < ((size_t)3 << 20); i += 4096)
+		assert_int_equal(z[i], 0);
+	sl_free(&b, z, (size_t)3 << 20);
+	assert_int_equal(b.used, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +176,7 @@ int main(void)
 		cmocka_unit_test(failing_hook_leaves_counts),
 		cmocka_unit_test(parse_sizes),
 		cmocka_unit_test(set_limit),
+		cmocka_unit_test(large_blocks_keep_their_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
