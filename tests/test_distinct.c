@@ -348,6 +348,13 @@ static void merge_across_modes(void **state)
 	merge_case(&r, "EEH", big, 4000, big, 4000, 12, 12, 0);
 	/* both exact, union fits */
 	merge_case(&r, "EEE", big, 1000, big, 1000, 12, 12, 500);
+	/* large sets (merge_sets): together under 7/8 of dst, added in one
+	 * walk that finds dst full and cannot grow it; together over 7/8,
+	 * the union counted first, fitting dst, or dst grown to hold it */
+	size_t mb = (3 << 19) + (64 << 10);	/* sets grow to 2^17 slots, not 2^18 */
+	merge_case(&r, "EEH", mb, 95000, mb, 79000, 12, 12, 0);	/* ~60,000 and ~50,000 */
+	merge_case(&r, "EEE", mb, 95000, mb, 95000, 12, 12, 60000);
+	merge_case(&r, "EEE", 4 * mb, 95000, 4 * mb, 95000, 12, 12, 20000);
 	/* different precisions, in both directions and modes */
 	merge_case(&r, "HHH", big, 50000, 1 << 20, 90000, 12, 16, 1000);
 	merge_case(&r, "HHH", 1 << 20, 90000, big, 50000, 16, 12, 1000);
