@@ -360,16 +360,24 @@ void sl_topk_free(sl_topk *t);
 void sl_topk_prefetch(const sl_topk *t, uint64_t hash);
 /* Later hints for the same add, each reading what the one before loaded
  * (call them in this order, some lines apart, so that each load has
- * arrived): sl_topk_prefetch_slot starts loading the counter the index line
- * names for hash, sl_topk_prefetch_count the key's bytes when they are
- * stored outside the counter, which only a key longer than
- * SL_TOPK_PREFIX_MIN bytes can be (a caller may skip the call for shorter
- * keys: it would read the counter for nothing). Change nothing; a key not
- * held (or a table that grew in between) costs a wasted load at most. */
-void sl_topk_prefetch_slot(const sl_topk *t, uint64_t hash);
-void sl_topk_prefetch_count(const sl_topk *t, uint64_t hash);
+ * arrived): sl_topk_prefetch_slot reads the index line, starts loading the
+ * counter it names for hash and returns that counter (a guess, or
+ * SL_TOPK_NO_GUESS); sl_topk_prefetch_count_at starts loading the key's
+ * bytes the guessed counter keeps outside itself, which only a key longer
+ * than SL_TOPK_PREFIX_MIN bytes can have (a caller may skip the call for
+ * shorter keys: it would read the counter for nothing); sl_topk_add_at is
+ * sl_topk_add, which first checks the guessed counter (hash, length,
+ * bytes) and when it holds the key counts there without reading the index
+ * line again. Any guess is safe: one the table no longer backs (another
+ * key took the counter, the table grew or degraded in between) costs a
+ * wasted load, and the add looks the key up. The hints change nothing. */
+#define SL_TOPK_NO_GUESS UINT32_MAX
+uint32_t sl_topk_prefetch_slot(const sl_topk *t, uint64_t hash);
+void sl_topk_prefetch_count_at(const sl_topk *t, uint32_t guess);
 void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 		 uint64_t w);
+void sl_topk_add_at(sl_topk *t, const char *key, size_t len, uint64_t hash, uint64_t w,
+		    uint32_t guess);
 /* dst := merge(dst, src). Both exact: src's keys are added to dst with
  * their counts, so dst grows as adds do and stays exact when the union
  * fits (else it degrades on the way, keeping the guarantees). Otherwise

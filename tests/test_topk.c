@@ -1573,6 +1573,66 @@ static void order_sorted_after_degrade_and_merge(void **state)
 	ref_free(&r);
 }
 
+/* sl_topk_add_at counts exactly as sl_topk_add whatever the guess: the
+ * right counter (guessed by sl_topk_prefetch_slot just before), a stale
+ * one (guessed many adds before, across growth, the degrade and
+ * evictions), a random counter, one past the table and SL_TOPK_NO_GUESS.
+ * Two tables fed one Zipf stream, one through each, list the same rows.
+ * Seeded; prints the seed on failure. */
+static void add_at_any_guess_counts_as_add(void **state)
+{
+	(void)state;
+	uint64_t seed = 20261206;
+	tu_rng rng = {seed};
+	zipf z;
+	zipf_init(&z, 16384, 1.0);
+	sl_topk *a = sl_topk_new(&budget, 256 << 10), *b = sl_topk_new(&budget, 256 << 10);
+	assert_non_null(a);
+	assert_non_null(b);
+	enum { PAST = 64 };
+	uint32_t stale[PAST] = {0};
+	for (int i = 0; i < 300000; i++) {
+		uint64_t id = zipf_draw(&z, &rng);
+		char buf[KEY_BUF];
+		size_t len = make_key(id, KEYS_VARIED, buf);
+		uint64_t hash = sl_hash(buf, len), w = 1 + (tu_next(&rng) % 16 == 0) * 300;
+		uint32_t guess;
+		switch (tu_next(&rng) % 5) {
+		case 0: guess = sl_topk_prefetch_slot(b, hash); break;
+		case 1: guess = stale[tu_next(&rng) % PAST]; break;
+		case 2: guess = (uint32_t)(tu_next(&rng) % (sl_topk_capacity(b) + 1)); break;
+		case 3: guess = (uint32_t)sl_topk_capacity(b) + (uint32_t)(tu_next(&rng) % 3); break;
+		default: guess = SL_TOPK_NO_GUESS; break;
+		}
+		stale[i % PAST] = sl_topk_prefetch_slot(b, hash);
+		sl_topk_add(a, buf, len, hash, w);
+		sl_topk_add_at(b, buf, len, hash, w, guess);
+	}
+	assert_false(sl_topk_is_exact(a));
+	size_t m = sl_topk_capacity(a);
+	assert_int_equal(sl_topk_capacity(b), m);
+	sl_topk_row *ra = calloc(m, sizeof *ra), *rb = calloc(m, sizeof *rb);
+	assert_non_null(ra);
+	assert_non_null(rb);
+	size_t n = sl_topk_list(a, ra, m);
+	assert_int_equal(sl_topk_list(b, rb, m), n);
+	assert_int_equal(sl_topk_total(a), sl_topk_total(b));
+	for (size_t i = 0; i < n; i++) {
+		if (ra[i].len != rb[i].len || memcmp(ra[i].value, rb[i].value, ra[i].len) != 0 ||
+		    ra[i].count != rb[i].count || ra[i].max_error != rb[i].max_error) {
+			print_message("seed %llu: row %zu differs (counts %llu and %llu)\n",
+				      (unsigned long long)seed, i, (unsigned long long)ra[i].count,
+				      (unsigned long long)rb[i].count);
+			fail();
+		}
+	}
+	free(ra);
+	free(rb);
+	sl_topk_free(a);
+	sl_topk_free(b);
+	zipf_free(&z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1598,6 +1658,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(load_small_space_saving, setup, teardown),
 		cmocka_unit_test_setup_teardown(space_saving_evicts_a_true_minimum, setup, teardown),
 		cmocka_unit_test_setup_teardown(order_sorted_after_degrade_and_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(add_at_any_guess_counts_as_add, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
