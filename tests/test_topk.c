@@ -89,6 +89,7 @@ typedef struct {
 	size_t nkeys;
 	int mode;
 	bool fake_hash;  /* hash = a few colliding values instead of sl_hash */
+	bool last_home;  /* hash = sl_hash with its top 16 bits set: homes in the last chunks */
 	uint64_t n;      /* N: total weight */
 } ref;
 
@@ -99,6 +100,7 @@ static void ref_init(ref *r, size_t nkeys, int mode)
 	r->nkeys = nkeys;
 	r->mode = mode;
 	r->fake_hash = false;
+	r->last_home = false;
 	r->n = 0;
 }
 
@@ -121,6 +123,8 @@ static void feed(sl_topk *t, ref *r, uint64_t id, uint64_t w)
 	char buf[KEY_BUF];
 	size_t len = make_key(id, r->mode, buf);
 	uint64_t hash = r->fake_hash ? (id % 3) * 0x10000001ULL : sl_hash(buf, len);
+	if (r->last_home)
+		hash |= 0xffffULL << 48;
 	sl_topk_add(t, buf, len, hash, w);
 	r->truth[id] += w;
 	r->n += w;
@@ -1633,6 +1637,45 @@ static void add_at_any_guess_counts_as_add(void **state)
 	zipf_free(&z);
 }
 
+/* A pooled exact table grows by half, or by an eighth when the budget
+ * refuses a half, and each new index is built from the old one's entries
+ * (index_from_old), or from the slots when an entry lies far past its home
+ * or wraps past the last chunk: keys of three hashings (sl_hash; a few
+ * colliding values, all home at chunk 0; homes in the last chunks, which
+ * wrap), into budgets that stop the growth at many sizes. While exact,
+ * every key must be found again (check_topk: the exact counts). */
+static void growth_keeps_every_key(void **state)
+{
+	(void)state;
+	tu_rng rng = {20261207};
+	for (int kind = 0; kind < 3; kind++) {
+		size_t nkeys = kind ? 2500 : 40000;
+		for (size_t lim = 200 << 10; lim < ((size_t)(kind ? 1 : 4) << 20); lim += lim / 3) {
+			sl_budget root, b;
+			sl_budget_init(&root, 64 << 20);
+			sl_budget_init_child(&b, &root, lim);
+			sl_topk *t = sl_topk_new(&b, 16 << 10);
+			assert_non_null(t);
+			sl_topk_set_pool(t, never_relieve, NULL);
+			ref r;
+			ref_init(&r, nkeys, KEYS_VARIED);
+			r.fake_hash = kind == 1;
+			r.last_home = kind == 2;
+			uint64_t id = 0;
+			while (id < nkeys && sl_topk_is_exact(t)) {
+				feed(t, &r, id, 1 + id % 5);
+				feed(t, &r, tu_below(&rng, ++id), 1);	/* one seen before */
+				if (id % 4096 == 0 && sl_topk_is_exact(t))
+					check_topk(t, &r);
+			}
+			check_topk(t, &r);
+			ref_free(&r);
+			sl_topk_free(t);
+			assert_int_equal(b.used, 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1659,6 +1702,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(space_saving_evicts_a_true_minimum, setup, teardown),
 		cmocka_unit_test_setup_teardown(order_sorted_after_degrade_and_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(add_at_any_guess_counts_as_add, setup, teardown),
+		cmocka_unit_test_setup_teardown(growth_keeps_every_key, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -159,9 +159,11 @@
  *                slot), tag = the high 32 bits of the hash | 1 (0 = empty
  *                lane), and `over`, the number of entries that found this
  *                chunk full and went on to a later one. A key's home chunk
- *                is its low 32 hash bits scaled to [0, C) (a multiply and
- *                a shift: C need not be a power of two, so the index
- *                grows with m and not by doubling); a lookup compares the 7
+ *                is its tag scaled to [0, C) (a multiply and a shift: C
+ *                need not be a power of two, so the index grows with m and
+ *                not by doubling; and an exact table that grows builds its
+ *                new index from the old one's entries, in order:
+ *                index_from_old); a lookup compares the 7
  *                tags at once (SSE2), checks each match's slot, and goes on
  *                to the next chunk (out of line: find_far) only while
  *                `over` is not 0, and at most C chunks (every chunk may
@@ -390,6 +392,7 @@ struct sl_topk {
 	uint64_t total;		/* N */
 	uint64_t floor;		/* bound on any key not held */
 	bool exact;
+	bool where_stale;	/* exact: slots' `where` not kept (index_from_old) */
 	sl_budget *budget;
 	char *block;		/* slots, index, order, gend (+ CHUNK_ALIGN) */
 	size_t block_bytes;
@@ -743,12 +746,20 @@ static inline uint32_t tag_of(uint64_t hash)
 	return (uint32_t)(hash >> 32) | 1;
 }
 
-/* A key's home chunk: its low 32 hash bits scaled to [0, chunks) (a
- * multiply and a shift, so the chunk count need not be a power of two;
- * the tag is the other 32 bits). */
+/* A key's home chunk: its tag scaled to [0, chunks) (a multiply and a
+ * shift, so the chunk count need not be a power of two). From the tag, so
+ * that an entry's home follows from the entry alone (index_from_old); the
+ * tags in one chunk then share their first log2(chunks) bits, and tell
+ * keys apart by the rest: 17 bits at 100,000 counters, a false match in a
+ * lane once in 130,000 (it costs the read of a counter). */
+static inline uint32_t home_of_tag(const sl_topk *t, uint32_t tag)
+{
+	return (uint32_t)(((uint64_t)tag * t->chunks) >> 32);
+}
+
 static inline uint32_t home(const sl_topk *t, uint64_t hash)
 {
-	return (uint32_t)(((uint64_t)(uint32_t)hash * t->chunks) >> 32);
+	return home_of_tag(t, tag_of(hash));
 }
 
 static inline uint32_t next_chunk(const sl_topk *t, uint32_t c)
@@ -1039,6 +1050,63 @@ static void rebuild(sl_topk *t)
 		if (s < t->n)
 			index_insert(t, s, sl->hash);
 	}
+	t->where_stale = false;
+}
+
+/* grow_to's index for an exact table without order[]: built from the old
+ * index (old[0 .. old_chunks), in the block above the new slots), each
+ * entry placed from its tag, so that lines are read and written in order
+ * rather than one at random per key (from the slots, as rebuild does):
+ * a table's growths rebuild about three times its final size. The old
+ * lines are read from the last; the new index starts above the old one
+ * and an entry's new home is at least its old one scaled up, so a write
+ * lands above the line being read, and new lines are zeroed as the writes
+ * reach them. An entry far past its home, or one that wraps, could land
+ * on a line not read yet: then false, the old index spoilt, and the
+ * caller rebuilds from the slots. The slots' `where` is not kept (an
+ * exact table never removes an entry): where_fix makes it right when the
+ * table stops being exact. */
+static bool index_from_old(sl_topk *t, const struct chunk *old, uint32_t old_chunks)
+{
+	uint32_t zero_lo = t->chunks;	/* lines zero_lo.. are zeroed */
+	for (uint32_t c = old_chunks; c-- > 0;) {
+		struct chunk oc = old[c];	/* the writes may reach old[c] */
+		for (unsigned l = 0; l < LANES; l++) {
+			if (!oc.tag[l])
+				continue;
+			uint32_t h = home_of_tag(t, oc.tag[l]);
+			for (;;) {
+				if (h < zero_lo) {
+					if ((uintptr_t)&t->index[h] < (uintptr_t)&old[c])
+						return false;
+					memset(&t->index[h], 0, (size_t)(zero_lo - h) * sizeof *old);
+					zero_lo = h;
+				}
+				struct chunk *ch = &t->index[h];
+				unsigned free_lanes = lanes(ch, 0);
+				if (free_lanes) {
+					unsigned k = (unsigned)__builtin_ctz(free_lanes);
+					ch->tag[k] = oc.tag[l];
+					ch->slot[k] = oc.slot[l];
+					break;
+				}
+				ch->over++;
+				h = next_chunk(t, h);
+			}
+		}
+	}
+	memset(t->index, 0, (size_t)zero_lo * sizeof *old);
+	return true;
+}
+
+/* Every held slot's `where`, from the index (after index_from_old). */
+static void where_fix(sl_topk *t)
+{
+	for (uint32_t c = 0; c < t->chunks; c++)
+		for (unsigned l = 0; l < LANES; l++)
+			if (t->index[c].tag[l])
+				t->slots[t->index[c].slot[l]].where = c * 8 + l;
+	t->where_stale = false;
 }
 
 /* An exact table's counts, kept in the slots' `error` (an exact table's
@@ -1046,6 +1114,8 @@ static void rebuild(sl_topk *t)
  * them; the errors become 0. For a table that stops being exact. */
 static void to_order(sl_topk *t)
 {
+	if (t->where_stale)
+		where_fix(t);
 	for (uint32_t s = 0; s < t->n; s++) {	/* held: 0..n-1 */
 		t->order[t->slots[s].pos].count = t->slots[s].error;
 		t->slots[s].error = 0;
@@ -1073,6 +1143,9 @@ static bool grow_to(sl_topk *t, uint32_t m2, bool order)
 {
 	size_t nb = block_size(m2, order);
 	size_t off_s = (size_t)((char *)t->slots - t->block);
+	size_t off_i = (size_t)((char *)t->index - t->block);
+	uint32_t old_chunks = t->chunks;
+	bool from_old = t->exact && !t->order && !order && m2 > t->m;
 	char *blk = nb > t->block_bytes ? sl_realloc(t->budget, t->block, t->block_bytes, nb)
 					: t->block;
 	if (!blk)
@@ -1082,8 +1155,18 @@ static bool grow_to(sl_topk *t, uint32_t m2, bool order)
 	if (nb > t->block_bytes)
 		t->block_bytes = nb;
 	point(t, m2, order);
-	memmove(t->slots, old, (size_t)t->n * sizeof *old);
-	rebuild(t);
+	if (from_old && index_from_old(t, (const struct chunk *)(void *)(blk + off_i), old_chunks)) {
+		/* the new index lies above every old slot */
+		memmove(t->slots, old, (size_t)t->n * sizeof *old);
+		for (uint32_t s = t->n; s < m2; s++) {
+			memset(&t->slots[s], 0, sizeof *t->slots);
+			t->slots[s].pos = s;
+		}
+		t->where_stale = true;
+	} else {
+		memmove(t->slots, old, (size_t)t->n * sizeof *old);
+		rebuild(t);
+	}
 	set_long_max(t);
 	return true;
 }
