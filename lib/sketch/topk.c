@@ -542,11 +542,9 @@ static void heap_set(sl_topk *t, uint32_t i, struct place p)
 	t->slots[p.slot].pos = i;
 }
 
-/* Sifts order[i] down the heap order[0..n). With track, every entry moved
- * updates its slot's pos (the merge looks entries up through pos); without
- * it (build_order, which sets every pos once at the end) the sort touches
- * order[] alone instead of a random slot per step. */
-static inline void sift(sl_topk *t, uint32_t i, uint32_t n, bool track)
+/* Sifts order[i] down the heap order[0..n); every entry moved updates its
+ * slot's pos (the merge looks entries up through pos). */
+static void sift_down(sl_topk *t, uint32_t i, uint32_t n)
 {
 	struct place *o = t->order, p = o[i];
 	for (;;) {
@@ -557,25 +555,14 @@ static inline void sift(sl_topk *t, uint32_t i, uint32_t n, bool track)
 			l++;
 		if (!below(&o[l], &p))
 			break;
-		if (track)
-			heap_set(t, i, o[l]);
-		else
-			o[i] = o[l];
+		heap_set(t, i, o[l]);
 		i = l;
 	}
-	if (track)
-		heap_set(t, i, p);
-	else
-		o[i] = p;
+	heap_set(t, i, p);
 }
 
-static void sift_down(sl_topk *t, uint32_t i, uint32_t n)
-{
-	sift(t, i, n, true);
-}
-
-/* Makes order[] a heap; free counters count `free_count`. track: as sift. */
-static void heapify(sl_topk *t, uint64_t free_count, bool track)
+/* Makes order[] a heap; free counters count `free_count`. */
+static void heapify(sl_topk *t, uint64_t free_count)
 {
 	for (uint32_t i = 0; i < t->m; i++) {
 		struct place *p = &t->order[i];
@@ -584,7 +571,7 @@ static void heapify(sl_topk *t, uint64_t free_count, bool track)
 			p->count = free_count;
 	}
 	for (uint32_t i = t->m / 2; i-- > 0;)
-		sift(t, i, t->m, track);
+		sift_down(t, i, t->m);
 }
 
 /* Is entry a before entry b by (count, group, slot)? In build_order the
@@ -1675,6 +1662,13 @@ void sl_topk_prefetch_count_at(const sl_topk *t, uint32_t guess)
 	}
 }
 
+/* Does slot sl hold the key (hash, full length len32, bytes as stored)? */
+static inline bool holds(const sl_topk *t, const struct slot *sl, const char *key, uint32_t len32,
+			 uint64_t hash)
+{
+	return sl->hash == hash && sl->len == len32 && same_bytes(key_at(t, sl), key, sl->stored);
+}
+
 /* A hit on held slot sl: weight w more. */
 static inline void hit(sl_topk *t, struct slot *sl, uint64_t w)
 {
@@ -1700,8 +1694,7 @@ void sl_topk_add(sl_topk *t, const char *key, size_t len, uint64_t hash,
 	struct slot *sl;
 	for (unsigned m = lanes(ch, tag_of(hash)); m; m &= m - 1) {
 		sl = &t->slots[ch->slot[__builtin_ctz(m)]];
-		if (sl->hash == hash && sl->len == len32 &&
-		    same_bytes(key_at(t, sl), key, sl->stored))
+		if (holds(t, sl, key, len32, hash))
 			goto found;
 	}
 	/* past the home chunk (rarely): out of line, so that the common
@@ -1728,8 +1721,7 @@ void sl_topk_add_at(sl_topk *t, const char *key, size_t len, uint64_t hash, uint
 	if (w && guess < t->m) {
 		struct slot *sl = &t->slots[guess];
 		uint32_t len32 = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-		if (sl->held && sl->hash == hash && sl->len == len32 &&
-		    same_bytes(key_at(t, sl), key, sl->stored)) {
+		if (sl->held && holds(t, sl, key, len32, hash)) {
 			t->total += w;
 			hit(t, sl, w);
 			return;
@@ -1829,7 +1821,7 @@ sl_status sl_topk_merge(sl_topk *dst, const sl_topk *src)
 		}
 	}
 	/* (c) */
-	heapify(dst, floor_a, true);
+	heapify(dst, floor_a);
 	/* (d) src keys dst does not hold: dst's floor bounds their count there */
 	for (uint32_t i = 0; i < m_b; i++) {
 		const struct slot *b = &src->slots[i];
