@@ -1051,7 +1051,6 @@ static inline uint64_t combine(const uint64_t *fh, const struct sl_report_op *op
 static inline void hash_keys(const sl_report *r, struct keyed *k)
 {
 	const sl_str *f = k->rec.field;
-	k->guessed = false;
 	for (uint32_t j = 0; j < r->nhashed; j++) {
 		unsigned x = r->hashed[j];
 		if (x == SL_F_PATH && f[SL_F_PATH].len == f[SL_F_URL].len && j > 0 &&
@@ -1625,7 +1624,6 @@ static inline void hash_keys_default(const sl_report *r, struct keyed *k)
 {
 	const struct sl_report_fast *x = &r->fx;
 	const sl_str *f = k->rec.field;
-	k->guessed = false;
 	uint64_t ip = key_hash(f[SL_F_CLIENT].p, f[SL_F_CLIENT].len);
 	uint64_t ua = key_hash(f[SL_F_USER_AGENT].p, f[SL_F_USER_AGENT].len);
 	/* the date as logged: the parser accepts only dd/Mon/yyyy:..., so 11
@@ -1839,14 +1837,14 @@ static void record(sl_report *r, const struct keyed *k)
 		return;
 	}
 	figures(r, rec);
+	const uint32_t *guess = k->guessed ? k->guess : NULL;
 	for (uint32_t j = 0; j < r->nkeyed; j++) {
 		if (!(k->on >> j & 1))
 			continue;
 		const struct sl_report_op *op = &r->keyops[j];
 		struct sl_report_item *it = &r->item[op->item];
 		if (op->kind == OP_TOP) {
-			add_str(it->top, rec->field[op->f[0]], k->key[j],
-				k->guessed ? k->guess : NULL, (int)j);
+			add_str(it->top, rec->field[op->f[0]], k->key[j], guess, (int)j);
 		} else {
 			sl_distinct_add_hash(it->distinct, k->key[j]);
 		}
@@ -2084,6 +2082,7 @@ static void feed_deep(sl_report *r, sl_scan_lines *it, const char *buf, size_t l
 				hash_keys_default(r, k);
 			else
 				hash_keys(r, k);
+			k->guessed = false;	/* until prefetch_slots */
 			if (r->parser && !pin(&ring[j % RING], buf, len)) {
 				/* drain: the lines held, in order, then this one */
 				for (uint64_t i = j > 3 * STAGE ? j - 3 * STAGE : 0; i < j; i++)
@@ -2135,6 +2134,7 @@ void sl_report_feed(sl_report *r, const char *buf, size_t len)
 		return;
 	}
 	struct keyed k;
+	k.guessed = false;	/* no pipeline here: lookups */
 	while (sl_scan_lines_next(it, &line, &n, &indexed)) {
 		if (!parse_line(r, line, n, indexed ? it : NULL, &k.rec))
 			continue;
