@@ -47,10 +47,10 @@
  * after it is free, else moves its pages (no copy) where the kernel likes,
  * which may not be a HUGE boundary (the moved pieces then keep small
  * pages); it stays one mapping, so that older kernels, which move one
- * only, can move it. Measured on the 1 GiB bench log at -m 64M (8
- * alternating runs): 36,000 faults -> 23,000, CPU time -5% and wall time
- * -7% (minimum). Where the kernel gives no huge pages (disabled, or none
- * free) these are plain mappings. Under AddressSanitizer blocks stay in
+ * only, can move it. On the 1 GiB bench log at -m 64M the run faulted
+ * 23,000 times instead of 36,000 (its wall time is for make bench to
+ * show). Where the kernel gives no huge pages (disabled, or none free)
+ * these are plain mappings. Under AddressSanitizer blocks stay in
  * the C library's heap, where overruns are caught.
  */
 #define HUGE ((size_t)2 << 20)
